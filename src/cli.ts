@@ -1,0 +1,39 @@
+#!/usr/bin/env bun
+/**
+ * The entry point, from source (`bun src/cli.ts`) and inside the compiled binary. oclif is given the
+ * package.json and an explicit command registry, because the binary has no files to discover commands in
+ * (see ../shared/docs/bun-notes.md §1). This is the only module that exits the process.
+ */
+import {Errors, flush, run, settings} from '@oclif/core'
+import {dirname} from 'node:path'
+import pjson from '../package.json' with {type: 'json'}
+
+// Never probe for TypeScript/ts-node: commands are already compiled or run by Bun, and the probe warns.
+settings.enableAutoTranspile = false
+
+const compiled = Bun.main.startsWith('/$bunfs/')
+// In the binary the commands module is the second entrypoint, embedded next to the main one.
+const commandsTarget = compiled ? `${dirname(Bun.main)}/src/commands.js` : `${import.meta.dir}/commands.ts`
+
+const config = {
+  ...pjson,
+  oclif: {...pjson.oclif, commands: {strategy: 'explicit', target: commandsTarget, identifier: 'COMMANDS'}, plugins: undefined},
+}
+
+run(process.argv.slice(2), {root: compiled ? dirname(Bun.main) : dirname(import.meta.dir), pjson: config, userPlugins: false} as never)
+  .then(async (result) => {
+    await flush()
+    process.exit(typeof result === 'number' ? result : 0)
+  })
+  .catch(async (err: unknown) => {
+    await flush().catch(() => {})
+    const exit = (err as {oclif?: {exit?: number}})?.oclif?.exit
+    if (exit !== undefined) {
+      // oclif's own errors (unknown flag, missing argument, --help's exit) keep oclif's rendering and code.
+      if (exit !== 0) Errors.handle(err as Error)
+      else process.exit(0)
+      return
+    }
+    process.stderr.write(`Error: ${err instanceof Error ? (process.env.SYNCER_DEBUG ? err.stack : err.message) : String(err)}\n`)
+    process.exit(1)
+  })

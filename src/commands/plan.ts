@@ -1,0 +1,61 @@
+/** `image-syncer plan`: parse flags → runPlan → view → exit code. */
+import {Command, Flags} from '@oclif/core'
+import {basename, extname, join} from 'node:path'
+import {runPlan} from '../plan/run.ts'
+import {renderFailures} from '../views/failures.ts'
+import {type PlanFormat, renderPlan} from '../views/plan.ts'
+import {registryFlags, registryOptions} from './registry-flags.ts'
+import {ExitCode, renderUserError} from './outcome.ts'
+
+export default class Plan extends Command {
+  static override summary = 'Compute what to copy and save it as a plan file for review.'
+  static override description = `For each image of the definition file, resolves the source to a digest and checks the target tag:
+absent → to-copy, same digest → already-present, another digest → conflicting-ID (never overwritten).
+The plan is written only when every entry was classified.
+
+Exit codes: 0 planned, no conflict; 1 a conflict or an error; 2 (with --detailed-exitcode) something to copy and no conflict.`
+
+  static override examples = [
+    '<%= config.bin %> plan -i external-images.yaml',
+    '<%= config.bin %> plan -i external-images.yaml --format markdown --detailed-exitcode',
+  ]
+
+  static override flags = {
+    'images-file': Flags.string({char: 'i', description: 'Definition file (YAML).', env: 'SYNCER_IMAGES_FILE', required: true}),
+    output: Flags.string({char: 'o', description: 'Plan file to write. Default: plans/<images-file-basename>.plan.json', env: 'SYNCER_OUTPUT'}),
+    format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json', 'markdown'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
+    'detailed-exitcode': Flags.boolean({description: 'Exit 2 when there is something to copy and no conflict.', env: 'SYNCER_DETAILED_EXITCODE', default: false}),
+    'target-repo-prefix': Flags.string({description: 'Overrides targetRepoPrefix of the definition file.', env: 'SYNCER_TARGET_REPO_PREFIX'}),
+    ...registryFlags,
+  }
+
+  async run(): Promise<ExitCode> {
+    const {flags} = await this.parse(Plan)
+    const definitionPath = flags['images-file']
+    const outputPath = flags.output ?? join('plans', `${basename(definitionPath, extname(definitionPath))}.plan.json`)
+    const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+    try {
+      const outcome = await runPlan({
+        definitionPath,
+        outputPath,
+        ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
+        registry: registryOptions(flags, process.env, stderr),
+        tool: {name: this.config.name, version: this.config.version},
+      })
+      if (outcome.kind === 'unclassified') {
+        stderr(renderFailures(definitionPath, outcome.failures))
+        return ExitCode.Error
+      }
+      process.stdout.write(renderPlan(outcome.plan, flags.format as PlanFormat))
+      stderr(`Plan written to ${outcome.path}`)
+      const {toCopy, conflicting} = outcome.plan.summary
+      if (conflicting > 0) return ExitCode.Error
+      return flags['detailed-exitcode'] && toCopy > 0 ? ExitCode.Changes : ExitCode.Ok
+    } catch (err) {
+      const rendered = renderUserError(err)
+      if (rendered === null) throw err
+      stderr(rendered)
+      return ExitCode.Error
+    }
+  }
+}

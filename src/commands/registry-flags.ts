@@ -1,0 +1,49 @@
+/**
+ * Flags every command that talks to registries shares, each readable from its SYNCER_* variable (the flag
+ * wins). Multi-valued variables are comma-separated.
+ */
+import {Flags} from '@oclif/core'
+import type {ConnectOptions} from '../registry/connect.ts'
+import {endpointFor, parseMirrors} from '../registry/endpoints.ts'
+import type {RequestEvent} from '../transport/transport.ts'
+
+export const registryFlags = {
+  'access-token': Flags.string({description: 'Bearer access token for the target registry (never sent to sources).', env: 'SYNCER_ACCESS_TOKEN', helpGroup: 'REGISTRY'}),
+  'target-repo-auth-key': Flags.string({description: 'JSON key file for the target registry: sent as Basic auth with username _json_key.', env: 'SYNCER_TARGET_REPO_AUTH_KEY', helpGroup: 'REGISTRY'}),
+  'insecure-registry': Flags.string({description: 'HOST[:PORT] reached over plain HTTP (loopback hosts always are). Repeatable; env SYNCER_INSECURE_REGISTRIES, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
+  mirror: Flags.string({description: 'HOST=URL: read sources on HOST from URL (e.g. docker.io=https://hub-cache.example). Repeatable; env SYNCER_MIRRORS, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
+  debug: Flags.boolean({description: 'Log every registry request (method, redacted URL, status, duration) on stderr.', env: 'SYNCER_DEBUG', default: false}),
+}
+
+export interface RegistryFlagValues {
+  'access-token'?: string
+  'target-repo-auth-key'?: string
+  'insecure-registry'?: string[]
+  mirror?: string[]
+  debug: boolean
+}
+
+/** Turns the flags into connection options, validating mirrors up front so a typo fails before any request. */
+export function registryOptions(flags: RegistryFlagValues, env: Record<string, string | undefined>, log: (line: string) => void): Omit<ConnectOptions, 'targetRegistry'> {
+  const insecureRegistries = flags['insecure-registry']?.length ? flags['insecure-registry'] : splitList(env.SYNCER_INSECURE_REGISTRIES)
+  const mirrors = parseMirrors(flags.mirror?.length ? flags.mirror : splitList(env.SYNCER_MIRRORS))
+  for (const registry of Object.keys(mirrors)) endpointFor(registry, {insecureRegistries, mirrors})
+  return {
+    insecureRegistries,
+    mirrors,
+    ...(flags['access-token'] ? {accessToken: flags['access-token']} : {}),
+    ...(flags['target-repo-auth-key'] ? {authKeyFile: flags['target-repo-auth-key']} : {}),
+    env,
+    ...(flags.debug ? {onRequest: (e: RequestEvent) => log(formatRequestEvent(e))} : {}),
+  }
+}
+
+export function formatRequestEvent(e: RequestEvent): string {
+  const outcome = e.status === null ? `failed (${e.error ?? 'network error'})` : String(e.status)
+  const retry = e.attempt > 1 ? ` attempt ${e.attempt}` : ''
+  return `debug: ${e.method} ${e.url} ${outcome} ${Math.round(e.durationMs)}ms${retry}`
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+}

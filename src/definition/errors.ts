@@ -1,0 +1,19 @@
+/** Everything wrong with a definition file, at once, each with file, line and column. */
+export interface Problem {
+  file: string
+  line: number
+  column: number
+  message: string
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.message}`
+}
+
+export class DefinitionError extends Error {
+  override readonly name = 'DefinitionError'
+  readonly code = 'DEFINITION_INVALID'
+  constructor(readonly problems: readonly Problem[]) {
+    super(problems.map(formatProblem).join('\n'))
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Reads a definition file: YAML with positions kept, then the typebox schema, then the meaning (references,
+ * targets, duplicates). Every problem of the file is collected, so one run shows them all.
+ */
+import {readFile} from 'node:fs/promises'
+import Value from 'typebox/value'
+import {isMap, isPair, isScalar, LineCounter, parseDocument, type Document} from 'yaml'
+import {sha256Digest} from '../ref/digest.ts'
+import {DefinitionError, type Problem} from './errors.ts'
+import {resolveEntries, type DefinitionEntry} from './resolve.ts'
+import {type DefinitionFile, DefinitionFileSchema, KNOWN_KEYS} from './schema.ts'
+import {suggest} from './suggest.ts'
+
+export interface Definition {
+  path: string
+  /** sha256 of the file's bytes, recorded in the plan so reviewers can tie a plan to its definition. */
+  sha256: string
+  targetRepoPrefix: string
+  entries: DefinitionEntry[]
+}
+
+export interface LoadOptions {
+  /** From --target-repo-prefix / SYNCER_TARGET_REPO_PREFIX; wins over the file. */
+  targetRepoPrefix?: string
+}
+
+export async function loadDefinition(path: string, options: LoadOptions = {}): Promise<Definition> {
+  let bytes: Uint8Array
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    const code = (err as {code?: string}).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : 'cannot be read'
+    throw new DefinitionError([{file: path, line: 1, column: 1, message: `cannot read the definition file: ${why}`}])
+  }
+  return parseDefinition(path, new TextDecoder().decode(bytes), sha256Digest(bytes), options)
+}
+
+/** Parses definition text; `path` is only used to name the file in problems. */
+export function parseDefinition(path: string, text: string, sha256: string, options: LoadOptions = {}): Definition {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  const at = (offset: number | undefined, message: string): Problem => {
+    const pos = lineCounter.linePos(offset ?? 0)
+    return {file: path, line: pos.line, column: pos.col, message}
+  }
+  if (doc.errors.length) throw new DefinitionError(doc.errors.map((e) => at(e.pos[0], `YAML: ${e.message.split('\n')[0]}`)))
+
+  const value = doc.toJS() as unknown
+  if (value === null || value === undefined) throw new DefinitionError([at(0, 'the definition file is empty: it needs an `images:` list')])
+  const {problems, badImages} = schemaProblems(doc, value, at)
+  const file = value as Partial<DefinitionFile>
+  if (typeof file !== 'object' || !Array.isArray(file.images)) throw new DefinitionError(problems)
+
+  // Entries that passed the schema are still checked for meaning, so one run reports every problem.
+  const valid = {...file, images: file.images.map((image, i) => (badImages.has(i) ? null : image))}
+  const prefix = options.targetRepoPrefix ?? (typeof file.targetRepoPrefix === 'string' ? file.targetRepoPrefix : undefined)
+  const resolved = resolveEntries(valid, prefix, (pathInFile) => at(nodeOffset(doc, pathInFile), ''))
+  const all = [...problems, ...(resolved.kind === 'invalid' ? resolved.problems : [])]
+  if (all.length || resolved.kind === 'invalid') throw new DefinitionError(sortProblems(all))
+  // An empty `images: []` is valid and plans nothing.
+  return {path, sha256, targetRepoPrefix: resolved.targetRepoPrefix, entries: resolved.entries}
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column)
+}
+
+type At = (offset: number | undefined, message: string) => Problem
+
+function schemaProblems(doc: Document, value: unknown, at: At): {problems: Problem[]; badImages: Set<number>} {
+  const problems: Problem[] = []
+  const badImages = new Set<number>()
+  const seen = new Set<string>()
+  for (const error of Value.Errors(DefinitionFileSchema, value)) {
+    // `additionalProperties: false` also reports each extra key as a failed `false` schema; the
+    // additionalProperties error below says it better, with a suggestion.
+    if (error.keyword === 'boolean') continue
+    const path = pointerToPath(error.instancePath)
+    if (path[0] === 'images' && typeof path[1] === 'number') badImages.add(path[1])
+    const key = `${error.instancePath}|${error.keyword}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    if (error.keyword === 'additionalProperties') {
+      const known = path.length === 0 ? KNOWN_KEYS.root : KNOWN_KEYS.image
+      for (const name of (error.params as {additionalProperties?: string[]}).additionalProperties ?? []) {
+        const hint = suggest(name, known)
+        problems.push(at(keyOffset(doc, [...path, name]), `unknown key "${name}"${hint ? `: did you mean ${hint}?` : ` (allowed: ${known.join(', ')})`}`))
+      }
+      continue
+    }
+    problems.push(at(nodeOffset(doc, path), describe(error.keyword, path, error.params as Record<string, unknown>, doc)))
+  }
+  return {problems, badImages}
+}
+
+function describe(keyword: string, path: (string | number)[], params: Record<string, unknown>, doc: Document): string {
+  const name = path.length ? path.filter((p) => typeof p === 'string').at(-1) ?? 'entry' : 'the file'
+  if (keyword === 'required') {
+    const missing = (params.requiredProperties as string[] | undefined) ?? []
+    return `${path.length ? `images[${path[1]}]` : 'the file'} is missing required key${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`
+  }
+  const node = doc.getIn(path, true)
+  const shown = isScalar(node) ? JSON.stringify(node.value) : 'this value'
+  if (keyword === 'type') {
+    const expected = String(params.type)
+    if (expected === 'string' && isScalar(node) && typeof node.value === 'number') {
+      return `${name} must be a string, got the number ${shown}: quote it ("${node.source ?? node.value}") so YAML keeps it as written`
+    }
+    if (expected === 'boolean') return `${name} must be true or false, got ${shown}`
+    if (expected === 'array') return `${name} must be a list (write \`images: []\` for none), got ${shown}`
+    if (expected === 'object') return `${path.length ? `images[${path[1]}]` : 'the file'} must be a mapping of keys, got ${shown}`
+    return `${name} must be a ${expected}, got ${shown}`
+  }
+  if (keyword === 'minLength') return `${name} must not be empty`
+  return `${name}: ${keyword} check failed`
+}
+
+function pointerToPath(pointer: string): (string | number)[] {
+  if (pointer === '') return []
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+}
+
+function nodeOffset(doc: Document, path: (string | number)[]): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as {range?: [number, number, number]} | undefined
+    if (node?.range) return node.range[0]
+  }
+  return undefined
+}
+
+function keyOffset(doc: Document, path: (string | number)[]): number | undefined {
+  const parent = doc.getIn(path.slice(0, -1), true)
+  if (isMap(parent)) {
+    for (const item of parent.items) {
+      if (isPair(item) && isScalar(item.key) && item.key.value === path.at(-1)) return item.key.range?.[0]
+    }
+  }
+  return nodeOffset(doc, path)
+}

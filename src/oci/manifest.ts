@@ -1,0 +1,90 @@
+/**
+ * Schemas for what registries send us: descriptors, image manifests and indexes (OCI and Docker v2 share a
+ * shape). Unknown fields are allowed because registries and builders add their own; we copy bytes, not objects.
+ */
+import Type, {type Static} from 'typebox'
+import Value from 'typebox/value'
+import {baseMediaType, isImageManifest, isIndex, isSchema1} from './media-types.ts'
+import {PlatformSchema} from './platform.ts'
+
+export const DescriptorSchema = Type.Object({
+  mediaType: Type.String(),
+  digest: Type.String(),
+  size: Type.Integer({minimum: 0}),
+  urls: Type.Optional(Type.Array(Type.String())),
+  annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+  platform: Type.Optional(PlatformSchema),
+  artifactType: Type.Optional(Type.String()),
+})
+export type Descriptor = Static<typeof DescriptorSchema>
+
+export const ManifestSchema = Type.Object({
+  schemaVersion: Type.Literal(2),
+  mediaType: Type.Optional(Type.String()),
+  artifactType: Type.Optional(Type.String()),
+  config: DescriptorSchema,
+  layers: Type.Array(DescriptorSchema),
+  subject: Type.Optional(DescriptorSchema),
+  annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+})
+export type Manifest = Static<typeof ManifestSchema>
+
+export const IndexSchema = Type.Object({
+  schemaVersion: Type.Literal(2),
+  mediaType: Type.Optional(Type.String()),
+  artifactType: Type.Optional(Type.String()),
+  manifests: Type.Array(DescriptorSchema),
+  subject: Type.Optional(DescriptorSchema),
+  annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+})
+export type Index = Static<typeof IndexSchema>
+
+/** A parsed manifest, discriminated by what it is rather than by which media type family it came in. */
+export type ParsedManifest = {kind: 'index'; mediaType: string; index: Index} | {kind: 'image'; mediaType: string; manifest: Manifest}
+
+/** Why bytes could not be taken as a manifest; `unsupported` is schema 1 or an unknown media type. */
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError'
+  constructor(
+    readonly code: 'UNSUPPORTED_MEDIA_TYPE' | 'SCHEMA1_UNSUPPORTED' | 'INVALID_MANIFEST',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Parses manifest bytes served with `contentType`. The served media type wins over the body's `mediaType` field
+ * (which is optional in OCI); when they disagree the manifest is refused, since a copy would be ambiguous.
+ */
+export function parseManifest(bytes: Uint8Array, contentType: string): ParsedManifest {
+  const mediaType = baseMediaType(contentType)
+  if (isSchema1(mediaType)) {
+    throw new ManifestError('SCHEMA1_UNSUPPORTED', `Docker schema 1 manifests (${mediaType}) are not supported: re-push the image with a current builder`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    throw new ManifestError('INVALID_MANIFEST', `manifest of type ${mediaType} is not valid JSON`)
+  }
+  const declared = (json as {mediaType?: unknown})?.mediaType
+  if (typeof declared === 'string' && baseMediaType(declared) !== mediaType) {
+    throw new ManifestError('INVALID_MANIFEST', `manifest is served as ${mediaType} but declares ${declared}`)
+  }
+  if (isIndex(mediaType)) {
+    if (!Value.Check(IndexSchema, json)) throw invalid(IndexSchema, json, mediaType)
+    return {kind: 'index', mediaType, index: json}
+  }
+  if (isImageManifest(mediaType)) {
+    if (!Value.Check(ManifestSchema, json)) throw invalid(ManifestSchema, json, mediaType)
+    return {kind: 'image', mediaType, manifest: json}
+  }
+  throw new ManifestError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type "${mediaType}"`)
+}
+
+function invalid(schema: typeof IndexSchema | typeof ManifestSchema, json: unknown, mediaType: string): ManifestError {
+  const first = [...Value.Errors(schema, json)][0]
+  const where = first ? ` at ${first.instancePath || '/'}: ${first.message}` : ''
+  return new ManifestError('INVALID_MANIFEST', `invalid ${mediaType} manifest${where}`)
+}

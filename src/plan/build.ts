@@ -1,0 +1,126 @@
+/**
+ * The planner proper: a pure function from the definition and what was observed to a plan. No I/O, so every
+ * rule here (the seed's "pin the index" rule, amd64Only, the three actions) is tested without a registry.
+ */
+import type {Descriptor} from '../oci/manifest.ts'
+import {isImageManifest, isIndex} from '../oci/media-types.ts'
+import {formatPlatform, isLinuxAmd64, isUnknownPlatform} from '../oci/platform.ts'
+import type {DefinitionEntry} from '../definition/resolve.ts'
+import {type Digest, isDigest} from '../ref/digest.ts'
+import {formatReference} from '../ref/reference.ts'
+import {type Action, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from './model.ts'
+import type {FailureReason, Observation} from './observation.ts'
+
+export interface PlanMeta {
+  tool: {name: string; version: string}
+  createdAt: string
+  definition: {path: string; sha256: string}
+  targetRepoPrefix: string
+}
+
+export type FailureKind = FailureReason | 'single-platform-pin' | 'no-linux-amd64' | 'not-linux-amd64'
+
+export interface EntryFailure {
+  line: number
+  source: string
+  kind: FailureKind
+  message: string
+}
+
+export type PlanResult = {kind: 'planned'; plan: Plan} | {kind: 'failed'; failures: EntryFailure[]}
+
+export function buildPlan(entries: readonly DefinitionEntry[], observations: readonly Observation[], meta: PlanMeta): PlanResult {
+  if (entries.length !== observations.length) throw new Error(`buildPlan: ${entries.length} entries but ${observations.length} observations`)
+  const planned: PlanEntry[] = []
+  const failures: EntryFailure[] = []
+  entries.forEach((entry, i) => {
+    const result = planEntry(entry, observations[i]!)
+    if ('kind' in result) failures.push({line: entry.line, source: entry.source, ...result})
+    else planned.push(result.entry)
+  })
+  if (failures.length) return {kind: 'failed', failures}
+  return {
+    kind: 'planned',
+    plan: {
+      formatVersion: PLAN_FORMAT_VERSION,
+      tool: meta.tool,
+      createdAt: meta.createdAt,
+      definition: {path: meta.definition.path, sha256: meta.definition.sha256},
+      targetRepoPrefix: meta.targetRepoPrefix,
+      entries: planned,
+      summary: summarize(planned),
+    },
+  }
+}
+
+type EntryResult = {entry: PlanEntry} | {kind: FailureKind; message: string}
+
+function planEntry(entry: DefinitionEntry, observation: Observation): EntryResult {
+  if (observation.kind === 'unreachable') return {kind: observation.reason, message: observation.message}
+  const {source, targetDigest} = observation
+  const common = {
+    source: entry.source,
+    sourceRepository: `${entry.sourceRef.registry}/${entry.sourceRef.repository}`,
+    target: formatReference(entry.target),
+    targetDigest,
+  }
+  const content = source.content
+  if (entry.selection.kind === 'whole') {
+    if (entry.pin.kind === 'digest' && content.kind === 'image') {
+      // The seed's rule: a pinned digest must be the multi-platform index, or the copy silently loses platforms.
+      const platform = content.platform ? ` (${formatPlatform(content.platform)})` : ''
+      return {
+        kind: 'single-platform-pin',
+        message: `${entry.pin.digest} is a single-platform manifest${platform}, not a multi-platform index: pin the index digest that the tag resolves to, or set amd64Only: true to copy this one manifest`,
+      }
+    }
+    const platforms =
+      content.kind === 'index'
+        ? unique(content.manifests.filter((d) => !isUnknownPlatform(d.platform)).map((d) => formatPlatform(d.platform!)))
+        : content.platform
+          ? [formatPlatform(content.platform)]
+          : []
+    return {entry: {...common, sourceDigest: source.digest, mediaType: source.mediaType, platforms, selection: {kind: 'whole'}, action: decide(source.digest, targetDigest)}}
+  }
+
+  if (content.kind === 'image') {
+    if (!isLinuxAmd64(content.platform ?? undefined)) {
+      const got = content.platform ? formatPlatform(content.platform) : 'an unknown platform'
+      return {kind: 'not-linux-amd64', message: `amd64Only is set but ${entry.source} is a single manifest for ${got}, not linux/amd64`}
+    }
+    return {
+      entry: {...common, sourceDigest: source.digest, mediaType: source.mediaType, platforms: ['linux/amd64'], selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: null}, action: decide(source.digest, targetDigest)},
+    }
+  }
+  const amd64 = pickLinuxAmd64(content.manifests)
+  if (!amd64) {
+    const available = unique(content.manifests.filter((d) => !isUnknownPlatform(d.platform)).map((d) => formatPlatform(d.platform!)))
+    return {kind: 'no-linux-amd64', message: `amd64Only is set but the index of ${entry.source} has no linux/amd64 manifest (it has ${available.join(', ') || 'no platforms'})`}
+  }
+  return {
+    entry: {
+      ...common,
+      sourceDigest: amd64.digest,
+      mediaType: amd64.mediaType,
+      platforms: ['linux/amd64'],
+      selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: source.digest},
+      action: decide(amd64.digest, targetDigest),
+    },
+  }
+}
+
+function decide(id: Digest, targetDigest: Digest | null): Action {
+  if (targetDigest === null) return 'to-copy'
+  return targetDigest === id ? 'already-present' : 'conflicting-ID'
+}
+
+/** The image manifest for linux/amd64; a variant-less one is preferred when several exist. */
+function pickLinuxAmd64(manifests: readonly Descriptor[]): {digest: Digest; mediaType: string} | null {
+  const candidates = manifests.filter((d) => isLinuxAmd64(d.platform) && isImageManifest(d.mediaType) && !isIndex(d.mediaType))
+  const chosen = candidates.find((d) => !d.platform?.variant) ?? candidates[0]
+  return chosen && isDigest(chosen.digest) ? {digest: chosen.digest, mediaType: chosen.mediaType} : null
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)]
+}

@@ -1,0 +1,73 @@
+/**
+ * The plan file: what `plan` saw and decided, reviewed in a pull request, and the only input of `apply`.
+ * Its schema is the contract; `formatVersion` changes whenever a reader would need to change.
+ */
+import Type, {type Static} from 'typebox'
+
+export const PLAN_FORMAT_VERSION = 1
+
+const DigestString = Type.String({pattern: '^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$'})
+
+export const ActionSchema = Type.Union([Type.Literal('to-copy'), Type.Literal('already-present'), Type.Literal('conflicting-ID')])
+export type Action = Static<typeof ActionSchema>
+
+/** What of the source is copied: everything under the digest, or one platform picked out of an index. */
+export const SelectionSchema = Type.Union([
+  Type.Object({kind: Type.Literal('whole')}, {additionalProperties: false}),
+  Type.Object(
+    {
+      kind: Type.Literal('platform'),
+      platform: Type.Literal('linux/amd64'),
+      /** The index the platform manifest was picked from; null when the source is a single manifest. */
+      indexDigest: Type.Union([DigestString, Type.Null()]),
+    },
+    {additionalProperties: false},
+  ),
+])
+export type Selection = Static<typeof SelectionSchema>
+
+export const PlanEntrySchema = Type.Object(
+  {
+    /** As written in the definition file. */
+    source: Type.String(),
+    /** Fully qualified repository the content is read from, e.g. `docker.io/library/busybox`. */
+    sourceRepository: Type.String(),
+    /** The content's ID: the digest apply copies, whatever the source tag says by then. */
+    sourceDigest: DigestString,
+    mediaType: Type.String(),
+    platforms: Type.Array(Type.String()),
+    selection: SelectionSchema,
+    /** Full target reference with its tag. */
+    target: Type.String(),
+    action: ActionSchema,
+    /** What the target tag pointed at when planned; null when absent. */
+    targetDigest: Type.Union([DigestString, Type.Null()]),
+  },
+  {additionalProperties: false},
+)
+export type PlanEntry = Static<typeof PlanEntrySchema>
+
+export const PlanSchema = Type.Object(
+  {
+    formatVersion: Type.Literal(PLAN_FORMAT_VERSION),
+    tool: Type.Object({name: Type.String(), version: Type.String()}, {additionalProperties: false}),
+    createdAt: Type.String(),
+    definition: Type.Object({path: Type.String(), sha256: DigestString}, {additionalProperties: false}),
+    targetRepoPrefix: Type.String(),
+    entries: Type.Array(PlanEntrySchema),
+    summary: Type.Object(
+      {toCopy: Type.Integer({minimum: 0}), alreadyPresent: Type.Integer({minimum: 0}), conflicting: Type.Integer({minimum: 0})},
+      {additionalProperties: false},
+    ),
+  },
+  {additionalProperties: false},
+)
+export type Plan = Static<typeof PlanSchema>
+
+export function summarize(entries: readonly PlanEntry[]): Plan['summary'] {
+  return {
+    toCopy: entries.filter((e) => e.action === 'to-copy').length,
+    alreadyPresent: entries.filter((e) => e.action === 'already-present').length,
+    conflicting: entries.filter((e) => e.action === 'conflicting-ID').length,
+  }
+}

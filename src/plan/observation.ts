@@ -1,0 +1,21 @@
+/** What planning saw at the registries for one entry, before any decision: the input of the pure builder. */
+import type {Descriptor} from '../oci/manifest.ts'
+import type {Platform} from '../oci/platform.ts'
+import type {Digest} from '../ref/digest.ts'
+
+export type SourceContent =
+  | {kind: 'index'; manifests: Descriptor[]}
+  /** A single manifest; `platform` comes from its config blob, null when the config does not say. */
+  | {kind: 'image'; platform: Platform | null}
+
+export type Observation =
+  | {
+      kind: 'observed'
+      source: {digest: Digest; mediaType: string; content: SourceContent}
+      /** The target tag's digest, or null when the tag does not exist. */
+      targetDigest: Digest | null
+    }
+  | {kind: 'unreachable'; reason: FailureReason; message: string}
+
+/** Why an entry could not be observed; reports group by it. */
+export type FailureReason = 'source-not-found' | 'auth' | 'network' | 'registry' | 'content'

@@ -1,0 +1,80 @@
+/**
+ * The only I/O of planning: for each entry, resolve the source to a digest and a content description, and
+ * HEAD the target tag. HEAD is used wherever it suffices (a Docker Hub HEAD is not counted as a pull); the
+ * index or config is read only to learn platforms. Entries are observed concurrently, bounded by the transport.
+ */
+import type {DefinitionEntry} from '../definition/resolve.ts'
+import {platformOfConfig} from '../oci/image-config.ts'
+import {ManifestError} from '../oci/manifest.ts'
+import {isImageManifest, isIndex} from '../oci/media-types.ts'
+import {isDigest} from '../ref/digest.ts'
+import {formatReference} from '../ref/reference.ts'
+import type {RegistryClient} from '../registry/client.ts'
+import {ContentError} from '../registry/errors.ts'
+import {AuthError} from '../auth/credential.ts'
+import {AuthenticationError, NetworkError, RegistryError} from '../transport/errors.ts'
+import {EndpointError} from '../registry/endpoints.ts'
+import type {FailureReason, Observation, SourceContent} from './observation.ts'
+
+/** An image config is a few KiB; 1 MiB leaves room for huge label sets and still bounds memory. */
+const MAX_CONFIG_BYTES = 1024 * 1024
+
+/** Entries in flight at once; the per-host request bound in the transport is the real throttle. */
+export const OBSERVE_CONCURRENCY = 32
+
+export async function observeEntries(entries: readonly DefinitionEntry[], client: RegistryClient, signal?: AbortSignal): Promise<Observation[]> {
+  const results: Observation[] = new Array(entries.length)
+  let next = 0
+  const worker = async () => {
+    while (next < entries.length) {
+      const i = next++
+      results[i] = await observeEntry(entries[i]!, client, signal)
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(OBSERVE_CONCURRENCY, entries.length)}, worker))
+  return results
+}
+
+export async function observeEntry(entry: DefinitionEntry, client: RegistryClient, signal?: AbortSignal): Promise<Observation> {
+  const source = {registry: entry.sourceRef.registry, repository: entry.sourceRef.repository}
+  const target = {registry: entry.target.registry, repository: entry.target.repository}
+  try {
+    const reference = entry.pin.kind === 'digest' ? entry.pin.digest : entry.pin.tag
+    const [head, targetHead] = await Promise.all([client.headManifest(source, reference, signal), client.headManifest(target, entry.target.tag!, signal)])
+    if (!head) {
+      const what = entry.pin.kind === 'digest' ? `digest ${entry.pin.digest}` : `tag ${entry.pin.tag}`
+      return {kind: 'unreachable', reason: 'source-not-found', message: `${what} does not exist in ${formatReference({...entry.sourceRef, tag: undefined, digest: undefined})}`}
+    }
+    let content: SourceContent
+    if (isIndex(head.mediaType)) {
+      const manifest = await client.getManifest(source, head.digest, signal)
+      if (manifest.parsed.kind !== 'index') throw new ManifestError('INVALID_MANIFEST', `${head.digest} was announced as an index but is not one`)
+      content = {kind: 'index', manifests: manifest.parsed.index.manifests}
+    } else if (isImageManifest(head.mediaType)) {
+      const manifest = await client.getManifest(source, head.digest, signal)
+      if (manifest.parsed.kind !== 'image') throw new ManifestError('INVALID_MANIFEST', `${head.digest} was announced as an image manifest but is not one`)
+      const configDigest = manifest.parsed.manifest.config.digest
+      const config = isDigest(configDigest) ? await client.getSmallBlob(source, configDigest, MAX_CONFIG_BYTES, signal) : null
+      content = {kind: 'image', platform: config ? platformOfConfig(config) : null}
+    } else {
+      // Schema 1 and unknown types are refused here with the parser's sentence.
+      await client.getManifest(source, head.digest, signal)
+      throw new ManifestError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type "${head.mediaType}"`)
+    }
+    return {kind: 'observed', source: {digest: head.digest, mediaType: head.mediaType, content}, targetDigest: targetHead?.digest ?? null}
+  } catch (err) {
+    const reason = classify(err)
+    if (!reason) throw err
+    return {kind: 'unreachable', reason, message: (err as Error).message}
+  }
+}
+
+/** Known failures become a reported reason; anything else is a bug and propagates. */
+function classify(err: unknown): FailureReason | null {
+  if (err instanceof AuthenticationError || err instanceof AuthError) return 'auth'
+  if (err instanceof RegistryError) return err.status === 401 || err.status === 403 ? 'auth' : err.status === 404 ? 'source-not-found' : 'registry'
+  if (err instanceof NetworkError) return 'network'
+  if (err instanceof ContentError || err instanceof ManifestError) return 'content'
+  if (err instanceof EndpointError) return 'registry'
+  return null
+}

@@ -1,0 +1,64 @@
+/**
+ * Saving and reading plan files. Reading validates the whole file against the schema and the format version,
+ * so `apply` never acts on a truncated, hand-broken or foreign file; each failure is one sentence.
+ */
+import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import {dirname} from 'node:path'
+import Value from 'typebox/value'
+import {type Plan, PLAN_FORMAT_VERSION, PlanSchema} from './model.ts'
+
+export class PlanFileError extends Error {
+  override readonly name = 'PlanFileError'
+  constructor(
+    readonly code: 'UNREADABLE' | 'NOT_JSON' | 'NOT_A_PLAN' | 'UNKNOWN_FORMAT_VERSION' | 'INVALID',
+    readonly path: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export function serializePlan(plan: Plan): string {
+  return `${JSON.stringify(plan, null, 2)}\n`
+}
+
+/** Writes atomically (temp file + rename): an interrupted write never leaves half a plan for apply. */
+export async function writePlanFile(path: string, plan: Plan): Promise<void> {
+  await mkdir(dirname(path), {recursive: true})
+  const temporary = `${path}.${process.pid}.tmp`
+  await writeFile(temporary, serializePlan(plan))
+  await rename(temporary, path)
+}
+
+export async function readPlanFile(path: string): Promise<Plan> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as {code?: string}).code
+    throw new PlanFileError('UNREADABLE', path, `cannot read plan file ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : 'read failed'}`)
+  }
+  return parsePlan(path, text)
+}
+
+export function parsePlan(path: string, text: string): Plan {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new PlanFileError('NOT_JSON', path, `${path} is not a plan file: it is not valid JSON${text.trim() === '' ? ' (it is empty)' : ' (truncated or edited?)'}`)
+  }
+  if (typeof json !== 'object' || json === null || !('formatVersion' in json)) {
+    throw new PlanFileError('NOT_A_PLAN', path, `${path} is not a plan file: it has no formatVersion`)
+  }
+  const version = (json as {formatVersion: unknown}).formatVersion
+  if (version !== PLAN_FORMAT_VERSION) {
+    throw new PlanFileError('UNKNOWN_FORMAT_VERSION', path, `${path} has plan format version ${JSON.stringify(version)}, but this image-syncer reads version ${PLAN_FORMAT_VERSION}: plan again with this version`)
+  }
+  if (!Value.Check(PlanSchema, json)) {
+    const first = [...Value.Errors(PlanSchema, json)].find((e) => e.keyword !== 'boolean')
+    const where = first ? `${first.instancePath || '/'} ${first.message}` : 'it does not match the plan schema'
+    throw new PlanFileError('INVALID', path, `${path} is not a valid plan file: ${where}`)
+  }
+  return json
+}

@@ -1,0 +1,40 @@
+/**
+ * `plan` as one domain call: load the definition, observe the registries, build the plan (pure), and save it
+ * only when every entry was classified.
+ */
+import {loadDefinition} from '../definition/load.ts'
+import {parseTargetPrefix} from '../ref/target.ts'
+import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
+import {buildPlan, type EntryFailure} from './build.ts'
+import type {Plan} from './model.ts'
+import {observeEntries} from './observe.ts'
+import {writePlanFile} from './planfile.ts'
+
+export interface PlanRequest {
+  definitionPath: string
+  outputPath: string
+  targetRepoPrefix?: string
+  registry: Omit<ConnectOptions, 'targetRegistry'>
+  tool: {name: string; version: string}
+  signal?: AbortSignal
+  now?: () => Date
+}
+
+export type PlanOutcome = {kind: 'planned'; plan: Plan; path: string} | {kind: 'unclassified'; failures: EntryFailure[]}
+
+/** Throws DefinitionError for a bad definition; registry failures per entry come back as `unclassified`. */
+export async function runPlan(request: PlanRequest): Promise<PlanOutcome> {
+  const definition = await loadDefinition(request.definitionPath, request.targetRepoPrefix !== undefined ? {targetRepoPrefix: request.targetRepoPrefix} : {})
+  const targetRegistry = parseTargetPrefix(definition.targetRepoPrefix).registry
+  const client = await connectRegistries({...request.registry, targetRegistry}, request.tool.version)
+  const observations = await observeEntries(definition.entries, client, request.signal)
+  const result = buildPlan(definition.entries, observations, {
+    tool: request.tool,
+    createdAt: (request.now?.() ?? new Date()).toISOString(),
+    definition: {path: definition.path, sha256: definition.sha256},
+    targetRepoPrefix: definition.targetRepoPrefix,
+  })
+  if (result.kind === 'failed') return {kind: 'unclassified', failures: result.failures}
+  await writePlanFile(request.outputPath, result.plan)
+  return {kind: 'planned', plan: result.plan, path: request.outputPath}
+}

@@ -1,0 +1,142 @@
+/**
+ * Registry operations by name (manifest HEAD/GET, small blob GET), over the transport. Every manifest we read is
+ * hashed and must match the digest we asked for or the one the registry announced: a cache or proxy that
+ * serves other bytes is caught here, before anything is planned or copied.
+ */
+import {MANIFEST_ACCEPT, baseMediaType} from '../oci/media-types.ts'
+import {parseManifest, type ParsedManifest} from '../oci/manifest.ts'
+import {type Digest, digestAlgorithm, digestOf, isDigest} from '../ref/digest.ts'
+import {RegistryError} from '../transport/errors.ts'
+import type {Endpoint, Transport} from '../transport/transport.ts'
+import {ContentError} from './errors.ts'
+
+/** A repository on a registry, the unit of authorization scopes. */
+export interface Repository {
+  registry: string
+  repository: string
+}
+
+export interface ManifestHead {
+  digest: Digest
+  mediaType: string
+  size: number
+}
+
+export interface FetchedManifest extends ManifestHead {
+  bytes: Uint8Array
+  parsed: ParsedManifest
+}
+
+/** distribution refuses manifests over 4 MiB; anything larger is not a manifest we should buffer. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+export class RegistryClient {
+  constructor(
+    private readonly transport: Transport,
+    private readonly endpoint: (registry: string) => Endpoint,
+  ) {}
+
+  /** HEAD a manifest by tag or digest; null when absent. Falls back to GET when the registry omits the digest. */
+  async headManifest(repo: Repository, reference: string, signal?: AbortSignal): Promise<ManifestHead | null> {
+    const response = await this.transport.request({
+      endpoint: this.endpoint(repo.registry),
+      method: 'HEAD',
+      path: manifestPath(repo, reference),
+      headers: {accept: MANIFEST_ACCEPT},
+      scopes: [pullScope(repo)],
+      allowStatus: [404],
+      signal,
+    })
+    if (response.status === 404) return null
+    const announced = response.headers.get('docker-content-digest')
+    const contentType = response.headers.get('content-type')
+    const digest = isDigest(reference) ? reference : announced !== null && isDigest(announced) ? announced : null
+    if (digest === null || contentType === null) {
+      // Some registries omit Docker-Content-Digest on HEAD; the bytes then tell us.
+      const fetched = await this.getManifest(repo, reference, signal).catch((err: unknown) => {
+        if (isNotFound(err)) return null
+        throw err
+      })
+      return fetched && {digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.size}
+    }
+    return {digest, mediaType: baseMediaType(contentType), size: Number(response.headers.get('content-length') ?? 0)}
+  }
+
+  /** GET a manifest by tag or digest and verify its bytes. A missing manifest is a RegistryError (404). */
+  async getManifest(repo: Repository, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const response = await this.transport.request({
+      endpoint: this.endpoint(repo.registry),
+      method: 'GET',
+      path: manifestPath(repo, reference),
+      headers: {accept: MANIFEST_ACCEPT},
+      scopes: [pullScope(repo)],
+      signal,
+    })
+    const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new ContentError('MANIFEST_TOO_LARGE', `manifest ${repo.registry}/${repo.repository}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`))
+    const announced = response.headers.get('docker-content-digest')
+    const expected: Digest | null = isDigest(reference) ? reference : announced !== null && isDigest(announced) ? announced : null
+    const digest = digestOf(bytes, expected ? digestAlgorithm(expected) : 'sha256')
+    if (expected !== null && digest !== expected) {
+      throw new ContentError('DIGEST_MISMATCH', `manifest ${repo.registry}/${repo.repository}@${expected} was served with bytes whose digest is ${digest}: refusing it`)
+    }
+    if (announced !== null && isDigest(announced) && announced !== digest) {
+      throw new ContentError('DIGEST_MISMATCH', `manifest ${repo.registry}/${repo.repository}:${reference} announced ${announced} but its bytes hash to ${digest}: refusing it`)
+    }
+    const mediaType = baseMediaType(response.headers.get('content-type') ?? '')
+    return {digest, mediaType, size: bytes.byteLength, bytes, parsed: parseManifest(bytes, mediaType)}
+  }
+
+  /** GET a small blob (an image config) into memory and verify it. */
+  async getSmallBlob(repo: Repository, digest: Digest, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const response = await this.transport.request({
+      endpoint: this.endpoint(repo.registry),
+      method: 'GET',
+      path: `/v2/${repo.repository}/blobs/${digest}`,
+      scopes: [pullScope(repo)],
+      signal,
+    })
+    const bytes = await readLimited(response, maxBytes, () => new ContentError('BLOB_TOO_LARGE', `blob ${digest} is larger than ${maxBytes} bytes`))
+    const actual = digestOf(bytes, digestAlgorithm(digest))
+    if (actual !== digest) throw new ContentError('DIGEST_MISMATCH', `blob ${repo.registry}/${repo.repository}@${digest} was served with bytes whose digest is ${actual}: refusing it`)
+    return bytes
+  }
+}
+
+export function pullScope(repo: Repository): string {
+  return `repository:${repo.repository}:pull`
+}
+
+export function pushScope(repo: Repository): string {
+  return `repository:${repo.repository}:pull,push`
+}
+
+function manifestPath(repo: Repository, reference: string): string {
+  return `/v2/${repo.repository}/manifests/${reference}`
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof RegistryError && err.status === 404
+}
+
+async function readLimited(response: Response, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length') ?? NaN)
+  if (declared > limit) {
+    await response.body?.cancel()
+    throw tooLarge()
+  }
+  const reader = response.body?.getReader()
+  if (!reader) return new Uint8Array()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const {done, value} = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > limit) {
+      await reader.cancel()
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  return new Uint8Array(Buffer.concat(chunks))
+}

@@ -1,0 +1,42 @@
+/**
+ * The composition root of registry access: credentials (docker config, plus the target-only token or key),
+ * endpoints (scheme, mirrors) and the transport, assembled once per command run.
+ */
+import {jsonKeyCredential} from '../auth/key-file.ts'
+import {dockerConfigKeychain} from '../auth/docker-config.ts'
+import {targetOnlyKeychain} from '../auth/keychain.ts'
+import {ANONYMOUS, type Credential} from '../auth/credential.ts'
+import {type RequestEvent, Transport} from '../transport/transport.ts'
+import {RegistryClient} from './client.ts'
+import {endpointFor, type EndpointOptions} from './endpoints.ts'
+
+export interface ConnectOptions extends EndpointOptions {
+  /** The registry we write to; the access token and key file are sent to it and to no other. */
+  targetRegistry: string
+  /** --access-token / SYNCER_ACCESS_TOKEN: a bearer token for the target. */
+  accessToken?: string
+  /** --target-repo-auth-key / SYNCER_TARGET_REPO_AUTH_KEY: a JSON key file → Basic `_json_key`. */
+  authKeyFile?: string
+  env?: Record<string, string | undefined>
+  timeoutMs?: number
+  maxConcurrentPerHost?: number
+  onRequest?: (event: RequestEvent) => void
+}
+
+export const USER_AGENT = 'image-syncer'
+
+export async function connectRegistries(options: ConnectOptions, version: string): Promise<RegistryClient> {
+  let targetCredential: Credential = ANONYMOUS
+  if (options.accessToken) targetCredential = {kind: 'registry-token', token: options.accessToken}
+  else if (options.authKeyFile) targetCredential = await jsonKeyCredential(options.authKeyFile)
+  const keychain = targetOnlyKeychain(options.targetRegistry, targetCredential, dockerConfigKeychain({env: options.env ?? process.env}))
+  const transport = new Transport({
+    credentials: (registry) => keychain.resolve(registry),
+    userAgent: `${USER_AGENT}/${version}`,
+    ...(options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {}),
+    ...(options.maxConcurrentPerHost !== undefined ? {maxConcurrentPerHost: options.maxConcurrentPerHost} : {}),
+    ...(options.onRequest ? {onRequest: options.onRequest} : {}),
+  })
+  const endpoints = {insecureRegistries: options.insecureRegistries, mirrors: options.mirrors}
+  return new RegistryClient(transport, (registry) => endpointFor(registry, endpoints))
+}

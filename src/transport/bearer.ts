@@ -1,0 +1,98 @@
+/**
+ * Docker token-service authentication: exchanging credentials for short-lived bearer tokens, per
+ * (realm, service, scopes). Tokens are cached until shortly before expiry and fetched once even when many
+ * requests need the same one at the same time (single flight).
+ */
+import type {Credential} from '../auth/credential.ts'
+import type {Challenge} from './challenge.ts'
+import {AuthenticationError, NetworkError} from './errors.ts'
+
+type BearerChallenge = Extract<Challenge, {scheme: 'bearer'}>
+
+interface CachedToken {
+  token: string
+  expiresAt: number
+}
+
+/** Docker's token spec: tokens without expires_in live 60 s. We renew 10 s early to avoid a 401 round trip. */
+const DEFAULT_TOKEN_TTL_S = 60
+const EARLY_RENEWAL_MS = 10_000
+const CLIENT_ID = 'image-syncer'
+
+export type TokenFetch = (url: string, init: RequestInit) => Promise<Response>
+
+export class TokenCache {
+  private readonly tokens = new Map<string, Promise<CachedToken>>()
+
+  constructor(private readonly send: TokenFetch) {}
+
+  /** A token for `scopes` under `challenge`, from cache or the token endpoint. */
+  async token(registry: string, challenge: BearerChallenge, scopes: readonly string[], credential: Credential): Promise<string> {
+    if (credential.kind === 'registry-token') return credential.token
+    const key = cacheKey(challenge, scopes, credential)
+    const cached = this.tokens.get(key)
+    if (cached) {
+      const value = await cached.catch(() => null)
+      if (value && value.expiresAt > Date.now()) return value.token
+      if (this.tokens.get(key) === cached) this.tokens.delete(key)
+      return this.token(registry, challenge, scopes, credential)
+    }
+    const pending = this.fetchToken(registry, challenge, scopes, credential)
+    this.tokens.set(key, pending)
+    pending.catch(() => this.tokens.get(key) === pending && this.tokens.delete(key))
+    return (await pending).token
+  }
+
+  /** Drops a token the registry rejected (expired early, revoked, scope changed). */
+  invalidate(challenge: BearerChallenge, scopes: readonly string[], credential: Credential): void {
+    this.tokens.delete(cacheKey(challenge, scopes, credential))
+  }
+
+  private async fetchToken(registry: string, challenge: BearerChallenge, scopes: readonly string[], credential: Credential): Promise<CachedToken> {
+    const url = new URL(challenge.realm)
+    let init: RequestInit
+    if (credential.kind === 'identity-token') {
+      // OAuth2 refresh-token grant: what Docker does with an identity token from `docker login`.
+      const form = new URLSearchParams({grant_type: 'refresh_token', refresh_token: credential.token, client_id: CLIENT_ID})
+      if (challenge.service) form.set('service', challenge.service)
+      if (scopes.length) form.set('scope', scopes.join(' '))
+      init = {method: 'POST', body: form.toString(), headers: {'content-type': 'application/x-www-form-urlencoded'}}
+    } else {
+      if (challenge.service) url.searchParams.set('service', challenge.service)
+      for (const scope of scopes) url.searchParams.append('scope', scope)
+      const headers: Record<string, string> = {}
+      if (credential.kind === 'basic') headers.authorization = basicAuthorization(credential.username, credential.password)
+      init = {method: 'GET', headers}
+    }
+    let response: Response
+    try {
+      response = await this.send(url.toString(), init)
+    } catch (err) {
+      if (err instanceof NetworkError || err instanceof AuthenticationError) throw err
+      throw new NetworkError({method: init.method ?? 'GET', url: url.toString(), kind: 'connection', cause: err})
+    }
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel()
+      const who = credential.kind === 'basic' ? `as "${credential.username}"` : credential.kind === 'anonymous' ? 'anonymously' : 'with the identity token'
+      throw new AuthenticationError(registry, response.status, `${registry}: the token service refused access ${who} for ${scopes.join(' ') || 'the registry'} (HTTP ${response.status})`)
+    }
+    if (!response.ok) {
+      await response.body?.cancel()
+      throw new AuthenticationError(registry, response.status, `${registry}: the token service answered HTTP ${response.status}`)
+    }
+    const body = (await response.json().catch(() => null)) as {token?: unknown; access_token?: unknown; expires_in?: unknown} | null
+    const token = typeof body?.token === 'string' ? body.token : typeof body?.access_token === 'string' ? body.access_token : null
+    if (!token) throw new AuthenticationError(registry, response.status, `${registry}: the token service answered without a token`)
+    const ttl = typeof body?.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S
+    return {token, expiresAt: Date.now() + Math.max(ttl * 1000 - EARLY_RENEWAL_MS, ttl * 500)}
+  }
+}
+
+export function basicAuthorization(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+}
+
+function cacheKey(challenge: BearerChallenge, scopes: readonly string[], credential: Credential): string {
+  const who = credential.kind === 'basic' ? `basic:${credential.username}:${Bun.hash(credential.password)}` : credential.kind === 'identity-token' ? `id:${Bun.hash(credential.token)}` : credential.kind
+  return [challenge.realm, challenge.service ?? '', [...scopes].sort().join(' '), who].join('|')
+}

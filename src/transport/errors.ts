@@ -1,0 +1,111 @@
+/**
+ * The transport layer's errors. A `RegistryError` is what a registry said (status + OCI error codes); a
+ * `NetworkError` is when it said nothing usable (refused, reset, timed out). Callers branch on `status`,
+ * `diagnostics[].code` or `kind`, never on message text.
+ */
+import {redactUrl} from './redact.ts'
+
+/** One entry of the OCI distribution `errors` array. */
+export interface Diagnostic {
+  code: string
+  message?: string
+  detail?: unknown
+}
+
+/** Error bodies are read with a bound: a misbehaving server must not make us buffer megabytes. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024
+
+export class RegistryError extends Error {
+  override readonly name = 'RegistryError'
+  readonly method: string
+  readonly url: string
+  readonly status: number
+  readonly diagnostics: Diagnostic[]
+
+  constructor(init: {method: string; url: string; status: number; diagnostics?: Diagnostic[]; reason?: string}) {
+    const url = redactUrl(init.url)
+    const diagnostics = init.diagnostics ?? []
+    const said = diagnostics.length
+      ? diagnostics.map((d) => (d.message ? `${d.code}: ${d.message}` : d.code)).join('; ')
+      : init.reason ?? `HTTP ${init.status}`
+    const headNote = init.method === 'HEAD' && !diagnostics.length ? ' (HEAD responses have no body)' : ''
+    super(`${init.method} ${url}: ${said}${headNote}`)
+    this.method = init.method
+    this.url = url
+    this.status = init.status
+    this.diagnostics = diagnostics
+  }
+
+  hasCode(code: string): boolean {
+    return this.diagnostics.some((d) => d.code === code)
+  }
+
+  /** Reads the OCI error body (bounded) of a failed response. */
+  static async fromResponse(method: string, url: string, response: Response): Promise<RegistryError> {
+    return new RegistryError({method, url, status: response.status, diagnostics: await readDiagnostics(method, response)})
+  }
+}
+
+export type NetworkErrorKind = 'timeout' | 'aborted' | 'connection'
+
+export class NetworkError extends Error {
+  override readonly name = 'NetworkError'
+  readonly method: string
+  readonly url: string
+  readonly kind: NetworkErrorKind
+
+  constructor(init: {method: string; url: string; kind: NetworkErrorKind; cause?: unknown}) {
+    const url = redactUrl(init.url)
+    const what = init.kind === 'timeout' ? 'timed out' : init.kind === 'aborted' ? 'aborted' : `failed: ${causeText(init.cause)}`
+    super(`${init.method} ${url} ${what}`, {cause: init.cause})
+    this.method = init.method
+    this.url = url
+    this.kind = init.kind
+  }
+}
+
+/** The token endpoint refused us or answered nonsense; kept apart so "wrong password" reads as such. */
+export class AuthenticationError extends Error {
+  override readonly name = 'AuthenticationError'
+  constructor(
+    readonly registry: string,
+    readonly status: number | null,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+async function readDiagnostics(method: string, response: Response): Promise<Diagnostic[]> {
+  if (method === 'HEAD' || !response.body) return []
+  try {
+    const text = await readBounded(response, MAX_ERROR_BODY_BYTES)
+    const json = JSON.parse(text) as {errors?: unknown}
+    if (!Array.isArray(json.errors)) return []
+    return json.errors
+      .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as {code?: unknown}).code === 'string')
+      .map((e) => ({code: String(e.code), ...(typeof e.message === 'string' ? {message: e.message} : {}), ...(e.detail !== undefined ? {detail: e.detail} : {})}))
+  } catch {
+    return []
+  }
+}
+
+async function readBounded(response: Response, limit: number): Promise<string> {
+  const reader = response.body!.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  while (total < limit) {
+    const {done, value} = await reader.read()
+    if (done) break
+    chunks.push(value)
+    total += value.byteLength
+  }
+  await reader.cancel().catch(() => {})
+  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, limit))
+}
+
+function causeText(cause: unknown): string {
+  if (cause && typeof cause === 'object' && 'code' in cause && typeof cause.code === 'string') return cause.code
+  if (cause instanceof Error) return cause.message
+  return 'network error'
+}

@@ -1,0 +1,237 @@
+/**
+ * The one place where HTTP requests to registries are made: authentication (challenge → Basic or bearer token),
+ * retries with backoff, per-host concurrency bounds, timeouts and debug events are composed here.
+ */
+import type {Credential} from '../auth/credential.ts'
+import {basicAuthorization, TokenCache} from './bearer.ts'
+import {type Challenge, parseChallenge} from './challenge.ts'
+import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
+import {Limiter} from './limiter.ts'
+import {redactUrl} from './redact.ts'
+import {DEFAULT_RETRY, type RetryPolicy, retryDelayMs, TEMPORARY_STATUS} from './retry.ts'
+
+/** Where a registry is reached: `registry` names it for credentials, `baseUrl` is scheme://host[:port]. */
+export interface Endpoint {
+  registry: string
+  baseUrl: string
+}
+
+export interface RequestEvent {
+  method: string
+  url: string
+  status: number | null
+  durationMs: number
+  attempt: number
+  error?: string
+}
+
+export interface TransportOptions {
+  credentials: (registry: string) => Promise<Credential>
+  retry?: RetryPolicy
+  /** Concurrent requests per host; registries (Docker Hub first) throttle clients that open many more. */
+  maxConcurrentPerHost?: number
+  /** Time to wait for response headers, per attempt. */
+  timeoutMs?: number
+  userAgent?: string
+  onRequest?: (event: RequestEvent) => void
+}
+
+export interface TransportRequest {
+  endpoint: Endpoint
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
+  /** Path below the base URL, beginning with `/v2/`, query included. */
+  path: string
+  headers?: Record<string, string>
+  /** A factory, so that a retry can send the body again. */
+  body?: () => NonNullable<RequestInit['body']>
+  /** Token scopes this request needs, e.g. `repository:library/busybox:pull`. */
+  scopes: readonly string[]
+  signal?: AbortSignal
+  /** Statuses besides 2xx that the caller handles itself (404 for "absent"). */
+  allowStatus?: readonly number[]
+}
+
+export const DEFAULT_MAX_CONCURRENT_PER_HOST = 8
+export const DEFAULT_TIMEOUT_MS = 30_000
+
+type AuthState = {scheme: 'none'} | {scheme: 'basic'} | {scheme: 'bearer'; challenge: Extract<Challenge, {scheme: 'bearer'}>}
+
+export class Transport {
+  private readonly retry: RetryPolicy
+  private readonly timeoutMs: number
+  private readonly limiters = new Map<string, Limiter>()
+  private readonly auth = new Map<string, Promise<AuthState>>()
+  private readonly tokens: TokenCache
+
+  constructor(private readonly options: TransportOptions) {
+    this.retry = options.retry ?? DEFAULT_RETRY
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.tokens = new TokenCache((url, init) => this.send(url, init, this.timeoutMs))
+  }
+
+  /** Sends a request, authenticated and retried; throws RegistryError for statuses it was not told to allow. */
+  async request(req: TransportRequest): Promise<Response> {
+    const url = req.endpoint.baseUrl + req.path
+    const host = new URL(url).host
+    return this.limiter(host).run(async () => {
+      const credential = await this.options.credentials(req.endpoint.registry)
+      let reauthenticated = false
+      for (let attempt = 1; ; attempt++) {
+        const response = await this.attempt(req, url, credential, attempt).catch((err: unknown) => {
+          if (isRetryableNetworkError(err) && attempt < this.retry.maxAttempts) return err
+          throw err
+        })
+        if (response instanceof NetworkError) {
+          await sleep(retryDelayMs(this.retry, attempt, null), req.signal)
+          continue
+        }
+        if (response.status === 401 && !reauthenticated) {
+          // The token expired, or the registry wants another scope: renew once, then believe the 401.
+          reauthenticated = true
+          await this.renewAuth(req, response, credential)
+          await response.body?.cancel()
+          attempt--
+          continue
+        }
+        if (TEMPORARY_STATUS.has(response.status) && attempt < this.retry.maxAttempts) {
+          await response.body?.cancel()
+          await sleep(retryDelayMs(this.retry, attempt, response.headers.get('retry-after')), req.signal)
+          continue
+        }
+        if (response.ok || req.allowStatus?.includes(response.status)) return response
+        throw await RegistryError.fromResponse(req.method, url, response)
+      }
+    })
+  }
+
+  private async attempt(req: TransportRequest, url: string, credential: Credential, attempt: number): Promise<Response> {
+    const headers = new Headers(req.headers)
+    if (this.options.userAgent) headers.set('user-agent', this.options.userAgent)
+    const authorization = await this.authorization(req, credential)
+    if (authorization) headers.set('authorization', authorization)
+    const started = performance.now()
+    try {
+      const response = await this.send(url, {method: req.method, headers, body: req.body?.(), signal: req.signal}, this.timeoutMs)
+      this.emit({method: req.method, url, status: response.status, durationMs: performance.now() - started, attempt})
+      return response
+    } catch (err) {
+      this.emit({method: req.method, url, status: null, durationMs: performance.now() - started, attempt, error: err instanceof Error ? err.message : String(err)})
+      throw err
+    }
+  }
+
+  private async authorization(req: TransportRequest, credential: Credential): Promise<string | null> {
+    const state = await this.authState(req.endpoint, req.signal)
+    if (state.scheme === 'bearer') return `Bearer ${await this.tokens.token(req.endpoint.registry, state.challenge, req.scopes, credential)}`
+    if (state.scheme === 'basic' && credential.kind === 'basic') return basicAuthorization(credential.username, credential.password)
+    if (state.scheme === 'basic' && credential.kind === 'registry-token') return `Bearer ${credential.token}`
+    return null
+  }
+
+  /** Learns once per endpoint, from `GET /v2/`, whether and how it wants us to authenticate. */
+  private authState(endpoint: Endpoint, signal?: AbortSignal): Promise<AuthState> {
+    let state = this.auth.get(endpoint.baseUrl)
+    if (!state) {
+      state = this.ping(endpoint, signal)
+      this.auth.set(endpoint.baseUrl, state)
+      state.catch(() => this.auth.delete(endpoint.baseUrl))
+    }
+    return state
+  }
+
+  private async ping(endpoint: Endpoint, signal?: AbortSignal): Promise<AuthState> {
+    const url = `${endpoint.baseUrl}/v2/`
+    for (let attempt = 1; ; attempt++) {
+      let response: Response
+      try {
+        const started = performance.now()
+        response = await this.send(url, {method: 'GET', headers: this.options.userAgent ? {'user-agent': this.options.userAgent} : {}, signal}, this.timeoutMs)
+        this.emit({method: 'GET', url, status: response.status, durationMs: performance.now() - started, attempt})
+      } catch (err) {
+        if (isRetryableNetworkError(err) && attempt < this.retry.maxAttempts) {
+          await sleep(retryDelayMs(this.retry, attempt, null), signal)
+          continue
+        }
+        throw err
+      }
+      await response.body?.cancel()
+      if (TEMPORARY_STATUS.has(response.status) && attempt < this.retry.maxAttempts) {
+        await sleep(retryDelayMs(this.retry, attempt, response.headers.get('retry-after')), signal)
+        continue
+      }
+      return stateFrom(response)
+    }
+  }
+
+  private async renewAuth(req: TransportRequest, response: Response, credential: Credential): Promise<void> {
+    const challenge = parseChallenge(response.headers.get('www-authenticate'))
+    const state = await this.authState(req.endpoint, req.signal)
+    if (state.scheme === 'bearer') this.tokens.invalidate(state.challenge, req.scopes, credential)
+    if (challenge && (state.scheme !== challenge.scheme || (challenge.scheme === 'bearer' && state.scheme === 'bearer' && challenge.realm !== state.challenge.realm))) {
+      // The endpoint answered /v2/ without a challenge but protects repositories: adopt the challenge it sent now.
+      this.auth.set(req.endpoint.baseUrl, Promise.resolve(challenge.scheme === 'bearer' ? {scheme: 'bearer', challenge} : {scheme: 'basic'}))
+    }
+    if (!challenge && state.scheme === 'none') {
+      throw new AuthenticationError(req.endpoint.registry, 401, `${req.endpoint.registry}: ${req.method} ${redactUrl(req.endpoint.baseUrl + req.path)} was refused (HTTP 401) without a usable challenge`)
+    }
+  }
+
+  /** fetch with a timeout on the response headers only: a long body download is not cut off. */
+  private async send(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+    const controller = new AbortController()
+    const outer = init.signal
+    const onAbort = () => controller.abort(outer?.reason)
+    if (outer?.aborted) throw new NetworkError({method: init.method ?? 'GET', url, kind: 'aborted', cause: outer.reason})
+    outer?.addEventListener('abort', onAbort, {once: true})
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, timeoutMs)
+    try {
+      return await fetch(url, {...init, signal: controller.signal})
+    } catch (err) {
+      const kind = timedOut ? 'timeout' : outer?.aborted ? 'aborted' : 'connection'
+      throw new NetworkError({method: init.method ?? 'GET', url, kind, cause: err})
+    } finally {
+      clearTimeout(timer)
+      outer?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private limiter(host: string): Limiter {
+    let limiter = this.limiters.get(host)
+    if (!limiter) {
+      limiter = new Limiter(this.options.maxConcurrentPerHost ?? DEFAULT_MAX_CONCURRENT_PER_HOST)
+      this.limiters.set(host, limiter)
+    }
+    return limiter
+  }
+
+  private emit(event: RequestEvent): void {
+    this.options.onRequest?.({...event, url: redactUrl(event.url)})
+  }
+}
+
+/** A reset or a slow server may be gone on the next try; a cancellation by the user is final. */
+function isRetryableNetworkError(err: unknown): err is NetworkError {
+  return err instanceof NetworkError && err.kind !== 'aborted'
+}
+
+function stateFrom(response: Response): AuthState {
+  if (response.status !== 401) return {scheme: 'none'}
+  const challenge = parseChallenge(response.headers.get('www-authenticate'))
+  if (!challenge) return {scheme: 'none'}
+  return challenge.scheme === 'bearer' ? {scheme: 'bearer', challenge} : {scheme: 'basic'}
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }, {once: true})
+  })
+}
