@@ -58,12 +58,13 @@ export function resolveEntries(file: {images: ReadonlyArray<DefinitionFile['imag
       if (!(err instanceof BadReferenceError)) throw err
       return problem(['images', i, 'source'], `source: ${err.message}`)
     }
+    if (sourceRef.digest === undefined && sourceRef.tag === undefined) {
+      // No implied `latest`: a mirror of a moving tag must be asked for by name.
+      return problem(['images', i, 'source'], `source ${image.source} has neither a tag nor a digest: write the tag to mirror (e.g. ${image.source}:1.0)`)
+    }
     const tag = image.tag ?? sourceRef.tag
     if (tag === undefined) {
-      const message = sourceRef.digest
-        ? `sha256 digest detected, but the tag was not specified: add \`tag:\` to name the target tag of ${image.source}`
-        : `source ${image.source} has neither a tag nor a digest: write the tag to mirror (e.g. ${image.source}:1.0)`
-      return problem(['images', i, 'source'], message)
+      return problem(['images', i, 'source'], `sha256 digest detected, but the tag was not specified: add \`tag:\` to name the target tag of ${image.source}`)
     }
     if (targetPrefix === null) return
     let target: Reference
@@ -82,7 +83,8 @@ export function resolveEntries(file: {images: ReadonlyArray<DefinitionFile['imag
     entries.push({
       source: image.source,
       sourceRef,
-      pin: sourceRef.digest ? {kind: 'digest', digest: sourceRef.digest} : {kind: 'tag', tag},
+      // The source tag is read at the source; `tag:` only names the target.
+      pin: sourceRef.digest ? {kind: 'digest', digest: sourceRef.digest} : {kind: 'tag', tag: sourceRef.tag!},
       target,
       selection: image.amd64Only ? {kind: 'platform', platform: 'linux/amd64'} : {kind: 'whole'},
       line,
