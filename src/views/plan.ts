@@ -11,6 +11,9 @@ export function renderPlan(plan: Plan, format: PlanFormat): string {
   return renderTable(plan)
 }
 
+/** One line per entry: separators between rows double the height of a long plan for nothing. */
+const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
+
 const HEADINGS = ['Source', 'Target', 'Action', 'Digest', 'Platforms'] as const
 
 function row(entry: PlanEntry): string[] {
@@ -25,7 +28,7 @@ export function summaryLine(plan: Plan): string {
 function renderTable(plan: Plan): string {
   if (plan.entries.length === 0) return `No images in the definition.\n${summaryLine(plan)}\n`
   // No colours: this output lands in CI logs and pull requests as often as on terminals.
-  const table = new Table({head: [...HEADINGS], style: {head: [], border: []}, wordWrap: true})
+  const table = new Table({head: [...HEADINGS], style: {head: [], border: []}, chars: COMPACT})
   for (const entry of plan.entries) table.push(row(entry))
   return `${table.toString()}\n${summaryLine(plan)}\n`
 }
