@@ -1,0 +1,61 @@
+/** The compiled standalone executable runs `plan` against real registries from any working directory. */
+import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
+import {existsSync} from 'node:fs'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {readPlanFile} from '../../src/plan/planfile.ts'
+import {classifiableEntries, runCli, type Scenario, startScenario} from '../integration/scenario.ts'
+
+setDefaultTimeout(120_000)
+
+const repoRoot = join(import.meta.dir, '../..')
+const binary = join(repoRoot, 'dist/image-syncer')
+let s: Scenario
+let cwd: string
+
+beforeAll(async () => {
+  // `npm test` builds the binary first; build it here too when the file is run on its own.
+  if (!existsSync(binary)) {
+    const build = Bun.spawnSync([process.execPath, 'run', 'build'], {cwd: repoRoot, stdout: 'ignore', stderr: 'inherit'})
+    if (build.exitCode !== 0) throw new Error('bun run build failed')
+  }
+  s = await startScenario()
+  cwd = await mkdtemp(join(tmpdir(), 'image-syncer-e2e-'))
+})
+afterAll(async () => {
+  await s?.stop()
+  if (cwd) await rm(cwd, {recursive: true, force: true})
+})
+
+describe('dist/image-syncer', () => {
+  test('--version and --help work from another directory, without warnings', async () => {
+    const version = await runCli(['--version'], {binary, cwd})
+    expect(version.exitCode).toBe(0)
+    expect(version.stdout).toMatch(/^image-syncer\/\d+\.\d+\.\d+ /)
+    expect(version.stderr).toBe('')
+    const help = await runCli(['plan', '--help'], {binary, cwd})
+    expect(help.exitCode).toBe(0)
+    expect(help.stdout).toContain('--images-file')
+    expect(help.stderr).toBe('')
+  })
+
+  test('plan classifies the scenario and writes the plan under the working directory', async () => {
+    const def = await s.definition('e2e.yaml', classifiableEntries(s, true))
+    const run = await runCli(['plan', '-i', def, '--mirror', s.mirrorFlag], {binary, cwd})
+    expect(run.exitCode).toBe(1) // the scenario holds one conflict
+    expect(run.stderr).toBe(`Plan written to plans/e2e.plan.json\n`)
+    const plan = await readPlanFile(join(cwd, 'plans/e2e.plan.json'))
+    expect(plan.summary).toEqual({toCopy: 7, alreadyPresent: 1, conflicting: 1})
+    expect(plan.tool.name).toBe('image-syncer')
+    expect(run.stdout).toContain('Plan: 7 to copy, 1 already present, 1 conflicting.')
+  })
+
+  test('an unknown command exits 2 and a bad definition exits 1 with its position', async () => {
+    expect((await runCli(['nosuch'], {binary, cwd})).exitCode).toBe(2)
+    const def = await s.definition('bad.yaml', `- source: "Multi:1.0"`)
+    const run = await runCli(['plan', '-i', def], {binary, cwd})
+    expect(run.exitCode).toBe(1)
+    expect(run.stderr).toContain(`${def}:3:11: source: invalid reference "Multi:1.0": repository name must be lower case`)
+  })
+})

@@ -1,0 +1,25 @@
+/**
+ * What every endpoint handler gets: the parsed request, the repository name, the store, and the registry's
+ * behaviour switches. Kept in its own file so handlers do not import the server (no cycles).
+ */
+import type {Authenticator} from './auth.ts'
+import type {Storage} from './storage.ts'
+
+export interface BehaviourOptions {
+  /** Mirror distribution 2.8's Accept negotiation for manifests. */
+  strictAccept: boolean
+  /** Send Location as a path (`/v2/...`) instead of an absolute URL as distribution does. */
+  relativeLocations: boolean
+}
+
+export interface HandlerContext {
+  request: Request
+  url: URL
+  /** Repository name, already validated against the spec grammar. */
+  name: string
+  storage: Storage
+  auth: Authenticator
+  options: BehaviourOptions
+  /** Turns a `/v2/...` path into what the Location header should carry. */
+  location(path: string): string
+}

@@ -1,0 +1,23 @@
+/** The fake registry's public surface: `startFakeRegistry`, its option and log types, and the fault constructors. */
+export {type FakeRegistry, type FakeRegistryOptions, type RequestLogEntry, startFakeRegistry} from './server.ts'
+export type {Access, AuthOptions, BasicAuthOptions, BearerAuthOptions, TokenRequestLogEntry} from './auth.ts'
+export {
+  type Fault,
+  type FaultAction,
+  type FaultContext,
+  type FaultSpec,
+  type Next,
+  type Where,
+  corruptBlob,
+  corruptBody,
+  corruptManifest,
+  delay,
+  omitDigestHeader,
+  refuseMount,
+  resetConnection,
+  respondWith,
+  serverError,
+  serviceUnavailable,
+  tooManyRequests,
+} from './faults.ts'
+export type {Storage, StoredManifest} from './storage.ts'
