@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {runPlan, type PlanRequest} from '../../src/plan/run.ts'
 import {type FakeRegistry, type FakeRegistryOptions, corruptManifest, omitDigestHeader, serverError, startFakeRegistry, tooManyRequests} from '../support/fake-registry/index.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
+import {runCli} from './scenario.ts'
 
 setDefaultTimeout(30_000)
 
@@ -159,5 +160,40 @@ describe('plan against the in-process registry', () => {
       [`${source.host}/acme/missing:1`, 'source-not-found'],
       [`${source.host}/acme/gone:2`, 'source-not-found'],
     ])
+  })
+
+  test('schema 1 manifests get a clear "unsupported" error', async () => {
+    const source = await fake({strictAccept: false})
+    const target = await fake()
+    const schema1 = new TextEncoder().encode(JSON.stringify({schemaVersion: 1, name: 'acme/old', tag: '1', fsLayers: [], history: []}))
+    source.putManifest('acme/old', '1', schema1, 'application/vnd.docker.distribution.manifest.v1+prettyjws')
+    const {outcome} = await plan(source, target, ['acme/old:1'])
+    expect(outcome.kind).toBe('unclassified')
+    if (outcome.kind === 'unclassified') expect(outcome.failures[0]!.message).toContain('Docker schema 1 manifests (application/vnd.docker.distribution.manifest.v1+prettyjws) are not supported')
+  })
+
+  test('--debug logs every request with redacted URLs; secrets reach neither the log, the errors nor the plan', async () => {
+    const dir = await workdir()
+    const key = JSON.stringify({type: 'service_account', private_key: 'KEY-MATERIAL-do-not-leak'})
+    await writeFile(join(dir, 'key.json'), key)
+    const source = await fake()
+    const target = await fake({auth: {kind: 'basic', username: '_json_key', password: key}})
+    await pushImage(source.url, 'acme/dbg', makeImage({flavor: 'oci'}), '1')
+    const definition = join(dir, 'images.yaml')
+    await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "${source.host}/acme/dbg:1"\n`)
+    const out = join(dir, 'dbg.plan.json')
+    const env = {DOCKER_CONFIG: dir}
+    const ok = await runCli(['plan', '-i', definition, '-o', out, '--debug', '--target-repo-auth-key', join(dir, 'key.json')], {env})
+    expect(ok.exitCode).toBe(0)
+    expect(ok.stderr).toMatch(new RegExp(`debug: HEAD http://${target.host}/v2/mirror/.+/manifests/1 404 \\d+ms`))
+    expect(ok.stderr).toContain(`debug: GET http://${source.host}/v2/acme/dbg/manifests/sha256:`)
+    const planText = await Bun.file(out).text()
+    for (const text of [ok.stderr, ok.stdout, planText]) expect(text).not.toContain('KEY-MATERIAL')
+
+    const token = 'tok-SECRET-123456'
+    const refused = await runCli(['plan', '-i', definition, '-o', join(dir, 'no.plan.json'), '--debug'], {env: {...env, SYNCER_ACCESS_TOKEN: token}})
+    expect(refused.exitCode).toBe(1)
+    expect(refused.stderr).toContain('could not be classified')
+    expect(refused.stderr).not.toContain(token)
   })
 })
