@@ -12,7 +12,8 @@ export const ImageEntrySchema = Type.Object(
 
 export const DefinitionFileSchema = Type.Object(
   {
-    targetRepoPrefix: Type.Optional(Type.String({minLength: 1})),
+    // Emptiness is judged with the rest of the prefix rules (resolve.ts), so it is reported once.
+    targetRepoPrefix: Type.Optional(Type.String()),
     images: Type.Array(ImageEntrySchema),
   },
   {additionalProperties: false},

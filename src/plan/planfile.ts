@@ -56,8 +56,12 @@ export function parsePlan(path: string, text: string): Plan {
     throw new PlanFileError('UNKNOWN_FORMAT_VERSION', path, `${path} has plan format version ${JSON.stringify(version)}, but this image-syncer reads version ${PLAN_FORMAT_VERSION}: plan again with this version`)
   }
   if (!Value.Check(PlanSchema, json)) {
-    const first = [...Value.Errors(PlanSchema, json)].find((e) => e.keyword !== 'boolean')
-    const where = first ? `${first.instancePath || '/'} ${first.message}` : 'it does not match the plan schema'
+    const errors = [...Value.Errors(PlanSchema, json)].filter((e) => e.keyword !== 'boolean')
+    const first = errors[0]
+    // A union of literals fails once per branch: say which values would do.
+    const allowed = errors.filter((e) => e.instancePath === first?.instancePath && e.keyword === 'const').map((e) => JSON.stringify((e.params as {allowedValue?: unknown}).allowedValue))
+    const what = allowed.length > 1 ? `must be one of ${allowed.join(', ')}` : first?.message
+    const where = first ? `${first.instancePath || '/'} ${what}` : 'it does not match the plan schema'
     throw new PlanFileError('INVALID', path, `${path} is not a valid plan file: ${where}`)
   }
   return json

@@ -22,11 +22,16 @@ export function retryDelayMs(policy: RetryPolicy, attempt: number, retryAfter: s
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
 }
 
+/** IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) and the two obsolete forms RFC 9110 still asks us to accept. */
+const HTTP_DATE = /^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
+
 /** Retry-After is either delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (value === null || value.trim() === '') return null
   const trimmed = value.trim()
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
+  // Only an HTTP date may be parsed as one: Date.parse also accepts "-1" or "1.5", which would skip the backoff.
+  if (!HTTP_DATE.test(trimmed)) return null
   const at = Date.parse(trimmed)
   return Number.isNaN(at) ? null : Math.max(0, at - now)
 }

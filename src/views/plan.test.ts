@@ -1,0 +1,133 @@
+import {describe, expect, test} from 'bun:test'
+import {type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from '../plan/model.ts'
+import {renderPlan, summaryLine} from './plan.ts'
+
+const D = (c: string) => `sha256:${c.repeat(64)}`
+const PREFIX = 'eu.gcr.io/kyma-project/external/'
+
+function entry(source: string, target: string, action: PlanEntry['action'], digest: string, platforms: string[]): PlanEntry {
+  return {
+    source,
+    sourceRepository: `docker.io/${source.split(/[:@]/)[0]}`,
+    sourceDigest: digest,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    platforms,
+    selection: {kind: 'whole'},
+    target: `${PREFIX}${target}`,
+    action,
+    targetDigest: action === 'to-copy' ? null : action === 'already-present' ? digest : D('f'),
+  }
+}
+
+function planOf(entries: PlanEntry[]): Plan {
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    tool: {name: 'image-syncer', version: '0.1.0'},
+    createdAt: '2024-05-01T12:00:00.000Z',
+    definition: {path: 'external-images.yaml', sha256: D('0')},
+    targetRepoPrefix: PREFIX,
+    entries,
+    summary: summarize(entries),
+  }
+}
+
+const PLAN = planOf([
+  entry('bitnami/keycloak-gatekeeper:9.0.3', 'bitnami/keycloak-gatekeeper:9.0.3', 'to-copy', D('a'), ['linux/amd64', 'linux/arm64']),
+  entry(`busybox@${D('b')}`, 'library/busybox:1.32.0-v1', 'already-present', D('b'), ['linux/amd64', 'linux/arm/v7', 'linux/arm64/v8']),
+  entry('bitnami/postgres-exporter:0.11.1-debian-11-r69', 'bitnami/postgres-exporter:0.11.1-debian-11-r69', 'conflicting-ID', D('c'), ['linux/amd64']),
+  entry('cypress/included:9.5.0', 'cypress/included:9.5.0', 'to-copy', D('d'), []),
+])
+
+describe('renderPlan table', () => {
+  const text = renderPlan(PLAN, 'table')
+
+  test('shows every source, target, action and short digest', () => {
+    for (const e of PLAN.entries) {
+      expect(text, e.source).toContain(e.source)
+      expect(text, e.target).toContain(e.target)
+      expect(text, e.sourceDigest).toContain(e.sourceDigest.slice(0, 'sha256:'.length + 12))
+    }
+    for (const action of ['to-copy', 'already-present', 'conflicting-ID']) expect(text).toContain(action)
+  })
+
+  test('one row per entry, in order', () => {
+    const rows = text.split('\n').filter((line) => PLAN.entries.some((e) => line.includes(e.target)))
+    expect(rows.map((row) => PLAN.entries.findIndex((e) => row.includes(e.target)))).toStrictEqual([0, 1, 2, 3])
+  })
+
+  test('ends with the summary line', () => {
+    expect(text.endsWith('\nPlan: 2 to copy, 1 already present, 1 conflicting.\n')).toBe(true)
+  })
+
+  test('has no colour codes', () => {
+    expect(text).not.toContain('\u001b[')
+  })
+
+  test('an empty plan says so, with the summary', () => {
+    expect(renderPlan(planOf([]), 'table')).toBe('No images in the definition.\nPlan: 0 to copy, 0 already present, 0 conflicting.\n')
+  })
+})
+
+describe('summaryLine', () => {
+  const cases: {summary: Plan['summary']; want: string}[] = [
+    {summary: {toCopy: 0, alreadyPresent: 0, conflicting: 0}, want: 'Plan: 0 to copy, 0 already present, 0 conflicting.'},
+    {summary: {toCopy: 12, alreadyPresent: 3, conflicting: 1}, want: 'Plan: 12 to copy, 3 already present, 1 conflicting.'},
+  ]
+  for (const {summary, want} of cases) {
+    test(want, () => {
+      expect(summaryLine({...PLAN, summary})).toBe(want)
+    })
+  }
+})
+
+describe('renderPlan markdown', () => {
+  const text = renderPlan(PLAN, 'markdown')
+  const lines = text.split('\n')
+  const tableLines = lines.filter((l) => l.startsWith('|'))
+  /** Cells of a row, splitting on unescaped pipes. */
+  const cells = (row: string) => row.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim())
+
+  test('is a header, a separator and one row per entry, each with five cells', () => {
+    expect(tableLines).toHaveLength(2 + PLAN.entries.length)
+    expect(lines.slice(0, tableLines.length)).toStrictEqual(tableLines)
+    expect(cells(tableLines[0]!)).toStrictEqual(['Source', 'Target', 'Action', 'Digest', 'Platforms'])
+    expect(cells(tableLines[1]!).every((c) => /^:?-{3,}:?$/.test(c))).toBe(true)
+    for (const row of tableLines) {
+      expect(row.endsWith('|'), row).toBe(true)
+      expect(cells(row), row).toHaveLength(5)
+    }
+  })
+
+  test('rows hold the entries in order, the conflict in bold', () => {
+    const rows = tableLines.slice(2).map(cells)
+    expect(rows).toStrictEqual([
+      [`\`bitnami/keycloak-gatekeeper:9.0.3\``, `\`${PREFIX}bitnami/keycloak-gatekeeper:9.0.3\``, 'to-copy', `\`sha256:${'a'.repeat(12)}\``, 'linux/amd64, linux/arm64'],
+      [`\`busybox@${D('b')}\``, `\`${PREFIX}library/busybox:1.32.0-v1\``, 'already-present', `\`sha256:${'b'.repeat(12)}\``, 'linux/amd64, linux/arm/v7, linux/arm64/v8'],
+      [`\`bitnami/postgres-exporter:0.11.1-debian-11-r69\``, `\`${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69\``, '**conflicting-ID**', `\`sha256:${'c'.repeat(12)}\``, 'linux/amd64'],
+      [`\`cypress/included:9.5.0\``, `\`${PREFIX}cypress/included:9.5.0\``, 'to-copy', `\`sha256:${'d'.repeat(12)}\``, '-'],
+    ])
+  })
+
+  test('the table is followed by a blank line and the summary', () => {
+    expect(text.endsWith('|\n\nPlan: 2 to copy, 1 already present, 1 conflicting.\n')).toBe(true)
+  })
+
+  test('a pipe in a value is escaped and does not add a cell', () => {
+    const odd = planOf([entry('busybox:1', 'library/busybox:1', 'to-copy', D('e'), ['linux/amd64|weird'])])
+    const row = renderPlan(odd, 'markdown').split('\n')[2]!
+    expect(row).toContain('linux/amd64\\|weird')
+    expect(cells(row)).toHaveLength(5)
+  })
+
+  test('an empty plan is a header-only table and the summary', () => {
+    expect(renderPlan(planOf([]), 'markdown')).toBe('| Source | Target | Action | Digest | Platforms |\n| --- | --- | --- | --- | --- |\n\nPlan: 0 to copy, 0 already present, 0 conflicting.\n')
+  })
+})
+
+describe('renderPlan json', () => {
+  test('round-trips to the plan', () => {
+    const text = renderPlan(PLAN, 'json')
+    expect(JSON.parse(text)).toStrictEqual(PLAN)
+    expect(text.endsWith('\n')).toBe(true)
+  })
+})
