@@ -66,57 +66,55 @@ export class Transport {
   constructor(private readonly options: TransportOptions) {
     this.retry = options.retry ?? DEFAULT_RETRY
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    this.tokens = new TokenCache((url, init) => this.send(url, init, this.timeoutMs))
+    this.tokens = new TokenCache((url, init) => this.retrying(url, init, init.body ? () => init.body! : undefined))
   }
 
   /** Sends a request, authenticated and retried; throws RegistryError for statuses it was not told to allow. */
   async request(req: TransportRequest): Promise<Response> {
     const url = req.endpoint.baseUrl + req.path
-    const host = new URL(url).host
-    return this.limiter(host).run(async () => {
+    return this.limiter(new URL(url).host).run(async () => {
       const credential = await this.options.credentials(req.endpoint.registry)
-      let reauthenticated = false
-      for (let attempt = 1; ; attempt++) {
-        const response = await this.attempt(req, url, credential, attempt).catch((err: unknown) => {
-          if (isRetryableNetworkError(err) && attempt < this.retry.maxAttempts) return err
-          throw err
-        })
-        if (response instanceof NetworkError) {
-          await sleep(retryDelayMs(this.retry, attempt, null), req.signal)
-          continue
-        }
-        if (response.status === 401 && !reauthenticated) {
-          // The token expired, or the registry wants another scope: renew once, then believe the 401.
-          reauthenticated = true
-          await this.renewAuth(req, response, credential)
-          await response.body?.cancel()
-          attempt--
-          continue
-        }
-        if (TEMPORARY_STATUS.has(response.status) && attempt < this.retry.maxAttempts) {
-          await response.body?.cancel()
-          await sleep(retryDelayMs(this.retry, attempt, response.headers.get('retry-after')), req.signal)
-          continue
-        }
-        if (response.ok || req.allowStatus?.includes(response.status)) return response
-        throw await RegistryError.fromResponse(req.method, url, response)
+      // Ping and token exchange retry on their own; their failures are final here, so retries never nest.
+      let response = await this.sendRetrying(url, req, await this.authorization(req, credential))
+      if (response.status === 401) {
+        // The token expired, or the registry wants another scope: renew once, then believe the 401.
+        await response.body?.cancel()
+        await this.renewAuth(req, response, credential)
+        response = await this.sendRetrying(url, req, await this.authorization(req, credential))
       }
+      if (response.ok || req.allowStatus?.includes(response.status)) return response
+      throw await RegistryError.fromResponse(req.method, url, response)
     })
   }
 
-  private async attempt(req: TransportRequest, url: string, credential: Credential, attempt: number): Promise<Response> {
+  private sendRetrying(url: string, req: TransportRequest, authorization: string | null): Promise<Response> {
     const headers = new Headers(req.headers)
     if (this.options.userAgent) headers.set('user-agent', this.options.userAgent)
-    const authorization = await this.authorization(req, credential)
     if (authorization) headers.set('authorization', authorization)
-    const started = performance.now()
-    try {
-      const response = await this.send(url, {method: req.method, headers, body: req.body?.(), signal: req.signal}, this.timeoutMs)
-      this.emit({method: req.method, url, status: response.status, durationMs: performance.now() - started, attempt})
-      return response
-    } catch (err) {
-      this.emit({method: req.method, url, status: null, durationMs: performance.now() - started, attempt, error: err instanceof Error ? err.message : String(err)})
-      throw err
+    return this.retrying(url, {method: req.method, headers, signal: req.signal}, req.body)
+  }
+
+  /**
+   * Sends, retrying temporary statuses and network failures with backoff. The last response is returned
+   * whatever its status; `body` is a factory so that every attempt sends a fresh body.
+   */
+  private async retrying(url: string, init: RequestInit, body?: () => NonNullable<RequestInit['body']>): Promise<Response> {
+    const method = init.method ?? 'GET'
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now()
+      let response: Response
+      try {
+        response = await this.send(url, {...init, body: body?.()}, this.timeoutMs)
+        this.emit({method, url, status: response.status, durationMs: performance.now() - started, attempt})
+      } catch (err) {
+        this.emit({method, url, status: null, durationMs: performance.now() - started, attempt, error: err instanceof Error ? err.message : String(err)})
+        if (!isRetryableNetworkError(err) || attempt >= this.retry.maxAttempts) throw err
+        await sleep(retryDelayMs(this.retry, attempt, null), init.signal ?? undefined)
+        continue
+      }
+      if (!TEMPORARY_STATUS.has(response.status) || attempt >= this.retry.maxAttempts) return response
+      await response.body?.cancel()
+      await sleep(retryDelayMs(this.retry, attempt, response.headers.get('retry-after')), init.signal ?? undefined)
     }
   }
 
@@ -140,27 +138,10 @@ export class Transport {
   }
 
   private async ping(endpoint: Endpoint, signal?: AbortSignal): Promise<AuthState> {
-    const url = `${endpoint.baseUrl}/v2/`
-    for (let attempt = 1; ; attempt++) {
-      let response: Response
-      try {
-        const started = performance.now()
-        response = await this.send(url, {method: 'GET', headers: this.options.userAgent ? {'user-agent': this.options.userAgent} : {}, signal}, this.timeoutMs)
-        this.emit({method: 'GET', url, status: response.status, durationMs: performance.now() - started, attempt})
-      } catch (err) {
-        if (isRetryableNetworkError(err) && attempt < this.retry.maxAttempts) {
-          await sleep(retryDelayMs(this.retry, attempt, null), signal)
-          continue
-        }
-        throw err
-      }
-      await response.body?.cancel()
-      if (TEMPORARY_STATUS.has(response.status) && attempt < this.retry.maxAttempts) {
-        await sleep(retryDelayMs(this.retry, attempt, response.headers.get('retry-after')), signal)
-        continue
-      }
-      return stateFrom(response)
-    }
+    const headers: Record<string, string> = this.options.userAgent ? {'user-agent': this.options.userAgent} : {}
+    const response = await this.retrying(`${endpoint.baseUrl}/v2/`, {method: 'GET', headers, signal})
+    await response.body?.cancel()
+    return stateFrom(response)
   }
 
   private async renewAuth(req: TransportRequest, response: Response, credential: Credential): Promise<void> {
