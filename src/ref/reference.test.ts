@@ -1,4 +1,5 @@
 import {describe, expect, test} from 'bun:test'
+import {badReference} from './testing.ts'
 import type {Digest} from './digest.ts'
 import {BadReferenceError} from './errors.ts'
 import {DOCKER_HUB, formatReference, isDockerHub, parseReference, type Reference, tagProblem, withDigest, withTag} from './reference.ts'
@@ -7,17 +8,6 @@ const SHA: Digest = 'sha256:31a54a0cf86d7354788a8265f60ae6acb4b348a67efbcf7c1007
 const SHA512: Digest = `sha512:${'ab'.repeat(64)}`
 const TAG_128 = `v${'1'.repeat(127)}`
 const TAG_129 = `v${'1'.repeat(128)}`
-
-/** Expects `fn` to throw a BadReferenceError and returns it, so a case can check the reason. */
-function badReference(fn: () => unknown): BadReferenceError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof BadReferenceError) return error
-    throw new Error(`threw ${String(error)}, want a BadReferenceError`)
-  }
-  throw new Error('did not throw, want a BadReferenceError')
-}
 
 describe('parseReference accepts and normalises', () => {
   const cases: {input: string; want: Reference}[] = [

@@ -1,20 +1,11 @@
 import {describe, expect, test} from 'bun:test'
+import {badReference} from './testing.ts'
 import {BadReferenceError} from './errors.ts'
 import {formatReference, parseReference} from './reference.ts'
 import {parseTargetPrefix, registryPathComponent, type TargetPrefix, targetReference} from './target.ts'
 
 const SHA = 'sha256:31a54a0cf86d7354788a8265f60ae6acb4b348a67efbcf7c1007dd3cf7af05ab'
 const PREFIX = 'eu.gcr.io/kyma-project/external/'
-
-function badReference(fn: () => unknown): BadReferenceError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof BadReferenceError) return error
-    throw new Error(`threw ${String(error)}, want a BadReferenceError`)
-  }
-  throw new Error('did not throw, want a BadReferenceError')
-}
 
 describe('parseTargetPrefix accepts', () => {
   const cases: {prefix: string; want: TargetPrefix}[] = [

@@ -38,19 +38,10 @@ export class RegistryClient {
 
   /** HEAD a manifest by tag or digest; null when absent. Falls back to GET when the registry omits the digest. */
   async headManifest(repo: Repository, reference: string, signal?: AbortSignal): Promise<ManifestHead | null> {
-    const response = await this.transport.request({
-      endpoint: this.endpoint(repo.registry),
-      method: 'HEAD',
-      path: manifestPath(repo, reference),
-      headers: {accept: MANIFEST_ACCEPT},
-      scopes: [pullScope(repo)],
-      allowStatus: [404],
-      signal,
-    })
+    const response = await this.requestManifest('HEAD', repo, reference, signal)
     if (response.status === 404) return null
-    const announced = response.headers.get('docker-content-digest')
     const contentType = response.headers.get('content-type')
-    const digest = isDigest(reference) ? reference : announced !== null && isDigest(announced) ? announced : null
+    const digest = knownDigest(reference, response)
     if (digest === null || contentType === null) {
       // Some registries omit Docker-Content-Digest on HEAD; the bytes then tell us.
       const fetched = await this.getManifest(repo, reference, signal).catch((err: unknown) => {
@@ -64,17 +55,10 @@ export class RegistryClient {
 
   /** GET a manifest by tag or digest and verify its bytes. A missing manifest is a RegistryError (404). */
   async getManifest(repo: Repository, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
-    const response = await this.transport.request({
-      endpoint: this.endpoint(repo.registry),
-      method: 'GET',
-      path: manifestPath(repo, reference),
-      headers: {accept: MANIFEST_ACCEPT},
-      scopes: [pullScope(repo)],
-      signal,
-    })
+    const response = await this.requestManifest('GET', repo, reference, signal)
     const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new ContentError('MANIFEST_TOO_LARGE', `manifest ${repo.registry}/${repo.repository}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`))
     const announced = response.headers.get('docker-content-digest')
-    const expected: Digest | null = isDigest(reference) ? reference : announced !== null && isDigest(announced) ? announced : null
+    const expected = knownDigest(reference, response)
     const digest = digestOf(bytes, expected ? digestAlgorithm(expected) : 'sha256')
     if (expected !== null && digest !== expected) {
       throw new ContentError('DIGEST_MISMATCH', `manifest ${repo.registry}/${repo.repository}@${expected} was served with bytes whose digest is ${digest}: refusing it`)
@@ -84,6 +68,19 @@ export class RegistryClient {
     }
     const mediaType = baseMediaType(response.headers.get('content-type') ?? '')
     return {digest, mediaType, size: bytes.byteLength, bytes, parsed: parseManifest(bytes, mediaType)}
+  }
+
+  private requestManifest(method: 'HEAD' | 'GET', repo: Repository, reference: string, signal?: AbortSignal): Promise<Response> {
+    return this.transport.request({
+      endpoint: this.endpoint(repo.registry),
+      method,
+      path: `/v2/${repo.repository}/manifests/${reference}`,
+      headers: {accept: MANIFEST_ACCEPT},
+      scopes: [pullScope(repo)],
+      // Absent is an answer for HEAD ("not there yet"); for GET it is an error with the registry's words.
+      allowStatus: method === 'HEAD' ? [404] : [],
+      signal,
+    })
   }
 
   /** GET a small blob (an image config) into memory and verify it. */
@@ -110,8 +107,11 @@ export function pushScope(repo: Repository): string {
   return `repository:${repo.repository}:pull,push`
 }
 
-function manifestPath(repo: Repository, reference: string): string {
-  return `/v2/${repo.repository}/manifests/${reference}`
+/** The digest a manifest must have: the one asked for, else the one the registry announced, else unknown. */
+function knownDigest(reference: string, response: Response): Digest | null {
+  if (isDigest(reference)) return reference
+  const announced = response.headers.get('docker-content-digest')
+  return announced !== null && isDigest(announced) ? announced : null
 }
 
 function isNotFound(err: unknown): boolean {

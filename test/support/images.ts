@@ -246,6 +246,10 @@ export async function headManifest(registryUrl: string, repo: string, reference:
     method: 'HEAD',
     headers: {Accept: MANIFEST_ACCEPT},
   })
+  return headOf(response)
+}
+
+function headOf(response: Response): ManifestHead {
   const length = response.headers.get('content-length')
   return {
     status: response.status,
@@ -264,14 +268,7 @@ export async function getManifest(registryUrl: string, repo: string, reference: 
     headers: {Accept: MANIFEST_ACCEPT},
   })
   const bytes = new Uint8Array(await response.arrayBuffer())
-  const length = response.headers.get('content-length')
-  return {
-    status: response.status,
-    digest: response.headers.get('docker-content-digest'),
-    mediaType: response.headers.get('content-type'),
-    size: length === null ? null : Number(length),
-    bytes,
-  }
+  return {...headOf(response), bytes}
 }
 
 async function expectStatus(response: Response, status: number, what: string): Promise<void> {
