@@ -38,8 +38,9 @@ export function resolveEntries(file: {images: ReadonlyArray<DefinitionFile['imag
     problem([], 'targetRepoPrefix is not set: add it to the file, or pass --target-repo-prefix / SYNCER_TARGET_REPO_PREFIX')
   } else {
     try {
-      parseTargetPrefix(prefix)
-      targetPrefix = prefix
+      // Normalised (lower-case host, trailing '/'), so plans made with and without the slash compare equal.
+      const parsed = parseTargetPrefix(prefix)
+      targetPrefix = `${parsed.registry}/${parsed.pathPrefix}`
     } catch (err) {
       if (!(err instanceof BadReferenceError)) throw err
       problem(['targetRepoPrefix'], `targetRepoPrefix ${err.message}`)

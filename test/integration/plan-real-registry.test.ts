@@ -130,4 +130,17 @@ describe('plan against real registries', () => {
     expect(run.exitCode).toBe(0)
     expect((await readPlanFile(join(s.dir, 'plans', 'external-images.plan.json'))).entries).toHaveLength(1)
   })
+
+  test('SYNCER_TARGET_REPO_PREFIX overrides the file, and --target-repo-prefix overrides both', async () => {
+    const def = await s.definition('prefix.yaml', `- source: "single:1.0"`)
+    const out = join(s.dir, 'prefix.plan.json')
+    const fromEnv = await runCli(['plan', '-i', def, '-o', out, '--mirror', s.mirrorFlag], {env: {SYNCER_TARGET_REPO_PREFIX: `${s.target.host}/from-env/`}})
+    expect(fromEnv.exitCode).toBe(0)
+    expect((await readPlanFile(out)).entries[0]!.target).toBe(`${s.target.host}/from-env/library/single:1.0`)
+    const fromFlag = await runCli(['plan', '-i', def, '-o', out, '--mirror', s.mirrorFlag, '--target-repo-prefix', `${s.target.host}/from-flag`], {env: {SYNCER_TARGET_REPO_PREFIX: `${s.target.host}/from-env/`}})
+    expect(fromFlag.exitCode).toBe(0)
+    const plan = await readPlanFile(out)
+    expect(plan.targetRepoPrefix).toBe(`${s.target.host}/from-flag/`)
+    expect(plan.entries[0]!.target).toBe(`${s.target.host}/from-flag/library/single:1.0`)
+  })
 })
