@@ -20,6 +20,14 @@ const config = {
   oclif: {...pjson.oclif, commands: {strategy: 'explicit', target: commandsTarget, identifier: 'COMMANDS'}, plugins: undefined},
 }
 
+/** After SIGINT/SIGTERM, commands get this long to abort their requests and report, then we exit 130. */
+const INTERRUPT_GRACE_MS = 1500
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    setTimeout(() => process.exit(130), INTERRUPT_GRACE_MS)
+  })
+}
+
 run(process.argv.slice(2), {root: compiled ? dirname(Bun.main) : dirname(import.meta.dir), pjson: config, userPlugins: false} as never)
   .then(async (result) => {
     await flush()

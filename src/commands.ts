@@ -1,5 +1,6 @@
 /** The explicit command registry: oclif loads commands from here, so they work inside the compiled binary. */
 import {commands as helpCommands} from '@oclif/plugin-help'
+import Apply from './commands/apply.ts'
 import Plan from './commands/plan.ts'
 
-export const COMMANDS = {plan: Plan, ...helpCommands}
+export const COMMANDS = {plan: Plan, apply: Apply, ...helpCommands}

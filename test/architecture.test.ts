@@ -33,6 +33,8 @@ const ALLOWED_SAME_RANK: ReadonlySet<string> = new Set([
   'auth→transport',
   // Planning reads the definition. (apply must not: it acts on the plan file alone.)
   'plan→definition',
+  // Apply executes the plan file: it reads plan's model and file reader, never the definition.
+  'apply→plan',
   // The entry point may load the command table.
   'cli.ts→commands.ts',
 ])

@@ -7,7 +7,7 @@ import {MANIFEST_ACCEPT, baseMediaType} from '../oci/media-types.ts'
 import {parseManifest, type ParsedManifest} from '../oci/manifest.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../ref/digest.ts'
 import {RegistryError} from '../transport/errors.ts'
-import type {Endpoint, Transport} from '../transport/transport.ts'
+import type {Endpoint, Transport, TransportRequest} from '../transport/transport.ts'
 import {ContentError} from './errors.ts'
 
 /** A repository on a registry, the unit of authorization scopes. */
@@ -68,6 +68,37 @@ export class RegistryClient {
     }
     const mediaType = baseMediaType(response.headers.get('content-type') ?? '')
     return {digest, mediaType, size: bytes.byteLength, bytes, parsed: parseManifest(bytes, mediaType)}
+  }
+
+  /**
+   * PUTs manifest bytes unchanged under a tag or digest. Bytes are sent as they were read, so digests survive;
+   * a registry that answers with another digest has rewritten them, which is refused.
+   */
+  async putManifest(repo: Repository, reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, signal?: AbortSignal): Promise<void> {
+    const response = await this.transport.request({
+      endpoint: this.endpoint(repo.registry),
+      method: 'PUT',
+      path: `/v2/${repo.repository}/manifests/${reference}`,
+      headers: {'content-type': manifest.mediaType},
+      body: () => manifest.bytes,
+      scopes: [pushScope(repo)],
+      signal,
+    })
+    await response.body?.cancel()
+    const stored = response.headers.get('docker-content-digest')
+    if (stored !== null && isDigest(stored) && stored !== manifest.digest) {
+      throw new ContentError('DIGEST_MISMATCH', `${repo.registry}/${repo.repository}:${reference} was stored as ${stored}, not ${manifest.digest}: the registry rewrote the manifest`)
+    }
+  }
+
+  /** A request about `repo`, authenticated for it; the building block of blobs.ts and push.ts. */
+  send(repo: Repository, request: Omit<TransportRequest, 'endpoint'>): Promise<Response> {
+    return this.transport.request({...request, endpoint: this.endpoint(repo.registry)})
+  }
+
+  /** Where `repo`'s registry is served from (after mirrors), for resolving relative upload locations. */
+  baseUrl(repo: Repository): string {
+    return this.endpoint(repo.registry).baseUrl
   }
 
   private requestManifest(method: 'HEAD' | 'GET', repo: Repository, reference: string, signal?: AbortSignal): Promise<Response> {

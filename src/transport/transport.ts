@@ -8,6 +8,7 @@ import {type Challenge, parseChallenge} from './challenge.ts'
 import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
 import {Limiter} from './limiter.ts'
 import {redactUrl} from './redact.ts'
+import {IdleWatchdog, watched} from './watchdog.ts'
 import {DEFAULT_RETRY, type RetryPolicy, retryDelayMs, TEMPORARY_STATUS} from './retry.ts'
 
 /** Where a registry is reached: `registry` names it for credentials, `baseUrl` is scheme://host[:port]. */
@@ -41,6 +42,13 @@ export interface TransportRequest {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
   /** Path below the base URL, beginning with `/v2/`, query included. */
   path: string
+  /**
+   * An absolute URL to use instead of base URL + path: upload sessions live where the registry's Location says.
+   * Credentials go only to the endpoint's own origin.
+   */
+  url?: string
+  /** false for bodies that cannot be sent twice (streams): no retry and no re-authentication. Default true. */
+  retry?: boolean
   headers?: Record<string, string>
   /** A factory, so that a retry can send the body again. */
   body?: () => NonNullable<RequestInit['body']>
@@ -71,12 +79,13 @@ export class Transport {
 
   /** Sends a request, authenticated and retried; throws RegistryError for statuses it was not told to allow. */
   async request(req: TransportRequest): Promise<Response> {
-    const url = req.endpoint.baseUrl + req.path
+    const url = req.url ?? req.endpoint.baseUrl + req.path
+    const sameOrigin = new URL(url).origin === new URL(req.endpoint.baseUrl).origin
     return this.limiter(new URL(url).host).run(async () => {
       const credential = await this.options.credentials(req.endpoint.registry)
       // Ping and token exchange retry on their own; their failures are final here, so retries never nest.
-      let response = await this.sendRetrying(url, req, await this.authorization(req, credential))
-      if (response.status === 401) {
+      let response = await this.sendRetrying(url, req, sameOrigin ? await this.authorization(req, credential) : null)
+      if (response.status === 401 && sameOrigin && req.retry !== false) {
         // The token expired, or the registry wants another scope: renew once, then believe the 401.
         await response.body?.cancel()
         await this.renewAuth(req, response, credential)
@@ -91,14 +100,14 @@ export class Transport {
     const headers = new Headers(req.headers)
     if (this.options.userAgent) headers.set('user-agent', this.options.userAgent)
     if (authorization) headers.set('authorization', authorization)
-    return this.retrying(url, {method: req.method, headers, signal: req.signal}, req.body)
+    return this.retrying(url, {method: req.method, headers, signal: req.signal}, req.body, req.retry === false ? 1 : this.retry.maxAttempts)
   }
 
   /**
    * Sends, retrying temporary statuses and network failures with backoff. The last response is returned
    * whatever its status; `body` is a factory so that every attempt sends a fresh body.
    */
-  private async retrying(url: string, init: RequestInit, body?: () => NonNullable<RequestInit['body']>): Promise<Response> {
+  private async retrying(url: string, init: RequestInit, body?: () => NonNullable<RequestInit['body']>, maxAttempts = this.retry.maxAttempts): Promise<Response> {
     const method = init.method ?? 'GET'
     for (let attempt = 1; ; attempt++) {
       const started = performance.now()
@@ -108,11 +117,11 @@ export class Transport {
         this.emit({method, url, status: response.status, durationMs: performance.now() - started, attempt})
       } catch (err) {
         this.emit({method, url, status: null, durationMs: performance.now() - started, attempt, error: err instanceof Error ? err.message : String(err)})
-        if (!isRetryableNetworkError(err) || attempt >= this.retry.maxAttempts) throw err
+        if (!isRetryableNetworkError(err) || attempt >= maxAttempts) throw err
         await sleep(retryDelayMs(this.retry, attempt, null), init.signal ?? undefined)
         continue
       }
-      if (!TEMPORARY_STATUS.has(response.status) || attempt >= this.retry.maxAttempts) return response
+      if (!TEMPORARY_STATUS.has(response.status) || attempt >= maxAttempts) return response
       await response.body?.cancel()
       await sleep(retryDelayMs(this.retry, attempt, response.headers.get('retry-after')), init.signal ?? undefined)
     }
@@ -157,27 +166,47 @@ export class Transport {
     }
   }
 
-  /** fetch with a timeout on the response headers only: a long body download is not cut off. */
+  /**
+   * fetch with an idle timeout over the whole exchange: it fires when no byte moved for `timeoutMs`, whether
+   * we were sending a body, waiting for headers or reading the response. The caller's signal aborts it all.
+   */
   private async send(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-    const controller = new AbortController()
+    const method = init.method ?? 'GET'
     const outer = init.signal
-    const onAbort = () => controller.abort(outer?.reason)
-    if (outer?.aborted) throw new NetworkError({method: init.method ?? 'GET', url, kind: 'aborted', cause: outer.reason})
-    outer?.addEventListener('abort', onAbort, {once: true})
+    if (outer?.aborted) throw new NetworkError({method, url, kind: 'aborted', cause: outer.reason})
+    const controller = new AbortController()
     let timedOut = false
-    const timer = setTimeout(() => {
+    const dog = new IdleWatchdog(timeoutMs, () => {
       timedOut = true
       controller.abort()
-    }, timeoutMs)
-    try {
-      return await fetch(url, {...init, signal: controller.signal})
-    } catch (err) {
-      const kind = timedOut ? 'timeout' : outer?.aborted ? 'aborted' : 'connection'
-      throw new NetworkError({method: init.method ?? 'GET', url, kind, cause: err})
-    } finally {
-      clearTimeout(timer)
+    })
+    const onAbort = () => controller.abort(outer?.reason)
+    outer?.addEventListener('abort', onAbort, {once: true})
+    let finished = false
+    const finish = () => {
+      if (finished) return
+      finished = true
+      dog.stop()
       outer?.removeEventListener('abort', onAbort)
     }
+    const fail = (err: unknown) => (err instanceof NetworkError ? err : new NetworkError({method, url, kind: timedOut ? 'timeout' : outer?.aborted ? 'aborted' : 'connection', cause: err}))
+    // An error of our own request body (e.g. bytes that failed verification) is reported as itself.
+    let bodyError: unknown = null
+    const keep = (err: unknown) => (bodyError = err)
+    const body = init.body instanceof ReadableStream ? watched(init.body, dog, () => {}, keep) : init.body
+    let response: Response
+    try {
+      response = await fetch(url, {...init, body, signal: controller.signal})
+    } catch (err) {
+      finish()
+      throw bodyError ?? fail(err)
+    }
+    dog.touch()
+    if (!response.body || method === 'HEAD' || NULL_BODY_STATUS.has(response.status)) {
+      finish()
+      return response
+    }
+    return new Response(watched(response.body, dog, finish, fail), {status: response.status, statusText: response.statusText, headers: response.headers})
   }
 
   private limiter(host: string): Limiter {
@@ -198,6 +227,9 @@ export class Transport {
 function isRetryableNetworkError(err: unknown): err is NetworkError {
   return err instanceof NetworkError && err.kind !== 'aborted'
 }
+
+/** Statuses whose responses cannot carry a body (constructing one with a body throws). */
+const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304])
 
 function stateFrom(response: Response): AuthState {
   if (response.status !== 401) return {scheme: 'none'}

@@ -1,0 +1,79 @@
+/**
+ * `apply` as one domain call: reads only the plan file, refuses a plan with conflicts, then copies every
+ * `to-copy` entry (in parallel, bounded). One entry's failure never stops the others.
+ */
+import type {Plan, PlanEntry} from '../plan/model.ts'
+import {readPlanFile} from '../plan/planfile.ts'
+import {parseTargetPrefix} from '../ref/target.ts'
+import type {RegistryClient} from '../registry/client.ts'
+import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
+import {mapLimit} from '../transport/limiter.ts'
+import {BlobCopier} from './blob-copier.ts'
+import {copyEntry} from './copy-entry.ts'
+import {type ApplyResult, type EntryOutcome, type EntryResult, type ProgressEvent, summarizeOutcomes} from './model.ts'
+
+/** Entries copied at once: enough to keep a CI runner's link busy while one large layer streams. */
+export const DEFAULT_CONCURRENCY = 4
+/** Blob transfers at once across all entries. */
+export const DEFAULT_BLOB_TRANSFERS = 8
+
+export class PlanConflictError extends Error {
+  override readonly name = 'PlanConflictError'
+  readonly code = 'PLAN_HAS_CONFLICTS'
+  constructor(readonly conflicts: readonly PlanEntry[]) {
+    super(`the plan has ${conflicts.length} conflicting-ID entr${conflicts.length === 1 ? 'y' : 'ies'}; nothing was written:\n${conflicts.map((e) => `  ${e.target} holds ${e.targetDigest}, the plan's source is ${e.sourceDigest}`).join('\n')}\nResolve them in the definition (another tag) and plan again.`)
+  }
+}
+
+export interface ApplyOptions {
+  concurrency?: number
+  signal?: AbortSignal
+  onProgress?: (event: ProgressEvent) => void
+}
+
+export interface ApplyRequest extends ApplyOptions {
+  planPath: string
+  registry: Omit<ConnectOptions, 'targetRegistry'>
+  version: string
+}
+
+export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
+  const plan = await readPlanFile(request.planPath)
+  refuseConflicts(plan)
+  const client = await connectRegistries({...request.registry, targetRegistry: parseTargetPrefix(plan.targetRepoPrefix).registry}, request.version)
+  return applyPlan(plan, client, request)
+}
+
+export function refuseConflicts(plan: Plan): void {
+  const conflicts = plan.entries.filter((e) => e.action === 'conflicting-ID')
+  if (conflicts.length) throw new PlanConflictError(conflicts)
+}
+
+export async function applyPlan(plan: Plan, client: RegistryClient, options: ApplyOptions = {}): Promise<ApplyResult> {
+  refuseConflicts(plan)
+  const started = performance.now()
+  const {signal, onProgress} = options
+  const blobs = new BlobCopier(client, {transfers: DEFAULT_BLOB_TRANSFERS, ...(signal ? {signal} : {})})
+  onProgress?.({kind: 'started', entries: plan.entries.length})
+  const entries = await mapLimit(plan.entries, options.concurrency ?? DEFAULT_CONCURRENCY, async (entry): Promise<EntryOutcome> => {
+    const entryStarted = performance.now()
+    const outcome: EntryOutcome = {source: entry.source, target: entry.target, sourceDigest: entry.sourceDigest, result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, durationMs: 0}
+    if (entry.action === 'to-copy') {
+      onProgress?.({kind: 'entry-started', target: entry.target})
+      const onBytes = (n: number) => {
+        outcome.bytes += n
+        onProgress?.({kind: 'bytes', bytes: n})
+      }
+      outcome.result = await copyEntry(entry, {client, blobs, onBytes, ...(signal ? {signal} : {})}, outcome.blobs).catch((err: unknown): EntryResult => failure(err, signal))
+    }
+    outcome.durationMs = performance.now() - entryStarted
+    onProgress?.({kind: 'entry-finished', outcome})
+    return outcome
+  })
+  return {entries, summary: summarizeOutcomes(entries), durationMs: performance.now() - started, interrupted: signal?.aborted ?? false}
+}
+
+function failure(err: unknown, signal?: AbortSignal): EntryResult {
+  if (signal?.aborted) return {kind: 'failed', message: 'interrupted before it finished; nothing was tagged'}
+  return {kind: 'failed', message: err instanceof Error ? err.message : String(err)}
+}

@@ -1,0 +1,124 @@
+/** Rendering what apply did: a narrow table with the long messages below it, or the result as JSON. */
+import Table from 'cli-table3'
+import type {ApplyResult, BlobCounts, EntryOutcome} from '../apply/model.ts'
+import {shortDigest} from '../ref/digest.ts'
+
+export type ApplyFormat = 'table' | 'json'
+
+export function renderApplyResult(result: ApplyResult, format: ApplyFormat): string {
+  // JSON is for scripts: the data as it is, sizes in bytes and durations in milliseconds, nothing rounded.
+  if (format === 'json') return `${JSON.stringify(result, null, 2)}\n`
+  return renderTable(result)
+}
+
+const BYTE_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'] as const
+
+/**
+ * `0 B`, `999 B`, `1.0 kB`, `1.5 MB`: decimal units with one decimal, as docker prints image sizes, so the
+ * numbers here match what people compare them with.
+ */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '? B'
+  if (n < 1000) return `${Math.round(n)} B`
+  let unit = 0
+  let value = n
+  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000
+    unit++
+  }
+  // 999_960 bytes would otherwise print as "1000.0 kB".
+  if (Number(value.toFixed(1)) >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000
+    unit++
+  }
+  return `${value.toFixed(1)} ${BYTE_UNITS[unit]}`
+}
+
+/**
+ * `0.0s`, `1.2s`, `1m 1s`: tenths of a second are enough for a copy, and minutes read better than `61.0s`.
+ * Rounded on whole milliseconds so that 950 ms gives `1.0s`, not the `0.9s` of binary floating point.
+ */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?'
+  const tenths = Math.round(ms / 100)
+  if (tenths < 600) return `${Math.floor(tenths / 10)}.${tenths % 10}s`
+  const seconds = Math.round(ms / 1000)
+  const hours = Math.floor(seconds / 3600)
+  const minutes = Math.floor((seconds % 3600) / 60)
+  const rest = seconds % 60
+  return hours > 0 ? `${hours}h ${minutes}m ${rest}s` : `${minutes}m ${rest}s`
+}
+
+/** `3 up, 1 mounted, 2 present`; `-` when no blob was looked at (an image already at its target). */
+export function formatBlobCounts(blobs: BlobCounts): string {
+  if (blobs.uploaded + blobs.mounted + blobs.present === 0) return '-'
+  return `${blobs.uploaded} up, ${blobs.mounted} mounted, ${blobs.present} present`
+}
+
+export function applySummaryLine(result: ApplyResult): string {
+  const s = result.summary
+  const conflicts = `${s.conflicts} conflict${s.conflicts === 1 ? '' : 's'}`
+  return (
+    `Apply: ${s.copied} copied, ${s.alreadyPresent} already present, ${conflicts}, ${s.failed} failed; ` +
+    `${formatBytes(s.bytes)} transferred in ${formatDuration(result.durationMs)}.`
+  )
+}
+
+export const INTERRUPTED_LINE = 'Interrupted: run apply again to finish.'
+
+/** One line per entry: separators between rows double the height of a long run for nothing. */
+const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
+
+const HEADINGS = ['Source', 'Target', 'Result', 'Bytes', 'Blobs', 'Duration'] as const
+
+function row(entry: EntryOutcome): string[] {
+  return [
+    entry.source,
+    entry.target,
+    entry.result.kind,
+    formatBytes(entry.bytes),
+    formatBlobCounts(entry.blobs),
+    formatDuration(entry.durationMs),
+  ]
+}
+
+/** Continuation lines of a multi-line message stay indented under their entry. */
+function indented(text: string): string {
+  return text.replace(/\r?\n/g, '\n    ')
+}
+
+/**
+ * Error messages and conflicting digests go below the table, one line each: in a column they would widen
+ * the table past the terminal and wrap every row.
+ */
+function details(entries: readonly EntryOutcome[]): string[] {
+  const lines: string[] = []
+  const failed = entries.filter((e) => e.result.kind === 'failed')
+  if (failed.length > 0) {
+    lines.push('Failed:')
+    for (const e of failed) if (e.result.kind === 'failed') lines.push(`  ${e.target}: ${indented(e.result.message)}`)
+  }
+  const conflicts = entries.filter((e) => e.result.kind === 'conflict')
+  if (conflicts.length > 0) {
+    lines.push('Conflicts:')
+    for (const e of conflicts) {
+      if (e.result.kind === 'conflict') lines.push(`  ${e.target} holds ${shortDigest(e.result.targetDigest)}, not overwritten`)
+    }
+  }
+  return lines
+}
+
+function renderTable(result: ApplyResult): string {
+  const lines: string[] = []
+  if (result.entries.length === 0) {
+    lines.push('No images were applied.')
+  } else {
+    // No colours: this output lands in CI logs as often as on terminals.
+    const table = new Table({head: [...HEADINGS], style: {head: [], border: []}, chars: COMPACT})
+    for (const entry of result.entries) table.push(row(entry))
+    lines.push(table.toString(), ...details(result.entries))
+  }
+  lines.push(applySummaryLine(result))
+  if (result.interrupted) lines.push(INTERRUPTED_LINE)
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,197 @@
+/**
+ * Progress while apply runs: a status line redrawn in place on a terminal, periodic plain lines in CI logs
+ * (where `\r` and escape codes turn into garbage), or nothing with --quiet.
+ */
+import type {ProgressEvent} from '../apply/model.ts'
+import {shortDigest} from '../ref/digest.ts'
+import {formatBytes} from './apply.ts'
+
+export type ProgressMode = 'tty' | 'lines' | 'quiet'
+
+export interface ProgressReporterOptions {
+  mode: ProgressMode
+  write: (text: string) => void
+  /** Period of the `lines` mode's progress lines; 5 s keeps a CI log readable for an hour-long run. */
+  intervalMs?: number
+  /** The clock for rates and redraw throttling; tests pass a fake one. */
+  now?: () => number
+}
+
+export interface ProgressReporter {
+  onEvent(event: ProgressEvent): void
+  /** Stops the timer and finishes the output; events after it are ignored. Safe to call twice. */
+  stop(): void
+}
+
+/** Redrawing more often than this only costs terminal bandwidth: nobody reads ten updates a second. */
+export const TTY_REDRAW_MS = 100
+/** Kept under a common terminal width so the line never wraps, which would break redrawing in place. */
+export const STATUS_WIDTH = 100
+export const DEFAULT_INTERVAL_MS = 5000
+/** Even without events, the tty line is redrawn this often so a stalled transfer shows a falling rate. */
+const TTY_REFRESH_MS = 1000
+
+const CLEAR_TO_EOL = '\x1b[K'
+
+export function progressModeFor(options: {quiet: boolean; isTTY: boolean}): ProgressMode {
+  if (options.quiet) return 'quiet'
+  return options.isTTY ? 'tty' : 'lines'
+}
+
+/** What has happened so far, shared by both visible modes. */
+class Progress {
+  total: number | null = null
+  finished = 0
+  bytes = 0
+  startedAt: number | null = null
+  /** Targets being copied, oldest first: apply copies several entries at once. */
+  readonly inFlight: string[] = []
+
+  update(event: ProgressEvent, now: number): void {
+    this.startedAt ??= now
+    switch (event.kind) {
+      case 'started':
+        this.total = event.entries
+        this.startedAt = now
+        break
+      case 'entry-started':
+        this.inFlight.push(event.target)
+        break
+      case 'bytes':
+        // A delta: the copier reports each uploaded chunk.
+        this.bytes += event.bytes
+        break
+      case 'entry-finished': {
+        this.finished++
+        const index = this.inFlight.indexOf(event.outcome.target)
+        if (index >= 0) this.inFlight.splice(index, 1)
+        break
+      }
+    }
+  }
+
+  /** Bytes per second since the run started, averaged: steadier to read than an instantaneous rate. */
+  rate(now: number): number {
+    const elapsed = this.startedAt === null ? 0 : now - this.startedAt
+    return elapsed > 0 ? (this.bytes * 1000) / elapsed : 0
+  }
+
+  counts(): string {
+    return `${this.finished}/${this.total ?? '?'}`
+  }
+}
+
+/** Registry messages may carry anything; in CI logs only plain text and newlines are welcome. */
+function plain(text: string): string {
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, ' ')
+}
+
+/**
+ * `[3/10] 45.2 MB, 12.1 MB/s  copying <target>`, at most STATUS_WIDTH characters. A long target loses its
+ * beginning, not its end: the registry prefix is the same for every entry, the repository and tag are not.
+ */
+function statusLine(progress: Progress, now: number): string {
+  const head = `[${progress.counts()}] ${formatBytes(progress.bytes)}, ${formatBytes(progress.rate(now))}/s`
+  const current = progress.inFlight.at(-1)
+  if (current === undefined) return head.slice(0, STATUS_WIDTH)
+  const others = progress.inFlight.length - 1
+  const more = others > 0 ? ` (+${others} more)` : ''
+  const room = STATUS_WIDTH - head.length - '  copying '.length - more.length
+  if (room < 2) return head.slice(0, STATUS_WIDTH)
+  const target = current.length <= room ? current : `…${current.slice(current.length - room + 1)}`
+  return `${head}  copying ${plain(target)}${more}`
+}
+
+function progressLine(progress: Progress, now: number): string {
+  return (
+    `progress: ${progress.counts()} entries, ${formatBytes(progress.bytes)} transferred, ` +
+    `${formatBytes(progress.rate(now))}/s\n`
+  )
+}
+
+/** A timer that never keeps the process alive on its own: apply decides when the run is over. */
+function unrefInterval(fn: () => void, ms: number): ReturnType<typeof setInterval> {
+  const timer = setInterval(fn, ms)
+  ;(timer as {unref?: () => unknown}).unref?.()
+  return timer
+}
+
+export function createProgressReporter(options: ProgressReporterOptions): ProgressReporter {
+  if (options.mode === 'quiet') return {onEvent() {}, stop() {}}
+  const now = options.now ?? Date.now
+  return options.mode === 'tty'
+    ? ttyReporter(options.write, now)
+    : linesReporter(options.write, now, options.intervalMs ?? DEFAULT_INTERVAL_MS)
+}
+
+function ttyReporter(write: (text: string) => void, now: () => number): ProgressReporter {
+  const progress = new Progress()
+  let timer: ReturnType<typeof setInterval> | null = null
+  let stopped = false
+  let lastDraw: number | null = null
+  let dirty = false
+
+  const draw = () => {
+    const at = now()
+    write(`\r${statusLine(progress, at)}${CLEAR_TO_EOL}`)
+    lastDraw = at
+    dirty = false
+  }
+  // Events between two draws only mark the line stale; the timer draws it within TTY_REDRAW_MS.
+  const tick = () => {
+    if (lastDraw === null || dirty || now() - lastDraw >= TTY_REFRESH_MS) draw()
+  }
+
+  return {
+    onEvent(event) {
+      if (stopped) return
+      progress.update(event, now())
+      dirty = true
+      timer ??= unrefInterval(tick, TTY_REDRAW_MS)
+      if (lastDraw === null || now() - lastDraw >= TTY_REDRAW_MS) draw()
+    },
+    stop() {
+      if (stopped) return
+      stopped = true
+      if (timer !== null) clearInterval(timer)
+      if (lastDraw === null) return
+      if (dirty) draw()
+      // Leaves the last state on screen and moves the cursor off it for whatever is printed next.
+      write('\n')
+    },
+  }
+}
+
+function linesReporter(write: (text: string) => void, now: () => number, intervalMs: number): ProgressReporter {
+  const progress = new Progress()
+  let timer: ReturnType<typeof setInterval> | null = null
+  let stopped = false
+  let printed = 0
+
+  const periodic = () => {
+    write(progressLine(progress, now()))
+    printed++
+  }
+
+  return {
+    onEvent(event) {
+      if (stopped) return
+      progress.update(event, now())
+      timer ??= unrefInterval(periodic, intervalMs)
+      if (event.kind !== 'entry-finished') return
+      // Told as they happen so a CI log shows a failure next to the time it occurred, not only at the end.
+      const {target, result} = event.outcome
+      if (result.kind === 'failed') write(`failed: ${plain(target)}: ${plain(result.message)}\n`)
+      if (result.kind === 'conflict') {
+        write(`conflict: ${plain(target)} holds ${shortDigest(result.targetDigest)}, not overwritten\n`)
+      }
+    },
+    stop() {
+      if (stopped) return
+      stopped = true
+      if (timer !== null) clearInterval(timer)
+      // A short run printed no progress line; a final one would only repeat the result table.
+      if (printed > 0) periodic()
+    },
+  }
+}
