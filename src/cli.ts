@@ -28,7 +28,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-run(process.argv.slice(2), {root: compiled ? dirname(Bun.main) : dirname(import.meta.dir), pjson: config, userPlugins: false} as never)
+/**
+ * The seed's one-shot invocation has no command (`image-syncer --images-file FILE`): flags first mean `sync`.
+ * Help and version flags keep their meaning.
+ */
+function withDefaultCommand(argv: string[]): string[] {
+  const first = argv[0]
+  if (first === undefined || !first.startsWith('-')) return argv
+  if (['-h', '--help', '-v', '--version'].includes(first)) return argv
+  return ['sync', ...argv]
+}
+
+run(withDefaultCommand(process.argv.slice(2)), {root: compiled ? dirname(Bun.main) : dirname(import.meta.dir), pjson: config, userPlugins: false} as never)
   .then(async (result) => {
     await flush()
     process.exit(typeof result === 'number' ? result : 0)

@@ -2,5 +2,6 @@
 import {commands as helpCommands} from '@oclif/plugin-help'
 import Apply from './commands/apply.ts'
 import Plan from './commands/plan.ts'
+import Sync from './commands/sync.ts'
 
-export const COMMANDS = {plan: Plan, apply: Apply, ...helpCommands}
+export const COMMANDS = {plan: Plan, apply: Apply, sync: Sync, ...helpCommands}

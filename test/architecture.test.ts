@@ -20,6 +20,8 @@ const RANKS: Readonly<Record<string, number>> = {
   plan: 4,
   apply: 4,
   signatures: 4,
+  // The one-shot mode composes plan and apply, so it sits just above both.
+  sync: 4.5,
   views: 5,
   commands: 6,
   'commands.ts': 7,

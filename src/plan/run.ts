@@ -4,8 +4,9 @@
  */
 import {loadDefinition} from '../definition/load.ts'
 import {parseTargetPrefix} from '../ref/target.ts'
+import type {RegistryClient} from '../registry/client.ts'
 import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
-import {buildPlan, type EntryFailure} from './build.ts'
+import {buildPlan, type EntryFailure, type PlanResult} from './build.ts'
 import type {Plan} from './model.ts'
 import {observeEntries} from './observe.ts'
 import {writePlanFile} from './planfile.ts'
@@ -24,6 +25,17 @@ export type PlanOutcome = {kind: 'planned'; plan: Plan; path: string} | {kind: '
 
 /** Throws DefinitionError for a bad definition; registry failures per entry come back as `unclassified`. */
 export async function runPlan(request: PlanRequest): Promise<PlanOutcome> {
+  const {result} = await computePlan(request)
+  if (result.kind === 'failed') return {kind: 'unclassified', failures: result.failures}
+  await writePlanFile(request.outputPath, result.plan)
+  return {kind: 'planned', plan: result.plan, path: request.outputPath}
+}
+
+/**
+ * Loads the definition, observes the registries and builds the plan, without saving it; the one-shot mode
+ * goes on to apply it with the same client (and its cached tokens).
+ */
+export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Promise<{client: RegistryClient; result: PlanResult}> {
   const definition = await loadDefinition(request.definitionPath, request.targetRepoPrefix !== undefined ? {targetRepoPrefix: request.targetRepoPrefix} : {})
   const targetRegistry = parseTargetPrefix(definition.targetRepoPrefix).registry
   const client = await connectRegistries({...request.registry, targetRegistry}, request.tool.version)
@@ -34,7 +46,5 @@ export async function runPlan(request: PlanRequest): Promise<PlanOutcome> {
     definition: {path: definition.path, sha256: definition.sha256},
     targetRepoPrefix: definition.targetRepoPrefix,
   })
-  if (result.kind === 'failed') return {kind: 'unclassified', failures: result.failures}
-  await writePlanFile(request.outputPath, result.plan)
-  return {kind: 'planned', plan: result.plan, path: request.outputPath}
+  return {client, result}
 }

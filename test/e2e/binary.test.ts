@@ -58,4 +58,18 @@ describe('dist/image-syncer', () => {
     expect(run.exitCode).toBe(1)
     expect(run.stderr).toContain(`${def}:3:11: source: invalid reference "Multi:1.0": repository name must be lower case`)
   })
+
+  test('the full cycle: plan → apply → plan shows everything present; a second apply moves 0 bytes', async () => {
+    const def = await s.definition('cycle.yaml', classifiableEntries(s, false))
+    const planPath = join(cwd, 'cycle.plan.json')
+    expect((await runCli(['plan', '-i', def, '-o', planPath, '--mirror', s.mirrorFlag, '--detailed-exitcode'], {binary, cwd})).exitCode).toBe(2)
+    const apply = await runCli(['apply', planPath, '--mirror', s.mirrorFlag], {binary, cwd})
+    expect(apply.exitCode).toBe(0)
+    expect(apply.stdout).toContain('Apply: 7 copied, 1 already present, 0 conflicts, 0 failed')
+    const replan = await runCli(['plan', '-i', def, '-o', planPath, '--mirror', s.mirrorFlag, '--detailed-exitcode'], {binary, cwd})
+    expect(replan.exitCode).toBe(0)
+    expect((await readPlanFile(planPath)).summary).toEqual({toCopy: 0, alreadyPresent: 8, conflicting: 0})
+    const again = await runCli(['apply', planPath, '--mirror', s.mirrorFlag, '--format', 'json'], {binary, cwd})
+    expect(JSON.parse(again.stdout).summary).toMatchObject({copied: 0, alreadyPresent: 8, bytes: 0})
+  })
 })

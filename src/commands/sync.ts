@@ -1,0 +1,79 @@
+/**
+ * `image-syncer sync` (also what `image-syncer --images-file FILE` runs): the seed's one-shot mode, plan then
+ * apply in one go. parse flags → runSync → views → exit code.
+ */
+import {Command, Flags} from '@oclif/core'
+import {runSync} from '../sync/run.ts'
+import {renderApplyResult} from '../views/apply.ts'
+import {renderFailures} from '../views/failures.ts'
+import {renderPlan} from '../views/plan.ts'
+import {createProgressReporter, progressModeFor} from '../views/progress.ts'
+import {interruption} from './interrupt.ts'
+import {ExitCode, renderUserError} from './outcome.ts'
+import {registryFlags, registryOptions} from './registry-flags.ts'
+
+export default class Sync extends Command {
+  static override summary = 'Plan and apply in one go (the one-shot mode; also runs when no command is given).'
+  static override description = `Plans the definition file like \`plan\`, prints the plan, then applies it like \`apply\` without saving it.
+With --dry-run it stops after the plan and changes nothing. A plan with conflicting-ID entries is not applied.
+
+Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict); 1 a conflict or an error; 130 interrupted.`
+
+  static override examples = ['<%= config.bin %> --images-file external-images.yaml', '<%= config.bin %> sync -i external-images.yaml --dry-run']
+
+  static override flags = {
+    'images-file': Flags.string({char: 'i', description: 'Definition file (YAML).', env: 'SYNCER_IMAGES_FILE', required: true}),
+    'dry-run': Flags.boolean({description: 'Plan only; change nothing.', env: 'SYNCER_DRY_RUN', default: false}),
+    'target-repo-prefix': Flags.string({description: 'Overrides targetRepoPrefix of the definition file.', env: 'SYNCER_TARGET_REPO_PREFIX'}),
+    concurrency: Flags.integer({description: 'Entries copied at once.', min: 1, max: 64, default: 4, env: 'SYNCER_CONCURRENCY'}),
+    format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
+    quiet: Flags.boolean({description: 'No progress on stderr.', env: 'SYNCER_QUIET', default: false}),
+    ...registryFlags,
+  }
+
+  async run(): Promise<ExitCode> {
+    const {flags} = await this.parse(Sync)
+    const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+    const progress = createProgressReporter({mode: progressModeFor({quiet: flags.quiet, isTTY: Boolean(process.stderr.isTTY)}), write: (t) => process.stderr.write(t)})
+    const interrupt = interruption()
+    try {
+      const outcome = await runSync({
+        definitionPath: flags['images-file'],
+        dryRun: flags['dry-run'],
+        concurrency: flags.concurrency,
+        ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
+        registry: registryOptions(flags, process.env, stderr),
+        tool: {name: this.config.name, version: this.config.version},
+        signal: interrupt.signal,
+        onProgress: (e) => progress.onEvent(e),
+      })
+      progress.stop()
+      if (outcome.kind === 'unclassified') {
+        stderr(renderFailures(flags['images-file'], outcome.failures))
+        return ExitCode.Error
+      }
+      const {plan, apply} = outcome
+      if (flags.format === 'json') {
+        process.stdout.write(`${JSON.stringify({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}}, null, 2)}\n`)
+      } else {
+        process.stdout.write(renderPlan(plan, 'table'))
+        if (apply.kind === 'applied') process.stdout.write(`\n${renderApplyResult(apply.result, 'table')}`)
+      }
+      if (apply.kind === 'dry-run') return plan.summary.conflicting > 0 ? ExitCode.Error : ExitCode.Ok
+      if (apply.kind === 'refused') {
+        stderr(`Not applied: ${apply.conflicts.length} conflicting-ID entr${apply.conflicts.length === 1 ? 'y' : 'ies'} (target tags holding other content are never overwritten).`)
+        return ExitCode.Error
+      }
+      if (apply.result.interrupted) return ExitCode.Interrupted
+      return apply.result.summary.conflicts + apply.result.summary.failed > 0 ? ExitCode.Error : ExitCode.Ok
+    } catch (err) {
+      progress.stop()
+      const rendered = renderUserError(err)
+      if (rendered === null) throw err
+      stderr(rendered)
+      return ExitCode.Error
+    } finally {
+      interrupt.dispose()
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The seed's one-shot mode: plan, then apply that plan at once (no review in between). `--dry-run` stops after
+ * the plan. A plan with conflicts is not applied, as `apply` would refuse it.
+ */
+import {applyPlan, type ApplyOptions} from '../apply/apply.ts'
+import type {ApplyResult} from '../apply/model.ts'
+import type {EntryFailure} from '../plan/build.ts'
+import type {Plan, PlanEntry} from '../plan/model.ts'
+import {computePlan, type PlanRequest} from '../plan/run.ts'
+
+export interface SyncRequest extends Omit<PlanRequest, 'outputPath'>, ApplyOptions {
+  dryRun: boolean
+}
+
+export type SyncApply = {kind: 'dry-run'} | {kind: 'refused'; conflicts: PlanEntry[]} | {kind: 'applied'; result: ApplyResult}
+
+export type SyncOutcome = {kind: 'unclassified'; failures: EntryFailure[]} | {kind: 'planned'; plan: Plan; apply: SyncApply}
+
+export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
+  const {client, result} = await computePlan(request)
+  if (result.kind === 'failed') return {kind: 'unclassified', failures: result.failures}
+  const plan = result.plan
+  if (request.dryRun) return {kind: 'planned', plan, apply: {kind: 'dry-run'}}
+  const conflicts = plan.entries.filter((e) => e.action === 'conflicting-ID')
+  if (conflicts.length) return {kind: 'planned', plan, apply: {kind: 'refused', conflicts}}
+  return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, client, request)}}
+}
