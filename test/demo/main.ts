@@ -2,7 +2,7 @@
  * The README's main-job quickstart: the seed's workflow on an embedded default, entirely on this machine.
  * Two real registries on loopback stand in for Docker Hub (through --mirror, as a pull-through cache would)
  * and for the organisation's registry; sample images are made on the fly, then `image-syncer plan` runs on an
- * `external-images.yaml` like the seed's and prints its table.
+ * `external-images.yaml` like the seed's; `apply` copies what it planned, and a second plan finds it all present.
  */
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -42,14 +42,17 @@ images:
 `,
   )
   console.error(`Source (stands in for Docker Hub): ${hub.url}   Target: ${org.url}\n`)
-  const plan = Bun.spawn(
-    [process.execPath, join(repoRoot, 'src/cli.ts'), 'plan', '-i', definition, '-o', join(repoRoot, 'plans/demo.plan.json'), '--mirror', `docker.io=${hub.url}`, '--detailed-exitcode'],
-    {stdout: 'inherit', stderr: 'inherit'},
-  )
-  const planExit = await plan.exited
-  // --detailed-exitcode: 2 means "something to copy", the expected outcome here.
-  exitCode = planExit === 2 ? 0 : 1
-  console.error(planExit === 2 ? '\nThe plan above is what a reviewer approves; `image-syncer apply` executes it (issue #3).' : `\nplan exited with ${planExit}`)
+  const cli = (args: string[]) => Bun.spawn([process.execPath, join(repoRoot, 'src/cli.ts'), ...args, '--mirror', `docker.io=${hub.url}`], {stdout: 'inherit', stderr: 'inherit'}).exited
+  const planFile = join(repoRoot, 'plans/demo.plan.json')
+  console.error('$ image-syncer plan -i external-images.yaml --detailed-exitcode')
+  // --detailed-exitcode: 2 means "something to copy", the expected outcome of the first plan.
+  const planned = await cli(['plan', '-i', definition, '-o', planFile, '--detailed-exitcode'])
+  console.error('\n$ image-syncer apply plans/demo.plan.json')
+  const applied = planned === 2 ? await cli(['apply', planFile]) : 1
+  console.error('\n$ image-syncer plan -i external-images.yaml --detailed-exitcode   # again: nothing left to copy')
+  const replanned = applied === 0 ? await cli(['plan', '-i', definition, '-o', planFile, '--detailed-exitcode']) : 1
+  exitCode = planned === 2 && applied === 0 && replanned === 0 ? 0 : 1
+  console.error(exitCode === 0 ? '\nDone: plan, apply, and a re-plan that finds everything present.' : `\nUnexpected exit codes: plan ${planned}, apply ${applied}, re-plan ${replanned}`)
 } finally {
   await Promise.all([hub.stop(), org.stop()])
   await rm(dir, {recursive: true, force: true})
