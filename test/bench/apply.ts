@@ -1,0 +1,171 @@
+/**
+ * Benchmark (a script, not a test) of `apply` into an empty target, against real docker-registry processes on
+ * loopback, compared with the practical limit (a raw GET → PUT stream of the same unique blobs) and, when
+ * installed, with `skopeo sync --all`. Prints wall time, throughput, peak RSS and request counts.
+ *
+ *   bun test/bench/apply.ts [--large-mb 300] [--skip-skopeo]
+ *
+ * The set: 8 multi-platform indexes (amd64 + arm64) sharing two 30 MB base layers, 8 single manifests sharing
+ * the amd64 base, and one image with one large layer.
+ */
+import {readFileSync} from 'node:fs'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {MediaType} from '../../src/oci/media-types.ts'
+import {sha256Digest} from '../../src/ref/digest.ts'
+import {mapLimit} from '../../src/transport/limiter.ts'
+import {type Blob, pushBlob, putManifest} from '../support/images.ts'
+import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
+
+const args = process.argv.slice(2)
+const largeMb = Number(args[args.indexOf('--large-mb') + 1] || 300) || 300
+const skipSkopeo = args.includes('--skip-skopeo')
+const MB = 1_000_000
+const repoRoot = join(import.meta.dir, '../..')
+
+function randomBytes(size: number): Uint8Array {
+  const out = new Uint8Array(size)
+  for (let offset = 0; offset < size; offset += 65_536) crypto.getRandomValues(out.subarray(offset, Math.min(size, offset + 65_536)))
+  return out
+}
+const blob = (bytes: Uint8Array, mediaType: string = MediaType.OciLayerGzip): Blob => ({bytes, digest: sha256Digest(bytes), mediaType})
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
+const descriptor = (b: {digest: string; bytes: Uint8Array; mediaType: string}) => ({mediaType: b.mediaType, digest: b.digest, size: b.bytes.byteLength})
+
+interface Manifest {
+  bytes: Uint8Array
+  digest: string
+  mediaType: string
+  blobs: Blob[]
+}
+
+function image(arch: string, layers: Blob[]): Manifest {
+  const config = blob(json({os: 'linux', architecture: arch, rootfs: {type: 'layers', diff_ids: layers.map((l) => l.digest)}, nonce: crypto.randomUUID()}), MediaType.OciConfig)
+  const bytes = json({schemaVersion: 2, mediaType: MediaType.OciManifest, config: descriptor(config), layers: layers.map(descriptor)})
+  return {bytes, digest: sha256Digest(bytes), mediaType: MediaType.OciManifest, blobs: [config, ...layers]}
+}
+
+async function push(registry: RealRegistry, repo: string, tag: string, manifests: Manifest[], index?: Manifest): Promise<void> {
+  for (const m of manifests) {
+    for (const b of m.blobs) await pushBlob(registry.url, repo, b)
+    await putManifest(registry.url, repo, index ? m.digest : tag, m.bytes, m.mediaType)
+  }
+  if (index) await putManifest(registry.url, repo, tag, index.bytes, index.mediaType)
+}
+
+/**
+ * Peak RSS of a running child, from /proc/<pid>/status VmHWM (the kernel's high-water mark), sampled until it
+ * exits. (Bun's resourceUsage().maxRSS covers all children, registries included, so it cannot tell.)
+ */
+function watchPeakRss(pid: number): {stop(): number} {
+  let peakKiB = 0
+  const sample = () => {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+      if (match) peakKiB = Math.max(peakKiB, Number(match[1]))
+    } catch {
+      // The process has exited.
+    }
+  }
+  const timer = setInterval(sample, 25)
+  return {
+    stop() {
+      clearInterval(timer)
+      return peakKiB / 1024
+    },
+  }
+}
+
+const [source, target, rawTarget, skopeoTarget] = await Promise.all([startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry()])
+const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-'))
+try {
+  // ---- seed ----
+  const seedStart = performance.now()
+  const base = {amd64: blob(randomBytes(30 * MB)), arm64: blob(randomBytes(30 * MB))}
+  const entries: Array<{repo: string; tag: string}> = []
+  for (let i = 0; i < 8; i++) {
+    const children = (['amd64', 'arm64'] as const).map((arch) => image(arch, [base[arch], blob(randomBytes(4 * MB))]))
+    const indexBytes = json({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children.map((c, k) => ({...descriptor(c), platform: {os: 'linux', architecture: k === 0 ? 'amd64' : 'arm64'}}))})
+    const index = {bytes: indexBytes, digest: sha256Digest(indexBytes), mediaType: MediaType.OciIndex, blobs: []}
+    await push(source, `bench/multi${i}`, '1.0', children, index)
+    entries.push({repo: `bench/multi${i}`, tag: '1.0'})
+  }
+  for (let i = 0; i < 8; i++) {
+    await push(source, `bench/single${i}`, '1.0', [image('amd64', [base.amd64, blob(randomBytes(8 * MB))])])
+    entries.push({repo: `bench/single${i}`, tag: '1.0'})
+  }
+  await push(source, 'bench/large', '1.0', [image('amd64', [blob(randomBytes(largeMb * MB))])])
+  entries.push({repo: 'bench/large', tag: '1.0'})
+  console.log(`seeded ${entries.length} images in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`)
+
+  // ---- image-syncer: plan, then apply (timed) as the real CLI ----
+  const definition = join(dir, 'bench.yaml')
+  await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`)
+  const planPath = join(dir, 'bench.plan.json')
+  const cli = [process.execPath, join(repoRoot, 'src/cli.ts')]
+  const plan = Bun.spawnSync([...cli, 'plan', '-i', definition, '-o', planPath, '--detailed-exitcode'], {stdout: 'ignore', stderr: 'pipe'})
+  if (plan.exitCode !== 2) throw new Error(`plan exited ${plan.exitCode}: ${plan.stderr}`)
+  const started = performance.now()
+  const apply = Bun.spawn([...cli, 'apply', planPath, '--format', 'json', '--debug', '--quiet'], {stdout: 'pipe', stderr: 'pipe'})
+  const applyRss = watchPeakRss(apply.pid)
+  const [out, err, code] = await Promise.all([new Response(apply.stdout).text(), new Response(apply.stderr).text(), apply.exited])
+  const applyPeak = applyRss.stop()
+  const applySeconds = (performance.now() - started) / 1000
+  if (code !== 0) throw new Error(`apply exited ${code}: ${err.slice(-2000)}`)
+  const result = JSON.parse(out)
+  const requests = err.split('\n').filter((l) => l.startsWith('debug: ')).length
+  const bytes: number = result.summary.bytes
+  const mounted = result.entries.reduce((n: number, e: {blobs: {mounted: number}}) => n + e.blobs.mounted, 0)
+  console.log(`image-syncer apply: ${applySeconds.toFixed(2)} s, ${(bytes / MB).toFixed(0)} MB uploaded, ${(bytes / MB / applySeconds).toFixed(0)} MB/s, peak RSS ${applyPeak.toFixed(0)} MiB, ${requests} requests, ${mounted} blobs mounted`)
+
+  // ---- raw stream of the same unique blobs: the practical limit ----
+  const unique = new Map<string, {repo: string; size: number}>()
+  for (const e of entries) {
+    for (const m of await manifestsOf(source, e.repo, e.tag)) for (const b of m) if (!unique.has(b.digest)) unique.set(b.digest, {repo: e.repo, size: b.size})
+  }
+  const rawStart = performance.now()
+  let rawBytes = 0
+  await mapLimit([...unique], 8, async ([digest, {repo}]) => {
+    const get = await fetch(`${source.url}/v2/${repo}/blobs/${digest}`)
+    const post = await fetch(`${rawTarget.url}/v2/raw/blobs/uploads/`, {method: 'POST'})
+    const location = new URL(post.headers.get('location')!, rawTarget.url)
+    location.searchParams.set('digest', digest)
+    const size = get.headers.get('content-length')!
+    const put = await fetch(location, {method: 'PUT', body: get.body, headers: {'content-length': size, 'content-type': 'application/octet-stream'}})
+    if (put.status !== 201) throw new Error(`raw PUT ${put.status}`)
+    rawBytes += Number(size)
+  })
+  const rawSeconds = (performance.now() - rawStart) / 1000
+  console.log(`raw stream (same ${unique.size} unique blobs): ${rawSeconds.toFixed(2)} s, ${(rawBytes / MB).toFixed(0)} MB, ${(rawBytes / MB / rawSeconds).toFixed(0)} MB/s`)
+  console.log(`image-syncer / raw stream: ${((rawSeconds / applySeconds) * 100).toFixed(0)}% of the raw throughput (time ratio raw/apply)`)
+
+  // ---- skopeo sync --all, when installed ----
+  const skopeo = Bun.which('skopeo')
+  if (skopeo && !skipSkopeo) {
+    const yaml = join(dir, 'skopeo.yaml')
+    await writeFile(yaml, `${source.host}:\n  tls-verify: false\n  images:\n${entries.map((e) => `    ${e.repo}: ["${e.tag}"]`).join('\n')}\n`)
+    const skStart = performance.now()
+    const sk = Bun.spawn([skopeo, 'sync', '--all', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', yaml, `${skopeoTarget.host}/mirror`], {stdout: 'ignore', stderr: 'pipe'})
+    const skRss = watchPeakRss(sk.pid)
+    const skErr = await new Response(sk.stderr).text()
+    const skCode = await sk.exited
+    const skPeak = skRss.stop()
+    const skSeconds = (performance.now() - skStart) / 1000
+    if (skCode !== 0) console.log(`skopeo sync failed (${skCode}): ${skErr.slice(-500)}`)
+    else console.log(`skopeo sync --all: ${skSeconds.toFixed(2)} s, peak RSS ${skPeak.toFixed(0)} MiB; image-syncer took ${((applySeconds / skSeconds) * 100).toFixed(0)}% of skopeo's time`)
+  } else {
+    console.log('skopeo: not installed (apt-get install -y skopeo to compare)')
+  }
+} finally {
+  await Promise.all([source, target, rawTarget, skopeoTarget].map((r) => r.stop()))
+  await rm(dir, {recursive: true, force: true})
+}
+
+/** Blob descriptors of every image manifest under repo:tag (children of an index included). */
+async function manifestsOf(registry: RealRegistry, repo: string, reference: string): Promise<Array<Array<{digest: string; size: number}>>> {
+  const accept = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ')
+  const body = (await (await fetch(`${registry.url}/v2/${repo}/manifests/${reference}`, {headers: {accept}})).json()) as {manifests?: Array<{digest: string}>; config?: {digest: string; size: number}; layers?: Array<{digest: string; size: number}>}
+  if (body.manifests) return (await Promise.all(body.manifests.map((m) => manifestsOf(registry, repo, m.digest)))).flat()
+  return [[body.config!, ...body.layers!]]
+}
