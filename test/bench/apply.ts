@@ -103,7 +103,10 @@ try {
   const definition = join(dir, 'bench.yaml')
   await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`)
   const planPath = join(dir, 'bench.plan.json')
-  const cli = [process.execPath, join(repoRoot, 'src/cli.ts')]
+  // The standalone binary is what ops run (and starts in ~40 ms instead of ~200 ms from source).
+  const binary = join(repoRoot, 'dist/image-syncer')
+  const cli = (await Bun.file(binary).exists()) ? [binary] : [process.execPath, join(repoRoot, 'src/cli.ts')]
+  console.log(`running ${cli.join(' ')}${process.env.SYNCER_CONCURRENCY ? ` with SYNCER_CONCURRENCY=${process.env.SYNCER_CONCURRENCY}` : ''}`)
   const plan = Bun.spawnSync([...cli, 'plan', '-i', definition, '-o', planPath, '--detailed-exitcode'], {stdout: 'ignore', stderr: 'pipe'})
   if (plan.exitCode !== 2) throw new Error(`plan exited ${plan.exitCode}: ${plan.stderr}`)
   const started = performance.now()
@@ -155,7 +158,7 @@ try {
     if (skCode !== 0) console.log(`skopeo sync failed (${skCode}): ${skErr.slice(-500)}`)
     else console.log(`skopeo sync --all: ${skSeconds.toFixed(2)} s, peak RSS ${skPeak.toFixed(0)} MiB; image-syncer took ${((applySeconds / skSeconds) * 100).toFixed(0)}% of skopeo's time`)
   } else {
-    console.log('skopeo: not installed (apt-get install -y skopeo to compare)')
+    console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
   }
 } finally {
   await Promise.all([source, target, rawTarget, skopeoTarget].map((r) => r.stop()))
