@@ -60,11 +60,14 @@ export async function applyPlan(plan: Plan, client: RegistryClient, options: App
     const outcome: EntryOutcome = {source: entry.source, target: entry.target, sourceDigest: entry.sourceDigest, result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, durationMs: 0}
     if (entry.action === 'to-copy') {
       onProgress?.({kind: 'entry-started', target: entry.target})
-      const onBytes = (n: number) => {
-        outcome.bytes += n
-        onProgress?.({kind: 'bytes', bytes: n})
+      const context = {
+        client,
+        blobs,
+        onProgress: (n: number) => onProgress?.({kind: 'bytes', bytes: n}),
+        onUploaded: (n: number) => (outcome.bytes += n),
+        ...(signal ? {signal} : {}),
       }
-      outcome.result = await copyEntry(entry, {client, blobs, onBytes, ...(signal ? {signal} : {})}, outcome.blobs).catch((err: unknown): EntryResult => failure(err, signal))
+      outcome.result = await copyEntry(entry, context, outcome.blobs).catch((err: unknown): EntryResult => failure(err, signal))
     }
     outcome.durationMs = performance.now() - entryStarted
     onProgress?.({kind: 'entry-finished', outcome})

@@ -104,7 +104,7 @@ export class BlobCopier {
         if (session) await cancelUpload(this.client, need.target, session)
         session = null
         if (this.options.signal?.aborted || attempt >= attempts || !isTemporary(err)) throw err
-        await sleep(retryDelayMs(DEFAULT_RETRY, attempt, null))
+        await sleep(retryDelayMs(DEFAULT_RETRY, attempt, err instanceof RegistryError ? err.retryAfter : null), this.options.signal)
       }
     }
   }
@@ -130,8 +130,10 @@ async function startUploadSession(client: RegistryClient, target: Repository, si
 }
 
 /**
- * Passes the source bytes through while hashing and counting them. If they are not the blob's, the stream
- * errors before its end, so the registry never completes the upload: wrong bytes are never stored.
+ * Passes the source bytes through while hashing and counting them. Too many bytes error the stream at once;
+ * wrong bytes of the right length error it at its end, and the registry, which checks the `?digest=` of the
+ * PUT, refuses them anyway (DIGEST_INVALID). Either way wrong bytes are never stored, and the session is
+ * cancelled.
  */
 function verified(body: ReadableStream<Uint8Array>, need: BlobNeed): ReadableStream<Uint8Array> {
   const hasher = new Bun.CryptoHasher(digestAlgorithm(need.digest))
@@ -165,6 +167,13 @@ function isTemporary(err: unknown): boolean {
   return err instanceof ContentError || err instanceof TypeError
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+/** A pause that an interrupt cuts short. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }, {once: true})
+  })
 }

@@ -16,7 +16,10 @@ export interface EntryContext {
   client: RegistryClient
   blobs: BlobCopier
   signal?: AbortSignal
-  onBytes: (n: number) => void
+  /** Every byte streamed, failed attempts included: what the link carried. */
+  onProgress: (n: number) => void
+  /** Size of each blob this entry uploaded: what the entry added to the target. */
+  onUploaded: (n: number) => void
 }
 
 /** Children of an index copied at once; each child's blobs are bounded by the blob copier. */
@@ -58,8 +61,9 @@ async function copyManifest(source: Repository, target: Repository, digest: Dige
     const blobs = [config, ...layers].filter((d) => !(d.urls?.length && NON_DISTRIBUTABLE.test(d.mediaType)))
     await Promise.all(
       blobs.map(async (blob) => {
-        const outcome = await ctx.blobs.ensure({source, target, digest: descriptorDigest(blob), size: blob.size, onBytes: ctx.onBytes})
-        counts[outcome === 'uploaded' ? 'uploaded' : outcome]++
+        const outcome = await ctx.blobs.ensure({source, target, digest: descriptorDigest(blob), size: blob.size, onBytes: ctx.onProgress})
+        counts[outcome]++
+        if (outcome === 'uploaded') ctx.onUploaded(blob.size)
       }),
     )
   }

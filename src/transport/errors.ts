@@ -21,8 +21,10 @@ export class RegistryError extends Error {
   readonly url: string
   readonly status: number
   readonly diagnostics: Diagnostic[]
+  /** The response's Retry-After, for callers that retry whole operations themselves. */
+  readonly retryAfter: string | null
 
-  constructor(init: {method: string; url: string; status: number; diagnostics?: Diagnostic[]; reason?: string}) {
+  constructor(init: {method: string; url: string; status: number; diagnostics?: Diagnostic[]; reason?: string; retryAfter?: string | null}) {
     const url = redactUrl(init.url)
     const diagnostics = init.diagnostics ?? []
     const said = diagnostics.length
@@ -34,6 +36,7 @@ export class RegistryError extends Error {
     this.url = url
     this.status = init.status
     this.diagnostics = diagnostics
+    this.retryAfter = init.retryAfter ?? null
   }
 
   hasCode(code: string): boolean {
@@ -42,7 +45,7 @@ export class RegistryError extends Error {
 
   /** Reads the OCI error body (bounded) of a failed response. */
   static async fromResponse(method: string, url: string, response: Response): Promise<RegistryError> {
-    return new RegistryError({method, url, status: response.status, diagnostics: await readDiagnostics(method, response)})
+    return new RegistryError({method, url, status: response.status, diagnostics: await readDiagnostics(method, response), retryAfter: response.headers.get('retry-after')})
   }
 }
 
