@@ -4,7 +4,7 @@ import {runApply} from '../apply/apply.ts'
 import {renderApplyResult} from '../views/apply.ts'
 import {createProgressReporter, progressModeFor} from '../views/progress.ts'
 import {interruption} from './interrupt.ts'
-import {ExitCode, renderUserError} from './outcome.ts'
+import {applyExitCode, ExitCode, reportUserError} from './outcome.ts'
 import {registryFlags, registryOptions} from './registry-flags.ts'
 
 export default class Apply extends Command {
@@ -45,14 +45,10 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       })
       progress.stop()
       process.stdout.write(renderApplyResult(result, flags.format))
-      if (result.interrupted) return ExitCode.Interrupted
-      return result.summary.conflicts + result.summary.failed > 0 ? ExitCode.Error : ExitCode.Ok
+      return applyExitCode(result)
     } catch (err) {
       progress.stop()
-      const rendered = renderUserError(err)
-      if (rendered === null) throw err
-      stderr(rendered)
-      return ExitCode.Error
+      return reportUserError(err, stderr)
     } finally {
       interrupt.dispose()
     }

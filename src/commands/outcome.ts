@@ -1,5 +1,6 @@
 /** Exit codes and the one-sentence rendering of errors users can act on; anything else is a bug and propagates. */
 import {PlanConflictError} from '../apply/apply.ts'
+import type {ApplyResult} from '../apply/model.ts'
 import {AuthError} from '../auth/credential.ts'
 import {DefinitionError} from '../definition/errors.ts'
 import {PlanFileError} from '../plan/planfile.ts'
@@ -16,4 +17,18 @@ export function renderUserError(err: unknown): string | null {
     return `Error: ${err.message}`
   }
   return null
+}
+
+/** Exit code of an apply run: interrupted beats everything; any conflict or failed entry is 1. */
+export function applyExitCode(result: ApplyResult): ExitCode {
+  if (result.interrupted) return ExitCode.Interrupted
+  return result.summary.conflicts + result.summary.failed > 0 ? ExitCode.Error : ExitCode.Ok
+}
+
+/** Tells a user error in one sentence and returns exit 1; anything else is a bug and is rethrown. */
+export function reportUserError(err: unknown, write: (text: string) => void): ExitCode {
+  const rendered = renderUserError(err)
+  if (rendered === null) throw err
+  write(rendered)
+  return ExitCode.Error
 }

@@ -5,7 +5,7 @@ import {runPlan} from '../plan/run.ts'
 import {renderFailures} from '../views/failures.ts'
 import {type PlanFormat, renderPlan} from '../views/plan.ts'
 import {registryFlags, registryOptions} from './registry-flags.ts'
-import {ExitCode, renderUserError} from './outcome.ts'
+import {ExitCode, reportUserError} from './outcome.ts'
 
 export default class Plan extends Command {
   static override summary = 'Compute what to copy and save it as a plan file for review.'
@@ -52,10 +52,7 @@ Exit codes: 0 planned, no conflict; 1 a conflict or an error; 2 (with --detailed
       if (conflicting > 0) return ExitCode.Error
       return flags['detailed-exitcode'] && toCopy > 0 ? ExitCode.Changes : ExitCode.Ok
     } catch (err) {
-      const rendered = renderUserError(err)
-      if (rendered === null) throw err
-      stderr(rendered)
-      return ExitCode.Error
+      return reportUserError(err, stderr)
     }
   }
 }

@@ -9,7 +9,7 @@ import {renderFailures} from '../views/failures.ts'
 import {renderPlan} from '../views/plan.ts'
 import {createProgressReporter, progressModeFor} from '../views/progress.ts'
 import {interruption} from './interrupt.ts'
-import {ExitCode, renderUserError} from './outcome.ts'
+import {applyExitCode, ExitCode, reportUserError} from './outcome.ts'
 import {registryFlags, registryOptions} from './registry-flags.ts'
 
 export default class Sync extends Command {
@@ -64,14 +64,10 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
         stderr(`Not applied: ${apply.conflicts.length} conflicting-ID entr${apply.conflicts.length === 1 ? 'y' : 'ies'} (target tags holding other content are never overwritten).`)
         return ExitCode.Error
       }
-      if (apply.result.interrupted) return ExitCode.Interrupted
-      return apply.result.summary.conflicts + apply.result.summary.failed > 0 ? ExitCode.Error : ExitCode.Ok
+      return applyExitCode(apply.result)
     } catch (err) {
       progress.stop()
-      const rendered = renderUserError(err)
-      if (rendered === null) throw err
-      stderr(rendered)
-      return ExitCode.Error
+      return reportUserError(err, stderr)
     } finally {
       interrupt.dispose()
     }
