@@ -48,7 +48,10 @@ describe('tty mode', () => {
     expect(last.startsWith('\r')).toBe(true)
     expect(last.endsWith('\x1b[K')).toBe(true)
     // 26 MB over 2.15 s.
-    expect(last).toBe(`\r[0/10] 26.0 MB, 12.1 MB/s  copying ${PREFIX}bitnami/keycloak:9.0.3\x1b[K`)
+    // The line keeps to 100 characters: the target is cut at its start, where every target looks the same.
+    expect(last).toBe('\r[....................] 0/10 26.0 MB, 12.1 MB/s  copying …yma-project/external/bitnami/keycloak:9.0.3\x1b[K')
+    expect(last.length).toBeLessThanOrEqual(100 + '\r\x1b[K'.length)
+    expect(last).toContain('bitnami/keycloak:9.0.3')
     expect(text()).not.toContain('\n')
     reporter.stop()
     expect(text().endsWith('\n')).toBe(true)
@@ -63,7 +66,7 @@ describe('tty mode', () => {
     clock.t += 100
     reporter.onEvent({kind: 'bytes', bytes: 1000})
     expect(out).toHaveLength(2)
-    expect(out[1]).toBe('\r[0/3] 21.0 kB, 210.0 kB/s\x1b[K')
+    expect(out[1]).toBe('\r[....................] 0/3 21.0 kB, 210.0 kB/s\x1b[K')
     reporter.stop()
   })
 
@@ -73,7 +76,7 @@ describe('tty mode', () => {
     reporter.onEvent({kind: 'entry-started', target: `${PREFIX}a:1`})
     reporter.onEvent(finished('a:1', {kind: 'copied'}))
     reporter.stop()
-    expect(out.slice(-2)).toStrictEqual(['\r[1/1] 0 B, 0 B/s\x1b[K', '\n'])
+    expect(out.slice(-2)).toStrictEqual(['\r[####################] 1/1 0 B, 0 B/s\x1b[K', '\n'])
   })
 
   test('a long target is cut at its start to keep the line at 100 characters', () => {

@@ -91,7 +91,7 @@ function plain(text: string): string {
  * beginning, not its end: the registry prefix is the same for every entry, the repository and tag are not.
  */
 function statusLine(progress: Progress, now: number): string {
-  const head = `[${progress.counts()}] ${formatBytes(progress.bytes)}, ${formatBytes(progress.rate(now))}/s`
+  const head = `${bar(progress)} ${progress.counts()} ${formatBytes(progress.bytes)}, ${formatBytes(progress.rate(now))}/s`
   const current = progress.inFlight.at(-1)
   if (current === undefined) return head.slice(0, STATUS_WIDTH)
   const others = progress.inFlight.length - 1
@@ -100,6 +100,13 @@ function statusLine(progress: Progress, now: number): string {
   if (room < 2) return head.slice(0, STATUS_WIDTH)
   const target = current.length <= room ? current : `…${current.slice(current.length - room + 1)}`
   return `${head}  copying ${plain(target)}${more}`
+}
+
+/** Entries done as a bar; blob sizes are unknown until manifests are read, so entries are the honest unit. */
+function bar(progress: Progress): string {
+  const width = 20
+  const done = progress.total ? Math.round((progress.finished / progress.total) * width) : 0
+  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}]`
 }
 
 function progressLine(progress: Progress, now: number): string {
