@@ -5,6 +5,7 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {readPlanFile} from '../../src/plan/planfile.ts'
+import {headManifest} from '../support/images.ts'
 import {classifiableEntries, runCli, type Scenario, startScenario} from '../integration/scenario.ts'
 
 setDefaultTimeout(120_000)
@@ -66,6 +67,12 @@ describe('dist/image-syncer', () => {
     const apply = await runCli(['apply', planPath, '--mirror', s.mirrorFlag], {binary, cwd})
     expect(apply.exitCode).toBe(0)
     expect(apply.stdout).toContain('Apply: 7 copied, 1 already present, 0 conflicts, 0 failed')
+    const at = async (repo: string, ref: string) => (await headManifest(s.target.url, `mirror/${repo}`, ref)).digest
+    // Indexes keep their digest and every child; amd64Only lands the amd64 manifest; a pin lands under its tag.
+    expect(await at('library/multi', '1.0')).toBe(s.images.multi.digest)
+    for (const child of s.images.multi.children) expect(await at('library/multi', child.digest)).toBe(child.digest)
+    expect(await at('acme/amdpick', '3.1')).toBe(s.images.amdPick.children.find((c) => c.platform.architecture === 'amd64')!.digest)
+    expect(await at('library/multi', '1.0-pinned')).toBe(s.images.multi.digest)
     const replan = await runCli(['plan', '-i', def, '-o', planPath, '--mirror', s.mirrorFlag, '--detailed-exitcode'], {binary, cwd})
     expect(replan.exitCode).toBe(0)
     expect((await readPlanFile(planPath)).summary).toEqual({toCopy: 0, alreadyPresent: 8, conflicting: 0})
