@@ -73,7 +73,15 @@ export class BlobCopier {
     if (first) await first.catch(() => {})
     const from = this.holders.get(registryKey)?.find((r) => r.repository !== target.repository)
     if (from) {
-      const start = await startUpload(this.client, target, {mount: {digest, from}, signal})
+      // A registry that errors on the mount request itself gets a plain upload instead (as ggcr does).
+      const start = await startUpload(this.client, target, {mount: {digest, from}, ...(signal ? {signal} : {})}).catch((err: unknown) => {
+        if (signal?.aborted) throw err
+        return null
+      })
+      if (start === null) {
+        await this.upload(need, null)
+        return 'uploaded'
+      }
       if (start.kind === 'mounted') {
         this.remember(target, digest)
         return 'mounted'

@@ -64,6 +64,17 @@ describe('apply moves each blob as little as possible', () => {
     expect(await assertTagsComplete(target)).toBe(2)
   })
 
+  test('a mount request that errors (403) falls back to a plain upload', async () => {
+    const {source, target, shared, planned} = await sharedLayer()
+    target.addFault({method: 'POST', when: (ctx) => new URL(ctx.request.url).searchParams.has('mount'), times: Infinity, name: 'deny mount', action: () => new Response(JSON.stringify({errors: [{code: 'DENIED', message: 'mount denied'}]}), {status: 403, headers: {'content-type': 'application/json'}})})
+    const result = await apply(target, planned, {concurrency: 2})
+    expect(kinds(result)).toEqual(['copied', 'copied'])
+    expect(target.requests.filter((r) => r.method === 'POST' && isMount(r.query)).map((r) => r.status)).toEqual([403])
+    expect(source.count('GET', new RegExp(`/blobs/${shared}$`))).toBe(2)
+    expect([sum(result.entries, 'uploaded'), sum(result.entries, 'mounted')]).toEqual([5, 0])
+    await assertTagsComplete(target)
+  })
+
   test('a refused mount (202) falls back to an upload in the session the registry opened', async () => {
     const {source, target, shared, planned, repos} = await sharedLayer()
     target.addFault(refuseMount({times: Infinity}))
