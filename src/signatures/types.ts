@@ -1,0 +1,59 @@
+/**
+ * The vocabulary of signature handling: the policy a definition sets, the signed things found next to an image
+ * (candidates), and verdicts. Registry discovery produces candidates; verification judges them; nothing here
+ * does I/O.
+ */
+
+/** required: an entry needs a verified signature. if-present: signed images must verify. skip: no checks. */
+export type VerifyMode = 'required' | 'if-present' | 'skip'
+
+/** A keyless signer: Fulcio certificate identity (exact or anchored regular expression) and OIDC issuer. */
+export interface Identity {
+  issuer: string
+  subject: {kind: 'exact'; value: string} | {kind: 'regexp'; pattern: string}
+}
+
+/** Where keyless trust comes from: the public-good root shipped in @sigstore/tuf, or a TrustedRoot JSON file. */
+export type TrustedRootSource = {kind: 'public-good'} | {kind: 'file'; path: string}
+
+export type SignFormat = 'bundle' | 'legacy'
+
+export type SignSpec =
+  | {kind: 'key'; keyPath: string; format: SignFormat}
+  | {kind: 'keyless'; format: SignFormat}
+
+export interface SignaturePolicy {
+  verify: VerifyMode
+  /** PEM public keys (ECDSA P-256, RSA, Ed25519); any one may satisfy. */
+  keys: Array<{path: string; pem: string}>
+  identities: Identity[]
+  trustedRoot: TrustedRootSource
+  /** Carry signatures, attestations, SBOMs and other referrers to the target. */
+  copy: boolean
+  sign: SignSpec | null
+}
+
+/**
+ * One signed statement found for an image, with the bytes needed to verify it. `source` says where it was found,
+ * for reports (e.g. `tag sha256-….sig layer 0`, `referrer sha256:…`).
+ */
+export type Candidate =
+  /** A simple-signing payload with cosign annotations: a legacy `.sig` layer, or a cosign "oci-1-1" referrer layer. */
+  | {kind: 'simple-signing'; payload: Uint8Array; annotations: Record<string, string>; source: string}
+  /** A DSSE envelope (JSON bytes) with cosign annotations: a legacy `.att` layer. */
+  | {kind: 'dsse-envelope'; envelope: Uint8Array; annotations: Record<string, string>; source: string}
+  /** A sigstore bundle (JSON bytes): the layer of a bundle referrer. */
+  | {kind: 'bundle'; bundle: Uint8Array; source: string}
+
+/** Who a verified signature is from. */
+export type Signer =
+  | {kind: 'key'; fingerprint: string}
+  | {kind: 'identity'; subject: string; issuer: string}
+
+export type CandidateVerdict =
+  | {kind: 'verified'; signer: Signer; source: string}
+  /** Verification ran and failed: bad signature, wrong identity, or not bound to this digest. */
+  | {kind: 'failed'; reason: string; source: string}
+
+/** The outcome for one digest under a policy, as recorded in the plan. */
+export type SignatureStatus = 'verified' | 'unsigned' | 'failed' | 'skipped'
