@@ -19,7 +19,8 @@ const RANKS: Readonly<Record<string, number>> = {
   definition: 4,
   plan: 4,
   apply: 4,
-  signatures: 4,
+  // Signature discovery, verification and copying sit on the registry client and serve definition, plan and apply.
+  signatures: 3.5,
   // The one-shot mode composes plan and apply, so it sits just above both.
   sync: 4.5,
   views: 5,

@@ -5,7 +5,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {formatReference} from '../ref/reference.ts'
 import {DefinitionError, type Problem} from './errors.ts'
-import {type Definition, type LoadOptions, loadDefinition, parseDefinition} from './load.ts'
+import type {PolicyDraft} from './signatures.ts'
+import {type DefinitionDraft, type LoadOptions, loadDefinition, parseDefinition} from './load.ts'
 
 const FILE = 'external-images.yaml'
 const SHA = 'sha256:31a54a0cf86d7354788a8265f60ae6acb4b348a67efbcf7c1007dd3cf7af05ab'
@@ -21,7 +22,10 @@ images:
   amd64Only: true
 `
 
-function parse(text: string, options: LoadOptions = {}): Definition {
+/** The policy of an entry when the file has no `signatures:` block. */
+const NO_POLICY: PolicyDraft = {verify: 'if-present', keyFiles: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null}
+
+function parse(text: string, options: LoadOptions = {}): DefinitionDraft {
   return parseDefinition(FILE, text, FILE_SHA, options)
 }
 
@@ -54,6 +58,7 @@ describe('parseDefinition: the seed file', () => {
         pin: {kind: 'tag', tag: '9.0.3'},
         target: {registry: 'eu.gcr.io', repository: 'kyma-project/external/bitnami/keycloak-gatekeeper', tag: '9.0.3'},
         selection: {kind: 'whole'},
+        signatures: NO_POLICY,
         line: 3,
       },
       {
@@ -62,6 +67,7 @@ describe('parseDefinition: the seed file', () => {
         pin: {kind: 'digest', digest: SHA},
         target: {registry: 'eu.gcr.io', repository: 'kyma-project/external/library/busybox', tag: '1.32.0-v1'},
         selection: {kind: 'whole'},
+        signatures: NO_POLICY,
         line: 4,
       },
       {
@@ -70,6 +76,7 @@ describe('parseDefinition: the seed file', () => {
         pin: {kind: 'tag', tag: '0.11.1-debian-11-r69'},
         target: {registry: 'eu.gcr.io', repository: 'kyma-project/external/bitnami/postgres-exporter', tag: '0.11.1-debian-11-r69'},
         selection: {kind: 'platform', platform: 'linux/amd64'},
+        signatures: NO_POLICY,
         line: 6,
       },
     ])
@@ -127,7 +134,7 @@ describe('parseDefinition: each problem has file, line, column and message', () 
     {
       name: 'unknown top-level key',
       text: `targetRepoPrefix: "${PREFIX}"\nimages: []\nmirrors: []\n`,
-      want: [{line: 3, column: 1, message: 'unknown key "mirrors" (allowed: targetRepoPrefix, images)'}],
+      want: [{line: 3, column: 1, message: 'unknown key "mirrors" (allowed: targetRepoPrefix, signatures, images)'}],
     },
     {
       name: 'misspelt top-level key gets a suggestion',

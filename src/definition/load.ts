@@ -7,8 +7,10 @@ import Value from 'typebox/value'
 import {isMap, isPair, isScalar, LineCounter, parseDocument, type Document} from 'yaml'
 import {sha256Digest} from '../ref/digest.ts'
 import {DefinitionError, type Problem} from './errors.ts'
-import {resolveEntries, type DefinitionEntry} from './resolve.ts'
-import {type DefinitionFile, DefinitionFileSchema, KNOWN_KEYS} from './schema.ts'
+import {createPublicKey} from 'node:crypto'
+import {dirname} from 'node:path'
+import {type DefinitionEntry, type EntryDraft, resolveEntries} from './resolve.ts'
+import {type DefinitionFile, DefinitionFileSchema, knownKeysAt} from './schema.ts'
 import {suggest} from './suggest.ts'
 
 export interface Definition {
@@ -17,6 +19,11 @@ export interface Definition {
   sha256: string
   targetRepoPrefix: string
   entries: DefinitionEntry[]
+}
+
+/** A parsed definition whose public key files are not read yet (parsing does no I/O). */
+export interface DefinitionDraft extends Omit<Definition, 'entries'> {
+  entries: EntryDraft[]
 }
 
 export interface LoadOptions {
@@ -33,11 +40,54 @@ export async function loadDefinition(path: string, options: LoadOptions = {}): P
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : 'cannot be read'
     throw new DefinitionError([{file: path, line: 1, column: 1, message: `cannot read the definition file: ${why}`}])
   }
-  return parseDefinition(path, new TextDecoder().decode(bytes), sha256Digest(bytes), options)
+  const draft = parseDefinition(path, new TextDecoder().decode(bytes), sha256Digest(bytes), options)
+  return {...draft, entries: await readKeyFiles(draft.entries)}
 }
 
-/** Parses definition text; `path` is only used to name the file in problems. */
-export function parseDefinition(path: string, text: string, sha256: string, options: LoadOptions = {}): Definition {
+/** Reads each public key file once; every unreadable or non-key file is a problem at the line naming it. */
+async function readKeyFiles(entries: EntryDraft[]): Promise<DefinitionEntry[]> {
+  const pems = new Map<string, Promise<string | Error>>()
+  const read = (file: string) => {
+    let pending = pems.get(file)
+    if (!pending) {
+      pending = readFile(file, 'utf8').then(
+        (pem) => {
+          try {
+            createPublicKey(pem)
+            return pem
+          } catch {
+            return new Error(`${file} is not a PEM public key`)
+          }
+        },
+        (err: {code?: string}) => new Error(`cannot read key file ${file}: ${err.code === 'ENOENT' ? 'no such file' : 'read failed'}`),
+      )
+      pems.set(file, pending)
+    }
+    return pending
+  }
+  const problems: Problem[] = []
+  const resolved = await Promise.all(
+    entries.map(async ({signatures: {keyFiles, ...policy}, ...entry}) => {
+      const keys: Array<{path: string; pem: string}> = []
+      for (const ref of keyFiles) {
+        const pem = await read(ref.file)
+        if (pem instanceof Error) problems.push({...ref.position, message: pem.message})
+        else keys.push({path: ref.file, pem})
+      }
+      return {...entry, signatures: {...policy, keys}}
+    }),
+  )
+  if (problems.length) throw new DefinitionError(sortProblems(uniqueProblems(problems)))
+  return resolved
+}
+
+function uniqueProblems(problems: Problem[]): Problem[] {
+  const seen = new Set<string>()
+  return problems.filter((p) => !seen.has(`${p.line}:${p.column}:${p.message}`) && seen.add(`${p.line}:${p.column}:${p.message}`))
+}
+
+/** Parses definition text; `path` names the file in problems and anchors relative key paths. No I/O. */
+export function parseDefinition(path: string, text: string, sha256: string, options: LoadOptions = {}): DefinitionDraft {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
   const at = (offset: number | undefined, message: string): Problem => {
@@ -55,7 +105,7 @@ export function parseDefinition(path: string, text: string, sha256: string, opti
   // Entries that passed the schema are still checked for meaning, so one run reports every problem.
   const valid = {...file, images: file.images.map((image, i) => (badImages.has(i) ? null : image))}
   const prefix = options.targetRepoPrefix ?? (typeof file.targetRepoPrefix === 'string' ? file.targetRepoPrefix : undefined)
-  const resolved = resolveEntries(valid, prefix, (pathInFile) => at(nodeOffset(doc, pathInFile), ''))
+  const resolved = resolveEntries(valid, prefix, dirname(path), (pathInFile) => at(nodeOffset(doc, pathInFile), ''))
   const all = [...problems, ...(resolved.kind === 'invalid' ? resolved.problems : [])]
   if (all.length || resolved.kind === 'invalid') throw new DefinitionError(sortProblems(all))
   // An empty `images: []` is valid and plans nothing.
@@ -72,33 +122,54 @@ function schemaProblems(doc: Document, value: unknown, at: At): {problems: Probl
   const problems: Problem[] = []
   const badImages = new Set<number>()
   const seen = new Set<string>()
-  for (const error of Value.Errors(DefinitionFileSchema, value)) {
+  const errors = [...Value.Errors(DefinitionFileSchema, value)]
+  for (const error of errors) {
     // `additionalProperties: false` also reports each extra key as a failed `false` schema; the
     // additionalProperties error below says it better, with a suggestion.
     if (error.keyword === 'boolean') continue
     const path = pointerToPath(error.instancePath)
     if (path[0] === 'images' && typeof path[1] === 'number') badImages.add(path[1])
-    const key = `${error.instancePath}|${error.keyword}`
+    // A union of literals fails once per branch and once as a whole: one message lists the allowed values.
+    const keyword = error.keyword === 'anyOf' ? 'const' : error.keyword
+    const key = `${error.instancePath}|${keyword}`
     if (seen.has(key)) continue
     seen.add(key)
     if (error.keyword === 'additionalProperties') {
-      const known = path.length === 0 ? KNOWN_KEYS.root : KNOWN_KEYS.image
+      const known = knownKeysAt(path)
       for (const name of (error.params as {additionalProperties?: string[]}).additionalProperties ?? []) {
         const hint = suggest(name, known)
         problems.push(at(keyOffset(doc, [...path, name]), `unknown key "${name}"${hint ? `: did you mean ${hint}?` : ` (allowed: ${known.join(', ')})`}`))
       }
       continue
     }
-    problems.push(at(nodeOffset(doc, path), describe(error.keyword, path, error.params as Record<string, unknown>, doc)))
+    if (keyword === 'const') {
+      const allowed = errors.filter((e) => e.instancePath === error.instancePath && e.keyword === 'const').map((e) => String((e.params as {allowedValue?: unknown}).allowedValue))
+      problems.push(at(nodeOffset(doc, path), oneOf(path, allowed, doc)))
+      continue
+    }
+    problems.push(at(nodeOffset(doc, path), describe(keyword, path, error.params as Record<string, unknown>, doc)))
   }
   return {problems, badImages}
+}
+
+/** `images[2].signatures.identities[0]`: where in the file, the way a reader would point at it. */
+function where(path: readonly (string | number)[]): string {
+  if (path.length === 0) return 'the file'
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
+}
+
+function oneOf(path: (string | number)[], allowed: string[], doc: Document): string {
+  const node = doc.getIn(path, true)
+  const got = isScalar(node) ? JSON.stringify(node.value) : 'this value'
+  const hint = isScalar(node) && typeof node.value === 'string' ? suggest(node.value, allowed) : null
+  return `${where(path)} must be one of ${allowed.join(', ')}, got ${got}${hint ? `: did you mean ${hint}?` : ''}`
 }
 
 function describe(keyword: string, path: (string | number)[], params: Record<string, unknown>, doc: Document): string {
   const name = path.length ? path.filter((p) => typeof p === 'string').at(-1) ?? 'entry' : 'the file'
   if (keyword === 'required') {
     const missing = (params.requiredProperties as string[] | undefined) ?? []
-    return `${path.length ? `images[${path[1]}]` : 'the file'} is missing required key${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`
+    return `${where(path)} is missing required key${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`
   }
   const node = doc.getIn(path, true)
   const shown = isScalar(node) ? JSON.stringify(node.value) : 'this value'
@@ -108,8 +179,8 @@ function describe(keyword: string, path: (string | number)[], params: Record<str
       return `${name} must be a string, got the number ${shown}: quote it ("${node.source ?? node.value}") so YAML keeps it as written`
     }
     if (expected === 'boolean') return `${name} must be true or false, got ${shown}`
-    if (expected === 'array') return `${name} must be a list (write \`images: []\` for none), got ${shown}`
-    if (expected === 'object') return `${path.length ? `images[${path[1]}]` : 'the file'} must be a mapping of keys, got ${shown}`
+    if (expected === 'array') return `${name} must be a list${name === 'images' ? ' (write `images: []` for none)' : ''}, got ${shown}`
+    if (expected === 'object') return `${where(path)} must be a mapping of keys, got ${shown}`
     return `${name} must be a ${expected}, got ${shown}`
   }
   if (keyword === 'minLength') return `${name} must not be empty`

@@ -5,8 +5,10 @@
 import type {Digest} from '../ref/digest.ts'
 import {BadReferenceError, formatReference, parseReference, type Reference} from '../ref/reference.ts'
 import {parseTargetPrefix, targetReference} from '../ref/target.ts'
+import type {SignaturePolicy} from '../signatures/types.ts'
 import type {Problem} from './errors.ts'
 import type {DefinitionFile} from './schema.ts'
+import {type PolicyDraft, resolvePolicy} from './signatures.ts'
 
 /** What decides an entry's content: the tag as it is now, or a digest the reviewer pinned. */
 export type Pin = {kind: 'tag'; tag: string} | {kind: 'digest'; digest: Digest}
@@ -19,17 +21,28 @@ export interface DefinitionEntry {
   target: Reference
   /** `amd64Only: true` copies the linux/amd64 manifest alone. */
   selection: {kind: 'whole'} | {kind: 'platform'; platform: 'linux/amd64'}
+  signatures: SignaturePolicy
   line: number
+}
+
+/** An entry before its public key files are read. */
+export interface EntryDraft extends Omit<DefinitionEntry, 'signatures'> {
+  signatures: PolicyDraft
 }
 
 type Locate = (path: (string | number)[]) => Problem
 
 export type Resolution =
-  | {kind: 'resolved'; targetRepoPrefix: string; entries: DefinitionEntry[]}
+  | {kind: 'resolved'; targetRepoPrefix: string; entries: EntryDraft[]}
   | {kind: 'invalid'; problems: Problem[]}
 
 /** `images` entries that failed the schema are passed as null: skipped here, already reported. */
-export function resolveEntries(file: {images: ReadonlyArray<DefinitionFile['images'][number] | null>}, prefix: string | undefined, locate: Locate): Resolution {
+export function resolveEntries(
+  file: {images: ReadonlyArray<DefinitionFile['images'][number] | null>; signatures?: DefinitionFile['signatures']},
+  prefix: string | undefined,
+  baseDir: string,
+  locate: Locate,
+): Resolution {
   const problems: Problem[] = []
   const problem = (path: (string | number)[], message: string) => problems.push({...locate(path), message})
 
@@ -47,7 +60,7 @@ export function resolveEntries(file: {images: ReadonlyArray<DefinitionFile['imag
     }
   }
 
-  const entries: DefinitionEntry[] = []
+  const entries: EntryDraft[] = []
   const byTarget = new Map<string, number>()
   file.images.forEach((image, i) => {
     if (image === null) return
@@ -88,6 +101,7 @@ export function resolveEntries(file: {images: ReadonlyArray<DefinitionFile['imag
       pin: sourceRef.digest ? {kind: 'digest', digest: sourceRef.digest} : {kind: 'tag', tag: sourceRef.tag!},
       target,
       selection: image.amd64Only ? {kind: 'platform', platform: 'linux/amd64'} : {kind: 'whole'},
+      signatures: resolvePolicy(file.signatures, image.signatures, ['images', i], baseDir, locate, problems),
       line,
     })
   })
