@@ -10,6 +10,8 @@ import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import {BlobCopier} from './blob-copier.ts'
 import {copyEntry} from './copy-entry.ts'
+import {TrustStore} from '../signatures/check.ts'
+import type {SignatureContext, SignatureReport} from './signatures.ts'
 import {type ApplyResult, type EntryOutcome, type EntryResult, type ProgressEvent, summarizeOutcomes} from './model.ts'
 
 /** Entries copied at once: enough to keep a CI runner's link busy while one large layer streams. */
@@ -27,6 +29,8 @@ export class PlanConflictError extends Error {
 
 export interface ApplyOptions {
   concurrency?: number
+  /** Where signing reads SYNCER_SIGNING_KEY_PASSWORD, SYNCER_OIDC_TOKEN, SYNCER_FULCIO_URL, SYNCER_REKOR_URL. */
+  env?: Record<string, string | undefined>
   signal?: AbortSignal
   onProgress?: (event: ProgressEvent) => void
 }
@@ -54,10 +58,11 @@ export async function applyPlan(plan: Plan, client: RegistryClient, options: App
   const started = performance.now()
   const {signal, onProgress} = options
   const blobs = new BlobCopier(client, {transfers: DEFAULT_BLOB_TRANSFERS, ...(signal ? {signal} : {})})
+  const signatures: SignatureContext = {client, blobs, trust: new TrustStore(), env: options.env ?? process.env, ...(signal ? {signal} : {})}
   onProgress?.({kind: 'started', entries: plan.entries.length})
   const entries = await mapLimit(plan.entries, options.concurrency ?? DEFAULT_CONCURRENCY, async (entry): Promise<EntryOutcome> => {
     const entryStarted = performance.now()
-    const outcome: EntryOutcome = {source: entry.source, target: entry.target, sourceDigest: entry.sourceDigest, result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, durationMs: 0}
+    const outcome: EntryOutcome = {source: entry.source, target: entry.target, sourceDigest: entry.sourceDigest, result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, signature: null, durationMs: 0}
     if (entry.action === 'to-copy') {
       onProgress?.({kind: 'entry-started', target: entry.target})
       const context = {
@@ -65,6 +70,8 @@ export async function applyPlan(plan: Plan, client: RegistryClient, options: App
         blobs,
         onProgress: (n: number) => onProgress?.({kind: 'bytes', bytes: n}),
         onUploaded: (n: number) => (outcome.bytes += n),
+        signatures,
+        onSignatures: (report: SignatureReport) => (outcome.signature = report),
         ...(signal ? {signal} : {}),
       }
       outcome.result = await copyEntry(entry, context, outcome.blobs).catch((err: unknown): EntryResult => failure(err, signal))

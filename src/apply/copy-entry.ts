@@ -10,6 +10,7 @@ import type {PlanEntry} from '../plan/model.ts'
 import type {FetchedManifest, RegistryClient, Repository} from '../registry/client.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import type {BlobCopier} from './blob-copier.ts'
+import {carryAndSign, type SignatureContext, type SignatureReport, verifySource} from './signatures.ts'
 import type {BlobCounts, EntryResult} from './model.ts'
 
 export interface EntryContext {
@@ -20,6 +21,8 @@ export interface EntryContext {
   onProgress: (n: number) => void
   /** Size of each blob this entry uploaded: what the entry added to the target. */
   onUploaded: (n: number) => void
+  signatures: SignatureContext
+  onSignatures: (report: SignatureReport) => void
 }
 
 /** Children of an index copied at once; each child's blobs are bounded by the blob copier. */
@@ -39,7 +42,13 @@ export async function copyEntry(entry: PlanEntry, ctx: EntryContext, counts: Blo
   const before = await ctx.client.headManifest(target, tag, ctx.signal)
   if (before) return before.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: before.digest}
 
+  // Verified again now, against the digest about to be copied: the plan's verdict is not trusted alone.
+  const verdict = await verifySource(entry, source, ctx.signatures)
+  if (verdict.status === 'failed') return {kind: 'failed', message: `signature check failed, nothing was copied: ${verdict.reasons.join('; ')}`}
+
   const top = await copyManifest(source, target, planned, ctx, counts)
+  ctx.signal?.throwIfAborted()
+  ctx.onSignatures(await carryAndSign(entry, source, target, {digest: top.digest, mediaType: top.mediaType, size: top.size}, verdict, ctx.signatures))
   ctx.signal?.throwIfAborted()
   // Narrows the window in which another writer could have taken the tag while we copied.
   const now = await ctx.client.headManifest(target, tag, ctx.signal)

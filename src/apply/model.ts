@@ -25,6 +25,8 @@ export interface EntryOutcome {
   /** Bytes uploaded for this entry (a blob shared with another entry counts where it was uploaded). */
   bytes: number
   blobs: BlobCounts
+  /** What happened about signatures; null when the entry was not copied. */
+  signature: {status: 'verified' | 'unsigned' | 'failed' | 'skipped'; copied: number; signed: 'signed' | 'already-signed' | 'not-asked'} | null
   durationMs: number
 }
 

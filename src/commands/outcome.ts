@@ -5,15 +5,30 @@ import {AuthError} from '../auth/credential.ts'
 import {DefinitionError} from '../definition/errors.ts'
 import {PlanFileError} from '../plan/planfile.ts'
 import {BadReferenceError} from '../ref/errors.ts'
+import {SignatureError} from '../signatures/trust.ts'
 import {EndpointError} from '../registry/endpoints.ts'
 import {renderProblems} from '../views/failures.ts'
 
 export const ExitCode = {Ok: 0, Error: 1, Changes: 2, Interrupted: 130} as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
+/** A command's own complaint about how it was called. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+  readonly code = 'USAGE'
+}
+
 export function renderUserError(err: unknown): string | null {
   if (err instanceof DefinitionError) return renderProblems(err.problems)
-  if (err instanceof PlanFileError || err instanceof PlanConflictError || err instanceof EndpointError || err instanceof AuthError || err instanceof BadReferenceError) {
+  if (
+    err instanceof PlanFileError ||
+    err instanceof PlanConflictError ||
+    err instanceof EndpointError ||
+    err instanceof AuthError ||
+    err instanceof BadReferenceError ||
+    err instanceof SignatureError ||
+    err instanceof UsageError
+  ) {
     return `Error: ${err.message}`
   }
   return null

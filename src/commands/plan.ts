@@ -3,7 +3,7 @@ import {Command, Flags} from '@oclif/core'
 import {basename, extname, join} from 'node:path'
 import {runPlan} from '../plan/run.ts'
 import {renderFailures} from '../views/failures.ts'
-import {type PlanFormat, renderPlan} from '../views/plan.ts'
+import {type PlanFormat, renderPlan, renderSignatureFailures} from '../views/plan.ts'
 import {registryFlags, registryOptions} from './registry-flags.ts'
 import {ExitCode, reportUserError} from './outcome.ts'
 
@@ -13,7 +13,7 @@ export default class Plan extends Command {
 absent → to-copy, same digest → already-present, another digest → conflicting-ID (never overwritten).
 The plan is written only when every entry was classified.
 
-Exit codes: 0 planned, no conflict; 1 a conflict or an error; 2 (with --detailed-exitcode) something to copy and no conflict.`
+Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an error; 2 (with --detailed-exitcode) something to copy and no conflict.`
 
   static override examples = [
     '<%= config.bin %> plan -i external-images.yaml',
@@ -47,9 +47,11 @@ Exit codes: 0 planned, no conflict; 1 a conflict or an error; 2 (with --detailed
         return ExitCode.Error
       }
       process.stdout.write(renderPlan(outcome.plan, flags.format as PlanFormat))
+      const failures = renderSignatureFailures(outcome.plan)
+      if (failures) stderr(failures)
       stderr(`Plan written to ${outcome.path}`)
-      const {toCopy, conflicting} = outcome.plan.summary
-      if (conflicting > 0) return ExitCode.Error
+      const {toCopy, conflicting, signatureFailures} = outcome.plan.summary
+      if (conflicting > 0 || signatureFailures > 0) return ExitCode.Error
       return flags['detailed-exitcode'] && toCopy > 0 ? ExitCode.Changes : ExitCode.Ok
     } catch (err) {
       return reportUserError(err, stderr)

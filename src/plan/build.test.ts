@@ -7,6 +7,7 @@ import {MediaType} from '../oci/media-types.ts'
 import type {Platform} from '../oci/platform.ts'
 import type {Digest} from '../ref/digest.ts'
 import {buildPlan, type EntryFailure, type PlanMeta} from './build.ts'
+import type {PolicyRecord} from './signature-record.ts'
 import {type Plan, PLAN_FORMAT_VERSION, PlanSchema} from './model.ts'
 import type {Observation} from './observation.ts'
 
@@ -56,12 +57,16 @@ const BUILDX_INDEX: Descriptor[] = [
   {...child(UNKNOWN, dg('attestation-2')), annotations: {'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': ARM64_CHILD}},
 ]
 
+/** No signatures block, nothing found: what every entry of these tests has. */
+const NO_POLICY: PolicyRecord = {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null}
+const UNSIGNED = {policy: NO_POLICY, status: 'unsigned' as const, signers: [], found: 0, reasons: []}
+
 function indexObservation(manifests: Descriptor[], targetDigest: Digest | null, digest: Digest = INDEX): Observation {
-  return {kind: 'observed', source: {digest, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests}}, targetDigest}
+  return {kind: 'observed', source: {digest, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: []}}
 }
 
 function imageObservation(digest: Digest, platform: Platform | null, targetDigest: Digest | null, mediaType: string = MediaType.DockerManifest): Observation {
-  return {kind: 'observed', source: {digest, mediaType, content: {kind: 'image', platform}}, targetDigest}
+  return {kind: 'observed', source: {digest, mediaType, content: {kind: 'image', platform}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: []}}
 }
 
 function planned(result: ReturnType<typeof buildPlan>): Plan {
@@ -112,6 +117,7 @@ describe('buildPlan: whole images', () => {
         target: `${PREFIX}bitnami/keycloak-gatekeeper:9.0.3`,
         action: 'to-copy',
         targetDigest: null,
+        signature: UNSIGNED,
       },
     ])
     expectValidPlan(plan)
@@ -136,6 +142,7 @@ describe('buildPlan: whole images', () => {
       target: `${PREFIX}quay.io/prometheus/node-exporter:v1.8.0`,
       action: 'to-copy',
       targetDigest: null,
+      signature: UNSIGNED,
     })
     expectValidPlan(plan)
   })
@@ -160,6 +167,7 @@ describe('buildPlan: amd64Only', () => {
       target: `${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69`,
       action: 'to-copy',
       targetDigest: null,
+      signature: UNSIGNED,
     })
     expectValidPlan(plan)
   })
@@ -327,14 +335,14 @@ describe('buildPlan: the plan', () => {
       ['a/four:1', 'to-copy'],
       ['a/five:1', 'already-present'],
     ])
-    expect(plan.summary).toStrictEqual({toCopy: 2, alreadyPresent: 2, conflicting: 1})
+    expect(plan.summary).toStrictEqual({toCopy: 2, alreadyPresent: 2, conflicting: 1, signatureFailures: 0})
     expectValidPlan(plan)
   })
 
   test('an empty definition gives an empty, valid plan', () => {
     const plan = planned(buildPlan([], [], META))
     expect(plan.entries).toStrictEqual([])
-    expect(plan.summary).toStrictEqual({toCopy: 0, alreadyPresent: 0, conflicting: 0})
+    expect(plan.summary).toStrictEqual({toCopy: 0, alreadyPresent: 0, conflicting: 0, signatureFailures: 0})
     expectValidPlan(plan)
   })
 

@@ -8,6 +8,8 @@ import {formatPlatform, isLinuxAmd64, isUnknownPlatform} from '../oci/platform.t
 import type {DefinitionEntry} from '../definition/resolve.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import {formatReference} from '../ref/reference.ts'
+import {decideSignatures} from '../signatures/decide.ts'
+import type {PolicyRecord, SignatureRecord} from './signature-record.ts'
 import {type Action, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from './model.ts'
 import type {FailureReason, Observation} from './observation.ts'
 
@@ -36,7 +38,7 @@ export function buildPlan(entries: readonly DefinitionEntry[], observations: rea
   entries.forEach((entry, i) => {
     const result = planEntry(entry, observations[i]!)
     if ('kind' in result) failures.push({line: entry.line, source: entry.source, ...result})
-    else planned.push(result.entry)
+    else planned.push(inReadingOrder(result.entry))
   })
   if (failures.length) return {kind: 'failed', failures}
   return {
@@ -63,6 +65,7 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
     sourceRepository: `${entry.sourceRef.registry}/${entry.sourceRef.repository}`,
     target: formatReference(entry.target),
     targetDigest,
+    signature: signatureRecord(observation.signatures.policy, observation.signatures.verdicts),
   }
   const content = source.content
   if (entry.selection.kind === 'whole') {
@@ -109,13 +112,34 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
   }
 }
 
+function signatureRecord(policy: PolicyRecord, verdicts: Extract<Observation, {kind: 'observed'}>['signatures']['verdicts']): SignatureRecord {
+  const {status, signers, found, reasons} = decideSignatures(policy, verdicts)
+  return {policy, status, signers, found, reasons}
+}
+
+/** Fields in the order a reviewer reads them: what, from where, to where, what happens, signatures. */
+function inReadingOrder(e: PlanEntry): PlanEntry {
+  return {
+    source: e.source,
+    sourceRepository: e.sourceRepository,
+    sourceDigest: e.sourceDigest,
+    mediaType: e.mediaType,
+    platforms: e.platforms,
+    selection: e.selection,
+    target: e.target,
+    action: e.action,
+    targetDigest: e.targetDigest,
+    signature: e.signature,
+  }
+}
+
 function decide(id: Digest, targetDigest: Digest | null): Action {
   if (targetDigest === null) return 'to-copy'
   return targetDigest === id ? 'already-present' : 'conflicting-ID'
 }
 
 /** The image manifest for linux/amd64; a variant-less one is preferred when several exist. */
-function pickLinuxAmd64(manifests: readonly Descriptor[]): {digest: Digest; mediaType: string} | null {
+export function pickLinuxAmd64(manifests: readonly Descriptor[]): {digest: Digest; mediaType: string} | null {
   const candidates = manifests.filter((d) => isLinuxAmd64(d.platform) && isImageManifest(d.mediaType) && !isIndex(d.mediaType))
   const chosen = candidates.find((d) => !d.platform?.variant) ?? candidates[0]
   return chosen && isDigest(chosen.digest) ? {digest: chosen.digest, mediaType: chosen.mediaType} : null

@@ -3,6 +3,7 @@
  * Its schema is the contract; `formatVersion` changes whenever a reader would need to change.
  */
 import Type, {type Static} from 'typebox'
+import {SignatureRecordSchema} from './signature-record.ts'
 
 export const PLAN_FORMAT_VERSION = 1
 
@@ -42,6 +43,7 @@ export const PlanEntrySchema = Type.Object(
     action: ActionSchema,
     /** What the target tag pointed at when planned; null when absent. */
     targetDigest: Type.Union([DigestString, Type.Null()]),
+    signature: SignatureRecordSchema,
   },
   {additionalProperties: false},
 )
@@ -56,7 +58,12 @@ export const PlanSchema = Type.Object(
     targetRepoPrefix: Type.String(),
     entries: Type.Array(PlanEntrySchema),
     summary: Type.Object(
-      {toCopy: Type.Integer({minimum: 0}), alreadyPresent: Type.Integer({minimum: 0}), conflicting: Type.Integer({minimum: 0})},
+      {
+        toCopy: Type.Integer({minimum: 0}),
+        alreadyPresent: Type.Integer({minimum: 0}),
+        conflicting: Type.Integer({minimum: 0}),
+        signatureFailures: Type.Integer({minimum: 0}),
+      },
       {additionalProperties: false},
     ),
   },
@@ -69,5 +76,6 @@ export function summarize(entries: readonly PlanEntry[]): Plan['summary'] {
     toCopy: entries.filter((e) => e.action === 'to-copy').length,
     alreadyPresent: entries.filter((e) => e.action === 'already-present').length,
     conflicting: entries.filter((e) => e.action === 'conflicting-ID').length,
+    signatureFailures: entries.filter((e) => e.signature.status === 'failed').length,
   }
 }

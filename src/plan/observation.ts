@@ -2,6 +2,8 @@
 import type {Descriptor} from '../oci/manifest.ts'
 import type {Platform} from '../oci/platform.ts'
 import type {Digest} from '../ref/digest.ts'
+import type {CandidateVerdict} from '../signatures/types.ts'
+import type {PolicyRecord} from './signature-record.ts'
 
 export type SourceContent =
   | {kind: 'index'; manifests: Descriptor[]}
@@ -14,6 +16,8 @@ export type Observation =
       source: {digest: Digest; mediaType: string; content: SourceContent}
       /** The target tag's digest, or null when the tag does not exist. */
       targetDigest: Digest | null
+      /** The entry's policy as recorded, and the verdict on each signature found (none when verify: skip). */
+      signatures: {policy: PolicyRecord; verdicts: CandidateVerdict[]}
     }
   | {kind: 'unreachable'; reason: FailureReason; message: string}
 

@@ -7,9 +7,14 @@ import type {DefinitionEntry} from '../definition/resolve.ts'
 import {platformOfConfig} from '../oci/image-config.ts'
 import {ManifestError} from '../oci/manifest.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
-import {isDigest} from '../ref/digest.ts'
+import {type Digest, isDigest} from '../ref/digest.ts'
+import {collectVerdicts, TrustStore} from '../signatures/check.ts'
+import type {CandidateVerdict, SignaturePolicy} from '../signatures/types.ts'
+import {pickLinuxAmd64} from './build.ts'
+import {recordPolicy} from './policy-record.ts'
+import type {PolicyRecord} from './signature-record.ts'
 import {formatReference} from '../ref/reference.ts'
-import type {RegistryClient} from '../registry/client.ts'
+import type {RegistryClient, Repository} from '../registry/client.ts'
 import {ContentError} from '../registry/errors.ts'
 import {AuthError} from '../auth/credential.ts'
 import {AuthenticationError, NetworkError, RegistryError} from '../transport/errors.ts'
@@ -24,18 +29,19 @@ export const OBSERVE_CONCURRENCY = 32
 
 export async function observeEntries(entries: readonly DefinitionEntry[], client: RegistryClient, signal?: AbortSignal): Promise<Observation[]> {
   const results: Observation[] = new Array(entries.length)
+  const signatures = new SignatureObserver(client)
   let next = 0
   const worker = async () => {
     while (next < entries.length) {
       const i = next++
-      results[i] = await observeEntry(entries[i]!, client, signal)
+      results[i] = await observeEntry(entries[i]!, client, signatures, signal)
     }
   }
   await Promise.all(Array.from({length: Math.min(OBSERVE_CONCURRENCY, entries.length)}, worker))
   return results
 }
 
-export async function observeEntry(entry: DefinitionEntry, client: RegistryClient, signal?: AbortSignal): Promise<Observation> {
+export async function observeEntry(entry: DefinitionEntry, client: RegistryClient, signatures: SignatureObserver, signal?: AbortSignal): Promise<Observation> {
   const source = {registry: entry.sourceRef.registry, repository: entry.sourceRef.repository}
   const target = {registry: entry.target.registry, repository: entry.target.repository}
   try {
@@ -61,11 +67,43 @@ export async function observeEntry(entry: DefinitionEntry, client: RegistryClien
       await client.getManifest(source, head.digest, signal)
       throw new ManifestError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type "${head.mediaType}"`)
     }
-    return {kind: 'observed', source: {digest: head.digest, mediaType: head.mediaType, content}, targetDigest: targetHead?.digest ?? null}
+    const checked = await signatures.observe(entry, source, signedDigests(entry, head.digest, content), signal)
+    return {kind: 'observed', source: {digest: head.digest, mediaType: head.mediaType, content}, targetDigest: targetHead?.digest ?? null, signatures: checked}
   } catch (err) {
     const reason = classify(err)
     if (!reason) throw err
     return {kind: 'unreachable', reason, message: (err as Error).message}
+  }
+}
+
+/**
+ * The digests whose signatures vouch for what the entry copies. A whole copy: the index (or single manifest)
+ * digest. amd64Only: the amd64 manifest's own digest, and the index's, since the index we read by digest
+ * lists that manifest (the rule documented in the README).
+ */
+function signedDigests(entry: DefinitionEntry, digest: Digest, content: SourceContent): Digest[] {
+  if (entry.selection.kind === 'whole' || content.kind === 'image') return [digest]
+  const amd64 = pickLinuxAmd64(content.manifests)
+  return amd64 ? [amd64.digest, digest] : [digest]
+}
+
+/** Records each distinct policy once and verifies what is found against it. */
+class SignatureObserver {
+  private readonly records = new Map<SignaturePolicy, Promise<PolicyRecord>>()
+  private readonly trust = new TrustStore()
+
+  constructor(private readonly client: RegistryClient) {}
+
+  async observe(entry: DefinitionEntry, repo: Repository, digests: Digest[], signal?: AbortSignal): Promise<{policy: PolicyRecord; verdicts: CandidateVerdict[]}> {
+    let record = this.records.get(entry.signatures)
+    if (!record) {
+      record = recordPolicy(entry.signatures)
+      this.records.set(entry.signatures, record)
+    }
+    const policy = await record
+    if (policy.verify === 'skip') return {policy, verdicts: []}
+    const trust = await this.trust.trustFor(entry.signatures)
+    return {policy, verdicts: await collectVerdicts(this.client, repo, digests, trust, signal)}
   }
 }
 

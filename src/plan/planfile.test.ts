@@ -26,6 +26,13 @@ const PLAN: Plan = {
       target: 'eu.gcr.io/kyma-project/external/bitnami/keycloak-gatekeeper:9.0.3',
       action: 'to-copy',
       targetDigest: null,
+      signature: {
+        policy: {verify: 'required', keys: [{fingerprint: `sha256:${'a'.repeat(64)}`, pem: '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n'}], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null},
+        status: 'verified',
+        signers: [{kind: 'key', fingerprint: `sha256:${'a'.repeat(64)}`}],
+        found: 1,
+        reasons: [],
+      },
     },
     {
       source: 'bitnami/postgres-exporter:0.11.1-debian-11-r69',
@@ -37,9 +44,23 @@ const PLAN: Plan = {
       target: 'eu.gcr.io/kyma-project/external/bitnami/postgres-exporter:0.11.1-debian-11-r69',
       action: 'conflicting-ID',
       targetDigest: D1,
+      signature: {
+        policy: {
+          verify: 'if-present',
+          keys: [],
+          identities: [{issuer: 'https://token.actions.githubusercontent.com', subject: {kind: 'regexp', pattern: '^https://github\\.com/acme/.*$'}}],
+          trustedRoot: {kind: 'file', path: '/etc/trusted_root.json', sha256: D1},
+          copy: false,
+          sign: {kind: 'keyless', format: 'bundle'},
+        },
+        status: 'unsigned',
+        signers: [],
+        found: 0,
+        reasons: [],
+      },
     },
   ],
-  summary: {toCopy: 1, alreadyPresent: 0, conflicting: 1},
+  summary: {toCopy: 1, alreadyPresent: 0, conflicting: 1, signatureFailures: 0},
 }
 
 let dir = ''
@@ -67,7 +88,7 @@ describe('writePlanFile / readPlanFile', () => {
 
   test('overwrites an earlier plan', async () => {
     const path = join(dir, 'again.json')
-    await writePlanFile(path, {...PLAN, entries: [], summary: {toCopy: 0, alreadyPresent: 0, conflicting: 0}})
+    await writePlanFile(path, {...PLAN, entries: [], summary: {toCopy: 0, alreadyPresent: 0, conflicting: 0, signatureFailures: 0}})
     await writePlanFile(path, PLAN)
     expect(await readPlanFile(path)).toStrictEqual(PLAN)
   })

@@ -27,6 +27,14 @@ export interface FetchedManifest extends ManifestHead {
   parsed: ParsedManifest
 }
 
+/** A manifest read for a read-modify-write: `etag` is what `If-Match` should carry (null: none was sent). */
+export interface EtaggedManifest extends FetchedManifest {
+  etag: string | null
+}
+
+/** What a manifest PUT did: stored (with the registry's `OCI-Subject`, if any), or refused by `If-Match`. */
+export type PutOutcome = {kind: 'stored'; subject: string | null} | {kind: 'precondition-failed'}
+
 /** distribution refuses manifests over 4 MiB; anything larger is not a manifest we should buffer. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
@@ -56,6 +64,24 @@ export class RegistryClient {
   /** GET a manifest by tag or digest and verify its bytes. A missing manifest is a RegistryError (404). */
   async getManifest(repo: Repository, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
     const response = await this.requestManifest('GET', repo, reference, signal)
+    return this.verifiedManifest(repo, reference, response)
+  }
+
+  /**
+   * GET a manifest, or null when the registry says 404. Returns the ETag too, for read-modify-write of a tag
+   * (the referrers fallback index, a cosign `.sig` tag) with `If-Match`. `accept` narrows what we ask for.
+   */
+  async getManifestIfPresent(repo: Repository, reference: string, options: {accept?: string; signal?: AbortSignal} = {}): Promise<EtaggedManifest | null> {
+    const response = await this.requestManifest('GET', repo, reference, options.signal, [404], options.accept)
+    if (response.status === 404) {
+      await response.body?.cancel()
+      return null
+    }
+    const manifest = await this.verifiedManifest(repo, reference, response)
+    return {...manifest, etag: response.headers.get('etag')}
+  }
+
+  private async verifiedManifest(repo: Repository, reference: string, response: Response): Promise<FetchedManifest> {
     const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new ContentError('MANIFEST_TOO_LARGE', `manifest ${repo.registry}/${repo.repository}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`))
     const announced = response.headers.get('docker-content-digest')
     const expected = knownDigest(reference, response)
@@ -75,20 +101,37 @@ export class RegistryClient {
    * a registry that answers with another digest has rewritten them, which is refused.
    */
   async putManifest(repo: Repository, reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, signal?: AbortSignal): Promise<void> {
+    await this.putManifestConditional(repo, reference, manifest, {signal})
+  }
+
+  /**
+   * putManifest with what referrer pushes need: an optional `If-Match` (412 comes back as `precondition-failed`
+   * instead of an error, so the caller can re-read and retry) and the `OCI-Subject` header of the answer, which
+   * tells whether the registry indexed the manifest's subject itself (distribution-spec 1.1).
+   */
+  async putManifestConditional(
+    repo: Repository,
+    reference: string,
+    manifest: {bytes: Uint8Array; mediaType: string; digest: Digest},
+    options: {ifMatch?: string | null; signal?: AbortSignal} = {},
+  ): Promise<PutOutcome> {
     const response = await this.transport.request({
       endpoint: this.endpoint(repo.registry),
       method: 'PUT',
       path: `/v2/${repo.repository}/manifests/${reference}`,
-      headers: {'content-type': manifest.mediaType},
+      headers: {'content-type': manifest.mediaType, ...(options.ifMatch ? {'if-match': options.ifMatch} : {})},
       body: () => manifest.bytes,
       scopes: [pushScope(repo)],
-      signal,
+      allowStatus: options.ifMatch ? [412] : [],
+      signal: options.signal,
     })
     await response.body?.cancel()
+    if (response.status === 412) return {kind: 'precondition-failed'}
     const stored = response.headers.get('docker-content-digest')
     if (stored !== null && isDigest(stored) && stored !== manifest.digest) {
       throw new ContentError('DIGEST_MISMATCH', `${repo.registry}/${repo.repository}:${reference} was stored as ${stored}, not ${manifest.digest}: the registry rewrote the manifest`)
     }
+    return {kind: 'stored', subject: response.headers.get('oci-subject')}
   }
 
   /** A request about `repo`, authenticated for it; the building block of blobs.ts and push.ts. */
@@ -101,15 +144,15 @@ export class RegistryClient {
     return this.endpoint(repo.registry).baseUrl
   }
 
-  private requestManifest(method: 'HEAD' | 'GET', repo: Repository, reference: string, signal?: AbortSignal): Promise<Response> {
+  private requestManifest(method: 'HEAD' | 'GET', repo: Repository, reference: string, signal?: AbortSignal, allowStatus?: number[], accept = MANIFEST_ACCEPT): Promise<Response> {
     return this.transport.request({
       endpoint: this.endpoint(repo.registry),
       method,
       path: `/v2/${repo.repository}/manifests/${reference}`,
-      headers: {accept: MANIFEST_ACCEPT},
+      headers: {accept},
       scopes: [pullScope(repo)],
       // Absent is an answer for HEAD ("not there yet"); for GET it is an error with the registry's words.
-      allowStatus: method === 'HEAD' ? [404] : [],
+      allowStatus: allowStatus ?? (method === 'HEAD' ? [404] : []),
       signal,
     })
   }

@@ -16,6 +16,7 @@ function outcome(name: string, result: EntryResult, bytes: number, blobs: [numbe
     result,
     bytes,
     blobs: {uploaded: blobs[0], mounted: blobs[1], present: blobs[2]},
+    signature: null,
     durationMs,
   }
 }

@@ -16,6 +16,7 @@ function entry(source: string, target: string, action: PlanEntry['action'], dige
     target: `${PREFIX}${target}`,
     action,
     targetDigest: action === 'to-copy' ? null : action === 'already-present' ? digest : D('f'),
+    signature: {policy: {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null}, status: 'unsigned', signers: [], found: 0, reasons: []},
   }
 }
 
@@ -70,8 +71,8 @@ describe('renderPlan table', () => {
 
 describe('summaryLine', () => {
   const cases: {summary: Plan['summary']; want: string}[] = [
-    {summary: {toCopy: 0, alreadyPresent: 0, conflicting: 0}, want: 'Plan: 0 to copy, 0 already present, 0 conflicting.'},
-    {summary: {toCopy: 12, alreadyPresent: 3, conflicting: 1}, want: 'Plan: 12 to copy, 3 already present, 1 conflicting.'},
+    {summary: {toCopy: 0, alreadyPresent: 0, conflicting: 0, signatureFailures: 0}, want: 'Plan: 0 to copy, 0 already present, 0 conflicting.'},
+    {summary: {toCopy: 12, alreadyPresent: 3, conflicting: 1, signatureFailures: 0}, want: 'Plan: 12 to copy, 3 already present, 1 conflicting.'},
   ]
   for (const {summary, want} of cases) {
     test(want, () => {
@@ -87,24 +88,24 @@ describe('renderPlan markdown', () => {
   /** Cells of a row, splitting on unescaped pipes. */
   const cells = (row: string) => row.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim())
 
-  test('is a header, a separator and one row per entry, each with five cells', () => {
+  test('is a header, a separator and one row per entry, each with six cells', () => {
     expect(tableLines).toHaveLength(2 + PLAN.entries.length)
     expect(lines.slice(0, tableLines.length)).toStrictEqual(tableLines)
-    expect(cells(tableLines[0]!)).toStrictEqual(['Source', 'Target', 'Action', 'Digest', 'Platforms'])
+    expect(cells(tableLines[0]!)).toStrictEqual(['Source', 'Target', 'Action', 'Digest', 'Platforms', 'Signature'])
     expect(cells(tableLines[1]!).every((c) => /^:?-{3,}:?$/.test(c))).toBe(true)
     for (const row of tableLines) {
       expect(row.endsWith('|'), row).toBe(true)
-      expect(cells(row), row).toHaveLength(5)
+      expect(cells(row), row).toHaveLength(6)
     }
   })
 
   test('rows hold the entries in order, the conflict in bold', () => {
     const rows = tableLines.slice(2).map(cells)
     expect(rows).toStrictEqual([
-      [`\`bitnami/keycloak-gatekeeper:9.0.3\``, `\`${PREFIX}bitnami/keycloak-gatekeeper:9.0.3\``, 'to-copy', `\`sha256:${'a'.repeat(12)}\``, 'linux/amd64, linux/arm64'],
-      [`\`busybox@${D('b')}\``, `\`${PREFIX}library/busybox:1.32.0-v1\``, 'already-present', `\`sha256:${'b'.repeat(12)}\``, 'linux/amd64, linux/arm/v7, linux/arm64/v8'],
-      [`\`bitnami/postgres-exporter:0.11.1-debian-11-r69\``, `\`${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69\``, '**conflicting-ID**', `\`sha256:${'c'.repeat(12)}\``, 'linux/amd64'],
-      [`\`cypress/included:9.5.0\``, `\`${PREFIX}cypress/included:9.5.0\``, 'to-copy', `\`sha256:${'d'.repeat(12)}\``, '-'],
+      [`\`bitnami/keycloak-gatekeeper:9.0.3\``, `\`${PREFIX}bitnami/keycloak-gatekeeper:9.0.3\``, 'to-copy', `\`sha256:${'a'.repeat(12)}\``, 'linux/amd64, linux/arm64', 'unsigned'],
+      [`\`busybox@${D('b')}\``, `\`${PREFIX}library/busybox:1.32.0-v1\``, 'already-present', `\`sha256:${'b'.repeat(12)}\``, 'linux/amd64, linux/arm/v7, linux/arm64/v8', 'unsigned'],
+      [`\`bitnami/postgres-exporter:0.11.1-debian-11-r69\``, `\`${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69\``, '**conflicting-ID**', `\`sha256:${'c'.repeat(12)}\``, 'linux/amd64', 'unsigned'],
+      [`\`cypress/included:9.5.0\``, `\`${PREFIX}cypress/included:9.5.0\``, 'to-copy', `\`sha256:${'d'.repeat(12)}\``, '-', 'unsigned'],
     ])
   })
 
@@ -116,11 +117,11 @@ describe('renderPlan markdown', () => {
     const odd = planOf([entry('busybox:1', 'library/busybox:1', 'to-copy', D('e'), ['linux/amd64|weird'])])
     const row = renderPlan(odd, 'markdown').split('\n')[2]!
     expect(row).toContain('linux/amd64\\|weird')
-    expect(cells(row)).toHaveLength(5)
+    expect(cells(row)).toHaveLength(6)
   })
 
   test('an empty plan is a header-only table and the summary', () => {
-    expect(renderPlan(planOf([]), 'markdown')).toBe('| Source | Target | Action | Digest | Platforms |\n| --- | --- | --- | --- | --- |\n\nPlan: 0 to copy, 0 already present, 0 conflicting.\n')
+    expect(renderPlan(planOf([]), 'markdown')).toBe('| Source | Target | Action | Digest | Platforms | Signature |\n| --- | --- | --- | --- | --- | --- |\n\nPlan: 0 to copy, 0 already present, 0 conflicting.\n')
   })
 })
 

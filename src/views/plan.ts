@@ -14,15 +14,33 @@ export function renderPlan(plan: Plan, format: PlanFormat): string {
 /** One line per entry: separators between rows double the height of a long plan for nothing. */
 const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
 
-const HEADINGS = ['Source', 'Target', 'Action', 'Digest', 'Platforms'] as const
+const HEADINGS = ['Source', 'Target', 'Action', 'Digest', 'Platforms', 'Signature'] as const
 
 function row(entry: PlanEntry): string[] {
-  return [entry.source, entry.target, entry.action, shortDigest(entry.sourceDigest), entry.platforms.join(', ') || '-']
+  return [entry.source, entry.target, entry.action, shortDigest(entry.sourceDigest), entry.platforms.join(', ') || '-', signatureCell(entry)]
+}
+
+/** `verified: key sha256:0123…` / `unsigned` / `failed` / `skipped`: who signed, briefly. */
+function signatureCell(entry: PlanEntry): string {
+  const {status, signers} = entry.signature
+  if (status !== 'verified' || signers.length === 0) return status
+  const first = signers[0]!
+  const who = first.kind === 'key' ? `key ${shortDigest(first.fingerprint)}` : first.subject
+  return `verified: ${who}${signers.length > 1 ? ` (+${signers.length - 1})` : ''}`
 }
 
 export function summaryLine(plan: Plan): string {
   const s = plan.summary
-  return `Plan: ${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting.`
+  const failures = s.signatureFailures ? ` ${s.signatureFailures} signature failure${s.signatureFailures === 1 ? '' : 's'}.` : ''
+  return `Plan: ${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting.${failures}`
+}
+
+/** Why entries failed their signature check, for stderr; empty when none did. */
+export function renderSignatureFailures(plan: Plan): string {
+  const failed = plan.entries.filter((e) => e.signature.status === 'failed')
+  if (!failed.length) return ''
+  const lines = failed.flatMap((e) => [`  ${e.target}: signature check failed`, ...e.signature.reasons.map((r) => `    ${r}`)])
+  return `${failed.length} entr${failed.length === 1 ? 'y' : 'ies'} failed the signature check and will not be copied:\n${lines.join('\n')}\n`
 }
 
 function renderTable(plan: Plan): string {
@@ -37,9 +55,10 @@ function renderMarkdown(plan: Plan): string {
   const escape = (s: string) => s.replace(/\|/g, '\\|')
   const lines = [`| ${HEADINGS.join(' | ')} |`, `|${HEADINGS.map(() => ' --- ').join('|')}|`]
   for (const entry of plan.entries) {
-    const [source, target, action, digest, platforms] = row(entry)
+    const [source, target, action, digest, platforms, signature] = row(entry)
     const marked = action === 'conflicting-ID' ? `**${action}**` : action!
-    lines.push(`| \`${escape(source!)}\` | \`${escape(target!)}\` | ${marked} | \`${digest}\` | ${escape(platforms!)} |`)
+    const signed = entry.signature.status === 'failed' ? `**${signature}**` : escape(signature!)
+    lines.push(`| \`${escape(source!)}\` | \`${escape(target!)}\` | ${marked} | \`${digest}\` | ${escape(platforms!)} | ${signed} |`)
   }
   return `${lines.join('\n')}\n\n${summaryLine(plan)}\n`
 }

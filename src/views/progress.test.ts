@@ -13,6 +13,7 @@ function finished(name: string, result: EntryResult): ProgressEvent {
     result,
     bytes: 0,
     blobs: {uploaded: 0, mounted: 0, present: 0},
+    signature: null,
     durationMs: 1,
   }
   return {kind: 'entry-finished', outcome}

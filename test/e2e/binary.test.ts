@@ -47,7 +47,7 @@ describe('dist/image-syncer', () => {
     expect(run.exitCode).toBe(1) // the scenario holds one conflict
     expect(run.stderr).toBe(`Plan written to plans/e2e.plan.json\n`)
     const plan = await readPlanFile(join(cwd, 'plans/e2e.plan.json'))
-    expect(plan.summary).toEqual({toCopy: 7, alreadyPresent: 1, conflicting: 1})
+    expect(plan.summary).toEqual({toCopy: 7, alreadyPresent: 1, conflicting: 1, signatureFailures: 0})
     expect(plan.tool.name).toBe('image-syncer')
     expect(run.stdout).toContain('Plan: 7 to copy, 1 already present, 1 conflicting.')
   })
@@ -75,7 +75,7 @@ describe('dist/image-syncer', () => {
     expect(await at('library/multi', '1.0-pinned')).toBe(s.images.multi.digest)
     const replan = await runCli(['plan', '-i', def, '-o', planPath, '--mirror', s.mirrorFlag, '--detailed-exitcode'], {binary, cwd})
     expect(replan.exitCode).toBe(0)
-    expect((await readPlanFile(planPath)).summary).toEqual({toCopy: 0, alreadyPresent: 8, conflicting: 0})
+    expect((await readPlanFile(planPath)).summary).toEqual({toCopy: 0, alreadyPresent: 8, conflicting: 0, signatureFailures: 0})
     const again = await runCli(['apply', planPath, '--mirror', s.mirrorFlag, '--format', 'json'], {binary, cwd})
     expect(JSON.parse(again.stdout).summary).toMatchObject({copied: 0, alreadyPresent: 8, bytes: 0})
   })

@@ -10,6 +10,10 @@ export interface BehaviourOptions {
   strictAccept: boolean
   /** Send Location as a path (`/v2/...`) instead of an absolute URL as distribution does. */
   relativeLocations: boolean
+  /** `api`: serve the OCI 1.1 referrers API and answer `OCI-Subject`; `none`: like distribution 2.8. */
+  referrers: 'api' | 'none'
+  /** Descriptors per referrers page (`Link: rel="next"` beyond it); null: one page. */
+  referrersPageSize: number | null
 }
 
 export interface HandlerContext {

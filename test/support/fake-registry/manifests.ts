@@ -7,7 +7,11 @@
  *     one error per missing digest);
  *   - GET/HEAD honour Accept (`strictAccept`): an OCI manifest or index is 404 MANIFEST_UNKNOWN unless accepted;
  *     a Docker manifest list asked for with only the Docker v2 type gets its linux/amd64 child instead (a
- *     different digest!); a Docker v2 manifest not accepted is 400 MANIFEST_INVALID (schema 1 is off).
+ *     different digest!); a Docker v2 manifest not accepted is 400 MANIFEST_INVALID (schema 1 is off);
+ *   - GET/HEAD send `ETag: "<digest>"`.
+ * Beyond 2.8 (which ignores If-Match, measured): a PUT with `If-Match` whose value is not the current ETag of
+ * the reference (or `*` when the reference is absent) is refused with 412, so read-modify-write races can be
+ * tested. With `referrers: 'api'`, a PUT of a manifest with a `subject` answers `OCI-Subject: <digest>`.
  */
 import {INDEX_MEDIA_TYPES, MediaType, baseMediaType} from '../../../src/oci/media-types.ts'
 import {digestAlgorithm, digestOf, isDigest} from '../../../src/ref/digest.ts'
@@ -30,6 +34,7 @@ interface Descriptor {
 interface ManifestJson {
   schemaVersion?: unknown
   mediaType?: unknown
+  subject?: Descriptor
   config?: Descriptor
   layers?: Descriptor[]
   manifests?: Descriptor[]
@@ -44,6 +49,7 @@ export function getManifest(ctx: HandlerContext, reference: string): Response {
     'Content-Type': chosen.mediaType,
     'Content-Length': String(chosen.bytes.length),
     'Docker-Content-Digest': chosen.digest,
+    ETag: `"${chosen.digest}"`,
   }
   // For HEAD the body must be null: Bun then sends our Content-Length as is.
   return new Response(ctx.request.method === 'HEAD' ? null : chosen.bytes, {headers})
@@ -51,6 +57,8 @@ export function getManifest(ctx: HandlerContext, reference: string): Response {
 
 export async function putManifest(ctx: HandlerContext, reference: string): Promise<Response> {
   const bytes = new Uint8Array(await ctx.request.arrayBuffer())
+  const failed = preconditionFailed(ctx, reference)
+  if (failed) return failed
   const contentType = ctx.request.headers.get('content-type')
   const mediaType = contentType === null ? '' : baseMediaType(contentType)
   if (!PUSHABLE.includes(mediaType)) {
@@ -73,10 +81,23 @@ export async function putManifest(ctx: HandlerContext, reference: string): Promi
   if (missing.length > 0) return ociErrors(400, missing)
 
   const digest = ctx.storage.putManifest(ctx.name, reference, bytes, contentType ?? mediaType)
-  return new Response(null, {
-    status: 201,
-    headers: {Location: ctx.location(`/v2/${ctx.name}/manifests/${digest}`), 'Docker-Content-Digest': digest},
-  })
+  const headers: Record<string, string> = {Location: ctx.location(`/v2/${ctx.name}/manifests/${digest}`), 'Docker-Content-Digest': digest}
+  const subject = manifest.subject?.digest
+  if (ctx.options.referrers === 'api' && typeof subject === 'string' && isDigest(subject)) headers['OCI-Subject'] = subject
+  return new Response(null, {status: 201, headers})
+}
+
+/**
+ * `If-Match` against the reference's current ETag (`"<digest>"`; a weak `W/` prefix is ignored, `*` means "exists").
+ * Several comma-separated tags may be given, as RFC 9110 allows. Null when the PUT may proceed.
+ */
+function preconditionFailed(ctx: HandlerContext, reference: string): Response | null {
+  const header = ctx.request.headers.get('if-match')
+  if (header === null) return null
+  const current = ctx.storage.getManifest(ctx.name, reference)
+  const wanted = header.split(',').map((tag) => tag.trim().replace(/^W\//, ''))
+  const ok = current !== undefined && (wanted.includes('*') || wanted.includes(`"${current.digest}"`))
+  return ok ? null : ociError(412, 'PRECONDITION_FAILED', `If-Match ${header} does not match ${current ? `"${current.digest}"` : 'an absent manifest'}`)
 }
 
 export function deleteManifest(ctx: HandlerContext, reference: string): Response {

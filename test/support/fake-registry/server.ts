@@ -22,6 +22,7 @@ import type {BehaviourOptions, HandlerContext} from './context.ts'
 import {ociError} from './errors.ts'
 import {type Fault, type FaultContext, FaultSet, type FaultSpec} from './faults.ts'
 import {deleteManifest, getManifest, listTags, putManifest} from './manifests.ts'
+import {listReferrers} from './referrers.ts'
 import {NAME_RE, Storage, TAG_RE} from './storage.ts'
 
 export interface FakeRegistryOptions {
@@ -33,6 +34,14 @@ export interface FakeRegistryOptions {
   strictAccept?: boolean
   /** Location headers as paths instead of absolute URLs. Default false (absolute, like distribution). */
   relativeLocations?: boolean
+  /**
+   * `api`: serve `GET /v2/<name>/referrers/<digest>` and send `OCI-Subject` on PUTs of manifests with a subject
+   * (distribution-spec 1.1). `none` (default): the path is a plain-text router 404 and PUTs say nothing about
+   * subjects, which is what distribution 2.8 (docker-registry) does.
+   */
+  referrers?: 'api' | 'none'
+  /** With `referrers: 'api'`: descriptors per page, to exercise `Link` pagination. Default: all on one page. */
+  referrersPageSize?: number
 }
 
 export interface RequestLogEntry {
@@ -75,6 +84,7 @@ type Route =
   | {kind: 'uploads'; name: string}
   | {kind: 'upload'; name: string; id: string}
   | {kind: 'tags'; name: string}
+  | {kind: 'referrers'; name: string; digest: string}
 
 const REPOSITORY_ROUTES: [RegExp, (name: string, arg: string) => Route][] = [
   [/^\/v2\/(.+)\/manifests\/([^/]+)$/, (name, reference) => ({kind: 'manifest', name, reference})],
@@ -82,6 +92,7 @@ const REPOSITORY_ROUTES: [RegExp, (name: string, arg: string) => Route][] = [
   [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (name, id) => ({kind: 'upload', name, id})],
   [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (name, digest) => ({kind: 'blob', name, digest})],
   [/^\/v2\/(.+)\/tags\/list()$/, (name) => ({kind: 'tags', name})],
+  [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (name, digest) => ({kind: 'referrers', name, digest})],
 ]
 
 function route(path: string): Route | null {
@@ -116,6 +127,8 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
   const behaviour: BehaviourOptions = {
     strictAccept: options.strictAccept ?? true,
     relativeLocations: options.relativeLocations ?? false,
+    referrers: options.referrers ?? 'none',
+    referrersPageSize: options.referrersPageSize ?? null,
   }
   let baseUrl = ''
   const auth = new Authenticator(options.auth ?? {kind: 'none'}, () => baseUrl)
@@ -123,7 +136,8 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url)
     const target = route(url.pathname)
-    if (!target) return new Response('404 page not found\n', {status: 404})
+    // Without the API the referrers path is an unknown route, answered before auth as distribution's router does.
+    if (!target || (target.kind === 'referrers' && behaviour.referrers === 'none')) return new Response('404 page not found\n', {status: 404, headers: {'Content-Type': 'text/plain; charset=utf-8'}})
     if (target.kind === 'token') return auth.handleToken(request, url)
     const denied = auth.check(request, accessFor(target, request.method))
     if (denied) return denied
@@ -223,6 +237,9 @@ async function dispatch(ctx: HandlerContext, target: Route, method: string): Pro
       break
     case 'tags':
       if (method === 'GET') return listTags(ctx)
+      break
+    case 'referrers':
+      if (method === 'GET') return listReferrers(ctx, target.digest)
       break
     default:
       break

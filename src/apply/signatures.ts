@@ -1,0 +1,85 @@
+/**
+ * What apply does about signatures, around the image copy of one entry:
+ * 1. before writing anything, verify the source again against the planned policy (the plan's verdict is not
+ *    trusted alone);
+ * 2. after the image, carry its signatures, attestations, SBOMs and referrers to the target;
+ * 3. verify the target with the same policy: the mirror must verify as the source did;
+ * 4. optionally sign the target digest, idempotently.
+ */
+import type {PlanEntry} from '../plan/model.ts'
+import {trustInputFromRecord} from '../plan/policy-record.ts'
+import type {Digest} from '../ref/digest.ts'
+import type {RegistryClient, Repository} from '../registry/client.ts'
+import {collectVerdicts, TrustStore} from '../signatures/check.ts'
+import {copyArtifacts} from '../signatures/copy.ts'
+import {decideSignatures, type SignatureDecision} from '../signatures/decide.ts'
+import {discoverArtifacts} from '../signatures/discover.ts'
+import {signTarget, type SignOutcome, type Subject} from '../signatures/sign-target.ts'
+import type {BlobCopier} from './blob-copier.ts'
+
+export interface SignatureContext {
+  client: RegistryClient
+  blobs: BlobCopier
+  trust: TrustStore
+  env: Record<string, string | undefined>
+  signal?: AbortSignal
+}
+
+export interface SignatureReport {
+  status: SignatureDecision['status']
+  /** Signature artifacts (legacy tags and referrers) carried to the target. */
+  copied: number
+  signed: SignOutcome | 'not-asked'
+}
+
+/** The digests whose signatures vouch for the entry (the same rule as plan's). */
+export function signedDigests(entry: PlanEntry): Digest[] {
+  const own = entry.sourceDigest as Digest
+  if (entry.selection.kind === 'platform' && entry.selection.indexDigest) return [own, entry.selection.indexDigest as Digest]
+  return [own]
+}
+
+/** Step 1: the source's verdict now, against the digests about to be copied. */
+export async function verifySource(entry: PlanEntry, source: Repository, ctx: SignatureContext): Promise<SignatureDecision> {
+  const policy = entry.signature.policy
+  if (policy.verify === 'skip') return decideSignatures(policy, [])
+  const trust = await ctx.trust.trustFor(await trustInputFromRecord(policy))
+  return decideSignatures(policy, await collectVerdicts(ctx.client, source, signedDigests(entry), trust, ctx.signal))
+}
+
+/**
+ * Steps 2–4, after the image manifests are in the target (by digest) and before its tag is written. Throws when
+ * the target does not verify like the source did, so the entry fails and its tag is not written.
+ */
+export async function carryAndSign(entry: PlanEntry, source: Repository, target: Repository, subject: Subject, sourceDecision: SignatureDecision, ctx: SignatureContext): Promise<SignatureReport> {
+  const policy = entry.signature.policy
+  const digest = entry.sourceDigest as Digest
+  let copied = 0
+  if (policy.copy) {
+    const artifacts = await discoverArtifacts(ctx.client, source, digest, ctx.signal)
+    const report = await copyArtifacts(ctx.client, ctx.blobs, source, target, digest, artifacts, ctx.signal)
+    copied = report.legacyTags + report.referrers
+  }
+  const signed = policy.sign ? await signTarget(ctx.client, target, subject, policy.sign, ctx.env, ctx.signal) : 'not-asked'
+  if (sourceDecision.status === 'verified' && policy.copy && ownSignature(entry, sourceDecision)) {
+    const trust = await ctx.trust.trustFor(await trustInputFromRecord(policy))
+    const mirrored = decideSignatures(policy, await collectVerdicts(ctx.client, target, [digest], trust, ctx.signal))
+    if (mirrored.status !== 'verified') {
+      throw new MirrorVerificationError(`the copied signatures of ${entry.target} do not verify at the target (${mirrored.reasons[0] ?? mirrored.status}); the tag was not written`)
+    }
+  }
+  return {status: sourceDecision.status, copied, signed}
+}
+
+/**
+ * Whether the source verified through a signature of the copied digest itself. amd64Only entries verified only
+ * through their index's signature cannot verify the same way at the target, where the index is not copied.
+ */
+function ownSignature(entry: PlanEntry, decision: SignatureDecision): boolean {
+  return entry.selection.kind === 'whole' || decision.verifiedDigests.includes(entry.sourceDigest)
+}
+
+export class MirrorVerificationError extends Error {
+  override readonly name = 'MirrorVerificationError'
+  readonly code = 'MIRROR_SIGNATURES_DO_NOT_VERIFY'
+}

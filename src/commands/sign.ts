@@ -1,0 +1,45 @@
+/** `image-syncer sign IMAGE`: parse flags → signImage → what happened → exit code. */
+import {Args, Command, Flags} from '@oclif/core'
+import {resolve} from 'node:path'
+import {signImage} from '../signatures/image.ts'
+import {ExitCode, reportUserError, UsageError} from './outcome.ts'
+import {registryFlags, registryOptions} from './registry-flags.ts'
+
+export default class Sign extends Command {
+  static override summary = 'Sign one image with a key or keyless, idempotently.'
+  static override description = `Signs the image's digest as a sigstore bundle referrer (cosign v3's format) or a legacy .sig layer. A digest
+that already holds a signature from the same signer is not signed again.
+Key: PEM private key (PKCS#8, EC or RSA; password from SYNCER_SIGNING_KEY_PASSWORD when encrypted).
+Keyless: OIDC token from SYNCER_OIDC_TOKEN or the GitHub Actions id-token endpoint; Fulcio and Rekor from
+SYNCER_FULCIO_URL and SYNCER_REKOR_URL (default: the public-good instances).`
+
+  static override examples = ['<%= config.bin %> sign registry.example/app:1.0 --key mirror.key', '<%= config.bin %> sign registry.example/app:1.0 --keyless --format legacy']
+
+  static override args = {image: Args.string({description: 'Image reference (tag or digest).', required: true})}
+
+  static override flags = {
+    key: Flags.string({description: 'PEM private key file.', env: 'SYNCER_SIGNING_KEY', exclusive: ['keyless']}),
+    keyless: Flags.boolean({description: 'Sign with a Fulcio certificate for your OIDC identity.', default: false, env: 'SYNCER_KEYLESS'}),
+    format: Flags.option({description: 'Signature format.', options: ['bundle', 'legacy'] as const, default: 'bundle', env: 'SYNCER_SIGN_FORMAT'})(),
+    ...registryFlags,
+  }
+
+  async run(): Promise<ExitCode> {
+    const {args, flags} = await this.parse(Sign)
+    const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+    try {
+      if (!flags.key && !flags.keyless) throw new UsageError('give --key PEM or --keyless')
+      const result = await signImage({
+        reference: args.image,
+        spec: flags.key ? {kind: 'key', keyPath: resolve(flags.key), format: flags.format} : {kind: 'keyless', format: flags.format},
+        env: process.env,
+        registry: registryOptions(flags, process.env, stderr),
+        version: this.config.version,
+      })
+      process.stdout.write(`${result.reference}@${result.digest}: ${result.outcome === 'signed' ? 'signed' : 'already signed by this signer; nothing added'}\n`)
+      return ExitCode.Ok
+    } catch (err) {
+      return reportUserError(err, stderr)
+    }
+  }
+}

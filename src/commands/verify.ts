@@ -1,0 +1,61 @@
+/** `image-syncer verify IMAGE`: parse flags → verifyImage → who signed → exit code (like `cosign verify`). */
+import {Args, Command, Flags} from '@oclif/core'
+import {readFile} from 'node:fs/promises'
+import {verifyImage} from '../signatures/image.ts'
+import type {Identity} from '../signatures/types.ts'
+import {renderVerification} from '../views/signatures.ts'
+import {ExitCode, reportUserError, UsageError} from './outcome.ts'
+import {registryFlags, registryOptions} from './registry-flags.ts'
+
+export default class Verify extends Command {
+  static override summary = 'Verify the signatures of any image, as apply would.'
+  static override description = `Finds the image's signatures (legacy .sig/.att tags and OCI referrers, through the referrers API or its
+fallback tag) and verifies them with sigstore against the given keys and identities, offline.
+Exit codes: 0 at least one signature verified; 1 none did (or none was found).`
+
+  static override examples = [
+    '<%= config.bin %> verify ghcr.io/acme/app:1.0 --key cosign.pub',
+    '<%= config.bin %> verify quay.io/acme/app@sha256:… --identity https://token.actions.githubusercontent.com=https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
+  ]
+
+  static override args = {image: Args.string({description: 'Image reference (tag or digest).', required: true})}
+
+  static override flags = {
+    key: Flags.string({description: 'PEM public key file (repeatable; any one may satisfy).', multiple: true}),
+    identity: Flags.string({description: 'ISSUER=SUBJECT of a keyless signer (repeatable; exact subject).', multiple: true}),
+    'identity-regexp': Flags.string({description: 'ISSUER=REGEXP of a keyless signer (anchored; repeatable).', multiple: true}),
+    'trusted-root': Flags.string({description: 'Sigstore TrustedRoot JSON; default: the public-good root shipped with image-syncer.', env: 'SYNCER_TRUSTED_ROOT'}),
+    format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
+    ...registryFlags,
+  }
+
+  async run(): Promise<ExitCode> {
+    const {args, flags} = await this.parse(Verify)
+    const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+    try {
+      const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readFile(path, 'utf8').catch(() => {
+        throw new UsageError(`cannot read key file ${path}`)
+      })})))
+      const identities = [...(flags.identity ?? []).map((v) => identity(v, 'exact')), ...(flags['identity-regexp'] ?? []).map((v) => identity(v, 'regexp'))]
+      if (!keys.length && !identities.length) throw new UsageError('give at least one --key or --identity to verify against')
+      const result = await verifyImage({
+        reference: args.image,
+        trust: {keys, identities, trustedRoot: flags['trusted-root'] ? {kind: 'file', path: flags['trusted-root']} : {kind: 'public-good'}},
+        registry: registryOptions(flags, process.env, stderr),
+        version: this.config.version,
+      })
+      process.stdout.write(renderVerification(result, flags.format))
+      return result.decision.status === 'verified' ? ExitCode.Ok : ExitCode.Error
+    } catch (err) {
+      return reportUserError(err, stderr)
+    }
+  }
+}
+
+function identity(value: string, kind: 'exact' | 'regexp'): Identity {
+  const eq = value.indexOf('=')
+  if (eq <= 0 || eq === value.length - 1) throw new UsageError(`--identity expects ISSUER=SUBJECT, got "${value}"`)
+  const issuer = value.slice(0, eq)
+  const subject = value.slice(eq + 1)
+  return {issuer, subject: kind === 'exact' ? {kind, value: subject} : {kind, pattern: subject}}
+}

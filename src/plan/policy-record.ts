@@ -1,0 +1,45 @@
+/**
+ * Between a definition's signature policy and the plan's record of it. Apply verifies again from the record
+ * alone, so the record carries public keys (PEM; not secrets) and pins a trusted root file by its sha256: a
+ * root changed after review is refused rather than silently trusted.
+ */
+import {readFile} from 'node:fs/promises'
+import {sha256Digest} from '../ref/digest.ts'
+import type {TrustInput} from '../signatures/check.ts'
+import {keyFingerprint, SignatureError} from '../signatures/trust.ts'
+import type {SignaturePolicy} from '../signatures/types.ts'
+import type {PolicyRecord} from './signature-record.ts'
+
+export async function recordPolicy(policy: SignaturePolicy): Promise<PolicyRecord> {
+  return {
+    verify: policy.verify,
+    keys: policy.keys.map((k) => ({fingerprint: keyFingerprint(k.pem), pem: k.pem})),
+    identities: policy.identities.map((i) => ({issuer: i.issuer, subject: i.subject})),
+    trustedRoot: policy.trustedRoot.kind === 'file' ? {kind: 'file', path: policy.trustedRoot.path, sha256: sha256Digest(await readTrustedRoot(policy.trustedRoot.path))} : {kind: 'public-good'},
+    copy: policy.copy,
+    sign: policy.sign,
+  }
+}
+
+/** The trust a recorded policy stands for; refuses a trusted root file that changed since the plan. */
+export async function trustInputFromRecord(record: PolicyRecord): Promise<TrustInput> {
+  if (record.trustedRoot.kind === 'file') {
+    const actual = sha256Digest(await readTrustedRoot(record.trustedRoot.path))
+    if (actual !== record.trustedRoot.sha256) {
+      throw new SignatureError('TRUSTED_ROOT_INVALID', `trusted root ${record.trustedRoot.path} changed since the plan was made (${actual}, planned ${record.trustedRoot.sha256}): plan again`)
+    }
+  }
+  return {
+    keys: record.keys.map((k) => ({pem: k.pem})),
+    identities: record.identities,
+    trustedRoot: record.trustedRoot.kind === 'file' ? {kind: 'file', path: record.trustedRoot.path} : {kind: 'public-good'},
+  }
+}
+
+async function readTrustedRoot(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path)
+  } catch (err) {
+    throw new SignatureError('TRUSTED_ROOT_UNREADABLE', `cannot read trusted root ${path}: ${(err as {code?: string}).code === 'ENOENT' ? 'no such file' : 'read failed'}`)
+  }
+}

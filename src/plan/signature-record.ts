@@ -1,0 +1,51 @@
+/**
+ * What a plan entry records about signatures: the policy (so apply can verify again from the plan file alone,
+ * never from the definition) and what plan found: status, who signed, how many candidates, why they failed.
+ * Public keys are stored as PEM: they are not secrets. A trusted root file is pinned by its sha256.
+ */
+import Type, {type Static} from 'typebox'
+
+const Literal = Type.Literal
+const Strict = {additionalProperties: false} as const
+
+export const SignerSchema = Type.Union([
+  Type.Object({kind: Literal('key'), fingerprint: Type.String()}, Strict),
+  Type.Object({kind: Literal('identity'), subject: Type.String(), issuer: Type.String()}, Strict),
+])
+
+export const PolicyRecordSchema = Type.Object(
+  {
+    verify: Type.Union([Literal('required'), Literal('if-present'), Literal('skip')]),
+    keys: Type.Array(Type.Object({fingerprint: Type.String(), pem: Type.String()}, Strict)),
+    identities: Type.Array(
+      Type.Object(
+        {
+          issuer: Type.String(),
+          subject: Type.Union([Type.Object({kind: Literal('exact'), value: Type.String()}, Strict), Type.Object({kind: Literal('regexp'), pattern: Type.String()}, Strict)]),
+        },
+        Strict,
+      ),
+    ),
+    trustedRoot: Type.Union([Type.Object({kind: Literal('public-good')}, Strict), Type.Object({kind: Literal('file'), path: Type.String(), sha256: Type.String()}, Strict)]),
+    copy: Type.Boolean(),
+    sign: Type.Union([
+      Type.Null(),
+      Type.Object({kind: Literal('key'), keyPath: Type.String(), format: Type.Union([Literal('bundle'), Literal('legacy')])}, Strict),
+      Type.Object({kind: Literal('keyless'), format: Type.Union([Literal('bundle'), Literal('legacy')])}, Strict),
+    ]),
+  },
+  Strict,
+)
+export type PolicyRecord = Static<typeof PolicyRecordSchema>
+
+export const SignatureRecordSchema = Type.Object(
+  {
+    policy: PolicyRecordSchema,
+    status: Type.Union([Literal('verified'), Literal('unsigned'), Literal('failed'), Literal('skipped')]),
+    signers: Type.Array(SignerSchema),
+    found: Type.Integer({minimum: 0}),
+    reasons: Type.Array(Type.String()),
+  },
+  Strict,
+)
+export type SignatureRecord = Static<typeof SignatureRecordSchema>

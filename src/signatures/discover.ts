@@ -1,0 +1,134 @@
+/**
+ * Finding what is stored next to an image digest: cosign's legacy tags (`sha256-<hex>.sig/.att/.sbom`) and
+ * OCI referrers (API or fallback tag), then turning the signature-bearing ones into verification candidates.
+ *
+ * Referrer descriptors are only hints: fallback indexes written by cosign before ggcr v0.22.1 lack annotations
+ * (cosign#4641) and GHCR's carry an empty artifactType (kyverno#16754). So every referrer manifest is fetched,
+ * its `subject` is checked, and its own artifactType, config and layers decide what it is.
+ */
+import type {Descriptor} from '../oci/manifest.ts'
+import {type Digest, isDigest} from '../ref/digest.ts'
+import type {FetchedManifest, RegistryClient, Repository} from '../registry/client.ts'
+import {listReferrers, subjectOf} from '../registry/referrers.ts'
+import {RegistryError} from '../transport/errors.ts'
+import type {Candidate} from './types.ts'
+
+export type LegacySuffix = 'sig' | 'att' | 'sbom'
+
+/** A signed (or attached) thing found for a digest, with its manifest already read and verified. */
+export type Artifact =
+  | {kind: 'legacy-tag'; tag: string; suffix: LegacySuffix; manifest: FetchedManifest}
+  | {kind: 'referrer'; manifest: FetchedManifest; descriptor: Descriptor}
+
+export const LEGACY_SUFFIXES: readonly LegacySuffix[] = ['sig', 'att', 'sbom']
+
+export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json'
+export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json'
+/** cosign `--registry-referrers-mode=oci-1-1` signatures (form C): simple-signing layers in a referrer. */
+export const COSIGN_SIG_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json'
+/** Every sigstore bundle media type starts so (v0.1–v0.3 and `…bundle.v0.3+json`). */
+export const BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle'
+export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature'
+
+/** Signature blobs are a few KiB (a bundle with a chain ~10 KiB); a bigger one is not worth buffering. */
+export const MAX_SIGNATURE_BLOB_BYTES = 4 * 1024 * 1024
+
+/** `sha256:<hex>` + `sig` → `sha256-<hex>.sig`, cosign's tag scheme (`normalize` in pkg/oci/remote/remote.go). */
+export function legacyTag(digest: Digest, suffix: LegacySuffix): string {
+  return `${digest.replace(':', '-')}.${suffix}`
+}
+
+/**
+ * Everything stored next to `digest` in `repo`: the legacy tags that exist (HEAD, then GET by the digest the
+ * HEAD gave, so the bytes are verified), then every referrer whose manifest exists and names `digest` as its
+ * subject. Stale fallback entries (manifest gone) and entries about other subjects are left out.
+ */
+export async function discoverArtifacts(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
+  const [legacy, referrers] = await Promise.all([legacyArtifacts(client, repo, digest, signal), referrerArtifacts(client, repo, digest, signal)])
+  return [...legacy, ...referrers]
+}
+
+async function legacyArtifacts(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
+  const found = await Promise.all(
+    LEGACY_SUFFIXES.map(async (suffix): Promise<Artifact | null> => {
+      const tag = legacyTag(digest, suffix)
+      const head = await client.headManifest(repo, tag, signal)
+      if (head === null) return null
+      const manifest = await getIfPresent(client, repo, head.digest, signal)
+      // cosign writes image manifests under these tags; an index there is something else and not ours to read.
+      if (manifest === null || manifest.parsed.kind !== 'image') return null
+      return {kind: 'legacy-tag', tag, suffix, manifest}
+    }),
+  )
+  return found.filter((a): a is Artifact => a !== null)
+}
+
+async function referrerArtifacts(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
+  const {descriptors} = await listReferrers(client, repo, digest, signal)
+  const unique = [...new Map(descriptors.filter((d) => isDigest(d.digest)).map((d) => [d.digest, d])).values()]
+  const found = await Promise.all(
+    unique.map(async (descriptor): Promise<Artifact | null> => {
+      const manifest = await getIfPresent(client, repo, descriptor.digest as Digest, signal)
+      if (manifest === null || subjectOf(manifest) !== digest) return null
+      return {kind: 'referrer', manifest, descriptor}
+    }),
+  )
+  return found.filter((a): a is Artifact => a !== null)
+}
+
+/** A manifest by digest, or null when the registry no longer has it (a stale fallback entry). */
+async function getIfPresent(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<FetchedManifest | null> {
+  try {
+    return await client.getManifest(repo, digest, signal)
+  } catch (err) {
+    if (err instanceof RegistryError && err.status === 404) return null
+    throw err
+  }
+}
+
+/**
+ * The verification candidates among `artifacts`, with their blobs read from `repo`:
+ *   - `.sig` layers of the simple-signing type → simple-signing (payload = the layer blob, annotations = the layer's);
+ *   - `.att` layers of the DSSE type → dsse-envelope;
+ *   - a referrer with exactly one layer of a sigstore bundle type → bundle (cosign reads only those, too);
+ *   - a cosign oci-1-1 referrer → simple-signing per simple-signing layer.
+ * SBOMs and other referrers give nothing: they are copied, never verified.
+ */
+export async function candidatesOf(client: RegistryClient, repo: Repository, artifacts: readonly Artifact[], signal?: AbortSignal): Promise<Candidate[]> {
+  const planned = artifacts.flatMap((artifact) => plannedCandidates(artifact))
+  return Promise.all(
+    planned.map(async (p): Promise<Candidate> => {
+      const bytes = await client.getSmallBlob(repo, p.layer.digest as Digest, MAX_SIGNATURE_BLOB_BYTES, signal)
+      if (p.kind === 'bundle') return {kind: 'bundle', bundle: bytes, source: p.source}
+      const annotations = {...(p.layer.annotations ?? {})}
+      if (p.kind === 'dsse-envelope') return {kind: 'dsse-envelope', envelope: bytes, annotations, source: p.source}
+      return {kind: 'simple-signing', payload: bytes, annotations, source: p.source}
+    }),
+  )
+}
+
+interface PlannedCandidate {
+  kind: Candidate['kind']
+  layer: Descriptor
+  source: string
+}
+
+/** Which layers of an artifact become candidates, and of what kind; no I/O, so it is easy to reason about. */
+export function plannedCandidates(artifact: Artifact): PlannedCandidate[] {
+  if (artifact.manifest.parsed.kind !== 'image') return []
+  const manifest = artifact.manifest.parsed.manifest
+  if (artifact.kind === 'legacy-tag') {
+    const wanted = artifact.suffix === 'sig' ? SIMPLE_SIGNING_MEDIA_TYPE : artifact.suffix === 'att' ? DSSE_MEDIA_TYPE : null
+    if (wanted === null) return []
+    const kind = artifact.suffix === 'sig' ? 'simple-signing' : 'dsse-envelope'
+    return manifest.layers.flatMap((layer, i) => (layer.mediaType === wanted && isDigest(layer.digest) ? [{kind, layer, source: `tag ${artifact.tag} layer ${i}`}] : []))
+  }
+  const source = `referrer ${artifact.manifest.digest}`
+  const only = manifest.layers.length === 1 ? manifest.layers[0]! : undefined
+  if (only && only.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX) && isDigest(only.digest)) return [{kind: 'bundle', layer: only, source}]
+  const artifactType = manifest.artifactType ?? manifest.config.mediaType
+  if (artifactType === COSIGN_SIG_ARTIFACT_TYPE) {
+    return manifest.layers.flatMap((layer, i) => (layer.mediaType === SIMPLE_SIGNING_MEDIA_TYPE && isDigest(layer.digest) ? [{kind: 'simple-signing' as const, layer, source: `${source} layer ${i}`}] : []))
+  }
+  return []
+}
