@@ -5,7 +5,9 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {readPlanFile} from '../../src/plan/planfile.ts'
+import {writeFile} from 'node:fs/promises'
 import {headManifest} from '../support/images.ts'
+import {makeKeyPair} from '../support/sigstore/test-keys.ts'
 import {classifiableEntries, runCli, type Scenario, startScenario} from '../integration/scenario.ts'
 
 setDefaultTimeout(120_000)
@@ -78,5 +80,23 @@ describe('dist/image-syncer', () => {
     expect((await readPlanFile(planPath)).summary).toEqual({toCopy: 0, alreadyPresent: 8, conflicting: 0, signatureFailures: 0})
     const again = await runCli(['apply', planPath, '--mirror', s.mirrorFlag, '--format', 'json'], {binary, cwd})
     expect(JSON.parse(again.stdout).summary).toMatchObject({copied: 0, alreadyPresent: 8, bytes: 0})
+  })
+
+  test('sign and verify work from the binary; the embedded public-good root loads without the network', async () => {
+    const key = makeKeyPair()
+    await writeFile(join(cwd, 'k.key'), key.privatePem)
+    await writeFile(join(cwd, 'k.pub'), key.publicPem)
+    const image = `${s.target.host}/mirror/library/single:1.0`
+    const sign = await runCli(['sign', image, '--key', 'k.key'], {binary, cwd})
+    expect(sign.stderr).toBe('')
+    expect(sign.exitCode).toBe(0)
+    expect(sign.stdout).toContain(': signed')
+    const verify = await runCli(['verify', image, '--key', 'k.pub'], {binary, cwd})
+    expect(verify.exitCode).toBe(0)
+    expect(verify.stdout).toContain('Verified: 1 signer')
+    // Identities load the public-good trusted root embedded in the binary; nothing here is signed keylessly.
+    const keyless = await runCli(['verify', image, '--identity', 'https://accounts.google.com=someone@example.com'], {binary, cwd})
+    expect(keyless.exitCode).toBe(1)
+    expect(keyless.stdout).toContain('Not verified: none of 1 signature verified.')
   })
 })

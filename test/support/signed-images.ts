@@ -1,31 +1,13 @@
 /**
  * Signing test images the way cosign stores signatures, written independently of the product's signing code
  * so that tests of verification and copying do not depend on it: legacy `sha256-<hex>.sig` images with
- * simple-signing layers, keyed with a key made in the test.
+ * simple-signing layers, signed with a key made in the test (`makeKeyPair`).
  */
-import {createHash, generateKeyPairSync, type KeyObject, sign} from 'node:crypto'
+import {sign} from 'node:crypto'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 import {pushBlob, putManifest} from './images.ts'
-
-export interface TestKey {
-  privateKey: KeyObject
-  publicPem: string
-  privatePem: string
-  /** sha256 of the DER SPKI, as image-syncer reports a key. */
-  fingerprint: string
-}
-
-export function makeKey(): TestKey {
-  const {publicKey, privateKey} = generateKeyPairSync('ec', {namedCurve: 'P-256'})
-  const der = publicKey.export({format: 'der', type: 'spki'})
-  return {
-    privateKey,
-    publicPem: publicKey.export({format: 'pem', type: 'spki'}).toString(),
-    privatePem: privateKey.export({format: 'pem', type: 'pkcs8'}).toString(),
-    fingerprint: `sha256:${createHash('sha256').update(der).digest('hex')}`,
-  }
-}
+import type {TestKeyPair} from './sigstore/test-keys.ts'
 
 export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json'
 
@@ -40,7 +22,7 @@ export type Tamper = 'none' | 'payload' | 'signature' | 'binding'
  * Pushes `repo:sha256-<hex>.sig` holding one signature of `digest` by `key`, optionally tampered: a byte of the
  * payload changed after signing, a byte of the signature flipped, or a valid signature of another digest.
  */
-export async function pushLegacySignature(registryUrl: string, repo: string, digest: string, key: TestKey, tamper: Tamper = 'none'): Promise<string> {
+export async function pushLegacySignature(registryUrl: string, repo: string, digest: string, key: TestKeyPair, tamper: Tamper = 'none'): Promise<string> {
   const signedFor = tamper === 'binding' ? `sha256:${'0'.repeat(64)}` : digest
   let payload = simpleSigning(repo, signedFor)
   const signature = sign('sha256', payload, key.privateKey)
