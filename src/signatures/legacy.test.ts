@@ -1,4 +1,5 @@
 import {describe, expect, test} from 'bun:test'
+import {thrownBy} from '../../test/support/errors.ts'
 import {createHash} from 'node:crypto'
 import {BUNDLE_V01_MEDIA_TYPE, bundleFromJSON, bundleToJSON} from '@sigstore/bundle'
 import {pem} from '@sigstore/core'
@@ -10,15 +11,7 @@ const LOG_ID = 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d
 /** A Rekor bundle annotation as cosign writes it (values are placeholders; nothing is verified here). */
 const REKOR_BUNDLE = `{"SignedEntryTimestamp":"${Buffer.from('set').toString('base64')}","Payload":{"body":"${body.toString('base64')}","integratedTime":1712651102,"logIndex":84313668,"logID":"${LOG_ID}"}}`
 
-function thrown(run: () => unknown): SignatureError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof SignatureError) return error
-    throw error
-  }
-  throw new Error('expected a SignatureError')
-}
+const thrown = (run: () => unknown) => thrownBy(SignatureError, run)
 
 describe('Rekor bundle annotation', () => {
   test('maps onto a tlog entry with an inclusion promise and back, byte for byte', () => {

@@ -1,4 +1,5 @@
 import {afterAll, beforeAll, describe, expect, test} from 'bun:test'
+import {rejectedWith} from '../../test/support/errors.ts'
 import {generateKeyPairSync, verify} from 'node:crypto'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -19,14 +20,7 @@ afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-async function rejection(promise: Promise<unknown>): Promise<SignatureError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  )
-  if (!(error instanceof SignatureError)) throw new Error(`expected a SignatureError, got ${String(error)}`)
-  return error
-}
+const rejection = (promise: Promise<unknown>) => rejectedWith(SignatureError, promise)
 
 async function keyFile(name: string, pem: string): Promise<string> {
   const path = join(dir, name)

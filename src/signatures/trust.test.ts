@@ -1,4 +1,5 @@
 import {afterAll, beforeAll, describe, expect, test} from 'bun:test'
+import {rejectedWith, thrownBy} from '../../test/support/errors.ts'
 import {createHash, generateKeyPairSync} from 'node:crypto'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -15,24 +16,9 @@ afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-async function rejection(promise: Promise<unknown>): Promise<SignatureError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  )
-  if (!(error instanceof SignatureError)) throw new Error(`expected a SignatureError, got ${String(error)}`)
-  return error
-}
+const rejection = (promise: Promise<unknown>) => rejectedWith(SignatureError, promise)
 
-function thrown(run: () => unknown): SignatureError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof SignatureError) return error
-    throw error
-  }
-  throw new Error('expected a SignatureError, nothing was thrown')
-}
+const thrown = (run: () => unknown) => thrownBy(SignatureError, run)
 
 async function file(name: string, text: string): Promise<string> {
   const path = join(dir, name)
