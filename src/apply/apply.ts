@@ -58,7 +58,7 @@ export async function applyPlan(plan: Plan, client: RegistryClient, options: App
   const started = performance.now()
   const {signal, onProgress} = options
   const blobs = new BlobCopier(client, {transfers: DEFAULT_BLOB_TRANSFERS, ...(signal ? {signal} : {})})
-  const signatures: SignatureContext = {client, blobs, trust: new TrustStore(), env: options.env ?? process.env, ...(signal ? {signal} : {})}
+  const signatures: SignatureContext = {client, blobs, trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})}
   onProgress?.({kind: 'started', entries: plan.entries.length})
   const entries = await mapLimit(plan.entries, options.concurrency ?? DEFAULT_CONCURRENCY, async (entry): Promise<EntryOutcome> => {
     const entryStarted = performance.now()

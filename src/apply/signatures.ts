@@ -22,6 +22,8 @@ export interface SignatureContext {
   blobs: BlobCopier
   trust: TrustStore
   env: Record<string, string | undefined>
+  /** Signing in flight per target repository and digest: two entries of one digest must not both sign it. */
+  signing: Map<string, Promise<SignOutcome>>
   signal?: AbortSignal
 }
 
@@ -60,7 +62,7 @@ export async function carryAndSign(entry: PlanEntry, source: Repository, target:
     const report = await copyArtifacts(ctx.client, ctx.blobs, source, target, digest, artifacts, ctx.signal)
     copied = report.legacyTags + report.referrers
   }
-  const signed = policy.sign ? await signTarget(ctx.client, target, subject, policy.sign, ctx.env, ctx.signal) : 'not-asked'
+  const signed = policy.sign ? await signOnce(target, subject, policy.sign, ctx) : 'not-asked'
   if (sourceDecision.status === 'verified' && policy.copy && ownSignature(entry, sourceDecision)) {
     const trust = await ctx.trust.trustFor(await trustInputFromRecord(policy))
     const mirrored = decideSignatures(policy, await collectVerdicts(ctx.client, target, [digest], trust, ctx.signal))
@@ -69,6 +71,19 @@ export async function carryAndSign(entry: PlanEntry, source: Repository, target:
     }
   }
   return {status: sourceDecision.status, copied, signed}
+}
+
+/** The first entry to sign a digest does it; others of the same digest in this run wait and find it signed. */
+async function signOnce(target: Repository, subject: Subject, spec: NonNullable<PlanEntry['signature']['policy']['sign']>, ctx: SignatureContext): Promise<SignOutcome> {
+  const key = `${target.registry}/${target.repository}@${subject.digest}`
+  const earlier = ctx.signing.get(key)
+  if (earlier) {
+    await earlier.catch(() => {})
+    return signTarget(ctx.client, target, subject, spec, ctx.env, ctx.signal)
+  }
+  const pending = signTarget(ctx.client, target, subject, spec, ctx.env, ctx.signal)
+  ctx.signing.set(key, pending)
+  return pending
 }
 
 /**

@@ -115,12 +115,19 @@ describe('signature policies on loopback registries', () => {
   })
 
   test('sign: adds one bundle signature to the mirror; applying again adds none', async () => {
-    const def = await definition('sign.yaml', '  verify: skip\n  sign:\n    key: ./mirror.key', '- source: "acme/to-sign:1.0"')
+    // Two entries of one digest, copied at once: the digest is signed once.
+    const def = await definition('sign.yaml', '  verify: skip\n  sign:\n    key: ./mirror.key', '- source: "acme/to-sign:1.0"\n- source: "acme/to-sign:1.0"\n  tag: "1.0-also"')
     const planPath = join(dir, 'sign.plan.json')
     expect((await runCli(['plan', '-i', def, '-o', planPath, ...mirror()])).exitCode).toBe(0)
-    const apply = await runCli(['apply', planPath, ...mirror(), '--format', 'json'])
+    const apply = await runCli(['apply', planPath, ...mirror(), '--format', 'json', '--concurrency', '2'])
     expect(apply.exitCode).toBe(0)
-    expect(JSON.parse(apply.stdout).entries[0].signature).toMatchObject({signed: 'signed'})
+    expect(JSON.parse(apply.stdout).entries.map((e: {signature: {signed: string}}) => e.signature.signed).sort()).toEqual(['already-signed', 'signed'])
+    // A later apply of another tag of the same digest finds the mirror's signature and adds none.
+    const later = await definition('sign-later.yaml', '  verify: skip\n  sign:\n    key: ./mirror.key', '- source: "acme/to-sign:1.0"\n  tag: "1.0-later"')
+    const laterPlan = join(dir, 'sign-later.plan.json')
+    expect((await runCli(['plan', '-i', later, '-o', laterPlan, ...mirror()])).exitCode).toBe(0)
+    const second = await runCli(['apply', laterPlan, ...mirror(), '--format', 'json'])
+    expect(JSON.parse(second.stdout).entries[0]).toMatchObject({result: {kind: 'copied'}, signature: {signed: 'already-signed'}})
     const verify = await runCli(['verify', `${target.host}/mirror/acme/to-sign:1.0`, '--key', join(dir, 'mirror.pub'), '--format', 'json'])
     expect(verify.exitCode).toBe(0)
     expect(JSON.parse(verify.stdout).decision).toMatchObject({status: 'verified', found: 1})
