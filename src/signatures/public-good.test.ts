@@ -12,7 +12,8 @@ import type {Identity} from './types.ts'
 import {buildTrust, verifyCandidate} from './verify.ts'
 
 /** The repository's copy when there is one, else the shared research fixtures. */
-const FIXTURES = [join(import.meta.dir, '../../test/fixtures/sigstore/public-good'), '/work/shared/fixtures/sigstore/public-good'].find((dir) => existsSync(dir)) ?? 'test/fixtures/sigstore/public-good (missing)'
+/** Real public-good bundles (sigstore-js's test fixtures), kept in the repository so the test needs nothing else. */
+const FIXTURES = join(import.meta.dir, '../../test/fixtures/sigstore/public-good')
 const SIGNER = 'brian@dehamer.com'
 const ISSUER = 'https://github.com/login/oauth'
 
