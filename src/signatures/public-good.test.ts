@@ -5,7 +5,7 @@
  * (statement.json), so that digest is the "image" they are bound to.
  */
 import {describe, expect, test} from 'bun:test'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {loadTrustedRoot} from './trust.ts'
 import type {Identity} from './types.ts'
