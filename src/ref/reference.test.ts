@@ -1,7 +1,6 @@
 import {describe, expect, test} from 'bun:test'
 import {badReference} from './testing.ts'
 import type {Digest} from './digest.ts'
-import {BadReferenceError} from './errors.ts'
 import {DOCKER_HUB, formatReference, isDockerHub, parseReference, type Reference, tagProblem, withDigest, withTag} from './reference.ts'
 
 const SHA: Digest = 'sha256:31a54a0cf86d7354788a8265f60ae6acb4b348a67efbcf7c1007dd3cf7af05ab'
