@@ -43,12 +43,12 @@ export async function copyEntry(entry: PlanEntry, ctx: EntryContext, counts: Blo
   if (before) return before.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: before.digest}
 
   // Verified again now, against the digest about to be copied: the plan's verdict is not trusted alone.
-  const verdict = await verifySource(entry, source, ctx.signatures)
-  if (verdict.status === 'failed') return {kind: 'failed', message: `signature check failed, nothing was copied: ${verdict.reasons.join('; ')}`}
+  const check = await verifySource(entry, source, ctx.signatures)
+  if (check.decision.status === 'failed') return {kind: 'failed', message: `signature check failed, nothing was copied: ${check.decision.reasons.join('; ')}`}
 
   const top = await copyManifest(source, target, planned, ctx, counts)
   ctx.signal?.throwIfAborted()
-  ctx.onSignatures(await carryAndSign(entry, source, target, {digest: top.digest, mediaType: top.mediaType, size: top.size}, verdict, ctx.signatures))
+  ctx.onSignatures(await carryAndSign(entry, source, target, {digest: top.digest, mediaType: top.mediaType, size: top.size}, check, ctx.signatures))
   ctx.signal?.throwIfAborted()
   // Narrows the window in which another writer could have taken the tag while we copied.
   const now = await ctx.client.headManifest(target, tag, ctx.signal)

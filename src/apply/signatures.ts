@@ -13,7 +13,7 @@ import type {RegistryClient, Repository} from '../registry/client.ts'
 import {collectVerdicts, TrustStore} from '../signatures/check.ts'
 import {copyArtifacts} from '../signatures/copy.ts'
 import {decideSignatures, type SignatureDecision} from '../signatures/decide.ts'
-import {discoverArtifacts} from '../signatures/discover.ts'
+import {type Artifact, discoverArtifacts} from '../signatures/discover.ts'
 import {signTarget, type SignOutcome, type Subject} from '../signatures/sign-target.ts'
 import type {BlobCopier} from './blob-copier.ts'
 
@@ -41,24 +41,32 @@ export function signedDigests(entry: PlanEntry): Digest[] {
   return [own]
 }
 
+/** The source's verdict, and what was found next to each digest (reused when carrying, not looked up twice). */
+export interface SourceCheck {
+  decision: SignatureDecision
+  found: Map<Digest, Artifact[]>
+}
+
 /** Step 1: the source's verdict now, against the digests about to be copied. */
-export async function verifySource(entry: PlanEntry, source: Repository, ctx: SignatureContext): Promise<SignatureDecision> {
+export async function verifySource(entry: PlanEntry, source: Repository, ctx: SignatureContext): Promise<SourceCheck> {
   const policy = entry.signature.policy
-  if (policy.verify === 'skip') return decideSignatures(policy, [])
+  const found = new Map<Digest, Artifact[]>()
+  if (policy.verify === 'skip') return {decision: decideSignatures(policy, []), found}
   const trust = await ctx.trust.trustFor(await trustInputFromRecord(policy))
-  return decideSignatures(policy, await collectVerdicts(ctx.client, source, signedDigests(entry), trust, ctx.signal))
+  return {decision: decideSignatures(policy, await collectVerdicts(ctx.client, source, signedDigests(entry), trust, ctx.signal, found)), found}
 }
 
 /**
  * Steps 2–4, after the image manifests are in the target (by digest) and before its tag is written. Throws when
  * the target does not verify like the source did, so the entry fails and its tag is not written.
  */
-export async function carryAndSign(entry: PlanEntry, source: Repository, target: Repository, subject: Subject, sourceDecision: SignatureDecision, ctx: SignatureContext): Promise<SignatureReport> {
+export async function carryAndSign(entry: PlanEntry, source: Repository, target: Repository, subject: Subject, check: SourceCheck, ctx: SignatureContext): Promise<SignatureReport> {
+  const sourceDecision = check.decision
   const policy = entry.signature.policy
   const digest = entry.sourceDigest as Digest
   let copied = 0
   if (policy.copy) {
-    const artifacts = await discoverArtifacts(ctx.client, source, digest, ctx.signal)
+    const artifacts = check.found.get(digest) ?? (await discoverArtifacts(ctx.client, source, digest, ctx.signal))
     const report = await copyArtifacts(ctx.client, ctx.blobs, source, target, digest, artifacts, ctx.signal)
     copied = report.legacyTags + report.referrers
   }

@@ -5,7 +5,7 @@
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import type {Digest} from '../ref/digest.ts'
 import type {RegistryClient, Repository} from '../registry/client.ts'
-import {candidatesOf, discoverArtifacts} from './discover.ts'
+import {type Artifact, candidatesOf, discoverArtifacts} from './discover.ts'
 import {loadTrustedRoot} from './trust.ts'
 import type {CandidateVerdict, Identity, TrustedRootSource} from './types.ts'
 import {buildTrust, type Trust, verifyCandidate} from './verify.ts'
@@ -47,12 +47,21 @@ export class TrustStore {
 
 /**
  * Verdicts for every signature found next to `digests` in `repo`. Each candidate is bound to the digest it was
- * found for, so an index's signature never vouches for another digest by accident.
+ * found for, so an index's signature never vouches for another digest by accident. `found` holds the artifacts
+ * discovered per digest, for callers that go on to copy them without asking the registry twice.
  */
-export async function collectVerdicts(client: RegistryClient, repo: Repository, digests: readonly Digest[], trust: Trust, signal?: AbortSignal): Promise<DigestVerdict[]> {
+export async function collectVerdicts(
+  client: RegistryClient,
+  repo: Repository,
+  digests: readonly Digest[],
+  trust: Trust,
+  signal?: AbortSignal,
+  found?: Map<Digest, Artifact[]>,
+): Promise<DigestVerdict[]> {
   const perDigest = await Promise.all(
     digests.map(async (digest) => {
       const artifacts = await discoverArtifacts(client, repo, digest, signal)
+      found?.set(digest, artifacts)
       const candidates = await candidatesOf(client, repo, artifacts, signal)
       return candidates.map((candidate) => ({...verifyCandidate(candidate, digest, trust), digest}))
     }),
