@@ -15,7 +15,7 @@ import {isDigest} from '../ref/digest.ts'
 import {keySigner, signBytes, type SigningKey} from './keys.ts'
 import {COSIGN_ANNOTATIONS, certificatePem, rekorBundleFromTlogEntry} from './legacy.ts'
 import {SignatureError} from './trust.ts'
-import {IN_TOTO_PAYLOAD_TYPE, SIMPLE_SIGNING_TYPE} from './verify.ts'
+import {IN_TOTO_PAYLOAD_TYPE, SIMPLE_SIGNING_TYPE} from './binding.ts'
 
 export {loadSigningKey, signingKeyFromPem, type SigningKey} from './keys.ts'
 

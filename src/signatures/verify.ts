@@ -22,6 +22,7 @@ import {
   type VerifierOptions,
 } from '@sigstore/verify'
 import {isDigest} from '../ref/digest.ts'
+import {asBuffer, inTotoProblem, quote, simpleSigningProblem} from './binding.ts'
 import {legacyAttestationBundle, legacySignatureBundle} from './legacy.ts'
 import {EMPTY_TRUSTED_ROOT, SignatureError, fingerprintOfKey, parsePublicKey} from './trust.ts'
 import type {Candidate, CandidateVerdict, Identity, Signer} from './types.ts'
@@ -33,9 +34,6 @@ export interface Trust {
   identities: Identity[]
   trustedRoot: TrustedRoot
 }
-
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json'
-export const SIMPLE_SIGNING_TYPE = 'cosign container image signature'
 
 /**
  * A messageSignature bundle signs bytes we do not have: as a referrer it names the image only through the
@@ -231,31 +229,6 @@ function verifyEd25519(data: Buffer, key: KeyObject, signature: Buffer): boolean
   }
 }
 
-/** Why a simple-signing payload is not about `digest`, or null. Like cosign, `docker-reference` is ignored. */
-export function simpleSigningProblem(payload: Uint8Array, digest: string): string | null {
-  const doc = parseObject(payload)
-  if (doc === null) return 'the simple-signing payload is not a JSON object'
-  const critical = doc['critical'] as {type?: unknown; image?: Record<string, unknown>} | undefined
-  if (critical?.type !== SIMPLE_SIGNING_TYPE) {
-    return `the payload's critical.type is ${quote(critical?.type)}, not ${quote(SIMPLE_SIGNING_TYPE)}`
-  }
-  const signed = critical.image?.['docker-manifest-digest']
-  if (signed !== digest) return `the signature is for image ${quote(signed)}, not ${digest}`
-  return null
-}
-
-/** Why a DSSE payload is not an in-toto statement about `digest` (some `subject[].digest[alg] === hex`), or null. */
-export function inTotoProblem(payloadType: string, payload: Uint8Array, digest: string): string | null {
-  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) return `the DSSE payload type is ${quote(payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`
-  const statement = parseObject(payload)
-  if (statement === null) return 'the DSSE payload is not a JSON in-toto statement'
-  const subjects = statement['subject']
-  if (!Array.isArray(subjects)) return 'the in-toto statement has no subject list'
-  const [algorithm = '', hex = ''] = digest.split(':')
-  const bound = subjects.some((s: unknown) => (s as {digest?: Record<string, unknown>} | null)?.digest?.[algorithm] === hex)
-  return bound ? null : `the in-toto statement's subjects do not include ${digest}`
-}
-
 function compile(trust: Trust): CompiledTrust {
   const known = cache.get(trust)
   if (known) return known
@@ -285,15 +258,6 @@ function compile(trust: Trust): CompiledTrust {
   return compiled
 }
 
-function parseObject(bytes: Uint8Array): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(asBuffer(bytes).toString('utf8'))
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null
-  } catch {
-    return null
-  }
-}
-
 /** The error's message, with its `code` (sigstore's or ours) or a bundle validation's field list. */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
@@ -303,11 +267,4 @@ function describe(error: unknown): string {
   return error.message
 }
 
-/** Untrusted values in reasons: JSON-quoted (control characters visible) and cut short. */
-function quote(value: unknown): string {
-  const text = JSON.stringify(value === undefined ? null : value) ?? 'null'
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text
-}
-
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)

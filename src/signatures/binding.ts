@@ -1,0 +1,50 @@
+/**
+ * Whether a signed statement is about *this* image: sigstore-js verifies signatures, not what they are about.
+ * The checks are cosign's: `SimpleClaimVerifier` (simple signing's `docker-manifest-digest`) and
+ * `IntotoSubjectClaimVerifier` (an in-toto subject digest).
+ */
+
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json'
+export const SIMPLE_SIGNING_TYPE = 'cosign container image signature'
+
+/** Why a simple-signing payload is not about `digest`, or null. Like cosign, `docker-reference` is ignored. */
+export function simpleSigningProblem(payload: Uint8Array, digest: string): string | null {
+  const doc = parseObject(payload)
+  if (doc === null) return 'the simple-signing payload is not a JSON object'
+  const critical = doc['critical'] as {type?: unknown; image?: Record<string, unknown>} | undefined
+  if (critical?.type !== SIMPLE_SIGNING_TYPE) {
+    return `the payload's critical.type is ${quote(critical?.type)}, not ${quote(SIMPLE_SIGNING_TYPE)}`
+  }
+  const signed = critical.image?.['docker-manifest-digest']
+  if (signed !== digest) return `the signature is for image ${quote(signed)}, not ${digest}`
+  return null
+}
+
+/** Why a DSSE payload is not an in-toto statement about `digest` (some `subject[].digest[alg] === hex`), or null. */
+export function inTotoProblem(payloadType: string, payload: Uint8Array, digest: string): string | null {
+  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) return `the DSSE payload type is ${quote(payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`
+  const statement = parseObject(payload)
+  if (statement === null) return 'the DSSE payload is not a JSON in-toto statement'
+  const subjects = statement['subject']
+  if (!Array.isArray(subjects)) return 'the in-toto statement has no subject list'
+  const [algorithm = '', hex = ''] = digest.split(':')
+  const bound = subjects.some((s: unknown) => (s as {digest?: Record<string, unknown>} | null)?.digest?.[algorithm] === hex)
+  return bound ? null : `the in-toto statement's subjects do not include ${digest}`
+}
+
+function parseObject(bytes: Uint8Array): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(asBuffer(bytes).toString('utf8'))
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+
+/** Untrusted values in reasons: JSON-quoted (control characters visible) and cut short. */
+export function quote(value: unknown): string {
+  const text = JSON.stringify(value === undefined ? null : value) ?? 'null'
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text
+}
+
+export const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
