@@ -10,7 +10,7 @@ import type {RegistryClient, Repository} from '../registry/client.ts'
 import {ContentError} from '../registry/errors.ts'
 import {Limiter} from '../transport/limiter.ts'
 import {NetworkError, RegistryError} from '../transport/errors.ts'
-import {DEFAULT_RETRY, retryDelayMs, TEMPORARY_STATUS} from '../transport/retry.ts'
+import {DEFAULT_RETRY, retryDelayMs, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
 
 export type BlobOutcome = 'present' | 'mounted' | 'uploaded'
 
@@ -173,15 +173,4 @@ function isTemporary(err: unknown): boolean {
   if (err instanceof NetworkError) return err.kind !== 'aborted'
   if (err instanceof RegistryError) return TEMPORARY_STATUS.has(err.status) || err.hasCode('BLOB_UPLOAD_UNKNOWN') || err.hasCode('DIGEST_INVALID')
   return err instanceof ContentError || err instanceof TypeError
-}
-
-/** A pause that an interrupt cuts short. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }, {once: true})
-  })
 }

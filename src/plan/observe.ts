@@ -18,6 +18,7 @@ import type {RegistryClient, Repository} from '../registry/client.ts'
 import {ContentError} from '../registry/errors.ts'
 import {AuthError} from '../auth/credential.ts'
 import {AuthenticationError, NetworkError, RegistryError} from '../transport/errors.ts'
+import {mapLimit} from '../transport/limiter.ts'
 import {EndpointError} from '../registry/endpoints.ts'
 import type {FailureReason, Observation, SourceContent} from './observation.ts'
 
@@ -28,17 +29,8 @@ const MAX_CONFIG_BYTES = 1024 * 1024
 export const OBSERVE_CONCURRENCY = 32
 
 export async function observeEntries(entries: readonly DefinitionEntry[], client: RegistryClient, signal?: AbortSignal): Promise<Observation[]> {
-  const results: Observation[] = new Array(entries.length)
   const signatures = new SignatureObserver(client)
-  let next = 0
-  const worker = async () => {
-    while (next < entries.length) {
-      const i = next++
-      results[i] = await observeEntry(entries[i]!, client, signatures, signal)
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(OBSERVE_CONCURRENCY, entries.length)}, worker))
-  return results
+  return mapLimit(entries, OBSERVE_CONCURRENCY, (entry) => observeEntry(entry, client, signatures, signal))
 }
 
 export async function observeEntry(entry: DefinitionEntry, client: RegistryClient, signatures: SignatureObserver, signal?: AbortSignal): Promise<Observation> {

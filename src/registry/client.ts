@@ -6,7 +6,6 @@
 import {MANIFEST_ACCEPT, baseMediaType} from '../oci/media-types.ts'
 import {parseManifest, type ParsedManifest} from '../oci/manifest.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../ref/digest.ts'
-import {RegistryError} from '../transport/errors.ts'
 import type {Endpoint, Transport, TransportRequest} from '../transport/transport.ts'
 import {ContentError} from './errors.ts'
 
@@ -52,10 +51,7 @@ export class RegistryClient {
     const digest = knownDigest(reference, response)
     if (digest === null || contentType === null) {
       // Some registries omit Docker-Content-Digest on HEAD; the bytes then tell us.
-      const fetched = await this.getManifest(repo, reference, signal).catch((err: unknown) => {
-        if (isNotFound(err)) return null
-        throw err
-      })
+      const fetched = await this.getManifestIfPresent(repo, reference, signal ? {signal} : {})
       return fetched && {digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.size}
     }
     return {digest, mediaType: baseMediaType(contentType), size: Number(response.headers.get('content-length') ?? 0)}
@@ -188,11 +184,8 @@ function knownDigest(reference: string, response: Response): Digest | null {
   return announced !== null && isDigest(announced) ? announced : null
 }
 
-function isNotFound(err: unknown): boolean {
-  return err instanceof RegistryError && err.status === 404
-}
-
-async function readLimited(response: Response, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+/** Reads a body, refusing (and cancelling) one longer than `limit`, declared or actual. */
+export async function readLimited(response: Response, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? NaN)
   if (declared > limit) {
     await response.body?.cancel()

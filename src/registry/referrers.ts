@@ -12,7 +12,7 @@ import {type Descriptor, type Index, parseManifest} from '../oci/manifest.ts'
 import {MediaType, baseMediaType} from '../oci/media-types.ts'
 import {type Digest, isDigest, sha256Digest} from '../ref/digest.ts'
 import {RegistryError} from '../transport/errors.ts'
-import {type FetchedManifest, MAX_MANIFEST_BYTES, pullScope, type RegistryClient, type Repository} from './client.ts'
+import {type FetchedManifest, MAX_MANIFEST_BYTES, pullScope, readLimited, type RegistryClient, type Repository} from './client.ts'
 
 export type ReferrersApi = 'supported' | 'unsupported'
 
@@ -229,13 +229,8 @@ async function referrersPage(client: RegistryClient, repo: Repository, digest: D
     await response.body?.cancel()
     return null
   }
-  const tooLarge = new RegistryError({method: 'GET', url: url ?? client.baseUrl(repo) + path, status: 200, reason: `referrers page larger than ${MAX_MANIFEST_BYTES} bytes`})
-  if (Number(response.headers.get('content-length') ?? 0) > MAX_MANIFEST_BYTES) {
-    await response.body?.cancel()
-    throw tooLarge
-  }
-  const bytes = new Uint8Array(await response.arrayBuffer())
-  if (bytes.byteLength > MAX_MANIFEST_BYTES) throw tooLarge
+  // Bounded while reading, not after: a page without Content-Length must not be buffered whole first.
+  const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new RegistryError({method: 'GET', url: url ?? client.baseUrl(repo) + path, status: 200, reason: `referrers page larger than ${MAX_MANIFEST_BYTES} bytes`}))
   const parsed = parseManifest(bytes, MediaType.OciIndex)
   if (parsed.kind !== 'index') return null
   return {index: parsed.index, next: nextLink(response.headers.get('link'), url ?? client.baseUrl(repo) + path)}

@@ -35,3 +35,15 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   const at = Date.parse(trimmed)
   return Number.isNaN(at) ? null : Math.max(0, at - now)
 }
+
+/** A backoff pause that an interrupt cuts short (already aborted: at once). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }, {once: true})
+  })
+}

@@ -9,7 +9,7 @@ import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
 import {Limiter} from './limiter.ts'
 import {redactUrl} from './redact.ts'
 import {IdleWatchdog, watched} from './watchdog.ts'
-import {DEFAULT_RETRY, type RetryPolicy, retryDelayMs, TEMPORARY_STATUS} from './retry.ts'
+import {DEFAULT_RETRY, type RetryPolicy, retryDelayMs, sleep, TEMPORARY_STATUS} from './retry.ts'
 
 /** Where a registry is reached: `registry` names it for credentials, `baseUrl` is scheme://host[:port]. */
 export interface Endpoint {
@@ -236,15 +236,4 @@ function stateFrom(response: Response): AuthState {
   const challenge = parseChallenge(response.headers.get('www-authenticate'))
   if (!challenge) return {scheme: 'none'}
   return challenge.scheme === 'bearer' ? {scheme: 'bearer', challenge} : {scheme: 'basic'}
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }, {once: true})
-  })
 }
