@@ -1,13 +1,12 @@
 /** `image-syncer apply PLANFILE`: parse flags → runApply → view → exit code. */
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {runApply} from '../apply/apply.ts'
 import {renderApplyResult} from '../views/apply.ts'
-import {createProgressReporter, progressModeFor} from '../views/progress.ts'
-import {interruption} from './interrupt.ts'
-import {applyExitCode, ExitCode, reportUserError} from './outcome.ts'
-import {registryFlags, registryOptions} from './registry-flags.ts'
+import {SyncerCommand} from './base.ts'
+import {applyExitCode, type ExitCode} from './outcome.ts'
+import {registryFlags} from './registry-flags.ts'
 
-export default class Apply extends Command {
+export default class Apply extends SyncerCommand {
   static override summary = 'Execute a saved plan: copy every to-copy entry, exactly as planned.'
   static override description = `Reads only the plan file. A plan with conflicting-ID entries is refused. Each to-copy target tag is
 checked again right before writing: a tag that appeared since the plan is never overwritten (reported as a
@@ -29,28 +28,19 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
     ...registryFlags,
   }
 
-  async run(): Promise<ExitCode> {
+  protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Apply)
-    const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
-    const progress = createProgressReporter({mode: progressModeFor({quiet: flags.quiet, isTTY: Boolean(process.stderr.isTTY)}), write: (t) => process.stderr.write(t)})
-    const interrupt = interruption()
-    try {
-      const result = await runApply({
-        planPath: args.planfile,
-        concurrency: flags.concurrency,
-        registry: registryOptions(flags, process.env, stderr),
-        version: this.config.version,
-        signal: interrupt.signal,
-        onProgress: (e) => progress.onEvent(e),
-      })
-      progress.stop()
-      process.stdout.write(renderApplyResult(result, flags.format))
-      return applyExitCode(result)
-    } catch (err) {
-      progress.stop()
-      return reportUserError(err, stderr)
-    } finally {
-      interrupt.dispose()
-    }
+    const progress = this.progress(flags.quiet)
+    const result = await runApply({
+      planPath: args.planfile,
+      concurrency: flags.concurrency,
+      registry: this.registry(flags),
+      version: this.config.version,
+      signal: this.signal,
+      onProgress: (e) => progress.onEvent(e),
+    })
+    progress.stop()
+    process.stdout.write(renderApplyResult(result, flags.format))
+    return applyExitCode(result)
   }
 }

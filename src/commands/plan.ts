@@ -1,13 +1,14 @@
 /** `image-syncer plan`: parse flags → runPlan → view → exit code. */
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {basename, extname, join} from 'node:path'
 import {runPlan} from '../plan/run.ts'
 import {renderFailures} from '../views/failures.ts'
 import {type PlanFormat, renderPlan, renderSignatureFailures} from '../views/plan.ts'
-import {registryFlags, registryOptions} from './registry-flags.ts'
-import {ExitCode, reportUserError} from './outcome.ts'
+import {SyncerCommand} from './base.ts'
+import {registryFlags} from './registry-flags.ts'
+import {ExitCode} from './outcome.ts'
 
-export default class Plan extends Command {
+export default class Plan extends SyncerCommand {
   static override summary = 'Compute what to copy and save it as a plan file for review.'
   static override description = `For each image of the definition file, resolves the source to a digest and checks the target tag:
 absent → to-copy, same digest → already-present, another digest → conflicting-ID (never overwritten).
@@ -29,32 +30,29 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
     ...registryFlags,
   }
 
-  async run(): Promise<ExitCode> {
+  protected async execute(): Promise<ExitCode> {
     const {flags} = await this.parse(Plan)
     const definitionPath = flags['images-file']
     const outputPath = flags.output ?? join('plans', `${basename(definitionPath, extname(definitionPath))}.plan.json`)
-    const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
-    try {
-      const outcome = await runPlan({
-        definitionPath,
-        outputPath,
-        ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
-        registry: registryOptions(flags, process.env, stderr),
-        tool: {name: this.config.name, version: this.config.version},
-      })
-      if (outcome.kind === 'unclassified') {
-        stderr(renderFailures(definitionPath, outcome.failures))
-        return ExitCode.Error
-      }
-      process.stdout.write(renderPlan(outcome.plan, flags.format as PlanFormat))
-      const failures = renderSignatureFailures(outcome.plan)
-      if (failures) stderr(failures)
-      stderr(`Plan written to ${outcome.path}`)
-      const {toCopy, conflicting, signatureFailures} = outcome.plan.summary
-      if (conflicting > 0 || signatureFailures > 0) return ExitCode.Error
-      return flags['detailed-exitcode'] && toCopy > 0 ? ExitCode.Changes : ExitCode.Ok
-    } catch (err) {
-      return reportUserError(err, stderr)
+    const outcome = await runPlan({
+      definitionPath,
+      outputPath,
+      ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
+      registry: this.registry(flags),
+      tool: {name: this.config.name, version: this.config.version},
+      signal: this.signal,
+    })
+    if (this.signal.aborted) return ExitCode.Interrupted
+    if (outcome.kind === 'unclassified') {
+      this.stderr(renderFailures(definitionPath, outcome.failures))
+      return ExitCode.Error
     }
+    process.stdout.write(renderPlan(outcome.plan, flags.format as PlanFormat))
+    const failures = renderSignatureFailures(outcome.plan)
+    if (failures) this.stderr(failures)
+    this.stderr(`Plan written to ${outcome.path}`)
+    const {toCopy, conflicting, signatureFailures} = outcome.plan.summary
+    if (conflicting > 0 || signatureFailures > 0) return ExitCode.Error
+    return flags['detailed-exitcode'] && toCopy > 0 ? ExitCode.Changes : ExitCode.Ok
   }
 }

@@ -1,11 +1,12 @@
 /** `image-syncer sign IMAGE`: parse flags → signImage → what happened → exit code. */
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {signImage} from '../signatures/image.ts'
-import {ExitCode, reportUserError, UsageError} from './outcome.ts'
-import {registryFlags, registryOptions} from './registry-flags.ts'
+import {SyncerCommand} from './base.ts'
+import {ExitCode, UsageError} from './outcome.ts'
+import {registryFlags} from './registry-flags.ts'
 
-export default class Sign extends Command {
+export default class Sign extends SyncerCommand {
   static override summary = 'Sign one image with a key or keyless, idempotently.'
   static override description = `Signs the image's digest as a sigstore bundle referrer (cosign v3's format) or a legacy .sig layer. A digest
 that already holds a signature from the same signer is not signed again.
@@ -24,22 +25,18 @@ SYNCER_FULCIO_URL and SYNCER_REKOR_URL (default: the public-good instances).`
     ...registryFlags,
   }
 
-  async run(): Promise<ExitCode> {
+  protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Sign)
-    const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
-    try {
-      if (!flags.key && !flags.keyless) throw new UsageError('give --key PEM or --keyless')
-      const result = await signImage({
-        reference: args.image,
-        spec: flags.key ? {kind: 'key', keyPath: resolve(flags.key), format: flags.format} : {kind: 'keyless', format: flags.format},
-        env: process.env,
-        registry: registryOptions(flags, process.env, stderr),
-        version: this.config.version,
-      })
-      process.stdout.write(`${result.reference}@${result.digest}: ${result.outcome === 'signed' ? 'signed' : 'already signed by this signer; nothing added'}\n`)
-      return ExitCode.Ok
-    } catch (err) {
-      return reportUserError(err, stderr)
-    }
+    if (!flags.key && !flags.keyless) throw new UsageError('give --key PEM or --keyless')
+    const result = await signImage({
+      reference: args.image,
+      spec: flags.key ? {kind: 'key', keyPath: resolve(flags.key), format: flags.format} : {kind: 'keyless', format: flags.format},
+      env: process.env,
+      registry: this.registry(flags),
+      version: this.config.version,
+      signal: this.signal,
+    })
+    process.stdout.write(`${result.reference}@${result.digest}: ${result.outcome === 'signed' ? 'signed' : 'already signed by this signer; nothing added'}\n`)
+    return ExitCode.Ok
   }
 }

@@ -2,17 +2,16 @@
  * `image-syncer sync` (also what `image-syncer --images-file FILE` runs): the seed's one-shot mode, plan then
  * apply in one go. parse flags → runSync → views → exit code.
  */
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {runSync} from '../sync/run.ts'
 import {renderApplyResult} from '../views/apply.ts'
 import {renderFailures} from '../views/failures.ts'
 import {renderPlan} from '../views/plan.ts'
-import {createProgressReporter, progressModeFor} from '../views/progress.ts'
-import {interruption} from './interrupt.ts'
-import {applyExitCode, ExitCode, reportUserError} from './outcome.ts'
-import {registryFlags, registryOptions} from './registry-flags.ts'
+import {SyncerCommand} from './base.ts'
+import {applyExitCode, ExitCode} from './outcome.ts'
+import {registryFlags} from './registry-flags.ts'
 
-export default class Sync extends Command {
+export default class Sync extends SyncerCommand {
   static override summary = 'Plan and apply in one go (the one-shot mode; also runs when no command is given).'
   static override description = `Plans the definition file like \`plan\`, prints the plan, then applies it like \`apply\` without saving it.
 With --dry-run it stops after the plan and changes nothing. A plan with conflicting-ID entries is not applied.
@@ -31,45 +30,38 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
     ...registryFlags,
   }
 
-  async run(): Promise<ExitCode> {
+  protected async execute(): Promise<ExitCode> {
     const {flags} = await this.parse(Sync)
-    const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
-    const progress = createProgressReporter({mode: progressModeFor({quiet: flags.quiet, isTTY: Boolean(process.stderr.isTTY)}), write: (t) => process.stderr.write(t)})
-    const interrupt = interruption()
-    try {
-      const outcome = await runSync({
-        definitionPath: flags['images-file'],
-        dryRun: flags['dry-run'],
-        concurrency: flags.concurrency,
-        ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
-        registry: registryOptions(flags, process.env, stderr),
-        tool: {name: this.config.name, version: this.config.version},
-        signal: interrupt.signal,
-        onProgress: (e) => progress.onEvent(e),
-      })
-      progress.stop()
-      if (outcome.kind === 'unclassified') {
-        stderr(renderFailures(flags['images-file'], outcome.failures))
-        return ExitCode.Error
-      }
-      const {plan, apply} = outcome
-      if (flags.format === 'json') {
-        process.stdout.write(`${JSON.stringify({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}}, null, 2)}\n`)
-      } else {
-        process.stdout.write(renderPlan(plan, 'table'))
-        if (apply.kind === 'applied') process.stdout.write(`\n${renderApplyResult(apply.result, 'table')}`)
-      }
-      if (apply.kind === 'dry-run') return plan.summary.conflicting > 0 ? ExitCode.Error : ExitCode.Ok
-      if (apply.kind === 'refused') {
-        stderr(`Not applied: ${apply.conflicts.length} conflicting-ID entr${apply.conflicts.length === 1 ? 'y' : 'ies'} (target tags holding other content are never overwritten).`)
-        return ExitCode.Error
-      }
-      return applyExitCode(apply.result)
-    } catch (err) {
-      progress.stop()
-      return reportUserError(err, stderr)
-    } finally {
-      interrupt.dispose()
+    const progress = this.progress(flags.quiet)
+    const outcome = await runSync({
+      definitionPath: flags['images-file'],
+      dryRun: flags['dry-run'],
+      concurrency: flags.concurrency,
+      ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
+      registry: this.registry(flags),
+      tool: {name: this.config.name, version: this.config.version},
+      signal: this.signal,
+      onProgress: (e) => progress.onEvent(e),
+    })
+    progress.stop()
+    // Planning cut short by an interrupt looks like unreachable entries; it is not.
+    if (this.signal.aborted) return ExitCode.Interrupted
+    if (outcome.kind === 'unclassified') {
+      this.stderr(renderFailures(flags['images-file'], outcome.failures))
+      return ExitCode.Error
     }
+    const {plan, apply} = outcome
+    if (flags.format === 'json') {
+      process.stdout.write(`${JSON.stringify({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}}, null, 2)}\n`)
+    } else {
+      process.stdout.write(renderPlan(plan, 'table'))
+      if (apply.kind === 'applied') process.stdout.write(`\n${renderApplyResult(apply.result, 'table')}`)
+    }
+    if (apply.kind === 'dry-run') return plan.summary.conflicting > 0 ? ExitCode.Error : ExitCode.Ok
+    if (apply.kind === 'refused') {
+      this.stderr(`Not applied: ${apply.conflicts.length} conflicting-ID entr${apply.conflicts.length === 1 ? 'y' : 'ies'} (target tags holding other content are never overwritten).`)
+      return ExitCode.Error
+    }
+    return applyExitCode(apply.result)
   }
 }

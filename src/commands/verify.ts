@@ -1,13 +1,14 @@
 /** `image-syncer verify IMAGE`: parse flags → verifyImage → who signed → exit code (like `cosign verify`). */
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {readFile} from 'node:fs/promises'
 import {verifyImage} from '../signatures/image.ts'
 import type {Identity} from '../signatures/types.ts'
 import {renderVerification} from '../views/signatures.ts'
-import {ExitCode, reportUserError, UsageError} from './outcome.ts'
-import {registryFlags, registryOptions} from './registry-flags.ts'
+import {SyncerCommand} from './base.ts'
+import {ExitCode, UsageError} from './outcome.ts'
+import {registryFlags} from './registry-flags.ts'
 
-export default class Verify extends Command {
+export default class Verify extends SyncerCommand {
   static override summary = 'Verify the signatures of any image, as apply would.'
   static override description = `Finds the image's signatures (legacy .sig/.att tags and OCI referrers, through the referrers API or its
 fallback tag) and verifies them with sigstore against the given keys and identities, offline.
@@ -29,26 +30,22 @@ Exit codes: 0 at least one signature verified; 1 none did (or none was found).`
     ...registryFlags,
   }
 
-  async run(): Promise<ExitCode> {
+  protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Verify)
-    const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
-    try {
-      const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readFile(path, 'utf8').catch(() => {
-        throw new UsageError(`cannot read key file ${path}`)
-      })})))
-      const identities = [...(flags.identity ?? []).map((v) => identity(v, 'exact')), ...(flags['identity-regexp'] ?? []).map((v) => identity(v, 'regexp'))]
-      if (!keys.length && !identities.length) throw new UsageError('give at least one --key or --identity to verify against')
-      const result = await verifyImage({
-        reference: args.image,
-        trust: {keys, identities, trustedRoot: flags['trusted-root'] ? {kind: 'file', path: flags['trusted-root']} : {kind: 'public-good'}},
-        registry: registryOptions(flags, process.env, stderr),
-        version: this.config.version,
-      })
-      process.stdout.write(renderVerification(result, flags.format))
-      return result.decision.status === 'verified' ? ExitCode.Ok : ExitCode.Error
-    } catch (err) {
-      return reportUserError(err, stderr)
-    }
+    const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readFile(path, 'utf8').catch(() => {
+      throw new UsageError(`cannot read key file ${path}`)
+    })})))
+    const identities = [...(flags.identity ?? []).map((v) => identity(v, 'exact')), ...(flags['identity-regexp'] ?? []).map((v) => identity(v, 'regexp'))]
+    if (!keys.length && !identities.length) throw new UsageError('give at least one --key or --identity to verify against')
+    const result = await verifyImage({
+      reference: args.image,
+      trust: {keys, identities, trustedRoot: flags['trusted-root'] ? {kind: 'file', path: flags['trusted-root']} : {kind: 'public-good'}},
+      registry: this.registry(flags),
+      version: this.config.version,
+      signal: this.signal,
+    })
+    process.stdout.write(renderVerification(result, flags.format))
+    return result.decision.status === 'verified' ? ExitCode.Ok : ExitCode.Error
   }
 }
 

@@ -1,0 +1,64 @@
+/**
+ * What every command shares, written once: messages on stderr, SIGINT/SIGTERM turned into an AbortSignal the
+ * domain call honours, the progress reporter, the registry flags, and the exit-code rules (a user error is one
+ * sentence and exit 1; an interrupted run is 130 whatever it was doing). Subclasses keep the thin shape:
+ * parse flags → one domain call → a view → an exit code.
+ */
+import {Command} from '@oclif/core'
+import {createProgressReporter, progressModeFor, type ProgressReporter} from '../views/progress.ts'
+import {ExitCode, reportUserError} from './outcome.ts'
+import {type RegistryFlagValues, registryOptions} from './registry-flags.ts'
+
+export abstract class SyncerCommand extends Command {
+  private readonly interruption = new AbortController()
+  private progressReporter: ProgressReporter | null = null
+
+  /** Aborted on SIGINT/SIGTERM: in-flight requests stop, nothing half-copied is tagged. */
+  protected get signal(): AbortSignal {
+    return this.interruption.signal
+  }
+
+  /** The command's work: parse, one domain call, a view; returns the exit code. */
+  protected abstract execute(): Promise<ExitCode>
+
+  override async run(): Promise<ExitCode> {
+    const onSignal = () => this.interruption.abort(new Error('interrupted'))
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    try {
+      const code = await this.execute()
+      return this.signal.aborted ? this.interrupted() : code
+    } catch (err) {
+      // An aborted request surfaces as whatever error it hit; the interrupt is the real story.
+      if (this.signal.aborted) return this.interrupted()
+      this.progressReporter?.stop()
+      return reportUserError(err, (text) => this.stderr(text))
+    } finally {
+      this.progressReporter?.stop()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  }
+
+  /** A message line on stderr; stdout carries only results, so it can be piped. */
+  protected stderr(text: string): void {
+    process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+  }
+
+  /** Progress on stderr (a redrawn line on a terminal, periodic lines otherwise, nothing when quiet); stopped when the command ends. */
+  protected progress(quiet: boolean): ProgressReporter {
+    this.progressReporter ??= createProgressReporter({mode: progressModeFor({quiet, isTTY: Boolean(process.stderr.isTTY)}), write: (t) => process.stderr.write(t)})
+    return this.progressReporter
+  }
+
+  /** Connection options from the shared registry flags, with --debug's request log on stderr. */
+  protected registry(flags: RegistryFlagValues): ReturnType<typeof registryOptions> {
+    return registryOptions(flags, process.env, (line) => this.stderr(line))
+  }
+
+  private interrupted(): ExitCode {
+    this.progressReporter?.stop()
+    this.stderr('Interrupted before finishing (nothing half-copied is ever tagged); run the command again to finish.')
+    return ExitCode.Interrupted
+  }
+}
