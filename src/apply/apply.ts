@@ -2,6 +2,7 @@
  * `apply` as one domain call: reads only the plan file, refuses a plan with conflicts, then copies every
  * `to-copy` entry (in parallel, bounded). One entry's failure never stops the others.
  */
+import {SyncerError} from '../ref/errors.ts'
 import type {Plan, PlanEntry} from '../plan/model.ts'
 import {readPlanFile} from '../plan/planfile.ts'
 import {parseTargetPrefix} from '../ref/target.ts'
@@ -19,8 +20,9 @@ export const DEFAULT_CONCURRENCY = 4
 /** Blob transfers at once across all entries. */
 export const DEFAULT_BLOB_TRANSFERS = 8
 
-export class PlanConflictError extends Error {
+export class PlanConflictError extends SyncerError {
   override readonly name = 'PlanConflictError'
+  readonly category = 'conflict' as const
   readonly code = 'PLAN_HAS_CONFLICTS'
   constructor(readonly conflicts: readonly PlanEntry[]) {
     super(`the plan has ${conflicts.length} conflicting-ID entr${conflicts.length === 1 ? 'y' : 'ies'}; nothing was written:\n${conflicts.map((e) => `  ${e.target} holds ${e.targetDigest}, the plan's source is ${e.sourceDigest}`).join('\n')}\nResolve them in the definition (another tag) and plan again.`)

@@ -6,6 +6,7 @@
  * 3. verify the target with the same policy: the mirror must verify as the source did;
  * 4. optionally sign the target digest, idempotently.
  */
+import {SyncerError} from '../ref/errors.ts'
 import type {PlanEntry} from '../plan/model.ts'
 import {trustInputFromRecord} from '../plan/policy-record.ts'
 import type {Digest} from '../ref/digest.ts'
@@ -102,7 +103,8 @@ function ownSignature(entry: PlanEntry, decision: SignatureDecision): boolean {
   return entry.selection.kind === 'whole' || decision.verifiedDigests.includes(entry.sourceDigest)
 }
 
-export class MirrorVerificationError extends Error {
+export class MirrorVerificationError extends SyncerError {
   override readonly name = 'MirrorVerificationError'
+  readonly category = 'signature' as const
   readonly code = 'MIRROR_SIGNATURES_DO_NOT_VERIFY'
 }

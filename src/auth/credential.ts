@@ -6,6 +6,7 @@
  * with a refresh token, or a bearer token used as is), which is why the kinds are kept apart here
  * instead of being flattened into a username and password.
  */
+import {SyncerError} from '../ref/errors.ts'
 
 /**
  * A credential for one registry, discriminated by `kind` so the transport cannot confuse a
@@ -72,8 +73,9 @@ export interface AuthErrorOptions {
  * token, helper output that looks like credentials, or file contents. `toJSON` lists the fields
  * explicitly so that serialising an error cannot pick up anything else.
  */
-export class AuthError extends Error {
+export class AuthError extends SyncerError {
   override readonly name = 'AuthError'
+  readonly category = 'auth' as const
   readonly code: AuthErrorCode
   readonly registry?: string
   readonly path?: string

@@ -2,6 +2,7 @@
  * Schemas for what registries send us: descriptors, image manifests and indexes (OCI and Docker v2 share a
  * shape). Unknown fields are allowed because registries and builders add their own; we copy bytes, not objects.
  */
+import {SyncerError} from '../ref/errors.ts'
 import Type, {type Static} from 'typebox'
 import Value from 'typebox/value'
 import {baseMediaType, isImageManifest, isIndex, isSchema1} from './media-types.ts'
@@ -43,8 +44,9 @@ export type Index = Static<typeof IndexSchema>
 export type ParsedManifest = {kind: 'index'; mediaType: string; index: Index} | {kind: 'image'; mediaType: string; manifest: Manifest}
 
 /** Why bytes could not be taken as a manifest; `unsupported` is schema 1 or an unknown media type. */
-export class ManifestError extends Error {
+export class ManifestError extends SyncerError {
   override readonly name = 'ManifestError'
+  readonly category = 'content' as const
   constructor(
     readonly code: 'UNSUPPORTED_MEDIA_TYPE' | 'SCHEMA1_UNSUPPORTED' | 'INVALID_MANIFEST',
     message: string,

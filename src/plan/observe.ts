@@ -6,6 +6,7 @@
 import type {DefinitionEntry} from '../definition/resolve.ts'
 import {platformOfConfig} from '../oci/image-config.ts'
 import {ManifestError} from '../oci/manifest.ts'
+import {categoryOf, type ErrorCategory} from '../ref/errors.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import {collectVerdicts, TrustStore} from '../signatures/check.ts'
@@ -15,11 +16,7 @@ import {recordPolicy} from './policy-record.ts'
 import type {PolicyRecord} from './signature-record.ts'
 import {formatReference} from '../ref/reference.ts'
 import type {RegistryClient, Repository} from '../registry/client.ts'
-import {ContentError} from '../registry/errors.ts'
-import {AuthError} from '../auth/credential.ts'
-import {AuthenticationError, NetworkError, RegistryError} from '../transport/errors.ts'
 import {mapLimit} from '../transport/limiter.ts'
-import {EndpointError} from '../registry/endpoints.ts'
 import type {FailureReason, Observation, SourceContent} from './observation.ts'
 
 /** An image config is a few KiB; 1 MiB leaves room for huge label sets and still bounds memory. */
@@ -99,12 +96,17 @@ class SignatureObserver {
   }
 }
 
-/** Known failures become a reported reason; anything else is a bug and propagates. */
+/** What each category of deliberate error is reported as; the rest (input, signature trust) stop the whole plan. */
+const FAILURE_REASONS: Partial<Record<ErrorCategory, FailureReason>> = {
+  auth: 'auth',
+  'not-found': 'source-not-found',
+  registry: 'registry',
+  network: 'network',
+  content: 'content',
+}
+
+/** Known failures become a reported reason; anything else propagates. */
 function classify(err: unknown): FailureReason | null {
-  if (err instanceof AuthenticationError || err instanceof AuthError) return 'auth'
-  if (err instanceof RegistryError) return err.status === 401 || err.status === 403 ? 'auth' : err.status === 404 ? 'source-not-found' : 'registry'
-  if (err instanceof NetworkError) return 'network'
-  if (err instanceof ContentError || err instanceof ManifestError) return 'content'
-  if (err instanceof EndpointError) return 'registry'
-  return null
+  const category = categoryOf(err)
+  return category === null ? null : FAILURE_REASONS[category] ?? null
 }

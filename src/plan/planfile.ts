@@ -2,13 +2,15 @@
  * Saving and reading plan files. Reading validates the whole file against the schema and the format version,
  * so `apply` never acts on a truncated, hand-broken or foreign file; each failure is one sentence.
  */
+import {SyncerError} from '../ref/errors.ts'
 import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import Value from 'typebox/value'
 import {type Plan, PLAN_FORMAT_VERSION, PlanSchema} from './model.ts'
 
-export class PlanFileError extends Error {
+export class PlanFileError extends SyncerError {
   override readonly name = 'PlanFileError'
+  readonly category = 'input' as const
   constructor(
     readonly code: 'UNREADABLE' | 'NOT_JSON' | 'NOT_A_PLAN' | 'UNKNOWN_FORMAT_VERSION' | 'INVALID',
     readonly path: string,

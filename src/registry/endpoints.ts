@@ -3,6 +3,7 @@
  * loopback hosts (as Docker does) or hosts the user named insecure; `--mirror` redirects reads of a registry to
  * another URL (a pull-through cache) without changing any image name.
  */
+import {SyncerError} from '../ref/errors.ts'
 import {DOCKER_HUB} from '../ref/reference.ts'
 import {normaliseRegistryKey} from '../auth/keychain.ts'
 import type {Endpoint} from '../transport/transport.ts'
@@ -16,8 +17,9 @@ export interface EndpointOptions {
   mirrors: Readonly<Record<string, string>>
 }
 
-export class EndpointError extends Error {
+export class EndpointError extends SyncerError {
   override readonly name = 'EndpointError'
+  readonly category = 'input' as const
   readonly code = 'INVALID_ENDPOINT'
 }
 

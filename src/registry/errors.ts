@@ -1,6 +1,8 @@
 /** What the registry layer adds to transport errors: content that is not what it claims to be. */
-export class ContentError extends Error {
+import {SyncerError} from '../ref/errors.ts'
+export class ContentError extends SyncerError {
   override readonly name = 'ContentError'
+  readonly category = 'content' as const
   constructor(
     readonly code: 'DIGEST_MISMATCH' | 'MANIFEST_TOO_LARGE' | 'BLOB_TOO_LARGE',
     message: string,

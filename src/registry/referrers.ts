@@ -8,6 +8,7 @@
  * write the fallback index only with read-modify-write (If-Match when the registry sends an ETag), adding to
  * what is there and never replacing it, because other tools (cosign, oras, notation) keep the same index.
  */
+import {SyncerError} from '../ref/errors.ts'
 import {type Descriptor, type Index, parseManifest} from '../oci/manifest.ts'
 import {MediaType, baseMediaType} from '../oci/media-types.ts'
 import {type Digest, isDigest, sha256Digest} from '../ref/digest.ts'
@@ -23,8 +24,9 @@ export interface ReferrerList {
 }
 
 /** Why referrers could not be read or recorded; `FALLBACK_TAG_CONFLICT`: `sha256-<hex>` holds a non-index. */
-export class ReferrersError extends Error {
+export class ReferrersError extends SyncerError {
   override readonly name = 'ReferrersError'
+  readonly category = 'registry' as const
   constructor(
     readonly code: 'TOO_MANY_PAGES' | 'FALLBACK_TAG_CONFLICT' | 'FALLBACK_CONTENDED' | 'NOT_A_REFERRER',
     message: string,

@@ -12,6 +12,7 @@
  * Signatures stay valid because each layer's blob and annotations are carried unchanged; only the manifest and
  * config digests change.
  */
+import {SyncerError} from '../ref/errors.ts'
 import type {Descriptor, Manifest} from '../oci/manifest.ts'
 import {MediaType} from '../oci/media-types.ts'
 import {type Digest, sha256Digest} from '../ref/digest.ts'
@@ -30,8 +31,9 @@ const ZERO_TIME = '0001-01-01T00:00:00Z'
 /** A small config is all we ever read from a signature image. */
 const MAX_CONFIG_BYTES = 1024 * 1024
 
-export class LegacySignatureError extends Error {
+export class LegacySignatureError extends SyncerError {
   override readonly name = 'LegacySignatureError'
+  readonly category = 'signature' as const
   constructor(
     readonly code: 'NOT_AN_IMAGE' | 'TOO_MANY_LAYERS' | 'CONTENDED',
     message: string,

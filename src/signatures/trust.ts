@@ -7,6 +7,7 @@
  * public-good root comes from the snapshot `@sigstore/tuf` ships in `seeds.json` (embedded in the compiled
  * binary), and anything fresher or private is a TrustedRoot JSON file the user points at.
  */
+import {SyncerError} from '../ref/errors.ts'
 import {createHash, createPublicKey, type KeyObject} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import {TrustedRoot} from '@sigstore/protobuf-specs'
@@ -51,8 +52,9 @@ export interface SignatureErrorOptions extends ErrorOptions {
 }
 
 /** The signature layer's error: a one-sentence message naming the file or value at fault, and a `code`. */
-export class SignatureError extends Error {
+export class SignatureError extends SyncerError {
   override readonly name = 'SignatureError'
+  readonly category = 'signature' as const
   readonly code: SignatureErrorCode
   readonly path: string | undefined
 

@@ -3,6 +3,7 @@
  * `NetworkError` is when it said nothing usable (refused, reset, timed out). Callers branch on `status`,
  * `diagnostics[].code` or `kind`, never on message text.
  */
+import {SyncerError} from '../ref/errors.ts'
 import {redactUrl} from './redact.ts'
 
 /** One entry of the OCI distribution `errors` array. */
@@ -15,7 +16,7 @@ export interface Diagnostic {
 /** Error bodies are read with a bound: a misbehaving server must not make us buffer megabytes. */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024
 
-export class RegistryError extends Error {
+export class RegistryError extends SyncerError {
   override readonly name = 'RegistryError'
   readonly method: string
   readonly url: string
@@ -39,6 +40,11 @@ export class RegistryError extends Error {
     this.retryAfter = init.retryAfter ?? null
   }
 
+  /** What the status means for callers: a refusal of credentials, an absence, or any other registry complaint. */
+  get category(): 'auth' | 'not-found' | 'registry' {
+    return this.status === 401 || this.status === 403 ? 'auth' : this.status === 404 ? 'not-found' : 'registry'
+  }
+
   hasCode(code: string): boolean {
     return this.diagnostics.some((d) => d.code === code)
   }
@@ -51,8 +57,9 @@ export class RegistryError extends Error {
 
 export type NetworkErrorKind = 'timeout' | 'aborted' | 'connection'
 
-export class NetworkError extends Error {
+export class NetworkError extends SyncerError {
   override readonly name = 'NetworkError'
+  readonly category = 'network' as const
   readonly method: string
   readonly url: string
   readonly kind: NetworkErrorKind
@@ -68,8 +75,9 @@ export class NetworkError extends Error {
 }
 
 /** The token endpoint refused us or answered nonsense; kept apart so "wrong password" reads as such. */
-export class AuthenticationError extends Error {
+export class AuthenticationError extends SyncerError {
   override readonly name = 'AuthenticationError'
+  readonly category = 'auth' as const
   constructor(
     readonly registry: string,
     readonly status: number | null,

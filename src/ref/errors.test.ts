@@ -1,0 +1,20 @@
+import {describe, expect, test} from 'bun:test'
+import {BadReferenceError, categoryOf} from './errors.ts'
+import {NetworkError, RegistryError} from '../transport/errors.ts'
+
+describe('categoryOf, the one error classifier', () => {
+  test('a deliberate error says its category', () => {
+    expect(categoryOf(new BadReferenceError('X', 'bad'))).toBe('input')
+    expect(categoryOf(new NetworkError({method: 'GET', url: 'https://r.example/v2/', kind: 'timeout'}))).toBe('network')
+  })
+
+  test('a registry error is classified by its status', () => {
+    const at = (status: number) => categoryOf(new RegistryError({method: 'GET', url: 'https://r.example/v2/x/manifests/1', status}))
+    expect([at(401), at(403), at(404), at(500), at(400)]).toEqual(['auth', 'auth', 'not-found', 'registry', 'registry'])
+  })
+
+  test('anything else is not classified: it is a bug and propagates', () => {
+    expect(categoryOf(new TypeError('x is undefined'))).toBeNull()
+    expect(categoryOf('a string')).toBeNull()
+  })
+})
