@@ -9,14 +9,20 @@ import {registryFlags, registryOptions} from './registry-flags.ts'
 
 export default class Apply extends Command {
   static override summary = 'Execute a saved plan: copy every to-copy entry, exactly as planned.'
-  static override description = `Reads only the plan file. A plan with conflicting-ID entries is refused. Each to-copy target tag is
+  static override description = `Reads only the plan file. A plan that contradicts itself, writes outside --target-repo-prefix or (with
+--definition) does not follow from the reviewed definition is refused before anything is sent; --access-token and
+--target-repo-auth-key need --target-repo-prefix. A plan with conflicting-ID entries is refused. Each to-copy target tag is
 checked again right before writing: a tag that appeared since the plan is never overwritten (reported as a
 conflict; the other entries go on). The planned digest is copied (by digest, not by the source tag), blobs first,
 manifests by digest, the tag last.
 
 Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupted (run apply again to finish).`
 
-  static override examples = ['<%= config.bin %> apply plans/external-images.plan.json', '<%= config.bin %> apply plan.json --format json --quiet']
+  static override examples = [
+    '<%= config.bin %> apply plans/external-images.plan.json',
+    '<%= config.bin %> apply plans/external-images.plan.json --definition external-images.yaml --target-repo-prefix eu.gcr.io/kyma-project/external/ --access-token "$TOKEN"',
+    '<%= config.bin %> apply plan.json --format json --quiet',
+  ]
 
   static override args = {
     planfile: Args.string({description: 'Plan file written by `image-syncer plan`.', required: true}),
@@ -26,6 +32,11 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
     concurrency: Flags.integer({description: 'Entries copied at once.', min: 1, max: 64, default: 4, env: 'SYNCER_CONCURRENCY'}),
     format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
     quiet: Flags.boolean({description: 'No progress on stderr.', env: 'SYNCER_QUIET', default: false}),
+    'target-repo-prefix': Flags.string({
+      description: 'The target this apply may write to: a plan whose targets lie elsewhere is refused. Required with --access-token or --target-repo-auth-key, which go to this registry only.',
+      env: 'SYNCER_TARGET_REPO_PREFIX',
+    }),
+    definition: Flags.string({description: 'The reviewed definition file: refuse a plan not made from exactly this file, or whose entries do not follow from it.', env: 'SYNCER_DEFINITION'}),
     ...registryFlags,
   }
 
@@ -40,6 +51,10 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
         concurrency: flags.concurrency,
         registry: registryOptions(flags, process.env, stderr),
         version: this.config.version,
+        binding: {
+          ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
+          ...(flags.definition !== undefined ? {definitionPath: flags.definition} : {}),
+        },
         signal: interrupt.signal,
         onProgress: (e) => progress.onEvent(e),
       })
