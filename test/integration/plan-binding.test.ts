@@ -135,10 +135,16 @@ describe('target-only credentials go only to the target named at apply time', ()
       // Prefix and targets move together, so the file still holds together: only the operator's word can catch it.
       await writeFile(redirected, text.replaceAll(`${target.host}/mirror/`, `${other.host}/mirror/`))
 
+      // The flags every release had: before the binding, this sent the token to B.
+      const leak = await runCli(['apply', redirected, '--access-token', 'secret-token'])
+      expect(other.requests.filter((r) => r.authorization === 'bearer')).toEqual([])
+      expect({exitCode: leak.exitCode, stderr: leak.stderr}).toEqual({
+        exitCode: 1,
+        stderr: 'Error: --access-token (SYNCER_ACCESS_TOKEN) is only sent to the target named at apply time: pass --target-repo-prefix (or SYNCER_TARGET_REPO_PREFIX) so that a plan file cannot send it elsewhere; nothing was written\n',
+      })
+      await expectRefused([redirected], 'pass --target-repo-prefix', {SYNCER_ACCESS_TOKEN: 'secret-token'})
       await expectRefused([redirected, '--target-repo-prefix', prefix(), '--access-token', 'secret-token'], `which is not under --target-repo-prefix "${prefix()}"; nothing was written and no credential was sent`)
       await expectRefused([redirected, '--target-repo-prefix', prefix()], 'which is not under --target-repo-prefix')
-      await expectRefused([redirected], 'pass --target-repo-prefix', {SYNCER_ACCESS_TOKEN: 'secret-token'})
-      await expectRefused([redirected, '--access-token', 'secret-token'], '--access-token (SYNCER_ACCESS_TOKEN) is only sent to the target named at apply time: pass --target-repo-prefix')
       await expectRefused([redirected, '--target-repo-auth-key', join(dir, 'key.json')], '--target-repo-auth-key (SYNCER_TARGET_REPO_AUTH_KEY) is only sent to the target named at apply time')
       expect(other.requests).toEqual([])
 
