@@ -9,12 +9,14 @@ import {registryFlags, registryOptions} from './registry-flags.ts'
 
 export default class Apply extends Command {
   static override summary = 'Execute a saved plan: copy every to-copy entry, exactly as planned.'
-  static override description = `Reads only the plan file. A plan that contradicts itself, writes outside --target-repo-prefix or (with
---definition) does not follow from the reviewed definition is refused before anything is sent; --access-token and
---target-repo-auth-key need --target-repo-prefix. A plan with conflicting-ID entries is refused. Each to-copy target tag is
+  static override description = `Reads only the plan file. A plan with conflicting-ID entries is refused. Each to-copy target tag is
 checked again right before writing: a tag that appeared since the plan is never overwritten (reported as a
 conflict; the other entries go on). The planned digest is copied (by digest, not by the source tag), blobs first,
 manifests by digest, the tag last.
+
+Before anything is sent, a plan that contradicts itself, that writes outside --target-repo-prefix, or (with
+--definition) that does not follow from the reviewed definition file is refused. --access-token and
+--target-repo-auth-key need --target-repo-prefix: they go to that registry only.
 
 Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupted (run apply again to finish).`
 
