@@ -9,6 +9,7 @@ import {parseTargetPrefix} from '../ref/target.ts'
 import type {RegistryClient} from '../registry/client.ts'
 import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
 import {mapLimit} from '../transport/limiter.ts'
+import {type Binding, checkPlanBinding} from './binding.ts'
 import {BlobCopier} from './blob-copier.ts'
 import {copyEntry} from './copy-entry.ts'
 import {TrustStore} from '../signatures/check.ts'
@@ -41,10 +42,13 @@ export interface ApplyRequest extends ApplyOptions {
   planPath: string
   registry: Omit<ConnectOptions, 'targetRegistry'>
   version: string
+  /** What the operator named at apply time; checked before anything is sent (see binding.ts). */
+  binding?: Binding
 }
 
 export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   const plan = await readPlanFile(request.planPath)
+  await checkPlanBinding(plan, request.planPath, request.binding ?? {}, request.registry)
   refuseConflicts(plan)
   const client = await connectRegistries({...request.registry, targetRegistry: parseTargetPrefix(plan.targetRepoPrefix).registry}, request.version)
   return applyPlan(plan, client, request)

@@ -13,9 +13,17 @@ checked again right before writing: a tag that appeared since the plan is never 
 conflict; the other entries go on). The planned digest is copied (by digest, not by the source tag), blobs first,
 manifests by digest, the tag last.
 
+Before anything is sent, a plan that contradicts itself, that writes outside --target-repo-prefix, or (with
+--definition) that does not follow from the reviewed definition file is refused. --access-token and
+--target-repo-auth-key need --target-repo-prefix: they go to that registry only.
+
 Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupted (run apply again to finish).`
 
-  static override examples = ['<%= config.bin %> apply plans/external-images.plan.json', '<%= config.bin %> apply plan.json --format json --quiet']
+  static override examples = [
+    '<%= config.bin %> apply plans/external-images.plan.json',
+    '<%= config.bin %> apply plans/external-images.plan.json --definition external-images.yaml --target-repo-prefix eu.gcr.io/kyma-project/external/ --access-token "$TOKEN"',
+    '<%= config.bin %> apply plan.json --format json --quiet',
+  ]
 
   static override args = {
     planfile: Args.string({description: 'Plan file written by `image-syncer plan`.', required: true}),
@@ -25,6 +33,11 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
     concurrency: Flags.integer({description: 'Entries copied at once.', min: 1, max: 64, default: 4, env: 'SYNCER_CONCURRENCY'}),
     format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
     quiet: Flags.boolean({description: 'No progress on stderr.', env: 'SYNCER_QUIET', default: false}),
+    'target-repo-prefix': Flags.string({
+      description: 'The target this apply may write to: a plan whose targets lie elsewhere is refused. Required with --access-token or --target-repo-auth-key, which go to this registry only.',
+      env: 'SYNCER_TARGET_REPO_PREFIX',
+    }),
+    definition: Flags.string({description: 'The reviewed definition file: refuse a plan not made from exactly this file, or whose entries do not follow from it.', env: 'SYNCER_DEFINITION'}),
     ...registryFlags,
   }
 
@@ -36,6 +49,10 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       concurrency: flags.concurrency,
       registry: this.registry(flags),
       version: this.config.version,
+      binding: {
+        ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
+        ...(flags.definition !== undefined ? {definitionPath: flags.definition} : {}),
+      },
       signal: this.signal,
       onProgress: (e) => progress.onEvent(e),
     })

@@ -1,0 +1,139 @@
+/**
+ * Whether a plan file holds together: every fact in it that follows from another fact in it must agree with
+ * it. `plan` only ever writes consistent plans, so a disagreement means the file was edited (or corrupted)
+ * after it was made, and what a reviewer read (the summary, the `source` column) may not be what apply would
+ * do (the `sourceRepository`, the `sourceDigest`, the `target`). Pure: apply refuses the plan on any problem.
+ */
+import {isDeepStrictEqual} from 'node:util'
+import {BadReferenceError, formatReference, parseReference, type Reference} from '../ref/reference.ts'
+import {parseTargetPrefix, targetReference} from '../ref/target.ts'
+import {keyFingerprint, SignatureError} from '../signatures/trust.ts'
+import {type Plan, type PlanEntry, summarize} from './model.ts'
+
+/** Every inconsistency of `plan`, one sentence each, in file order; empty when it holds together. */
+export function planInconsistencies(plan: Plan): string[] {
+  const problems: string[] = []
+  const prefix = normalPrefix(plan.targetRepoPrefix, problems)
+  const seen = new Map<string, number>()
+  plan.entries.forEach((entry, i) => {
+    const where = `entry ${i + 1} (target ${quote(entry.target)})`
+    for (const problem of entryProblems(entry, prefix)) problems.push(`${where}: ${problem}`)
+    const earlier = seen.get(entry.target)
+    if (earlier !== undefined) problems.push(`${where}: entry ${earlier + 1} writes the same target`)
+    else seen.set(entry.target, i)
+  })
+  const counted = summarize(plan.entries)
+  if (!isDeepStrictEqual(counted, plan.summary)) {
+    problems.push(`the summary says ${describeSummary(plan.summary)}, but the entries hold ${describeSummary(counted)}`)
+  }
+  return problems
+}
+
+/** The prefix as plan writes it (normalised, with its trailing `/`), or null after recording why not. */
+function normalPrefix(prefix: string, problems: string[]): string | null {
+  try {
+    const parsed = parseTargetPrefix(prefix)
+    const normal = `${parsed.registry}/${parsed.pathPrefix}`
+    if (normal === prefix) return normal
+    problems.push(`targetRepoPrefix ${quote(prefix)} is not written the way plan writes it (${quote(normal)})`)
+  } catch (err) {
+    if (!(err instanceof BadReferenceError)) throw err
+    problems.push(`targetRepoPrefix is not a target prefix: ${err.reason}`)
+  }
+  return null
+}
+
+function entryProblems(entry: PlanEntry, prefix: string | null): string[] {
+  const source = parsed(entry.source)
+  if (source.kind === 'bad') return [`source ${quote(entry.source)} is not a reference: ${source.reason}`]
+  const problems: string[] = []
+  const ref = source.ref
+  if (ref.tag === undefined && ref.digest === undefined) problems.push(`source ${quote(entry.source)} has neither a tag nor a digest`)
+  const repository = `${ref.registry}/${ref.repository}`
+  if (entry.sourceRepository !== repository) {
+    problems.push(`sourceRepository ${quote(entry.sourceRepository)} is not the repository of source ${quote(entry.source)} (${quote(repository)})`)
+  }
+  if (prefix !== null) problems.push(...targetProblems(entry, ref, prefix))
+  problems.push(...contentProblems(entry, ref), ...actionProblems(entry), ...keyProblems(entry))
+  return problems
+}
+
+/** The target must be the name the naming rules give the source under the prefix, with the recorded tag. */
+function targetProblems(entry: PlanEntry, source: Reference, prefix: string): string[] {
+  const target = parsed(entry.target)
+  if (target.kind === 'bad') return [`target is not a reference: ${target.reason}`]
+  if (target.ref.tag === undefined || target.ref.digest !== undefined) return ['target must name a tag and no digest']
+  if (!`${formatReference({registry: target.ref.registry, repository: target.ref.repository})}/`.startsWith(prefix)) {
+    return [`target is not under targetRepoPrefix ${quote(prefix)}`]
+  }
+  let expected: string
+  try {
+    expected = formatReference(targetReference(prefix, source, target.ref.tag))
+  } catch (err) {
+    if (!(err instanceof BadReferenceError)) throw err
+    return [`source ${quote(entry.source)} has no valid target under ${quote(prefix)}: ${err.reason}`]
+  }
+  return expected === entry.target ? [] : [`target is not where source ${quote(entry.source)} is mirrored under ${quote(prefix)} (${quote(expected)})`]
+}
+
+/** A pinned digest decides the content; a platform selection copies one linux/amd64 manifest. */
+function contentProblems(entry: PlanEntry, source: Reference): string[] {
+  const problems: string[] = []
+  const selection = entry.selection
+  if (source.digest !== undefined) {
+    // For amd64Only the pin names the index the manifest was picked from (or the manifest itself).
+    const pinned = selection.kind === 'platform' && selection.indexDigest !== null ? selection.indexDigest : entry.sourceDigest
+    const field = selection.kind === 'platform' && selection.indexDigest !== null ? 'selection.indexDigest' : 'sourceDigest'
+    if (pinned !== source.digest) problems.push(`${field} ${pinned} is not the digest the source pins (${source.digest})`)
+  }
+  if (selection.kind === 'platform') {
+    if (!isDeepStrictEqual(entry.platforms, [selection.platform])) problems.push(`platforms ${quote(entry.platforms.join(', '))} contradict the selection of ${selection.platform} alone`)
+    if (selection.indexDigest === entry.sourceDigest) problems.push('selection.indexDigest equals sourceDigest: a manifest cannot be picked out of itself')
+  }
+  if (new Set(entry.platforms).size !== entry.platforms.length) problems.push('platforms lists a platform twice')
+  return problems
+}
+
+/** What plan decided follows from what it saw at the target. */
+function actionProblems(entry: PlanEntry): string[] {
+  const {action, targetDigest, sourceDigest} = entry
+  if (action === 'to-copy' && targetDigest !== null) return [`action is to-copy but the target was seen holding ${targetDigest}`]
+  if (action === 'already-present' && targetDigest !== sourceDigest) return [`action is already-present but the target was seen holding ${targetDigest ?? 'nothing'}, not ${sourceDigest}`]
+  if (action === 'conflicting-ID' && (targetDigest === null || targetDigest === sourceDigest)) return [`action is conflicting-ID but the target was seen holding ${targetDigest ?? 'nothing'}`]
+  return []
+}
+
+/** The fingerprint is what the table shows a reviewer; the PEM is what apply verifies with. */
+function keyProblems(entry: PlanEntry): string[] {
+  return entry.signature.policy.keys.flatMap((key, i) => {
+    let actual: string
+    try {
+      actual = keyFingerprint(key.pem)
+    } catch (err) {
+      if (!(err instanceof SignatureError)) throw err
+      return [`signature key ${i + 1} is not a usable public key`]
+    }
+    return actual === key.fingerprint ? [] : [`signature key ${i + 1} has fingerprint ${quote(key.fingerprint)}, but its PEM is the key ${actual}`]
+  })
+}
+
+type Parsed = {kind: 'ok'; ref: Reference} | {kind: 'bad'; reason: string}
+
+function parsed(text: string): Parsed {
+  try {
+    return {kind: 'ok', ref: parseReference(text)}
+  } catch (err) {
+    if (!(err instanceof BadReferenceError)) throw err
+    return {kind: 'bad', reason: err.reason}
+  }
+}
+
+function describeSummary(s: Plan['summary']): string {
+  return `${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting, ${s.signatureFailures} signature failures`
+}
+
+/** Values from the file, quoted so control characters show as escapes, and cut so a huge one stays readable. */
+export function quote(value: string): string {
+  const shown = JSON.stringify(value)
+  return shown.length > 200 ? `${shown.slice(0, 197)}…"` : shown
+}
