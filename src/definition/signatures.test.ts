@@ -40,7 +40,7 @@ async function problems(body: string): Promise<Array<Pick<Problem, 'line' | 'col
 describe('signature policy of entries', () => {
   test('no block: if-present, no keys, the public-good root, copy on, no signing', async () => {
     const {definition} = await load('images:\n- source: "a/b:1"\n')
-    expect((await definition()).entries[0]!.signatures).toEqual({verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null})
+    expect((await definition()).entries[0]!.signatures).toEqual({verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []})
   })
 
   test("an image's block replaces the global keys it names and inherits the others; paths are relative to the file", async () => {
@@ -64,7 +64,7 @@ describe('signature policy of entries', () => {
       ].join('\n'),
     )
     const [first, second] = (await definition()).entries
-    expect(first!.signatures).toEqual({verify: 'required', keys: [{path: join(dir, 'vendor.pub'), pem}], identities: [], trustedRoot: {kind: 'file', path: join(dir, 'root.json')}, copy: true, sign: null})
+    expect(first!.signatures).toEqual({verify: 'required', keys: [{path: join(dir, 'vendor.pub'), pem}], identities: [], trustedRoot: {kind: 'file', path: join(dir, 'root.json')}, copy: true, sign: null, attestations: []})
     expect(second!.signatures).toEqual({
       verify: 'required',
       keys: [{path: join(dir, 'other.pub'), pem}],
@@ -72,6 +72,7 @@ describe('signature policy of entries', () => {
       trustedRoot: {kind: 'file', path: join(dir, 'root.json')},
       copy: false,
       sign: {kind: 'key', keyPath: join(dir, 'mirror.key'), format: 'legacy'},
+      attestations: [],
     })
   })
 

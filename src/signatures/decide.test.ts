@@ -4,8 +4,8 @@ import type {CandidateVerdict, SignaturePolicy, SignatureStatus} from './types.t
 
 const KEY = {path: '/k.pub', pem: 'PEM'}
 const policy = (verify: SignaturePolicy['verify'], withTrust = true) => ({verify, keys: withTrust ? [KEY] : [], identities: []})
-const ok: CandidateVerdict = {kind: 'verified', signer: {kind: 'key', fingerprint: 'sha256:aa'}, source: 'tag sha256-x.sig layer 0'}
-const bad: CandidateVerdict = {kind: 'failed', reason: 'signature does not verify', source: 'referrer sha256:bb'}
+const ok: CandidateVerdict = {kind: 'verified', signer: {kind: 'key', fingerprint: 'sha256:aa'}, source: 'tag sha256-x.sig layer 0', claim: {kind: 'signature'}}
+const bad: CandidateVerdict = {kind: 'failed', reason: 'signature does not verify', source: 'referrer sha256:bb', claim: {kind: 'signature'}}
 
 describe('decideSignatures', () => {
   const cases: Array<[string, ReturnType<typeof policy>, CandidateVerdict[], SignatureStatus]> = [

@@ -13,7 +13,7 @@ const REF = 'registry.example/app'
 const trustFor = (...keys: TestKeyPair[]): Trust => buildTrust({keys: keys.map((k) => ({pem: k.publicPem})), identities: [], trustedRoot: EMPTY_TRUSTED_ROOT})
 
 function expectVerified(verdict: CandidateVerdict, key: TestKeyPair): void {
-  expect(verdict).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: keyFingerprint(key.publicPem)}, source: 'test'})
+  expect(verdict).toMatchObject({kind: 'verified', signer: {kind: 'key', fingerprint: keyFingerprint(key.publicPem)}, source: 'test'})
 }
 
 function expectFailed(verdict: CandidateVerdict, reason: RegExp): void {
@@ -139,7 +139,7 @@ describe('binding and malformed input', () => {
       verificationMaterial: {publicKey: {hint: 'x'}, tlogEntries: [], timestampVerificationData: {rfc3161Timestamps: []}},
       messageSignature: {messageDigest: {algorithm: 'SHA2_256', digest: Buffer.alloc(32).toString('base64')}, signature: 'AAAA'},
     }
-    expect(verifyCandidate({kind: 'bundle', bundle: bytes(bundle), source: 'ref'}, DIGEST, trustFor(key))).toEqual({kind: 'failed', reason: UNBOUND_MESSAGE_SIGNATURE, source: 'ref'})
+    expect(verifyCandidate({kind: 'bundle', bundle: bytes(bundle), source: 'ref'}, DIGEST, trustFor(key))).toEqual({kind: 'failed', reason: UNBOUND_MESSAGE_SIGNATURE, source: 'ref', claim: {kind: 'signature'}})
   })
 
   test('a keyed signature fails when the policy trusts only identities, and an invalid digest fails', async () => {

@@ -16,7 +16,7 @@ function entry(source: string, target: string, action: PlanEntry['action'], dige
     target: `${PREFIX}${target}`,
     action,
     targetDigest: action === 'to-copy' ? null : action === 'already-present' ? digest : D('f'),
-    signature: {policy: {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null}, status: 'unsigned', signers: [], found: 0, reasons: []},
+    signature: {policy: {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}, status: 'unsigned', signers: [], found: 0, reasons: [], attestations: []},
   }
 }
 
