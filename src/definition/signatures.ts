@@ -65,23 +65,25 @@ export function resolvePolicy(
   }
 
   const attestations: AttestationDraft[] = []
-  const listed = merged.attestations ?? []
+  // A global block that failed the schema still arrives here (its problems are reported already): skip what is malformed.
+  const listed = Array.isArray(merged.attestations) ? merged.attestations : []
   if (listed.length && verify === 'skip') {
     problem(origin('attestations'), 'attestations are never checked under verify: skip: use verify: if-present to check attestations but not require a signature')
   }
   listed.forEach((item, i) => {
     const at = [...origin('attestations'), i]
-    const type = item.predicateType
+    const type = item?.predicateType
+    if (typeof type !== 'string') return
     if (!URL.canParse(type)) return problem([...at, 'predicateType'], `predicateType must be a predicate type URI such as https://slsa.dev/provenance/v1, got ${JSON.stringify(type)}`)
     if (type === COSIGN_SIGN_PREDICATE) return problem([...at, 'predicateType'], `${type} is cosign's signature predicate, not an attestation: use verify: required to require a signature`)
-    if (listed.findIndex((other) => other.predicateType === type) < i) return problem([...at, 'predicateType'], `attestation ${type} is listed twice`)
+    if (listed.findIndex((other) => other?.predicateType === type) < i) return problem([...at, 'predicateType'], `attestation ${type} is listed twice`)
     if (item.keys === undefined && item.identities === undefined) {
       if (!entryHasTrust) problem(at, `attestation ${type} needs keys or identities: give them in the attestation or in signatures`)
       return attestations.push({predicateType: type, trust: {kind: 'entry'}})
     }
-    const ownKeys = keyFilesOf(item.keys ?? [], [...at, 'keys'])
-    if (ownKeys.length === 0 && (item.identities ?? []).length === 0) return problem(at, `attestation ${type} has empty keys and identities: give at least one, or leave both out to use the entry's`)
-    const ownIdentities = resolveIdentities(item.identities ?? [], [...at, 'identities'], problem)
+    const ownKeys = keyFilesOf(Array.isArray(item.keys) ? item.keys : [], [...at, 'keys'])
+    if (ownKeys.length === 0 && !item.identities?.length) return problem(at, `attestation ${type} has empty keys and identities: give at least one, or leave both out to use the entry's`)
+    const ownIdentities = resolveIdentities(Array.isArray(item.identities) ? item.identities : [], [...at, 'identities'], problem)
     attestations.push({predicateType: type, trust: {kind: 'own', keyFiles: ownKeys, identities: ownIdentities}})
   })
 
