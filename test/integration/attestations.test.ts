@@ -177,6 +177,16 @@ describe('verify --attestation-type', () => {
     expect(foreign.stdout).toContain(`Attestation ${SPDX}: failed`)
   })
 
+  test('cosign oci-1-1 attestation referrers (DSSE layers, artifactType in-toto) count as attestations', async () => {
+    await seed('acme/oci11', [[COSIGN_SIGN, vendor]])
+    const image = images['acme/oci11']!
+    const envelope = blob(await attestationEnvelope(vendor, image.digest, SLSA_V1), DSSE)
+    await push(source.url, 'acme/oci11', referrer(image, {artifactType: 'application/vnd.in-toto+json', layers: [{blob: envelope, annotations: {[SIGNATURE_KEY]: '', predicateType: SLSA_V1}}]}))
+    const run = await verify('acme/oci11', '--attestation-type', SLSA_V1)
+    expect(run.stdout).toContain(`Attestation ${SLSA_V1}: verified by key`)
+    expect(run.exitCode).toBe(0)
+  })
+
   test('an attestation is not a signature: verify without a signature fails and shows what did verify', async () => {
     const run = await verify('acme/att-only')
     expect(run.exitCode).toBe(1)
