@@ -4,7 +4,10 @@
  * does I/O.
  */
 
-/** required: an entry needs a verified signature. if-present: signed images must verify. skip: no checks. */
+/**
+ * required: an entry needs a verified signature. if-present: signed images must verify. skip: signatures are not
+ * checked. Attestations listed in the policy are required under every mode.
+ */
 export type VerifyMode = 'required' | 'if-present' | 'skip'
 
 /** A keyless signer: Fulcio certificate identity (exact or anchored regular expression) and OIDC issuer. */

@@ -138,6 +138,17 @@ describe('attestations: required predicate types', () => {
     expect((await readPlanFile(join(dir, 'wrong-key.plan.json'))).entries[0]!.signature.attestations).toMatchObject([{predicateType: SPDX, status: 'failed', signers: []}])
   })
 
+  test('under verify: skip signatures are not checked, but listed attestations still are', async () => {
+    const def = await definition('skip', `  verify: skip\n  attestations:\n  - predicateType: ${SLSA_V1}\n    keys: [./vendor.pub]`, ['acme/signed', 'acme/att-only'])
+    const planPath = join(dir, 'skip.plan.json')
+    expect((await runCli(['plan', '-i', def, '-o', planPath])).exitCode).toBe(1)
+    const entries = (await readPlanFile(planPath)).entries
+    expect(entries.map((e) => [e.signature.status, e.signature.attestations.map((a) => a.status)])).toEqual([
+      ['skipped', ['verified']],
+      ['failed', ['missing']],
+    ])
+  })
+
   test('apply checks again: an attestation gone since the plan stops the copy', async () => {
     await seed('acme/gone', [[COSIGN_SIGN, vendor]])
     const provenance = await attach('acme/gone', images['acme/gone']!, SLSA_V1, vendor)
