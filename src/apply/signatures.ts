@@ -1,19 +1,19 @@
 /**
  * What apply does about signatures, around the image copy of one entry:
- * 1. before writing anything, verify the source again against the planned policy (the plan's verdict is not
- *    trusted alone);
+ * 1. before writing anything, verify the source again against the planned policy, required attestations
+ *    included (the plan's verdict is not trusted alone);
  * 2. after the image, carry its signatures, attestations, SBOMs and referrers to the target;
  * 3. verify the target with the same policy: the mirror must verify as the source did;
  * 4. optionally sign the target digest, idempotently.
  */
 import {SyncerError} from '../ref/errors.ts'
 import type {PlanEntry} from '../plan/model.ts'
-import {trustInputFromRecord} from '../plan/policy-record.ts'
+import {policyTrustFromRecord, trustInputFromRecord} from '../plan/policy-record.ts'
 import type {Digest} from '../ref/digest.ts'
 import type {RegistryClient, Repository} from '../registry/client.ts'
-import {collectVerdicts, TrustStore} from '../signatures/check.ts'
+import {checkPolicy, TrustStore} from '../signatures/check.ts'
 import {copyArtifacts} from '../signatures/copy.ts'
-import {decideSignatures, type SignatureDecision} from '../signatures/decide.ts'
+import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from '../signatures/decide.ts'
 import {type Artifact, discoverArtifacts} from '../signatures/discover.ts'
 import {signTarget, type SignOutcome, type Subject} from '../signatures/sign-target.ts'
 import type {BlobCopier} from './blob-copier.ts'
@@ -48,13 +48,14 @@ export interface SourceCheck {
   found: Map<Digest, Artifact[]>
 }
 
-/** Step 1: the source's verdict now, against the digests about to be copied. */
+/** Step 1: the source's verdict now, against the digests about to be copied, required attestations included. */
 export async function verifySource(entry: PlanEntry, source: Repository, ctx: SignatureContext): Promise<SourceCheck> {
   const policy = entry.signature.policy
   const found = new Map<Digest, Artifact[]>()
-  if (policy.verify === 'skip') return {decision: decideSignatures(policy, []), found}
-  const trust = await ctx.trust.trustFor(await trustInputFromRecord(policy))
-  return {decision: decideSignatures(policy, await collectVerdicts(ctx.client, source, signedDigests(entry), trust, ctx.signal, found)), found}
+  if (policy.verify === 'skip' && policy.attestations.length === 0) return {decision: decideSignatures(policy, []), found}
+  const checked = await checkPolicy(ctx.client, source, signedDigests(entry), ctx.trust, await policyTrustFromRecord(policy), ctx.signal, found)
+  const attestations = checked.attestations.map((a) => decideAttestation(a.predicateType, a.verdicts))
+  return {decision: withAttestations(decideSignatures(policy, checked.verdicts), attestations), found}
 }
 
 /**
@@ -73,8 +74,9 @@ export async function carryAndSign(entry: PlanEntry, source: Repository, target:
   }
   const signed = policy.sign ? await signOnce(target, subject, policy.sign, ctx) : 'not-asked'
   if (sourceDecision.status === 'verified' && policy.copy && ownSignature(entry, sourceDecision)) {
-    const trust = await ctx.trust.trustFor(await trustInputFromRecord(policy))
-    const mirrored = decideSignatures(policy, await collectVerdicts(ctx.client, target, [digest], trust, ctx.signal))
+    // Signatures only: an attestation of an amd64Only entry may be on the index, which is not copied.
+    const checked = await checkPolicy(ctx.client, target, [digest], ctx.trust, {entry: await trustInputFromRecord(policy), attestations: []}, ctx.signal)
+    const mirrored = decideSignatures(policy, checked.verdicts)
     if (mirrored.status !== 'verified') {
       throw new MirrorVerificationError(`the copied signatures of ${entry.target} do not verify at the target (${mirrored.reasons[0] ?? mirrored.status}); the tag was not written`)
     }

@@ -12,10 +12,14 @@ export default class Verify extends SyncerCommand {
   static override summary = 'Verify the signatures of any image, as apply would.'
   static override description = `Finds the image's signatures (legacy .sig/.att tags and OCI referrers, through the referrers API or its
 fallback tag) and verifies them with sigstore against the given keys and identities, offline.
-Exit codes: 0 at least one signature verified; 1 none did (or none was found).`
+A signature is what cosign verify accepts: a simple-signing payload (.sig tag or cosign oci-1-1 referrer) or a
+sigstore bundle whose in-toto predicate is https://sigstore.dev/cosign/sign/v1. Other verified statements
+(.att layers, SLSA provenance, SBOMs) are attestations: check them with --attestation-type.
+Exit codes: 0 at least one signature verified, and an attestation of each --attestation-type; 1 otherwise.`
 
   static override examples = [
     '<%= config.bin %> verify ghcr.io/acme/app:1.0 --key cosign.pub',
+    '<%= config.bin %> verify ghcr.io/acme/app:1.0 --key cosign.pub --attestation-type https://slsa.dev/provenance/v1',
     '<%= config.bin %> verify quay.io/acme/app@sha256:… --identity https://token.actions.githubusercontent.com=https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
   ]
 
@@ -25,6 +29,7 @@ Exit codes: 0 at least one signature verified; 1 none did (or none was found).`
     key: Flags.string({description: 'PEM public key file (repeatable; any one may satisfy).', multiple: true}),
     identity: Flags.string({description: 'ISSUER=SUBJECT of a keyless signer (repeatable; exact subject).', multiple: true}),
     'identity-regexp': Flags.string({description: 'ISSUER=REGEXP of a keyless signer (anchored; repeatable).', multiple: true}),
+    'attestation-type': Flags.string({description: 'Predicate type URI of an attestation that must verify too, e.g. https://slsa.dev/provenance/v1 (repeatable).', multiple: true}),
     'trusted-root': Flags.string({description: 'Sigstore TrustedRoot JSON; default: the public-good root shipped with image-syncer.', env: 'SYNCER_TRUSTED_ROOT'}),
     format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
     ...registryFlags,
@@ -37,8 +42,12 @@ Exit codes: 0 at least one signature verified; 1 none did (or none was found).`
     })})))
     const identities = [...(flags.identity ?? []).map((v) => identity(v, 'exact')), ...(flags['identity-regexp'] ?? []).map((v) => identity(v, 'regexp'))]
     if (!keys.length && !identities.length) throw new UsageError('give at least one --key or --identity to verify against')
+    const attestationTypes = [...new Set(flags['attestation-type'] ?? [])]
+    const notUri = attestationTypes.find((type) => !URL.canParse(type))
+    if (notUri !== undefined) throw new UsageError(`--attestation-type expects a predicate type URI such as https://slsa.dev/provenance/v1, got "${notUri}"`)
     const result = await verifyImage({
       reference: args.image,
+      attestationTypes,
       trust: {keys, identities, trustedRoot: flags['trusted-root'] ? {kind: 'file', path: flags['trusted-root']} : {kind: 'public-good'}},
       registry: this.registry(flags),
       version: this.config.version,

@@ -23,7 +23,7 @@ images:
 `
 
 /** The policy of an entry when the file has no `signatures:` block. */
-const NO_POLICY: PolicyDraft = {verify: 'if-present', keyFiles: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null}
+const NO_POLICY: PolicyDraft = {verify: 'if-present', keyFiles: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}
 
 function parse(text: string, options: LoadOptions = {}): DefinitionDraft {
   return parseDefinition(FILE, text, FILE_SHA, options)

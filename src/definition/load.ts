@@ -10,6 +10,7 @@ import {DefinitionError, type Problem} from './errors.ts'
 import {createPublicKey} from 'node:crypto'
 import {dirname} from 'node:path'
 import {type DefinitionEntry, type EntryDraft, resolveEntries} from './resolve.ts'
+import {type KeyFileRef, readPolicyKeys} from './signatures.ts'
 import {type DefinitionFile, DefinitionFileSchema, knownKeysAt} from './schema.ts'
 import {suggest} from './suggest.ts'
 
@@ -66,17 +67,16 @@ async function readKeyFiles(entries: EntryDraft[]): Promise<DefinitionEntry[]> {
     return pending
   }
   const problems: Problem[] = []
-  const resolved = await Promise.all(
-    entries.map(async ({signatures: {keyFiles, ...policy}, ...entry}) => {
-      const keys: Array<{path: string; pem: string}> = []
-      for (const ref of keyFiles) {
-        const pem = await read(ref.file)
-        if (pem instanceof Error) problems.push({...ref.position, message: pem.message})
-        else keys.push({path: ref.file, pem})
-      }
-      return {...entry, signatures: {...policy, keys}}
-    }),
-  )
+  const readAll = async (refs: KeyFileRef[]) => {
+    const keys: Array<{path: string; pem: string}> = []
+    for (const ref of refs) {
+      const pem = await read(ref.file)
+      if (pem instanceof Error) problems.push({...ref.position, message: pem.message})
+      else keys.push({path: ref.file, pem})
+    }
+    return keys
+  }
+  const resolved = await Promise.all(entries.map(async ({signatures, ...entry}) => ({...entry, signatures: await readPolicyKeys(signatures, readAll)})))
   if (problems.length) throw new DefinitionError(sortProblems(uniqueProblems(problems)))
   return resolved
 }

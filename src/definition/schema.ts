@@ -19,6 +19,16 @@ export const SignSchema = Type.Object(
   {additionalProperties: false},
 )
 
+/** A required attestation; without its own keys or identities it is verified with the block's. */
+export const AttestationSchema = Type.Object(
+  {
+    predicateType: Type.String({minLength: 1}),
+    keys: Type.Optional(Type.Array(Type.String({minLength: 1}))),
+    identities: Type.Optional(Type.Array(IdentitySchema)),
+  },
+  {additionalProperties: false},
+)
+
 /** A `signatures:` block, global or per image; an image's keys replace the global ones. */
 export const SignaturesSchema = Type.Object(
   {
@@ -28,6 +38,7 @@ export const SignaturesSchema = Type.Object(
     trustedRoot: Type.Optional(Type.String({minLength: 1})),
     copy: Type.Optional(Type.Boolean()),
     sign: Type.Optional(SignSchema),
+    attestations: Type.Optional(Type.Array(AttestationSchema)),
   },
   {additionalProperties: false},
 )
@@ -63,5 +74,6 @@ export function knownKeysAt(path: readonly (string | number)[]): string[] {
   if (last === 'signatures') return Object.keys(SignaturesSchema.properties)
   if (last === 'sign') return Object.keys(SignSchema.properties)
   if (typeof last === 'number' && parent === 'identities') return Object.keys(IdentitySchema.properties)
+  if (typeof last === 'number' && parent === 'attestations') return Object.keys(AttestationSchema.properties)
   return Object.keys(ImageEntrySchema.properties)
 }

@@ -40,7 +40,7 @@ async function problems(body: string): Promise<Array<Pick<Problem, 'line' | 'col
 describe('signature policy of entries', () => {
   test('no block: if-present, no keys, the public-good root, copy on, no signing', async () => {
     const {definition} = await load('images:\n- source: "a/b:1"\n')
-    expect((await definition()).entries[0]!.signatures).toEqual({verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null})
+    expect((await definition()).entries[0]!.signatures).toEqual({verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []})
   })
 
   test("an image's block replaces the global keys it names and inherits the others; paths are relative to the file", async () => {
@@ -64,7 +64,7 @@ describe('signature policy of entries', () => {
       ].join('\n'),
     )
     const [first, second] = (await definition()).entries
-    expect(first!.signatures).toEqual({verify: 'required', keys: [{path: join(dir, 'vendor.pub'), pem}], identities: [], trustedRoot: {kind: 'file', path: join(dir, 'root.json')}, copy: true, sign: null})
+    expect(first!.signatures).toEqual({verify: 'required', keys: [{path: join(dir, 'vendor.pub'), pem}], identities: [], trustedRoot: {kind: 'file', path: join(dir, 'root.json')}, copy: true, sign: null, attestations: []})
     expect(second!.signatures).toEqual({
       verify: 'required',
       keys: [{path: join(dir, 'other.pub'), pem}],
@@ -72,6 +72,7 @@ describe('signature policy of entries', () => {
       trustedRoot: {kind: 'file', path: join(dir, 'root.json')},
       copy: false,
       sign: {kind: 'key', keyPath: join(dir, 'mirror.key'), format: 'legacy'},
+      attestations: [],
     })
   })
 
@@ -100,4 +101,72 @@ describe('signature policy problems, each at its line', () => {
       expect(got).toEqual(want.map((p) => ({...p, message: p.message.replaceAll('DIR', dir)})))
     })
   }
+})
+
+describe('attestations', () => {
+  const SLSA = 'https://slsa.dev/provenance/v1'
+
+  test('an unreadable key file of an attestation is a problem at its line', async () => {
+    const got = await problems(`signatures:\n  keys: [./vendor.pub]\n  attestations:\n  - predicateType: ${SLSA}\n    keys: [./absent.pub]\nimages:\n- source: "a/b:1"\n`)
+    expect(got).toEqual([{line: 6, column: 12, message: `cannot read key file ${dir}/absent.pub: no such file`}])
+  })
+
+  test('an item without keys or identities uses the entry trust; one with its own reads its key files', async () => {
+    const {definition} = await load(
+      [
+        'signatures:',
+        '  keys: [./vendor.pub]',
+        '  attestations:',
+        `  - predicateType: ${SLSA}`,
+        '  - predicateType: https://spdx.dev/Document',
+        '    keys: [./other.pub]',
+        '    identities: [{issuer: https://i, subject: builder}]',
+        'images:',
+        '- source: "a/b:1"',
+        '- source: "a/c:1"',
+        '  signatures:',
+        '    attestations: []',
+        '',
+      ].join('\n'),
+    )
+    const [first, second] = (await definition()).entries
+    expect(first!.signatures.attestations).toEqual([
+      {predicateType: SLSA, trust: {kind: 'entry'}},
+      {predicateType: 'https://spdx.dev/Document', trust: {kind: 'own', keys: [{path: join(dir, 'other.pub'), pem}], identities: [{issuer: 'https://i', subject: {kind: 'exact', value: 'builder'}}]}},
+    ])
+    // An image's own list replaces the global one, like every other key of the block.
+    expect(second!.signatures.attestations).toEqual([])
+  })
+
+  test('every problem at once, at its line, with a suggestion for a misspelt key', async () => {
+    const got = await problems(
+      [
+        'signatures:', // 2
+        '  verify: if-present', // 3
+        '  attestations:', // 4
+        '  - predicatType: https://x.dev/a', // 5
+        '  - predicateType: slsaprovenance', // 6
+        '  - predicateType: https://sigstore.dev/cosign/sign/v1', // 7
+        `  - predicateType: ${SLSA}`, // 8
+        `  - predicateType: ${SLSA}`, // 9
+        '  - predicateType: https://spdx.dev/Document', // 10
+        '    keys: []', // 11
+        '  - predicateType: https://cyclonedx.org/bom', // 12
+        '    identities: [{issuer: https://i}]', // 13
+        'images:',
+        '- source: "a/b:1"',
+        '',
+      ].join('\n'),
+    )
+    expect(got).toEqual([
+      {line: 5, column: 5, message: 'signatures.attestations[0] is missing required key "predicateType"'},
+      {line: 5, column: 5, message: 'unknown key "predicatType": did you mean predicateType?'},
+      {line: 6, column: 20, message: 'predicateType must be a predicate type URI such as https://slsa.dev/provenance/v1, got "slsaprovenance"'},
+      {line: 7, column: 20, message: "https://sigstore.dev/cosign/sign/v1 is cosign's signature predicate, not an attestation: use verify: required to require a signature"},
+      {line: 8, column: 5, message: `attestation ${SLSA} needs keys or identities: give them in the attestation or in signatures`},
+      {line: 9, column: 20, message: `attestation ${SLSA} is listed twice`},
+      {line: 10, column: 5, message: "attestation https://spdx.dev/Document has empty keys and identities: give at least one, or leave both out to use the entry's"},
+      {line: 13, column: 18, message: 'an identity needs exactly one of subject or subjectRegExp'},
+    ])
+  })
 })

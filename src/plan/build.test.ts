@@ -30,7 +30,7 @@ const META: PlanMeta = {
 function entries(...lines: string[]): DefinitionEntry[] {
   const text = [`targetRepoPrefix: "${PREFIX}"`, 'images:', ...lines, ''].join('\n')
   // No key files in these definitions, so a draft's policy is complete once it has an empty key list.
-  return parseDefinition('external-images.yaml', text, DEF_SHA).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: []}}))
+  return parseDefinition('external-images.yaml', text, DEF_SHA).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: [], attestations: []}}))
 }
 
 function child(platform: Platform | undefined, digest: Digest, mediaType: string = MediaType.OciManifest): Descriptor {
@@ -58,15 +58,15 @@ const BUILDX_INDEX: Descriptor[] = [
 ]
 
 /** No signatures block, nothing found: what every entry of these tests has. */
-const NO_POLICY: PolicyRecord = {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null}
-const UNSIGNED = {policy: NO_POLICY, status: 'unsigned' as const, signers: [], found: 0, reasons: []}
+const NO_POLICY: PolicyRecord = {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}
+const UNSIGNED = {policy: NO_POLICY, status: 'unsigned' as const, signers: [], found: 0, reasons: [], attestations: []}
 
 function indexObservation(manifests: Descriptor[], targetDigest: Digest | null, digest: Digest = INDEX): Observation {
-  return {kind: 'observed', source: {digest, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: []}}
+  return {kind: 'observed', source: {digest, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: [], attestations: []}}
 }
 
 function imageObservation(digest: Digest, platform: Platform | null, targetDigest: Digest | null, mediaType: string = MediaType.DockerManifest): Observation {
-  return {kind: 'observed', source: {digest, mediaType, content: {kind: 'image', platform}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: []}}
+  return {kind: 'observed', source: {digest, mediaType, content: {kind: 'image', platform}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: [], attestations: []}}
 }
 
 function planned(result: ReturnType<typeof buildPlan>): Plan {

@@ -8,8 +8,8 @@ import {formatPlatform, isLinuxAmd64, isUnknownPlatform} from '../oci/platform.t
 import type {DefinitionEntry} from '../definition/resolve.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import {formatReference} from '../ref/reference.ts'
-import {decideSignatures} from '../signatures/decide.ts'
-import type {PolicyRecord, SignatureRecord} from './signature-record.ts'
+import {decideAttestation, decideSignatures, withAttestations} from '../signatures/decide.ts'
+import type {SignatureRecord} from './signature-record.ts'
 import {type Action, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from './model.ts'
 import type {FailureReason, Observation} from './observation.ts'
 
@@ -65,7 +65,7 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
     sourceRepository: `${entry.sourceRef.registry}/${entry.sourceRef.repository}`,
     target: formatReference(entry.target),
     targetDigest,
-    signature: signatureRecord(observation.signatures.policy, observation.signatures.verdicts),
+    signature: signatureRecord(observation.signatures),
   }
   const content = source.content
   if (entry.selection.kind === 'whole') {
@@ -112,9 +112,10 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
   }
 }
 
-function signatureRecord(policy: PolicyRecord, verdicts: Extract<Observation, {kind: 'observed'}>['signatures']['verdicts']): SignatureRecord {
-  const {status, signers, found, reasons} = decideSignatures(policy, verdicts)
-  return {policy, status, signers, found, reasons}
+function signatureRecord({policy, verdicts, attestations}: Extract<Observation, {kind: 'observed'}>['signatures']): SignatureRecord {
+  const decided = attestations.map((a) => decideAttestation(a.predicateType, a.verdicts))
+  const {status, signers, found, reasons} = withAttestations(decideSignatures(policy, verdicts), decided)
+  return {policy, status, signers, found, reasons, attestations: decided}
 }
 
 /** Fields in the order a reviewer reads them: what, from where, to where, what happens, signatures. */

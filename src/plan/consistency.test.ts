@@ -19,19 +19,19 @@ function dg(name: string): Digest {
 const INDEX = dg('index')
 const AMD64 = dg('amd64')
 const ARM64 = dg('arm64')
-const POLICY: PolicyRecord = {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null}
+const POLICY: PolicyRecord = {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}
 const MANIFESTS = [
   {mediaType: MediaType.OciManifest, digest: AMD64, size: 1, platform: {os: 'linux', architecture: 'amd64'}},
   {mediaType: MediaType.OciManifest, digest: ARM64, size: 1, platform: {os: 'linux', architecture: 'arm64'}},
 ]
 
 function index(targetDigest: Digest | null): Observation {
-  return {kind: 'observed', source: {digest: INDEX, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests: MANIFESTS}}, targetDigest, signatures: {policy: POLICY, verdicts: []}}
+  return {kind: 'observed', source: {digest: INDEX, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests: MANIFESTS}}, targetDigest, signatures: {policy: POLICY, verdicts: [], attestations: []}}
 }
 
 function image(digest: Digest, targetDigest: Digest | null): Observation {
   const content = {kind: 'image' as const, platform: {os: 'linux', architecture: 'amd64'}}
-  return {kind: 'observed', source: {digest, mediaType: MediaType.OciManifest, content}, targetDigest, signatures: {policy: POLICY, verdicts: []}}
+  return {kind: 'observed', source: {digest, mediaType: MediaType.OciManifest, content}, targetDigest, signatures: {policy: POLICY, verdicts: [], attestations: []}}
 }
 
 /** A plan exactly as `plan` writes it, covering every naming rule and selection. */
@@ -46,7 +46,7 @@ function goodPlan(): Plan {
     '- source: "acme/conflict:1.0"',
   ]
   const text = `targetRepoPrefix: "${PREFIX}"\nimages:\n${lines.join('\n')}\n`
-  const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: []}}))
+  const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: [], attestations: []}}))
   const observations = [index(null), index(null), index(null), image(dg('tool'), null), index(null), index(INDEX), index(dg('other'))]
   const result = buildPlan(entries, observations, {tool: {name: 'image-syncer', version: 'test'}, createdAt: '2026-01-01T00:00:00.000Z', definition: {path: 'images.yaml', sha256: dg('definition')}, targetRepoPrefix: PREFIX})
   if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))

@@ -103,17 +103,20 @@ function actionProblems(entry: PlanEntry): string[] {
   return []
 }
 
-/** The fingerprint is what the table shows a reviewer; the PEM is what apply verifies with. */
+/** The fingerprint is what the table shows a reviewer; the PEM is what apply verifies with (attestations' own keys too). */
 function keyProblems(entry: PlanEntry): string[] {
-  return entry.signature.policy.keys.flatMap((key, i) => {
+  const {policy} = entry.signature
+  const own = policy.attestations.flatMap((a) => (a.trust.kind === 'own' ? a.trust.keys.map((key, i) => ({key, what: `attestation ${quote(a.predicateType)} key ${i + 1}`})) : []))
+  const all = [...policy.keys.map((key, i) => ({key, what: `signature key ${i + 1}`})), ...own]
+  return all.flatMap(({key, what}) => {
     let actual: string
     try {
       actual = keyFingerprint(key.pem)
     } catch (err) {
       if (!(err instanceof SignatureError)) throw err
-      return [`signature key ${i + 1} is not a usable public key`]
+      return [`${what} is not a usable public key`]
     }
-    return actual === key.fingerprint ? [] : [`signature key ${i + 1} has fingerprint ${quote(key.fingerprint)}, but its PEM is the key ${actual}`]
+    return actual === key.fingerprint ? [] : [`${what} has fingerprint ${quote(key.fingerprint)}, but its PEM is the key ${actual}`]
   })
 }
 

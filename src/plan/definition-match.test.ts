@@ -61,7 +61,7 @@ async function planOf(file: string): Promise<Plan> {
       kind: 'observed' as const,
       source: {digest: INDEX, mediaType: MediaType.OciIndex, content: {kind: 'index' as const, manifests}},
       targetDigest: null,
-      signatures: {policy: await recordPolicy(entry.signatures), verdicts: []},
+      signatures: {policy: await recordPolicy(entry.signatures), verdicts: [], attestations: []},
     })),
   )
   const meta = {tool: {name: 'image-syncer', version: 'test'}, createdAt: '2026-01-01T00:00:00.000Z', definition: {path: definition.path, sha256: definition.sha256}, targetRepoPrefix: definition.targetRepoPrefix}

@@ -16,8 +16,11 @@ export type Observation =
       source: {digest: Digest; mediaType: string; content: SourceContent}
       /** The target tag's digest, or null when the tag does not exist. */
       targetDigest: Digest | null
-      /** The entry's policy as recorded, and the verdict on each signature found (none when verify: skip). */
-      signatures: {policy: PolicyRecord; verdicts: CandidateVerdict[]}
+      /**
+       * The entry's policy as recorded, the verdict on each candidate found (none when nothing is checked), and
+       * per required attestation (in policy order) the verdicts on the candidates of its type, judged with its trust.
+       */
+      signatures: {policy: PolicyRecord; verdicts: CandidateVerdict[]; attestations: Array<{predicateType: string; verdicts: CandidateVerdict[]}>}
     }
   | {kind: 'unreachable'; reason: FailureReason; message: string}
 

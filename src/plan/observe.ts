@@ -9,8 +9,8 @@ import {ManifestError} from '../oci/manifest.ts'
 import {categoryOf, type ErrorCategory} from '../ref/errors.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
-import {collectVerdicts, TrustStore} from '../signatures/check.ts'
-import type {CandidateVerdict, SignaturePolicy} from '../signatures/types.ts'
+import {checkPolicy, policyTrust, TrustStore} from '../signatures/check.ts'
+import type {SignaturePolicy} from '../signatures/types.ts'
 import {pickLinuxAmd64} from './build.ts'
 import {recordPolicy} from './policy-record.ts'
 import type {PolicyRecord} from './signature-record.ts'
@@ -83,16 +83,15 @@ class SignatureObserver {
 
   constructor(private readonly client: RegistryClient) {}
 
-  async observe(entry: DefinitionEntry, repo: Repository, digests: Digest[], signal?: AbortSignal): Promise<{policy: PolicyRecord; verdicts: CandidateVerdict[]}> {
+  async observe(entry: DefinitionEntry, repo: Repository, digests: Digest[], signal?: AbortSignal): Promise<Extract<Observation, {kind: 'observed'}>['signatures']> {
     let record = this.records.get(entry.signatures)
     if (!record) {
       record = recordPolicy(entry.signatures)
       this.records.set(entry.signatures, record)
     }
     const policy = await record
-    if (policy.verify === 'skip') return {policy, verdicts: []}
-    const trust = await this.trust.trustFor(entry.signatures)
-    return {policy, verdicts: await collectVerdicts(this.client, repo, digests, trust, signal)}
+    if (policy.verify === 'skip' && policy.attestations.length === 0) return {policy, verdicts: [], attestations: []}
+    return {policy, ...(await checkPolicy(this.client, repo, digests, this.trust, policyTrust(entry.signatures), signal))}
   }
 }
 

@@ -5,21 +5,28 @@
  */
 import {readFile} from 'node:fs/promises'
 import {sha256Digest} from '../ref/digest.ts'
-import type {TrustInput} from '../signatures/check.ts'
+import type {PolicyTrustInput, TrustInput} from '../signatures/check.ts'
 import {keyFingerprint, SignatureError} from '../signatures/trust.ts'
-import type {SignaturePolicy} from '../signatures/types.ts'
+import type {Identity, SignaturePolicy} from '../signatures/types.ts'
 import type {PolicyRecord} from './signature-record.ts'
 
 export async function recordPolicy(policy: SignaturePolicy): Promise<PolicyRecord> {
   return {
     verify: policy.verify,
-    keys: policy.keys.map((k) => ({fingerprint: keyFingerprint(k.pem), pem: k.pem})),
-    identities: policy.identities.map((i) => ({issuer: i.issuer, subject: i.subject})),
+    keys: recordKeys(policy.keys),
+    identities: recordIdentities(policy.identities),
     trustedRoot: policy.trustedRoot.kind === 'file' ? {kind: 'file', path: policy.trustedRoot.path, sha256: sha256Digest(await readTrustedRoot(policy.trustedRoot.path))} : {kind: 'public-good'},
     copy: policy.copy,
     sign: policy.sign,
+    attestations: policy.attestations.map(({predicateType, trust}) => ({
+      predicateType,
+      trust: trust.kind === 'entry' ? trust : {kind: 'own', keys: recordKeys(trust.keys), identities: recordIdentities(trust.identities)},
+    })),
   }
 }
+
+const recordKeys = (keys: SignaturePolicy['keys']) => keys.map((k) => ({fingerprint: keyFingerprint(k.pem), pem: k.pem}))
+const recordIdentities = (identities: readonly Identity[]) => identities.map((i) => ({issuer: i.issuer, subject: i.subject}))
 
 /** The trust a recorded policy stands for; refuses a trusted root file that changed since the plan. */
 export async function trustInputFromRecord(record: PolicyRecord): Promise<TrustInput> {
@@ -33,6 +40,18 @@ export async function trustInputFromRecord(record: PolicyRecord): Promise<TrustI
     keys: record.keys.map((k) => ({pem: k.pem})),
     identities: record.identities,
     trustedRoot: record.trustedRoot.kind === 'file' ? {kind: 'file', path: record.trustedRoot.path} : {kind: 'public-good'},
+  }
+}
+
+/** The trust of a recorded policy with its attestations: what apply checks the source against, again. */
+export async function policyTrustFromRecord(record: PolicyRecord): Promise<PolicyTrustInput> {
+  const entry = await trustInputFromRecord(record)
+  return {
+    entry,
+    attestations: record.attestations.map(({predicateType, trust}) => ({
+      predicateType,
+      trust: trust.kind === 'entry' ? entry : {keys: trust.keys.map((k) => ({pem: k.pem})), identities: trust.identities, trustedRoot: entry.trustedRoot},
+    })),
   }
 }
 

@@ -32,6 +32,12 @@ export function inTotoProblem(payloadType: string, payload: Uint8Array, digest: 
   return bound ? null : `the in-toto statement's subjects do not include ${digest}`
 }
 
+/** The in-toto statement's `predicateType`, or '' when the payload has none (such a statement matches no policy). */
+export function predicateTypeOf(payload: Uint8Array): string {
+  const value = parseObject(payload)?.['predicateType']
+  return typeof value === 'string' ? value : ''
+}
+
 function parseObject(bytes: Uint8Array): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(asBuffer(bytes).toString('utf8'))

@@ -1,13 +1,14 @@
 /**
- * Checking the signatures of digests in a repository: discover what is stored next to them, turn it into
- * candidates, and verify each against the trust material of a policy. Trust material is built once per policy.
+ * Checking the signatures and attestations of digests in a repository: discover what is stored next to them,
+ * turn it into candidates, and verify each against the trust material of a policy. Trust material is built once
+ * per distinct trust, so `own === entryTrust` below also means "the same keys and identities".
  */
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import type {Digest} from '../ref/digest.ts'
 import type {RegistryClient, Repository} from '../registry/client.ts'
 import {type Artifact, candidatesOf, discoverArtifacts} from './discover.ts'
 import {loadTrustedRoot} from './trust.ts'
-import type {CandidateVerdict, Identity, TrustedRootSource} from './types.ts'
+import type {Candidate, CandidateVerdict, Identity, SignaturePolicy, TrustedRootSource} from './types.ts'
 import {buildTrust, type Trust, verifyCandidate} from './verify.ts'
 
 /** A verdict and the digest its candidate was found for (and bound to). */
@@ -45,25 +46,63 @@ export class TrustStore {
   }
 }
 
+/** The trust of a whole policy: the entry's, and each required attestation's (its own, or the entry's). */
+export interface PolicyTrustInput {
+  entry: TrustInput
+  attestations: Array<{predicateType: string; trust: TrustInput}>
+}
+
+/** What a policy check found: every candidate judged with the entry's trust, and per required attestation. */
+export interface PolicyVerdicts {
+  verdicts: DigestVerdict[]
+  attestations: Array<{predicateType: string; verdicts: DigestVerdict[]}>
+}
+
+/** A definition's policy as trust inputs; attestation items without their own keys or identities use the entry's. */
+export function policyTrust(policy: SignaturePolicy): PolicyTrustInput {
+  return {
+    entry: policy,
+    attestations: policy.attestations.map((a) => ({
+      predicateType: a.predicateType,
+      trust: a.trust.kind === 'entry' ? policy : {keys: a.trust.keys, identities: a.trust.identities, trustedRoot: policy.trustedRoot},
+    })),
+  }
+}
+
 /**
- * Verdicts for every signature found next to `digests` in `repo`. Each candidate is bound to the digest it was
- * found for, so an index's signature never vouches for another digest by accident. `found` holds the artifacts
- * discovered per digest, for callers that go on to copy them without asking the registry twice.
+ * Discovers what is stored next to `digests` once, judges every candidate with the entry's trust, and judges the
+ * candidates that claim a required attestation's type again with that attestation's trust when it has its own.
  */
-export async function collectVerdicts(
+export async function checkPolicy(
   client: RegistryClient,
   repo: Repository,
   digests: readonly Digest[],
-  trust: Trust,
+  store: TrustStore,
+  input: PolicyTrustInput,
   signal?: AbortSignal,
   found?: Map<Digest, Artifact[]>,
-): Promise<DigestVerdict[]> {
+): Promise<PolicyVerdicts> {
+  const entryTrust = await store.trustFor(input.entry)
+  const candidates = await collectCandidates(client, repo, digests, signal, found)
+  const judged = candidates.map(({candidate, digest}) => ({candidate, digest, verdict: {...verifyCandidate(candidate, digest, entryTrust), digest}}))
+  const attestations = await Promise.all(
+    input.attestations.map(async ({predicateType, trust}) => {
+      const own = await store.trustFor(trust)
+      const ofType = judged.filter(({verdict}) => verdict.claim.kind === 'attestation' && verdict.claim.predicateType === predicateType)
+      const verdicts = own === entryTrust ? ofType.map((j) => j.verdict) : ofType.map(({candidate, digest}) => ({...verifyCandidate(candidate, digest, own), digest}))
+      return {predicateType, verdicts}
+    }),
+  )
+  return {verdicts: judged.map((j) => j.verdict), attestations}
+}
+
+async function collectCandidates(client: RegistryClient, repo: Repository, digests: readonly Digest[], signal?: AbortSignal, found?: Map<Digest, Artifact[]>): Promise<Array<{candidate: Candidate; digest: Digest}>> {
   const perDigest = await Promise.all(
     digests.map(async (digest) => {
       const artifacts = await discoverArtifacts(client, repo, digest, signal)
       found?.set(digest, artifacts)
       const candidates = await candidatesOf(client, repo, artifacts, signal)
-      return candidates.map((candidate) => ({...verifyCandidate(candidate, digest, trust), digest}))
+      return candidates.map((candidate) => ({candidate, digest}))
     }),
   )
   return perDigest.flat()

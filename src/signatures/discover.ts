@@ -26,6 +26,8 @@ export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigni
 export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json'
 /** cosign `--registry-referrers-mode=oci-1-1` signatures (form C): simple-signing layers in a referrer. */
 export const COSIGN_SIG_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json'
+/** cosign `attest --registry-referrers-mode=oci-1-1` (`WriteAttestationsReferrer`): `.att`-style DSSE layers in a referrer. */
+const IN_TOTO_ARTIFACT_TYPE = 'application/vnd.in-toto+json'
 /** Every sigstore bundle media type starts so (v0.1–v0.3 and `…bundle.v0.3+json`). */
 export const BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle'
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature'
@@ -91,8 +93,10 @@ async function getIfPresent(client: RegistryClient, repo: Repository, digest: Di
  *   - `.sig` layers of the simple-signing type → simple-signing (payload = the layer blob, annotations = the layer's);
  *   - `.att` layers of the DSSE type → dsse-envelope;
  *   - a referrer with exactly one layer of a sigstore bundle type → bundle (cosign reads only those, too);
- *   - a cosign oci-1-1 referrer → simple-signing per simple-signing layer.
- * SBOMs and other referrers give nothing: they are copied, never verified.
+ *   - a cosign oci-1-1 referrer → simple-signing per simple-signing layer;
+ *   - a cosign oci-1-1 attestation referrer → dsse-envelope per DSSE layer.
+ * SBOMs and other referrers give nothing: they are copied, never verified. Whether a candidate is a signature or
+ * an attestation is decided by verification, from the signed statement (see `Claim`), not here.
  */
 export async function candidatesOf(client: RegistryClient, repo: Repository, artifacts: readonly Artifact[], signal?: AbortSignal): Promise<Candidate[]> {
   const planned = artifacts.flatMap((artifact) => plannedCandidates(artifact))
@@ -127,8 +131,9 @@ export function plannedCandidates(artifact: Artifact): PlannedCandidate[] {
   const only = manifest.layers.length === 1 ? manifest.layers[0]! : undefined
   if (only && only.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX) && isDigest(only.digest)) return [{kind: 'bundle', layer: only, source}]
   const artifactType = manifest.artifactType ?? manifest.config.mediaType
-  if (artifactType === COSIGN_SIG_ARTIFACT_TYPE) {
-    return manifest.layers.flatMap((layer, i) => (layer.mediaType === SIMPLE_SIGNING_MEDIA_TYPE && isDigest(layer.digest) ? [{kind: 'simple-signing' as const, layer, source: `${source} layer ${i}`}] : []))
-  }
+  const layersOf = (kind: PlannedCandidate['kind'], mediaType: string) =>
+    manifest.layers.flatMap((layer, i) => (layer.mediaType === mediaType && isDigest(layer.digest) ? [{kind, layer, source: `${source} layer ${i}`}] : []))
+  if (artifactType === COSIGN_SIG_ARTIFACT_TYPE) return layersOf('simple-signing', SIMPLE_SIGNING_MEDIA_TYPE)
+  if (artifactType === IN_TOTO_ARTIFACT_TYPE) return layersOf('dsse-envelope', DSSE_MEDIA_TYPE)
   return []
 }

@@ -6,11 +6,11 @@ import type {Digest} from '../ref/digest.ts'
 import {formatReference, parseReference} from '../ref/reference.ts'
 import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
 import type {RegistryClient, Repository} from '../registry/client.ts'
-import {collectVerdicts, type TrustInput, TrustStore} from './check.ts'
-import {decideSignatures, type SignatureDecision} from './decide.ts'
+import {checkPolicy, type TrustInput, TrustStore} from './check.ts'
+import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from './decide.ts'
 import {signTarget, type SignOutcome} from './sign-target.ts'
 import {SignatureError} from './trust.ts'
-import type {SignSpec} from './types.ts'
+import type {Signer, SignSpec} from './types.ts'
 
 export interface ImageRequest {
   reference: string
@@ -23,14 +23,24 @@ export interface VerifyImageResult {
   reference: string
   digest: Digest
   decision: SignatureDecision
+  /** Every attestation that verified with the given trust, asked for or not (predicate types are registry text). */
+  verifiedAttestations: Array<{predicateType: string; signers: Signer[]}>
 }
 
-export async function verifyImage(request: ImageRequest & {trust: TrustInput}): Promise<VerifyImageResult> {
+/**
+ * The image's signatures under `verify: required`, and each of `attestationTypes` as a required attestation
+ * verified with the same trust: the command checks what apply would with that policy.
+ */
+export async function verifyImage(request: ImageRequest & {trust: TrustInput; attestationTypes: readonly string[]}): Promise<VerifyImageResult> {
   const {client, repo, digest, reference} = await resolve(request)
-  const trust = await new TrustStore().trustFor(request.trust)
+  const input = {entry: request.trust, attestations: request.attestationTypes.map((predicateType) => ({predicateType, trust: request.trust}))}
+  const checked = await checkPolicy(client, repo, [digest], new TrustStore(), input, request.signal)
   // `required`: a verify command that finds nothing has verified nothing.
-  const decision = decideSignatures({verify: 'required', keys: request.trust.keys, identities: request.trust.identities}, await collectVerdicts(client, repo, [digest], trust, request.signal))
-  return {reference, digest, decision}
+  const signatures = decideSignatures({verify: 'required', keys: request.trust.keys, identities: request.trust.identities}, checked.verdicts)
+  const decision = withAttestations(signatures, checked.attestations.map((a) => decideAttestation(a.predicateType, a.verdicts)))
+  const types = new Set(checked.verdicts.flatMap((v) => (v.kind === 'verified' && v.claim.kind === 'attestation' ? [v.claim.predicateType] : [])))
+  const verifiedAttestations = [...types].map((predicateType) => ({predicateType, signers: decideAttestation(predicateType, checked.verdicts).signers}))
+  return {reference, digest, decision, verifiedAttestations}
 }
 
 export async function signImage(request: ImageRequest & {spec: SignSpec; env: Record<string, string | undefined>}): Promise<{reference: string; digest: Digest; outcome: SignOutcome}> {

@@ -13,7 +13,7 @@ import {keySigner} from './keys.ts'
 import {COSIGN_ANNOTATIONS, certificatePem, rekorBundleFromTlogEntry} from './legacy.ts'
 import {imageStatement, signBundleKeyless, signingKeyFromPem, signLegacyKeyless, simpleSigningPayload} from './sign.ts'
 import {EMPTY_TRUSTED_ROOT} from './trust.ts'
-import type {Candidate, CandidateVerdict, Identity} from './types.ts'
+import {type Candidate, type CandidateVerdict, COSIGN_SIGN_PREDICATE, type Identity} from './types.ts'
 import {buildTrust, verifyCandidate, type Trust} from './verify.ts'
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`
@@ -37,7 +37,7 @@ const trustOf = (identities: Identity[], m = mock): Trust => buildTrust({keys: [
 const urls = (m = mock) => ({identityToken: TOKEN, fulcioURL: m.url, rekorURL: m.url})
 const bundleCandidate = (bundle: Uint8Array): Candidate => ({kind: 'bundle', bundle, source: 'test'})
 const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
-const verifiedAs = (subject: string, issuer = ISSUER): CandidateVerdict => ({kind: 'verified', signer: {kind: 'identity', subject, issuer}, source: 'test'})
+const verifiedAs = (subject: string, issuer = ISSUER): CandidateVerdict => ({kind: 'verified', signer: {kind: 'identity', subject, issuer}, source: 'test', claim: {kind: 'signature'}})
 
 function expectFailed(verdict: CandidateVerdict, reason: RegExp): void {
   expect(verdict.kind).toBe('failed')
@@ -176,7 +176,8 @@ describe('keyless legacy .sig and .att', () => {
 
   test('a keyless legacy .att with a dsse entry verifies; with an intoto 0.0.1 entry it cannot', async () => {
     const bytes = await signBundleKeyless({digest: DIGEST, ...urls()})
-    expect(verifyCandidate(attestationLayer(bytes), DIGEST, trustOf([ME]))).toEqual(verifiedAs(SUBJECT))
+    // A legacy .att is an attestation even with cosign's signing predicate: cosign verify reads only .sig and bundles.
+    expect(verifyCandidate(attestationLayer(bytes), DIGEST, trustOf([ME]))).toEqual({...verifiedAs(SUBJECT), claim: {kind: 'attestation', predicateType: COSIGN_SIGN_PREDICATE}})
     const old = attestationLayer(bytes, await intoto001Annotation(mock))
     expectFailed(verifyCandidate(old, DIGEST, trustOf([ME])), /entry is of kind intoto 0\.0\.1 .* cannot be verified/)
   })
@@ -197,7 +198,7 @@ describe('keyed signatures with a transparency log', () => {
   test('an entry from a log the trusted root knows is verified; tampered, it fails', async () => {
     const bundle = await loggedBundle()
     const verdict = verifyCandidate(bundleCandidate(encode(bundle)), DIGEST, keyTrust())
-    expect(verdict).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: key.fingerprint}, source: 'test'})
+    expect(verdict).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: key.fingerprint}, source: 'test', claim: {kind: 'signature'}})
     const entries = (bundle['verificationMaterial'] as {tlogEntries: Array<{integratedTime: string}>}).tlogEntries
     entries[0]!.integratedTime = String(Number(entries[0]!.integratedTime) + 1)
     expectFailed(verifyCandidate(bundleCandidate(encode(bundle)), DIGEST, keyTrust()), /no trusted key verifies the signature: inclusion promise could not be verified \(TLOG_INCLUSION_PROMISE_ERROR\)/)
@@ -206,13 +207,13 @@ describe('keyed signatures with a transparency log', () => {
   test('entries from logs the trusted root does not know are ignored: the key alone is trusted', async () => {
     const bundle = await loggedBundle()
     const verdict = verifyCandidate(bundleCandidate(encode(bundle)), DIGEST, keyTrust(EMPTY_TRUSTED_ROOT))
-    expect(verdict).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: key.fingerprint}, source: 'test'})
+    expect(verdict).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: key.fingerprint}, source: 'test', claim: {kind: 'signature'}})
   })
 
   test('a keyed legacy .att logged as intoto 0.0.1 verifies without the log', async () => {
     const builder = new DSSEBundleBuilder({signer: keySigner(key), witnesses: []})
     const bundle = await builder.create({data: Buffer.from(imageStatement(DIGEST)), type: 'application/vnd.in-toto+json'})
     const layer = attestationLayer(encode(bundleToJSON(bundle)), await intoto001Annotation(mock))
-    expect(verifyCandidate(layer, DIGEST, keyTrust())).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: key.fingerprint}, source: 'test'})
+    expect(verifyCandidate(layer, DIGEST, keyTrust())).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: key.fingerprint}, source: 'test', claim: {kind: 'attestation', predicateType: COSIGN_SIGN_PREDICATE}})
   })
 })

@@ -17,7 +17,7 @@ const FIXTURES = join(import.meta.dir, '../../test/fixtures/sigstore/public-good
 const SIGNER = 'brian@dehamer.com'
 const ISSUER = 'https://github.com/login/oauth'
 
-const statement = JSON.parse(readFileSync(join(FIXTURES, 'statement.json'), 'utf8')) as {subject: Array<{digest: {sha512: string}}>}
+const statement = JSON.parse(readFileSync(join(FIXTURES, 'statement.json'), 'utf8')) as {subject: Array<{digest: {sha512: string}}>; predicateType: string}
 const DIGEST = `sha512:${statement.subject[0]!.digest.sha512}`
 const bundles = readdirSync(FIXTURES).filter((name) => name.endsWith('.sigstore')).sort()
 const ME: Identity = {issuer: ISSUER, subject: {kind: 'exact', value: SIGNER}}
@@ -30,12 +30,13 @@ describe('public-good bundles, offline, with the embedded trusted root', async (
     expect(bundles).toHaveLength(5)
   })
 
+  // npm provenance is an attestation (its predicate is not cosign's signing predicate), never a signature.
   test.each(bundles)('%s verifies and is bound to the statement subject', (name) => {
     const bytes = readFileSync(join(FIXTURES, name))
     const payload = JSON.parse(Buffer.from((JSON.parse(bytes.toString('utf8')) as {dsseEnvelope: {payload: string}}).dsseEnvelope.payload, 'base64').toString('utf8'))
     expect(payload).toEqual(statement)
     const verdict = verifyCandidate({kind: 'bundle', bundle: bytes, source: name}, DIGEST, trust)
-    expect(verdict).toEqual({kind: 'verified', signer: {kind: 'identity', subject: SIGNER, issuer: ISSUER}, source: name})
+    expect(verdict).toEqual({kind: 'verified', signer: {kind: 'identity', subject: SIGNER, issuer: ISSUER}, source: name, claim: {kind: 'attestation', predicateType: statement.predicateType}})
   })
 
   test.each(bundles)('%s fails for another digest, another signer, or with a byte of the payload changed', (name) => {

@@ -16,11 +16,10 @@ import {keySigner, signBytes, type SigningKey} from './keys.ts'
 import {COSIGN_ANNOTATIONS, certificatePem, rekorBundleFromTlogEntry} from './legacy.ts'
 import {SignatureError} from './trust.ts'
 import {IN_TOTO_PAYLOAD_TYPE, SIMPLE_SIGNING_TYPE} from './binding.ts'
+import {COSIGN_SIGN_PREDICATE} from './types.ts'
 
 export {loadSigningKey, signingKeyFromPem, type SigningKey} from './keys.ts'
 
-/** cosign v3's predicate type for image signatures (`types.CosignSignPredicateType`). */
-export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
 
 /** A legacy `.sig` layer: its blob and its annotations. */
 export interface LegacySignature {

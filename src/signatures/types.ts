@@ -4,7 +4,10 @@
  * does I/O.
  */
 
-/** required: an entry needs a verified signature. if-present: signed images must verify. skip: no checks. */
+/**
+ * required: an entry needs a verified signature. if-present: signed images must verify. skip: signatures are not
+ * checked. Attestations listed in the policy are required under every mode.
+ */
 export type VerifyMode = 'required' | 'if-present' | 'skip'
 
 /** A keyless signer: Fulcio certificate identity (exact or anchored regular expression) and OIDC issuer. */
@@ -22,6 +25,15 @@ export type SignSpec =
   | {kind: 'key'; keyPath: string; format: SignFormat}
   | {kind: 'keyless'; format: SignFormat}
 
+/**
+ * An attestation the entry must carry (sigstore policy-controller's `attestations`): a verified in-toto
+ * statement of `predicateType` about the image, signed by the entry's keys and identities or by the item's own.
+ */
+export interface AttestationPolicy {
+  predicateType: string
+  trust: {kind: 'entry'} | {kind: 'own'; keys: Array<{path: string; pem: string}>; identities: Identity[]}
+}
+
 export interface SignaturePolicy {
   verify: VerifyMode
   /** PEM public keys (ECDSA P-256, RSA, Ed25519); any one may satisfy. */
@@ -31,6 +43,8 @@ export interface SignaturePolicy {
   /** Carry signatures, attestations, SBOMs and other referrers to the target. */
   copy: boolean
   sign: SignSpec | null
+  /** Required attestations, checked whatever `verify` says about signatures. */
+  attestations: AttestationPolicy[]
 }
 
 /**
@@ -45,15 +59,32 @@ export type Candidate =
   /** A sigstore bundle (JSON bytes): the layer of a bundle referrer. */
   | {kind: 'bundle'; bundle: Uint8Array; source: string}
 
+/** cosign v3's predicate type for image signatures (`types.CosignSignPredicateType`). */
+export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
+
+/**
+ * What a signed statement is, by cosign's rule: a simple-signing payload, or a sigstore bundle whose in-toto
+ * statement has predicate `COSIGN_SIGN_PREDICATE`, is a *signature*; every other statement (a legacy `.att`,
+ * a bundle with SLSA provenance, an SBOM, cosign's generic attestation predicate) is an *attestation* of its
+ * predicate type. Read from the signed bytes, so it is only trustworthy on a verified verdict.
+ */
+export type Claim = {kind: 'signature'} | {kind: 'attestation'; predicateType: string}
+
 /** Who a verified signature is from. */
 export type Signer =
   | {kind: 'key'; fingerprint: string}
   | {kind: 'identity'; subject: string; issuer: string}
 
 export type CandidateVerdict =
-  | {kind: 'verified'; signer: Signer; source: string}
-  /** Verification ran and failed: bad signature, wrong identity, or not bound to this digest. */
-  | {kind: 'failed'; reason: string; source: string}
+  | {kind: 'verified'; signer: Signer; source: string; claim: Claim}
+  /**
+   * Verification ran and failed: bad signature, wrong identity, or not bound to this digest. `claim` is what the
+   * candidate says it is (unverified); unreadable bundles claim to be signatures, so they still fail closed.
+   */
+  | {kind: 'failed'; reason: string; source: string; claim: Claim}
 
 /** The outcome for one digest under a policy, as recorded in the plan. */
 export type SignatureStatus = 'verified' | 'unsigned' | 'failed' | 'skipped'
+
+/** The outcome for one required attestation: `missing` when none of its type was found at all. */
+export type AttestationStatus = 'verified' | 'missing' | 'failed'

@@ -1,4 +1,5 @@
 import {describe, expect, test} from 'bun:test'
+import {attestationEnvelope, COSIGN_ATTESTATION, COSIGN_SIGN, SLSA_V1, statementBundle} from '../../test/support/sigstore/statements.ts'
 import {makeKeyPair, type KeyKind, type TestKeyPair} from '../../test/support/sigstore/test-keys.ts'
 import {COSIGN_ANNOTATIONS} from './legacy.ts'
 import {signBundleWithKey, signLegacyWithKey, signingKeyFromPem, simpleSigningPayload} from './sign.ts'
@@ -13,7 +14,7 @@ const REF = 'registry.example/app'
 const trustFor = (...keys: TestKeyPair[]): Trust => buildTrust({keys: keys.map((k) => ({pem: k.publicPem})), identities: [], trustedRoot: EMPTY_TRUSTED_ROOT})
 
 function expectVerified(verdict: CandidateVerdict, key: TestKeyPair): void {
-  expect(verdict).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: keyFingerprint(key.publicPem)}, source: 'test'})
+  expect(verdict).toMatchObject({kind: 'verified', signer: {kind: 'key', fingerprint: keyFingerprint(key.publicPem)}, source: 'test'})
 }
 
 function expectFailed(verdict: CandidateVerdict, reason: RegExp): void {
@@ -139,7 +140,7 @@ describe('binding and malformed input', () => {
       verificationMaterial: {publicKey: {hint: 'x'}, tlogEntries: [], timestampVerificationData: {rfc3161Timestamps: []}},
       messageSignature: {messageDigest: {algorithm: 'SHA2_256', digest: Buffer.alloc(32).toString('base64')}, signature: 'AAAA'},
     }
-    expect(verifyCandidate({kind: 'bundle', bundle: bytes(bundle), source: 'ref'}, DIGEST, trustFor(key))).toEqual({kind: 'failed', reason: UNBOUND_MESSAGE_SIGNATURE, source: 'ref'})
+    expect(verifyCandidate({kind: 'bundle', bundle: bytes(bundle), source: 'ref'}, DIGEST, trustFor(key))).toEqual({kind: 'failed', reason: UNBOUND_MESSAGE_SIGNATURE, source: 'ref', claim: {kind: 'signature'}})
   })
 
   test('a keyed signature fails when the policy trusts only identities, and an invalid digest fails', async () => {
@@ -179,5 +180,37 @@ describe('trust', () => {
     const pattern = attempt({keys: [], identities: [{issuer: 'i', subject: {kind: 'regexp', pattern: '(['}}], trustedRoot: EMPTY_TRUSTED_ROOT})
     expect(pattern?.code).toBe('IDENTITY_INVALID')
     expect(attempt({keys: [], identities: [{issuer: '', subject: {kind: 'exact', value: 'x'}}], trustedRoot: EMPTY_TRUSTED_ROOT})?.code).toBe('IDENTITY_INVALID')
+  })
+})
+
+describe('signature or attestation: what the signed statement says, as cosign verify reads it', () => {
+  const key = makeKeyPair()
+  const bundle = async (predicateType: string): Promise<Candidate> => ({kind: 'bundle', bundle: await statementBundle(key, DIGEST, predicateType), source: 'test'})
+  const att = async (predicateType: string): Promise<Candidate> => ({kind: 'dsse-envelope', envelope: await attestationEnvelope(key, DIGEST, predicateType), annotations: {[COSIGN_ANNOTATIONS.signature]: ''}, source: 'test'})
+
+  test('a bundle with cosign sign/v1 is a signature; any other predicate is an attestation of that type', async () => {
+    expect(verifyCandidate(await bundle(COSIGN_SIGN), DIGEST, trustFor(key))).toMatchObject({kind: 'verified', claim: {kind: 'signature'}})
+    for (const type of [COSIGN_ATTESTATION, SLSA_V1, 'https://spdx.dev/Document']) {
+      expect(verifyCandidate(await bundle(type), DIGEST, trustFor(key))).toMatchObject({kind: 'verified', claim: {kind: 'attestation', predicateType: type}})
+    }
+  })
+
+  test('a legacy .att is an attestation, even with the signing predicate; a .sig is a signature', async () => {
+    expect(verifyCandidate(await att(SLSA_V1), DIGEST, trustFor(key))).toMatchObject({kind: 'verified', claim: {kind: 'attestation', predicateType: SLSA_V1}})
+    expect(verifyCandidate(await att(COSIGN_SIGN), DIGEST, trustFor(key))).toMatchObject({kind: 'verified', claim: {kind: 'attestation', predicateType: COSIGN_SIGN}})
+    const {sig} = await signedForms(key)
+    expect(verifyCandidate(sig, DIGEST, trustFor(key))).toMatchObject({kind: 'verified', claim: {kind: 'signature'}})
+  })
+
+  test('the claim comes from the signed payload: a statement rewritten to claim sign/v1 no longer verifies', async () => {
+    const json = JSON.parse(text(await statementBundle(key, DIGEST, SLSA_V1))) as {dsseEnvelope: {payload: string}}
+    json.dsseEnvelope.payload = Buffer.from(Buffer.from(json.dsseEnvelope.payload, 'base64').toString('utf8').replace(SLSA_V1, COSIGN_SIGN)).toString('base64')
+    const verdict = verifyCandidate({kind: 'bundle', bundle: bytes(json), source: 'test'}, DIGEST, trustFor(key))
+    expect(verdict).toMatchObject({kind: 'failed', claim: {kind: 'signature'}})
+  })
+
+  test('unreadable candidates fail closed: a broken bundle claims to be a signature, a broken .att an attestation', () => {
+    expect(verifyCandidate({kind: 'bundle', bundle: bytes('{nope'), source: 'test'}, DIGEST, trustFor(key))).toMatchObject({kind: 'failed', claim: {kind: 'signature'}})
+    expect(verifyCandidate({kind: 'dsse-envelope', envelope: bytes('[]'), annotations: {}, source: 'test'}, DIGEST, trustFor(key))).toMatchObject({kind: 'failed', claim: {kind: 'attestation', predicateType: ''}})
   })
 })

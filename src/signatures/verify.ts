@@ -22,10 +22,10 @@ import {
   type VerifierOptions,
 } from '@sigstore/verify'
 import {isDigest} from '../ref/digest.ts'
-import {asBuffer, inTotoProblem, quote, simpleSigningProblem} from './binding.ts'
+import {asBuffer, inTotoProblem, predicateTypeOf, quote, simpleSigningProblem} from './binding.ts'
 import {legacyAttestationBundle, legacySignatureBundle} from './legacy.ts'
 import {EMPTY_TRUSTED_ROOT, SignatureError, fingerprintOfKey, parsePublicKey} from './trust.ts'
-import type {Candidate, CandidateVerdict, Identity, Signer} from './types.ts'
+import {type Candidate, type CandidateVerdict, type Claim, COSIGN_SIGN_PREDICATE, type Identity, type Signer} from './types.ts'
 
 /** What candidates are verified against. Treat it as immutable: compiled verifiers are cached per object. */
 export interface Trust {
@@ -84,28 +84,37 @@ export function identityPolicy(identity: Identity): VerificationPolicy {
 /** Verifies one candidate for the image `digest` (`sha256:…`, or `sha512:…`); never throws for bad bytes. */
 export function verifyCandidate(candidate: Candidate, digest: string, trust: Trust): CandidateVerdict {
   const source = candidate.source
-  const failed = (reason: string): CandidateVerdict => ({kind: 'failed', reason, source})
+  // Until the candidate is read, only its storage form says what it is: `.att` layers are attestations, and
+  // anything else fails closed as a signature.
+  let claim: Claim = candidate.kind === 'dsse-envelope' ? {kind: 'attestation', predicateType: ''} : {kind: 'signature'}
+  const failed = (reason: string): CandidateVerdict => ({kind: 'failed', reason, source, claim})
   if (!isDigest(digest)) return failed(`${quote(digest)} is not an image digest`)
   const compiled = compile(trust)
   try {
     const subject = normalize(candidate)
     if (typeof subject === 'string') return failed(subject)
+    claim = subject.claim
     const keyed = subject.bundle.verificationMaterial.content.$case === 'publicKey'
     const outcome = keyed ? verifyKeyed(subject, compiled) : verifyKeyless(subject, compiled)
     if (typeof outcome === 'string') return failed(outcome)
     const unbound = subject.bindingProblem(digest)
     if (unbound !== null) return failed(unbound)
-    return {kind: 'verified', signer: outcome, source}
+    return {kind: 'verified', signer: outcome, source, claim}
   } catch (error) {
     return failed(`the signature could not be checked: ${describe(error)}`)
   }
 }
 
-/** A candidate as a bundle, the bytes a message signature covers, and its image-binding check. */
+/**
+ * A candidate as a bundle, the bytes a message signature covers, its image-binding check, and what it is. The
+ * claim is read from the very payload sigstore-js verifies (the bundle's DSSE envelope), never from registry
+ * annotations such as `dev.sigstore.bundle.predicateType` or an `.att` layer's `predicateType`, which are unsigned.
+ */
 interface Normalized {
   bundle: Bundle
   artifact: Buffer | undefined
   bindingProblem(digest: string): string | null
+  claim: Claim
 }
 
 /** Returns a reason string for candidates that can never verify. */
@@ -114,10 +123,11 @@ function normalize(candidate: Candidate): Normalized | string {
     case 'simple-signing': {
       const payload = asBuffer(candidate.payload)
       const bundle = legacySignatureBundle(candidate.annotations, payload)
-      return {bundle, artifact: payload, bindingProblem: (digest) => simpleSigningProblem(payload, digest)}
+      return {bundle, artifact: payload, bindingProblem: (digest) => simpleSigningProblem(payload, digest), claim: {kind: 'signature'}}
     }
     case 'dsse-envelope':
-      return dsseSubject(legacyAttestationBundle(candidate.annotations, candidate.envelope))
+      // cosign verify reads only `.sig` and bundles: a legacy `.att` is an attestation whatever its predicate.
+      return dsseSubject(legacyAttestationBundle(candidate.annotations, candidate.envelope), 'attestation')
     case 'bundle': {
       let json: unknown
       try {
@@ -127,15 +137,18 @@ function normalize(candidate: Candidate): Normalized | string {
       }
       const bundle = bundleFromJSON(json)
       if (bundle.content.$case === 'messageSignature') return UNBOUND_MESSAGE_SIGNATURE
-      return dsseSubject(bundle)
+      return dsseSubject(bundle, 'by-predicate')
     }
   }
 }
 
-function dsseSubject(bundle: Bundle): Normalized {
+/** `by-predicate`: a bundle is a signature exactly when its statement's predicate is cosign's signing predicate. */
+function dsseSubject(bundle: Bundle, form: 'attestation' | 'by-predicate'): Normalized {
   if (bundle.content.$case !== 'dsseEnvelope') throw new Error('expected a DSSE bundle')
   const {payloadType, payload} = bundle.content.dsseEnvelope
-  return {bundle, artifact: undefined, bindingProblem: (digest) => inTotoProblem(payloadType, payload, digest)}
+  const predicateType = predicateTypeOf(payload)
+  const claim: Claim = form === 'by-predicate' && predicateType === COSIGN_SIGN_PREDICATE ? {kind: 'signature'} : {kind: 'attestation', predicateType}
+  return {bundle, artifact: undefined, bindingProblem: (digest) => inTotoProblem(payloadType, payload, digest), claim}
 }
 
 function verifyKeyed(subject: Normalized, trust: CompiledTrust): Signer | string {

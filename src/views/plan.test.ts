@@ -1,6 +1,6 @@
 import {describe, expect, test} from 'bun:test'
 import {type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from '../plan/model.ts'
-import {renderPlan, summaryLine} from './plan.ts'
+import {renderPlan, renderSignatureFailures, summaryLine} from './plan.ts'
 
 const D = (c: string) => `sha256:${c.repeat(64)}`
 const PREFIX = 'eu.gcr.io/kyma-project/external/'
@@ -16,7 +16,7 @@ function entry(source: string, target: string, action: PlanEntry['action'], dige
     target: `${PREFIX}${target}`,
     action,
     targetDigest: action === 'to-copy' ? null : action === 'already-present' ? digest : D('f'),
-    signature: {policy: {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null}, status: 'unsigned', signers: [], found: 0, reasons: []},
+    signature: {policy: {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}, status: 'unsigned', signers: [], found: 0, reasons: [], attestations: []},
   }
 }
 
@@ -130,5 +130,37 @@ describe('renderPlan json', () => {
     const text = renderPlan(PLAN, 'json')
     expect(JSON.parse(text)).toStrictEqual(PLAN)
     expect(text.endsWith('\n')).toBe(true)
+  })
+})
+
+describe('attestations in the signature cell', () => {
+  const SLSA = 'https://slsa.dev/provenance/v1'
+  const KEY = {kind: 'key' as const, fingerprint: D('9')}
+  function attested(status: PlanEntry['signature']['status'], attestations: PlanEntry['signature']['attestations']): Plan {
+    const base = entry('busybox:1', 'library/busybox:1', 'to-copy', D('e'), ['linux/amd64'])
+    return planOf([{...base, signature: {...base.signature, status, signers: [KEY], found: 1, reasons: attestations.flatMap((a) => a.reasons), attestations}}])
+  }
+
+  test('all verified: the signer and a count', () => {
+    const plan = attested('verified', [{predicateType: SLSA, status: 'verified', signers: [KEY], reasons: []}])
+    expect(renderPlan(plan, 'table')).toContain(`verified: key sha256:${'9'.repeat(12)}; attestations 1/1`)
+  })
+
+  test('unmet ones are named, short, with their status; markdown keeps one cell and bolds the failure', () => {
+    const plan = attested('failed', [
+      {predicateType: SLSA, status: 'missing', signers: [], reasons: ['x']},
+      {predicateType: 'https://spdx.dev/Document|v2', status: 'failed', signers: [], reasons: ['y']},
+    ])
+    expect(renderPlan(plan, 'table')).toContain('failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document|v2 failed)')
+    const row = renderPlan(plan, 'markdown').split('\n')[2]!
+    expect(row).toContain('| **failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document\\|v2 failed)** |')
+  })
+
+  test('control characters in recorded text never reach the terminal', () => {
+    const plan = attested('failed', [{predicateType: 'https://x/\u001b[2J', status: 'missing', signers: [], reasons: ['required attestation https://x/\u001b[2J was not found']}])
+    expect(renderPlan(plan, 'table')).toContain('x/\\u001b[2J missing')
+    expect(renderPlan(plan, 'table')).not.toContain('\u001b')
+    expect(renderSignatureFailures(plan)).toContain('required attestation https://x/\\u001b[2J was not found')
+    expect(renderSignatureFailures(plan)).not.toContain('\u001b')
   })
 })

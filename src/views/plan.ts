@@ -2,6 +2,7 @@
 import Table from 'cli-table3'
 import type {Plan, PlanEntry} from '../plan/model.ts'
 import {shortDigest} from '../ref/digest.ts'
+import {printable} from './signatures.ts'
 
 export type PlanFormat = 'table' | 'json' | 'markdown'
 
@@ -20,13 +21,22 @@ function row(entry: PlanEntry): string[] {
   return [entry.source, entry.target, entry.action, shortDigest(entry.sourceDigest), entry.platforms.join(', ') || '-', signatureCell(entry)]
 }
 
-/** `verified: key sha256:0123…` / `unsigned` / `failed` / `skipped`: who signed, briefly. */
+/**
+ * `verified: key sha256:0123…` / `unsigned` / `failed` / `skipped`: who signed, briefly; then required
+ * attestations, e.g. `; attestations 1/2 (slsa.dev/provenance/v1 missing)`.
+ */
 function signatureCell(entry: PlanEntry): string {
-  const {status, signers} = entry.signature
-  if (status !== 'verified' || signers.length === 0) return status
-  const first = signers[0]!
-  const who = first.kind === 'key' ? `key ${shortDigest(first.fingerprint)}` : first.subject
-  return `verified: ${who}${signers.length > 1 ? ` (+${signers.length - 1})` : ''}`
+  const {status, signers, attestations} = entry.signature
+  let cell: string = status
+  if (status === 'verified' && signers.length > 0) {
+    const first = signers[0]!
+    const who = first.kind === 'key' ? `key ${shortDigest(first.fingerprint)}` : printable(first.subject)
+    cell = `verified: ${who}${signers.length > 1 ? ` (+${signers.length - 1})` : ''}`
+  }
+  if (attestations.length === 0) return cell
+  const unmet = attestations.filter((a) => a.status !== 'verified')
+  const detail = unmet.length ? ` (${unmet.map((a) => `${printable(a.predicateType.replace(/^https:\/\//, ''))} ${a.status}`).join(', ')})` : ''
+  return `${cell}; attestations ${attestations.length - unmet.length}/${attestations.length}${detail}`
 }
 
 export function summaryLine(plan: Plan): string {
@@ -39,7 +49,7 @@ export function summaryLine(plan: Plan): string {
 export function renderSignatureFailures(plan: Plan): string {
   const failed = plan.entries.filter((e) => e.signature.status === 'failed')
   if (!failed.length) return ''
-  const lines = failed.flatMap((e) => [`  ${e.target}: signature check failed`, ...e.signature.reasons.map((r) => `    ${r}`)])
+  const lines = failed.flatMap((e) => [`  ${e.target}: signature check failed`, ...e.signature.reasons.map((r) => `    ${printable(r)}`)])
   return `${failed.length} entr${failed.length === 1 ? 'y' : 'ies'} failed the signature check and will not be copied:\n${lines.join('\n')}\n`
 }
 
@@ -57,7 +67,7 @@ function renderMarkdown(plan: Plan): string {
   for (const entry of plan.entries) {
     const [source, target, action, digest, platforms, signature] = row(entry)
     const marked = action === 'conflicting-ID' ? `**${action}**` : action!
-    const signed = entry.signature.status === 'failed' ? `**${signature}**` : escape(signature!)
+    const signed = entry.signature.status === 'failed' ? `**${escape(signature!)}**` : escape(signature!)
     lines.push(`| \`${escape(source!)}\` | \`${escape(target!)}\` | ${marked} | \`${digest}\` | ${escape(platforms!)} | ${signed} |`)
   }
   return `${lines.join('\n')}\n\n${summaryLine(plan)}\n`

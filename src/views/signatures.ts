@@ -1,4 +1,4 @@
-/** Rendering a verification: the digest, the verdict, who signed or why nothing verified. */
+/** Rendering a verification: the digest, the verdict, who signed or why nothing verified, and attestations. */
 import type {VerifyImageResult} from '../signatures/image.ts'
 import type {Signer} from '../signatures/types.ts'
 
@@ -6,16 +6,34 @@ export function renderVerification(result: VerifyImageResult, format: 'table' | 
   if (format === 'json') return `${JSON.stringify(result, null, 2)}\n`
   const {decision} = result
   const lines = [`${result.reference}@${result.digest}`]
-  if (decision.status === 'verified') {
+  if (decision.found > 0 && decision.signers.length > 0) {
     lines.push(`Verified: ${decision.signers.length} signer${decision.signers.length === 1 ? '' : 's'} (${decision.found} signature${decision.found === 1 ? '' : 's'} found)`)
     for (const signer of decision.signers) lines.push(`  ${describe(signer)}`)
-  } else {
-    lines.push(decision.found === 0 ? 'Not verified: no signature was found.' : `Not verified: none of ${decision.found} signature${decision.found === 1 ? '' : 's'} verified.`)
-    for (const reason of decision.reasons) lines.push(`  ${reason}`)
+  }
+  for (const a of decision.attestations) {
+    lines.push(a.status === 'verified' ? `Attestation ${printable(a.predicateType)}: verified by ${a.signers.map(describe).join(', ')}` : `Attestation ${printable(a.predicateType)}: ${a.status}`)
+  }
+  const asked = new Set(decision.attestations.map((a) => a.predicateType))
+  const others = result.verifiedAttestations.filter((a) => !asked.has(a.predicateType))
+  if (others.length) lines.push(`Also verified (attestations, not signatures): ${others.map((a) => printable(a.predicateType || '(no predicate type)')).join(', ')}`)
+  if (decision.status !== 'verified') {
+    const why = decision.found === 0 ? 'no signature was found.' : decision.signers.length ? 'a required attestation did not verify.' : `none of ${decision.found} signature${decision.found === 1 ? '' : 's'} verified.`
+    lines.push(`Not verified: ${why}`)
+    for (const reason of decision.reasons) lines.push(`  ${printable(reason)}`)
   }
   return `${lines.join('\n')}\n`
 }
 
 function describe(signer: Signer): string {
-  return signer.kind === 'key' ? `key ${signer.fingerprint}` : `${signer.subject} (issuer ${signer.issuer})`
+  return signer.kind === 'key' ? `key ${signer.fingerprint}` : printable(`${signer.subject} (issuer ${signer.issuer})`)
+}
+
+/**
+ * Registry-supplied text (predicate types, certificate identities, reasons quoting them) with control characters
+ * shown as `\u001b` escapes, so a hostile value cannot drive the terminal. A local stand-in until the views share
+ * one helper for this.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
