@@ -4,6 +4,7 @@
  */
 import {isAbsolute, join} from 'node:path'
 import type {Identity, SignaturePolicy, SignSpec} from '../signatures/types.ts'
+import {abbreviate} from '../ref/text.ts'
 import type {Problem} from './errors.ts'
 import type {SignaturesBlock} from './schema.ts'
 
@@ -46,7 +47,7 @@ export function resolvePolicy(
       try {
         new RegExp(identity.subjectRegExp)
       } catch {
-        return problem([...at, 'subjectRegExp'], `subjectRegExp is not a valid regular expression: ${identity.subjectRegExp}`)
+        return problem([...at, 'subjectRegExp'], `subjectRegExp is not a valid regular expression: ${abbreviate(identity.subjectRegExp)}`)
       }
       identities.push({issuer: identity.issuer, subject: {kind: 'regexp', pattern: identity.subjectRegExp}})
     } else {

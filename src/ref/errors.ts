@@ -2,6 +2,7 @@
  * The reference layer's one error. Every malformed image reference, target prefix or computed target name
  * ends up here, so callers branch on `code` (or `instanceof`) and show `message`; they never parse the text.
  */
+import {abbreviate, MAX_REFERENCE_CHARS} from './text.ts'
 
 /** What was being parsed, so the message says "invalid target prefix" rather than a generic "invalid reference". */
 export type ReferenceSubject = 'reference' | 'target prefix' | 'target reference' | 'tag' | 'digest'
@@ -19,8 +20,9 @@ export class BadReferenceError extends Error {
   readonly subject: ReferenceSubject
 
   constructor(input: string, reason: string, subject: ReferenceSubject = 'reference', options?: ErrorOptions) {
-    // JSON.stringify quotes the input and makes stray whitespace or control characters visible (`"a\tb"`).
-    super(`invalid ${subject} ${JSON.stringify(input)}: ${reason}`, options)
+    // JSON.stringify quotes the input and makes stray whitespace or control characters visible (`"a\tb"`);
+    // a long input is cut, so a 50 MB string in a definition file does not come back as a 50 MB error.
+    super(`invalid ${subject} ${JSON.stringify(abbreviate(input, MAX_REFERENCE_CHARS))}: ${reason}`, options)
     this.input = input
     this.reason = reason
     this.subject = subject
