@@ -1,7 +1,7 @@
 /** `image-syncer verify IMAGE`: parse flags → verifyImage → who signed → exit code (like `cosign verify`). */
 import {Args, Command, Flags} from '@oclif/core'
-import {readFile} from 'node:fs/promises'
 import {verifyImage} from '../signatures/image.ts'
+import {readPublicKeyFile} from '../signatures/keys.ts'
 import type {Identity} from '../signatures/types.ts'
 import {renderVerification} from '../views/signatures.ts'
 import {ExitCode, reportUserError, UsageError} from './outcome.ts'
@@ -33,9 +33,7 @@ Exit codes: 0 at least one signature verified; 1 none did (or none was found).`
     const {args, flags} = await this.parse(Verify)
     const stderr = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
     try {
-      const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readFile(path, 'utf8').catch(() => {
-        throw new UsageError(`cannot read key file ${path}`)
-      })})))
+      const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readPublicKeyFile(path)})))
       const identities = [...(flags.identity ?? []).map((v) => identity(v, 'exact')), ...(flags['identity-regexp'] ?? []).map((v) => identity(v, 'regexp'))]
       if (!keys.length && !identities.length) throw new UsageError('give at least one --key or --identity to verify against')
       const result = await verifyImage({

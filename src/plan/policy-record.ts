@@ -1,21 +1,24 @@
 /**
  * Between a definition's signature policy and the plan's record of it. Apply verifies again from the record
  * alone, so the record carries public keys (PEM; not secrets) and pins a trusted root file by its sha256: a
- * root changed after review is refused rather than silently trusted.
+ * root changed after review is refused rather than silently trusted. A key is recorded as the SPKI PEM
+ * re-exported from the parsed key, so nothing else of a key file (a stray private key block) reaches the plan.
  */
-import {readFile} from 'node:fs/promises'
 import {sha256Digest} from '../ref/digest.ts'
 import type {TrustInput} from '../signatures/check.ts'
-import {keyFingerprint, SignatureError} from '../signatures/trust.ts'
+import {canonicalPem, fingerprintOfKey, parsePublicKey, readTrustedRootFile, SignatureError} from '../signatures/trust.ts'
 import type {SignaturePolicy} from '../signatures/types.ts'
 import type {PolicyRecord} from './signature-record.ts'
 
 export async function recordPolicy(policy: SignaturePolicy): Promise<PolicyRecord> {
   return {
     verify: policy.verify,
-    keys: policy.keys.map((k) => ({fingerprint: keyFingerprint(k.pem), pem: k.pem})),
+    keys: policy.keys.map((k) => {
+      const key = parsePublicKey(k.pem, `key file ${k.path}`)
+      return {fingerprint: fingerprintOfKey(key), pem: canonicalPem(key)}
+    }),
     identities: policy.identities.map((i) => ({issuer: i.issuer, subject: i.subject})),
-    trustedRoot: policy.trustedRoot.kind === 'file' ? {kind: 'file', path: policy.trustedRoot.path, sha256: sha256Digest(await readTrustedRoot(policy.trustedRoot.path))} : {kind: 'public-good'},
+    trustedRoot: policy.trustedRoot.kind === 'file' ? {kind: 'file', path: policy.trustedRoot.path, sha256: sha256Digest(await readTrustedRootFile(policy.trustedRoot.path))} : {kind: 'public-good'},
     copy: policy.copy,
     sign: policy.sign,
   }
@@ -24,7 +27,7 @@ export async function recordPolicy(policy: SignaturePolicy): Promise<PolicyRecor
 /** The trust a recorded policy stands for; refuses a trusted root file that changed since the plan. */
 export async function trustInputFromRecord(record: PolicyRecord): Promise<TrustInput> {
   if (record.trustedRoot.kind === 'file') {
-    const actual = sha256Digest(await readTrustedRoot(record.trustedRoot.path))
+    const actual = sha256Digest(await readTrustedRootFile(record.trustedRoot.path))
     if (actual !== record.trustedRoot.sha256) {
       throw new SignatureError('TRUSTED_ROOT_INVALID', `trusted root ${record.trustedRoot.path} changed since the plan was made (${actual}, planned ${record.trustedRoot.sha256}): plan again`)
     }
@@ -33,13 +36,5 @@ export async function trustInputFromRecord(record: PolicyRecord): Promise<TrustI
     keys: record.keys.map((k) => ({pem: k.pem})),
     identities: record.identities,
     trustedRoot: record.trustedRoot.kind === 'file' ? {kind: 'file', path: record.trustedRoot.path} : {kind: 'public-good'},
-  }
-}
-
-async function readTrustedRoot(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path)
-  } catch (err) {
-    throw new SignatureError('TRUSTED_ROOT_UNREADABLE', `cannot read trusted root ${path}: ${(err as {code?: string}).code === 'ENOENT' ? 'no such file' : 'read failed'}`)
   }
 }
