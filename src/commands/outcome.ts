@@ -7,6 +7,7 @@ import {PlanFileError} from '../plan/planfile.ts'
 import {BadReferenceError} from '../ref/errors.ts'
 import {SignatureError} from '../signatures/trust.ts'
 import {EndpointError} from '../registry/endpoints.ts'
+import {printable} from '../ref/text.ts'
 import {renderProblems} from '../views/failures.ts'
 
 export const ExitCode = {Ok: 0, Error: 1, Changes: 2, Interrupted: 130} as const
@@ -29,7 +30,8 @@ export function renderUserError(err: unknown): string | null {
     err instanceof SignatureError ||
     err instanceof UsageError
   ) {
-    return `Error: ${err.message}`
+    // Messages may quote registries and user files: shown, never obeyed by the terminal.
+    return `Error: ${printable(err.message, {multiline: true})}`
   }
   return null
 }

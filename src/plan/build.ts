@@ -3,11 +3,12 @@
  * rule here (the seed's "pin the index" rule, amd64Only, the three actions) is tested without a registry.
  */
 import type {Descriptor} from '../oci/manifest.ts'
-import {isImageManifest, isIndex} from '../oci/media-types.ts'
+import {baseMediaType, isImageManifest, isIndex} from '../oci/media-types.ts'
 import {formatPlatform, isLinuxAmd64, isUnknownPlatform} from '../oci/platform.ts'
 import type {DefinitionEntry} from '../definition/resolve.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import {formatReference} from '../ref/reference.ts'
+import {printable} from '../ref/text.ts'
 import {decideSignatures} from '../signatures/decide.ts'
 import type {PolicyRecord, SignatureRecord} from './signature-record.ts'
 import {type Action, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from './model.ts'
@@ -112,9 +113,11 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
   }
 }
 
+/** Reasons and keyless identities quote registries and certificates: recorded printable, like everything in a plan. */
 function signatureRecord(policy: PolicyRecord, verdicts: Extract<Observation, {kind: 'observed'}>['signatures']['verdicts']): SignatureRecord {
   const {status, signers, found, reasons} = decideSignatures(policy, verdicts)
-  return {policy, status, signers, found, reasons}
+  const shown = signers.map((s) => (s.kind === 'identity' ? {kind: s.kind, subject: printable(s.subject), issuer: printable(s.issuer)} : s))
+  return {policy, status, signers: shown, found, reasons: reasons.map((r) => printable(r))}
 }
 
 /** Fields in the order a reviewer reads them: what, from where, to where, what happens, signatures. */
@@ -142,7 +145,8 @@ function decide(id: Digest, targetDigest: Digest | null): Action {
 export function pickLinuxAmd64(manifests: readonly Descriptor[]): {digest: Digest; mediaType: string} | null {
   const candidates = manifests.filter((d) => isLinuxAmd64(d.platform) && isImageManifest(d.mediaType) && !isIndex(d.mediaType))
   const chosen = candidates.find((d) => !d.platform?.variant) ?? candidates[0]
-  return chosen && isDigest(chosen.digest) ? {digest: chosen.digest, mediaType: chosen.mediaType} : null
+  // The descriptor's media type without parameters: the plan records a known type, not what the index wrote.
+  return chosen && isDigest(chosen.digest) ? {digest: chosen.digest, mediaType: baseMediaType(chosen.mediaType)} : null
 }
 
 function unique(values: string[]): string[] {

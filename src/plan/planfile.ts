@@ -6,7 +6,7 @@ import {mkdir, rename, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import Value from 'typebox/value'
 import {FileReadError, readUserFile} from '../files/read.ts'
-import {abbreviate} from '../ref/text.ts'
+import {abbreviate, printableJson} from '../ref/text.ts'
 import {type Plan, PLAN_FORMAT_VERSION, PlanSchema} from './model.ts'
 
 export class PlanFileError extends Error {
@@ -20,8 +20,9 @@ export class PlanFileError extends Error {
   }
 }
 
+/** The file people review (`cat`, a diff in a pull request): no character in it can drive a terminal. */
 export function serializePlan(plan: Plan): string {
-  return `${JSON.stringify(plan, null, 2)}\n`
+  return `${printableJson(plan)}\n`
 }
 
 /** Writes atomically (temp file + rename): an interrupted write never leaves half a plan for apply. */

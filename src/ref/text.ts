@@ -27,6 +27,16 @@ function escape(c: string): string {
   return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
 }
 
+/**
+ * `value` as indented JSON with every unprintable character escaped. JSON.stringify already escapes C0 but writes
+ * DEL, C1 and the bidi controls raw; `\u009b` is the same string to a JSON reader, so the data is unchanged and
+ * `cat plan.json` cannot drive the terminal. Newlines are kept: inside strings JSON.stringify has escaped them
+ * already, so the ones left are the indentation's.
+ */
+export function printableJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(UNPRINTABLE_BUT_NEWLINE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 /** How much of a value an error message quotes: enough to recognise it, never a whole file. */
 export const MAX_ECHO_CHARS = 100
 
