@@ -7,6 +7,7 @@
 import {Errors, flush, run, settings} from '@oclif/core'
 import {dirname} from 'node:path'
 import pjson from '../package.json' with {type: 'json'}
+import {printable} from './ref/text.ts'
 
 // Never probe for TypeScript/ts-node: commands are already compiled or run by Bun, and the probe warns.
 settings.enableAutoTranspile = false
@@ -53,6 +54,7 @@ run(withDefaultCommand(process.argv.slice(2)), {root: compiled ? dirname(Bun.mai
       else process.exit(0)
       return
     }
-    process.stderr.write(`Error: ${err instanceof Error ? (process.env.SYNCER_DEBUG ? err.stack : err.message) : String(err)}\n`)
+    // Unexpected errors may still quote a registry (a RegistryError from verify or sign): printable, never obeyed.
+    process.stderr.write(`Error: ${printable(err instanceof Error ? ((process.env.SYNCER_DEBUG ? err.stack : undefined) ?? err.message) : String(err), {multiline: true})}\n`)
     process.exit(1)
   })

@@ -13,6 +13,8 @@ const SRC = join(ROOT, 'src')
 const RANKS: Readonly<Record<string, number>> = {
   ref: 0,
   oci: 1,
+  // Bounded reading of the files a user names (definition, plan, keys, configs); every layer above reads some.
+  files: 1.5,
   transport: 2,
   auth: 2,
   registry: 3,

@@ -1,5 +1,5 @@
 import {afterEach, beforeEach, describe, expect, test} from 'bun:test'
-import {mkdir, writeFile} from 'node:fs/promises'
+import {mkdir, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {AuthError, type Credential} from './credential.ts'
 import {dockerConfigKeychain, dockerConfigPath} from './docker-config.ts'
@@ -132,6 +132,20 @@ describe('invalid config files', () => {
   test('a config path that is a directory is DOCKER_CONFIG_UNREADABLE', async () => {
     await mkdir(join(box.configDir, 'config.json'))
     expect((await rejection(keychain().resolve('quay.io'))).code).toBe('DOCKER_CONFIG_UNREADABLE')
+  })
+
+  test('a config that is a device (a symlink to /dev/zero) is refused at once, not read forever', async () => {
+    await symlink('/dev/zero', join(box.configDir, 'config.json'))
+    const error = await rejection(keychain().resolve('quay.io'))
+    expect(error.code).toBe('DOCKER_CONFIG_UNREADABLE')
+    expect(error.message).toBe(`cannot read docker config ${join(box.configDir, 'config.json')}: it is a device, not a regular file`)
+  })
+
+  test('a config over 1 MiB is refused without being parsed', async () => {
+    await writeFile(join(box.configDir, 'config.json'), JSON.stringify({auths: {}, padding: 'x'.repeat(1024 * 1024)}))
+    const error = await rejection(keychain().resolve('quay.io'))
+    expect(error.code).toBe('DOCKER_CONFIG_UNREADABLE')
+    expect(error.message).toEndWith('more than the 1 MiB allowed')
   })
 })
 

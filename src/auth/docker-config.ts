@@ -11,9 +11,9 @@
  * As in Docker, once a helper is chosen the `auths` entry is not consulted: a helper answering
  * "credentials not found" means anonymous.
  */
-import {readFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
+import {FileReadError, readUserFile} from '../files/read.ts'
 import {DEFAULT_HELPER_TIMEOUT_MS, isValidHelperName, runCredentialHelper} from './cred-helper.ts'
 import {ANONYMOUS, AuthError, type Credential, type Keychain} from './credential.ts'
 import {DOCKER_HUB, DOCKER_HUB_SERVER_URL, normaliseRegistryKey} from './keychain.ts'
@@ -101,6 +101,12 @@ export function dockerConfigKeychain(options: DockerConfigKeychainOptions = {}):
 }
 
 /**
+ * A config with a hundred logins is a few KiB (helpers keep the secrets elsewhere); 1 MiB is far above that and
+ * refuses a wrong file before it is parsed.
+ */
+const MAX_DOCKER_CONFIG_BYTES = 1024 * 1024
+
+/**
  * Reads and validates the config file. Absent (or in an absent directory) → null. Errors name
  * the path and the offending field, never the contents; JSON.parse's message is dropped since it
  * can quote (V8's does) the text around the syntax error, which may be a credential.
@@ -108,13 +114,11 @@ export function dockerConfigKeychain(options: DockerConfigKeychainOptions = {}):
 export async function loadDockerConfig(path: string): Promise<DockerConfig | null> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = (await readUserFile(path, {what: 'docker config', maxBytes: MAX_DOCKER_CONFIG_BYTES})).toString('utf8')
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null
-    throw new AuthError('DOCKER_CONFIG_UNREADABLE', `docker config ${path} could not be read (${code ?? 'unknown error'})`, {
-      path,
-    })
+    if (!(error instanceof FileReadError)) throw error
+    if (error.code === 'NOT_FOUND') return null
+    throw new AuthError('DOCKER_CONFIG_UNREADABLE', error.message, {path})
   }
   // Docker and regclient treat an empty file as an empty config.
   if (text.trim() === '') return {path, auths: [], credHelpers: [], credsStore: undefined}

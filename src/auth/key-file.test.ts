@@ -57,6 +57,15 @@ describe('jsonKeyCredential', () => {
     const error = await rejection(jsonKeyCredential(`${box.root}/nope.json`))
     expect(error.code).toBe('KEY_FILE_UNREADABLE')
     expect(error.path).toBe(`${box.root}/nope.json`)
-    expect(error.message).toContain('ENOENT')
+    expect(error.message).toBe(`cannot read JSON key file ${box.root}/nope.json: no such file`)
+  })
+
+  test('a device, a directory and a file over 64 KiB are KEY_FILE_UNREADABLE at once, without quoting the content', async () => {
+    expect((await rejection(jsonKeyCredential('/dev/zero'))).message).toBe('cannot read JSON key file /dev/zero: it is a device, not a regular file')
+    expect((await rejection(jsonKeyCredential(box.root))).code).toBe('KEY_FILE_UNREADABLE')
+    const path = await box.writeRaw('huge.json', `{"private_key": "${'s'.repeat(64 * 1024)}"}`)
+    const error = await rejection(jsonKeyCredential(path))
+    expect(error.code).toBe('KEY_FILE_UNREADABLE')
+    expect(error.message).toBe(`cannot read JSON key file ${path}: it is ${64 * 1024 + 19} bytes, more than the 64 KiB allowed`)
   })
 })

@@ -5,11 +5,14 @@
  * file's contents as the password; the registry parses the JSON, so we pass it through unchanged
  * except for the trailing newline editors add.
  */
-import {readFile} from 'node:fs/promises'
+import {FileReadError, readUserFile} from '../files/read.ts'
 import {AuthError, type Credential} from './credential.ts'
 
 /** The username Google registries expect in front of a JSON key. */
 export const JSON_KEY_USERNAME = '_json_key'
+
+/** A service-account key is about 2.3 KiB; 64 KiB is plenty and refuses a wrong file (or /dev/zero) at once. */
+const MAX_KEY_FILE_BYTES = 64 * 1024
 
 /**
  * Reads a JSON key file into a Basic credential.
@@ -21,10 +24,10 @@ export const JSON_KEY_USERNAME = '_json_key'
 export async function jsonKeyCredential(path: string): Promise<Credential> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = (await readUserFile(path, {what: 'JSON key file', maxBytes: MAX_KEY_FILE_BYTES})).toString('utf8')
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error'
-    throw new AuthError('KEY_FILE_UNREADABLE', `JSON key file ${path} could not be read (${code})`, {path})
+    if (!(error instanceof FileReadError)) throw error
+    throw new AuthError('KEY_FILE_UNREADABLE', error.message, {path})
   }
   const password = text.replace(/\r?\n$/, '')
   let parsed: unknown

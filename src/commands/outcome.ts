@@ -2,6 +2,7 @@
 import {SyncerError} from '../ref/errors.ts'
 import type {ApplyResult} from '../apply/model.ts'
 import {DefinitionError} from '../definition/errors.ts'
+import {printable} from '../ref/text.ts'
 import {renderProblems} from '../views/failures.ts'
 
 export const ExitCode = {Ok: 0, Error: 1, Changes: 2, Interrupted: 130} as const
@@ -16,7 +17,8 @@ export class UsageError extends SyncerError {
 
 export function renderUserError(err: unknown): string | null {
   if (err instanceof DefinitionError) return renderProblems(err.problems)
-  return err instanceof SyncerError ? `Error: ${err.message}` : null
+  // Messages may quote registries and user files: shown, never obeyed by the terminal.
+  return err instanceof SyncerError ? `Error: ${printable(err.message, {multiline: true})}` : null
 }
 
 /** Exit code of an apply run: interrupted beats everything; any conflict or failed entry is 1. */

@@ -3,6 +3,7 @@
  * apply in one go. parse flags → runSync → views → exit code.
  */
 import {Flags} from '@oclif/core'
+import {printableJson} from '../ref/text.ts'
 import {runSync} from '../sync/run.ts'
 import {renderApplyResult} from '../views/apply.ts'
 import {renderFailures} from '../views/failures.ts'
@@ -52,7 +53,7 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
     }
     const {plan, apply} = outcome
     if (flags.format === 'json') {
-      process.stdout.write(`${JSON.stringify({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}}, null, 2)}\n`)
+      process.stdout.write(`${printableJson({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}})}\n`)
     } else {
       process.stdout.write(renderPlan(plan, 'table'))
       if (apply.kind === 'applied') process.stdout.write(`\n${renderApplyResult(apply.result, 'table')}`)

@@ -1,7 +1,7 @@
 /** `image-syncer verify IMAGE`: parse flags → verifyImage → who signed → exit code (like `cosign verify`). */
 import {Args, Flags} from '@oclif/core'
-import {readFile} from 'node:fs/promises'
 import {verifyImage} from '../signatures/image.ts'
+import {readPublicKeyFile} from '../signatures/keys.ts'
 import type {Identity} from '../signatures/types.ts'
 import {renderVerification} from '../views/signatures.ts'
 import {SyncerCommand} from './base.ts'
@@ -37,9 +37,7 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
 
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Verify)
-    const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readFile(path, 'utf8').catch(() => {
-      throw new UsageError(`cannot read key file ${path}`)
-    })})))
+    const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readPublicKeyFile(path)})))
     const identities = [...(flags.identity ?? []).map((v) => identity(v, 'exact')), ...(flags['identity-regexp'] ?? []).map((v) => identity(v, 'regexp'))]
     if (!keys.length && !identities.length) throw new UsageError('give at least one --key or --identity to verify against')
     const attestationTypes = [...new Set(flags['attestation-type'] ?? [])]

@@ -375,7 +375,8 @@ describe('loadDefinition', () => {
 
   const unreadable: {name: string; path: () => string; message: string}[] = [
     {name: 'a file that does not exist', path: () => join(dir, 'missing.yaml'), message: 'cannot read the definition file: no such file'},
-    {name: 'a directory', path: () => dir, message: 'cannot read the definition file: it is a directory'},
+    {name: 'a directory', path: () => dir, message: 'cannot read the definition file: it is a directory, not a regular file'},
+    {name: 'a device', path: () => '/dev/zero', message: 'cannot read the definition file: it is a device, not a regular file'},
   ]
   for (const {name, path, message} of unreadable) {
     test(`refuses ${name} with a positioned problem`, async () => {
@@ -384,4 +385,44 @@ describe('loadDefinition', () => {
       expect((error as DefinitionError).problems).toStrictEqual([{file: path(), line: 1, column: 1, message}])
     })
   }
+})
+
+describe('hostile definition files', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'image-syncer-hostile-'))
+  })
+  afterAll(async () => {
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  test('a file over 4 MiB (a 50 MB source string) is refused before it is parsed, and not echoed', async () => {
+    const path = join(dir, 'huge.yaml')
+    const body = withImages(`- source: "${'a'.repeat(50_000_000)}:1"`)
+    await writeFile(path, body)
+    const error = await loadDefinition(path).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DefinitionError)
+    expect((error as DefinitionError).problems).toStrictEqual([
+      {file: path, line: 1, column: 1, message: `cannot read the definition file: it is ${body.length} bytes, more than the 4 MiB allowed`},
+    ])
+  })
+
+  test('a long value under the limit is quoted cut, not in full', async () => {
+    const long = 'a'.repeat(1_000_000)
+    const cases = [
+      withImages(`- source: "${long}:1"`),
+      withImages(`- source: "busybox:1"`, `  amd64Only: "${long}"`),
+      withImages(`- source: "busybox:1"`, `  ? ${long}`, `  : true`),
+      withImages(`- source: "busybox:1"`, `  tag: ${'9'.repeat(1_000_000)}`),
+    ]
+    for (const [i, text] of cases.entries()) {
+      const path = join(dir, `long-${i}.yaml`)
+      await writeFile(path, text)
+      const error = await loadDefinition(path).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(DefinitionError)
+      const message = (error as DefinitionError).message
+      expect(message).toContain('…')
+      expect(message.length).toBeLessThan(2000)
+    }
+  })
 })

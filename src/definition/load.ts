@@ -2,13 +2,15 @@
  * Reads a definition file: YAML with positions kept, then the typebox schema, then the meaning (references,
  * targets, duplicates). Every problem of the file is collected, so one run shows them all.
  */
-import {readFile} from 'node:fs/promises'
+import {dirname} from 'node:path'
 import Value from 'typebox/value'
 import {isMap, isPair, isScalar, LineCounter, parseDocument, type Document} from 'yaml'
+import {FileReadError, readUserFile} from '../files/read.ts'
 import {sha256Digest} from '../ref/digest.ts'
+import {abbreviate, MAX_ECHO_CHARS} from '../ref/text.ts'
+import {readPublicKeyFile} from '../signatures/keys.ts'
+import {SignatureError} from '../signatures/trust.ts'
 import {DefinitionError, type Problem} from './errors.ts'
-import {createPublicKey} from 'node:crypto'
-import {dirname} from 'node:path'
 import {type DefinitionEntry, type EntryDraft, resolveEntries} from './resolve.ts'
 import {type KeyFileRef, readPolicyKeys} from './signatures.ts'
 import {type DefinitionFile, DefinitionFileSchema, knownKeysAt} from './schema.ts'
@@ -32,36 +34,37 @@ export interface LoadOptions {
   targetRepoPrefix?: string
 }
 
+/**
+ * A definition of thousands of images is a few hundred KiB; 4 MiB is ten times the largest we can imagine and
+ * keeps a wrong file (a log, an image, /dev/zero) from being parsed at all.
+ */
+const MAX_DEFINITION_BYTES = 4 * 1024 * 1024
+
 export async function loadDefinition(path: string, options: LoadOptions = {}): Promise<Definition> {
   let bytes: Uint8Array
   try {
-    bytes = await readFile(path)
+    bytes = await readUserFile(path, {what: 'the definition file', maxBytes: MAX_DEFINITION_BYTES})
   } catch (err) {
-    const code = (err as {code?: string}).code
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : 'cannot be read'
-    throw new DefinitionError([{file: path, line: 1, column: 1, message: `cannot read the definition file: ${why}`}])
+    if (!(err instanceof FileReadError)) throw err
+    throw new DefinitionError([{file: path, line: 1, column: 1, message: `cannot read the definition file: ${err.reason}`}])
   }
   const draft = parseDefinition(path, new TextDecoder().decode(bytes), sha256Digest(bytes), options)
   return {...draft, entries: await readKeyFiles(draft.entries)}
 }
 
-/** Reads each public key file once; every unreadable or non-key file is a problem at the line naming it. */
+/**
+ * Reads each public key file once; every unreadable or non-key file is a problem at the line naming it. What is
+ * kept is the key re-exported from the parsed file, never the file's text.
+ */
 async function readKeyFiles(entries: EntryDraft[]): Promise<DefinitionEntry[]> {
   const pems = new Map<string, Promise<string | Error>>()
   const read = (file: string) => {
     let pending = pems.get(file)
     if (!pending) {
-      pending = readFile(file, 'utf8').then(
-        (pem) => {
-          try {
-            createPublicKey(pem)
-            return pem
-          } catch {
-            return new Error(`${file} is not a PEM public key`)
-          }
-        },
-        (err: {code?: string}) => new Error(`cannot read key file ${file}: ${err.code === 'ENOENT' ? 'no such file' : 'read failed'}`),
-      )
+      pending = readPublicKeyFile(file).catch((err: unknown) => {
+        if (err instanceof SignatureError) return new Error(err.message)
+        throw err
+      })
       pems.set(file, pending)
     }
     return pending
@@ -94,7 +97,7 @@ export function parseDefinition(path: string, text: string, sha256: string, opti
     const pos = lineCounter.linePos(offset ?? 0)
     return {file: path, line: pos.line, column: pos.col, message}
   }
-  if (doc.errors.length) throw new DefinitionError(doc.errors.map((e) => at(e.pos[0], `YAML: ${e.message.split('\n')[0]}`)))
+  if (doc.errors.length) throw new DefinitionError(doc.errors.map((e) => at(e.pos[0], `YAML: ${abbreviate(e.message.split('\n')[0]!, 2 * MAX_ECHO_CHARS)}`)))
 
   const value = doc.toJS() as unknown
   if (value === null || value === undefined) throw new DefinitionError([at(0, 'the definition file is empty: it needs an `images:` list')])
@@ -138,7 +141,7 @@ function schemaProblems(doc: Document, value: unknown, at: At): {problems: Probl
       const known = knownKeysAt(path)
       for (const name of (error.params as {additionalProperties?: string[]}).additionalProperties ?? []) {
         const hint = suggest(name, known)
-        problems.push(at(keyOffset(doc, [...path, name]), `unknown key "${name}"${hint ? `: did you mean ${hint}?` : ` (allowed: ${known.join(', ')})`}`))
+        problems.push(at(keyOffset(doc, [...path, name]), `unknown key ${quoted(name)}${hint ? `: did you mean ${hint}?` : ` (allowed: ${known.join(', ')})`}`))
       }
       continue
     }
@@ -160,7 +163,7 @@ function where(path: readonly (string | number)[]): string {
 
 function oneOf(path: (string | number)[], allowed: string[], doc: Document): string {
   const node = doc.getIn(path, true)
-  const got = isScalar(node) ? JSON.stringify(node.value) : 'this value'
+  const got = isScalar(node) ? quoted(node.value) : 'this value'
   const hint = isScalar(node) && typeof node.value === 'string' ? suggest(node.value, allowed) : null
   return `${where(path)} must be one of ${allowed.join(', ')}, got ${got}${hint ? `: did you mean ${hint}?` : ''}`
 }
@@ -172,11 +175,11 @@ function describe(keyword: string, path: (string | number)[], params: Record<str
     return `${where(path)} is missing required key${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`
   }
   const node = doc.getIn(path, true)
-  const shown = isScalar(node) ? JSON.stringify(node.value) : 'this value'
+  const shown = isScalar(node) ? quoted(node.value) : 'this value'
   if (keyword === 'type') {
     const expected = String(params.type)
     if (expected === 'string' && isScalar(node) && typeof node.value === 'number') {
-      return `${name} must be a string, got the number ${shown}: quote it ("${node.source ?? node.value}") so YAML keeps it as written`
+      return `${name} must be a string, got the number ${shown}: quote it ("${abbreviate(String(node.source ?? node.value))}") so YAML keeps it as written`
     }
     if (expected === 'boolean') return `${name} must be true or false, got ${shown}`
     if (expected === 'array') return `${name} must be a list${name === 'images' ? ' (write `images: []` for none)' : ''}, got ${shown}`
@@ -185,6 +188,12 @@ function describe(keyword: string, path: (string | number)[], params: Record<str
   }
   if (keyword === 'minLength') return `${name} must not be empty`
   return `${name}: ${keyword} check failed`
+}
+
+/** A value as the file wrote it, quoted and cut: an error never repeats megabytes of the file. */
+function quoted(value: unknown): string {
+  // Numbers are shown as written: JSON.stringify would turn a huge one (Infinity) into `null`.
+  return typeof value === 'string' ? JSON.stringify(abbreviate(value)) : abbreviate(String(value))
 }
 
 function pointerToPath(pointer: string): (string | number)[] {

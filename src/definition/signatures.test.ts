@@ -92,7 +92,7 @@ describe('signature policy problems, each at its line', () => {
     ['sign with both key and keyless', 'signatures:\n  sign: {key: k.pem, keyless: true}\nimages:\n- source: "a/b:1"\n', [{line: 3, column: 9, message: 'sign takes either key or keyless: true, not both'}]],
     ['a missing key file and a file that is not a key', 'signatures:\n  keys: [./absent.pub, ./not-a-key.pub]\nimages:\n- source: "a/b:1"\n', [
       {line: 3, column: 10, message: `cannot read key file ${'DIR'}/absent.pub: no such file`},
-      {line: 3, column: 24, message: `${'DIR'}/not-a-key.pub is not a PEM public key`},
+      {line: 3, column: 24, message: `key file ${'DIR'}/not-a-key.pub is not PEM (no -----BEGIN …----- line)`},
     ]],
   ]
   for (const [name, body, want] of cases) {

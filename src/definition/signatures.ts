@@ -4,6 +4,7 @@
  */
 import {isAbsolute, join} from 'node:path'
 import {type AttestationPolicy, COSIGN_SIGN_PREDICATE, type Identity, type SignaturePolicy, type SignSpec} from '../signatures/types.ts'
+import {abbreviate} from '../ref/text.ts'
 import type {Problem} from './errors.ts'
 import type {SignaturesBlock} from './schema.ts'
 
@@ -108,7 +109,7 @@ function resolveIdentities(listed: NonNullable<SignaturesBlock['identities']>, a
       try {
         new RegExp(identity.subjectRegExp)
       } catch {
-        return problem([...here, 'subjectRegExp'], `subjectRegExp is not a valid regular expression: ${identity.subjectRegExp}`)
+        return problem([...here, 'subjectRegExp'], `subjectRegExp is not a valid regular expression: ${abbreviate(identity.subjectRegExp)}`)
       }
       identities.push({issuer: identity.issuer, subject: {kind: 'regexp', pattern: identity.subjectRegExp}})
     } else {

@@ -7,6 +7,7 @@ import Type, {type Static} from 'typebox'
 import Value from 'typebox/value'
 import {baseMediaType, isImageManifest, isIndex, isSchema1} from './media-types.ts'
 import {PlatformSchema} from './platform.ts'
+import {printable} from '../ref/text.ts'
 
 export const DescriptorSchema = Type.Object({
   mediaType: Type.String(),
@@ -72,7 +73,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ParsedMan
   }
   const declared = (json as {mediaType?: unknown})?.mediaType
   if (typeof declared === 'string' && baseMediaType(declared) !== mediaType) {
-    throw new ManifestError('INVALID_MANIFEST', `manifest is served as ${mediaType} but declares ${declared}`)
+    throw new ManifestError('INVALID_MANIFEST', `manifest is served as ${printable(mediaType)} but declares ${printable(declared)}`)
   }
   if (isIndex(mediaType)) {
     if (!Value.Check(IndexSchema, json)) throw invalid(IndexSchema, json, mediaType)
@@ -82,7 +83,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ParsedMan
     if (!Value.Check(ManifestSchema, json)) throw invalid(ManifestSchema, json, mediaType)
     return {kind: 'image', mediaType, manifest: json}
   }
-  throw new ManifestError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type "${mediaType}"`)
+  throw new ManifestError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type "${printable(mediaType)}"`)
 }
 
 function invalid(schema: typeof IndexSchema | typeof ManifestSchema, json: unknown, mediaType: string): ManifestError {

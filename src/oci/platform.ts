@@ -1,5 +1,6 @@
 /** Platforms as the image spec writes them, and the `os/arch/variant` strings people read. */
 import Type, {type Static} from 'typebox'
+import {printable} from '../ref/text.ts'
 
 export const PlatformSchema = Type.Object({
   architecture: Type.String(),
@@ -13,8 +14,9 @@ export type Platform = Static<typeof PlatformSchema>
 /** The platform `amd64Only` selects. */
 export const LINUX_AMD64: Platform = {os: 'linux', architecture: 'amd64'}
 
+/** `linux/arm64/v8`. The parts come from registries, so the result is made printable for plans and messages. */
 export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter((s) => s !== undefined && s !== '').join('/')
+  return printable([p.os, p.architecture, p.variant].filter((s) => s !== undefined && s !== '').join('/'))
 }
 
 /**

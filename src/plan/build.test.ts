@@ -9,6 +9,7 @@ import type {Digest} from '../ref/digest.ts'
 import {buildPlan, type EntryFailure, type PlanMeta} from './build.ts'
 import type {PolicyRecord} from './signature-record.ts'
 import {type Plan, PLAN_FORMAT_VERSION, PlanSchema} from './model.ts'
+import {serializePlan} from './planfile.ts'
 import type {Observation} from './observation.ts'
 
 const PREFIX = 'eu.gcr.io/kyma-project/external/'
@@ -350,5 +351,45 @@ describe('buildPlan: the plan', () => {
     const plan = planned(buildPlan(entries('- source: "busybox:1"'), [indexObservation(BUILDX_INDEX, null)], META))
     expect(Value.Check(PlanSchema, {...plan, entries: [{...plan.entries[0], action: 'copy'}]})).toBe(false)
     expect(Value.Check(PlanSchema, {...plan, entries: [{...plan.entries[0], sourceDigest: 'sha256:abc'}]})).toBe(false)
+  })
+})
+
+describe('registry text recorded in the plan', () => {
+  /** What a terminal may act on: C0 but newline, DEL, C1. */
+  const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/
+
+  test('platforms, the picked media type, signature reasons and signer identities are recorded printable', () => {
+    const hostile = {os: 'linux\x1b]0;pwned\x07', architecture: 'arm64\u009b2J'}
+    const policy: PolicyRecord = {...NO_POLICY, identities: [{issuer: 'https://issuer', subject: {kind: 'regexp', pattern: '.*'}}]}
+    const observed = (manifests: Descriptor[], digest: Digest, signatures: Extract<Observation, {kind: 'observed'}>['signatures']): Observation => ({
+      kind: 'observed',
+      source: {digest, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests}},
+      targetDigest: null,
+      signatures,
+    })
+    const signed = observed([child(AMD64, AMD64_CHILD), child(hostile, ARM64_CHILD)], INDEX, {policy, verdicts: [{kind: 'verified', signer: {kind: 'identity', subject: 'ci\x1b[8m@evil', issuer: 'https://issuer\x7f'}, source: 'referrer', claim: {kind: 'signature'}}], attestations: []})
+    const picked = observed([child(AMD64, AMD64_CHILD, `${MediaType.OciManifest}; x="\x1b[2J"`)], dg('other-index'), {
+      policy,
+      verdicts: [{kind: 'failed', reason: 'DENIED: \x1b[31mno\x1b[0m', source: 'tag sha256-x.sig', claim: {kind: 'signature'}}],
+      attestations: [],
+    })
+    const plan = planned(buildPlan(entries('- source: "a/one:1"', '- source: "a/two:1"\n  amd64Only: true'), [signed, picked], META))
+    const [whole, amd64] = plan.entries
+    expect(whole!.platforms).toStrictEqual(['linux/amd64', 'linux\\x1b]0;pwned\\x07/arm64\\x9b2J'])
+    expect(whole!.signature.signers).toStrictEqual([{kind: 'identity', subject: 'ci\\x1b[8m@evil', issuer: 'https://issuer\\x7f'}])
+    expect(amd64!.mediaType).toBe(MediaType.OciManifest)
+    expect(amd64!.signature.reasons).toStrictEqual(['tag sha256-x.sig: DENIED: \\x1b[31mno\\x1b[0m'])
+    expect(JSON.stringify(plan)).not.toMatch(/\\u00(1b|07)|\\u007f/)
+    expect(serializePlan(plan)).not.toMatch(RAW_CONTROL)
+    expectValidPlan(plan)
+  })
+
+  test('the plan file escapes whatever control character a plan holds, losslessly', () => {
+    const plan = planned(buildPlan(entries('- source: "busybox:1"'), [indexObservation(BUILDX_INDEX, null)], META))
+    const edited = {...plan, entries: [{...plan.entries[0]!, platforms: ['linux\u009b31m/amd64\u202e', 'a\x1bb']}]}
+    const text = serializePlan(edited)
+    expect(text).not.toMatch(RAW_CONTROL)
+    expect(text).not.toContain('\u202e')
+    expect(JSON.parse(text)).toStrictEqual(edited)
   })
 })

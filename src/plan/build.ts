@@ -3,12 +3,14 @@
  * rule here (the seed's "pin the index" rule, amd64Only, the three actions) is tested without a registry.
  */
 import type {Descriptor} from '../oci/manifest.ts'
-import {isImageManifest, isIndex} from '../oci/media-types.ts'
+import {baseMediaType, isImageManifest, isIndex} from '../oci/media-types.ts'
 import {formatPlatform, isLinuxAmd64, isUnknownPlatform} from '../oci/platform.ts'
 import type {DefinitionEntry} from '../definition/resolve.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import {formatReference} from '../ref/reference.ts'
+import {printable} from '../ref/text.ts'
 import {decideAttestation, decideSignatures, withAttestations} from '../signatures/decide.ts'
+import type {Signer} from '../signatures/types.ts'
 import type {SignatureRecord} from './signature-record.ts'
 import {type Action, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from './model.ts'
 import type {FailureReason, Observation} from './observation.ts'
@@ -112,10 +114,18 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
   }
 }
 
+/** Reasons and keyless identities quote registries and certificates: recorded printable, like everything in a plan. */
 function signatureRecord({policy, verdicts, attestations}: Extract<Observation, {kind: 'observed'}>['signatures']): SignatureRecord {
-  const decided = attestations.map((a) => decideAttestation(a.predicateType, a.verdicts))
+  const decided = attestations.map((a) => {
+    const d = decideAttestation(a.predicateType, a.verdicts)
+    return {...d, predicateType: printable(d.predicateType), signers: d.signers.map(printableSigner), reasons: d.reasons.map((r) => printable(r))}
+  })
   const {status, signers, found, reasons} = withAttestations(decideSignatures(policy, verdicts), decided)
-  return {policy, status, signers, found, reasons, attestations: decided}
+  return {policy, status, signers: signers.map(printableSigner), found, reasons: reasons.map((r) => printable(r)), attestations: decided}
+}
+
+function printableSigner(s: Signer): Signer {
+  return s.kind === 'identity' ? {kind: s.kind, subject: printable(s.subject), issuer: printable(s.issuer)} : s
 }
 
 /** Fields in the order a reviewer reads them: what, from where, to where, what happens, signatures. */
@@ -143,7 +153,8 @@ function decide(id: Digest, targetDigest: Digest | null): Action {
 export function pickLinuxAmd64(manifests: readonly Descriptor[]): {digest: Digest; mediaType: string} | null {
   const candidates = manifests.filter((d) => isLinuxAmd64(d.platform) && isImageManifest(d.mediaType) && !isIndex(d.mediaType))
   const chosen = candidates.find((d) => !d.platform?.variant) ?? candidates[0]
-  return chosen && isDigest(chosen.digest) ? {digest: chosen.digest, mediaType: chosen.mediaType} : null
+  // The descriptor's media type without parameters: the plan records a known type, not what the index wrote.
+  return chosen && isDigest(chosen.digest) ? {digest: chosen.digest, mediaType: baseMediaType(chosen.mediaType)} : null
 }
 
 function unique(values: string[]): string[] {

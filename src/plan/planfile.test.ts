@@ -1,5 +1,5 @@
 import {afterAll, beforeAll, describe, expect, test} from 'bun:test'
-import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm, truncate, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {type Plan, PLAN_FORMAT_VERSION} from './model.ts'
@@ -155,7 +155,31 @@ describe('readPlanFile refuses', () => {
     const error = await readPlanFile(dir).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(PlanFileError)
     expect((error as PlanFileError).code).toBe('UNREADABLE')
-    expect((error as PlanFileError).message).toBe(`cannot read plan file ${dir}: it is a directory`)
+    expect((error as PlanFileError).message).toBe(`cannot read plan file ${dir}: it is a directory, not a regular file`)
+  })
+
+  test('a device, and a file over 64 MiB, are refused without being read', async () => {
+    const device = await readPlanFile('/dev/zero').catch((e: unknown) => e)
+    expect(device).toBeInstanceOf(PlanFileError)
+    expect((device as PlanFileError).message).toBe('cannot read plan file /dev/zero: it is a device, not a regular file')
+    const path = join(dir, 'huge.plan.json')
+    await writeFile(path, '')
+    await truncate(path, 64 * 1024 * 1024 + 1)
+    const huge = await readPlanFile(path).catch((e: unknown) => e)
+    expect((huge as PlanFileError).code).toBe('UNREADABLE')
+    expect((huge as PlanFileError).message).toBe(`cannot read plan file ${path}: it is ${64 * 1024 * 1024 + 1} bytes, more than the 64 MiB allowed`)
+  })
+
+  test('a format version is quoted cut, not in full', () => {
+    const error = (() => {
+      try {
+        return parsePlan('p.json', JSON.stringify({formatVersion: 'x'.repeat(100_000)}))
+      } catch (e) {
+        return e
+      }
+    })()
+    expect((error as PlanFileError).code).toBe('UNKNOWN_FORMAT_VERSION')
+    expect((error as PlanFileError).message.length).toBeLessThan(300)
   })
 
   test('parsePlan accepts exactly what serializePlan writes', () => {

@@ -3,9 +3,11 @@
  * so `apply` never acts on a truncated, hand-broken or foreign file; each failure is one sentence.
  */
 import {SyncerError} from '../ref/errors.ts'
-import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import {mkdir, rename, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import Value from 'typebox/value'
+import {FileReadError, readUserFile} from '../files/read.ts'
+import {abbreviate, printableJson} from '../ref/text.ts'
 import {type Plan, PLAN_FORMAT_VERSION, PlanSchema} from './model.ts'
 
 export class PlanFileError extends SyncerError {
@@ -20,8 +22,9 @@ export class PlanFileError extends SyncerError {
   }
 }
 
+/** The file people review (`cat`, a diff in a pull request): no character in it can drive a terminal. */
 export function serializePlan(plan: Plan): string {
-  return `${JSON.stringify(plan, null, 2)}\n`
+  return `${printableJson(plan)}\n`
 }
 
 /** Writes atomically (temp file + rename): an interrupted write never leaves half a plan for apply. */
@@ -32,13 +35,19 @@ export async function writePlanFile(path: string, plan: Plan): Promise<void> {
   await rename(temporary, path)
 }
 
+/**
+ * A plan entry is about 1 KiB, a few more with public keys; 64 MiB holds tens of thousands of entries and still
+ * refuses a wrong file before it is buffered and parsed.
+ */
+const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024
+
 export async function readPlanFile(path: string): Promise<Plan> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = (await readUserFile(path, {what: 'plan file', maxBytes: MAX_PLAN_FILE_BYTES})).toString('utf8')
   } catch (err) {
-    const code = (err as {code?: string}).code
-    throw new PlanFileError('UNREADABLE', path, `cannot read plan file ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : 'read failed'}`)
+    if (!(err instanceof FileReadError)) throw err
+    throw new PlanFileError('UNREADABLE', path, err.message)
   }
   return parsePlan(path, text)
 }
@@ -55,7 +64,7 @@ export function parsePlan(path: string, text: string): Plan {
   }
   const version = (json as {formatVersion: unknown}).formatVersion
   if (version !== PLAN_FORMAT_VERSION) {
-    throw new PlanFileError('UNKNOWN_FORMAT_VERSION', path, `${path} has plan format version ${JSON.stringify(version)}, but this image-syncer reads version ${PLAN_FORMAT_VERSION}: plan again with this version`)
+    throw new PlanFileError('UNKNOWN_FORMAT_VERSION', path, `${path} has plan format version ${abbreviate(JSON.stringify(version) ?? String(version))}, but this image-syncer reads version ${PLAN_FORMAT_VERSION}: plan again with this version`)
   }
   if (!Value.Check(PlanSchema, json)) {
     const errors = [...Value.Errors(PlanSchema, json)].filter((e) => e.keyword !== 'boolean')

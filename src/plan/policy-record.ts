@@ -1,12 +1,12 @@
 /**
  * Between a definition's signature policy and the plan's record of it. Apply verifies again from the record
  * alone, so the record carries public keys (PEM; not secrets) and pins a trusted root file by its sha256: a
- * root changed after review is refused rather than silently trusted.
+ * root changed after review is refused rather than silently trusted. A key is recorded as the SPKI PEM
+ * re-exported from the parsed key, so nothing else of a key file (a stray private key block) reaches the plan.
  */
-import {readFile} from 'node:fs/promises'
 import {sha256Digest} from '../ref/digest.ts'
 import type {PolicyTrustInput, TrustInput} from '../signatures/check.ts'
-import {keyFingerprint, SignatureError} from '../signatures/trust.ts'
+import {canonicalPem, fingerprintOfKey, parsePublicKey, readTrustedRootFile, SignatureError} from '../signatures/trust.ts'
 import type {Identity, SignaturePolicy} from '../signatures/types.ts'
 import type {PolicyRecord} from './signature-record.ts'
 
@@ -15,7 +15,7 @@ export async function recordPolicy(policy: SignaturePolicy): Promise<PolicyRecor
     verify: policy.verify,
     keys: recordKeys(policy.keys),
     identities: recordIdentities(policy.identities),
-    trustedRoot: policy.trustedRoot.kind === 'file' ? {kind: 'file', path: policy.trustedRoot.path, sha256: sha256Digest(await readTrustedRoot(policy.trustedRoot.path))} : {kind: 'public-good'},
+    trustedRoot: policy.trustedRoot.kind === 'file' ? {kind: 'file', path: policy.trustedRoot.path, sha256: sha256Digest(await readTrustedRootFile(policy.trustedRoot.path))} : {kind: 'public-good'},
     copy: policy.copy,
     sign: policy.sign,
     attestations: policy.attestations.map(({predicateType, trust}) => ({
@@ -25,13 +25,18 @@ export async function recordPolicy(policy: SignaturePolicy): Promise<PolicyRecor
   }
 }
 
-const recordKeys = (keys: SignaturePolicy['keys']) => keys.map((k) => ({fingerprint: keyFingerprint(k.pem), pem: k.pem}))
+/** Only the parsed key is recorded, re-exported as SPKI PEM: nothing else of a key file reaches the plan. */
+const recordKeys = (keys: SignaturePolicy['keys']) =>
+  keys.map((k) => {
+    const key = parsePublicKey(k.pem, `key file ${k.path}`)
+    return {fingerprint: fingerprintOfKey(key), pem: canonicalPem(key)}
+  })
 const recordIdentities = (identities: readonly Identity[]) => identities.map((i) => ({issuer: i.issuer, subject: i.subject}))
 
 /** The trust a recorded policy stands for; refuses a trusted root file that changed since the plan. */
 export async function trustInputFromRecord(record: PolicyRecord): Promise<TrustInput> {
   if (record.trustedRoot.kind === 'file') {
-    const actual = sha256Digest(await readTrustedRoot(record.trustedRoot.path))
+    const actual = sha256Digest(await readTrustedRootFile(record.trustedRoot.path))
     if (actual !== record.trustedRoot.sha256) {
       throw new SignatureError('TRUSTED_ROOT_INVALID', `trusted root ${record.trustedRoot.path} changed since the plan was made (${actual}, planned ${record.trustedRoot.sha256}): plan again`)
     }
@@ -52,13 +57,5 @@ export async function policyTrustFromRecord(record: PolicyRecord): Promise<Polic
       predicateType,
       trust: trust.kind === 'entry' ? entry : {keys: trust.keys.map((k) => ({pem: k.pem})), identities: trust.identities, trustedRoot: entry.trustedRoot},
     })),
-  }
-}
-
-async function readTrustedRoot(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path)
-  } catch (err) {
-    throw new SignatureError('TRUSTED_ROOT_UNREADABLE', `cannot read trusted root ${path}: ${(err as {code?: string}).code === 'ENOENT' ? 'no such file' : 'read failed'}`)
   }
 }

@@ -2,6 +2,7 @@
  * The reference layer's one error. Every malformed image reference, target prefix or computed target name
  * ends up here, so callers branch on `code` (or `instanceof`) and show `message`; they never parse the text.
  */
+import {abbreviate, MAX_REFERENCE_CHARS} from './text.ts'
 
 /**
  * What kind of trouble an error is. Every error the project throws on purpose extends `SyncerError` and says its
@@ -53,8 +54,9 @@ export class BadReferenceError extends SyncerError {
   readonly subject: ReferenceSubject
 
   constructor(input: string, reason: string, subject: ReferenceSubject = 'reference', options?: ErrorOptions) {
-    // JSON.stringify quotes the input and makes stray whitespace or control characters visible (`"a\tb"`).
-    super(`invalid ${subject} ${JSON.stringify(input)}: ${reason}`, options)
+    // JSON.stringify quotes the input and makes stray whitespace or control characters visible (`"a\tb"`);
+    // a long input is cut, so a 50 MB string in a definition file does not come back as a 50 MB error.
+    super(`invalid ${subject} ${JSON.stringify(abbreviate(input, MAX_REFERENCE_CHARS))}: ${reason}`, options)
     this.input = input
     this.reason = reason
     this.subject = subject

@@ -3,6 +3,7 @@
  * normalised so that two spellings of one registry compare equal (`Quay.IO` = `quay.io`,
  * `index.docker.io` = `docker.io`). Pure string work, no DNS.
  */
+import {abbreviate, MAX_REFERENCE_CHARS} from './text.ts'
 
 /** Docker Hub's canonical name; every alias below is normalised to it, as `docker pull` does. */
 export const DOCKER_HUB = 'docker.io'
@@ -51,22 +52,22 @@ export function parseRegistry(input: string): RegistryParse {
   let port: string | undefined
   if (lower.startsWith('[')) {
     const close = lower.indexOf(']')
-    if (close === -1) return fail(`IPv6 address in "${input}" has no closing "]"`)
+    if (close === -1) return fail(`IPv6 address in "${abbreviate(input, MAX_REFERENCE_CHARS)}" has no closing "]"`)
     host = lower.slice(0, close + 1)
     const after = lower.slice(close + 1)
     if (after !== '') {
-      if (!after.startsWith(':')) return fail(`unexpected "${after}" after the IPv6 address in "${input}"`)
+      if (!after.startsWith(':')) return fail(`unexpected "${abbreviate(after, MAX_REFERENCE_CHARS)}" after the IPv6 address in "${abbreviate(input, MAX_REFERENCE_CHARS)}"`)
       port = after.slice(1)
     }
     const address = normaliseIpv6(host.slice(1, -1))
-    if (address === null) return fail(`"${host}" is not a valid IPv6 address`)
+    if (address === null) return fail(`"${abbreviate(host, MAX_REFERENCE_CHARS)}" is not a valid IPv6 address`)
     host = `[${address}]`
   } else {
     const colon = lower.indexOf(':')
     if (colon !== -1) {
       host = lower.slice(0, colon)
       port = lower.slice(colon + 1)
-      if (port.includes(':')) return fail(`an IPv6 address must be written in brackets, e.g. "[::1]:5000", not "${input}"`)
+      if (port.includes(':')) return fail(`an IPv6 address must be written in brackets, e.g. "[::1]:5000", not "${abbreviate(input, MAX_REFERENCE_CHARS)}"`)
     } else {
       host = lower
     }
@@ -84,19 +85,19 @@ export function parseRegistry(input: string): RegistryParse {
 function domainProblem(host: string): string | null {
   if (host === '') return 'registry host is empty'
   for (const label of host.split('.')) {
-    if (label === '') return `registry host "${host}" has an empty label (leading, trailing or double ".")`
+    if (label === '') return `registry host "${abbreviate(host, MAX_REFERENCE_CHARS)}" has an empty label (leading, trailing or double ".")`
     if (!DOMAIN_LABEL.test(label)) {
-      return `registry host "${host}" is invalid: "${label}" may only hold letters, digits and inner "-"`
+      return `registry host "${abbreviate(host, MAX_REFERENCE_CHARS)}" is invalid: "${abbreviate(label, MAX_REFERENCE_CHARS)}" may only hold letters, digits and inner "-"`
     }
   }
   return null
 }
 
 function portProblem(port: string, input: string): string | null {
-  if (port === '') return `port after ":" in "${input}" is empty`
-  if (!PORT.test(port)) return `port "${port}" in "${input}" must be a number`
+  if (port === '') return `port after ":" in "${abbreviate(input, MAX_REFERENCE_CHARS)}" is empty`
+  if (!PORT.test(port)) return `port "${abbreviate(port, MAX_REFERENCE_CHARS)}" in "${abbreviate(input, MAX_REFERENCE_CHARS)}" must be a number`
   const value = Number(port)
-  if (value < 1 || value > MAX_PORT) return `port ${port} in "${input}" is out of range (1-${MAX_PORT})`
+  if (value < 1 || value > MAX_PORT) return `port ${abbreviate(port, MAX_REFERENCE_CHARS)} in "${abbreviate(input, MAX_REFERENCE_CHARS)}" is out of range (1-${MAX_PORT})`
   return null
 }
 

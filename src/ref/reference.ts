@@ -8,6 +8,7 @@
 import {type Digest, digestProblem} from './digest.ts'
 import {BadReferenceError} from './errors.ts'
 import {DOCKER_HUB, isDockerHub, looksLikeHost, parseRegistry} from './host.ts'
+import {abbreviate, MAX_REFERENCE_CHARS} from './text.ts'
 
 export {BadReferenceError} from './errors.ts'
 export {DOCKER_HUB, isDockerHub} from './host.ts'
@@ -103,7 +104,7 @@ function splitName(name: string, fail: (reason: string) => never): {registry: st
   const repository = isDockerHub(registry) && !path.includes('/') ? `library/${path}` : path
   const length = registry.length + 1 + repository.length
   if (length > NAME_MAX_LENGTH) {
-    fail(`name "${registry}/${repository}" is ${length} characters, at most ${NAME_MAX_LENGTH} are allowed`)
+    fail(`name "${abbreviate(`${registry}/${repository}`, MAX_REFERENCE_CHARS)}" is ${length} characters, at most ${NAME_MAX_LENGTH} are allowed`)
   }
   return {registry, repository}
 }
@@ -121,7 +122,7 @@ export function repositoryProblem(path: string, what = 'repository name'): strin
   for (const component of path.split('/')) {
     if (!PATH_COMPONENT.test(component)) {
       return (
-        `${what} has an invalid path component "${component}": use lower-case letters and digits, ` +
+        `${what} has an invalid path component "${abbreviate(component, MAX_REFERENCE_CHARS)}": use lower-case letters and digits, ` +
         'separated by ".", "_", "__" or "-"'
       )
     }

@@ -18,6 +18,7 @@
 import {BadReferenceError} from './errors.ts'
 import {isDockerHub, looksLikeHost, parseRegistry} from './host.ts'
 import {formatReference, NAME_MAX_LENGTH, parseReference, type Reference, repositoryProblem, tagProblem} from './reference.ts'
+import {abbreviate, MAX_REFERENCE_CHARS} from './text.ts'
 
 /** A parsed `targetRepoPrefix`: the registry to push to and the path every target repository starts with. */
 export interface TargetPrefix {
@@ -45,7 +46,7 @@ export function parseTargetPrefix(prefix: string): TargetPrefix {
   const slash = prefix.indexOf('/')
   const host = slash === -1 ? prefix : prefix.slice(0, slash)
   if (!looksLikeHost(host)) {
-    fail(`target prefix must start with a registry host (containing "." or ":", or "localhost"), not "${host}"`)
+    fail(`target prefix must start with a registry host (containing "." or ":", or "localhost"), not "${abbreviate(host, MAX_REFERENCE_CHARS)}"`)
   }
   const parsed = parseRegistry(host)
   if (!parsed.ok) return fail(parsed.reason)
@@ -82,7 +83,7 @@ export function targetReference(prefix: string, source: Reference, tag: string):
     return {registry: target.registry, repository: target.repository, tag}
   } catch (error) {
     if (!(error instanceof BadReferenceError)) throw error
-    const reason = `${error.reason} (target of ${formatReference(source)} under "${prefix}")`
+    const reason = `${error.reason} (target of ${formatReference(source)} under "${abbreviate(prefix, MAX_REFERENCE_CHARS)}")`
     throw new BadReferenceError(text, reason, 'target reference', {cause: error})
   }
 }

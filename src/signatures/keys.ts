@@ -7,9 +7,9 @@
  * would need a NaCl dependency for a format cosign can re-export anyway. The error says what to do instead.
  */
 import {createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject} from 'node:crypto'
-import {readFile} from 'node:fs/promises'
 import type {Signer as SigstoreSigner} from '@sigstore/sign'
-import {SignatureError, checkKeyType, fingerprintOfKey, keyHint} from './trust.ts'
+import {FileReadError, readUserFile} from '../files/read.ts'
+import {SignatureError, canonicalPem, checkKeyType, fingerprintOfKey, keyHint, parsePublicKey} from './trust.ts'
 
 /** A loaded signing key; `publicKey` is what verifiers are configured with. */
 export interface SigningKey {
@@ -26,16 +26,34 @@ export interface SigningKey {
 const PEM_LABEL = /-----BEGIN ([A-Z0-9 ]+)-----/
 const READABLE = new Set(['PRIVATE KEY', 'EC PRIVATE KEY', 'RSA PRIVATE KEY', 'ENCRYPTED PRIVATE KEY'])
 
+/**
+ * A key file holds one PEM block of a few hundred bytes (an RSA-4096 private key is about 3.3 KiB); 64 KiB is
+ * far above any key and still refuses a wrong file (or /dev/zero) at once.
+ */
+const MAX_KEY_FILE_BYTES = 64 * 1024
+
 /** Reads and parses a PEM private key file; `password` is for encrypted PKCS#8. Throws `SignatureError`. */
 export async function loadSigningKey(pemPath: string, password?: string): Promise<SigningKey> {
-  let pem: string
-  try {
-    pem = await readFile(pemPath, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error'
-    throw new SignatureError('SIGNING_KEY_UNREADABLE', `signing key ${pemPath} could not be read (${code})`, {path: pemPath})
-  }
+  const pem = await readKeyFile(pemPath, 'signing key', 'SIGNING_KEY_UNREADABLE')
   return signingKeyFromPem(pem, password, pemPath)
+}
+
+/**
+ * Reads a public key file and returns its key as canonical SPKI PEM (see `canonicalPem`): what callers keep
+ * and record is re-exported from the parsed key, never the file's text. Throws `SignatureError`.
+ */
+export async function readPublicKeyFile(path: string): Promise<string> {
+  const pem = await readKeyFile(path, 'key file', 'PUBLIC_KEY_UNREADABLE')
+  return canonicalPem(parsePublicKey(pem, `key file ${path}`))
+}
+
+async function readKeyFile(path: string, what: string, code: 'SIGNING_KEY_UNREADABLE' | 'PUBLIC_KEY_UNREADABLE'): Promise<string> {
+  try {
+    return (await readUserFile(path, {what, maxBytes: MAX_KEY_FILE_BYTES})).toString('utf8')
+  } catch (error) {
+    if (error instanceof FileReadError) throw new SignatureError(code, error.message, {path, cause: error})
+    throw error
+  }
 }
 
 /** `loadSigningKey` for PEM text already in memory; `path` only names the key in errors. */
@@ -71,7 +89,7 @@ export function signingKeyFromPem(pem: string, password?: string, path?: string)
   return {
     privateKey,
     publicKey,
-    publicKeyPem: publicKey.export({format: 'pem', type: 'spki'}).toString(),
+    publicKeyPem: canonicalPem(publicKey),
     fingerprint: fingerprintOfKey(publicKey),
     hint: keyHint(publicKey),
   }

@@ -94,7 +94,10 @@ describe('loadSigningKey', () => {
     }
     const missing = await rejection(loadSigningKey(join(dir, 'absent.pem')))
     expect(missing.code).toBe('SIGNING_KEY_UNREADABLE')
-    expect(missing.message).toBe(`signing key ${join(dir, 'absent.pem')} could not be read (ENOENT)`)
+    expect(missing.message).toBe(`cannot read signing key ${join(dir, 'absent.pem')}: no such file`)
+    const device = await rejection(loadSigningKey('/dev/zero'))
+    expect(device.code).toBe('SIGNING_KEY_UNREADABLE')
+    expect(device.message).toBe('cannot read signing key /dev/zero: it is a device, not a regular file')
   })
 })
 

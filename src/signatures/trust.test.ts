@@ -47,7 +47,7 @@ describe('loadTrustedRoot', () => {
     const path = join(dir, 'nope.json')
     const error = await rejection(loadTrustedRoot({kind: 'file', path}))
     expect(error.code).toBe('TRUSTED_ROOT_UNREADABLE')
-    expect(error.message).toBe(`trusted root ${path} could not be read (ENOENT)`)
+    expect(error.message).toBe(`cannot read trusted root ${path}: no such file`)
     expect(error.path).toBe(path)
   })
 

@@ -9,10 +9,10 @@
  */
 import {SyncerError} from '../ref/errors.ts'
 import {createHash, createPublicKey, type KeyObject} from 'node:crypto'
-import {readFile} from 'node:fs/promises'
 import {TrustedRoot} from '@sigstore/protobuf-specs'
 import seeds from '@sigstore/tuf/seeds.json'
 import {toTrustMaterial} from '@sigstore/verify'
+import {FileReadError, readUserFile} from '../files/read.ts'
 import type {TrustedRootSource} from './types.ts'
 
 /** Why signature configuration or signing failed; callers branch on `code`, never on the message. */
@@ -23,6 +23,8 @@ export type SignatureErrorCode =
   | 'TRUSTED_ROOT_INVALID'
   /** A configured public key is not a usable PEM public key. */
   | 'PUBLIC_KEY_INVALID'
+  /** A public key file could not be read (missing, not a regular file, too large). */
+  | 'PUBLIC_KEY_UNREADABLE'
   /** A keyless identity has an issuer or subject pattern that cannot be used. */
   | 'IDENTITY_INVALID'
   /** The signing key file could not be read. */
@@ -93,15 +95,7 @@ export async function loadTrustedRoot(source: TrustedRootSource): Promise<Truste
     publicGood ??= publicGoodTrustedRoot()
     return publicGood
   }
-  let text: string
-  try {
-    text = await readFile(source.path, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error'
-    throw new SignatureError('TRUSTED_ROOT_UNREADABLE', `trusted root ${source.path} could not be read (${code})`, {
-      path: source.path,
-    })
-  }
+  const text = (await readTrustedRootFile(source.path)).toString('utf8')
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -109,6 +103,22 @@ export async function loadTrustedRoot(source: TrustedRootSource): Promise<Truste
     throw new SignatureError('TRUSTED_ROOT_INVALID', `trusted root ${source.path} is not valid JSON`, {path: source.path})
   }
   return parseTrustedRoot(json, `trusted root ${source.path}`, source.path)
+}
+
+/**
+ * The public-good trusted_root.json is about 10 KiB; 4 MiB leaves room for a private root with many CAs and
+ * logs and still refuses a wrong file (or /dev/zero) in one sentence.
+ */
+const MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024
+
+/** The bytes of a trusted root file, bounded; plan pins them by sha256, so both readers must read alike. */
+export async function readTrustedRootFile(path: string): Promise<Buffer> {
+  try {
+    return await readUserFile(path, {what: 'trusted root', maxBytes: MAX_TRUSTED_ROOT_BYTES})
+  } catch (error) {
+    if (error instanceof FileReadError) throw new SignatureError('TRUSTED_ROOT_UNREADABLE', error.message, {path, cause: error})
+    throw error
+  }
 }
 
 function publicGoodTrustedRoot(): TrustedRoot {
@@ -146,23 +156,34 @@ export function parseTrustedRoot(json: unknown, what: string, path?: string): Tr
   return root
 }
 
-const PEM_LABEL = /-----BEGIN ([A-Z0-9 ]+)-----/
+const PEM_LABELS = /-----BEGIN ([A-Z0-9 ]+)-----/g
+/** One PEM block and nothing else but whitespace; the label is checked separately, for a better message. */
+const SINGLE_PEM_BLOCK = /^\s*-----BEGIN ([A-Z0-9 ]+)-----\r?\n[A-Za-z0-9+/=\s]*-----END \1-----\s*$/
 
 /**
  * Parses a PEM public key (`PUBLIC KEY`, or PKCS#1 `RSA PUBLIC KEY`) of a type sigstore-js can verify with:
  * ECDSA P-256, RSA of at least 2048 bits, Ed25519. `createPublicKey` alone would also accept a private key or
  * a certificate and quietly derive a key, which hides a configuration mistake, so the PEM label is checked.
- * P-384/P-521 are refused because sigstore-js verifies DSSE with the key's implied SHA-256 (notes §2.3).
+ * The text must be exactly one such block: `createPublicKey` reads the first block and ignores the rest, so a
+ * `PUBLIC KEY` followed by a `PRIVATE KEY` would pass and the private key would travel with the public one.
+ * Messages never quote the text. P-384/P-521 are refused because sigstore-js verifies DSSE with the key's
+ * implied SHA-256 (notes §2.3).
  */
 export function parsePublicKey(pem: string, origin = 'public key'): KeyObject {
   const fail = (reason: string, cause?: unknown): never => {
     throw new SignatureError('PUBLIC_KEY_INVALID', `${origin} ${reason}`, {cause})
   }
-  const label = PEM_LABEL.exec(pem)?.[1]
+  const labels = [...pem.matchAll(PEM_LABELS)].map((m) => m[1]!)
+  const label = labels[0]
   if (label === undefined) fail('is not PEM (no -----BEGIN …----- line)')
+  if (labels.length > 1) {
+    const secret = labels.some((l) => l.includes('PRIVATE')) ? ', one of them a private key (treat it as exposed)' : ''
+    fail(`holds ${labels.length} PEM blocks (${labels.join(', ')})${secret}; a public key file must hold exactly one "PUBLIC KEY" block`)
+  }
   if (label !== 'PUBLIC KEY' && label !== 'RSA PUBLIC KEY') {
     fail(`is a PEM "${label}", not a public key; give the "PUBLIC KEY" file (e.g. cosign.pub)`)
   }
+  if (!SINGLE_PEM_BLOCK.test(pem)) fail(`has text outside its "${label}" block (or a malformed block); a public key file must hold the block alone`)
   let key: KeyObject | undefined
   try {
     key = createPublicKey(pem)
@@ -171,6 +192,14 @@ export function parsePublicKey(pem: string, origin = 'public key'): KeyObject {
   }
   checkKeyType(key!, (reason) => fail(reason))
   return key!
+}
+
+/**
+ * The key as SPKI PEM, re-exported from the parsed key: the only form of a public key that is written to a plan
+ * or compared, so nothing of the original file (comments, other blocks) is ever copied.
+ */
+export function canonicalPem(key: KeyObject): string {
+  return key.export({format: 'pem', type: 'spki'}).toString()
 }
 
 /**

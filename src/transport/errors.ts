@@ -4,6 +4,7 @@
  * `diagnostics[].code` or `kind`, never on message text.
  */
 import {SyncerError} from '../ref/errors.ts'
+import {printable} from '../ref/text.ts'
 import {redactUrl} from './redact.ts'
 
 /** One entry of the OCI distribution `errors` array. */
@@ -29,7 +30,8 @@ export class RegistryError extends SyncerError {
     const url = redactUrl(init.url)
     const diagnostics = init.diagnostics ?? []
     const said = diagnostics.length
-      ? diagnostics.map((d) => (d.message ? `${d.code}: ${d.message}` : d.code)).join('; ')
+      ? // Codes and messages are the registry's text: printable, so printing this error cannot drive a terminal.
+        diagnostics.map((d) => printable(d.message ? `${d.code}: ${d.message}` : d.code)).join('; ')
       : init.reason ?? `HTTP ${init.status}`
     const headNote = init.method === 'HEAD' && !diagnostics.length ? ' (HEAD responses have no body)' : ''
     super(`${init.method} ${url}: ${said}${headNote}`)

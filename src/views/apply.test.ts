@@ -152,3 +152,26 @@ describe('renderApplyResult json', () => {
     expect(text).not.toContain('MB')
   })
 })
+
+describe('registry text in the apply result', () => {
+  /** What a terminal may act on: C0 but newline, DEL, C1. */
+  const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/
+  const hostile = resultOf(
+    [
+      outcome('acme/app:1\x1b[2J', {kind: 'failed', message: 'PUT https://r.io/v2/x: DENIED: \x1b]0;pwned\x07\x1b[31mno\x1b[0m\u009b2J\nsecond line\r\n'}, 0, [0, 0, 0], 10),
+    ],
+    10,
+  )
+
+  test('Failed: lines show escape sequences as text, and a newline cannot start a line of its own', () => {
+    const text = renderApplyResult(hostile, 'table')
+    expect(text).not.toMatch(RAW_CONTROL)
+    expect(text).toContain(`  ${PREFIX}acme/app:1\\x1b[2J: PUT https://r.io/v2/x: DENIED: \\x1b]0;pwned\\x07\\x1b[31mno\\x1b[0m\\x9b2J\n    second line\n`)
+  })
+
+  test('JSON keeps the data and escapes what JSON.stringify leaves raw (C1)', () => {
+    const text = renderApplyResult(hostile, 'json')
+    expect(text).not.toMatch(RAW_CONTROL)
+    expect(JSON.parse(text)).toStrictEqual(hostile)
+  })
+})

@@ -1,13 +1,18 @@
-/** Rendering what apply did: a narrow table with the long messages below it, or the result as JSON. */
+/**
+ * Rendering what apply did: a narrow table with the long messages below it, or the result as JSON. Error
+ * messages quote registries and targets come from the plan file, so both are made printable: an escape sequence
+ * in a registry's error message is shown as `\x1b[…`, never sent to the terminal.
+ */
 import Table from 'cli-table3'
 import type {ApplyResult, BlobCounts, EntryOutcome} from '../apply/model.ts'
 import {shortDigest} from '../ref/digest.ts'
+import {printable, printableJson} from '../ref/text.ts'
 
 export type ApplyFormat = 'table' | 'json'
 
 export function renderApplyResult(result: ApplyResult, format: ApplyFormat): string {
   // JSON is for scripts: the data as it is, sizes in bytes and durations in milliseconds, nothing rounded.
-  if (format === 'json') return `${JSON.stringify(result, null, 2)}\n`
+  if (format === 'json') return `${printableJson(result)}\n`
   return renderTable(result)
 }
 
@@ -73,8 +78,8 @@ const HEADINGS = ['Source', 'Target', 'Result', 'Bytes', 'Blobs', 'Duration'] as
 
 function row(entry: EntryOutcome): string[] {
   return [
-    entry.source,
-    entry.target,
+    printable(entry.source),
+    printable(entry.target),
     entry.result.kind,
     formatBytes(entry.bytes),
     formatBlobCounts(entry.blobs),
@@ -82,9 +87,9 @@ function row(entry: EntryOutcome): string[] {
   ]
 }
 
-/** Continuation lines of a multi-line message stay indented under their entry. */
+/** Continuation lines of a multi-line message stay indented under their entry, so none can pose as another line. */
 function indented(text: string): string {
-  return text.replace(/\r?\n/g, '\n    ')
+  return printable(text, {multiline: true}).replace(/\n/g, '\n    ')
 }
 
 /**
@@ -96,13 +101,13 @@ function details(entries: readonly EntryOutcome[]): string[] {
   const failed = entries.filter((e) => e.result.kind === 'failed')
   if (failed.length > 0) {
     lines.push('Failed:')
-    for (const e of failed) if (e.result.kind === 'failed') lines.push(`  ${e.target}: ${indented(e.result.message)}`)
+    for (const e of failed) if (e.result.kind === 'failed') lines.push(`  ${printable(e.target)}: ${indented(e.result.message)}`)
   }
   const conflicts = entries.filter((e) => e.result.kind === 'conflict')
   if (conflicts.length > 0) {
     lines.push('Conflicts:')
     for (const e of conflicts) {
-      if (e.result.kind === 'conflict') lines.push(`  ${e.target} holds ${shortDigest(e.result.targetDigest)}, not overwritten`)
+      if (e.result.kind === 'conflict') lines.push(`  ${printable(e.target)} holds ${shortDigest(e.result.targetDigest)}, not overwritten`)
     }
   }
   return lines

@@ -158,9 +158,9 @@ describe('attestations in the signature cell', () => {
 
   test('control characters in recorded text never reach the terminal', () => {
     const plan = attested('failed', [{predicateType: 'https://x/\u001b[2J', status: 'missing', signers: [], reasons: ['required attestation https://x/\u001b[2J was not found']}])
-    expect(renderPlan(plan, 'table')).toContain('x/\\u001b[2J missing')
+    expect(renderPlan(plan, 'table')).toContain('x/\\x1b[2J missing')
     expect(renderPlan(plan, 'table')).not.toContain('\u001b')
-    expect(renderSignatureFailures(plan)).toContain('required attestation https://x/\\u001b[2J was not found')
+    expect(renderSignatureFailures(plan)).toContain('required attestation https://x/\\x1b[2J was not found')
     expect(renderSignatureFailures(plan)).not.toContain('\u001b')
   })
 })

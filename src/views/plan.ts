@@ -1,13 +1,16 @@
-/** Rendering a plan for people: a terminal table, or Markdown for a pull-request comment. */
+/**
+ * Rendering a plan for people: a terminal table, or Markdown for a pull-request comment. Platforms, signers and
+ * reasons come from registries (and the whole plan from a file anyone may edit), so every cell is printable.
+ */
 import Table from 'cli-table3'
 import type {Plan, PlanEntry} from '../plan/model.ts'
 import {shortDigest} from '../ref/digest.ts'
-import {printable} from './signatures.ts'
+import {printable, printableJson} from '../ref/text.ts'
 
 export type PlanFormat = 'table' | 'json' | 'markdown'
 
 export function renderPlan(plan: Plan, format: PlanFormat): string {
-  if (format === 'json') return `${JSON.stringify(plan, null, 2)}\n`
+  if (format === 'json') return `${printableJson(plan)}\n`
   if (format === 'markdown') return renderMarkdown(plan)
   return renderTable(plan)
 }
@@ -18,7 +21,7 @@ const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
 const HEADINGS = ['Source', 'Target', 'Action', 'Digest', 'Platforms', 'Signature'] as const
 
 function row(entry: PlanEntry): string[] {
-  return [entry.source, entry.target, entry.action, shortDigest(entry.sourceDigest), entry.platforms.join(', ') || '-', signatureCell(entry)]
+  return [entry.source, entry.target, entry.action, shortDigest(entry.sourceDigest), entry.platforms.join(', ') || '-', signatureCell(entry)].map((cell) => printable(cell))
 }
 
 /**
@@ -49,7 +52,7 @@ export function summaryLine(plan: Plan): string {
 export function renderSignatureFailures(plan: Plan): string {
   const failed = plan.entries.filter((e) => e.signature.status === 'failed')
   if (!failed.length) return ''
-  const lines = failed.flatMap((e) => [`  ${e.target}: signature check failed`, ...e.signature.reasons.map((r) => `    ${printable(r)}`)])
+  const lines = failed.flatMap((e) => [`  ${printable(e.target)}: signature check failed`, ...e.signature.reasons.map((r) => `    ${printable(r)}`)])
   return `${failed.length} entr${failed.length === 1 ? 'y' : 'ies'} failed the signature check and will not be copied:\n${lines.join('\n')}\n`
 }
 

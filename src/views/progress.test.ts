@@ -125,7 +125,8 @@ describe('lines mode', () => {
     expect(out).toStrictEqual([])
     reporter.onEvent(finished('b:1', {kind: 'failed', message: 'upload refused: \x1b[31m403 Forbidden\x1b[0m\r'}))
     reporter.onEvent(finished('c:1', {kind: 'conflict', targetDigest: `sha256:${'f'.repeat(64)}`}))
-    expect(out[0]).toBe(`failed: ${PREFIX}b:1: upload refused: 403 Forbidden \n`)
+    // Escape sequences are shown, not obeyed: visible as `\x1b`, so nothing the registry sent is hidden either.
+    expect(out[0]).toBe(`failed: ${PREFIX}b:1: upload refused: \\x1b[31m403 Forbidden\\x1b[0m\\x0d\n`)
     expect(out[1]).toBe(`conflict: ${PREFIX}c:1 holds sha256:ffffffffffff, not overwritten\n`)
     reporter.stop()
     // No periodic line was printed, so stop adds none.

@@ -4,6 +4,7 @@
  */
 import type {ProgressEvent} from '../apply/model.ts'
 import {shortDigest} from '../ref/digest.ts'
+import {printable} from '../ref/text.ts'
 import {formatBytes} from './apply.ts'
 
 export type ProgressMode = 'tty' | 'lines' | 'quiet'
@@ -81,25 +82,22 @@ class Progress {
   }
 }
 
-/** Registry messages may carry anything; in CI logs only plain text and newlines are welcome. */
-function plain(text: string): string {
-  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, ' ')
-}
-
 /**
  * `[3/10] 45.2 MB, 12.1 MB/s  copying <target>`, at most STATUS_WIDTH characters. A long target loses its
  * beginning, not its end: the registry prefix is the same for every entry, the repository and tag are not.
  */
 function statusLine(progress: Progress, now: number): string {
   const head = `${bar(progress)} ${progress.counts()} ${formatBytes(progress.bytes)}, ${formatBytes(progress.rate(now))}/s`
-  const current = progress.inFlight.at(-1)
-  if (current === undefined) return head.slice(0, STATUS_WIDTH)
+  // Targets come from the plan file, which anyone may have edited: made printable before measuring.
+  const last = progress.inFlight.at(-1)
+  if (last === undefined) return head.slice(0, STATUS_WIDTH)
+  const current = printable(last)
   const others = progress.inFlight.length - 1
   const more = others > 0 ? ` (+${others} more)` : ''
   const room = STATUS_WIDTH - head.length - '  copying '.length - more.length
   if (room < 2) return head.slice(0, STATUS_WIDTH)
   const target = current.length <= room ? current : `…${current.slice(current.length - room + 1)}`
-  return `${head}  copying ${plain(target)}${more}`
+  return `${head}  copying ${target}${more}`
 }
 
 /** Entries done as a bar; blob sizes are unknown until manifests are read, so entries are the honest unit. */
@@ -187,10 +185,11 @@ function linesReporter(write: (text: string) => void, now: () => number, interva
       timer ??= unrefInterval(periodic, intervalMs)
       if (event.kind !== 'entry-finished') return
       // Told as they happen so a CI log shows a failure next to the time it occurred, not only at the end.
+      // Registry messages may carry anything (escape sequences included): one printable line each.
       const {target, result} = event.outcome
-      if (result.kind === 'failed') write(`failed: ${plain(target)}: ${plain(result.message)}\n`)
+      if (result.kind === 'failed') write(`failed: ${printable(target)}: ${printable(result.message)}\n`)
       if (result.kind === 'conflict') {
-        write(`conflict: ${plain(target)} holds ${shortDigest(result.targetDigest)}, not overwritten\n`)
+        write(`conflict: ${printable(target)} holds ${shortDigest(result.targetDigest)}, not overwritten\n`)
       }
     },
     stop() {

@@ -1,11 +1,15 @@
-/** Rendering a verification: the digest, the verdict, who signed or why nothing verified, and attestations. */
+/**
+ * Rendering a verification: the digest, the verdict, who signed or why nothing verified, and attestations.
+ * Reasons, predicate types and signer identities come from registries and certificates, so they are made printable.
+ */
+import {printable, printableJson} from '../ref/text.ts'
 import type {VerifyImageResult} from '../signatures/image.ts'
 import type {Signer} from '../signatures/types.ts'
 
 export function renderVerification(result: VerifyImageResult, format: 'table' | 'json'): string {
-  if (format === 'json') return `${JSON.stringify(result, null, 2)}\n`
+  if (format === 'json') return `${printableJson(result)}\n`
   const {decision} = result
-  const lines = [`${result.reference}@${result.digest}`]
+  const lines = [printable(`${result.reference}@${result.digest}`)]
   if (decision.found > 0 && decision.signers.length > 0) {
     lines.push(`Verified: ${decision.signers.length} signer${decision.signers.length === 1 ? '' : 's'} (${decision.found} signature${decision.found === 1 ? '' : 's'} found)`)
     for (const signer of decision.signers) lines.push(`  ${describe(signer)}`)
@@ -26,14 +30,4 @@ export function renderVerification(result: VerifyImageResult, format: 'table' | 
 
 function describe(signer: Signer): string {
   return signer.kind === 'key' ? `key ${signer.fingerprint}` : printable(`${signer.subject} (issuer ${signer.issuer})`)
-}
-
-/**
- * Registry-supplied text (predicate types, certificate identities, reasons quoting them) with control characters
- * shown as `\u001b` escapes, so a hostile value cannot drive the terminal. A local stand-in until the views share
- * one helper for this.
- */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
