@@ -174,7 +174,7 @@ describe('verify --attestation-type', () => {
     expect(run.exitCode).toBe(0)
     expect(run.stdout).toContain('Verified: 1 signer (1 signature found)')
     expect(run.stdout).toContain(`Attestation ${SLSA_V1}: verified by key ${keyFingerprint(vendor.publicPem)}`)
-    expect(run.stdout).toContain(`Also verified (attestations, not signatures): https://evil.example/\\u001b]0;pwned\\u0007\\u001b[31m`)
+    expect(run.stdout).toContain(`Also verified (attestations, not signatures): https://evil.example/\\x1b]0;pwned\\x07\\x1b[31m`)
     expect(run.stdout).not.toContain('\u001b')
   })
 

@@ -3,6 +3,7 @@
  * verify, sign) must not look like a failed run (exit 1) to a CI system or a wrapper script.
  */
 import {afterAll, beforeAll, expect, setDefaultTimeout, test} from 'bun:test'
+import {generateKeyPairSync} from 'node:crypto'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -23,7 +24,9 @@ beforeAll(async () => {
   await pushIndex(source.url, 'acme/slow', index, '1')
   definition = join(dir, 'images.yaml')
   await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "${source.host}/acme/slow:1"\n`)
-  await writeFile(join(dir, 'any.pem'), 'not read before the image is resolved\n')
+  // verify reads its keys before any request; sign reads its key only after resolving the image.
+  await writeFile(join(dir, 'public.pem'), generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}))
+  await writeFile(join(dir, 'private.pem'), generateKeyPairSync('ec', {namedCurve: 'P-256'}).privateKey.export({type: 'pkcs8', format: 'pem'}))
   // Every manifest request at the source hangs: each command is mid-request when interrupted.
   source.addFault(delay(20_000, {path: /\/manifests\//, times: Infinity}))
 })
@@ -37,8 +40,8 @@ const commands: Array<[string, () => string[]]> = [
   ['plan', () => ['plan', '-i', definition, '-o', join(dir, 'p.plan.json')]],
   ['sync (plan phase)', () => ['sync', '-i', definition, '--quiet']],
   ['the one-shot mode without a command', () => ['--images-file', definition]],
-  ['verify', () => ['verify', `${source.host}/acme/slow:1`, '--key', join(dir, 'any.pem')]],
-  ['sign', () => ['sign', `${source.host}/acme/slow:1`, '--key', join(dir, 'any.pem')]],
+  ['verify', () => ['verify', `${source.host}/acme/slow:1`, '--key', join(dir, 'public.pem')]],
+  ['sign', () => ['sign', `${source.host}/acme/slow:1`, '--key', join(dir, 'private.pem')]],
 ]
 
 for (const [name, args] of commands) {
