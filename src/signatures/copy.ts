@@ -22,11 +22,23 @@ import {type Artifact, DSSE_MEDIA_TYPE, legacyTag} from './discover.ts'
 import {imageOf, layerKey, LegacySignatureError, pushBytes, writeSignatureImage} from './legacy-image.ts'
 
 /**
- * What copying needs of a blob copier: `BlobCopier.ensure` (src/apply) has this shape. Declared here because
- * signatures must not import apply (same layer rank, see test/architecture.test.ts).
+ * What copying needs of apply's content copier (`BlobCopier`, src/apply): blobs and whole manifest trees placed
+ * once per run per target repository and digest, shared with the image copy, and manifest PUTs that survive
+ * another writer storing the same content at the same moment. Declared here because signatures must not import
+ * apply (same layer rank, see test/architecture.test.ts).
  */
-export interface BlobPlacer {
+export interface ContentPlacer {
   ensure(need: {source: Repository; target: Repository; digest: Digest; size: number; onBytes: (n: number) => void}): Promise<unknown>
+  ensureManifest(need: WalkNeed & {digest: Digest}): Promise<void>
+  putManifest(need: WalkNeed, reference: string, manifest: FetchedManifest): Promise<unknown>
+}
+
+/** Where a manifest walk reads and writes; signature artifacts pass no-op counters (not an entry's bytes). */
+interface WalkNeed {
+  source: Repository
+  target: Repository
+  onBlob: (outcome: string, size: number) => void
+  onBytes: (n: number) => void
 }
 
 export interface CopyReport {
@@ -45,7 +57,7 @@ const MERGE_ATTEMPTS = 5
 
 export async function copyArtifacts(
   client: RegistryClient,
-  blobs: BlobPlacer,
+  blobs: ContentPlacer,
   from: Repository,
   to: Repository,
   subjectDigest: Digest,
@@ -74,7 +86,7 @@ export async function copyArtifacts(
 
 interface CopyContext {
   client: RegistryClient
-  blobs: BlobPlacer
+  blobs: ContentPlacer
   from: Repository
   to: Repository
   signal?: AbortSignal | undefined
@@ -90,7 +102,7 @@ async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedMan
   if (head?.digest === manifest.digest) return 'unchanged'
   if (head === null) {
     await copyBlobsOf(ctx, manifest)
-    await client.putManifest(to, tag, manifest, signal)
+    await ctx.blobs.putManifest(walkOf(ctx), tag, manifest)
     return 'copied'
   }
   const source = imageOf({...manifest, etag: null}, ctx.from, tag)
@@ -99,7 +111,7 @@ async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedMan
     if (current === null) {
       // Deleted since the HEAD: the plain copy is the union.
       await copyBlobsOf(ctx, manifest)
-      await client.putManifest(to, tag, manifest, signal)
+      await ctx.blobs.putManifest(walkOf(ctx), tag, manifest)
       return 'copied'
     }
     const have = imageOf(current, to, tag).layers
@@ -125,7 +137,8 @@ async function copyReferrer(ctx: CopyContext, subject: Digest, manifest: Fetched
     return {put: false, fallback: await recordReferrer(client, to, subject, manifest, true, signal)}
   }
   if (manifest.parsed.kind === 'index') {
-    for (const child of manifest.parsed.index.manifests) await copyChildManifest(ctx, digestOf(child))
+    // Children (e.g. a multi-platform SBOM) are placed by digest through the run's copier: each distinct one once.
+    for (const digest of new Set(manifest.parsed.index.manifests.map(digestOf))) await ctx.blobs.ensureManifest({...walkOf(ctx), digest})
   } else {
     await copyBlobsOf(ctx, manifest)
   }
@@ -133,22 +146,14 @@ async function copyReferrer(ctx: CopyContext, subject: Digest, manifest: Fetched
   return {put: true, fallback: pushed.fallback}
 }
 
-/** A child of an index referrer (e.g. a multi-platform SBOM), by digest, with its blobs. */
-async function copyChildManifest(ctx: CopyContext, digest: Digest): Promise<void> {
-  if ((await ctx.client.headManifest(ctx.to, digest, ctx.signal)) !== null) return
-  const child = await ctx.client.getManifest(ctx.from, digest, ctx.signal)
-  if (child.parsed.kind === 'index') {
-    for (const grandchild of child.parsed.index.manifests) await copyChildManifest(ctx, digestOf(grandchild))
-  } else {
-    await copyBlobsOf(ctx, child)
-  }
-  await ctx.client.putManifest(ctx.to, digest, child, ctx.signal)
-}
-
 async function copyBlobsOf(ctx: CopyContext, manifest: FetchedManifest): Promise<void> {
   if (manifest.parsed.kind !== 'image') return
   const {config, layers} = manifest.parsed.manifest
   await Promise.all([config, ...layers].map((blob) => ensureBlob(ctx, blob)))
+}
+
+function walkOf(ctx: CopyContext): WalkNeed {
+  return {source: ctx.from, target: ctx.to, onBlob: () => {}, onBytes: () => {}}
 }
 
 function ensureBlob(ctx: CopyContext, blob: Descriptor): Promise<unknown> {
