@@ -9,7 +9,7 @@
  * Manifests: each distinct (target repository, digest) is walked once per run, however many indexes list it and
  * however many entries or signature artifacts reach it (as go-containerregistry and containerd dedupe by digest),
  * so an index DAG that repeats children costs requests linear in its distinct manifests, not in its paths.
- * Whoever starts a transfer is the one it is counted for; everyone sharing it counts nothing twice.
+ * A transfer is counted for the need that started it; every need sharing it counts the blob as present.
  */
 import {type Digest, digestAlgorithm} from '../ref/digest.ts'
 import {cancelUpload, finishUpload, getBlob, headBlob, startUpload} from '../registry/blobs.ts'
@@ -68,7 +68,7 @@ const CHILD_CONCURRENCY = 4
  */
 const UNSEEN_REFERENCE_CODES = ['MANIFEST_BLOB_UNKNOWN', 'BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'DIGEST_INVALID']
 
-/** Such a PUT is tried 4 times, ~1 s in all: the other writer's link writes take milliseconds. */
+/** Such a PUT is tried 4 times within 0.7 s: the other writer's link writes take milliseconds. */
 const MANIFEST_PUT_RETRY: RetryPolicy = {maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000}
 
 export class BlobCopier {

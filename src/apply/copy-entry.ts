@@ -1,7 +1,8 @@
 /**
  * Copies one plan entry. The order guarantees that no target tag ever points at missing content: blobs before
- * the manifest that lists them, child manifests before their index, every manifest by digest, and the tag
- * last, after one more look that the tag is still absent. Bytes are copied unchanged, so digests are kept.
+ * the manifest that lists them, child manifests before their index, every manifest by digest (each once per run,
+ * see BlobCopier), and the tag last, create-only where the registry allows it. Bytes are copied unchanged, so
+ * digests are kept.
  */
 import type {Digest} from '../ref/digest.ts'
 import {parseReference} from '../ref/reference.ts'

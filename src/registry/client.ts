@@ -94,17 +94,11 @@ export class RegistryClient {
 
   /**
    * PUTs manifest bytes unchanged under a tag or digest. Bytes are sent as they were read, so digests survive;
-   * a registry that answers with another digest has rewritten them, which is refused.
-   */
-  async putManifest(repo: Repository, reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, signal?: AbortSignal): Promise<void> {
-    await this.putManifestConditional(repo, reference, manifest, {signal})
-  }
-
-  /**
-   * putManifest with preconditions and what referrer pushes need. `ifMatch` (read-modify-write of a tag) and
-   * `ifNoneMatch: '*'` (create a tag, never overwrite one) make a 412 come back as `precondition-failed` instead
-   * of an error, so the caller can re-read; registries that ignore the headers (distribution 2.8) just store.
-   * The answer's `OCI-Subject` tells whether the registry indexed the manifest's subject (distribution-spec 1.1).
+   * a registry that answers with another digest has rewritten them, which is refused. `ifMatch` (read-modify-write
+   * of a tag) and `ifNoneMatch: '*'` (create a tag, never overwrite one) make a 412 come back as
+   * `precondition-failed` instead of an error, so the caller can re-read; registries that ignore the headers
+   * (distribution 2.8) just store. The answer's `OCI-Subject` tells whether the registry indexed the manifest's
+   * subject itself (distribution-spec 1.1).
    */
   async putManifestConditional(
     repo: Repository,
