@@ -30,7 +30,7 @@ import {imageOf, layerKey, LegacySignatureError, pushBytes, writeSignatureImage}
 export interface ContentPlacer {
   ensure(need: {source: Repository; target: Repository; digest: Digest; size: number; onBytes: (n: number) => void}): Promise<unknown>
   ensureManifest(need: WalkNeed & {digest: Digest}): Promise<void>
-  putManifest(need: WalkNeed, reference: string, manifest: FetchedManifest): Promise<unknown>
+  putManifest(need: WalkNeed, reference: string, manifest: FetchedManifest, condition: 'always' | 'if-absent'): Promise<'stored' | 'taken'>
 }
 
 /** Where a manifest walk reads and writes; signature artifacts pass no-op counters (not an entry's bytes). */
@@ -93,26 +93,22 @@ interface CopyContext {
 }
 
 /**
- * One legacy tag. Absent at the target → byte-for-byte copy. Same digest → nothing. Other content → merge, and
- * nothing when the target already has every source layer (e.g. a previous merge).
+ * One legacy tag. Absent at the target → byte-for-byte copy, create-only. Same digest → nothing. Other content
+ * (or another writer created the tag first) → merge, and nothing when the target already has every source layer
+ * (e.g. a previous merge).
  */
 async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedManifest): Promise<'copied' | 'merged' | 'unchanged'> {
   const {client, to, signal} = ctx
   const head = await client.headManifest(to, tag, signal)
   if (head?.digest === manifest.digest) return 'unchanged'
-  if (head === null) {
-    await copyBlobsOf(ctx, manifest)
-    await ctx.blobs.putManifest(walkOf(ctx), tag, manifest)
-    return 'copied'
-  }
+  if (head === null && (await createTag(ctx, tag, manifest))) return 'copied'
   const source = imageOf({...manifest, etag: null}, ctx.from, tag)
   for (let attempt = 1; attempt <= MERGE_ATTEMPTS; attempt++) {
     const current = await client.getManifestIfPresent(to, tag, signal ? {signal} : {})
     if (current === null) {
-      // Deleted since the HEAD: the plain copy is the union.
-      await copyBlobsOf(ctx, manifest)
-      await ctx.blobs.putManifest(walkOf(ctx), tag, manifest)
-      return 'copied'
+      // Deleted since the HEAD: the plain copy is the union, unless someone creates the tag first (then merge).
+      if (await createTag(ctx, tag, manifest)) return 'copied'
+      continue
     }
     const have = imageOf(current, to, tag).layers
     const keys = new Set(have.map(layerKey))
@@ -122,6 +118,15 @@ async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedMan
     if (await writeSignatureImage(client, to, tag, current, [...have, ...dedupe(missing)], signal)) return 'merged'
   }
   throw new LegacySignatureError('CONTENDED', `${to.registry}/${to.repository}:${tag} kept changing while we merged signatures into it`)
+}
+
+/**
+ * Writes a legacy tag that was absent, only if it still is (`If-None-Match: *`, where the registry honours it):
+ * signatures another writer put there meanwhile are merged with, never replaced. False when it was taken.
+ */
+async function createTag(ctx: CopyContext, tag: string, manifest: FetchedManifest): Promise<boolean> {
+  await copyBlobsOf(ctx, manifest)
+  return (await ctx.blobs.putManifest(walkOf(ctx), tag, manifest, 'if-absent')) === 'stored'
 }
 
 /**
