@@ -70,7 +70,7 @@ async function writeTag(ctx: EntryContext, walk: WalkNeed, tag: string, top: Fet
   const after = await ctx.client.headManifest(target, tag, ctx.signal)
   if (put === 'taken') {
     if (after) return after.digest === top.digest ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: after.digest}
-    return {kind: 'failed', message: `${target.registry}/${target.repository}:${tag} was created by another writer at the same time and is gone again; nothing was overwritten, run apply again`}
+    return {kind: 'failed', message: `${target.registry}/${target.repository}:${tag} could not be created (the registry answered If-None-Match: * with 412) yet holds nothing now; nothing was overwritten, run apply again`}
   }
   if (after && after.digest !== top.digest) {
     return {kind: 'failed', message: `${target.registry}/${target.repository}:${tag} was written by another writer at the same time: we wrote ${top.digest}, it now holds ${after.digest}; check which one it should hold`}

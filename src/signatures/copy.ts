@@ -2,12 +2,14 @@
  * Carries what discovery found next to an image (legacy `.sig/.att/.sbom` tags, referrers) to the target, after
  * the image itself was copied (the caller's job: digests must already exist there, notes §7.4).
  *
- *   - Legacy tags are copied byte for byte (blobs, then the manifest under the same tag), so their digest is
- *     kept. When the target tag already holds other signatures, both sides are kept: the layers are merged
- *     (target first, deduplicated by blob digest + signature annotation) and the tag is rewritten with If-Match.
- *   - Referrers are PUT by digest (their subject is unchanged because the image digest is), and recorded in the
- *     target's fallback index when the target does not index them itself. The source's fallback index is never
- *     copied: it may be stale (entries whose manifest is gone) or unneeded (the target has the API).
+ *   - Legacy tags are copied byte for byte (blobs, then the manifest under the same tag, create-only with
+ *     If-None-Match), so their digest is kept. When the target tag already holds other signatures, both sides
+ *     are kept: the layers are merged (target first, deduplicated by blob digest + signature annotation) and the
+ *     tag is rewritten with If-Match.
+ *   - Referrers are PUT by digest (their subject is unchanged because the image digest is; an index referrer's
+ *     children go through the run's copier, each distinct one once), and recorded in the target's fallback
+ *     index when the target does not index them itself. The source's fallback index is never copied: it may be
+ *     stale (entries whose manifest is gone) or unneeded (the target has the API).
  *
  * Everything first looks at what the target holds, so a second run of the same copy writes nothing.
  * Referrers are handled one after the other: they share one fallback index, and registries that ignore
