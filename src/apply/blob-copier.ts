@@ -48,12 +48,12 @@ export interface WalkNeed {
   onBytes: (n: number) => void
 }
 
-export interface ManifestNeed extends WalkNeed {
+interface ManifestNeed extends WalkNeed {
   digest: Digest
 }
 
 /** `always`: a plain PUT. `if-absent`: `If-None-Match: *`, so a registry that honours it never overwrites a tag. */
-export type PutCondition = 'always' | 'if-absent'
+type PutCondition = 'always' | 'if-absent'
 
 /** Three attempts: a reset mid-stream or a flaky upload is retried twice before the entry fails. */
 const DEFAULT_ATTEMPTS = 3
