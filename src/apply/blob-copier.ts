@@ -1,16 +1,24 @@
 /**
- * Gets blobs into target repositories with as little traffic as possible: already there (HEAD) → nothing;
- * held by another target repository this run → cross-repository mount; otherwise a streamed GET → PUT, hashed
- * while streaming and abandoned when the bytes are not the blob's. Each blob moves once per target registry
- * per run: concurrent needs of one digest wait for the first upload, then mount from it.
+ * Gets content into target repositories with as little traffic as possible, once per run.
+ *
+ * Blobs: already there (HEAD) → nothing; held by another target repository this run → cross-repository mount;
+ * otherwise a streamed GET → PUT, hashed while streaming and abandoned when the bytes are not the blob's. Each
+ * blob moves once per target registry per run: concurrent needs of one digest wait for the first upload, then
+ * mount from it.
+ *
+ * Manifests: each distinct (target repository, digest) is walked once per run, however many indexes list it and
+ * however many entries or signature artifacts reach it (as go-containerregistry and containerd dedupe by digest),
+ * so an index DAG that repeats children costs requests linear in its distinct manifests, not in its paths.
+ * A transfer is counted for the need that started it; every need sharing it counts the blob as present.
  */
 import {type Digest, digestAlgorithm} from '../ref/digest.ts'
 import {cancelUpload, finishUpload, getBlob, headBlob, startUpload} from '../registry/blobs.ts'
-import type {RegistryClient, Repository} from '../registry/client.ts'
+import type {FetchedManifest, RegistryClient, Repository} from '../registry/client.ts'
 import {ContentError} from '../registry/errors.ts'
-import {Limiter} from '../transport/limiter.ts'
+import {Limiter, mapLimit} from '../transport/limiter.ts'
 import {NetworkError, RegistryError} from '../transport/errors.ts'
-import {DEFAULT_RETRY, retryDelayMs, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
+import {DEFAULT_RETRY, retryDelayMs, type RetryPolicy, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
+import {blobsOf, childrenOf, filterAsync} from './references.ts'
 
 export type BlobOutcome = 'present' | 'mounted' | 'uploaded'
 
@@ -31,12 +39,43 @@ export interface BlobNeed {
   onBytes: (n: number) => void
 }
 
+/** Where a manifest walk reads from and writes to, and whom its transfers are counted for. */
+export interface WalkNeed {
+  source: Repository
+  target: Repository
+  /** Each blob this walk needed, with what it took; one that another need placed this run counts as `present`. */
+  onBlob: (outcome: BlobOutcome, size: number) => void
+  onBytes: (n: number) => void
+}
+
+interface ManifestNeed extends WalkNeed {
+  digest: Digest
+}
+
+/** `always`: a plain PUT. `if-absent`: `If-None-Match: *`, so a registry that honours it never overwrites a tag. */
+type PutCondition = 'always' | 'if-absent'
+
 /** Three attempts: a reset mid-stream or a flaky upload is retried twice before the entry fails. */
 const DEFAULT_ATTEMPTS = 3
+
+/** Children of an index copied at once; each child's blobs are bounded by the transfer limit. */
+const CHILD_CONCURRENCY = 4
+
+/**
+ * What a registry says when a manifest's references are not (yet) visible to it. distribution rewrites a
+ * repository's link files in place, so while another writer stores the same blob or child manifest, reading the
+ * link finds it missing (…_UNKNOWN) or empty (DIGEST_INVALID) for a moment.
+ */
+const UNSEEN_REFERENCE_CODES = ['MANIFEST_BLOB_UNKNOWN', 'BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'DIGEST_INVALID']
+
+/** Such a PUT is tried 4 times within 0.7 s: the other writer's link writes take milliseconds. */
+const MANIFEST_PUT_RETRY: RetryPolicy = {maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000}
 
 export class BlobCopier {
   private readonly limiter: Limiter
   private readonly done = new Map<string, Promise<BlobOutcome>>()
+  /** Manifests placed (or being placed) this run, by `registry/repository@digest`. */
+  private readonly manifests = new Map<string, Promise<void>>()
   /** Repositories of a target registry known to hold a digest (this run), by `registry@digest`. */
   private readonly holders = new Map<string, Repository[]>()
   /** The first upload of a digest to a registry, which later needs wait for and mount from. */
@@ -49,16 +88,84 @@ export class BlobCopier {
     this.limiter = new Limiter(options.transfers)
   }
 
-  /** Ensures `need.target` holds the blob; one call per (repository, digest) does the work, others share it. */
+  /**
+   * Ensures `need.target` holds the blob; one call per (repository, digest) does the work and gets its outcome,
+   * later calls share it and get `present`, so a transfer is counted once however many manifests list the blob.
+   */
   ensure(need: BlobNeed): Promise<BlobOutcome> {
-    const key = `${need.target.registry}/${need.target.repository}@${need.digest}`
-    let pending = this.done.get(key)
-    if (!pending) {
-      pending = this.place(need)
-      this.done.set(key, pending)
-      pending.catch(() => this.done.get(key) === pending && this.done.delete(key))
+    const key = keyOf(need.target, need.digest)
+    const pending = this.done.get(key)
+    if (pending) return pending.then(() => 'present')
+    return remember(this.done, key, this.place(need))
+  }
+
+  /**
+   * Ensures `need.target` holds manifest `need.digest` and everything below it: children and blobs first, then
+   * the manifest by digest. `fetched` is the manifest when the caller has already read it (saves a GET).
+   */
+  ensureManifest(need: ManifestNeed, fetched?: FetchedManifest): Promise<void> {
+    const key = keyOf(need.target, need.digest)
+    return this.manifests.get(key) ?? remember(this.manifests, key, this.placeManifest(need, fetched))
+  }
+
+  /**
+   * PUTs `manifest` under `reference` (a tag, or its digest). When the registry says something it references is
+   * unknown, the references are looked at again (HEAD), what is really missing is copied again, and the PUT is
+   * retried a few times with backoff. Returns `taken` when `if-absent` was refused (412): someone else wrote it.
+   */
+  async putManifest(need: WalkNeed, reference: string, manifest: FetchedManifest, condition: PutCondition = 'always'): Promise<'stored' | 'taken'> {
+    const signal = this.options.signal
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await this.client.putManifestConditional(need.target, reference, manifest, {...(condition === 'if-absent' ? {ifNoneMatch: '*'} : {}), ...(signal ? {signal} : {})})
+        return outcome.kind === 'stored' ? 'stored' : 'taken'
+      } catch (err) {
+        if (signal?.aborted || !(err instanceof RegistryError) || !UNSEEN_REFERENCE_CODES.some((code) => err.hasCode(code))) throw err
+        if (attempt >= MANIFEST_PUT_RETRY.maxAttempts) {
+          throw new Error(`${err.message} (refused ${attempt} times; what it references was checked and copied again before each retry)`, {cause: err})
+        }
+        await sleep(retryDelayMs(MANIFEST_PUT_RETRY, attempt, null), signal)
+        await this.replaceMissing(need, manifest)
+      }
     }
-    return pending
+  }
+
+  private async placeManifest(need: ManifestNeed, fetched?: FetchedManifest): Promise<void> {
+    const {source, target, digest} = need
+    const signal = this.options.signal
+    // A registry only accepts a manifest whose references it holds, so one already there needs nothing below it.
+    if ((await this.client.headManifest(target, digest, signal)) !== null) return
+    const manifest = fetched ?? (await this.client.getManifest(source, digest, signal))
+    await this.placeReferences(need, manifest)
+    await this.putManifest(need, digest, manifest)
+  }
+
+  private async placeReferences(need: WalkNeed, manifest: FetchedManifest): Promise<void> {
+    if (manifest.parsed.kind === 'index') {
+      await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, (digest) => this.ensureManifest({...need, digest}))
+      return
+    }
+    await Promise.all(blobsOf(manifest).map((blob) => this.placeBlob(need, blob)))
+  }
+
+  private async placeBlob(need: WalkNeed, blob: {digest: Digest; size: number}): Promise<void> {
+    const outcome = await this.ensure({source: need.source, target: need.target, digest: blob.digest, size: blob.size, onBytes: need.onBytes})
+    need.onBlob(outcome, blob.size)
+  }
+
+  /** After a refused PUT: forgets what this run believed placed but the target does not show, and places it again. */
+  private async replaceMissing(need: WalkNeed, manifest: FetchedManifest): Promise<void> {
+    const {target} = need
+    const signal = this.options.signal
+    if (manifest.parsed.kind === 'index') {
+      const missing = await filterAsync(childrenOf(manifest), async (digest) => (await this.client.headManifest(target, digest, signal)) === null)
+      for (const digest of missing) this.manifests.delete(keyOf(target, digest))
+      await Promise.all(missing.map((digest) => this.ensureManifest({...need, digest})))
+      return
+    }
+    const missing = await filterAsync(blobsOf(manifest), async (blob) => (await headBlob(this.client, target, blob.digest, signal)) === null)
+    for (const blob of missing) this.done.delete(keyOf(target, blob.digest))
+    await Promise.all(missing.map((blob) => this.placeBlob(need, blob)))
   }
 
   private async place(need: BlobNeed): Promise<BlobOutcome> {
@@ -166,6 +273,17 @@ function verified(body: ReadableStream<Uint8Array>, need: BlobNeed): ReadableStr
       },
     }),
   )
+}
+
+/** Stores a pending operation under `key`, forgotten again if it fails so that a later need tries afresh. */
+function remember<T>(memo: Map<string, Promise<T>>, key: string, pending: Promise<T>): Promise<T> {
+  memo.set(key, pending)
+  pending.catch(() => memo.get(key) === pending && memo.delete(key))
+  return pending
+}
+
+function keyOf(target: Repository, digest: Digest): string {
+  return `${target.registry}/${target.repository}@${digest}`
 }
 
 /** Network failures, temporary statuses and corrupted transfers are worth a fresh attempt. */

@@ -1,15 +1,14 @@
 /**
  * Copies one plan entry. The order guarantees that no target tag ever points at missing content: blobs before
- * the manifest that lists them, child manifests before their index, every manifest by digest, and the tag
- * last, after one more look that the tag is still absent. Bytes are copied unchanged, so digests are kept.
+ * the manifest that lists them, child manifests before their index, every manifest by digest (each once per run,
+ * see BlobCopier), and the tag last, create-only where the registry allows it. Bytes are copied unchanged, so
+ * digests are kept.
  */
-import type {Descriptor} from '../oci/manifest.ts'
-import {type Digest, isDigest} from '../ref/digest.ts'
+import type {Digest} from '../ref/digest.ts'
 import {parseReference} from '../ref/reference.ts'
 import type {PlanEntry} from '../plan/model.ts'
 import type {FetchedManifest, RegistryClient, Repository} from '../registry/client.ts'
-import {mapLimit} from '../transport/limiter.ts'
-import type {BlobCopier} from './blob-copier.ts'
+import type {BlobCopier, WalkNeed} from './blob-copier.ts'
 import {carryAndSign, type SignatureContext, type SignatureReport, verifySource} from './signatures.ts'
 import type {BlobCounts, EntryResult} from './model.ts'
 
@@ -24,12 +23,6 @@ export interface EntryContext {
   signatures: SignatureContext
   onSignatures: (report: SignatureReport) => void
 }
-
-/** Children of an index copied at once; each child's blobs are bounded by the blob copier. */
-const CHILD_CONCURRENCY = 4
-
-/** Layers that registries do not store (Windows foreign layers); they are referenced, never copied. */
-const NON_DISTRIBUTABLE = /(foreign|nondistributable)/
 
 export async function copyEntry(entry: PlanEntry, ctx: EntryContext, counts: BlobCounts): Promise<EntryResult> {
   const targetRef = parseReference(entry.target)
@@ -46,43 +39,43 @@ export async function copyEntry(entry: PlanEntry, ctx: EntryContext, counts: Blo
   const check = await verifySource(entry, source, ctx.signatures)
   if (check.decision.status === 'failed') return {kind: 'failed', message: `signature check failed, nothing was copied: ${check.decision.reasons.join('; ')}`}
 
-  const top = await copyManifest(source, target, planned, ctx, counts)
+  // Read by digest, always: the tag is written from these bytes. Everything below it is copied once per run.
+  const top = await ctx.client.getManifest(source, planned, ctx.signal)
+  const walk: WalkNeed = {
+    source,
+    target,
+    onBlob: (outcome, size) => {
+      counts[outcome]++
+      if (outcome === 'uploaded') ctx.onUploaded(size)
+    },
+    onBytes: ctx.onProgress,
+  }
+  await ctx.blobs.ensureManifest({...walk, digest: planned}, top)
   ctx.signal?.throwIfAborted()
   ctx.onSignatures(await carryAndSign(entry, source, target, {digest: top.digest, mediaType: top.mediaType, size: top.size}, check, ctx.signatures))
   ctx.signal?.throwIfAborted()
-  // Narrows the window in which another writer could have taken the tag while we copied.
+  return writeTag(ctx, walk, tag, top)
+}
+
+/**
+ * The tag, last. A look right before the PUT narrows the window in which another writer could take the tag;
+ * `If-None-Match: *` closes it on registries that honour it (412: someone else wrote it, never overwritten);
+ * a look right after catches, on registries that ignore it, a writer whose PUT landed after ours.
+ */
+async function writeTag(ctx: EntryContext, walk: WalkNeed, tag: string, top: FetchedManifest): Promise<EntryResult> {
+  const {target} = walk
   const now = await ctx.client.headManifest(target, tag, ctx.signal)
-  if (now) return now.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: now.digest}
-  await ctx.client.putManifest(target, tag, top, ctx.signal)
-  return {kind: 'copied'}
-}
-
-/** Copies the manifest `digest` and everything below it; returns it for tagging. Always read by digest. */
-async function copyManifest(source: Repository, target: Repository, digest: Digest, ctx: EntryContext, counts: BlobCounts): Promise<FetchedManifest> {
-  const manifest = await ctx.client.getManifest(source, digest, ctx.signal)
-  // A registry only accepts a manifest whose references it holds, so one already there needs nothing below it.
-  const existing = await ctx.client.headManifest(target, digest, ctx.signal)
-  if (existing) return manifest
-  if (manifest.parsed.kind === 'index') {
-    await mapLimit(manifest.parsed.index.manifests, CHILD_CONCURRENCY, (child) => copyManifest(source, target, descriptorDigest(child), ctx, counts))
-  } else {
-    const {config, layers} = manifest.parsed.manifest
-    const blobs = [config, ...layers].filter((d) => !(d.urls?.length && NON_DISTRIBUTABLE.test(d.mediaType)))
-    await Promise.all(
-      blobs.map(async (blob) => {
-        const outcome = await ctx.blobs.ensure({source, target, digest: descriptorDigest(blob), size: blob.size, onBytes: ctx.onProgress})
-        counts[outcome]++
-        if (outcome === 'uploaded') ctx.onUploaded(blob.size)
-      }),
-    )
+  if (now) return now.digest === top.digest ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: now.digest}
+  const put = await ctx.blobs.putManifest(walk, tag, top, 'if-absent')
+  const after = await ctx.client.headManifest(target, tag, ctx.signal)
+  if (put === 'taken') {
+    if (after) return after.digest === top.digest ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: after.digest}
+    return {kind: 'failed', message: `${target.registry}/${target.repository}:${tag} could not be created (the registry answered If-None-Match: * with 412) yet holds nothing now; nothing was overwritten, run apply again`}
   }
-  await ctx.client.putManifest(target, digest, manifest, ctx.signal)
-  return manifest
-}
-
-function descriptorDigest(descriptor: Descriptor): Digest {
-  if (!isDigest(descriptor.digest)) throw new Error(`descriptor has an invalid digest "${descriptor.digest}"`)
-  return descriptor.digest
+  if (after && after.digest !== top.digest) {
+    return {kind: 'failed', message: `${target.registry}/${target.repository}:${tag} was written by another writer at the same time: we wrote ${top.digest}, it now holds ${after.digest}; check which one it should hold`}
+  }
+  return {kind: 'copied'}
 }
 
 /** `docker.io/library/busybox` → its registry and repository (the plan stores it fully qualified). */

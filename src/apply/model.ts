@@ -13,7 +13,7 @@ export interface BlobCounts {
   uploaded: number
   /** Mounted from another repository of the target registry: no bytes moved. */
   mounted: number
-  /** Already in the target repository. */
+  /** Already in the target repository, or placed there by another entry (or manifest) of this run. */
   present: number
 }
 

@@ -94,31 +94,31 @@ export class RegistryClient {
 
   /**
    * PUTs manifest bytes unchanged under a tag or digest. Bytes are sent as they were read, so digests survive;
-   * a registry that answers with another digest has rewritten them, which is refused.
-   */
-  async putManifest(repo: Repository, reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, signal?: AbortSignal): Promise<void> {
-    await this.putManifestConditional(repo, reference, manifest, {signal})
-  }
-
-  /**
-   * putManifest with what referrer pushes need: an optional `If-Match` (412 comes back as `precondition-failed`
-   * instead of an error, so the caller can re-read and retry) and the `OCI-Subject` header of the answer, which
-   * tells whether the registry indexed the manifest's subject itself (distribution-spec 1.1).
+   * a registry that answers with another digest has rewritten them, which is refused. `ifMatch` (read-modify-write
+   * of a tag) and `ifNoneMatch: '*'` (create a tag, never overwrite one) make a 412 come back as
+   * `precondition-failed` instead of an error, so the caller can re-read; registries that ignore the headers
+   * (distribution 2.8) just store. The answer's `OCI-Subject` tells whether the registry indexed the manifest's
+   * subject itself (distribution-spec 1.1).
    */
   async putManifestConditional(
     repo: Repository,
     reference: string,
     manifest: {bytes: Uint8Array; mediaType: string; digest: Digest},
-    options: {ifMatch?: string | null; signal?: AbortSignal} = {},
+    options: {ifMatch?: string | null; ifNoneMatch?: '*'; signal?: AbortSignal} = {},
   ): Promise<PutOutcome> {
+    const conditional = Boolean(options.ifMatch) || options.ifNoneMatch !== undefined
     const response = await this.transport.request({
       endpoint: this.endpoint(repo.registry),
       method: 'PUT',
       path: `/v2/${repo.repository}/manifests/${reference}`,
-      headers: {'content-type': manifest.mediaType, ...(options.ifMatch ? {'if-match': options.ifMatch} : {})},
+      headers: {
+        'content-type': manifest.mediaType,
+        ...(options.ifMatch ? {'if-match': options.ifMatch} : {}),
+        ...(options.ifNoneMatch ? {'if-none-match': options.ifNoneMatch} : {}),
+      },
       body: () => manifest.bytes,
       scopes: [pushScope(repo)],
-      allowStatus: options.ifMatch ? [412] : [],
+      allowStatus: conditional ? [412] : [],
       signal: options.signal,
     })
     await response.body?.cancel()

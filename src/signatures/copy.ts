@@ -2,12 +2,14 @@
  * Carries what discovery found next to an image (legacy `.sig/.att/.sbom` tags, referrers) to the target, after
  * the image itself was copied (the caller's job: digests must already exist there, notes §7.4).
  *
- *   - Legacy tags are copied byte for byte (blobs, then the manifest under the same tag), so their digest is
- *     kept. When the target tag already holds other signatures, both sides are kept: the layers are merged
- *     (target first, deduplicated by blob digest + signature annotation) and the tag is rewritten with If-Match.
- *   - Referrers are PUT by digest (their subject is unchanged because the image digest is), and recorded in the
- *     target's fallback index when the target does not index them itself. The source's fallback index is never
- *     copied: it may be stale (entries whose manifest is gone) or unneeded (the target has the API).
+ *   - Legacy tags are copied byte for byte (blobs, then the manifest under the same tag, create-only with
+ *     If-None-Match), so their digest is kept. When the target tag already holds other signatures, both sides
+ *     are kept: the layers are merged (target first, deduplicated by blob digest + signature annotation) and the
+ *     tag is rewritten with If-Match.
+ *   - Referrers are PUT by digest (their subject is unchanged because the image digest is; an index referrer's
+ *     children go through the run's copier, each distinct one once), and recorded in the target's fallback
+ *     index when the target does not index them itself. The source's fallback index is never copied: it may be
+ *     stale (entries whose manifest is gone) or unneeded (the target has the API).
  *
  * Everything first looks at what the target holds, so a second run of the same copy writes nothing.
  * Referrers are handled one after the other: they share one fallback index, and registries that ignore
@@ -22,11 +24,23 @@ import {type Artifact, DSSE_MEDIA_TYPE, legacyTag} from './discover.ts'
 import {imageOf, layerKey, LegacySignatureError, pushBytes, writeSignatureImage} from './legacy-image.ts'
 
 /**
- * What copying needs of a blob copier: `BlobCopier.ensure` (src/apply) has this shape. Declared here because
- * signatures must not import apply (same layer rank, see test/architecture.test.ts).
+ * What copying needs of apply's content copier (`BlobCopier`, src/apply): blobs and whole manifest trees placed
+ * once per run per target repository and digest, shared with the image copy, and manifest PUTs that survive
+ * another writer storing the same content at the same moment. Declared here because signatures must not import
+ * apply (same layer rank, see test/architecture.test.ts).
  */
-export interface BlobPlacer {
+export interface ContentPlacer {
   ensure(need: {source: Repository; target: Repository; digest: Digest; size: number; onBytes: (n: number) => void}): Promise<unknown>
+  ensureManifest(need: WalkNeed & {digest: Digest}): Promise<void>
+  putManifest(need: WalkNeed, reference: string, manifest: FetchedManifest, condition: 'always' | 'if-absent'): Promise<'stored' | 'taken'>
+}
+
+/** Where a manifest walk reads and writes; signature artifacts pass no-op counters (not an entry's bytes). */
+interface WalkNeed {
+  source: Repository
+  target: Repository
+  onBlob: (outcome: string, size: number) => void
+  onBytes: (n: number) => void
 }
 
 export interface CopyReport {
@@ -45,7 +59,7 @@ const MERGE_ATTEMPTS = 5
 
 export async function copyArtifacts(
   client: RegistryClient,
-  blobs: BlobPlacer,
+  blobs: ContentPlacer,
   from: Repository,
   to: Repository,
   subjectDigest: Digest,
@@ -74,33 +88,29 @@ export async function copyArtifacts(
 
 interface CopyContext {
   client: RegistryClient
-  blobs: BlobPlacer
+  blobs: ContentPlacer
   from: Repository
   to: Repository
   signal?: AbortSignal | undefined
 }
 
 /**
- * One legacy tag. Absent at the target → byte-for-byte copy. Same digest → nothing. Other content → merge, and
- * nothing when the target already has every source layer (e.g. a previous merge).
+ * One legacy tag. Absent at the target → byte-for-byte copy, create-only. Same digest → nothing. Other content
+ * (or another writer created the tag first) → merge, and nothing when the target already has every source layer
+ * (e.g. a previous merge).
  */
 async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedManifest): Promise<'copied' | 'merged' | 'unchanged'> {
   const {client, to, signal} = ctx
   const head = await client.headManifest(to, tag, signal)
   if (head?.digest === manifest.digest) return 'unchanged'
-  if (head === null) {
-    await copyBlobsOf(ctx, manifest)
-    await client.putManifest(to, tag, manifest, signal)
-    return 'copied'
-  }
+  if (head === null && (await createTag(ctx, tag, manifest))) return 'copied'
   const source = imageOf({...manifest, etag: null}, ctx.from, tag)
   for (let attempt = 1; attempt <= MERGE_ATTEMPTS; attempt++) {
     const current = await client.getManifestIfPresent(to, tag, signal ? {signal} : {})
     if (current === null) {
-      // Deleted since the HEAD: the plain copy is the union.
-      await copyBlobsOf(ctx, manifest)
-      await client.putManifest(to, tag, manifest, signal)
-      return 'copied'
+      // Deleted since the HEAD: the plain copy is the union, unless someone creates the tag first (then merge).
+      if (await createTag(ctx, tag, manifest)) return 'copied'
+      continue
     }
     const have = imageOf(current, to, tag).layers
     const keys = new Set(have.map(layerKey))
@@ -110,6 +120,15 @@ async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedMan
     if (await writeSignatureImage(client, to, tag, current, [...have, ...dedupe(missing)], signal)) return 'merged'
   }
   throw new LegacySignatureError('CONTENDED', `${to.registry}/${to.repository}:${tag} kept changing while we merged signatures into it`)
+}
+
+/**
+ * Writes a legacy tag that was absent, only if it still is (`If-None-Match: *`, where the registry honours it):
+ * signatures another writer put there meanwhile are merged with, never replaced. False when it was taken.
+ */
+async function createTag(ctx: CopyContext, tag: string, manifest: FetchedManifest): Promise<boolean> {
+  await copyBlobsOf(ctx, manifest)
+  return (await ctx.blobs.putManifest(walkOf(ctx), tag, manifest, 'if-absent')) === 'stored'
 }
 
 /**
@@ -125,7 +144,8 @@ async function copyReferrer(ctx: CopyContext, subject: Digest, manifest: Fetched
     return {put: false, fallback: await recordReferrer(client, to, subject, manifest, true, signal)}
   }
   if (manifest.parsed.kind === 'index') {
-    for (const child of manifest.parsed.index.manifests) await copyChildManifest(ctx, digestOf(child))
+    // Children (e.g. a multi-platform SBOM) are placed by digest through the run's copier: each distinct one once.
+    for (const digest of new Set(manifest.parsed.index.manifests.map(digestOf))) await ctx.blobs.ensureManifest({...walkOf(ctx), digest})
   } else {
     await copyBlobsOf(ctx, manifest)
   }
@@ -133,22 +153,14 @@ async function copyReferrer(ctx: CopyContext, subject: Digest, manifest: Fetched
   return {put: true, fallback: pushed.fallback}
 }
 
-/** A child of an index referrer (e.g. a multi-platform SBOM), by digest, with its blobs. */
-async function copyChildManifest(ctx: CopyContext, digest: Digest): Promise<void> {
-  if ((await ctx.client.headManifest(ctx.to, digest, ctx.signal)) !== null) return
-  const child = await ctx.client.getManifest(ctx.from, digest, ctx.signal)
-  if (child.parsed.kind === 'index') {
-    for (const grandchild of child.parsed.index.manifests) await copyChildManifest(ctx, digestOf(grandchild))
-  } else {
-    await copyBlobsOf(ctx, child)
-  }
-  await ctx.client.putManifest(ctx.to, digest, child, ctx.signal)
-}
-
 async function copyBlobsOf(ctx: CopyContext, manifest: FetchedManifest): Promise<void> {
   if (manifest.parsed.kind !== 'image') return
   const {config, layers} = manifest.parsed.manifest
   await Promise.all([config, ...layers].map((blob) => ensureBlob(ctx, blob)))
+}
+
+function walkOf(ctx: CopyContext): WalkNeed {
+  return {source: ctx.from, target: ctx.to, onBlob: () => {}, onBytes: () => {}}
 }
 
 function ensureBlob(ctx: CopyContext, blob: Descriptor): Promise<unknown> {

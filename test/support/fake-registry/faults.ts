@@ -240,6 +240,20 @@ export function refuseMount(where: Where = {}): FaultSpec {
 }
 
 /**
+ * A manifest PUT refused with the OCI `code` (400), without reaching the registry: what distribution answers
+ * while another writer rewrites the link of a blob or child manifest the PUT references.
+ */
+export function refuseManifestPut(code: 'MANIFEST_BLOB_UNKNOWN' | 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'MANIFEST_UNKNOWN', where: Where = {}): FaultSpec {
+  return {
+    name: `refuse manifest PUT: ${code}`,
+    method: 'PUT',
+    path: /\/manifests\/[^/]+$/,
+    ...where,
+    action: () => ociError(400, code, 'blob unknown to registry'),
+  }
+}
+
+/**
  * A copy of `response` with other headers or body. An empty body becomes `null`: for HEAD, Bun keeps an explicit
  * Content-Length only when the body is null (an empty buffer would be sent as `content-length: 0`).
  */

@@ -13,6 +13,7 @@ export {
   corruptManifest,
   delay,
   omitDigestHeader,
+  refuseManifestPut,
   refuseMount,
   resetConnection,
   respondWith,

@@ -11,7 +11,8 @@
  *   - GET/HEAD send `ETag: "<digest>"`.
  * Beyond 2.8 (which ignores If-Match, measured): a PUT with `If-Match` whose value is not the current ETag of
  * the reference (or `*` when the reference is absent) is refused with 412, so read-modify-write races can be
- * tested. With `referrers: 'api'`, a PUT of a manifest with a `subject` answers `OCI-Subject: <digest>`.
+ * tested. Likewise `If-None-Match: *` on a reference that exists is refused with 412 (create-only tag writes).
+ * With `referrers: 'api'`, a PUT of a manifest with a `subject` answers `OCI-Subject: <digest>`.
  */
 import {INDEX_MEDIA_TYPES, MediaType, baseMediaType} from '../../../src/oci/media-types.ts'
 import {digestAlgorithm, digestOf, isDigest} from '../../../src/ref/digest.ts'
@@ -57,7 +58,7 @@ export function getManifest(ctx: HandlerContext, reference: string): Response {
 
 export async function putManifest(ctx: HandlerContext, reference: string): Promise<Response> {
   const bytes = new Uint8Array(await ctx.request.arrayBuffer())
-  const failed = preconditionFailed(ctx, reference)
+  const failed = preconditionFailed(ctx, reference) ?? alreadyExists(ctx, reference)
   if (failed) return failed
   const contentType = ctx.request.headers.get('content-type')
   const mediaType = contentType === null ? '' : baseMediaType(contentType)
@@ -98,6 +99,14 @@ function preconditionFailed(ctx: HandlerContext, reference: string): Response | 
   const wanted = header.split(',').map((tag) => tag.trim().replace(/^W\//, ''))
   const ok = current !== undefined && (wanted.includes('*') || wanted.includes(`"${current.digest}"`))
   return ok ? null : ociError(412, 'PRECONDITION_FAILED', `If-Match ${header} does not match ${current ? `"${current.digest}"` : 'an absent manifest'}`)
+}
+
+/** `If-None-Match: *` (RFC 9110): the PUT may only create the reference. Null when it may proceed. */
+function alreadyExists(ctx: HandlerContext, reference: string): Response | null {
+  const header = ctx.request.headers.get('if-none-match')
+  if (header?.trim() !== '*') return null
+  const current = ctx.storage.getManifest(ctx.name, reference)
+  return current ? ociError(412, 'PRECONDITION_FAILED', `If-None-Match: * but ${reference} holds "${current.digest}"`) : null
 }
 
 export function deleteManifest(ctx: HandlerContext, reference: string): Response {

@@ -1,0 +1,31 @@
+/** What a manifest references, as the walk needs it: distinct digests, checked, without what registries never store. */
+import type {Descriptor} from '../oci/manifest.ts'
+import {type Digest, isDigest} from '../ref/digest.ts'
+import type {FetchedManifest} from '../registry/client.ts'
+
+/** Layers that registries do not store (Windows foreign layers); they are referenced, never copied. */
+const NON_DISTRIBUTABLE = /(foreign|nondistributable)/
+
+/** The distinct child manifests of an index (an index may list one twice, at every level). */
+export function childrenOf(manifest: FetchedManifest): Digest[] {
+  if (manifest.parsed.kind !== 'index') return []
+  return [...new Set(manifest.parsed.index.manifests.map(descriptorDigest))]
+}
+
+/** The distinct blobs of an image manifest that registries store (config and layers; a layer may repeat). */
+export function blobsOf(manifest: FetchedManifest): {digest: Digest; size: number}[] {
+  if (manifest.parsed.kind !== 'image') return []
+  const {config, layers} = manifest.parsed.manifest
+  const stored = [config, ...layers].filter((d) => !(d.urls?.length && NON_DISTRIBUTABLE.test(d.mediaType)))
+  return [...new Map(stored.map((d) => [descriptorDigest(d), {digest: descriptorDigest(d), size: d.size}])).values()]
+}
+
+function descriptorDigest(descriptor: Descriptor): Digest {
+  if (!isDigest(descriptor.digest)) throw new Error(`descriptor has an invalid digest "${descriptor.digest}"`)
+  return descriptor.digest
+}
+
+export async function filterAsync<T>(items: readonly T[], keep: (item: T) => Promise<boolean>): Promise<T[]> {
+  const verdicts = await Promise.all(items.map(keep))
+  return items.filter((_, i) => verdicts[i])
+}
