@@ -136,9 +136,9 @@ export class RegistryClient {
     return this.transport.request({...request, endpoint: this.endpoint(repo.registry)})
   }
 
-  /** Where `repo`'s registry is served from (after mirrors), for resolving relative upload locations. */
+  /** Where `repo`'s registry is served from (after mirrors and the HTTPS-first probe), for resolving relative upload locations. */
   baseUrl(repo: Repository): string {
-    return this.endpoint(repo.registry).baseUrl
+    return this.transport.baseUrlOf(this.endpoint(repo.registry))
   }
 
   private requestManifest(method: 'HEAD' | 'GET', repo: Repository, reference: string, signal?: AbortSignal, allowStatus?: number[], accept = MANIFEST_ACCEPT): Promise<Response> {

@@ -49,7 +49,11 @@ export class RegistryError extends Error {
   }
 }
 
-export type NetworkErrorKind = 'timeout' | 'aborted' | 'connection'
+/**
+ * `tls-certificate`: the server's certificate did not verify; `tls-handshake`: no TLS session came about (the
+ * server speaks plain HTTP there, or refused us, e.g. for want of a client certificate). Neither is retried.
+ */
+export type NetworkErrorKind = 'timeout' | 'aborted' | 'connection' | 'tls-certificate' | 'tls-handshake'
 
 export class NetworkError extends Error {
   override readonly name = 'NetworkError'
@@ -59,8 +63,7 @@ export class NetworkError extends Error {
 
   constructor(init: {method: string; url: string; kind: NetworkErrorKind; cause?: unknown}) {
     const url = redactUrl(init.url)
-    const what = init.kind === 'timeout' ? 'timed out' : init.kind === 'aborted' ? 'aborted' : `failed: ${causeText(init.cause)}`
-    super(`${init.method} ${url} ${what}`, {cause: init.cause})
+    super(`${init.method} ${url} ${networkFailureText(init.kind, hostOf(init.url), causeText(init.cause))}`, {cause: init.cause})
     this.method = init.method
     this.url = url
     this.kind = init.kind
@@ -105,6 +108,29 @@ async function readBounded(response: Response, limit: number): Promise<string> {
   }
   await reader.cancel().catch(() => {})
   return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, limit))
+}
+
+function networkFailureText(kind: NetworkErrorKind, host: string, cause: string): string {
+  switch (kind) {
+    case 'timeout':
+      return 'timed out'
+    case 'aborted':
+      return 'aborted'
+    case 'connection':
+      return `failed: ${cause}`
+    case 'tls-certificate':
+      return `failed: the TLS certificate of ${host} did not verify (${cause}); trust its CA with --ca-file or certs.d/${host}/ca.crt`
+    case 'tls-handshake':
+      return `failed: the TLS handshake with ${host} failed (${cause}); it may want a client certificate (certs.d/${host}/client.cert and client.key)`
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return 'the server'
+  }
 }
 
 function causeText(cause: unknown): string {
