@@ -77,7 +77,8 @@ export class TokenCache {
     try {
       response = await this.send(url.toString(), init)
     } catch (err) {
-      if (err instanceof NetworkError || err instanceof AuthenticationError) throw err
+      // fetch's own failures; anything else (a NetworkError, unusable TLS material) is already said well.
+      if (!(err instanceof TypeError)) throw err
       throw new NetworkError({method: init.method ?? 'GET', url: url.toString(), kind: 'connection', cause: err})
     }
     if (response.status === 401 || response.status === 403) {

@@ -4,6 +4,7 @@
  * `diagnostics[].code` or `kind`, never on message text.
  */
 import {redactUrl} from './redact.ts'
+import {tlsFailure} from './tls.ts'
 
 /** One entry of the OCI distribution `errors` array. */
 export interface Diagnostic {
@@ -82,6 +83,13 @@ export class AuthenticationError extends Error {
   }
 }
 
+/** What kind of NetworkError a failed fetch is, from its error code. */
+export function networkFailureKind(err: unknown): 'connection' | 'tls-certificate' | 'tls-handshake' {
+  const code = err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' ? err.code : undefined
+  const tls = tlsFailure(code)
+  return tls === 'certificate' ? 'tls-certificate' : tls === 'handshake' ? 'tls-handshake' : 'connection'
+}
+
 async function readDiagnostics(method: string, response: Response): Promise<Diagnostic[]> {
   if (method === 'HEAD' || !response.body) return []
   try {
@@ -121,7 +129,7 @@ function networkFailureText(kind: NetworkErrorKind, host: string, cause: string)
     case 'tls-certificate':
       return `failed: the TLS certificate of ${host} did not verify (${cause}); trust its CA with --ca-file or certs.d/${host}/ca.crt`
     case 'tls-handshake':
-      return `failed: the TLS handshake with ${host} failed (${cause}); it may want a client certificate (certs.d/${host}/client.cert and client.key)`
+      return `failed: no TLS session with ${host} (${cause}): it does not speak TLS on that port, or wants a client certificate (certs.d/${host}/client.cert and client.key)`
   }
 }
 

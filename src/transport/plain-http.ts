@@ -18,3 +18,12 @@ export function plainHttpFor(hostPort: string, insecureHosts: readonly string[])
   const named = insecureHosts.some((h) => h.toLowerCase() === key || h.toLowerCase() === key.replace(/:\d+$/, ''))
   return named ? 'insecure' : 'refused'
 }
+
+/** `url` moved from the origin of `from` to that of `to` (an https-first endpoint found on plain HTTP). */
+export function rebased(url: string, from: string, to: string): string {
+  if (from === to || new URL(url).origin !== new URL(from).origin) return url
+  const moved = new URL(url)
+  const target = new URL(to)
+  moved.protocol = target.protocol
+  return moved.toString()
+}

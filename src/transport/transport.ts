@@ -6,10 +6,11 @@
 import type {Credential} from '../auth/credential.ts'
 import {basicAuthorization, TokenCache} from './bearer.ts'
 import {type Challenge, parseChallenge} from './challenge.ts'
-import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
+import {AuthenticationError, NetworkError, networkFailureKind, RegistryError} from './errors.ts'
 import {Limiter} from './limiter.ts'
 import {redactUrl} from './redact.ts'
-import {type FetchTls, fetchTls, type TlsLookup, tlsFailure} from './tls.ts'
+import {type FetchTls, fetchTls, type TlsLookup} from './tls.ts'
+import {rebased} from './plain-http.ts'
 import {IdleWatchdog, watched} from './watchdog.ts'
 import {DEFAULT_RETRY, type RetryPolicy, retryDelayMs, sleep, TEMPORARY_STATUS} from './retry.ts'
 
@@ -244,7 +245,7 @@ export class Transport {
       dog.stop()
       outer?.removeEventListener('abort', onAbort)
     }
-    const fail = (err: unknown) => (err instanceof NetworkError ? err : new NetworkError({method, url, kind: timedOut ? 'timeout' : outer?.aborted ? 'aborted' : failureKind(err), cause: err}))
+    const fail = (err: unknown) => (err instanceof NetworkError ? err : new NetworkError({method, url, kind: timedOut ? 'timeout' : outer?.aborted ? 'aborted' : networkFailureKind(err), cause: err}))
     // An error of our own request body (e.g. bytes that failed verification) is reported as itself.
     let bodyError: unknown = null
     const keep = (err: unknown) => (bodyError = err)
@@ -293,20 +294,6 @@ function isRetryableNetworkError(err: unknown): err is NetworkError {
   return err instanceof NetworkError && (err.kind === 'connection' || err.kind === 'timeout')
 }
 
-function failureKind(err: unknown): 'connection' | 'tls-certificate' | 'tls-handshake' {
-  const code = err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' ? err.code : undefined
-  const tls = tlsFailure(code)
-  return tls === 'certificate' ? 'tls-certificate' : tls === 'handshake' ? 'tls-handshake' : 'connection'
-}
-
-/** `url` moved from the origin of `from` to that of `to` (an https-first endpoint found on plain HTTP). */
-function rebased(url: string, from: string, to: string): string {
-  if (from === to || new URL(url).origin !== new URL(from).origin) return url
-  const moved = new URL(url)
-  const target = new URL(to)
-  moved.protocol = target.protocol
-  return moved.toString()
-}
 
 /** Statuses whose responses cannot carry a body (constructing one with a body throws). */
 const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304])

@@ -110,7 +110,7 @@ describe('a loopback registry that requires client certificates', () => {
     const err = await client.headManifest({registry: mtlsRegistry.host, repository: 'tls/x'}, '1').catch((e: unknown) => e)
     expect(err).toBeInstanceOf(NetworkError)
     expect((err as NetworkError).kind).toBe('tls-handshake')
-    expect((err as NetworkError).message).toContain(`the TLS handshake with ${mtlsRegistry.host} failed`)
+    expect((err as NetworkError).message).toContain(`no TLS session with ${mtlsRegistry.host} (EPROTO)`)
     // The only plain request is the credential-less `GET /v2/` that asks whether the port speaks HTTP; it answers 400.
     const plain = events.filter((e) => e.url.startsWith('http:'))
     expect(plain.map((e) => [e.url, e.status])).toEqual([[`http://${mtlsRegistry.host}/v2/`, 400]])
