@@ -20,18 +20,20 @@ interface Seen {
   path: string
   host: string
   authorization: string | null
+  body: string
 }
 
-/** A registry whose `/v2/` challenge names `realm(port)`, and which serves `/token` with `token()`. */
-function registry(realm: (port: number) => string, token: () => Response = () => Response.json({token: 'tok-1'})) {
+/** A registry whose `/v2/` challenge names `realm(port)`, and which serves `/token` with `token(port)`. */
+function registry(realm: (port: number) => string, token: (port: number) => Response = () => Response.json({token: 'tok-1'})) {
   const seen: Seen[] = []
   const server: ReturnType<typeof Bun.serve> = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
-    fetch: (req): Response => {
+    fetch: async (req): Promise<Response> => {
       const url = new URL(req.url)
-      seen.push({path: url.pathname, host: req.headers.get('host') ?? '', authorization: req.headers.get('authorization')})
-      if (url.pathname === '/token') return token()
+      seen.push({path: url.pathname, host: req.headers.get('host') ?? '', authorization: req.headers.get('authorization'), body: await req.text()})
+      if (url.pathname === '/token') return token(server.port!)
+      if (url.pathname === '/elsewhere') return Response.json({token: 'tok-2'})
       if (req.headers.get('authorization')?.startsWith('Bearer ')) return new Response('manifest')
       return new Response('{}', {status: 401, headers: {'www-authenticate': `Bearer realm="${realm(server.port!)}",service="svc"`}})
     },
@@ -97,6 +99,31 @@ describe('token realms', () => {
     const {seen, endpoint} = registry((port) => `http://127.0.0.1:${port}/token`)
     expect((await get(ALICE, endpoint)).status).toBe(200)
     expect(seen.find((s) => s.path === '/token')?.authorization).toStartWith('Basic ')
+  })
+})
+
+describe('token service redirects', () => {
+  const IDENTITY: Credential = {kind: 'identity-token', token: 'refresh-SECRET'}
+
+  test('a redirect to plain HTTP on a remote host is refused: the refresh token in the body is not re-sent', async () => {
+    const redirect = (port: number) => new Response(null, {status: 307, headers: {location: `http://0.0.0.0:${port}/elsewhere`}})
+    const {seen, endpoint} = registry((port) => `http://127.0.0.1:${port}/token`, redirect)
+    const err = await get(IDENTITY, endpoint).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(AuthenticationError)
+    expect((err as Error).message).toContain('refusing the token realm http://0.0.0.0:')
+    expect(seen.filter((s) => s.path === '/elsewhere')).toEqual([])
+  })
+
+  test('a redirect within the rules is followed; Authorization stays with the first origin', async () => {
+    const redirect = (port: number) => new Response(null, {status: 307, headers: {location: `http://localhost:${port}/elsewhere`}})
+    const {seen, endpoint} = registry((port) => `http://127.0.0.1:${port}/token`, redirect)
+    expect((await get(ALICE, endpoint)).status).toBe(200)
+    expect(seen.map((s) => [s.path, s.authorization?.split(' ')[0] ?? null])).toEqual([
+      ['/v2/', null],
+      ['/token', 'Basic'],
+      ['/elsewhere', null],
+      ['/v2/library/busybox/manifests/1', 'Bearer'],
+    ])
   })
 })
 

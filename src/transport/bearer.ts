@@ -21,6 +21,9 @@ interface CachedToken {
 const DEFAULT_TOKEN_TTL_S = 60
 const EARLY_RENEWAL_MS = 10_000
 const CLIENT_ID = 'image-syncer'
+/** Redirects a token request may take; each hop is checked like the realm itself. */
+const MAX_REDIRECTS = 5
+const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
 /** Token answers are a few KiB (a JWT and its expiry); a service that sends more is not one to buffer. */
 export const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 
@@ -57,6 +60,30 @@ export class TokenCache {
     this.tokens.delete(cacheKey(challenge, scopes, credential))
   }
 
+  /**
+   * Sends the token request and follows redirects itself: every hop must pass the realm rules, so a redirect
+   * cannot take the credentials (a refresh token travels in the body) to plain HTTP or to a local file. As fetch
+   * does, the Authorization header stays with the first origin, and a 303 (or 301/302 of a POST) becomes a GET.
+   */
+  private async exchange(registry: string, realm: URL, first: RequestInit, credential: Credential): Promise<Response> {
+    let url = realm
+    let init = first
+    for (let hop = 0; ; hop++) {
+      const response = await this.send(url.toString(), {...init, redirect: 'manual'})
+      const location = REDIRECT_STATUS.has(response.status) ? response.headers.get('location') : null
+      if (location === null) return response
+      await response.body?.cancel()
+      if (hop >= MAX_REDIRECTS) throw new AuthenticationError(registry, response.status, `${registry}: the token service redirected more than ${MAX_REDIRECTS} times`)
+      const next = realmUrl(registry, URL.canParse(location, url.toString()) ? new URL(location, url).toString() : location, credential, this.insecureHosts)
+      const headers = new Headers(init.headers)
+      if (next.origin !== url.origin) headers.delete('authorization')
+      const toGet = response.status === 303 || ((response.status === 301 || response.status === 302) && init.method === 'POST')
+      if (toGet) headers.delete('content-type')
+      init = toGet ? {method: 'GET', headers} : {...init, headers}
+      url = next
+    }
+  }
+
   private async fetchToken(registry: string, challenge: BearerChallenge, scopes: readonly string[], credential: Credential): Promise<CachedToken> {
     const url = realmUrl(registry, challenge.realm, credential, this.insecureHosts)
     let init: RequestInit
@@ -75,7 +102,7 @@ export class TokenCache {
     }
     let response: Response
     try {
-      response = await this.send(url.toString(), init)
+      response = await this.exchange(registry, url, init, credential)
     } catch (err) {
       // fetch's own failures; anything else (a NetworkError, unusable TLS material) is already said well.
       if (!(err instanceof TypeError)) throw err
