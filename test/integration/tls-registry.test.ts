@@ -128,6 +128,26 @@ describe('a loopback registry serving plain HTTP', () => {
   })
 })
 
+describe('an --insecure-registry host (0.0.0.0 reaches loopback, yet is not a loopback name)', () => {
+  const repo = () => ({registry: `0.0.0.0:${new URL(plainRegistry.url).port}`, repository: 'tls/absent'})
+
+  test('is tried over HTTPS first, like loopback, and reached over plain HTTP when it does not speak TLS', async () => {
+    const {client, events} = await connect(plainRegistry, {insecureRegistries: [repo().registry]})
+    expect(await client.headManifest(repo(), '1')).toBeNull()
+    expect(events.map((e) => [e.url.split('/v2/')[0], e.status])).toEqual([
+      [`https://${repo().registry}`, null],
+      [`http://${repo().registry}`, 200],
+      [`http://${repo().registry}`, 404],
+    ])
+  })
+
+  test('without --insecure-registry it is HTTPS only', async () => {
+    const {client} = await connect(plainRegistry, {})
+    const err = await client.headManifest(repo(), '1').catch((e: unknown) => e)
+    expect((err as NetworkError).kind).toBe('tls-handshake')
+  })
+})
+
 describe('image-syncer plan with a private CA', () => {
   test('--ca-file and SYNCER_CERTS_DIR reach a TLS registry; without them the run fails naming the host', async () => {
     const {client} = await connect(tlsRegistry, {caFiles: [pki.ca]})
