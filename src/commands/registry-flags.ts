@@ -3,6 +3,7 @@
  * wins). Multi-valued variables are comma-separated.
  */
 import {Flags} from '@oclif/core'
+import {DEFAULT_CERTS_DIRS} from '../registry/certs.ts'
 import type {ConnectOptions} from '../registry/connect.ts'
 import {endpointFor, parseMirrors} from '../registry/endpoints.ts'
 import type {RequestEvent} from '../transport/transport.ts'
@@ -10,7 +11,8 @@ import type {RequestEvent} from '../transport/transport.ts'
 export const registryFlags = {
   'access-token': Flags.string({description: 'Bearer access token for the target registry (never sent to sources).', env: 'SYNCER_ACCESS_TOKEN', helpGroup: 'REGISTRY'}),
   'target-repo-auth-key': Flags.string({description: 'JSON key file for the target registry: sent as Basic auth with username _json_key.', env: 'SYNCER_TARGET_REPO_AUTH_KEY', helpGroup: 'REGISTRY'}),
-  'insecure-registry': Flags.string({description: 'HOST[:PORT] reached over plain HTTP (loopback hosts always are). Repeatable; env SYNCER_INSECURE_REGISTRIES, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
+  'insecure-registry': Flags.string({description: 'HOST[:PORT] that may be reached over plain HTTP when it does not speak TLS (loopback hosts always may). Repeatable; env SYNCER_INSECURE_REGISTRIES, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
+  'ca-file': Flags.string({description: 'PEM file of CA certificates trusted for every registry, besides the default ones. Per-host CAs and client certificates go in certs.d (env SYNCER_CERTS_DIR). Repeatable; env SYNCER_CA_FILE, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
   mirror: Flags.string({description: 'HOST=URL: read sources on HOST from URL (e.g. docker.io=https://hub-cache.example). Repeatable; env SYNCER_MIRRORS, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
   debug: Flags.boolean({description: 'Log every registry request (method, redacted URL, status, duration) on stderr.', env: 'SYNCER_DEBUG', default: false}),
 }
@@ -19,6 +21,7 @@ export interface RegistryFlagValues {
   'access-token'?: string
   'target-repo-auth-key'?: string
   'insecure-registry'?: string[]
+  'ca-file'?: string[]
   mirror?: string[]
   debug: boolean
 }
@@ -31,6 +34,9 @@ export function registryOptions(flags: RegistryFlagValues, env: Record<string, s
   return {
     insecureRegistries,
     mirrors,
+    caFiles: flags['ca-file']?.length ? flags['ca-file'] : splitList(env.SYNCER_CA_FILE),
+    // Set (even empty), SYNCER_CERTS_DIR replaces the system directories: tests and sandboxes never read /etc.
+    certsDirs: env.SYNCER_CERTS_DIR !== undefined ? splitList(env.SYNCER_CERTS_DIR) : DEFAULT_CERTS_DIRS,
     ...(flags['access-token'] ? {accessToken: flags['access-token']} : {}),
     ...(flags['target-repo-auth-key'] ? {authKeyFile: flags['target-repo-auth-key']} : {}),
     env,

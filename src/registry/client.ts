@@ -6,6 +6,7 @@
 import {MANIFEST_ACCEPT, baseMediaType} from '../oci/media-types.ts'
 import {parseManifest, type ParsedManifest} from '../oci/manifest.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../ref/digest.ts'
+import {readLimited} from '../transport/body.ts'
 import type {Endpoint, Transport, TransportRequest} from '../transport/transport.ts'
 import {ContentError} from './errors.ts'
 
@@ -135,9 +136,9 @@ export class RegistryClient {
     return this.transport.request({...request, endpoint: this.endpoint(repo.registry)})
   }
 
-  /** Where `repo`'s registry is served from (after mirrors), for resolving relative upload locations. */
+  /** Where `repo`'s registry is served from (after mirrors and the HTTPS-first probe), for resolving relative upload locations. */
   baseUrl(repo: Repository): string {
-    return this.endpoint(repo.registry).baseUrl
+    return this.transport.baseUrlOf(this.endpoint(repo.registry))
   }
 
   private requestManifest(method: 'HEAD' | 'GET', repo: Repository, reference: string, signal?: AbortSignal, allowStatus?: number[], accept = MANIFEST_ACCEPT): Promise<Response> {
@@ -182,28 +183,4 @@ function knownDigest(reference: string, response: Response): Digest | null {
   if (isDigest(reference)) return reference
   const announced = response.headers.get('docker-content-digest')
   return announced !== null && isDigest(announced) ? announced : null
-}
-
-/** Reads a body, refusing (and cancelling) one longer than `limit`, declared or actual. */
-export async function readLimited(response: Response, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length') ?? NaN)
-  if (declared > limit) {
-    await response.body?.cancel()
-    throw tooLarge()
-  }
-  const reader = response.body?.getReader()
-  if (!reader) return new Uint8Array()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const {done, value} = await reader.read()
-    if (done) break
-    total += value.byteLength
-    if (total > limit) {
-      await reader.cancel()
-      throw tooLarge()
-    }
-    chunks.push(value)
-  }
-  return new Uint8Array(Buffer.concat(chunks))
 }

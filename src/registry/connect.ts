@@ -1,12 +1,13 @@
 /**
  * The composition root of registry access: credentials (docker config, plus the target-only token or key),
- * endpoints (scheme, mirrors) and the transport, assembled once per command run.
+ * endpoints (scheme, mirrors), TLS material (CA files, certs.d) and the transport, assembled once per command run.
  */
 import {jsonKeyCredential} from '../auth/key-file.ts'
 import {dockerConfigKeychain} from '../auth/docker-config.ts'
 import {targetOnlyKeychain} from '../auth/keychain.ts'
 import {ANONYMOUS, type Credential} from '../auth/credential.ts'
 import {type RequestEvent, Transport} from '../transport/transport.ts'
+import {certificateLookup} from './certs.ts'
 import {RegistryClient} from './client.ts'
 import {endpointFor, type EndpointOptions} from './endpoints.ts'
 
@@ -18,6 +19,10 @@ export interface ConnectOptions extends EndpointOptions {
   /** --target-repo-auth-key / SYNCER_TARGET_REPO_AUTH_KEY: a JSON key file → Basic `_json_key`. */
   authKeyFile?: string
   env?: Record<string, string | undefined>
+  /** --ca-file / SYNCER_CA_FILE: PEM files of CAs trusted for every registry. */
+  caFiles?: readonly string[]
+  /** certs.d directories (`<dir>/<host[:port]>/*.crt`, `client.cert` + `client.key`); none when absent. */
+  certsDirs?: readonly string[]
   timeoutMs?: number
   maxConcurrentPerHost?: number
   onRequest?: (event: RequestEvent) => void
@@ -30,8 +35,11 @@ export async function connectRegistries(options: ConnectOptions, version: string
   if (options.accessToken) targetCredential = {kind: 'registry-token', token: options.accessToken}
   else if (options.authKeyFile) targetCredential = await jsonKeyCredential(options.authKeyFile)
   const keychain = targetOnlyKeychain(options.targetRegistry, targetCredential, dockerConfigKeychain({env: options.env ?? process.env}))
+  const tls = await certificateLookup({caFiles: options.caFiles ?? [], certsDirs: options.certsDirs ?? []})
   const transport = new Transport({
     credentials: (registry) => keychain.resolve(registry),
+    tls,
+    insecureHosts: options.insecureRegistries,
     userAgent: `${USER_AGENT}/${version}`,
     ...(options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {}),
     ...(options.maxConcurrentPerHost !== undefined ? {maxConcurrentPerHost: options.maxConcurrentPerHost} : {}),

@@ -12,8 +12,9 @@ import {SyncerError} from '../ref/errors.ts'
 import {type Descriptor, type Index, parseManifest} from '../oci/manifest.ts'
 import {MediaType, baseMediaType} from '../oci/media-types.ts'
 import {type Digest, isDigest, sha256Digest} from '../ref/digest.ts'
+import {readLimited} from '../transport/body.ts'
 import {RegistryError} from '../transport/errors.ts'
-import {type FetchedManifest, MAX_MANIFEST_BYTES, pullScope, readLimited, type RegistryClient, type Repository} from './client.ts'
+import {type FetchedManifest, MAX_MANIFEST_BYTES, pullScope, type RegistryClient, type Repository} from './client.ts'
 
 export type ReferrersApi = 'supported' | 'unsupported'
 

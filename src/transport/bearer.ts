@@ -4,8 +4,11 @@
  * requests need the same one at the same time (single flight).
  */
 import type {Credential} from '../auth/credential.ts'
+import {readLimited} from './body.ts'
 import type {Challenge} from './challenge.ts'
 import {AuthenticationError, NetworkError} from './errors.ts'
+import {plainHttpFor} from './plain-http.ts'
+import {redactUrl} from './redact.ts'
 
 type BearerChallenge = Extract<Challenge, {scheme: 'bearer'}>
 
@@ -18,13 +21,22 @@ interface CachedToken {
 const DEFAULT_TOKEN_TTL_S = 60
 const EARLY_RENEWAL_MS = 10_000
 const CLIENT_ID = 'image-syncer'
+/** Redirects a token request may take; each hop is checked like the realm itself. */
+const MAX_REDIRECTS = 5
+const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
+/** Token answers are a few KiB (a JWT and its expiry); a service that sends more is not one to buffer. */
+export const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 
 export type TokenFetch = (url: string, init: RequestInit) => Promise<Response>
 
 export class TokenCache {
   private readonly tokens = new Map<string, Promise<CachedToken>>()
 
-  constructor(private readonly send: TokenFetch) {}
+  /** `insecureHosts`: the --insecure-registry hosts, whose token realms may be plain HTTP (anonymously). */
+  constructor(
+    private readonly send: TokenFetch,
+    private readonly insecureHosts: readonly string[] = [],
+  ) {}
 
   /** A token for `scopes` under `challenge`, from cache or the token endpoint. */
   async token(registry: string, challenge: BearerChallenge, scopes: readonly string[], credential: Credential): Promise<string> {
@@ -48,8 +60,32 @@ export class TokenCache {
     this.tokens.delete(cacheKey(challenge, scopes, credential))
   }
 
+  /**
+   * Sends the token request and follows redirects itself: every hop must pass the realm rules, so a redirect
+   * cannot take the credentials (a refresh token travels in the body) to plain HTTP or to a local file. As fetch
+   * does, the Authorization header stays with the first origin, and a 303 (or 301/302 of a POST) becomes a GET.
+   */
+  private async exchange(registry: string, realm: URL, first: RequestInit, credential: Credential): Promise<Response> {
+    let url = realm
+    let init = first
+    for (let hop = 0; ; hop++) {
+      const response = await this.send(url.toString(), {...init, redirect: 'manual'})
+      const location = REDIRECT_STATUS.has(response.status) ? response.headers.get('location') : null
+      if (location === null) return response
+      await response.body?.cancel()
+      if (hop >= MAX_REDIRECTS) throw new AuthenticationError(registry, response.status, `${registry}: the token service redirected more than ${MAX_REDIRECTS} times`)
+      const next = realmUrl(registry, URL.canParse(location, url.toString()) ? new URL(location, url).toString() : location, credential, this.insecureHosts)
+      const headers = new Headers(init.headers)
+      if (next.origin !== url.origin) headers.delete('authorization')
+      const toGet = response.status === 303 || ((response.status === 301 || response.status === 302) && init.method === 'POST')
+      if (toGet) headers.delete('content-type')
+      init = toGet ? {method: 'GET', headers} : {...init, headers}
+      url = next
+    }
+  }
+
   private async fetchToken(registry: string, challenge: BearerChallenge, scopes: readonly string[], credential: Credential): Promise<CachedToken> {
-    const url = new URL(challenge.realm)
+    const url = realmUrl(registry, challenge.realm, credential, this.insecureHosts)
     let init: RequestInit
     if (credential.kind === 'identity-token') {
       // OAuth2 refresh-token grant: what Docker does with an identity token from `docker login`.
@@ -66,9 +102,10 @@ export class TokenCache {
     }
     let response: Response
     try {
-      response = await this.send(url.toString(), init)
+      response = await this.exchange(registry, url, init, credential)
     } catch (err) {
-      if (err instanceof NetworkError || err instanceof AuthenticationError) throw err
+      // fetch's own failures; anything else (a NetworkError, unusable TLS material) is already said well.
+      if (!(err instanceof TypeError)) throw err
       throw new NetworkError({method: init.method ?? 'GET', url: url.toString(), kind: 'connection', cause: err})
     }
     if (response.status === 401 || response.status === 403) {
@@ -80,11 +117,39 @@ export class TokenCache {
       await response.body?.cancel()
       throw new AuthenticationError(registry, response.status, `${registry}: the token service answered HTTP ${response.status}`)
     }
-    const body = (await response.json().catch(() => null)) as {token?: unknown; access_token?: unknown; expires_in?: unknown} | null
+    const bytes = await readLimited(response, MAX_TOKEN_RESPONSE_BYTES, () => new AuthenticationError(registry, response.status, `${registry}: the token service answered with more than ${MAX_TOKEN_RESPONSE_BYTES} bytes`))
+    const body = parseJson(bytes) as {token?: unknown; access_token?: unknown; expires_in?: unknown} | null
     const token = typeof body?.token === 'string' ? body.token : typeof body?.access_token === 'string' ? body.access_token : null
     if (!token) throw new AuthenticationError(registry, response.status, `${registry}: the token service answered without a token`)
     const ttl = typeof body?.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S
     return {token, expiresAt: Date.now() + Math.max(ttl * 1000 - EARLY_RENEWAL_MS, ttl * 500)}
+  }
+}
+
+/**
+ * The realm a registry's challenge names, if we may ask it for a token. The registry chooses it, so it is not
+ * trusted: fetch would read a `file:` realm from the local disk (and we would hand its token to the registry),
+ * and a plain-HTTP realm would expose the credentials on the wire. https is accepted; http only on loopback and
+ * --insecure-registry hosts, and credentials go over plain HTTP only to loopback.
+ */
+function realmUrl(registry: string, realm: string, credential: Credential, insecureHosts: readonly string[]): URL {
+  const url = URL.canParse(realm) ? new URL(realm) : null
+  if (url?.protocol === 'https:') return url
+  const plain = url?.protocol === 'http:' ? plainHttpFor(url.host, insecureHosts) : 'refused'
+  if (url === null || plain === 'refused') {
+    throw new AuthenticationError(registry, null, `${registry}: refusing the token realm ${url ? redactUrl(url) : '(not a URL)'}: only https realms are accepted (http only on loopback or --insecure-registry hosts)`)
+  }
+  if (plain === 'insecure' && credential.kind !== 'anonymous') {
+    throw new AuthenticationError(registry, null, `${registry}: refusing to send credentials to the plain-HTTP token realm ${redactUrl(url)}; it must use https`)
+  }
+  return url
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    return null
   }
 }
 

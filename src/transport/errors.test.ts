@@ -1,5 +1,5 @@
 import {describe, expect, test} from 'bun:test'
-import {AuthenticationError, MAX_ERROR_BODY_BYTES, NetworkError, RegistryError} from './errors.ts'
+import {AuthenticationError, MAX_ERROR_BODY_BYTES, NetworkError, networkFailureKind, RegistryError} from './errors.ts'
 
 const URL_ = 'https://r.example.com/v2/library/busybox/manifests/1.36'
 
@@ -118,6 +118,16 @@ describe('NetworkError', () => {
     {kind: 'connection', cause: Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}), want: `GET ${URL_} failed: ECONNREFUSED`},
     {kind: 'connection', cause: new Error('socket hang up'), want: `GET ${URL_} failed: socket hang up`},
     {kind: 'connection', cause: 'weird', want: `GET ${URL_} failed: network error`},
+    {
+      kind: 'tls-certificate',
+      cause: Object.assign(new TypeError('unable to verify the first certificate'), {code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'}),
+      want: `GET ${URL_} failed: the TLS certificate of r.example.com did not verify (UNABLE_TO_VERIFY_LEAF_SIGNATURE); trust its CA with --ca-file or certs.d/r.example.com/ca.crt`,
+    },
+    {
+      kind: 'tls-handshake',
+      cause: Object.assign(new TypeError('EPROTO: The TLS handshake failed'), {code: 'EPROTO'}),
+      want: `GET ${URL_} failed: no TLS session with r.example.com (EPROTO): it does not speak TLS on that port, or wants a client certificate (certs.d/r.example.com/client.cert and client.key)`,
+    },
   ]
   for (const {kind, cause, want} of cases) {
     test(`${kind}: ${want}`, () => {
@@ -136,4 +146,10 @@ describe('NetworkError', () => {
 test('AuthenticationError keeps registry and status', () => {
   const error = new AuthenticationError('r.example.com', 401, 'refused')
   expect([error.name, error.registry, error.status, error.message]).toStrictEqual(['AuthenticationError', 'r.example.com', 401, 'refused'])
+})
+
+test('networkFailureKind: certificate failures and EPROTO are TLS kinds, anything else a connection failure', () => {
+  const failure = (code?: string) => Object.assign(new TypeError('fetch failed'), code ? {code} : {})
+  const codes = ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'EPROTO', 'ECONNREFUSED', undefined]
+  expect(codes.map((code) => networkFailureKind(failure(code)))).toEqual(['tls-certificate', 'tls-certificate', 'tls-certificate', 'tls-handshake', 'connection', 'connection'])
 })

@@ -6,6 +6,7 @@
 import {SyncerError} from '../ref/errors.ts'
 import {printable} from '../ref/text.ts'
 import {redactUrl} from './redact.ts'
+import {tlsFailure} from './tls.ts'
 
 /** One entry of the OCI distribution `errors` array. */
 export interface Diagnostic {
@@ -57,7 +58,11 @@ export class RegistryError extends SyncerError {
   }
 }
 
-export type NetworkErrorKind = 'timeout' | 'aborted' | 'connection'
+/**
+ * `tls-certificate`: the server's certificate did not verify; `tls-handshake`: no TLS session came about (the
+ * server speaks plain HTTP there, or refused us, e.g. for want of a client certificate). Neither is retried.
+ */
+export type NetworkErrorKind = 'timeout' | 'aborted' | 'connection' | 'tls-certificate' | 'tls-handshake'
 
 export class NetworkError extends SyncerError {
   override readonly name = 'NetworkError'
@@ -68,8 +73,7 @@ export class NetworkError extends SyncerError {
 
   constructor(init: {method: string; url: string; kind: NetworkErrorKind; cause?: unknown}) {
     const url = redactUrl(init.url)
-    const what = init.kind === 'timeout' ? 'timed out' : init.kind === 'aborted' ? 'aborted' : `failed: ${causeText(init.cause)}`
-    super(`${init.method} ${url} ${what}`, {cause: init.cause})
+    super(`${init.method} ${url} ${networkFailureText(init.kind, hostOf(init.url), causeText(init.cause))}`, {cause: init.cause})
     this.method = init.method
     this.url = url
     this.kind = init.kind
@@ -87,6 +91,13 @@ export class AuthenticationError extends SyncerError {
   ) {
     super(message)
   }
+}
+
+/** What kind of NetworkError a failed fetch is, from its error code. */
+export function networkFailureKind(err: unknown): 'connection' | 'tls-certificate' | 'tls-handshake' {
+  const code = err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' ? err.code : undefined
+  const tls = tlsFailure(code)
+  return tls === 'certificate' ? 'tls-certificate' : tls === 'handshake' ? 'tls-handshake' : 'connection'
 }
 
 async function readDiagnostics(method: string, response: Response): Promise<Diagnostic[]> {
@@ -115,6 +126,29 @@ async function readBounded(response: Response, limit: number): Promise<string> {
   }
   await reader.cancel().catch(() => {})
   return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, limit))
+}
+
+function networkFailureText(kind: NetworkErrorKind, host: string, cause: string): string {
+  switch (kind) {
+    case 'timeout':
+      return 'timed out'
+    case 'aborted':
+      return 'aborted'
+    case 'connection':
+      return `failed: ${cause}`
+    case 'tls-certificate':
+      return `failed: the TLS certificate of ${host} did not verify (${cause}); trust its CA with --ca-file or certs.d/${host}/ca.crt`
+    case 'tls-handshake':
+      return `failed: no TLS session with ${host} (${cause}): it does not speak TLS on that port, or wants a client certificate (certs.d/${host}/client.cert and client.key)`
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return 'the server'
+  }
 }
 
 function causeText(cause: unknown): string {

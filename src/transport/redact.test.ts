@@ -1,5 +1,5 @@
 import {describe, expect, test} from 'bun:test'
-import {redactUrl} from './redact.ts'
+import {redactUrl, redactUserinfo} from './redact.ts'
 
 describe('redactUrl', () => {
   const cases: {name: string; input: string; want: string}[] = [
@@ -43,4 +43,21 @@ describe('redactUrl', () => {
     expect(redactUrl(url)).toBe('https://REDACTED@r.example.com/v2/?X-Amz-Signature=REDACTED')
     expect(url.password).toBe('hunter2')
   })
+})
+
+describe('redactUserinfo', () => {
+  const cases: [string, string][] = [
+    ['https://user:s3cret@host', 'https://REDACTED@host'],
+    ['docker.io=https://u:p@ss@host:99999', 'docker.io=https://REDACTED@host:99999'],
+    ['user:s3cret@host', 'REDACTED@host'],
+    ['docker.io=user:s3cret@host', 'docker.io=REDACTED@host'],
+    ['mirror "ftp://a:b@c/d" failed', 'mirror "ftp://REDACTED@c/d" failed'],
+    ['docker.io=https://hub-cache.example', 'docker.io=https://hub-cache.example'],
+    ['https://host/path?q=a@b', 'https://host/path?q=a@b'],
+  ]
+  for (const [input, want] of cases) {
+    test(input, () => {
+      expect(redactUserinfo(input)).toBe(want)
+    })
+  }
 })

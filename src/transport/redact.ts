@@ -20,3 +20,13 @@ export function redactUrl(input: string | URL): string {
   }
   return url.toString()
 }
+
+/**
+ * Free text that may hold a URL, valid or not (a mistyped `--mirror` value echoed in an error): the userinfo
+ * of `scheme://user:password@host`, and of a scheme-less `user:password@host`, becomes `REDACTED`.
+ */
+export function redactUserinfo(text: string): string {
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1REDACTED@')
+    .replace(/(^|[\s="'])[^\s/?#@="':]+:[^\s/?#]*@/g, '$1REDACTED@')
+}

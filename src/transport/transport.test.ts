@@ -46,7 +46,7 @@ class FakeServer {
   }
 
   get endpoint() {
-    return {registry: `127.0.0.1:${this.server.port}`, baseUrl: this.baseUrl}
+    return {registry: `127.0.0.1:${this.server.port}`, baseUrl: this.baseUrl, scheme: 'fixed' as const}
   }
 
   hitsTo(path: string): Hit[] {

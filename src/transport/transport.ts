@@ -1,20 +1,29 @@
 /**
- * The one place where HTTP requests to registries are made: authentication (challenge → Basic or bearer token),
- * retries with backoff, per-host concurrency bounds, timeouts and debug events are composed here.
+ * The one place where HTTP requests to registries are made: the scheme (HTTPS first where plain HTTP is allowed),
+ * TLS material, authentication (challenge → Basic or bearer token), retries with backoff, per-host concurrency
+ * bounds, timeouts and debug events are composed here.
  */
 import type {Credential} from '../auth/credential.ts'
 import {basicAuthorization, TokenCache} from './bearer.ts'
 import {type Challenge, parseChallenge} from './challenge.ts'
-import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
+import {AuthenticationError, NetworkError, networkFailureKind, RegistryError} from './errors.ts'
 import {Limiter} from './limiter.ts'
 import {redactUrl} from './redact.ts'
+import {type FetchTls, fetchTls, type TlsLookup} from './tls.ts'
+import {rebased} from './plain-http.ts'
 import {IdleWatchdog, watched} from './watchdog.ts'
 import {DEFAULT_RETRY, type RetryPolicy, retryDelayMs, sleep, TEMPORARY_STATUS} from './retry.ts'
 
-/** Where a registry is reached: `registry` names it for credentials, `baseUrl` is scheme://host[:port]. */
+/**
+ * Where a registry is reached: `registry` names it for credentials, `baseUrl` is scheme://host[:port].
+ * `https-first` (loopback and insecure hosts; `baseUrl` is https): Docker's rule, the first exchange tries HTTPS
+ * and falls back to plain HTTP, for the rest of the run, only when the server does not speak TLS. A certificate
+ * that fails verification is an error, never a reason to fall back. `fixed`: `baseUrl`'s scheme, always.
+ */
 export interface Endpoint {
   registry: string
   baseUrl: string
+  scheme: 'fixed' | 'https-first'
 }
 
 export interface RequestEvent {
@@ -35,6 +44,10 @@ export interface TransportOptions {
   timeoutMs?: number
   userAgent?: string
   onRequest?: (event: RequestEvent) => void
+  /** CAs and client certificates per host, for private registries. */
+  tls?: TlsLookup
+  /** `--insecure-registry` hosts: their token realms may be plain HTTP (see bearer.ts). */
+  insecureHosts?: readonly string[]
 }
 
 export interface TransportRequest {
@@ -64,31 +77,46 @@ export const DEFAULT_TIMEOUT_MS = 30_000
 
 type AuthState = {scheme: 'none'} | {scheme: 'basic'} | {scheme: 'bearer'; challenge: Extract<Challenge, {scheme: 'bearer'}>}
 
+/** What the first exchange with an endpoint (`GET /v2/`) taught: the base URL it answered on, and its auth. */
+interface Contact {
+  baseUrl: string
+  auth: AuthState
+}
+
 export class Transport {
   private readonly retry: RetryPolicy
   private readonly timeoutMs: number
   private readonly limiters = new Map<string, Limiter>()
-  private readonly auth = new Map<string, Promise<AuthState>>()
+  private readonly contacts = new Map<string, Promise<Contact>>()
+  /** Base URLs decided by the HTTPS-first probe, by the endpoint's own base URL. */
+  private readonly decided = new Map<string, string>()
+  private readonly tlsByHost = new Map<string, Promise<FetchTls | null>>()
   private readonly tokens: TokenCache
 
   constructor(private readonly options: TransportOptions) {
     this.retry = options.retry ?? DEFAULT_RETRY
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    this.tokens = new TokenCache((url, init) => this.retrying(url, init, init.body ? () => init.body! : undefined))
+    this.tokens = new TokenCache((url, init) => this.retrying(url, init, init.body ? () => init.body! : undefined), options.insecureHosts ?? [])
+  }
+
+  /** Where `endpoint` is served: its base URL, or plain HTTP once the HTTPS-first probe decided so. */
+  baseUrlOf(endpoint: Endpoint): string {
+    return this.decided.get(endpoint.baseUrl) ?? endpoint.baseUrl
   }
 
   /** Sends a request, authenticated and retried; throws RegistryError for statuses it was not told to allow. */
   async request(req: TransportRequest): Promise<Response> {
-    const url = req.url ?? req.endpoint.baseUrl + req.path
-    const sameOrigin = new URL(url).origin === new URL(req.endpoint.baseUrl).origin
-    return this.limiter(new URL(url).host).run(async () => {
+    return this.limiter(new URL(req.url ?? req.endpoint.baseUrl).host).run(async () => {
+      const base = req.endpoint.scheme === 'https-first' ? (await this.contact(req.endpoint, req.signal)).baseUrl : req.endpoint.baseUrl
+      const url = rebased(req.url ?? req.endpoint.baseUrl + req.path, req.endpoint.baseUrl, base)
+      const sameOrigin = new URL(url).origin === new URL(base).origin
       const credential = await this.options.credentials(req.endpoint.registry)
       // Ping and token exchange retry on their own; their failures are final here, so retries never nest.
       let response = await this.sendRetrying(url, req, sameOrigin ? await this.authorization(req, credential) : null)
       if (response.status === 401 && sameOrigin && req.retry !== false) {
         // The token expired, or the registry wants another scope: renew once, then believe the 401.
         await response.body?.cancel()
-        await this.renewAuth(req, response, credential)
+        await this.renewAuth(req, url, response, credential)
         response = await this.sendRetrying(url, req, await this.authorization(req, credential))
       }
       if (response.ok || req.allowStatus?.includes(response.status)) return response
@@ -128,41 +156,69 @@ export class Transport {
   }
 
   private async authorization(req: TransportRequest, credential: Credential): Promise<string | null> {
-    const state = await this.authState(req.endpoint, req.signal)
+    const state = (await this.contact(req.endpoint, req.signal)).auth
     if (state.scheme === 'bearer') return `Bearer ${await this.tokens.token(req.endpoint.registry, state.challenge, req.scopes, credential)}`
     if (state.scheme === 'basic' && credential.kind === 'basic') return basicAuthorization(credential.username, credential.password)
     if (state.scheme === 'basic' && credential.kind === 'registry-token') return `Bearer ${credential.token}`
     return null
   }
 
-  /** Learns once per endpoint, from `GET /v2/`, whether and how it wants us to authenticate. */
-  private authState(endpoint: Endpoint, signal?: AbortSignal): Promise<AuthState> {
-    let state = this.auth.get(endpoint.baseUrl)
-    if (!state) {
-      state = this.ping(endpoint, signal)
-      this.auth.set(endpoint.baseUrl, state)
-      state.catch(() => this.auth.delete(endpoint.baseUrl))
+  /** Learns once per endpoint, from `GET /v2/`, where it answers and whether and how it wants us to authenticate. */
+  private contact(endpoint: Endpoint, signal?: AbortSignal): Promise<Contact> {
+    let contact = this.contacts.get(endpoint.baseUrl)
+    if (!contact) {
+      const pending = this.ping(endpoint, signal)
+      this.contacts.set(endpoint.baseUrl, pending)
+      pending.then(
+        (c) => this.decided.set(endpoint.baseUrl, c.baseUrl),
+        () => this.contacts.get(endpoint.baseUrl) === pending && this.contacts.delete(endpoint.baseUrl),
+      )
+      contact = pending
     }
-    return state
+    return contact
   }
 
-  private async ping(endpoint: Endpoint, signal?: AbortSignal): Promise<AuthState> {
+  private async ping(endpoint: Endpoint, signal?: AbortSignal): Promise<Contact> {
     const headers: Record<string, string> = this.options.userAgent ? {'user-agent': this.options.userAgent} : {}
-    const response = await this.retrying(`${endpoint.baseUrl}/v2/`, {method: 'GET', headers, signal})
+    const at = async (baseUrl: string): Promise<Response> => this.retrying(`${baseUrl}/v2/`, {method: 'GET', headers, signal})
+    let response: Response
+    try {
+      response = await at(endpoint.baseUrl)
+    } catch (err) {
+      if (endpoint.scheme === 'fixed' || !(err instanceof NetworkError) || err.kind !== 'tls-handshake') throw err
+      return this.plainContact(endpoint, at, err)
+    }
     await response.body?.cancel()
-    return stateFrom(response)
+    return {baseUrl: endpoint.baseUrl, auth: stateFrom(response)}
   }
 
-  private async renewAuth(req: TransportRequest, response: Response, credential: Credential): Promise<void> {
+  /**
+   * The HTTPS attempt at an https-first endpoint found no TLS session: plain HTTP is used when the server answers
+   * it. A TLS server answers plain HTTP with 400 (Go, nginx) or not at all; then the handshake failure stands
+   * (typically a registry that wants a client certificate we do not have).
+   */
+  private async plainContact(endpoint: Endpoint, at: (baseUrl: string) => Promise<Response>, handshake: NetworkError): Promise<Contact> {
+    const baseUrl = endpoint.baseUrl.replace(/^https:/, 'http:')
+    const response = await at(baseUrl).catch(() => {
+      throw handshake
+    })
+    await response.body?.cancel()
+    if (response.status === 400) throw handshake
+    return {baseUrl, auth: stateFrom(response)}
+  }
+
+  private async renewAuth(req: TransportRequest, url: string, response: Response, credential: Credential): Promise<void> {
     const challenge = parseChallenge(response.headers.get('www-authenticate'))
-    const state = await this.authState(req.endpoint, req.signal)
+    const contact = await this.contact(req.endpoint, req.signal)
+    const state = contact.auth
     if (state.scheme === 'bearer') this.tokens.invalidate(state.challenge, req.scopes, credential)
     if (challenge && (state.scheme !== challenge.scheme || (challenge.scheme === 'bearer' && state.scheme === 'bearer' && challenge.realm !== state.challenge.realm))) {
       // The endpoint answered /v2/ without a challenge but protects repositories: adopt the challenge it sent now.
-      this.auth.set(req.endpoint.baseUrl, Promise.resolve(challenge.scheme === 'bearer' ? {scheme: 'bearer', challenge} : {scheme: 'basic'}))
+      const auth: AuthState = challenge.scheme === 'bearer' ? {scheme: 'bearer', challenge} : {scheme: 'basic'}
+      this.contacts.set(req.endpoint.baseUrl, Promise.resolve({baseUrl: contact.baseUrl, auth}))
     }
     if (!challenge && state.scheme === 'none') {
-      throw new AuthenticationError(req.endpoint.registry, 401, `${req.endpoint.registry}: ${req.method} ${redactUrl(req.endpoint.baseUrl + req.path)} was refused (HTTP 401) without a usable challenge`)
+      throw new AuthenticationError(req.endpoint.registry, 401, `${req.endpoint.registry}: ${req.method} ${redactUrl(url)} was refused (HTTP 401) without a usable challenge`)
     }
   }
 
@@ -189,14 +245,15 @@ export class Transport {
       dog.stop()
       outer?.removeEventListener('abort', onAbort)
     }
-    const fail = (err: unknown) => (err instanceof NetworkError ? err : new NetworkError({method, url, kind: timedOut ? 'timeout' : outer?.aborted ? 'aborted' : 'connection', cause: err}))
+    const fail = (err: unknown) => (err instanceof NetworkError ? err : new NetworkError({method, url, kind: timedOut ? 'timeout' : outer?.aborted ? 'aborted' : networkFailureKind(err), cause: err}))
     // An error of our own request body (e.g. bytes that failed verification) is reported as itself.
     let bodyError: unknown = null
     const keep = (err: unknown) => (bodyError = err)
     const body = init.body instanceof ReadableStream ? watched(init.body, dog, () => {}, keep) : init.body
     let response: Response
     try {
-      response = await fetch(url, {...init, body, signal: controller.signal})
+      const tls = url.startsWith('https:') ? await this.tlsFor(new URL(url).host) : null
+      response = await fetch(url, {...init, body, signal: controller.signal, ...(tls ? {tls} : {})})
     } catch (err) {
       finish()
       throw bodyError ?? fail(err)
@@ -207,6 +264,15 @@ export class Transport {
       return response
     }
     return new Response(watched(response.body, dog, finish, fail), {status: response.status, statusText: response.statusText, headers: response.headers})
+  }
+
+  private tlsFor(host: string): Promise<FetchTls | null> {
+    let tls = this.tlsByHost.get(host)
+    if (!tls) {
+      tls = (this.options.tls?.(host) ?? Promise.resolve(null)).then((material) => (material ? fetchTls(material) : null))
+      this.tlsByHost.set(host, tls)
+    }
+    return tls
   }
 
   private limiter(host: string): Limiter {
@@ -223,10 +289,11 @@ export class Transport {
   }
 }
 
-/** A reset or a slow server may be gone on the next try; a cancellation by the user is final. */
+/** A reset or a slow server may be gone on the next try; a cancellation or a TLS failure is final. */
 function isRetryableNetworkError(err: unknown): err is NetworkError {
-  return err instanceof NetworkError && err.kind !== 'aborted'
+  return err instanceof NetworkError && (err.kind === 'connection' || err.kind === 'timeout')
 }
+
 
 /** Statuses whose responses cannot carry a body (constructing one with a body throws). */
 const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304])

@@ -32,7 +32,7 @@ export interface Built {
 /** A plain-HTTP client for loopback registries, as `apply` would build it minus credentials. */
 export function loopbackClient(): RegistryClient {
   const transport = new Transport({credentials: async () => ANONYMOUS, retry: {maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50}})
-  return new RegistryClient(transport, (registry) => ({registry, baseUrl: `http://${registry}`}))
+  return new RegistryClient(transport, (registry) => ({registry, baseUrl: `http://${registry}`, scheme: 'fixed'}))
 }
 
 export function blob(content: string | Uint8Array, mediaType: string): Blob {

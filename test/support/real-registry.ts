@@ -6,7 +6,8 @@
  * spec that the fake shares with our client still gets caught.
  *
  * Every instance gets its own free port and its own storage directory, so test files can run in parallel and
- * never see each other's blobs. Nothing leaves loopback, and there is no auth (auth flows are the fake's job).
+ * never see each other's blobs. Nothing leaves loopback, and there is no auth (auth flows are the fake's job)
+ * except TLS client certificates, which only a real TLS server can exercise.
  */
 import {rmSync} from 'node:fs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
@@ -20,7 +21,7 @@ export const DOCKER_REGISTRY_BIN = '/usr/bin/docker-registry'
 export interface RealRegistry {
   /** `127.0.0.1:PORT`, the form an image reference uses. */
   readonly host: string
-  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`), no trailing slash. */
   readonly url: string
   /** The registry process, for tests of this helper. */
   readonly pid: number
@@ -33,6 +34,22 @@ export interface RealRegistry {
 export interface RealRegistryOptions {
   /** Default `/usr/bin/docker-registry`. */
   binary?: string
+  /** Serve HTTPS instead of plain HTTP. */
+  tls?: RegistryTls
+}
+
+/** PEM files for `http.tls` of distribution's configuration. */
+export interface RegistryTls {
+  /** The server's certificate (valid for 127.0.0.1) and its key. */
+  certificate: string
+  key: string
+  /** The CA that signed `certificate`; the readiness probe trusts it. */
+  ca: string
+  /**
+   * Require client certificates signed by `ca` (`http.tls.clientcas`). The readiness probe presents this one,
+   * since without a certificate the registry ends every handshake.
+   */
+  clientAuth?: {certificate: string; key: string}
 }
 
 /** How long the registry gets to answer `GET /v2/` before we give up. It normally takes ~50 ms. */
@@ -56,7 +73,7 @@ export async function startRealRegistry(options: RealRegistryOptions = {}): Prom
   let lastError: unknown
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
     try {
-      return await startOnce(binary, await freePort())
+      return await startOnce(binary, await freePort(), options.tls)
     } catch (error) {
       lastError = error
       if (!(error instanceof RegistryStartError) || !error.addressInUse) throw error
@@ -75,10 +92,10 @@ class RegistryStartError extends Error {
   }
 }
 
-async function startOnce(binary: string, port: number): Promise<RealRegistry> {
+async function startOnce(binary: string, port: number, tls: RegistryTls | undefined): Promise<RealRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'image-syncer-registry-'))
   const configPath = join(dir, 'config.yml')
-  await writeFile(configPath, registryConfig(join(dir, 'storage'), port))
+  await writeFile(configPath, registryConfig(join(dir, 'storage'), port, tls))
 
   const proc = Bun.spawn([binary, 'serve', configPath], {
     stdin: 'ignore',
@@ -106,9 +123,9 @@ async function startOnce(binary: string, port: number): Promise<RealRegistry> {
     await rm(dir, {recursive: true, force: true})
   }
 
-  const url = `http://127.0.0.1:${port}`
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`
   try {
-    await waitUntilReady(url, proc, stderr)
+    await waitUntilReady(url, proc, stderr, tls ? await probeTls(tls) : undefined)
   } catch (error) {
     await stop()
     throw error
@@ -121,7 +138,7 @@ async function startOnce(binary: string, port: number): Promise<RealRegistry> {
  * the wrong media type gets an error instead of a silently converted, re-signed manifest; the health check is off
  * because it only adds background storage traffic.
  */
-function registryConfig(rootDirectory: string, port: number): string {
+function registryConfig(rootDirectory: string, port: number, tls: RegistryTls | undefined): string {
   return [
     'version: 0.1',
     'log:',
@@ -138,6 +155,8 @@ function registryConfig(rootDirectory: string, port: number): string {
     '      enabled: false',
     'http:',
     `  addr: 127.0.0.1:${port}`,
+    ...(tls ? ['  tls:', `    certificate: ${tls.certificate}`, `    key: ${tls.key}`] : []),
+    ...(tls?.clientAuth ? ['    clientcas:', `      - ${tls.ca}`] : []),
     'health:',
     '  storagedriver:',
     '    enabled: false',
@@ -148,7 +167,20 @@ function registryConfig(rootDirectory: string, port: number): string {
   ].join('\n')
 }
 
-async function waitUntilReady(url: string, proc: Subprocess, stderr: () => string): Promise<void> {
+/** Bun's per-request TLS options for the readiness probe: the server's CA, and a client certificate if required. */
+interface ProbeTls {
+  ca: string
+  cert?: string
+  key?: string
+}
+
+async function probeTls(tls: RegistryTls): Promise<ProbeTls> {
+  const text = (path: string) => Bun.file(path).text()
+  const ca = await text(tls.ca)
+  return tls.clientAuth ? {ca, cert: await text(tls.clientAuth.certificate), key: await text(tls.clientAuth.key)} : {ca}
+}
+
+async function waitUntilReady(url: string, proc: Subprocess, stderr: () => string, tls: ProbeTls | undefined): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
@@ -159,7 +191,7 @@ async function waitUntilReady(url: string, proc: Subprocess, stderr: () => strin
       )
     }
     try {
-      const response = await fetch(`${url}/v2/`, {signal: AbortSignal.timeout(1000)})
+      const response = await fetch(`${url}/v2/`, {signal: AbortSignal.timeout(1000), ...(tls ? {tls} : {})})
       await response.arrayBuffer()
       if (response.status === 200) return
     } catch {
