@@ -288,7 +288,7 @@ function keyOf(target: Repository, digest: Digest): string {
 
 /** Network failures, temporary statuses and corrupted transfers are worth a fresh attempt. */
 function isTemporary(err: unknown): boolean {
-  if (err instanceof NetworkError) return err.kind !== 'aborted'
+  if (err instanceof NetworkError) return err.temporary
   if (err instanceof RegistryError) return TEMPORARY_STATUS.has(err.status) || err.hasCode('BLOB_UPLOAD_UNKNOWN') || err.hasCode('DIGEST_INVALID')
   return err instanceof ContentError || err instanceof TypeError
 }

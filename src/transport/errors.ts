@@ -78,6 +78,11 @@ export class NetworkError extends SyncerError {
     this.url = url
     this.kind = init.kind
   }
+
+  /** Worth another try: a dropped connection or a timeout. An abort, or TLS that cannot be trusted, is final. */
+  get temporary(): boolean {
+    return this.kind === 'connection' || this.kind === 'timeout'
+  }
 }
 
 /** The token endpoint refused us or answered nonsense; kept apart so "wrong password" reads as such. */

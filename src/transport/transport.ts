@@ -291,7 +291,7 @@ export class Transport {
 
 /** A reset or a slow server may be gone on the next try; a cancellation or a TLS failure is final. */
 function isRetryableNetworkError(err: unknown): err is NetworkError {
-  return err instanceof NetworkError && (err.kind === 'connection' || err.kind === 'timeout')
+  return err instanceof NetworkError && err.temporary
 }
 
 
