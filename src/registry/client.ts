@@ -6,7 +6,7 @@
 import {MANIFEST_ACCEPT, baseMediaType} from '../oci/media-types.ts'
 import {parseManifest, type ParsedManifest} from '../oci/manifest.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../ref/digest.ts'
-import type {Endpoint, Transport, TransportRequest} from '../transport/transport.ts'
+import type {Endpoint, RateLimit, Transport, TransportRequest} from '../transport/transport.ts'
 import {ContentError} from './errors.ts'
 
 /** A repository on a registry, the unit of authorization scopes. */
@@ -38,10 +38,37 @@ export type PutOutcome = {kind: 'stored'; subject: string | null} | {kind: 'prec
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 export class RegistryClient {
+  /**
+   * Answers that hold for this client's lifetime (a registry has no referrers API, a repository's tag list),
+   * so a plan asks once per registry or repository instead of once per digest. Failures are not kept.
+   */
+  private readonly memos = new Map<string, Promise<unknown>>()
+
   constructor(
     private readonly transport: Transport,
     private readonly endpoint: (registry: string) => Endpoint,
   ) {}
+
+  /** `make()` once per key for this client; a rejected answer is forgotten so the next caller asks again. */
+  memo<T>(key: string, make: () => Promise<T>): Promise<T> {
+    let known = this.memos.get(key) as Promise<T> | undefined
+    if (!known) {
+      known = make()
+      this.memos.set(key, known)
+      known.catch(() => this.memos.get(key) === known && this.memos.delete(key))
+    }
+    return known
+  }
+
+  /** Drops a memo whose answer our own writes made stale (a tag list after a tag PUT). */
+  forget(key: string): void {
+    this.memos.delete(key)
+  }
+
+  /** The rate-limit budget `registry` announced last (`ratelimit-*` headers), or null when it sent none. */
+  rateLimit(registry: string): RateLimit | null {
+    return this.transport.rateLimit(registry)
+  }
 
   /** HEAD a manifest by tag or digest; null when absent. Falls back to GET when the registry omits the digest. */
   async headManifest(repo: Repository, reference: string, signal?: AbortSignal): Promise<ManifestHead | null> {
@@ -122,6 +149,7 @@ export class RegistryClient {
       signal: options.signal,
     })
     await response.body?.cancel()
+    if (!isDigest(reference)) this.forget(tagsMemoKey(repo))
     if (response.status === 412) return {kind: 'precondition-failed'}
     const stored = response.headers.get('docker-content-digest')
     if (stored !== null && isDigest(stored) && stored !== manifest.digest) {
@@ -167,6 +195,11 @@ export class RegistryClient {
     if (actual !== digest) throw new ContentError('DIGEST_MISMATCH', `blob ${repo.registry}/${repo.repository}@${digest} was served with bytes whose digest is ${actual}: refusing it`)
     return bytes
   }
+}
+
+/** The memo key of `repo`'s tag list (tags.ts), here so that a tag PUT can drop it. */
+export function tagsMemoKey(repo: Repository): string {
+  return `tags ${repo.registry}/${repo.repository}`
 }
 
 export function pullScope(repo: Repository): string {

@@ -10,6 +10,7 @@ import type {Descriptor} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import type {FetchedManifest, RegistryClient, Repository} from '../registry/client.ts'
 import {listReferrers, subjectOf} from '../registry/referrers.ts'
+import {listTags} from '../registry/tags.ts'
 import {RegistryError} from '../transport/errors.ts'
 import type {Candidate} from './types.ts'
 
@@ -48,9 +49,15 @@ export async function discoverArtifacts(client: RegistryClient, repo: Repository
   return [...legacy, ...referrers]
 }
 
+/**
+ * cosign's `.sig/.att/.sbom` tags of `digest`. The repository's tag list (one per repository and client) says
+ * which exist, so an unsigned digest costs no request; a registry that will not list falls back to a HEAD per tag.
+ */
 async function legacyArtifacts(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
+  const listing = await listTags(client, repo, signal)
+  const suffixes = listing.kind === 'listed' ? LEGACY_SUFFIXES.filter((suffix) => listing.tags.has(legacyTag(digest, suffix))) : LEGACY_SUFFIXES
   const found = await Promise.all(
-    LEGACY_SUFFIXES.map(async (suffix): Promise<Artifact | null> => {
+    suffixes.map(async (suffix): Promise<Artifact | null> => {
       const tag = legacyTag(digest, suffix)
       const head = await client.headManifest(repo, tag, signal)
       if (head === null) return null
