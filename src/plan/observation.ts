@@ -18,6 +18,11 @@ export type Observation =
       targetDigest: Digest | null
       /** The entry's policy as recorded, and the verdict on each signature found (none when verify: skip). */
       signatures: {policy: PolicyRecord; verdicts: CandidateVerdict[]}
+      /**
+       * Manifest GETs apply makes at the source for signatures if it copies the entry (artifacts found there, and
+       * the fallback index that listed referrers). Absent or 0 when the signatures were read at the target.
+       */
+      signaturePulls?: number
     }
   | {kind: 'unreachable'; reason: FailureReason; message: string}
 

@@ -21,8 +21,11 @@ export interface ManifestHead {
   size: number
 }
 
-export interface FetchedManifest extends ManifestHead {
+export interface ManifestBytes extends ManifestHead {
   bytes: Uint8Array
+}
+
+export interface FetchedManifest extends ManifestBytes {
   parsed: ParsedManifest
 }
 
@@ -104,7 +107,25 @@ export class RegistryClient {
     return {...manifest, etag: response.headers.get('etag')}
   }
 
+  /**
+   * GET a manifest's bytes by tag or digest, verified against its digest but not parsed, or null when absent:
+   * for a look at a tag that must not fail on content we do not read (another tool's manifest at the target).
+   */
+  async getManifestBytesIfPresent(repo: Repository, reference: string, signal?: AbortSignal): Promise<ManifestBytes | null> {
+    const response = await this.requestManifest('GET', repo, reference, signal, [404])
+    if (response.status === 404) {
+      await response.body?.cancel()
+      return null
+    }
+    return this.verifiedBytes(repo, reference, response)
+  }
+
   private async verifiedManifest(repo: Repository, reference: string, response: Response): Promise<FetchedManifest> {
+    const fetched = await this.verifiedBytes(repo, reference, response)
+    return {...fetched, parsed: parseManifest(fetched.bytes, fetched.mediaType)}
+  }
+
+  private async verifiedBytes(repo: Repository, reference: string, response: Response): Promise<ManifestBytes> {
     const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new ContentError('MANIFEST_TOO_LARGE', `manifest ${repo.registry}/${repo.repository}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`))
     const announced = response.headers.get('docker-content-digest')
     const expected = knownDigest(reference, response)
@@ -115,8 +136,7 @@ export class RegistryClient {
     if (announced !== null && isDigest(announced) && announced !== digest) {
       throw new ContentError('DIGEST_MISMATCH', `manifest ${repo.registry}/${repo.repository}:${reference} announced ${announced} but its bytes hash to ${digest}: refusing it`)
     }
-    const mediaType = baseMediaType(response.headers.get('content-type') ?? '')
-    return {digest, mediaType, size: bytes.byteLength, bytes, parsed: parseManifest(bytes, mediaType)}
+    return {digest, mediaType: baseMediaType(response.headers.get('content-type') ?? ''), size: bytes.byteLength, bytes}
   }
 
   /**

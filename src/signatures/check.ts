@@ -5,7 +5,7 @@
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import type {Digest} from '../ref/digest.ts'
 import type {RegistryClient, Repository} from '../registry/client.ts'
-import {type Artifact, candidatesOf, discoverArtifacts} from './discover.ts'
+import {type Artifact, discoverArtifacts, eachCandidate} from './discover.ts'
 import {loadTrustedRoot} from './trust.ts'
 import type {CandidateVerdict, Identity, TrustedRootSource} from './types.ts'
 import {buildTrust, type Trust, verifyCandidate} from './verify.ts'
@@ -62,8 +62,8 @@ export async function collectVerdicts(
     digests.map(async (digest) => {
       const artifacts = await discoverArtifacts(client, repo, digest, signal)
       found?.set(digest, artifacts)
-      const candidates = await candidatesOf(client, repo, artifacts, signal)
-      return candidates.map((candidate) => ({...verifyCandidate(candidate, digest, trust), digest}))
+      // Verified as each blob arrives, so only verdicts are kept, never every signature's bytes at once.
+      return eachCandidate(client, repo, artifacts, (candidate) => ({...verifyCandidate(candidate, digest, trust), digest}), signal)
     }),
   )
   return perDigest.flat()

@@ -16,6 +16,8 @@ import type {TrustedRootSource} from './types.ts'
 
 /** Why signature configuration or signing failed; callers branch on `code`, never on the message. */
 export type SignatureErrorCode =
+  /** The signature material next to one digest exceeds what we read (MAX_SIGNATURE_BYTES_TOTAL in discover.ts). */
+  | 'SIGNATURES_TOO_LARGE'
   /** The trusted root file could not be read. */
   | 'TRUSTED_ROOT_UNREADABLE'
   /** The trusted root is not JSON, not a sigstore TrustedRoot, or holds keys/certificates that do not parse. */
