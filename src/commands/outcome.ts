@@ -1,5 +1,5 @@
 /** Exit codes and the one-sentence rendering of errors users can act on; anything else is a bug and propagates. */
-import {PlanConflictError} from '../apply/apply.ts'
+import {PlanConflictError, PullBudgetError} from '../apply/apply.ts'
 import type {ApplyResult} from '../apply/model.ts'
 import {AuthError} from '../auth/credential.ts'
 import {DefinitionError} from '../definition/errors.ts'
@@ -23,6 +23,7 @@ export function renderUserError(err: unknown): string | null {
   if (
     err instanceof PlanFileError ||
     err instanceof PlanConflictError ||
+    err instanceof PullBudgetError ||
     err instanceof EndpointError ||
     err instanceof AuthError ||
     err instanceof BadReferenceError ||

@@ -5,7 +5,7 @@
 import {Flags} from '@oclif/core'
 import type {ConnectOptions} from '../registry/connect.ts'
 import {endpointFor, parseMirrors} from '../registry/endpoints.ts'
-import type {RequestEvent} from '../transport/transport.ts'
+import type {RateLimitWait, RequestEvent} from '../transport/transport.ts'
 
 export const registryFlags = {
   'access-token': Flags.string({description: 'Bearer access token for the target registry (never sent to sources).', env: 'SYNCER_ACCESS_TOKEN', helpGroup: 'REGISTRY'}),
@@ -35,7 +35,18 @@ export function registryOptions(flags: RegistryFlagValues, env: Record<string, s
     ...(flags['target-repo-auth-key'] ? {authKeyFile: flags['target-repo-auth-key']} : {}),
     env,
     ...(flags.debug ? {onRequest: (e: RequestEvent) => log(formatRequestEvent(e))} : {}),
+    onRateLimited: (wait: RateLimitWait) => log(formatRateLimitWait(wait)),
   }
+}
+
+/** Why a run stalls: `docker.io: rate limited (429), waiting 30 s as Retry-After asks`. */
+export function formatRateLimitWait(wait: RateLimitWait): string {
+  const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`
+  const why =
+    wait.retryAfterMs === null ? 'before retrying (no Retry-After)'
+    : wait.retryAfterMs > wait.delayMs ? `(Retry-After asks ${seconds(wait.retryAfterMs)}; retrying sooner, then giving up)`
+    : 'as Retry-After asks'
+  return `${wait.registry}: rate limited (429), waiting ${seconds(wait.delayMs)} ${why}`
 }
 
 export function formatRequestEvent(e: RequestEvent): string {

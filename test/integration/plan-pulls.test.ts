@@ -5,9 +5,11 @@
  * registry; a cold plan reads each distinct source digest once and looks signatures up without manifest GETs.
  */
 import {describe, expect, setDefaultTimeout, test} from 'bun:test'
-import type {FakeRegistry} from '../support/fake-registry/index.ts'
+import {type FakeRegistry, pullLimit, tooManyRequests} from '../support/fake-registry/index.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
+import {renderPlan} from '../../src/views/plan.ts'
 import {apply, cleanUpAfterEach, fake, kinds, planFor} from './apply-helpers.ts'
+import {runCli} from './scenario.ts'
 
 setDefaultTimeout(60_000)
 cleanUpAfterEach()
@@ -81,5 +83,58 @@ describe('planning spends no Docker Hub pulls it does not need', () => {
     expect(cold.plan.entries.every((e) => e.action === 'to-copy')).toBe(true)
     // Six distinct digests (acme/a:1 and :latest share one); the two single manifests add their config blobs.
     expect(cost(source)).toEqual({requests: 7 + 6 + 2 + 3 + 1, manifestGets: 6, manifestHeads: 7, blobGets: 2, tagLists: 3, referrers: 1})
+  })
+})
+
+describe('the plan counts the pulls apply will spend', () => {
+  test('needed and left are recorded per source registry, shown in the table, and are what apply spends', async () => {
+    const spec = pullLimit({limit: 100, remaining: 50})
+    const source = await fake()
+    const target = await fake()
+    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '1')
+    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '2')
+    await pushImage(source.url, 'acme/c', makeImage({flavor: 'oci'}), '1')
+    source.addFault(spec)
+    const planned = await planFor(source, target, ['acme/a:1', 'acme/a:2', 'acme/c:1'])
+    // Planning spent one pull per distinct digest; apply needs index + 2 children twice, and the single manifest.
+    expect(spec.state.spent).toBe(3)
+    expect(planned.plan.pulls).toEqual([{registry: source.host, needed: 7, limit: 100, remaining: 47}])
+    expect(renderPlan(planned.plan, 'table')).toContain(`${source.host}: 7 pulls needed, 47 left.`)
+    expect(renderPlan(planned.plan, 'markdown')).toContain(`${source.host}: 7 pulls needed, 47 left.`)
+    expect(kinds(await apply(target, planned))).toEqual(['copied', 'copied', 'copied'])
+    expect(spec.state.spent - 3).toBe(7)
+  })
+
+  test('apply refuses to start when a known budget is smaller than what the plan needs, unless --ignore-pull-budget', async () => {
+    const spec = pullLimit({limit: 100, remaining: 6})
+    const source = await fake()
+    const target = await fake()
+    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '1')
+    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '2')
+    source.addFault(spec)
+    const planned = await planFor(source, target, ['acme/a:1', 'acme/a:2'])
+    expect(planned.plan.pulls).toEqual([{registry: source.host, needed: 6, limit: 100, remaining: 4}])
+    source.clearLog()
+    const env = {DOCKER_CONFIG: planned.dir}
+    const refused = await runCli(['apply', planned.planPath, '--quiet'], {env})
+    expect(refused.exitCode).toBe(1)
+    expect(refused.stderr.trim()).toBe(`Error: ${source.host} had 4 pulls left when planned but this plan needs 6: plan again once the rate limit resets, or pass --ignore-pull-budget`)
+    expect(source.requests).toEqual([])
+
+    spec.state.remaining = 100
+    const forced = await runCli(['apply', planned.planPath, '--quiet'], {env: {...env, SYNCER_IGNORE_PULL_BUDGET: 'true'}})
+    expect(forced.exitCode).toBe(0)
+  })
+
+  test('apply says why it waits on a 429', async () => {
+    const source = await fake()
+    const target = await fake()
+    const index = makeIndex({flavor: 'oci', platforms: [AMD64]})
+    await pushIndex(source.url, 'acme/a', index, '1')
+    const planned = await planFor(source, target, ['acme/a:1'])
+    source.addFault(tooManyRequests({method: 'GET', path: `/v2/acme/a/manifests/${index.digest}`}, 1))
+    const result = await runCli(['apply', planned.planPath, '--quiet'], {env: {DOCKER_CONFIG: planned.dir}})
+    expect(result.exitCode).toBe(0)
+    expect(result.stderr).toContain(`${source.host}: rate limited (429), waiting 1 s as Retry-After asks`)
   })
 })
