@@ -5,10 +5,17 @@
  * registry; a cold plan reads each distinct source digest once and looks signatures up without manifest GETs.
  */
 import {describe, expect, setDefaultTimeout, test} from 'bun:test'
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {applyPlan} from '../../src/apply/apply.ts'
+import {runPlan} from '../../src/plan/run.ts'
+import {connectRegistries} from '../../src/registry/connect.ts'
+import {renderPlan} from '../../src/views/plan.ts'
 import {type FakeRegistry, pullLimit, tooManyRequests} from '../support/fake-registry/index.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
-import {renderPlan} from '../../src/views/plan.ts'
-import {apply, cleanUpAfterEach, fake, kinds, planFor} from './apply-helpers.ts'
+import {pushLegacySignature} from '../support/signed-images.ts'
+import {makeKeyPair} from '../support/sigstore/test-keys.ts'
+import {apply, cleanUpAfterEach, fake, kinds, planFor, workdir} from './apply-helpers.ts'
 import {runCli} from './scenario.ts'
 
 setDefaultTimeout(60_000)
@@ -136,5 +143,47 @@ describe('the plan counts the pulls apply will spend', () => {
     const result = await runCli(['apply', planned.planPath, '--quiet'], {env: {DOCKER_CONFIG: planned.dir}})
     expect(result.exitCode).toBe(0)
     expect(result.stderr).toContain(`${source.host}: rate limited (429), waiting 1 s as Retry-After asks`)
+  })
+})
+
+describe('a warm plan reads signatures at the target', () => {
+  const vendor = makeKeyPair()
+
+  /** Plans `acme/signed:1` under `verify: required` with the vendor key, `copy` as given; applies when asked. */
+  async function signedCase(copy: boolean) {
+    const source = await fake()
+    const target = await fake()
+    const image = makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]})
+    await pushIndex(source.url, 'acme/signed', image, '1')
+    await pushLegacySignature(source.url, 'acme/signed', image.digest, vendor)
+    const dir = await workdir()
+    await writeFile(join(dir, 'vendor.pub'), vendor.publicPem)
+    const definitionPath = join(dir, 'images.yaml')
+    await writeFile(definitionPath, `targetRepoPrefix: "${target.host}/mirror/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\n  copy: ${copy}\nimages:\n- source: "${source.host}/acme/signed:1"\n`)
+    const registry = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}}
+    const plan = async () => {
+      const outcome = await runPlan({definitionPath, outputPath: join(dir, 'out.plan.json'), registry, tool: {name: 'image-syncer', version: 'test'}})
+      if (outcome.kind !== 'planned') throw new Error(JSON.stringify(outcome.failures))
+      return outcome.plan
+    }
+    const cold = await plan()
+    expect(cold.entries[0]!.signature.status).toBe('verified')
+    const client = await connectRegistries({...registry, targetRegistry: target.host}, 'test')
+    expect(kinds(await applyPlan(cold, client))).toEqual(['copied'])
+    source.clearLog()
+    return {source, warm: await plan()}
+  }
+
+  test('signatures carried to the target verify there: no source manifest GET', async () => {
+    const {source, warm} = await signedCase(true)
+    expect(warm.entries[0]).toMatchObject({action: 'already-present', signature: {status: 'verified', found: 1}})
+    expect(cost(source).manifestGets).toBe(0)
+  })
+
+  test('signatures not carried (copy: false) are read at the source, so the verdict is not worse than the source\'s', async () => {
+    const {source, warm} = await signedCase(false)
+    expect(warm.entries[0]).toMatchObject({action: 'already-present', signature: {status: 'verified', found: 1}})
+    // The .sig manifest only: the image itself is still read at the target.
+    expect(cost(source).manifestGets).toBe(1)
   })
 })
