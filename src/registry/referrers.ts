@@ -128,8 +128,10 @@ function capped(repo: Repository, digest: Digest, more: Descriptor[], already = 
  */
 async function fallbackDescriptors(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Descriptor[]> {
   // The repository's tag list, read once, says whether the tag exists: no GET per digest for an absent one.
+  // Unlisted, a HEAD (free on Docker Hub) asks instead, so that the GET is spent only on a tag that exists.
   const listing = await listTags(client, repo, signal)
-  if (listing.kind === 'listed' && !listing.tags.has(fallbackTag(digest))) return []
+  const present = listing.kind === 'listed' ? listing.tags.has(fallbackTag(digest)) : (await client.headManifest(repo, fallbackTag(digest), signal)) !== null
+  if (!present) return []
   try {
     return (await readFallbackIndex(client, repo, digest, signal))?.index.manifests ?? []
   } catch (err) {

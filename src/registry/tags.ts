@@ -14,8 +14,11 @@ export type TagListing = {kind: 'listed'; tags: ReadonlySet<string>} | {kind: 'u
 
 /** What we ask per page; ECR refuses n > 1000 (the figure go-containerregistry uses too). */
 export const TAGS_PAGE_SIZE = 1000
-/** 100 pages, 100,000 tags: beyond that the per-tag HEADs are cheaper than the listing. */
-export const MAX_TAG_PAGES = 100
+/**
+ * 20 pages (20,000 tags at our page size, fewer where a registry answers less per page): beyond that, a HEAD
+ * per tag asked about costs fewer requests than the listing.
+ */
+export const MAX_TAG_PAGES = 20
 /** A page of 1000 tags of up to 128 characters is ~150 KiB; anything far larger is not a tag list. */
 const MAX_PAGE_BYTES = 1024 * 1024
 
@@ -32,7 +35,7 @@ async function readTags(client: RegistryClient, repo: Repository, signal?: Abort
   for (let page = 0; url !== null && !seen.has(url); page++) {
     seen.add(url)
     const at: string = url
-    if (page >= MAX_TAG_PAGES) return {kind: 'unlisted', reason: `more than ${MAX_TAG_PAGES * TAGS_PAGE_SIZE} tags`}
+    if (page >= MAX_TAG_PAGES) return {kind: 'unlisted', reason: `more than ${MAX_TAG_PAGES} pages of tags`}
     const response: Response = await client.send(repo, {method: 'GET', path: '', url: at, scopes: [pullScope(repo)], allowStatus: [401, 403, 404, 405], ...(signal ? {signal} : {})})
     if (response.status === 404 && page === 0) {
       // NAME_UNKNOWN: the repository does not exist (yet), so it has no tags.

@@ -8,6 +8,7 @@ import {describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {type Digest, sha256Digest} from '../../src/ref/digest.ts'
 import {MAX_REFERRERS, ReferrersError} from '../../src/registry/referrers.ts'
+import {respondWith} from '../support/fake-registry/index.ts'
 import {candidatesOf, discoverArtifacts, legacyTag, MAX_SIGNATURE_BYTES_TOTAL} from '../../src/signatures/discover.ts'
 import {SignatureError} from '../../src/signatures/trust.ts'
 import {makeImage, pseudoRandomBytes, pushImage} from '../support/images.ts'
@@ -57,6 +58,17 @@ describe('legacy tags from one tag list per repository', () => {
     for (const b of sig.blobs) registry.putBlob(REPO, b.bytes)
     await client.putManifest(repo, legacyTag(image.digest, 'sig'), sig)
     expect((await discoverArtifacts(client, repo, image.digest)).map((a) => a.manifest.digest)).toEqual([sig.digest])
+  })
+  test('a registry that refuses to list tags is asked per tag, with HEADs only: no pull for an absent fallback tag', async () => {
+    const registry = await fake()
+    registry.addFault(respondWith(403, {method: 'GET', path: /\/tags\/list$/, times: Infinity}))
+    const image = makeImage({flavor: 'oci'})
+    await pushImage(registry.url, REPO, image, 'latest')
+    registry.clearLog()
+    expect(await discoverArtifacts(loopbackClient(), {registry: registry.host, repository: REPO}, image.digest)).toEqual([])
+    // .sig, .att, .sbom and the referrers fallback tag.
+    expect(registry.count('HEAD', /\/manifests\//)).toBe(4)
+    expect(registry.count('GET', /\/manifests\//)).toBe(0)
   })
 })
 
