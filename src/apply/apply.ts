@@ -66,7 +66,7 @@ export function refuseConflicts(plan: Plan): void {
 }
 
 /** Refuses a plan that needs more pulls at a registry than it announced were left (only known budgets count). */
-export function refuseShortBudget(plan: Plan): void {
+function refuseShortBudget(plan: Plan): void {
   for (const budget of plan.pulls ?? []) {
     if (budget.remaining !== null && budget.remaining < budget.needed) throw new PullBudgetError({...budget, remaining: budget.remaining})
   }

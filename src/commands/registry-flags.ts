@@ -40,7 +40,7 @@ export function registryOptions(flags: RegistryFlagValues, env: Record<string, s
 }
 
 /** Why a run stalls: `docker.io: rate limited (429), waiting 30 s as Retry-After asks`. */
-export function formatRateLimitWait(wait: RateLimitWait): string {
+function formatRateLimitWait(wait: RateLimitWait): string {
   const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`
   const why =
     wait.retryAfterMs === null ? 'before retrying (no Retry-After)'

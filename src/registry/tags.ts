@@ -13,12 +13,12 @@ import {nextLink} from './link.ts'
 export type TagListing = {kind: 'listed'; tags: ReadonlySet<string>} | {kind: 'unlisted'; reason: string}
 
 /** What we ask per page; ECR refuses n > 1000 (the figure go-containerregistry uses too). */
-export const TAGS_PAGE_SIZE = 1000
+const TAGS_PAGE_SIZE = 1000
 /**
  * 20 pages (20,000 tags at our page size, fewer where a registry answers less per page): beyond that, a HEAD
  * per tag asked about costs fewer requests than the listing.
  */
-export const MAX_TAG_PAGES = 20
+const MAX_TAG_PAGES = 20
 /** A page of 1000 tags of up to 128 characters is ~150 KiB; anything far larger is not a tag list. */
 const MAX_PAGE_BYTES = 1024 * 1024
 

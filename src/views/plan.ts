@@ -39,7 +39,7 @@ export function summaryLine(plan: Plan): string {
  * Per source registry with something to say: `docker.io: 12 pulls needed, 88 left.` (the budget part only when
  * the registry announced one), so a reviewer sees whether apply fits in the Docker Hub rate limit.
  */
-export function pullLines(plan: Plan): string[] {
+function pullLines(plan: Plan): string[] {
   return (plan.pulls ?? [])
     .filter((p) => p.needed > 0 || p.remaining !== null)
     .map((p) => `${p.registry}: ${p.needed} pull${p.needed === 1 ? '' : 's'} needed${p.remaining !== null ? `, ${p.remaining} left` : ''}.`)
