@@ -3,7 +3,7 @@
  * `to-copy` entry (in parallel, bounded). One entry's failure never stops the others.
  */
 import {SyncerError} from '../ref/errors.ts'
-import type {Plan, PlanEntry} from '../plan/model.ts'
+import type {Plan, PlanEntry, PullBudget} from '../plan/model.ts'
 import {readPlanFile} from '../plan/planfile.ts'
 import {parseTargetPrefix} from '../ref/target.ts'
 import type {RegistryClient} from '../registry/client.ts'
@@ -30,6 +30,16 @@ export class PlanConflictError extends SyncerError {
   }
 }
 
+/** A registry announced fewer pulls left than the plan needs: apply would stall on 429s halfway through. */
+export class PullBudgetError extends SyncerError {
+  override readonly name = 'PullBudgetError'
+  readonly category = 'input' as const
+  readonly code = 'PULL_BUDGET_TOO_SMALL'
+  constructor(readonly budget: PullBudget & {remaining: number}) {
+    super(`${budget.registry} had ${budget.remaining} pull${budget.remaining === 1 ? '' : 's'} left when planned but this plan needs ${budget.needed}: plan again once the rate limit resets, or pass --ignore-pull-budget`)
+  }
+}
+
 export interface ApplyOptions {
   concurrency?: number
   /** Where signing reads SYNCER_SIGNING_KEY_PASSWORD, SYNCER_OIDC_TOKEN, SYNCER_FULCIO_URL, SYNCER_REKOR_URL. */
@@ -40,6 +50,8 @@ export interface ApplyOptions {
 
 export interface ApplyRequest extends ApplyOptions {
   planPath: string
+  /** --ignore-pull-budget: start even when a source registry announced fewer pulls left than the plan needs. */
+  ignorePullBudget?: boolean
   registry: Omit<ConnectOptions, 'targetRegistry'>
   version: string
   /** What the operator named at apply time; checked before anything is sent (see binding.ts). */
@@ -50,6 +62,7 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   const plan = await readPlanFile(request.planPath)
   await checkPlanBinding(plan, request.planPath, request.binding ?? {}, request.registry)
   refuseConflicts(plan)
+  if (!request.ignorePullBudget) refuseShortBudget(plan)
   const client = await connectRegistries({...request.registry, targetRegistry: parseTargetPrefix(plan.targetRepoPrefix).registry}, request.version)
   return applyPlan(plan, client, request)
 }
@@ -57,6 +70,13 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
 export function refuseConflicts(plan: Plan): void {
   const conflicts = plan.entries.filter((e) => e.action === 'conflicting-ID')
   if (conflicts.length) throw new PlanConflictError(conflicts)
+}
+
+/** Refuses a plan that needs more pulls at a registry than it announced were left (only known budgets count). */
+function refuseShortBudget(plan: Plan): void {
+  for (const budget of plan.pulls ?? []) {
+    if (budget.remaining !== null && budget.remaining < budget.needed) throw new PullBudgetError({...budget, remaining: budget.remaining})
+  }
 }
 
 export async function applyPlan(plan: Plan, client: RegistryClient, options: ApplyOptions = {}): Promise<ApplyResult> {

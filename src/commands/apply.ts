@@ -8,7 +8,8 @@ import {registryFlags} from './registry-flags.ts'
 
 export default class Apply extends SyncerCommand {
   static override summary = 'Execute a saved plan: copy every to-copy entry, exactly as planned.'
-  static override description = `Reads only the plan file. A plan with conflicting-ID entries is refused. Each to-copy target tag is
+  static override description = `Reads only the plan file. A plan with conflicting-ID entries is refused, and so is one that needs more
+pulls at a source registry than it announced were left when planned (unless --ignore-pull-budget). Each to-copy target tag is
 checked again right before writing: a tag that appeared since the plan is never overwritten (reported as a
 conflict; the other entries go on). The planned digest is copied (by digest, not by the source tag), blobs first,
 manifests by digest, the tag last.
@@ -38,6 +39,7 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       env: 'SYNCER_TARGET_REPO_PREFIX',
     }),
     definition: Flags.string({description: 'The reviewed definition file: refuse a plan not made from exactly this file, or whose entries do not follow from it.', env: 'SYNCER_DEFINITION'}),
+    'ignore-pull-budget': Flags.boolean({description: 'Start even when a source registry (Docker Hub) announced fewer pulls left than the plan needs.', env: 'SYNCER_IGNORE_PULL_BUDGET', default: false}),
     ...registryFlags,
   }
 
@@ -47,6 +49,7 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
     const result = await runApply({
       planPath: args.planfile,
       concurrency: flags.concurrency,
+      ignorePullBudget: flags['ignore-pull-budget'],
       registry: this.registry(flags),
       version: this.config.version,
       binding: {

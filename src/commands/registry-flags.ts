@@ -6,7 +6,7 @@ import {Flags} from '@oclif/core'
 import {DEFAULT_CERTS_DIRS} from '../registry/certs.ts'
 import type {ConnectOptions} from '../registry/connect.ts'
 import {endpointFor, parseMirrors} from '../registry/endpoints.ts'
-import type {RequestEvent} from '../transport/transport.ts'
+import type {RateLimitWait, RequestEvent} from '../transport/transport.ts'
 
 export const registryFlags = {
   'access-token': Flags.string({description: 'Bearer access token for the target registry (never sent to sources).', env: 'SYNCER_ACCESS_TOKEN', helpGroup: 'REGISTRY'}),
@@ -41,7 +41,18 @@ export function registryOptions(flags: RegistryFlagValues, env: Record<string, s
     ...(flags['target-repo-auth-key'] ? {authKeyFile: flags['target-repo-auth-key']} : {}),
     env,
     ...(flags.debug ? {onRequest: (e: RequestEvent) => log(formatRequestEvent(e))} : {}),
+    onRateLimited: (wait: RateLimitWait) => log(formatRateLimitWait(wait)),
   }
+}
+
+/** Why a run stalls: `docker.io: rate limited (429), waiting 30 s as Retry-After asks`. */
+function formatRateLimitWait(wait: RateLimitWait): string {
+  const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`
+  const why =
+    wait.retryAfterMs === null ? 'before retrying (no Retry-After)'
+    : wait.retryAfterMs > wait.delayMs ? `(Retry-After asks ${seconds(wait.retryAfterMs)}; retrying sooner, then giving up)`
+    : 'as Retry-After asks'
+  return `${wait.registry}: rate limited (429), waiting ${seconds(wait.delayMs)} ${why}`
 }
 
 export function formatRequestEvent(e: RequestEvent): string {

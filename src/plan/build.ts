@@ -33,14 +33,25 @@ export interface EntryFailure {
 
 export type PlanResult = {kind: 'planned'; plan: Plan} | {kind: 'failed'; failures: EntryFailure[]}
 
-export function buildPlan(entries: readonly DefinitionEntry[], observations: readonly Observation[], meta: PlanMeta): PlanResult {
+/** What a source registry announced about its rate limit while we planned (see transport's RateLimit). */
+export interface AnnouncedLimit {
+  limit: number | null
+  remaining: number | null
+}
+
+export function buildPlan(entries: readonly DefinitionEntry[], observations: readonly Observation[], meta: PlanMeta, limits: ReadonlyMap<string, AnnouncedLimit> = new Map()): PlanResult {
   if (entries.length !== observations.length) throw new Error(`buildPlan: ${entries.length} entries but ${observations.length} observations`)
   const planned: PlanEntry[] = []
   const failures: EntryFailure[] = []
+  const needed = new Map(entries.map((e) => [e.sourceRef.registry, 0]))
   entries.forEach((entry, i) => {
-    const result = planEntry(entry, observations[i]!)
+    const observation = observations[i]!
+    const result = planEntry(entry, observation)
     if ('kind' in result) failures.push({line: entry.line, source: entry.source, ...result})
-    else planned.push(inReadingOrder(result.entry))
+    else {
+      planned.push(inReadingOrder(result.entry))
+      needed.set(entry.sourceRef.registry, needed.get(entry.sourceRef.registry)! + pullsOf(result.entry, observation))
+    }
   })
   if (failures.length) return {kind: 'failed', failures}
   return {
@@ -53,8 +64,22 @@ export function buildPlan(entries: readonly DefinitionEntry[], observations: rea
       targetRepoPrefix: meta.targetRepoPrefix,
       entries: planned,
       summary: summarize(planned),
+      pulls: [...needed].sort(([a], [b]) => a.localeCompare(b)).map(([registry, n]) => ({registry, needed: n, limit: limits.get(registry)?.limit ?? null, remaining: limits.get(registry)?.remaining ?? null})),
     },
   }
+}
+
+/**
+ * The manifest GETs apply makes at the source for `entry`: none unless it copies; the signatures it verifies
+ * again; and, unless the signature check fails first, the manifest and every child an index lists.
+ */
+function pullsOf(entry: PlanEntry, observation: Observation): number {
+  if (entry.action !== 'to-copy' || observation.kind !== 'observed') return 0
+  const signatures = observation.signaturePulls ?? 0
+  if (entry.signature.status === 'failed') return signatures
+  const content = observation.source.content
+  const children = entry.selection.kind === 'whole' && content.kind === 'index' ? content.manifests.length : 0
+  return signatures + 1 + children
 }
 
 type EntryResult = {entry: PlanEntry} | {kind: FailureKind; message: string}

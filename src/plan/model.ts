@@ -49,6 +49,22 @@ export const PlanEntrySchema = Type.Object(
 )
 export type PlanEntry = Static<typeof PlanEntrySchema>
 
+/**
+ * Docker Hub pull economy, per source registry: the manifest GETs apply will make there for the to-copy entries
+ * (an upper bound: each entry counted alone), and the budget the registry announced while planning
+ * (`ratelimit-limit` / `ratelimit-remaining`; null when it sent none).
+ */
+export const PullBudgetSchema = Type.Object(
+  {
+    registry: Type.String(),
+    needed: Type.Integer({minimum: 0}),
+    limit: Type.Union([Type.Integer({minimum: 0}), Type.Null()]),
+    remaining: Type.Union([Type.Integer({minimum: 0}), Type.Null()]),
+  },
+  {additionalProperties: false},
+)
+export type PullBudget = Static<typeof PullBudgetSchema>
+
 export const PlanSchema = Type.Object(
   {
     formatVersion: Type.Literal(PLAN_FORMAT_VERSION),
@@ -66,6 +82,8 @@ export const PlanSchema = Type.Object(
       },
       {additionalProperties: false},
     ),
+    /** One record per source registry, by name. Optional: plans written before it was recorded lack it. */
+    pulls: Type.Optional(Type.Array(PullBudgetSchema)),
   },
   {additionalProperties: false},
 )

@@ -21,6 +21,11 @@ export type Observation =
        * per required attestation (in policy order) the verdicts on the candidates of its type, judged with its trust.
        */
       signatures: {policy: PolicyRecord; verdicts: CandidateVerdict[]; attestations: Array<{predicateType: string; verdicts: CandidateVerdict[]}>}
+      /**
+       * Manifest GETs apply makes at the source for signatures if it copies the entry (artifacts found there, and
+       * the fallback index that listed referrers). Absent or 0 when the signatures were read at the target.
+       */
+      signaturePulls?: number
     }
   | {kind: 'unreachable'; reason: FailureReason; message: string}
 

@@ -1,17 +1,18 @@
 /**
- * The only I/O of planning: for each entry, resolve the source to a digest and a content description, and
- * HEAD the target tag. HEAD is used wherever it suffices (a Docker Hub HEAD is not counted as a pull); the
- * index or config is read only to learn platforms. Entries are observed concurrently, bounded by the transport.
+ * The only I/O of planning: for each entry, resolve the source to a digest (HEAD) and read the target tag (GET:
+ * the target is ours, its reads cost no pulls). When the target already holds the source digest, what the plan
+ * shows (platforms, signatures) is read there, so a warm plan spends no Docker Hub pull; otherwise each distinct
+ * source digest is read once. Entries are observed concurrently, bounded by the transport.
  */
 import type {DefinitionEntry} from '../definition/resolve.ts'
-import {platformOfConfig} from '../oci/image-config.ts'
-import {ManifestError} from '../oci/manifest.ts'
 import {categoryOf, type ErrorCategory} from '../ref/errors.ts'
-import {isImageManifest, isIndex} from '../oci/media-types.ts'
-import {type Digest, isDigest} from '../ref/digest.ts'
-import {checkPolicy, policyTrust, TrustStore} from '../signatures/check.ts'
+import type {Digest} from '../ref/digest.ts'
+import {checkPolicy, policyTrust, type PolicyVerdicts, TrustStore} from '../signatures/check.ts'
+import {decideSignatures} from '../signatures/decide.ts'
+import type {Artifact} from '../signatures/discover.ts'
 import type {SignaturePolicy} from '../signatures/types.ts'
 import {pickLinuxAmd64} from './build.ts'
+import {ContentReader} from './content.ts'
 import {recordPolicy} from './policy-record.ts'
 import type {PolicyRecord} from './signature-record.ts'
 import {formatReference} from '../ref/reference.ts'
@@ -19,45 +20,31 @@ import type {RegistryClient, Repository} from '../registry/client.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import type {FailureReason, Observation, SourceContent} from './observation.ts'
 
-/** An image config is a few KiB; 1 MiB leaves room for huge label sets and still bounds memory. */
-const MAX_CONFIG_BYTES = 1024 * 1024
-
 /** Entries in flight at once; the per-host request bound in the transport is the real throttle. */
 export const OBSERVE_CONCURRENCY = 32
 
 export async function observeEntries(entries: readonly DefinitionEntry[], client: RegistryClient, signal?: AbortSignal): Promise<Observation[]> {
   const signatures = new SignatureObserver(client)
-  return mapLimit(entries, OBSERVE_CONCURRENCY, (entry) => observeEntry(entry, client, signatures, signal))
+  const contents = new ContentReader(client)
+  return mapLimit(entries, OBSERVE_CONCURRENCY, (entry) => observeEntry(entry, client, contents, signatures, signal))
 }
 
-export async function observeEntry(entry: DefinitionEntry, client: RegistryClient, signatures: SignatureObserver, signal?: AbortSignal): Promise<Observation> {
+async function observeEntry(entry: DefinitionEntry, client: RegistryClient, contents: ContentReader, signatures: SignatureObserver, signal?: AbortSignal): Promise<Observation> {
   const source = {registry: entry.sourceRef.registry, repository: entry.sourceRef.repository}
   const target = {registry: entry.target.registry, repository: entry.target.repository}
   try {
     const reference = entry.pin.kind === 'digest' ? entry.pin.digest : entry.pin.tag
-    const [head, targetHead] = await Promise.all([client.headManifest(source, reference, signal), client.headManifest(target, entry.target.tag!, signal)])
+    const [head, held] = await Promise.all([client.headManifest(source, reference, signal), client.getManifestBytesIfPresent(target, entry.target.tag!, signal)])
     if (!head) {
       const what = entry.pin.kind === 'digest' ? `digest ${entry.pin.digest}` : `tag ${entry.pin.tag}`
       return {kind: 'unreachable', reason: 'source-not-found', message: `${what} does not exist in ${formatReference({...entry.sourceRef, tag: undefined, digest: undefined})}`}
     }
-    let content: SourceContent
-    if (isIndex(head.mediaType)) {
-      const manifest = await client.getManifest(source, head.digest, signal)
-      if (manifest.parsed.kind !== 'index') throw new ManifestError('INVALID_MANIFEST', `${head.digest} was announced as an index but is not one`)
-      content = {kind: 'index', manifests: manifest.parsed.index.manifests}
-    } else if (isImageManifest(head.mediaType)) {
-      const manifest = await client.getManifest(source, head.digest, signal)
-      if (manifest.parsed.kind !== 'image') throw new ManifestError('INVALID_MANIFEST', `${head.digest} was announced as an image manifest but is not one`)
-      const configDigest = manifest.parsed.manifest.config.digest
-      const config = isDigest(configDigest) ? await client.getSmallBlob(source, configDigest, MAX_CONFIG_BYTES, signal) : null
-      content = {kind: 'image', platform: config ? platformOfConfig(config) : null}
-    } else {
-      // Schema 1 and unknown types are refused here with the parser's sentence.
-      await client.getManifest(source, head.digest, signal)
-      throw new ManifestError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type "${head.mediaType}"`)
-    }
-    const checked = await signatures.observe(entry, source, signedDigests(entry, head.digest, content), signal)
-    return {kind: 'observed', source: {digest: head.digest, mediaType: head.mediaType, content}, targetDigest: targetHead?.digest ?? null, signatures: checked}
+    // The target holds exactly the source digest: everything below it is there too, and reading it is free.
+    const warm = held !== null && held.digest === head.digest
+    const content = warm ? await contents.contentOf(target, head.digest, head.mediaType, held, signal) : await contents.contentOf(source, head.digest, head.mediaType, null, signal)
+    const digests = signedDigests(entry, head.digest, content)
+    const checked = warm ? await signatures.observeMirrored(entry, source, target, digests, signal) : await signatures.observe(entry, source, digests, signal)
+    return {kind: 'observed', source: {digest: head.digest, mediaType: head.mediaType, content}, targetDigest: held?.digest ?? null, signatures: {policy: checked.policy, verdicts: checked.verdicts, attestations: checked.attestations}, signaturePulls: checked.pulls}
   } catch (err) {
     const reason = classify(err)
     if (!reason) throw err
@@ -76,6 +63,12 @@ function signedDigests(entry: DefinitionEntry, digest: Digest, content: SourceCo
   return amd64 ? [amd64.digest, digest] : [digest]
 }
 
+interface Checked extends PolicyVerdicts {
+  policy: PolicyRecord
+  /** Manifest GETs apply will make at the source for these signatures (0 when read at the target). */
+  pulls: number
+}
+
 /** Records each distinct policy once and verifies what is found against it. */
 class SignatureObserver {
   private readonly records = new Map<SignaturePolicy, Promise<PolicyRecord>>()
@@ -83,16 +76,39 @@ class SignatureObserver {
 
   constructor(private readonly client: RegistryClient) {}
 
-  async observe(entry: DefinitionEntry, repo: Repository, digests: Digest[], signal?: AbortSignal): Promise<Extract<Observation, {kind: 'observed'}>['signatures']> {
+  async observe(entry: DefinitionEntry, repo: Repository, digests: Digest[], signal?: AbortSignal): Promise<Checked> {
+    const policy = await this.policy(entry)
+    if (policy.verify === 'skip' && policy.attestations.length === 0) return {policy, verdicts: [], attestations: [], pulls: 0}
+    const found = new Map<Digest, Artifact[]>()
+    const checked = await checkPolicy(this.client, repo, digests, this.trust, policyTrust(entry.signatures), signal, found)
+    return {policy, ...checked, pulls: [...found.values()].reduce((n, artifacts) => n + artifactPulls(artifacts), 0)}
+  }
+
+  /**
+   * The signatures of a digest the target already holds, read at the target: apply carried them there and
+   * verified them. Only when they do not pass there (not carried: `copy: false`, or the policy changed since) is
+   * the source asked, so that the verdict is never worse than the source's.
+   */
+  async observeMirrored(entry: DefinitionEntry, source: Repository, target: Repository, digests: Digest[], signal?: AbortSignal): Promise<Checked> {
+    const mirrored = await this.observe(entry, target, digests, signal)
+    const attestationsHold = mirrored.attestations.every((a) => a.verdicts.some((v) => v.kind === 'verified'))
+    if (decideSignatures(mirrored.policy, mirrored.verdicts).status !== 'failed' && attestationsHold) return {...mirrored, pulls: 0}
+    return {...(await this.observe(entry, source, digests, signal)), pulls: 0}
+  }
+
+  private policy(entry: DefinitionEntry): Promise<PolicyRecord> {
     let record = this.records.get(entry.signatures)
     if (!record) {
       record = recordPolicy(entry.signatures)
       this.records.set(entry.signatures, record)
     }
-    const policy = await record
-    if (policy.verify === 'skip' && policy.attestations.length === 0) return {policy, verdicts: [], attestations: []}
-    return {policy, ...(await checkPolicy(this.client, repo, digests, this.trust, policyTrust(entry.signatures), signal))}
+    return record
   }
+}
+
+/** Each artifact's manifest is one GET; referrers listed by a fallback index cost that index's GET too. */
+function artifactPulls(artifacts: readonly Artifact[]): number {
+  return artifacts.length + (artifacts.some((a) => a.kind === 'referrer') ? 1 : 0)
 }
 
 /** What each category of deliberate error is reported as; the rest (input, signature trust) stop the whole plan. */

@@ -40,11 +40,21 @@ export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Pro
   const targetRegistry = parseTargetPrefix(definition.targetRepoPrefix).registry
   const client = await connectRegistries({...request.registry, targetRegistry}, request.tool.version)
   const observations = await observeEntries(definition.entries, client, request.signal)
-  const result = buildPlan(definition.entries, observations, {
-    tool: request.tool,
-    createdAt: (request.now?.() ?? new Date()).toISOString(),
-    definition: {path: definition.path, sha256: definition.sha256},
-    targetRepoPrefix: definition.targetRepoPrefix,
-  })
+  // Read after observing: the lowest remaining count any source answer announced.
+  const limits = new Map(definition.entries.flatMap((e) => {
+    const limit = client.rateLimit(e.sourceRef.registry)
+    return limit ? [[e.sourceRef.registry, limit] as const] : []
+  }))
+  const result = buildPlan(
+    definition.entries,
+    observations,
+    {
+      tool: request.tool,
+      createdAt: (request.now?.() ?? new Date()).toISOString(),
+      definition: {path: definition.path, sha256: definition.sha256},
+      targetRepoPrefix: definition.targetRepoPrefix,
+    },
+    limits,
+  )
   return {client, result}
 }

@@ -7,7 +7,7 @@ import {MANIFEST_ACCEPT, baseMediaType} from '../oci/media-types.ts'
 import {parseManifest, type ParsedManifest} from '../oci/manifest.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../ref/digest.ts'
 import {readLimited} from '../transport/body.ts'
-import type {Endpoint, Transport, TransportRequest} from '../transport/transport.ts'
+import type {Endpoint, RateLimit, Transport, TransportRequest} from '../transport/transport.ts'
 import {ContentError} from './errors.ts'
 
 /** A repository on a registry, the unit of authorization scopes. */
@@ -22,8 +22,11 @@ export interface ManifestHead {
   size: number
 }
 
-export interface FetchedManifest extends ManifestHead {
+export interface ManifestBytes extends ManifestHead {
   bytes: Uint8Array
+}
+
+export interface FetchedManifest extends ManifestBytes {
   parsed: ParsedManifest
 }
 
@@ -39,10 +42,37 @@ export type PutOutcome = {kind: 'stored'; subject: string | null} | {kind: 'prec
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 export class RegistryClient {
+  /**
+   * Answers that hold for this client's lifetime (a registry has no referrers API, a repository's tag list),
+   * so a plan asks once per registry or repository instead of once per digest. Failures are not kept.
+   */
+  private readonly memos = new Map<string, Promise<unknown>>()
+
   constructor(
     private readonly transport: Transport,
     private readonly endpoint: (registry: string) => Endpoint,
   ) {}
+
+  /** `make()` once per key for this client; a rejected answer is forgotten so the next caller asks again. */
+  memo<T>(key: string, make: () => Promise<T>): Promise<T> {
+    let known = this.memos.get(key) as Promise<T> | undefined
+    if (!known) {
+      known = make()
+      this.memos.set(key, known)
+      known.catch(() => this.memos.get(key) === known && this.memos.delete(key))
+    }
+    return known
+  }
+
+  /** Drops a memo whose answer our own writes made stale (a tag list after a tag PUT). */
+  forget(key: string): void {
+    this.memos.delete(key)
+  }
+
+  /** The rate-limit budget `registry` announced last (`ratelimit-*` headers), or null when it sent none. */
+  rateLimit(registry: string): RateLimit | null {
+    return this.transport.rateLimit(registry)
+  }
 
   /** HEAD a manifest by tag or digest; null when absent. Falls back to GET when the registry omits the digest. */
   async headManifest(repo: Repository, reference: string, signal?: AbortSignal): Promise<ManifestHead | null> {
@@ -78,7 +108,25 @@ export class RegistryClient {
     return {...manifest, etag: response.headers.get('etag')}
   }
 
+  /**
+   * GET a manifest's bytes by tag or digest, verified against its digest but not parsed, or null when absent:
+   * for a look at a tag that must not fail on content we do not read (another tool's manifest at the target).
+   */
+  async getManifestBytesIfPresent(repo: Repository, reference: string, signal?: AbortSignal): Promise<ManifestBytes | null> {
+    const response = await this.requestManifest('GET', repo, reference, signal, [404])
+    if (response.status === 404) {
+      await response.body?.cancel()
+      return null
+    }
+    return this.verifiedBytes(repo, reference, response)
+  }
+
   private async verifiedManifest(repo: Repository, reference: string, response: Response): Promise<FetchedManifest> {
+    const fetched = await this.verifiedBytes(repo, reference, response)
+    return {...fetched, parsed: parseManifest(fetched.bytes, fetched.mediaType)}
+  }
+
+  private async verifiedBytes(repo: Repository, reference: string, response: Response): Promise<ManifestBytes> {
     const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new ContentError('MANIFEST_TOO_LARGE', `manifest ${repo.registry}/${repo.repository}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`))
     const announced = response.headers.get('docker-content-digest')
     const expected = knownDigest(reference, response)
@@ -89,8 +137,7 @@ export class RegistryClient {
     if (announced !== null && isDigest(announced) && announced !== digest) {
       throw new ContentError('DIGEST_MISMATCH', `manifest ${repo.registry}/${repo.repository}:${reference} announced ${announced} but its bytes hash to ${digest}: refusing it`)
     }
-    const mediaType = baseMediaType(response.headers.get('content-type') ?? '')
-    return {digest, mediaType, size: bytes.byteLength, bytes, parsed: parseManifest(bytes, mediaType)}
+    return {digest, mediaType: baseMediaType(response.headers.get('content-type') ?? ''), size: bytes.byteLength, bytes}
   }
 
   /**
@@ -123,6 +170,7 @@ export class RegistryClient {
       signal: options.signal,
     })
     await response.body?.cancel()
+    if (!isDigest(reference)) this.forget(tagsMemoKey(repo))
     if (response.status === 412) return {kind: 'precondition-failed'}
     const stored = response.headers.get('docker-content-digest')
     if (stored !== null && isDigest(stored) && stored !== manifest.digest) {
@@ -168,6 +216,11 @@ export class RegistryClient {
     if (actual !== digest) throw new ContentError('DIGEST_MISMATCH', `blob ${repo.registry}/${repo.repository}@${digest} was served with bytes whose digest is ${actual}: refusing it`)
     return bytes
   }
+}
+
+/** The memo key of `repo`'s tag list (tags.ts), here so that a tag PUT can drop it. */
+export function tagsMemoKey(repo: Repository): string {
+  return `tags ${repo.registry}/${repo.repository}`
 }
 
 export function pullScope(repo: Repository): string {

@@ -6,7 +6,7 @@ import {jsonKeyCredential} from '../auth/key-file.ts'
 import {dockerConfigKeychain} from '../auth/docker-config.ts'
 import {targetOnlyKeychain} from '../auth/keychain.ts'
 import {ANONYMOUS, type Credential} from '../auth/credential.ts'
-import {type RequestEvent, Transport} from '../transport/transport.ts'
+import {type RateLimitWait, type RequestEvent, Transport} from '../transport/transport.ts'
 import {certificateLookup} from './certs.ts'
 import {RegistryClient} from './client.ts'
 import {endpointFor, type EndpointOptions} from './endpoints.ts'
@@ -26,6 +26,8 @@ export interface ConnectOptions extends EndpointOptions {
   timeoutMs?: number
   maxConcurrentPerHost?: number
   onRequest?: (event: RequestEvent) => void
+  /** Told before each wait on a 429 (Retry-After), so that the command can say why it stalls. */
+  onRateLimited?: (wait: RateLimitWait) => void
 }
 
 export const USER_AGENT = 'image-syncer'
@@ -44,6 +46,7 @@ export async function connectRegistries(options: ConnectOptions, version: string
     ...(options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {}),
     ...(options.maxConcurrentPerHost !== undefined ? {maxConcurrentPerHost: options.maxConcurrentPerHost} : {}),
     ...(options.onRequest ? {onRequest: options.onRequest} : {}),
+    ...(options.onRateLimited ? {onRateLimited: options.onRateLimited} : {}),
   })
   const endpoints = {insecureRegistries: options.insecureRegistries, mirrors: options.mirrors}
   return new RegistryClient(transport, (registry) => endpointFor(registry, endpoints))

@@ -15,6 +15,8 @@ import {type Digest, isDigest, sha256Digest} from '../ref/digest.ts'
 import {readLimited} from '../transport/body.ts'
 import {RegistryError} from '../transport/errors.ts'
 import {type FetchedManifest, MAX_MANIFEST_BYTES, pullScope, type RegistryClient, type Repository} from './client.ts'
+import {nextLink} from './link.ts'
+import {listTags} from './tags.ts'
 
 export type ReferrersApi = 'supported' | 'unsupported'
 
@@ -27,9 +29,10 @@ export interface ReferrerList {
 /** Why referrers could not be read or recorded; `FALLBACK_TAG_CONFLICT`: `sha256-<hex>` holds a non-index. */
 export class ReferrersError extends SyncerError {
   override readonly name = 'ReferrersError'
-  readonly category = 'registry' as const
+  /** Listings and fallback indexes that are too large or malformed: content the registry serves, not its protocol. */
+  readonly category = 'content' as const
   constructor(
-    readonly code: 'TOO_MANY_PAGES' | 'FALLBACK_TAG_CONFLICT' | 'FALLBACK_CONTENDED' | 'NOT_A_REFERRER',
+    readonly code: 'TOO_MANY_PAGES' | 'TOO_MANY_REFERRERS' | 'FALLBACK_TAG_CONFLICT' | 'FALLBACK_CONTENDED' | 'NOT_A_REFERRER',
     message: string,
   ) {
     super(message)
@@ -38,6 +41,11 @@ export class ReferrersError extends SyncerError {
 
 /** Pages of one referrers listing we follow; a registry that links further is looping or hostile. */
 export const MAX_REFERRER_PAGES = 64
+/**
+ * Referrers read for one digest. Each is fetched (a manifest of up to 4 MiB) and kept for copying, so the
+ * list must be bounded in total, not only per page; real images carry a handful (signatures, SBOMs, provenance).
+ */
+export const MAX_REFERRERS = 1000
 /** Re-reads of the fallback index after a 412, when other writers keep winning the race. */
 export const FALLBACK_WRITE_ATTEMPTS = 5
 
@@ -80,10 +88,15 @@ export function subjectOf(manifest: FetchedManifest): string | null {
 
 /**
  * Lists the referrers of `digest` in `repo`: from the API when the registry has it (every page, bounded),
- * otherwise from the fallback tag (404 there = no referrers). Descriptors are returned as listed; callers must
- * fetch each manifest before trusting its type, because fallback indexes written by older cosign lack it.
+ * otherwise from the fallback tag (absent = no referrers). Whether the registry has the API is asked once per
+ * registry and client. Descriptors are returned as listed; callers must fetch each manifest before trusting its
+ * type, because fallback indexes written by older cosign lack it. More than MAX_REFERRERS is refused: every one
+ * is fetched next, so an unbounded list is unbounded memory and requests.
  */
 export async function listReferrers(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<ReferrerList> {
+  if (!(await referrersApiSupported(client, repo, signal))) {
+    return {api: 'unsupported', descriptors: capped(repo, digest, await fallbackDescriptors(client, repo, digest, signal))}
+  }
   const descriptors: Descriptor[] = []
   const seen = new Set<string>()
   let url: string | null = null
@@ -93,15 +106,11 @@ export async function listReferrers(client: RegistryClient, repo: Repository, di
     }
     const answer = await referrersPage(client, repo, digest, url, signal)
     if (answer === null) {
-      if (page === 0) {
-        remember(client, repo, false)
-        return {api: 'unsupported', descriptors: await fallbackDescriptors(client, repo, digest, signal)}
-      }
-      // A later page that is not an index is a broken registry; half a list would silently drop signatures.
-      throw new RegistryError({method: 'GET', url: url ?? '', status: 200, reason: 'a referrers page is not an OCI index'})
+      // The ping said the API exists; a page that is not an index is a broken registry, and half a list would
+      // silently drop signatures.
+      throw new RegistryError({method: 'GET', url: url ?? `${client.baseUrl(repo)}/v2/${repo.repository}/referrers/${digest}`, status: 200, reason: 'a referrers page is not an OCI index'})
     }
-    if (page === 0) remember(client, repo, true)
-    descriptors.push(...answer.index.manifests)
+    descriptors.push(...capped(repo, digest, answer.index.manifests, descriptors.length))
     if (answer.next === null || seen.has(answer.next)) break
     seen.add(answer.next)
     url = answer.next
@@ -109,11 +118,24 @@ export async function listReferrers(client: RegistryClient, repo: Repository, di
   return {api: 'supported', descriptors}
 }
 
+/** `more` when they keep the listing within MAX_REFERRERS (`already` listed before them); else the refusal. */
+function capped(repo: Repository, digest: Digest, more: Descriptor[], already = 0): Descriptor[] {
+  if (already + more.length > MAX_REFERRERS) {
+    throw new ReferrersError('TOO_MANY_REFERRERS', `${repo.registry}/${repo.repository}: ${digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`)
+  }
+  return more
+}
+
 /**
  * The entries of the fallback index for reading. A non-index under the tag (cosign copy pushes image manifests
  * there) lists nothing: "accept an index only", as go-containerregistry does.
  */
 async function fallbackDescriptors(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Descriptor[]> {
+  // The repository's tag list, read once, says whether the tag exists: no GET per digest for an absent one.
+  // Unlisted, a HEAD (free on Docker Hub) asks instead, so that the GET is spent only on a tag that exists.
+  const listing = await listTags(client, repo, signal)
+  const present = listing.kind === 'listed' ? listing.tags.has(fallbackTag(digest)) : (await client.headManifest(repo, fallbackTag(digest), signal)) !== null
+  if (!present) return []
   try {
     return (await readFallbackIndex(client, repo, digest, signal))?.index.manifests ?? []
   } catch (err) {
@@ -128,14 +150,7 @@ async function fallbackDescriptors(client: RegistryClient, repo: Repository, dig
  * once per subject otherwise. Failures are not cached.
  */
 export function referrersApiSupported(client: RegistryClient, repo: Repository, signal?: AbortSignal): Promise<boolean> {
-  const cache = cacheOf(client)
-  let known = cache.get(repo.registry)
-  if (!known) {
-    known = referrersPage(client, repo, ZERO_DIGEST, null, signal).then((page) => page !== null)
-    cache.set(repo.registry, known)
-    known.catch(() => cache.get(repo.registry) === known && cache.delete(repo.registry))
-  }
-  return known
+  return client.memo(`referrers-api ${repo.registry}`, () => referrersPage(client, repo, ZERO_DIGEST, null, signal).then((page) => page !== null))
 }
 
 export interface FallbackIndex {
@@ -237,29 +252,4 @@ async function referrersPage(client: RegistryClient, repo: Repository, digest: D
   const parsed = parseManifest(bytes, MediaType.OciIndex)
   if (parsed.kind !== 'index') return null
   return {index: parsed.index, next: nextLink(response.headers.get('link'), url ?? client.baseUrl(repo) + path)}
-}
-
-/** The `rel="next"` target of a Link header, resolved against the page it came with. */
-function nextLink(header: string | null, current: string): string | null {
-  if (!header) return null
-  for (const part of header.split(',')) {
-    const match = /<([^>]*)>\s*;(.*)$/.exec(part.trim())
-    if (match && /\brel\s*=\s*"?next"?/i.test(match[2]!)) return new URL(match[1]!, current).toString()
-  }
-  return null
-}
-
-/** Per client, registry → whether it serves the referrers API. A WeakMap so a dropped client drops its cache. */
-const support = new WeakMap<RegistryClient, Map<string, Promise<boolean>>>()
-
-function cacheOf(client: RegistryClient): Map<string, Promise<boolean>> {
-  let cache = support.get(client)
-  if (!cache) support.set(client, (cache = new Map()))
-  return cache
-}
-
-/** A listing already told us the answer; no need to ping later. */
-function remember(client: RegistryClient, repo: Repository, supported: boolean): void {
-  const cache = cacheOf(client)
-  if (!cache.has(repo.registry)) cache.set(repo.registry, Promise.resolve(supported))
 }

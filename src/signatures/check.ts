@@ -6,9 +6,9 @@
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import type {Digest} from '../ref/digest.ts'
 import type {RegistryClient, Repository} from '../registry/client.ts'
-import {type Artifact, candidatesOf, discoverArtifacts} from './discover.ts'
+import {type Artifact, discoverArtifacts, eachCandidate} from './discover.ts'
 import {loadTrustedRoot} from './trust.ts'
-import type {Candidate, CandidateVerdict, Identity, SignaturePolicy, TrustedRootSource} from './types.ts'
+import type {CandidateVerdict, Identity, SignaturePolicy, TrustedRootSource} from './types.ts'
 import {buildTrust, type Trust, verifyCandidate} from './verify.ts'
 
 /** A verdict and the digest its candidate was found for (and bound to). */
@@ -72,6 +72,7 @@ export function policyTrust(policy: SignaturePolicy): PolicyTrustInput {
 /**
  * Discovers what is stored next to `digests` once, judges every candidate with the entry's trust, and judges the
  * candidates that claim a required attestation's type again with that attestation's trust when it has its own.
+ * Each candidate is judged as its blob arrives, so only verdicts are kept, never every signature's bytes at once.
  */
 export async function checkPolicy(
   client: RegistryClient,
@@ -83,27 +84,25 @@ export async function checkPolicy(
   found?: Map<Digest, Artifact[]>,
 ): Promise<PolicyVerdicts> {
   const entryTrust = await store.trustFor(input.entry)
-  const candidates = await collectCandidates(client, repo, digests, signal, found)
-  const judged = candidates.map(({candidate, digest}) => ({candidate, digest, verdict: {...verifyCandidate(candidate, digest, entryTrust), digest}}))
-  const attestations = await Promise.all(
-    input.attestations.map(async ({predicateType, trust}) => {
-      const own = await store.trustFor(trust)
-      const ofType = judged.filter(({verdict}) => verdict.claim.kind === 'attestation' && verdict.claim.predicateType === predicateType)
-      const verdicts = own === entryTrust ? ofType.map((j) => j.verdict) : ofType.map(({candidate, digest}) => ({...verifyCandidate(candidate, digest, own), digest}))
-      return {predicateType, verdicts}
-    }),
-  )
-  return {verdicts: judged.map((j) => j.verdict), attestations}
-}
-
-async function collectCandidates(client: RegistryClient, repo: Repository, digests: readonly Digest[], signal?: AbortSignal, found?: Map<Digest, Artifact[]>): Promise<Array<{candidate: Candidate; digest: Digest}>> {
+  const required = await Promise.all(input.attestations.map(async (a) => ({predicateType: a.predicateType, trust: await store.trustFor(a.trust)})))
   const perDigest = await Promise.all(
     digests.map(async (digest) => {
       const artifacts = await discoverArtifacts(client, repo, digest, signal)
       found?.set(digest, artifacts)
-      const candidates = await candidatesOf(client, repo, artifacts, signal)
-      return candidates.map((candidate) => ({candidate, digest}))
+      return eachCandidate(client, repo, artifacts, (candidate) => {
+        const verdict: DigestVerdict = {...verifyCandidate(candidate, digest, entryTrust), digest}
+        const claim = verdict.claim
+        const asAttestation = required.map(({predicateType, trust}) => {
+          if (claim.kind !== 'attestation' || claim.predicateType !== predicateType) return null
+          return trust === entryTrust ? verdict : {...verifyCandidate(candidate, digest, trust), digest}
+        })
+        return {verdict, asAttestation}
+      }, signal)
     }),
   )
-  return perDigest.flat()
+  const judged = perDigest.flat()
+  return {
+    verdicts: judged.map((j) => j.verdict),
+    attestations: required.map(({predicateType}, i) => ({predicateType, verdicts: judged.flatMap((j) => (j.asAttestation[i] ? [j.asAttestation[i]] : []))})),
+  }
 }

@@ -10,7 +10,10 @@ import type {Descriptor} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import type {FetchedManifest, RegistryClient, Repository} from '../registry/client.ts'
 import {listReferrers, subjectOf} from '../registry/referrers.ts'
+import {listTags} from '../registry/tags.ts'
 import {RegistryError} from '../transport/errors.ts'
+import {mapLimit} from '../transport/limiter.ts'
+import {SignatureError} from './trust.ts'
 import type {Candidate} from './types.ts'
 
 export type LegacySuffix = 'sig' | 'att' | 'sbom'
@@ -34,6 +37,13 @@ export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature'
 
 /** Signature blobs are a few KiB (a bundle with a chain ~10 KiB); a bigger one is not worth buffering. */
 export const MAX_SIGNATURE_BLOB_BYTES = 4 * 1024 * 1024
+/**
+ * Everything read next to one digest (artifact manifests, signature layers), in total: real images carry a few
+ * KiB of it, and without a total a `.sig` of 400 layers of 4 MiB is 1.6 GB in memory.
+ */
+export const MAX_SIGNATURE_BYTES_TOTAL = 64 * 1024 * 1024
+/** Artifact manifests and signature layers read at once, so memory in flight stays a few blobs. */
+const FETCH_CONCURRENCY = 4
 
 /** `sha256:<hex>` + `sig` → `sha256-<hex>.sig`, cosign's tag scheme (`normalize` in pkg/oci/remote/remote.go). */
 export function legacyTag(digest: Digest, suffix: LegacySuffix): string {
@@ -50,9 +60,15 @@ export async function discoverArtifacts(client: RegistryClient, repo: Repository
   return [...legacy, ...referrers]
 }
 
+/**
+ * cosign's `.sig/.att/.sbom` tags of `digest`. The repository's tag list (one per repository and client) says
+ * which exist, so an unsigned digest costs no request; a registry that will not list falls back to a HEAD per tag.
+ */
 async function legacyArtifacts(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
+  const listing = await listTags(client, repo, signal)
+  const suffixes = listing.kind === 'listed' ? LEGACY_SUFFIXES.filter((suffix) => listing.tags.has(legacyTag(digest, suffix))) : LEGACY_SUFFIXES
   const found = await Promise.all(
-    LEGACY_SUFFIXES.map(async (suffix): Promise<Artifact | null> => {
+    suffixes.map(async (suffix): Promise<Artifact | null> => {
       const tag = legacyTag(digest, suffix)
       const head = await client.headManifest(repo, tag, signal)
       if (head === null) return null
@@ -68,13 +84,13 @@ async function legacyArtifacts(client: RegistryClient, repo: Repository, digest:
 async function referrerArtifacts(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
   const {descriptors} = await listReferrers(client, repo, digest, signal)
   const unique = [...new Map(descriptors.filter((d) => isDigest(d.digest)).map((d) => [d.digest, d])).values()]
-  const found = await Promise.all(
-    unique.map(async (descriptor): Promise<Artifact | null> => {
-      const manifest = await getIfPresent(client, repo, descriptor.digest as Digest, signal)
-      if (manifest === null || subjectOf(manifest) !== digest) return null
-      return {kind: 'referrer', manifest, descriptor}
-    }),
-  )
+  const budget = new ByteBudget(repo, digest)
+  const found = await mapLimit(unique, FETCH_CONCURRENCY, async (descriptor): Promise<Artifact | null> => {
+    const manifest = await getIfPresent(client, repo, descriptor.digest as Digest, signal)
+    if (manifest === null) return null
+    budget.spend(manifest.size)
+    return subjectOf(manifest) === digest ? {kind: 'referrer', manifest, descriptor} : null
+  })
   return found.filter((a): a is Artifact => a !== null)
 }
 
@@ -98,17 +114,51 @@ async function getIfPresent(client: RegistryClient, repo: Repository, digest: Di
  * SBOMs and other referrers give nothing: they are copied, never verified. Whether a candidate is a signature or
  * an attestation is decided by verification, from the signed statement (see `Claim`), not here.
  */
-export async function candidatesOf(client: RegistryClient, repo: Repository, artifacts: readonly Artifact[], signal?: AbortSignal): Promise<Candidate[]> {
+export function candidatesOf(client: RegistryClient, repo: Repository, artifacts: readonly Artifact[], signal?: AbortSignal): Promise<Candidate[]> {
+  return eachCandidate(client, repo, artifacts, (candidate) => candidate, signal)
+}
+
+/**
+ * `visit` applied to each candidate as soon as its blob is read, a few at a time, so that a caller who keeps only
+ * the result (a verdict) holds a few blobs at once, not all of them. More than MAX_SIGNATURE_BYTES_TOTAL of
+ * layers for these artifacts is refused before it is read (declared sizes) or while it is (actual bytes).
+ */
+export async function eachCandidate<R>(client: RegistryClient, repo: Repository, artifacts: readonly Artifact[], visit: (candidate: Candidate) => R, signal?: AbortSignal): Promise<R[]> {
   const planned = artifacts.flatMap((artifact) => plannedCandidates(artifact))
-  return Promise.all(
-    planned.map(async (p): Promise<Candidate> => {
-      const bytes = await client.getSmallBlob(repo, p.layer.digest as Digest, MAX_SIGNATURE_BLOB_BYTES, signal)
-      if (p.kind === 'bundle') return {kind: 'bundle', bundle: bytes, source: p.source}
-      const annotations = {...(p.layer.annotations ?? {})}
-      if (p.kind === 'dsse-envelope') return {kind: 'dsse-envelope', envelope: bytes, annotations, source: p.source}
-      return {kind: 'simple-signing', payload: bytes, annotations, source: p.source}
-    }),
-  )
+  const first = artifacts[0]
+  const budget = new ByteBudget(repo, first === undefined ? 'the image' : first.kind === 'legacy-tag' ? first.tag : (subjectOf(first.manifest) ?? first.manifest.digest))
+  budget.check(planned.reduce((n, p) => n + Math.max(0, p.layer.size), 0))
+  return mapLimit(planned, FETCH_CONCURRENCY, async (p): Promise<R> => {
+    const bytes = await client.getSmallBlob(repo, p.layer.digest as Digest, MAX_SIGNATURE_BLOB_BYTES, signal)
+    budget.spend(bytes.byteLength)
+    return visit(toCandidate(p, bytes))
+  })
+}
+
+function toCandidate(p: PlannedCandidate, bytes: Uint8Array): Candidate {
+  if (p.kind === 'bundle') return {kind: 'bundle', bundle: bytes, source: p.source}
+  const annotations = {...(p.layer.annotations ?? {})}
+  if (p.kind === 'dsse-envelope') return {kind: 'dsse-envelope', envelope: bytes, annotations, source: p.source}
+  return {kind: 'simple-signing', payload: bytes, annotations, source: p.source}
+}
+
+/** A running total of bytes read for one digest's signatures, refused past MAX_SIGNATURE_BYTES_TOTAL. */
+class ByteBudget {
+  private spent = 0
+  constructor(
+    private readonly repo: Repository,
+    private readonly subject: string,
+  ) {}
+
+  spend(bytes: number): void {
+    this.spent += bytes
+    this.check(this.spent)
+  }
+
+  check(total: number): void {
+    if (total <= MAX_SIGNATURE_BYTES_TOTAL) return
+    throw new SignatureError('SIGNATURES_TOO_LARGE', `${this.repo.registry}/${this.repo.repository}: the signatures next to ${this.subject} exceed ${MAX_SIGNATURE_BYTES_TOTAL / (1024 * 1024)} MiB in total, more than image-syncer reads for one image`)
+  }
 }
 
 interface PlannedCandidate {

@@ -17,6 +17,8 @@ import type {TrustedRootSource} from './types.ts'
 
 /** Why signature configuration or signing failed; callers branch on `code`, never on the message. */
 export type SignatureErrorCode =
+  /** The signature material next to one digest exceeds what we read (MAX_SIGNATURE_BYTES_TOTAL in discover.ts). */
+  | 'SIGNATURES_TOO_LARGE'
   /** The trusted root file could not be read. */
   | 'TRUSTED_ROOT_UNREADABLE'
   /** The trusted root is not JSON, not a sigstore TrustedRoot, or holds keys/certificates that do not parse. */
@@ -56,9 +58,13 @@ export interface SignatureErrorOptions extends ErrorOptions {
 /** The signature layer's error: a one-sentence message naming the file or value at fault, and a `code`. */
 export class SignatureError extends SyncerError {
   override readonly name = 'SignatureError'
-  readonly category = 'signature' as const
   readonly code: SignatureErrorCode
   readonly path: string | undefined
+
+  /** Too much signature material is what a registry served (an entry's failure); the rest is policy and trust. */
+  get category(): 'content' | 'signature' {
+    return this.code === 'SIGNATURES_TOO_LARGE' ? 'content' : 'signature'
+  }
 
   constructor(code: SignatureErrorCode, message: string, options: SignatureErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})

@@ -12,7 +12,7 @@ import {redactUrl} from './redact.ts'
 import {type FetchTls, fetchTls, type TlsLookup} from './tls.ts'
 import {rebased} from './plain-http.ts'
 import {IdleWatchdog, watched} from './watchdog.ts'
-import {DEFAULT_RETRY, type RetryPolicy, retryDelayMs, sleep, TEMPORARY_STATUS} from './retry.ts'
+import {DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, retryDelayMs, sleep, TEMPORARY_STATUS} from './retry.ts'
 
 /**
  * Where a registry is reached: `registry` names it for credentials, `baseUrl` is scheme://host[:port].
@@ -35,6 +35,19 @@ export interface RequestEvent {
   error?: string
 }
 
+/** What a registry's `ratelimit-limit` / `ratelimit-remaining` headers announced (Docker Hub: `100;w=21600`). */
+export interface RateLimit {
+  limit: number | null
+  remaining: number | null
+}
+
+/** A 429 we are about to wait out: who said it, how long we wait, and what Retry-After asked (null: absent). */
+export interface RateLimitWait {
+  registry: string
+  delayMs: number
+  retryAfterMs: number | null
+}
+
 export interface TransportOptions {
   credentials: (registry: string) => Promise<Credential>
   retry?: RetryPolicy
@@ -48,6 +61,8 @@ export interface TransportOptions {
   tls?: TlsLookup
   /** `--insecure-registry` hosts: their token realms may be plain HTTP (see bearer.ts). */
   insecureHosts?: readonly string[]
+  /** Told before each wait on a 429, so a run that stalls says why. */
+  onRateLimited?: (wait: RateLimitWait) => void
 }
 
 export interface TransportRequest {
@@ -92,6 +107,7 @@ export class Transport {
   private readonly decided = new Map<string, string>()
   private readonly tlsByHost = new Map<string, Promise<FetchTls | null>>()
   private readonly tokens: TokenCache
+  private readonly rateLimits = new Map<string, RateLimit>()
 
   constructor(private readonly options: TransportOptions) {
     this.retry = options.retry ?? DEFAULT_RETRY
@@ -119,8 +135,25 @@ export class Transport {
         await this.renewAuth(req, url, response, credential)
         response = await this.sendRetrying(url, req, await this.authorization(req, credential))
       }
+      this.noteRateLimit(req.endpoint.registry, response.headers)
       if (response.ok || req.allowStatus?.includes(response.status)) return response
       throw await RegistryError.fromResponse(req.method, url, response)
+    })
+  }
+
+  /** The budget `registry` announced; the lowest remaining count seen, as concurrent answers arrive out of order. */
+  rateLimit(registry: string): RateLimit | null {
+    return this.rateLimits.get(registry) ?? null
+  }
+
+  private noteRateLimit(registry: string, headers: Headers): void {
+    const limit = rateLimitCount(headers.get('ratelimit-limit'))
+    const remaining = rateLimitCount(headers.get('ratelimit-remaining'))
+    if (limit === null && remaining === null) return
+    const known = this.rateLimits.get(registry)
+    this.rateLimits.set(registry, {
+      limit: limit ?? known?.limit ?? null,
+      remaining: remaining === null ? (known?.remaining ?? null) : Math.min(remaining, known?.remaining ?? remaining),
     })
   }
 
@@ -128,14 +161,14 @@ export class Transport {
     const headers = new Headers(req.headers)
     if (this.options.userAgent) headers.set('user-agent', this.options.userAgent)
     if (authorization) headers.set('authorization', authorization)
-    return this.retrying(url, {method: req.method, headers, signal: req.signal}, req.body, req.retry === false ? 1 : this.retry.maxAttempts)
+    return this.retrying(url, {method: req.method, headers, signal: req.signal}, req.body, req.retry === false ? 1 : this.retry.maxAttempts, req.endpoint.registry)
   }
 
   /**
    * Sends, retrying temporary statuses and network failures with backoff. The last response is returned
    * whatever its status; `body` is a factory so that every attempt sends a fresh body.
    */
-  private async retrying(url: string, init: RequestInit, body?: () => NonNullable<RequestInit['body']>, maxAttempts = this.retry.maxAttempts): Promise<Response> {
+  private async retrying(url: string, init: RequestInit, body?: () => NonNullable<RequestInit['body']>, maxAttempts = this.retry.maxAttempts, registry = new URL(url).host): Promise<Response> {
     const method = init.method ?? 'GET'
     for (let attempt = 1; ; attempt++) {
       const started = performance.now()
@@ -151,7 +184,9 @@ export class Transport {
       }
       if (!TEMPORARY_STATUS.has(response.status) || attempt >= maxAttempts) return response
       await response.body?.cancel()
-      await sleep(retryDelayMs(this.retry, attempt, response.headers.get('retry-after')), init.signal ?? undefined)
+      const delayMs = retryDelayMs(this.retry, attempt, response.headers.get('retry-after'))
+      if (response.status === 429) this.options.onRateLimited?.({registry, delayMs, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'))})
+      await sleep(delayMs, init.signal ?? undefined)
     }
   }
 
@@ -294,6 +329,11 @@ function isRetryableNetworkError(err: unknown): err is NetworkError {
   return err instanceof NetworkError && err.temporary
 }
 
+/** The count at the head of a `ratelimit-*` value (`100;w=21600` → 100); null when absent or not a count. */
+function rateLimitCount(value: string | null): number | null {
+  const match = value === null ? null : /^\s*(\d+)/.exec(value)
+  return match ? Number(match[1]) : null
+}
 
 /** Statuses whose responses cannot carry a body (constructing one with a body throws). */
 const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304])

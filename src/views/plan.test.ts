@@ -164,3 +164,18 @@ describe('attestations in the signature cell', () => {
     expect(renderSignatureFailures(plan)).not.toContain('\u001b')
   })
 })
+
+describe('pull lines', () => {
+  const pulls: Plan['pulls'] = [
+    {registry: 'docker.io', needed: 12, limit: 100, remaining: 88},
+    {registry: 'ghcr.io', needed: 1, limit: null, remaining: null},
+    {registry: 'quay.io', needed: 0, limit: null, remaining: null},
+  ]
+  test('the table says per source registry how many pulls apply needs and how many are left', () => {
+    const text = renderPlan({...PLAN, pulls}, 'table')
+    expect(text.endsWith('conflicting.\ndocker.io: 12 pulls needed, 88 left.\nghcr.io: 1 pull needed.\n')).toBe(true)
+  })
+  test('Markdown keeps each on its own paragraph', () => {
+    expect(renderPlan({...PLAN, pulls}, 'markdown')).toContain('conflicting.\n\ndocker.io: 12 pulls needed, 88 left.\n\nghcr.io: 1 pull needed.\n')
+  })
+})

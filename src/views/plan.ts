@@ -48,6 +48,21 @@ export function summaryLine(plan: Plan): string {
   return `Plan: ${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting.${failures}`
 }
 
+/**
+ * Per source registry with something to say: `docker.io: 12 pulls needed, 88 left.` (the budget part only when
+ * the registry announced one), so a reviewer sees whether apply fits in the Docker Hub rate limit.
+ */
+function pullLines(plan: Plan): string[] {
+  return (plan.pulls ?? [])
+    .filter((p) => p.needed > 0 || p.remaining !== null)
+    .map((p) => `${p.registry}: ${p.needed} pull${p.needed === 1 ? '' : 's'} needed${p.remaining !== null ? `, ${p.remaining} left` : ''}.`)
+}
+
+/** The summary, then the pull lines; Markdown needs a blank line between them or it joins them into one. */
+function footer(plan: Plan, separator = '\n'): string {
+  return [summaryLine(plan), ...pullLines(plan)].join(separator)
+}
+
 /** Why entries failed their signature check, for stderr; empty when none did. */
 export function renderSignatureFailures(plan: Plan): string {
   const failed = plan.entries.filter((e) => e.signature.status === 'failed')
@@ -57,11 +72,11 @@ export function renderSignatureFailures(plan: Plan): string {
 }
 
 function renderTable(plan: Plan): string {
-  if (plan.entries.length === 0) return `No images in the definition.\n${summaryLine(plan)}\n`
+  if (plan.entries.length === 0) return `No images in the definition.\n${footer(plan)}\n`
   // No colours: this output lands in CI logs and pull requests as often as on terminals.
   const table = new Table({head: [...HEADINGS], style: {head: [], border: []}, chars: COMPACT})
   for (const entry of plan.entries) table.push(row(entry))
-  return `${table.toString()}\n${summaryLine(plan)}\n`
+  return `${table.toString()}\n${footer(plan)}\n`
 }
 
 function renderMarkdown(plan: Plan): string {
@@ -73,5 +88,5 @@ function renderMarkdown(plan: Plan): string {
     const signed = entry.signature.status === 'failed' ? `**${escape(signature!)}**` : escape(signature!)
     lines.push(`| \`${escape(source!)}\` | \`${escape(target!)}\` | ${marked} | \`${digest}\` | ${escape(platforms!)} | ${signed} |`)
   }
-  return `${lines.join('\n')}\n\n${summaryLine(plan)}\n`
+  return `${lines.join('\n')}\n\n${footer(plan, '\n\n')}\n`
 }

@@ -186,7 +186,7 @@ describe('plan against the in-process registry', () => {
     const env = {DOCKER_CONFIG: dir}
     const ok = await runCli(['plan', '-i', definition, '-o', out, '--debug', '--target-repo-auth-key', join(dir, 'key.json')], {env})
     expect(ok.exitCode).toBe(0)
-    expect(ok.stderr).toMatch(new RegExp(`debug: HEAD http://${target.host}/v2/mirror/.+/manifests/1 404 \\d+ms`))
+    expect(ok.stderr).toMatch(new RegExp(`debug: GET http://${target.host}/v2/mirror/.+/manifests/1 404 \\d+ms`))
     expect(ok.stderr).toContain(`debug: GET http://${source.host}/v2/acme/dbg/manifests/sha256:`)
     const planText = await Bun.file(out).text()
     for (const text of [ok.stderr, ok.stdout, planText]) expect(text).not.toContain('KEY-MATERIAL')

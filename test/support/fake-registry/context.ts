@@ -14,6 +14,8 @@ export interface BehaviourOptions {
   referrers: 'api' | 'none'
   /** Descriptors per referrers page (`Link: rel="next"` beyond it); null: one page. */
   referrersPageSize: number | null
+  /** The most tags one tags/list page holds whatever `n` asks (Docker Hub caps at 100); null: as asked. */
+  tagsPageSize: number | null
 }
 
 export interface HandlerContext {

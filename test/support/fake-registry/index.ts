@@ -21,4 +21,5 @@ export {
   serviceUnavailable,
   tooManyRequests,
 } from './faults.ts'
+export {type PullLimitState, pullLimit} from './pull-limit.ts'
 export type {Storage, StoredManifest} from './storage.ts'

@@ -119,7 +119,9 @@ export function listTags(ctx: HandlerContext): Response {
   const all = ctx.storage.tags(ctx.name)
   if (!all) return ociError(404, 'NAME_UNKNOWN', 'repository name not known to registry', {name: ctx.name})
   const last = ctx.url.searchParams.get('last')
-  const n = ctx.url.searchParams.get('n')
+  const asked = ctx.url.searchParams.get('n')
+  const cap = ctx.options.tagsPageSize
+  const n = cap === null ? asked : String(Math.min(cap, asked === null ? cap : Number(asked)))
   let tags = last === null ? all : all.filter((tag) => tag > last)
   const headers = new Headers()
   if (n !== null && Number(n) >= 0 && tags.length > Number(n)) {

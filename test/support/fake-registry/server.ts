@@ -42,6 +42,8 @@ export interface FakeRegistryOptions {
   referrers?: 'api' | 'none'
   /** With `referrers: 'api'`: descriptors per page, to exercise `Link` pagination. Default: all on one page. */
   referrersPageSize?: number
+  /** The most tags per tags/list page, whatever the client's `n` (Docker Hub caps at 100). Default: as asked. */
+  tagsPageSize?: number
 }
 
 export interface RequestLogEntry {
@@ -129,6 +131,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     relativeLocations: options.relativeLocations ?? false,
     referrers: options.referrers ?? 'none',
     referrersPageSize: options.referrersPageSize ?? null,
+    tagsPageSize: options.tagsPageSize ?? null,
   }
   let baseUrl = ''
   const auth = new Authenticator(options.auth ?? {kind: 'none'}, () => baseUrl)
