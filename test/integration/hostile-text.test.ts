@@ -52,12 +52,12 @@ beforeAll(async () => {
     JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{mediaType: `${MediaType.OciManifest}; x="${TITLE}"`, digest: amd64.digest, size: amd64.bytes.byteLength, platform: {os: 'linux', architecture: 'amd64'}}]}),
   )
   seed(source, 'acme/picked', {mediaType: MediaType.OciIndex, bytes: picked, digest: sha256Digest(picked), children: [amd64], attestations: []}, '1')
-  // Found by HEAD, refused on GET with an error body full of escape sequences.
+  // Found by HEAD, refused on GET (its manifest, and the referrers API verify asks) with an error body full of escape sequences.
   seed(source, 'acme/denied', makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}]}), '1')
   source.addFault({
     name: 'hostile error body',
     method: 'GET',
-    path: /^\/v2\/acme\/denied\/manifests\//,
+    path: /^\/v2\/acme\/denied\/(manifests|referrers)\//,
     times: Infinity,
     action: () => ociError(403, 'DENIED', `no ${TITLE}${CLEAR}\nfake line`),
   })
