@@ -7,7 +7,7 @@ import {checkPlanBinding, PlanBindingError} from './binding.ts'
 /** A plan with no entries holds together whatever its prefix, so these cases isolate the operator's rules. */
 function planUnder(targetRepoPrefix: string): Plan {
   return {
-    formatVersion: 1,
+    formatVersion: 2,
     tool: {name: 'image-syncer', version: 'test'},
     createdAt: '2026-01-01T00:00:00.000Z',
     definition: {path: 'images.yaml', sha256: `sha256:${'0'.repeat(64)}`},

@@ -5,7 +5,8 @@
 import Type, {type Static} from 'typebox'
 import {SignatureRecordSchema} from './signature-record.ts'
 
-export const PLAN_FORMAT_VERSION = 1
+/** 2: signature records gained attestations (issue 7); version 1 plans are refused with "plan again". */
+export const PLAN_FORMAT_VERSION = 2
 
 const DigestString = Type.String({pattern: '^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$'})
 

@@ -99,7 +99,7 @@ describe('writePlanFile / readPlanFile', () => {
   test('serializePlan is indented JSON ending in a newline', () => {
     const text = serializePlan(PLAN)
     expect(text.endsWith('}\n')).toBe(true)
-    expect(text).toContain('\n  "formatVersion": 1,')
+    expect(text).toContain('\n  "formatVersion": 2,')
     expect(JSON.parse(text)).toStrictEqual(PLAN)
   })
 })
@@ -116,16 +116,22 @@ describe('readPlanFile refuses', () => {
     {name: 'a JSON array', text: '[]', code: 'NOT_A_PLAN', message: (p) => `${p} is not a plan file: it has no formatVersion`},
     {name: 'JSON null', text: 'null', code: 'NOT_A_PLAN', message: (p) => `${p} is not a plan file: it has no formatVersion`},
     {
-      name: 'formatVersion 2',
-      text: JSON.stringify({...PLAN, formatVersion: 2}),
+      name: 'formatVersion 1 (a plan from before attestations)',
+      text: JSON.stringify({...PLAN, formatVersion: 1}),
       code: 'UNKNOWN_FORMAT_VERSION',
-      message: (p) => `${p} has plan format version 2, but this image-syncer reads version 1: plan again with this version`,
+      message: (p) => `${p} has plan format version 1, but this image-syncer reads version 2: plan again with this version`,
     },
     {
-      name: 'formatVersion "1" (a string)',
-      text: JSON.stringify({...PLAN, formatVersion: '1'}),
+      name: 'formatVersion 3',
+      text: JSON.stringify({...PLAN, formatVersion: 3}),
       code: 'UNKNOWN_FORMAT_VERSION',
-      message: (p) => `${p} has plan format version "1", but this image-syncer reads version 1: plan again with this version`,
+      message: (p) => `${p} has plan format version 3, but this image-syncer reads version 2: plan again with this version`,
+    },
+    {
+      name: 'formatVersion "2" (a string)',
+      text: JSON.stringify({...PLAN, formatVersion: '2'}),
+      code: 'UNKNOWN_FORMAT_VERSION',
+      message: (p) => `${p} has plan format version "2", but this image-syncer reads version 2: plan again with this version`,
     },
     {name: 'an entry with an invalid action', text: withEntry({action: 'overwrite'}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/action `)},
     {name: 'an entry with a short digest', text: withEntry({sourceDigest: 'sha256:abc'}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/sourceDigest `)},

@@ -85,7 +85,7 @@ describe('apply against real registries', () => {
     const cases: Array<[string, string, string]> = [
       ['notjson.json', 'hello', 'is not a plan file: it is not valid JSON'],
       ['truncated.json', '{"formatVersion": 1, "entries": [', 'is not a plan file: it is not valid JSON'],
-      ['future.json', JSON.stringify({formatVersion: 9}), 'has plan format version 9, but this image-syncer reads version 1'],
+      ['future.json', JSON.stringify({formatVersion: 9}), 'has plan format version 9, but this image-syncer reads version 2'],
       ['other.json', JSON.stringify({name: 'x'}), 'is not a plan file: it has no formatVersion'],
     ]
     for (const [name, text, message] of cases) {

@@ -30,7 +30,7 @@ describe('plan against real registries', () => {
     expect(run.exitCode).toBe(1)
     const plan = await readPlanFile(out)
     expect(plan.summary).toEqual({toCopy: 7, alreadyPresent: 1, conflicting: 1, signatureFailures: 0})
-    expect(plan.formatVersion).toBe(1)
+    expect(plan.formatVersion).toBe(2)
     expect(plan.definition.path).toBe(def)
     expect(plan.definition.sha256).toMatch(/^sha256:[a-f0-9]{64}$/)
 
