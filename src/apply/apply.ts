@@ -46,12 +46,12 @@ export interface ApplyOptions {
   env?: Record<string, string | undefined>
   signal?: AbortSignal
   onProgress?: (event: ProgressEvent) => void
+  /** --ignore-pull-budget: start even when a source registry announced fewer pulls left than the plan needs. */
+  ignorePullBudget?: boolean
 }
 
 export interface ApplyRequest extends ApplyOptions {
   planPath: string
-  /** --ignore-pull-budget: start even when a source registry announced fewer pulls left than the plan needs. */
-  ignorePullBudget?: boolean
   registry: Omit<ConnectOptions, 'targetRegistry'>
   version: string
   /** What the operator named at apply time; checked before anything is sent (see binding.ts). */
@@ -62,6 +62,7 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   const plan = await readPlanFile(request.planPath)
   await checkPlanBinding(plan, request.planPath, request.binding ?? {}, request.registry)
   refuseConflicts(plan)
+  // Before connecting: a plan that cannot be applied as a whole spends nothing.
   if (!request.ignorePullBudget) refuseShortBudget(plan)
   const client = await connectRegistries({...request.registry, targetRegistry: parseTargetPrefix(plan.targetRepoPrefix).registry}, request.version)
   return applyPlan(plan, client, request)
@@ -73,7 +74,7 @@ export function refuseConflicts(plan: Plan): void {
 }
 
 /** Refuses a plan that needs more pulls at a registry than it announced were left (only known budgets count). */
-function refuseShortBudget(plan: Plan): void {
+export function refuseShortBudget(plan: Plan): void {
   for (const budget of plan.pulls ?? []) {
     if (budget.remaining !== null && budget.remaining < budget.needed) throw new PullBudgetError({...budget, remaining: budget.remaining})
   }

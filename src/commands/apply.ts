@@ -4,6 +4,7 @@ import {runApply} from '../apply/apply.ts'
 import {renderApplyResult} from '../views/apply.ts'
 import {SyncerCommand} from './base.ts'
 import {applyExitCode, type ExitCode} from './outcome.ts'
+import {copyFlags} from './copy-flags.ts'
 import {registryFlags} from './registry-flags.ts'
 
 export default class Apply extends SyncerCommand {
@@ -31,15 +32,12 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
   }
 
   static override flags = {
-    concurrency: Flags.integer({description: 'Entries copied at once.', min: 1, max: 64, default: 4, env: 'SYNCER_CONCURRENCY'}),
-    format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
-    quiet: Flags.boolean({description: 'No progress on stderr.', env: 'SYNCER_QUIET', default: false}),
     'target-repo-prefix': Flags.string({
       description: 'The target this apply may write to: a plan whose targets lie elsewhere is refused. Required with --access-token or --target-repo-auth-key, which go to this registry only.',
       env: 'SYNCER_TARGET_REPO_PREFIX',
     }),
     definition: Flags.string({description: 'The reviewed definition file: refuse a plan not made from exactly this file, or whose entries do not follow from it.', env: 'SYNCER_DEFINITION'}),
-    'ignore-pull-budget': Flags.boolean({description: 'Start even when a source registry (Docker Hub) announced fewer pulls left than the plan needs.', env: 'SYNCER_IGNORE_PULL_BUDGET', default: false}),
+    ...copyFlags,
     ...registryFlags,
   }
 

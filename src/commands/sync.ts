@@ -10,6 +10,7 @@ import {renderFailures} from '../views/failures.ts'
 import {renderPlan} from '../views/plan.ts'
 import {SyncerCommand} from './base.ts'
 import {applyExitCode, ExitCode} from './outcome.ts'
+import {copyFlags} from './copy-flags.ts'
 import {registryFlags} from './registry-flags.ts'
 
 export default class Sync extends SyncerCommand {
@@ -25,9 +26,7 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
     'images-file': Flags.string({char: 'i', description: 'Definition file (YAML).', env: 'SYNCER_IMAGES_FILE', required: true}),
     'dry-run': Flags.boolean({description: 'Plan only; change nothing.', env: 'SYNCER_DRY_RUN', default: false}),
     'target-repo-prefix': Flags.string({description: 'Overrides targetRepoPrefix of the definition file.', env: 'SYNCER_TARGET_REPO_PREFIX'}),
-    concurrency: Flags.integer({description: 'Entries copied at once.', min: 1, max: 64, default: 4, env: 'SYNCER_CONCURRENCY'}),
-    format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
-    quiet: Flags.boolean({description: 'No progress on stderr.', env: 'SYNCER_QUIET', default: false}),
+    ...copyFlags,
     ...registryFlags,
   }
 
@@ -38,6 +37,7 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
       definitionPath: flags['images-file'],
       dryRun: flags['dry-run'],
       concurrency: flags.concurrency,
+      ignorePullBudget: flags['ignore-pull-budget'],
       ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
       registry: this.registry(flags),
       tool: {name: this.config.name, version: this.config.version},

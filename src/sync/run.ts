@@ -2,7 +2,7 @@
  * The seed's one-shot mode: plan, then apply that plan at once (no review in between). `--dry-run` stops after
  * the plan. A plan with conflicts is not applied, as `apply` would refuse it.
  */
-import {applyPlan, type ApplyOptions} from '../apply/apply.ts'
+import {applyPlan, type ApplyOptions, refuseShortBudget} from '../apply/apply.ts'
 import type {ApplyResult} from '../apply/model.ts'
 import type {EntryFailure} from '../plan/build.ts'
 import type {Plan, PlanEntry} from '../plan/model.ts'
@@ -23,5 +23,7 @@ export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
   if (request.dryRun) return {kind: 'planned', plan, apply: {kind: 'dry-run'}}
   const conflicts = plan.entries.filter((e) => e.action === 'conflicting-ID')
   if (conflicts.length) return {kind: 'planned', plan, apply: {kind: 'refused', conflicts}}
+  // As apply would: a run that stalls on 429s halfway through is worse than one that does not start.
+  if (!request.ignorePullBudget) refuseShortBudget(plan)
   return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, client, request)}}
 }

@@ -133,6 +133,27 @@ describe('the plan counts the pulls apply will spend', () => {
     expect(forced.exitCode).toBe(0)
   })
 
+  test('the one-shot mode refuses the same way: a known budget smaller than the plan needs copies nothing', async () => {
+    const spec = pullLimit({limit: 100, remaining: 6})
+    const source = await fake()
+    const target = await fake()
+    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '1')
+    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '2')
+    source.addFault(spec)
+    const dir = await workdir()
+    const definition = join(dir, 'images.yaml')
+    await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "${source.host}/acme/a:1"\n- source: "${source.host}/acme/a:2"\n`)
+    target.clearLog()
+    const refused = await runCli(['sync', '-i', definition, '--quiet'], {env: {DOCKER_CONFIG: dir}})
+    expect(refused.exitCode).toBe(1)
+    expect(refused.stderr).toContain(`Error: ${source.host} had 4 pulls left when planned but this plan needs 6`)
+    expect(target.requests.filter((r) => r.method === 'PUT' || r.method === 'POST')).toEqual([])
+
+    spec.state.remaining = 100
+    const forced = await runCli(['sync', '-i', definition, '--quiet', '--ignore-pull-budget'], {env: {DOCKER_CONFIG: dir}})
+    expect(forced.exitCode).toBe(0)
+  })
+
   test('apply says why it waits on a 429', async () => {
     const source = await fake()
     const target = await fake()
