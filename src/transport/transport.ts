@@ -6,13 +6,16 @@
 import type {Credential} from '../auth/credential.ts'
 import {basicAuthorization, TokenCache} from './bearer.ts'
 import {type Challenge, parseChallenge} from './challenge.ts'
-import {AuthenticationError, NetworkError, networkFailureKind, RegistryError} from './errors.ts'
+import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
 import {Limiter} from './limiter.ts'
 import {redactUrl} from './redact.ts'
 import {type FetchTls, fetchTls, type TlsLookup} from './tls.ts'
 import {rebased} from './plain-http.ts'
-import {IdleWatchdog, watched} from './watchdog.ts'
+import {fetchWithIdleTimeout} from './watchdog.ts'
 import {DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, retryDelayMs, sleep, TEMPORARY_STATUS} from './retry.ts'
+import {type RateLimit, RateLimits, type RateLimitWait} from './rate-limit.ts'
+
+export type {RateLimit, RateLimitWait} from './rate-limit.ts'
 
 /**
  * Where a registry is reached: `registry` names it for credentials, `baseUrl` is scheme://host[:port].
@@ -33,19 +36,6 @@ export interface RequestEvent {
   durationMs: number
   attempt: number
   error?: string
-}
-
-/** What a registry's `ratelimit-limit` / `ratelimit-remaining` headers announced (Docker Hub: `100;w=21600`). */
-export interface RateLimit {
-  limit: number | null
-  remaining: number | null
-}
-
-/** A 429 we are about to wait out: who said it, how long we wait, and what Retry-After asked (null: absent). */
-export interface RateLimitWait {
-  registry: string
-  delayMs: number
-  retryAfterMs: number | null
 }
 
 export interface TransportOptions {
@@ -107,7 +97,7 @@ export class Transport {
   private readonly decided = new Map<string, string>()
   private readonly tlsByHost = new Map<string, Promise<FetchTls | null>>()
   private readonly tokens: TokenCache
-  private readonly rateLimits = new Map<string, RateLimit>()
+  private readonly rateLimits = new RateLimits()
 
   constructor(private readonly options: TransportOptions) {
     this.retry = options.retry ?? DEFAULT_RETRY
@@ -135,7 +125,7 @@ export class Transport {
         await this.renewAuth(req, url, response, credential)
         response = await this.sendRetrying(url, req, await this.authorization(req, credential))
       }
-      this.noteRateLimit(req.endpoint.registry, response.headers)
+      this.rateLimits.note(req.endpoint.registry, response.headers)
       if (response.ok || req.allowStatus?.includes(response.status)) return response
       throw await RegistryError.fromResponse(req.method, url, response)
     })
@@ -143,18 +133,7 @@ export class Transport {
 
   /** The budget `registry` announced; the lowest remaining count seen, as concurrent answers arrive out of order. */
   rateLimit(registry: string): RateLimit | null {
-    return this.rateLimits.get(registry) ?? null
-  }
-
-  private noteRateLimit(registry: string, headers: Headers): void {
-    const limit = rateLimitCount(headers.get('ratelimit-limit'))
-    const remaining = rateLimitCount(headers.get('ratelimit-remaining'))
-    if (limit === null && remaining === null) return
-    const known = this.rateLimits.get(registry)
-    this.rateLimits.set(registry, {
-      limit: limit ?? known?.limit ?? null,
-      remaining: remaining === null ? (known?.remaining ?? null) : Math.min(remaining, known?.remaining ?? remaining),
-    })
+    return this.rateLimits.get(registry)
   }
 
   private sendRetrying(url: string, req: TransportRequest, authorization: string | null): Promise<Response> {
@@ -257,48 +236,9 @@ export class Transport {
     }
   }
 
-  /**
-   * fetch with an idle timeout over the whole exchange: it fires when no byte moved for `timeoutMs`, whether
-   * we were sending a body, waiting for headers or reading the response. The caller's signal aborts it all.
-   */
   private async send(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-    const method = init.method ?? 'GET'
-    const outer = init.signal
-    if (outer?.aborted) throw new NetworkError({method, url, kind: 'aborted', cause: outer.reason})
-    const controller = new AbortController()
-    let timedOut = false
-    const dog = new IdleWatchdog(timeoutMs, () => {
-      timedOut = true
-      controller.abort()
-    })
-    const onAbort = () => controller.abort(outer?.reason)
-    outer?.addEventListener('abort', onAbort, {once: true})
-    let finished = false
-    const finish = () => {
-      if (finished) return
-      finished = true
-      dog.stop()
-      outer?.removeEventListener('abort', onAbort)
-    }
-    const fail = (err: unknown) => (err instanceof NetworkError ? err : new NetworkError({method, url, kind: timedOut ? 'timeout' : outer?.aborted ? 'aborted' : networkFailureKind(err), cause: err}))
-    // An error of our own request body (e.g. bytes that failed verification) is reported as itself.
-    let bodyError: unknown = null
-    const keep = (err: unknown) => (bodyError = err)
-    const body = init.body instanceof ReadableStream ? watched(init.body, dog, () => {}, keep) : init.body
-    let response: Response
-    try {
-      const tls = url.startsWith('https:') ? await this.tlsFor(new URL(url).host) : null
-      response = await fetch(url, {...init, body, signal: controller.signal, ...(tls ? {tls} : {})})
-    } catch (err) {
-      finish()
-      throw bodyError ?? fail(err)
-    }
-    dog.touch()
-    if (!response.body || method === 'HEAD' || NULL_BODY_STATUS.has(response.status)) {
-      finish()
-      return response
-    }
-    return new Response(watched(response.body, dog, finish, fail), {status: response.status, statusText: response.statusText, headers: response.headers})
+    const tls = url.startsWith('https:') ? await this.tlsFor(new URL(url).host) : null
+    return fetchWithIdleTimeout(url, init, timeoutMs, tls)
   }
 
   private tlsFor(host: string): Promise<FetchTls | null> {
@@ -328,15 +268,6 @@ export class Transport {
 function isRetryableNetworkError(err: unknown): err is NetworkError {
   return err instanceof NetworkError && err.temporary
 }
-
-/** The count at the head of a `ratelimit-*` value (`100;w=21600` → 100); null when absent or not a count. */
-function rateLimitCount(value: string | null): number | null {
-  const match = value === null ? null : /^\s*(\d+)/.exec(value)
-  return match ? Number(match[1]) : null
-}
-
-/** Statuses whose responses cannot carry a body (constructing one with a body throws). */
-const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304])
 
 function stateFrom(response: Response): AuthState {
   if (response.status !== 401) return {scheme: 'none'}

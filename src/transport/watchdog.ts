@@ -2,6 +2,9 @@
  * Idle timeouts for whole exchanges. A registry may take long to send a big blob or to accept one, which is fine
  * while bytes move; what must end is silence. The watchdog is touched on every chunk that moves, either way.
  */
+import {NetworkError, networkFailureKind} from './errors.ts'
+import type {FetchTls} from './tls.ts'
+
 export class IdleWatchdog {
   private timer: ReturnType<typeof setTimeout> | null = null
   private stopped = false
@@ -59,4 +62,50 @@ export function watched(source: ReadableStream<Uint8Array>, dog: IdleWatchdog, d
     },
     {highWaterMark: 0},
   )
+}
+
+/** Statuses whose responses cannot carry a body (constructing one with a body throws). */
+const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304])
+
+/**
+ * fetch with an idle timeout over the whole exchange: it fires when no byte moved for `timeoutMs`, whether
+ * we were sending a body, waiting for headers or reading the response. The caller's signal aborts it all.
+ */
+export async function fetchWithIdleTimeout(url: string, init: RequestInit, timeoutMs: number, tls: FetchTls | null): Promise<Response> {
+  const method = init.method ?? 'GET'
+  const outer = init.signal
+  if (outer?.aborted) throw new NetworkError({method, url, kind: 'aborted', cause: outer.reason})
+  const controller = new AbortController()
+  let timedOut = false
+  const dog = new IdleWatchdog(timeoutMs, () => {
+    timedOut = true
+    controller.abort()
+  })
+  const onAbort = () => controller.abort(outer?.reason)
+  outer?.addEventListener('abort', onAbort, {once: true})
+  let finished = false
+  const finish = () => {
+    if (finished) return
+    finished = true
+    dog.stop()
+    outer?.removeEventListener('abort', onAbort)
+  }
+  const fail = (err: unknown) => (err instanceof NetworkError ? err : new NetworkError({method, url, kind: timedOut ? 'timeout' : outer?.aborted ? 'aborted' : networkFailureKind(err), cause: err}))
+  // An error of our own request body (e.g. bytes that failed verification) is reported as itself.
+  let bodyError: unknown = null
+  const keep = (err: unknown) => (bodyError = err)
+  const body = init.body instanceof ReadableStream ? watched(init.body, dog, () => {}, keep) : init.body
+  let response: Response
+  try {
+    response = await fetch(url, {...init, body, signal: controller.signal, ...(tls ? {tls} : {})})
+  } catch (err) {
+    finish()
+    throw bodyError ?? fail(err)
+  }
+  dog.touch()
+  if (!response.body || method === 'HEAD' || NULL_BODY_STATUS.has(response.status)) {
+    finish()
+    return response
+  }
+  return new Response(watched(response.body, dog, finish, fail), {status: response.status, statusText: response.statusText, headers: response.headers})
 }
