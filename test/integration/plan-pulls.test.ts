@@ -63,6 +63,17 @@ async function seeded() {
   return {source, target, sources}
 }
 
+/** Two indexes (3 manifests each) at a source that announces 6 pulls left and spends 2 on planning. */
+async function indexesBehindBudget() {
+  const spec = pullLimit({limit: 100, remaining: 6})
+  const source = await fake()
+  const target = await fake()
+  await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '1')
+  await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '2')
+  source.addFault(spec)
+  return {spec, source, target}
+}
+
 describe('planning spends no Docker Hub pulls it does not need', () => {
   test('warm plan: no source manifest GET; one source HEAD and one target GET per entry', async () => {
     const {source, target, sources} = await seeded()
@@ -113,12 +124,7 @@ describe('the plan counts the pulls apply will spend', () => {
   })
 
   test('apply refuses to start when a known budget is smaller than what the plan needs, unless --ignore-pull-budget', async () => {
-    const spec = pullLimit({limit: 100, remaining: 6})
-    const source = await fake()
-    const target = await fake()
-    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '1')
-    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '2')
-    source.addFault(spec)
+    const {spec, source, target} = await indexesBehindBudget()
     const planned = await planFor(source, target, ['acme/a:1', 'acme/a:2'])
     expect(planned.plan.pulls).toEqual([{registry: source.host, needed: 6, limit: 100, remaining: 4}])
     source.clearLog()
@@ -134,12 +140,7 @@ describe('the plan counts the pulls apply will spend', () => {
   })
 
   test('the one-shot mode refuses the same way: a known budget smaller than the plan needs copies nothing', async () => {
-    const spec = pullLimit({limit: 100, remaining: 6})
-    const source = await fake()
-    const target = await fake()
-    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '1')
-    await pushIndex(source.url, 'acme/a', makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), '2')
-    source.addFault(spec)
+    const {spec, source, target} = await indexesBehindBudget()
     const dir = await workdir()
     const definition = join(dir, 'images.yaml')
     await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "${source.host}/acme/a:1"\n- source: "${source.host}/acme/a:2"\n`)
