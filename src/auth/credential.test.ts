@@ -2,7 +2,7 @@ import {afterEach, beforeEach, describe, expect, test} from 'bun:test'
 import {AuthError, describeCredential, type Credential} from './credential.ts'
 import {dockerConfigKeychain} from './docker-config.ts'
 import {jsonKeyCredential} from './key-file.ts'
-import {authSandbox, base64, type AuthSandbox} from './testing.ts'
+import {authSandbox, base64, type AuthSandbox} from '../../test/support/auth-sandbox.ts'
 
 describe('describeCredential', () => {
   const cases: Array<[Credential, string]> = [

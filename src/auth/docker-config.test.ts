@@ -3,7 +3,7 @@ import {mkdir, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {AuthError, type Credential} from './credential.ts'
 import {dockerConfigKeychain, dockerConfigPath} from './docker-config.ts'
-import {authSandbox, base64, type AuthSandbox} from './testing.ts'
+import {authSandbox, base64, type AuthSandbox} from '../../test/support/auth-sandbox.ts'
 
 let box: AuthSandbox
 beforeEach(async () => {

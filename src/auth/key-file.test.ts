@@ -1,7 +1,7 @@
 import {afterEach, beforeEach, describe, expect, test} from 'bun:test'
 import {AuthError} from './credential.ts'
 import {jsonKeyCredential} from './key-file.ts'
-import {authSandbox, type AuthSandbox} from './testing.ts'
+import {authSandbox, type AuthSandbox} from '../../test/support/auth-sandbox.ts'
 
 let box: AuthSandbox
 beforeEach(async () => {

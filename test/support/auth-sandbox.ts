@@ -1,7 +1,7 @@
 /**
- * Test-only helpers for the auth layer: a temp directory with a docker config and real
+ * Test helpers for the auth layer: a temp directory with a docker config and real
  * `docker-credential-*` shell scripts, so tests run the same code paths as production.
- * Not imported by production code.
+ * They live in test/support, like every test helper.
  */
 import {chmod, mkdtemp, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
