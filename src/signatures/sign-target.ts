@@ -10,14 +10,13 @@ import {appendLegacySignature, pushReferrer} from './copy.ts'
 import {discoverArtifacts, SIMPLE_SIGNING_MEDIA_TYPE} from './discover.ts'
 import {keylessToken, loadSigningKey, signBundleKeyless, signBundleWithKey, signLegacyKeyless, signLegacyWithKey, simpleSigningPayload} from './sign.ts'
 import {fingerprintOfKey, SignatureError} from './trust.ts'
-import type {SignSpec} from './types.ts'
+import {COSIGN_SIGN_PREDICATE, type SignSpec} from './types.ts'
 
 export type SignOutcome = 'signed' | 'already-signed'
 
 /** Names the signer of signatures we write, so a second apply recognises its own work. */
 export const SIGNER_ANNOTATION = 'dev.image-syncer.signer'
 const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
-const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
 const EMPTY_CONFIG = new TextEncoder().encode('{}')
 
 export const PUBLIC_GOOD = {fulcio: 'https://fulcio.sigstore.dev', rekor: 'https://rekor.sigstore.dev'}
