@@ -97,3 +97,11 @@ export function knownKeysAt(path: readonly (string | number)[]): string[] {
   if (typeof last === 'number' && parent === 'attestations') return Object.keys(AttestationSchema.properties)
   return Object.keys(ImageEntrySchema.properties)
 }
+
+/**
+ * The definition file's JSON Schema for editors (`image-syncer schema`): the schema the loader checks, as plain
+ * JSON. Draft-07 is what yaml-language-server and most editors understand; the keywords used are all in it.
+ */
+export function definitionJsonSchema(): Record<string, unknown> {
+  return {$schema: 'http://json-schema.org/draft-07/schema#', ...(JSON.parse(JSON.stringify(DefinitionFileSchema)) as Record<string, unknown>)}
+}
