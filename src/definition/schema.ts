@@ -53,7 +53,7 @@ export const TagRuleSchema = Type.Object(
     regex: Type.Optional(Type.String({minLength: 1, description: 'A regular expression every selected tag matches in full (always anchored).'})),
     exclude: Type.Optional(Type.Array(Type.String({minLength: 1}), {description: 'Globs (* and ?) of tags never selected, e.g. "*-debian-11-*".'})),
     latest: Type.Optional(Type.Integer({minimum: 1, description: 'Keep the highest N by version order (the last N listed when some tag is not a version).'})),
-    all: Type.Optional(Type.Literal(true, {description: 'Select every tag (with exclude, every tag but those).'})),
+    all: Type.Optional(Type.Boolean({description: 'true: select every tag (with exclude, every tag but those).'})),
     maxTags: Type.Optional(Type.Integer({minimum: 1, maximum: 10000, description: 'The most tags the rule may select before planning stops with an error (default 100).'})),
   },
   {additionalProperties: false, description: 'Mirror the tags of the source repository that this rule selects, resolved at plan time.'},

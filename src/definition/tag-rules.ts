@@ -27,7 +27,8 @@ export function compileTagRule(spec: TagRuleBlock): CompiledRule {
   if (spec.semver === undefined && spec.regex === undefined && spec.latest === undefined && spec.all === undefined) {
     problems.push({key: null, message: 'tags needs at least one selector: semver, regex, latest or all'})
   }
-  if (spec.all !== undefined && (spec.semver !== undefined || spec.regex !== undefined)) {
+  if (spec.all === false) problems.push({key: 'all', message: 'tags.all: false selects nothing: leave it out'})
+  else if (spec.all !== undefined && (spec.semver !== undefined || spec.regex !== undefined)) {
     problems.push({key: 'all', message: 'tags.all selects every tag: drop it, or drop semver and regex'})
   }
   let range: Range | null = null
