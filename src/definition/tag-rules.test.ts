@@ -37,6 +37,10 @@ describe('selectTags', () => {
   test('a listed string that is not a valid tag is never selected; duplicates count once', () => {
     expect(selectTags(rule({all: true}), ['ok', '../etc', '-x', 'ok', 'a'.repeat(129)])).toEqual(['ok'])
   })
+  test("cosign's artifact tags are never selected: they travel with their image", () => {
+    const sig = `sha256-${'a'.repeat(64)}`
+    expect(selectTags(rule({all: true}), ['1.0', `${sig}.sig`, `${sig}.att`, sig, 'sha256-short'])).toEqual(['1.0', 'sha256-short'])
+  })
   test('an exclude glob is literal but for * and ?', () => {
     expect(selectTags(rule({all: true, exclude: ['1.0+*']}), ['1.0+x', '1.00x'])).toEqual(['1.00x'])
   })

@@ -51,15 +51,21 @@ export function compileTagRule(spec: TagRuleBlock): CompiledRule {
 }
 
 /**
+ * cosign's tags next to an image (`sha256-<hex>.sig`, `.att`, `.sbom`, and the referrers fallback `sha256-<hex>`)
+ * are not images to mirror: the signature machinery carries them with the image they belong to.
+ */
+const ARTIFACT_TAG = /^sha256-[a-f0-9]{64}(?:\.[a-z]+)?$/
+
+/**
  * The tags `rule` selects out of `listed` (in the registry's order), highest version first when every selected
  * tag is a version, else in the registry's order. Strings that are not valid tags are never selected: a listing
- * is registry text, and a selected tag becomes a target tag.
+ * is registry text, and a selected tag becomes a target tag. Neither are cosign's artifact tags.
  */
 export function selectTags(rule: TagRule, listed: readonly string[]): string[] {
   const candidates: Array<{tag: string; version: Version | null}> = []
   const seen = new Set<string>()
   for (const tag of listed) {
-    if (seen.has(tag) || tagProblem(tag) !== null) continue
+    if (seen.has(tag) || tagProblem(tag) !== null || ARTIFACT_TAG.test(tag)) continue
     seen.add(tag)
     const version = parseVersionTag(tag)
     if (rule.range && !(version && satisfies(version, rule.range))) continue

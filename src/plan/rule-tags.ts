@@ -7,7 +7,7 @@ import type {TagRuleEntry} from '../definition/resolve.ts'
 import {categoryOf} from '../ref/errors.ts'
 import {formatReference} from '../ref/reference.ts'
 import type {RegistryClient} from '../registry/client.ts'
-import {listTags} from '../registry/tags.ts'
+import {listTagsForRule} from '../registry/tags.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import type {EntryFailure} from './build.ts'
 import {OBSERVE_CONCURRENCY} from './observe.ts'
@@ -23,7 +23,7 @@ export async function listRuleTags(rules: readonly TagRuleEntry[], client: Regis
       return []
     }
     try {
-      const listing = await listTags(client, repo, signal)
+      const listing = await listTagsForRule(client, repo, signal)
       if (listing.kind === 'listed') return [...listing.tags]
       // A rule cannot fall back to asking per tag: it does not know which tags to ask for.
       return fail('registry', `tags cannot be listed in ${formatReference(repo)} (${listing.reason}), so the tags rule cannot be resolved`)

@@ -83,4 +83,18 @@ describe('tag rules spend no manifest GET at the source', () => {
     expect(warm.plan.entries.map((e) => e.action)).toEqual(cold.plan.entries.map(() => 'already-present'))
     expect(cost(source)).toEqual({requests: 2 + 6, manifestGets: 0, manifestHeads: 6, tagLists: 2})
   })
+
+  test('a rule reads a long listing to its end, where a plain entry\'s signature lookup would stop at 20 pages', async () => {
+    const source = await fake({tagsPageSize: 1})
+    const target = await fake()
+    const image = makeImage({flavor: 'docker', platform: {os: 'linux', architecture: 'amd64'}})
+    await pushImage(source.url, 'acme/many', image, '1.0.0')
+    for (let i = 1; i < 30; i++) await putManifest(source.url, 'acme/many', `1.0.${i}`, image.bytes, image.mediaType)
+    source.clearLog()
+    const planned = await plan(target, `- source: "${source.host}/acme/many"\n  tags: {semver: "1.0.29"}`)
+    expect(planned.plan.rules![0]).toMatchObject({listed: 30, matched: ['1.0.29']})
+    // One request per page, and the listing is not read twice.
+    expect(cost(source).tagLists).toBe(30)
+  })
 })
+
