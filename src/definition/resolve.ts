@@ -116,24 +116,9 @@ export function resolveEntries(
     }
 
     if (image.tags !== undefined) {
-      // Every problem of the entry at once: the rule's own, then how it combines with the rest.
-      const compiled = compileTagRule(image.tags)
-      if (compiled.kind === 'invalid') for (const p of compiled.problems) problem(p.key === null ? here('tags') : ['images', i, 'tags', p.key], p.message)
-      if (sourceRef.tag !== undefined || sourceRef.digest !== undefined) {
-        problem(here('source'), `source ${image.source} names a ${sourceRef.digest ? 'digest' : 'tag'}, but tags: selects the tags: write the repository alone`)
-      }
-      if (image.tag !== undefined) problem(here('tag'), 'tag: cannot be combined with tags: (a rule keeps each selected tag\'s name at the target)')
-      if (compiled.kind === 'invalid' || sourceRef.tag !== undefined || sourceRef.digest !== undefined || image.tag !== undefined || targetPrefix === null) return
-      let targetRepository: Reference
-      try {
-        // Any valid tag checks the repository name now; each selected tag is checked when the rule expands.
-        const {registry, repository} = targetFor('latest')
-        targetRepository = {registry, repository}
-      } catch (err) {
-        return targetProblem(err, 'source')
-      }
-      const at = locate(here('source'))
-      rules.push({source: image.source, sourceRef, rule: compiled.rule, targetRepository, ...common(), line, column: at.column})
+      if (targetPrefix === null) return void ruleProblems(image, sourceRef, here, problem)
+      const rule = resolveRule(image, sourceRef, here, problem, locate, () => targetFor('latest'), targetProblem)
+      if (rule) rules.push({...rule, ...common(), line})
       return
     }
 
@@ -172,3 +157,42 @@ export function resolveEntries(
   if (problems.length || targetPrefix === null) return {kind: 'invalid', problems}
   return {kind: 'resolved', targetRepoPrefix: targetPrefix, entries, rules}
 }
+
+type Image = DefinitionFile['images'][number]
+type Here = (key: string) => (string | number)[]
+type Report = (path: (string | number)[], message: string) => void
+
+/** What is wrong with a `tags:` entry in itself, all at once; the compiled rule when nothing is. */
+function ruleProblems(image: Image, sourceRef: Reference, here: Here, problem: Report): TagRule | null {
+  const compiled = compileTagRule(image.tags!)
+  if (compiled.kind === 'invalid') for (const p of compiled.problems) problem(p.key === null ? here('tags') : [...here('tags'), p.key], p.message)
+  const pinned = sourceRef.tag !== undefined || sourceRef.digest !== undefined
+  if (pinned) problem(here('source'), `source ${image.source} names a ${sourceRef.digest ? 'digest' : 'tag'}, but tags: selects the tags: write the repository alone`)
+  if (image.tag !== undefined) problem(here('tag'), 'tag: cannot be combined with tags: (a rule keeps each selected tag\'s name at the target)')
+  return compiled.kind === 'invalid' || pinned || image.tag !== undefined ? null : compiled.rule
+}
+
+/**
+ * A `tags:` entry as a rule with its target repository: any valid tag checks the repository name now (a rename
+ * or the mirrored name); each selected tag is checked when the rule expands at plan time.
+ */
+function resolveRule(
+  image: Image,
+  sourceRef: Reference,
+  here: Here,
+  problem: Report,
+  locate: Locate,
+  sampleTarget: () => Reference,
+  targetProblem: (err: unknown, key: string) => void,
+): Omit<RuleDraft, 'selection' | 'signatures' | 'targetPath' | 'line'> | null {
+  const rule = ruleProblems(image, sourceRef, here, problem)
+  if (rule === null) return null
+  try {
+    const {registry, repository} = sampleTarget()
+    return {source: image.source, sourceRef, rule, targetRepository: {registry, repository}, column: locate(here('source')).column}
+  } catch (err) {
+    targetProblem(err, 'source')
+    return null
+  }
+}
+
