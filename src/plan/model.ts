@@ -81,7 +81,8 @@ export const RuleRecordSchema = Type.Object(
     line: Type.Integer({minimum: 1}),
     tags: TagRuleSchema,
     listed: Type.Integer({minimum: 0}),
-    matched: Type.Array(Type.String()),
+    // maxTags is at most 10000 (definition/schema.ts): a longer list is not one plan could have written.
+    matched: Type.Array(Type.String(), {maxItems: 10000}),
   },
   {additionalProperties: false},
 )
