@@ -2,8 +2,9 @@
 import {commands as helpCommands} from '@oclif/plugin-help'
 import Apply from './commands/apply.ts'
 import Plan from './commands/plan.ts'
+import Schema from './commands/schema.ts'
 import Sign from './commands/sign.ts'
 import Sync from './commands/sync.ts'
 import Verify from './commands/verify.ts'
 
-export const COMMANDS = {plan: Plan, apply: Apply, sync: Sync, verify: Verify, sign: Sign, ...helpCommands}
+export const COMMANDS = {plan: Plan, apply: Apply, sync: Sync, verify: Verify, sign: Sign, schema: Schema, ...helpCommands}

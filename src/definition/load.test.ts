@@ -184,7 +184,7 @@ describe('parseDefinition: each problem has file, line, column and message', () 
     {
       name: 'neither tag nor digest',
       text: withImages('- source: "busybox"'),
-      want: [{line: 3, column: 11, message: 'source busybox has neither a tag nor a digest: write the tag to mirror (e.g. busybox:1.0)'}],
+      want: [{line: 3, column: 11, message: 'source busybox has neither a tag nor a digest: write the tag to mirror (e.g. busybox:1.0), or a tags: rule'}],
     },
     {
       name: 'digest source without `tag:` (the seed message)',

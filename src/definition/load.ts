@@ -11,7 +11,7 @@ import {abbreviate, MAX_ECHO_CHARS} from '../ref/text.ts'
 import {readPublicKeyFile} from '../signatures/keys.ts'
 import {SignatureError} from '../signatures/trust.ts'
 import {DefinitionError, type Problem} from './errors.ts'
-import {type DefinitionEntry, type EntryDraft, resolveEntries} from './resolve.ts'
+import {type DefinitionEntry, type EntryDraft, resolveEntries, type RuleDraft, type TagRuleEntry} from './resolve.ts'
 import {type KeyFileRef, readPolicyKeys} from './signatures.ts'
 import {type DefinitionFile, DefinitionFileSchema, knownKeysAt} from './schema.ts'
 import {suggest} from './suggest.ts'
@@ -22,11 +22,14 @@ export interface Definition {
   sha256: string
   targetRepoPrefix: string
   entries: DefinitionEntry[]
+  /** `tags:` entries, expanded at plan time (plan/expand.ts). */
+  rules: TagRuleEntry[]
 }
 
 /** A parsed definition whose public key files are not read yet (parsing does no I/O). */
-export interface DefinitionDraft extends Omit<Definition, 'entries'> {
+export interface DefinitionDraft extends Omit<Definition, 'entries' | 'rules'> {
   entries: EntryDraft[]
+  rules: RuleDraft[]
 }
 
 export interface LoadOptions {
@@ -49,14 +52,15 @@ export async function loadDefinition(path: string, options: LoadOptions = {}): P
     throw new DefinitionError([{file: path, line: 1, column: 1, message: `cannot read the definition file: ${err.reason}`}])
   }
   const draft = parseDefinition(path, new TextDecoder().decode(bytes), sha256Digest(bytes), options)
-  return {...draft, entries: await readKeyFiles(draft.entries)}
+  const [entries, rules] = await readKeyFiles(draft.entries, draft.rules)
+  return {...draft, entries, rules}
 }
 
 /**
  * Reads each public key file once; every unreadable or non-key file is a problem at the line naming it. What is
  * kept is the key re-exported from the parsed file, never the file's text.
  */
-async function readKeyFiles(entries: EntryDraft[]): Promise<DefinitionEntry[]> {
+async function readKeyFiles(entries: EntryDraft[], rules: RuleDraft[]): Promise<[DefinitionEntry[], TagRuleEntry[]]> {
   const pems = new Map<string, Promise<string | Error>>()
   const read = (file: string) => {
     let pending = pems.get(file)
@@ -80,8 +84,9 @@ async function readKeyFiles(entries: EntryDraft[]): Promise<DefinitionEntry[]> {
     return keys
   }
   const resolved = await Promise.all(entries.map(async ({signatures, ...entry}) => ({...entry, signatures: await readPolicyKeys(signatures, readAll)})))
+  const resolvedRules = await Promise.all(rules.map(async ({signatures, ...rule}) => ({...rule, signatures: await readPolicyKeys(signatures, readAll)})))
   if (problems.length) throw new DefinitionError(sortProblems(uniqueProblems(problems)))
-  return resolved
+  return [resolved, resolvedRules]
 }
 
 function uniqueProblems(problems: Problem[]): Problem[] {
@@ -112,7 +117,7 @@ export function parseDefinition(path: string, text: string, sha256: string, opti
   const all = [...problems, ...(resolved.kind === 'invalid' ? resolved.problems : [])]
   if (all.length || resolved.kind === 'invalid') throw new DefinitionError(sortProblems(all))
   // An empty `images: []` is valid and plans nothing.
-  return {path, sha256, targetRepoPrefix: resolved.targetRepoPrefix, entries: resolved.entries}
+  return {path, sha256, targetRepoPrefix: resolved.targetRepoPrefix, entries: resolved.entries, rules: resolved.rules}
 }
 
 function sortProblems(problems: Problem[]): Problem[] {
@@ -182,11 +187,14 @@ function describe(keyword: string, path: (string | number)[], params: Record<str
       return `${name} must be a string, got the number ${shown}: quote it ("${abbreviate(String(node.source ?? node.value))}") so YAML keeps it as written`
     }
     if (expected === 'boolean') return `${name} must be true or false, got ${shown}`
+    if (expected === 'integer') return `${name} must be a whole number, got ${shown}`
     if (expected === 'array') return `${name} must be a list${name === 'images' ? ' (write `images: []` for none)' : ''}, got ${shown}`
     if (expected === 'object') return `${where(path)} must be a mapping of keys, got ${shown}`
     return `${name} must be a ${expected}, got ${shown}`
   }
   if (keyword === 'minLength') return `${name} must not be empty`
+  if (keyword === 'minimum') return `${name} must be at least ${String(params.limit)}, got ${shown}`
+  if (keyword === 'maximum') return `${name} must be at most ${String(params.limit)}, got ${shown}`
   return `${name}: ${keyword} check failed`
 }
 

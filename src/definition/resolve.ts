@@ -3,12 +3,13 @@
  * digest), and its target tag under the prefix. Problems are collected for the whole file.
  */
 import type {Digest} from '../ref/digest.ts'
-import {BadReferenceError, formatReference, parseReference, type Reference} from '../ref/reference.ts'
-import {parseTargetPrefix, targetReference} from '../ref/target.ts'
+import {BadReferenceError, formatReference, parseReference, type Reference, tagProblem} from '../ref/reference.ts'
+import {parseTargetPrefix, renamedTarget, targetReference} from '../ref/target.ts'
 import type {SignaturePolicy} from '../signatures/types.ts'
 import type {Problem} from './errors.ts'
 import type {DefinitionFile} from './schema.ts'
 import {type PolicyDraft, resolvePolicy} from './signatures.ts'
+import {compileTagRule, type TagRule} from './tag-rules.ts'
 
 /** What decides an entry's content: the tag as it is now, or a digest the reviewer pinned. */
 export type Pin = {kind: 'tag'; tag: string} | {kind: 'digest'; digest: Digest}
@@ -19,21 +20,49 @@ export interface DefinitionEntry {
   sourceRef: Reference
   pin: Pin
   target: Reference
+  /** `target:` as written: the repository path under the prefix that replaces the mirrored name. */
+  targetPath?: string
   /** `amd64Only: true` copies the linux/amd64 manifest alone. */
-  selection: {kind: 'whole'} | {kind: 'platform'; platform: 'linux/amd64'}
+  selection: Selection
   signatures: SignaturePolicy
   line: number
+  /** For an entry a tag rule expanded to: the rule's index in `Definition.rules`. */
+  rule?: number
 }
+
+export type Selection = {kind: 'whole'} | {kind: 'platform'; platform: 'linux/amd64'}
 
 /** An entry before its public key files are read. */
 export interface EntryDraft extends Omit<DefinitionEntry, 'signatures'> {
   signatures: PolicyDraft
 }
 
+/**
+ * A `tags:` entry: a repository and a rule, expanded at plan time into one entry per selected tag (see
+ * expand.ts). Each expanded entry takes the rule's target repository, selection and policy.
+ */
+export interface TagRuleEntry {
+  /** The source as written: a repository, without tag or digest. */
+  source: string
+  sourceRef: Reference
+  rule: TagRule
+  /** The target repository (no tag): the mirrored name, or `target:` under the prefix. */
+  targetRepository: Reference
+  targetPath?: string
+  selection: Selection
+  signatures: SignaturePolicy
+  line: number
+  column: number
+}
+
+export interface RuleDraft extends Omit<TagRuleEntry, 'signatures'> {
+  signatures: PolicyDraft
+}
+
 type Locate = (path: (string | number)[]) => Problem
 
 export type Resolution =
-  | {kind: 'resolved'; targetRepoPrefix: string; entries: EntryDraft[]}
+  | {kind: 'resolved'; targetRepoPrefix: string; entries: EntryDraft[]; rules: RuleDraft[]}
   | {kind: 'invalid'; problems: Problem[]}
 
 /** `images` entries that failed the schema are passed as null: skipped here, already reported. */
@@ -61,37 +90,58 @@ export function resolveEntries(
   }
 
   const entries: EntryDraft[] = []
+  const rules: RuleDraft[] = []
   const byTarget = new Map<string, number>()
   file.images.forEach((image, i) => {
     if (image === null) return
+    const here = (key: string) => ['images', i, key]
     const line = locate(['images', i]).line
     let sourceRef: Reference
     try {
       sourceRef = parseReference(image.source)
     } catch (err) {
       if (!(err instanceof BadReferenceError)) throw err
-      return problem(['images', i, 'source'], `source: ${err.message}`)
+      return problem(here('source'), `source: ${err.message}`)
     }
+    const common = () => ({
+      selection: image.amd64Only ? {kind: 'platform', platform: 'linux/amd64'} as const : {kind: 'whole'} as const,
+      signatures: resolvePolicy(file.signatures, image.signatures, ['images', i], baseDir, locate, problems),
+      ...(image.target !== undefined ? {targetPath: image.target} : {}),
+    })
+    // Where the entry's tags go: the rename, or the naming rule of ref/target.ts.
+    const targetFor = (tag: string): Reference => (image.target !== undefined ? renamedTarget(targetPrefix!, image.target, tag) : targetReference(targetPrefix!, sourceRef, tag))
+    const targetProblem = (err: unknown, key: string) => {
+      if (!(err instanceof BadReferenceError)) throw err
+      problem(here(image.target !== undefined ? 'target' : key), err.message)
+    }
+
+    if (image.tags !== undefined) {
+      if (targetPrefix === null) return void ruleProblems(image, sourceRef, here, problem)
+      const rule = resolveRule(image, sourceRef, here, problem, locate, () => targetFor('latest'), targetProblem)
+      if (rule) rules.push({...rule, ...common(), line})
+      return
+    }
+
     if (sourceRef.digest === undefined && sourceRef.tag === undefined) {
       // No implied `latest`: a mirror of a moving tag must be asked for by name.
-      return problem(['images', i, 'source'], `source ${image.source} has neither a tag nor a digest: write the tag to mirror (e.g. ${image.source}:1.0)`)
+      return problem(here('source'), `source ${image.source} has neither a tag nor a digest: write the tag to mirror (e.g. ${image.source}:1.0), or a tags: rule`)
     }
     const tag = image.tag ?? sourceRef.tag
     if (tag === undefined) {
-      return problem(['images', i, 'source'], `sha256 digest detected, but the tag was not specified: add \`tag:\` to name the target tag of ${image.source}`)
+      return problem(here('source'), `sha256 digest detected, but the tag was not specified: add \`tag:\` to name the target tag of ${image.source}`)
     }
     if (targetPrefix === null) return
     let target: Reference
     try {
-      target = targetReference(targetPrefix, sourceRef, tag)
+      target = targetFor(tag)
     } catch (err) {
-      if (!(err instanceof BadReferenceError)) throw err
-      return problem(['images', i, image.tag !== undefined ? 'tag' : 'source'], err.message)
+      if (err instanceof BadReferenceError && image.target !== undefined && tagProblem(tag) !== null) return problem(here(image.tag !== undefined ? 'tag' : 'source'), err.message)
+      return targetProblem(err, image.tag !== undefined ? 'tag' : 'source')
     }
     const targetText = formatReference(target)
     const earlier = byTarget.get(targetText)
     if (earlier !== undefined) {
-      return problem(['images', i, 'source'], `${targetText} is also the target of the entry on line ${earlier}: two entries must not write the same target tag`)
+      return problem(here(image.target !== undefined ? 'target' : 'source'), `${targetText} is also the target of the entry on line ${earlier}: two entries must not write the same target tag`)
     }
     byTarget.set(targetText, line)
     entries.push({
@@ -100,11 +150,49 @@ export function resolveEntries(
       // The source tag is read at the source; `tag:` only names the target.
       pin: sourceRef.digest ? {kind: 'digest', digest: sourceRef.digest} : {kind: 'tag', tag: sourceRef.tag!},
       target,
-      selection: image.amd64Only ? {kind: 'platform', platform: 'linux/amd64'} : {kind: 'whole'},
-      signatures: resolvePolicy(file.signatures, image.signatures, ['images', i], baseDir, locate, problems),
+      ...common(),
       line,
     })
   })
   if (problems.length || targetPrefix === null) return {kind: 'invalid', problems}
-  return {kind: 'resolved', targetRepoPrefix: targetPrefix, entries}
+  return {kind: 'resolved', targetRepoPrefix: targetPrefix, entries, rules}
 }
+
+type Image = DefinitionFile['images'][number]
+type Here = (key: string) => (string | number)[]
+type Report = (path: (string | number)[], message: string) => void
+
+/** What is wrong with a `tags:` entry in itself, all at once; the compiled rule when nothing is. */
+function ruleProblems(image: Image, sourceRef: Reference, here: Here, problem: Report): TagRule | null {
+  const compiled = compileTagRule(image.tags!)
+  if (compiled.kind === 'invalid') for (const p of compiled.problems) problem(p.key === null ? here('tags') : [...here('tags'), p.key], p.message)
+  const pinned = sourceRef.tag !== undefined || sourceRef.digest !== undefined
+  if (pinned) problem(here('source'), `source ${image.source} names a ${sourceRef.digest ? 'digest' : 'tag'}, but tags: selects the tags: write the repository alone`)
+  if (image.tag !== undefined) problem(here('tag'), 'tag: cannot be combined with tags: (a rule keeps each selected tag\'s name at the target)')
+  return compiled.kind === 'invalid' || pinned || image.tag !== undefined ? null : compiled.rule
+}
+
+/**
+ * A `tags:` entry as a rule with its target repository: any valid tag checks the repository name now (a rename
+ * or the mirrored name); each selected tag is checked when the rule expands at plan time.
+ */
+function resolveRule(
+  image: Image,
+  sourceRef: Reference,
+  here: Here,
+  problem: Report,
+  locate: Locate,
+  sampleTarget: () => Reference,
+  targetProblem: (err: unknown, key: string) => void,
+): Omit<RuleDraft, 'selection' | 'signatures' | 'targetPath' | 'line'> | null {
+  const rule = ruleProblems(image, sourceRef, here, problem)
+  if (rule === null) return null
+  try {
+    const {registry, repository} = sampleTarget()
+    return {source: image.source, sourceRef, rule, targetRepository: {registry, repository}, column: locate(here('source')).column}
+  } catch (err) {
+    targetProblem(err, 'source')
+    return null
+  }
+}
+

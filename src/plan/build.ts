@@ -12,7 +12,7 @@ import {printable} from '../ref/text.ts'
 import {decideAttestation, decideSignatures, withAttestations} from '../signatures/decide.ts'
 import type {Signer} from '../signatures/types.ts'
 import type {SignatureRecord} from './signature-record.ts'
-import {type Action, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from './model.ts'
+import {type Action, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, type RuleRecord, summarize} from './model.ts'
 import type {FailureReason, Observation} from './observation.ts'
 
 export interface PlanMeta {
@@ -20,6 +20,8 @@ export interface PlanMeta {
   createdAt: string
   definition: {path: string; sha256: string}
   targetRepoPrefix: string
+  /** The tag rules as plan resolved them; the entries they expanded to point at them. */
+  rules?: RuleRecord[]
 }
 
 export type FailureKind = FailureReason | 'single-platform-pin' | 'no-linux-amd64' | 'not-linux-amd64'
@@ -65,6 +67,8 @@ export function buildPlan(entries: readonly DefinitionEntry[], observations: rea
       entries: planned,
       summary: summarize(planned),
       pulls: [...needed].sort(([a], [b]) => a.localeCompare(b)).map(([registry, n]) => ({registry, needed: n, limit: limits.get(registry)?.limit ?? null, remaining: limits.get(registry)?.remaining ?? null})),
+      // Only when there are rules: a definition without them plans exactly as before.
+      ...(meta.rules?.length ? {rules: meta.rules} : {}),
     },
   }
 }
@@ -91,6 +95,8 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
     source: entry.source,
     sourceRepository: `${entry.sourceRef.registry}/${entry.sourceRef.repository}`,
     target: formatReference(entry.target),
+    ...(entry.targetPath !== undefined ? {targetPath: entry.targetPath} : {}),
+    ...(entry.rule !== undefined ? {rule: entry.rule} : {}),
     targetDigest,
     signature: signatureRecord(observation.signatures),
   }
@@ -163,6 +169,8 @@ function inReadingOrder(e: PlanEntry): PlanEntry {
     platforms: e.platforms,
     selection: e.selection,
     target: e.target,
+    ...(e.targetPath !== undefined ? {targetPath: e.targetPath} : {}),
+    ...(e.rule !== undefined ? {rule: e.rule} : {}),
     action: e.action,
     targetDigest: e.targetDigest,
     signature: e.signature,

@@ -6,9 +6,10 @@
  */
 import {isDeepStrictEqual} from 'node:util'
 import {BadReferenceError, formatReference, parseReference, type Reference} from '../ref/reference.ts'
-import {parseTargetPrefix, targetReference} from '../ref/target.ts'
+import {parseTargetPrefix, renamedTarget, targetReference} from '../ref/target.ts'
 import {keyFingerprint, SignatureError} from '../signatures/trust.ts'
 import {type Plan, type PlanEntry, summarize} from './model.ts'
+import {ruleInconsistencies} from './rule-consistency.ts'
 
 /** Every inconsistency of `plan`, one sentence each, in file order; empty when it holds together. */
 export function planInconsistencies(plan: Plan): string[] {
@@ -22,6 +23,7 @@ export function planInconsistencies(plan: Plan): string[] {
     if (earlier !== undefined) problems.push(`${where}: entry ${earlier + 1} writes the same target`)
     else seen.set(entry.target, i)
   })
+  problems.push(...ruleInconsistencies(plan))
   const counted = summarize(plan.entries)
   if (!isDeepStrictEqual(counted, plan.summary)) {
     problems.push(`the summary says ${describeSummary(plan.summary)}, but the entries hold ${describeSummary(counted)}`)
@@ -58,7 +60,10 @@ function entryProblems(entry: PlanEntry, prefix: string | null): string[] {
   return problems
 }
 
-/** The target must be the name the naming rules give the source under the prefix, with the recorded tag. */
+/**
+ * The target must be the name the naming rules give the source under the prefix (or the recorded `targetPath`
+ * under it: a rename can only ever name a repository under the prefix), with the recorded tag.
+ */
 function targetProblems(entry: PlanEntry, source: Reference, prefix: string): string[] {
   const target = parsed(entry.target)
   if (target.kind === 'bad') return [`target is not a reference: ${target.reason}`]
@@ -68,12 +73,15 @@ function targetProblems(entry: PlanEntry, source: Reference, prefix: string): st
   }
   let expected: string
   try {
-    expected = formatReference(targetReference(prefix, source, target.ref.tag))
+    expected = formatReference(entry.targetPath !== undefined ? renamedTarget(prefix, entry.targetPath, target.ref.tag) : targetReference(prefix, source, target.ref.tag))
   } catch (err) {
     if (!(err instanceof BadReferenceError)) throw err
+    if (entry.targetPath !== undefined) return [`targetPath ${quote(entry.targetPath)} is not a repository path under ${quote(prefix)}: ${err.reason}`]
     return [`source ${quote(entry.source)} has no valid target under ${quote(prefix)}: ${err.reason}`]
   }
-  return expected === entry.target ? [] : [`target is not where source ${quote(entry.source)} is mirrored under ${quote(prefix)} (${quote(expected)})`]
+  if (expected === entry.target) return []
+  if (entry.targetPath !== undefined) return [`target is not targetPath ${quote(entry.targetPath)} under ${quote(prefix)} (${quote(expected)})`]
+  return [`target is not where source ${quote(entry.source)} is mirrored under ${quote(prefix)} (${quote(expected)})`]
 }
 
 /** A pinned digest decides the content; a platform selection copies one linux/amd64 manifest. */

@@ -13,6 +13,7 @@ import type {DefinitionEntry} from '../definition/resolve.ts'
 import {sha256Digest} from '../ref/digest.ts'
 import {formatReference} from '../ref/reference.ts'
 import {quote} from './consistency.ts'
+import {ruleEntries} from './expand.ts'
 import type {Plan, PlanEntry} from './model.ts'
 import {recordPolicy} from './policy-record.ts'
 import type {PolicyRecord} from './signature-record.ts'
@@ -53,7 +54,20 @@ async function entryDifferences(plan: Plan, definition: Definition): Promise<str
   if (plan.targetRepoPrefix !== definition.targetRepoPrefix) {
     problems.push(`targetRepoPrefix is ${quote(plan.targetRepoPrefix)}, the definition gives ${quote(definition.targetRepoPrefix)}`)
   }
-  const byTarget = new Map(definition.entries.map((entry) => [formatReference(entry.target), entry]))
+  // A rule's entries follow from the rule and the tags the plan says it matched (their selection is checked by
+  // the plan's consistency); the rule itself must be the definition's.
+  const planned = plan.rules ?? []
+  if (planned.length !== definition.rules.length) problems.push(`the plan has ${planned.length} tag rule(s), the definition ${definition.rules.length}`)
+  const expanded = definition.rules.flatMap((rule, i) => {
+    const record = planned[i]
+    if (!record) return []
+    if (record.source !== rule.source || record.line !== rule.line || !isDeepStrictEqual(record.tags, rule.rule.spec)) {
+      problems.push(`rule ${i + 1} is ${quote(record.source)} ${quote(JSON.stringify(record.tags))} (line ${record.line}), the definition says ${quote(rule.source)} ${quote(JSON.stringify(rule.rule.spec))} (line ${rule.line})`)
+      return []
+    }
+    return ruleEntries(rule, i, record.matched)
+  })
+  const byTarget = new Map([...definition.entries, ...expanded].map((entry) => [formatReference(entry.target), entry]))
   const paired = new Set<string>()
   for (const [i, entry] of plan.entries.entries()) {
     const where = `entry ${i + 1} (target ${quote(entry.target)})`
@@ -74,6 +88,8 @@ async function entryDifferences(plan: Plan, definition: Definition): Promise<str
 async function differences(entry: PlanEntry, expected: DefinitionEntry): Promise<string[]> {
   const problems: string[] = []
   if (entry.source !== expected.source) problems.push(`source is ${quote(entry.source)}, the definition says ${quote(expected.source)} (line ${expected.line})`)
+  if (entry.targetPath !== expected.targetPath) problems.push(`targetPath is ${quote(entry.targetPath ?? '(none)')}, the definition says ${quote(expected.targetPath ?? '(none)')} (line ${expected.line})`)
+  if (entry.rule !== expected.rule) problems.push(`it is ${entry.rule === undefined ? 'not ' : ''}an entry of a tag rule, the definition's line ${expected.line} says otherwise`)
   const repository = `${expected.sourceRef.registry}/${expected.sourceRef.repository}`
   if (entry.sourceRepository !== repository) problems.push(`sourceRepository is ${quote(entry.sourceRepository)}, the definition's source is in ${quote(repository)}`)
   if (entry.selection.kind !== expected.selection.kind) {

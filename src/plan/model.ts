@@ -3,6 +3,7 @@
  * Its schema is the contract; `formatVersion` changes whenever a reader would need to change.
  */
 import Type, {type Static} from 'typebox'
+import {TagRuleSchema} from '../definition/schema.ts'
 import {SignatureRecordSchema} from './signature-record.ts'
 
 /** 2: signature records gained attestations (issue 7); version 1 plans are refused with "plan again". */
@@ -41,6 +42,10 @@ export const PlanEntrySchema = Type.Object(
     selection: SelectionSchema,
     /** Full target reference with its tag. */
     target: Type.String(),
+    /** `target:` of the definition: the repository path under the prefix, instead of the mirrored name. */
+    targetPath: Type.Optional(Type.String({minLength: 1})),
+    /** For an entry a tag rule selected: the rule's index in `rules`. */
+    rule: Type.Optional(Type.Integer({minimum: 0})),
     action: ActionSchema,
     /** What the target tag pointed at when planned; null when absent. */
     targetDigest: Type.Union([DigestString, Type.Null()]),
@@ -66,6 +71,24 @@ export const PullBudgetSchema = Type.Object(
 )
 export type PullBudget = Static<typeof PullBudgetSchema>
 
+/**
+ * A `tags:` rule as plan resolved it: the rule as written, how many tags the registry listed, and the tags it
+ * selected, each of which is one entry pointing back here.
+ */
+export const RuleRecordSchema = Type.Object(
+  {
+    /** The repository as written in the definition, without tag or digest. */
+    source: Type.String(),
+    line: Type.Integer({minimum: 1}),
+    tags: TagRuleSchema,
+    listed: Type.Integer({minimum: 0}),
+    // maxTags is at most 10000 (definition/schema.ts): a longer list is not one plan could have written.
+    matched: Type.Array(Type.String(), {maxItems: 10000}),
+  },
+  {additionalProperties: false},
+)
+export type RuleRecord = Static<typeof RuleRecordSchema>
+
 export const PlanSchema = Type.Object(
   {
     formatVersion: Type.Literal(PLAN_FORMAT_VERSION),
@@ -85,6 +108,8 @@ export const PlanSchema = Type.Object(
     ),
     /** One record per source registry, by name. Optional: plans written before it was recorded lack it. */
     pulls: Type.Optional(Type.Array(PullBudgetSchema)),
+    /** The definition's tag rules, in file order; absent when it has none. */
+    rules: Type.Optional(Type.Array(RuleRecordSchema)),
   },
   {additionalProperties: false},
 )

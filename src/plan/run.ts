@@ -8,7 +8,9 @@ import type {RegistryClient} from '../registry/client.ts'
 import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
 import {buildPlan, type EntryFailure, type PlanResult} from './build.ts'
 import type {Plan} from './model.ts'
+import {expandRules} from './expand.ts'
 import {observeEntries} from './observe.ts'
+import {listRuleTags} from './rule-tags.ts'
 import {writePlanFile} from './planfile.ts'
 
 export interface PlanRequest {
@@ -19,6 +21,8 @@ export interface PlanRequest {
   tool: {name: string; version: string}
   signal?: AbortSignal
   now?: () => Date
+  /** Told what is worth saying but does not stop the plan (a tag rule that matched nothing). */
+  onWarning?: (text: string) => void
 }
 
 export type PlanOutcome = {kind: 'planned'; plan: Plan; path: string} | {kind: 'unclassified'; failures: EntryFailure[]}
@@ -39,20 +43,26 @@ export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Pro
   const definition = await loadDefinition(request.definitionPath, request.targetRepoPrefix !== undefined ? {targetRepoPrefix: request.targetRepoPrefix} : {})
   const targetRegistry = parseTargetPrefix(definition.targetRepoPrefix).registry
   const client = await connectRegistries({...request.registry, targetRegistry}, request.tool.version)
-  const observations = await observeEntries(definition.entries, client, request.signal)
+  const listing = await listRuleTags(definition.rules, client, request.signal)
+  if (listing.kind === 'failed') return {client, result: {kind: 'failed', failures: listing.failures}}
+  // Collisions a rule creates are definition problems, thrown like the loader's.
+  const {entries, rules, warnings} = expandRules(definition, listing.tags)
+  for (const warning of warnings) request.onWarning?.(warning)
+  const observations = await observeEntries(entries, client, request.signal)
   // Read after observing: the lowest remaining count any source answer announced.
-  const limits = new Map(definition.entries.flatMap((e) => {
+  const limits = new Map(entries.flatMap((e) => {
     const limit = client.rateLimit(e.sourceRef.registry)
     return limit ? [[e.sourceRef.registry, limit] as const] : []
   }))
   const result = buildPlan(
-    definition.entries,
+    entries,
     observations,
     {
       tool: request.tool,
       createdAt: (request.now?.() ?? new Date()).toISOString(),
       definition: {path: definition.path, sha256: definition.sha256},
       targetRepoPrefix: definition.targetRepoPrefix,
+      rules,
     },
     limits,
   )

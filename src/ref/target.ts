@@ -88,6 +88,26 @@ export function targetReference(prefix: string, source: Reference, tag: string):
   }
 }
 
+/**
+ * The target of an entry renamed with `target: PATH`: `PATH` replaces the mirrored name under the prefix. The
+ * path is checked as a repository path first, so it can only ever name a repository under the prefix.
+ */
+export function renamedTarget(prefix: string, path: string, tag: string): Reference {
+  const problem = repositoryProblem(path, 'target')
+  if (problem !== null) throw new BadReferenceError(path, problem, 'target reference')
+  const {registry, pathPrefix} = parseTargetPrefix(prefix)
+  const tagIssue = tagProblem(tag)
+  if (tagIssue !== null) throw new BadReferenceError(tag, tagIssue, 'tag')
+  const text = `${registry}/${pathPrefix}${path}:${tag}`
+  try {
+    const target = parseReference(text)
+    return {registry: target.registry, repository: target.repository, tag}
+  } catch (error) {
+    if (!(error instanceof BadReferenceError)) throw error
+    throw new BadReferenceError(text, `${error.reason} (target ${path} under "${abbreviate(prefix, MAX_REFERENCE_CHARS)}")`, 'target reference', {cause: error})
+  }
+}
+
 /** The part of a target repository that names the source: see the file comment. */
 export function mirroredPath(source: Reference): string {
   if (isDockerHub(source.registry)) {

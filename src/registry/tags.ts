@@ -20,6 +20,12 @@ const TAGS_PAGE_SIZE = 1000
  * per tag asked about costs fewer requests than the listing.
  */
 const MAX_TAG_PAGES = 20
+/**
+ * A tag rule cannot ask per tag instead, so it may read further: Docker Hub answers 100 tags a page, and a
+ * repository such as bitnami/redis holds thousands. 500 pages is 50,000 tags there; each page is one request
+ * and no pull.
+ */
+const RULE_MAX_TAG_PAGES = 500
 /** A page of 1000 tags of up to 128 characters is ~150 KiB; anything far larger is not a tag list. */
 const MAX_PAGE_BYTES = 1024 * 1024
 
@@ -28,7 +34,15 @@ export function listTags(client: RegistryClient, repo: Repository, signal?: Abor
   return client.memo(tagsMemoKey(repo), () => readTags(client, repo, signal))
 }
 
-async function readTags(client: RegistryClient, repo: Repository, signal?: AbortSignal): Promise<TagListing> {
+/**
+ * The tags of `repo` for a tag rule: the same listing and memo, read up to RULE_MAX_TAG_PAGES. Plan lists the
+ * rules' repositories before anything else, so signature discovery then reuses the whole listing.
+ */
+export function listTagsForRule(client: RegistryClient, repo: Repository, signal?: AbortSignal): Promise<TagListing> {
+  return client.memo(tagsMemoKey(repo), () => readTags(client, repo, signal, RULE_MAX_TAG_PAGES))
+}
+
+async function readTags(client: RegistryClient, repo: Repository, signal?: AbortSignal, maxPages = MAX_TAG_PAGES): Promise<TagListing> {
   const tags = new Set<string>()
   const first = `${client.baseUrl(repo)}/v2/${repo.repository}/tags/list?n=${TAGS_PAGE_SIZE}`
   const seen = new Set<string>()
@@ -36,7 +50,7 @@ async function readTags(client: RegistryClient, repo: Repository, signal?: Abort
   for (let page = 0; url !== null && !seen.has(url); page++) {
     seen.add(url)
     const at: string = url
-    if (page >= MAX_TAG_PAGES) return {kind: 'unlisted', reason: `more than ${MAX_TAG_PAGES} pages of tags`}
+    if (page >= maxPages) return {kind: 'unlisted', reason: `more than ${maxPages} pages of tags`}
     const response: Response = await client.send(repo, {method: 'GET', path: '', url: at, scopes: [pullScope(repo)], allowStatus: [401, 403, 404, 405], ...(signal ? {signal} : {})})
     if (response.status === 404 && page === 0) {
       // NAME_UNKNOWN: the repository does not exist (yet), so it has no tags.

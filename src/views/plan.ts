@@ -81,12 +81,20 @@ function renderTable(plan: Plan): string {
 
 function renderMarkdown(plan: Plan): string {
   const escape = (s: string) => s.replace(/\|/g, '\\|')
-  const lines = [`| ${HEADINGS.join(' | ')} |`, `|${HEADINGS.map(() => ' --- ').join('|')}|`]
-  for (const entry of plan.entries) {
+  const header = [`| ${HEADINGS.join(' | ')} |`, `|${HEADINGS.map(() => ' --- ').join('|')}|`]
+  const rowOf = (entry: PlanEntry) => {
     const [source, target, action, digest, platforms, signature] = row(entry)
     const marked = action === 'conflicting-ID' ? `**${action}**` : action!
     const signed = entry.signature.status === 'failed' ? `**${escape(signature!)}**` : escape(signature!)
-    lines.push(`| \`${escape(source!)}\` | \`${escape(target!)}\` | ${marked} | \`${digest}\` | ${escape(platforms!)} | ${signed} |`)
+    return `| \`${escape(source!)}\` | \`${escape(target!)}\` | ${marked} | \`${digest}\` | ${escape(platforms!)} | ${signed} |`
   }
-  return `${lines.join('\n')}\n\n${footer(plan, '\n\n')}\n`
+  const plain = plan.entries.filter((e) => e.rule === undefined)
+  // A plan without rules renders as before: one table.
+  const sections = plain.length || !plan.rules?.length ? [[...header, ...plain.map(rowOf)].join('\n')] : []
+  ;(plan.rules ?? []).forEach((rule, i) => {
+    const entries = plan.entries.filter((e) => e.rule === i)
+    const heading = `**\`${escape(printable(rule.source))}\`** tags \`${escape(printable(JSON.stringify(rule.tags)))}\` (line ${rule.line}): ${rule.matched.length} of ${rule.listed} listed tags`
+    sections.push(entries.length ? [heading, '', ...header, ...entries.map(rowOf)].join('\n') : `${heading}, nothing to plan`)
+  })
+  return `${sections.join('\n\n')}\n\n${footer(plan, '\n\n')}\n`
 }
