@@ -4,6 +4,7 @@
  * bigger one is a mistake (or an attack) to refuse in one sentence, not to buffer.
  */
 import {constants, open} from 'node:fs/promises'
+import {SyncerError} from '../ref/errors.ts'
 
 export type FileReadErrorCode = 'NOT_FOUND' | 'NOT_A_FILE' | 'TOO_LARGE' | 'UNREADABLE'
 
@@ -11,8 +12,9 @@ export type FileReadErrorCode = 'NOT_FOUND' | 'NOT_A_FILE' | 'TOO_LARGE' | 'UNRE
  * The files layer's error. `message` is one sentence naming what the file is for and its path; `reason` is the
  * part after the colon, for callers that already name the file (a definition problem carries the path).
  */
-export class FileReadError extends Error {
+export class FileReadError extends SyncerError {
   override readonly name = 'FileReadError'
+  readonly category = 'input' as const
   constructor(
     readonly code: FileReadErrorCode,
     readonly path: string,
