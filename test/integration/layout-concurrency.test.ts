@@ -6,7 +6,8 @@
  * is waited for and then reported with the file to remove.
  */
 import {afterAll, describe, expect, test} from 'bun:test'
-import {readdir, writeFile} from 'node:fs/promises'
+import {writeFileSync} from 'node:fs'
+import {readdir, readFile, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {LayoutError} from '../../src/registry/layout/errors.ts'
@@ -79,5 +80,21 @@ describe('index.json.lock', () => {
     const layout = await openLayout(dir, {create: true})
     await writeFile(join(dir, 'index.json.lock'), JSON.stringify({pid: 1, host: `not-${hostname()}`, nonce: 'remote', since: '2026-01-01T00:00:00Z'}))
     expect((await rejectedWith(LayoutError, updateIndex(layout.root, () => ({next: null, result: null}), {waitMs: 100}))).code).toBe('LOCK_TIMEOUT')
+  })
+
+  test('a writer whose lock was broken under it does not commit, and starts over', async () => {
+    const dir = await freshDir()
+    const layout = await openLayout(dir, {create: true})
+    const lock = join(dir, 'index.json.lock')
+    let rounds = 0
+    const result = await updateIndex(layout.root, (index) => {
+      rounds++
+      // The first round finds its lock replaced by another (dead) writer's, as after a concurrent stale break.
+      if (rounds === 1) writeFileSync(lock, JSON.stringify({pid: 2 ** 22 + 1, host: hostname(), nonce: 'usurper', since: ''}))
+      return {next: {...index, annotations: {round: String(rounds)}}, result: rounds}
+    })
+    expect(result).toBe(2)
+    expect(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')).annotations).toStrictEqual({round: '2'})
+    expect(await Bun.file(lock).exists()).toBe(false)
   })
 })

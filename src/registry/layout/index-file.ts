@@ -68,14 +68,17 @@ export interface IndexChange<T> {
   result: T
 }
 
+/** Rounds of updateIndex that lost their lock before committing (each after a stale-lock break) before we give up. */
+const UPDATE_ATTEMPTS = 5
+
 /**
  * Read-modify-write of index.json under the lock: re-read, let `change` decide, write to a temporary file,
- * fsync, rename. `change` may run more than once (when the lock was lost to a stale-lock break), so it must
- * be a pure function of the index it is given.
+ * fsync, and rename only if the lock still names us (another waiter may have judged us stale and broken it);
+ * otherwise start over. `change` may therefore run more than once, and must be a pure function of the index.
  */
 export async function updateIndex<T>(root: string, change: (index: Index) => IndexChange<T>, options: LockOptions = {}): Promise<T> {
   const path = indexPath(root)
-  for (;;) {
+  for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
     const outcome = await withLock(`${path}.lock`, async (stillHeld) => {
       const current = (await readIndex(root)) ?? emptyIndex()
       const {next, result} = change(current)
@@ -85,4 +88,5 @@ export async function updateIndex<T>(root: string, change: (index: Index) => Ind
     }, options)
     if (outcome !== null) return outcome.result
   }
+  throw new LayoutError('LOCK_TIMEOUT', `${path}.lock`, `${path}.lock was taken from us ${UPDATE_ATTEMPTS} times before ${path} could be written: is a clock or pid namespace shared oddly between writers?`)
 }
