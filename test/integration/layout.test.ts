@@ -244,6 +244,26 @@ describe('bad layouts: one sentence naming the path', () => {
     expect((await rejectedWith(LayoutError, layout.headBlob(image.layers[0]!.digest))).code).toBe('OUTSIDE_LAYOUT')
   })
 
+  test('a blob that is a symlink loop', async () => {
+    const {layout} = await fresh()
+    const image = makeImage({flavor: 'oci'})
+    await storeImage(layout, image, 'v1')
+    const path = blobPath(layout.root, image.config.digest)
+    await Bun.file(path).delete()
+    await symlink(path, path)
+    const err = await rejectedWith(LayoutError, layout.getBlob(image.config.digest))
+    expect(err.code).toBe('OUTSIDE_LAYOUT')
+    expectNames(err, path)
+  })
+
+  test('index.json removed after opening is damage, not an empty layout', async () => {
+    const {layout} = await fresh()
+    await Bun.file(join(layout.root, 'index.json')).delete()
+    const err = await rejectedWith(LayoutError, layout.listTags())
+    expect(err.code).toBe('INVALID_INDEX')
+    expectNames(err, join(layout.root, 'index.json'))
+  })
+
   test('an index.json symlink escaping the layout directory', async () => {
     const {dir, layout} = await fresh()
     await writeFile(join(dir, 'elsewhere.json'), JSON.stringify({schemaVersion: 2, manifests: []}))

@@ -29,6 +29,7 @@ export async function realInside(root: string, path: string): Promise<string | n
     real = await realpath(path)
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return null
+    if (errnoCode(err) === 'ELOOP') throw new LayoutError('OUTSIDE_LAYOUT', path, `${path} is a symlink loop: refusing to follow it`)
     throw err
   }
   if (real !== root && !real.startsWith(root + sep)) {

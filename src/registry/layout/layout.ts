@@ -11,7 +11,7 @@
  */
 import {mkdir, realpath, stat} from 'node:fs/promises'
 import {join} from 'node:path'
-import {type Descriptor, ManifestError, parseManifest} from '../../oci/manifest.ts'
+import {type Descriptor, type Index, ManifestError, parseManifest} from '../../oci/manifest.ts'
 import {baseMediaType} from '../../oci/media-types.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest.ts'
 import {tagProblem} from '../../ref/reference.ts'
@@ -92,12 +92,19 @@ export class OciLayout {
   /** `root` is the layout directory's real path; every message names files under it. */
   constructor(readonly root: string) {}
 
+  /** index.json as it is now; it existed when the layout was opened, so its absence is damage, not emptiness. */
+  private async index(): Promise<Index> {
+    const index = await readIndex(this.root)
+    if (index === null) throw new LayoutError('INVALID_INDEX', indexPath(this.root), `${indexPath(this.root)} has disappeared`)
+    return index
+  }
+
   /**
    * Resolves a tag or digest to its manifest's descriptor; null when absent. A digest is found through an
    * index.json entry or, failing that, a blob that is a manifest (an index's child has no entry of its own).
    */
   async headManifest(reference: string): Promise<ManifestHead | null> {
-    const index = (await readIndex(this.root)) ?? emptyIndex()
+    const index = await this.index()
     if (isDigest(reference)) {
       const entry = index.manifests.find((d) => d.digest === reference)
       if (entry) return this.present(entry, `${indexPath(this.root)} lists ${reference}`)
@@ -176,7 +183,7 @@ export class OciLayout {
 
   /** Tags in index.json, sorted; names that are not valid tags (full references some tools write) are left out. */
   async listTags(): Promise<string[]> {
-    const index = (await readIndex(this.root)) ?? emptyIndex()
+    const index = await this.index()
     const tags = new Set(index.manifests.map(tagOf).filter((tag): tag is string => tag !== null && tagProblem(tag) === null))
     return [...tags].sort()
   }
@@ -187,7 +194,7 @@ export class OciLayout {
    * verified once per handle.
    */
   async listReferrers(digest: Digest): Promise<Descriptor[]> {
-    const index = (await readIndex(this.root)) ?? emptyIndex()
+    const index = await this.index()
     const found: Descriptor[] = []
     const seen = new Set<string>()
     for (const entry of index.manifests) {
