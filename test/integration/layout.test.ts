@@ -7,6 +7,7 @@ import {afterAll, describe, expect, test} from 'bun:test'
 import {mkdir, readdir, readFile, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {MediaType} from '../../src/oci/media-types.ts'
+import {categoryOf} from '../../src/ref/errors.ts'
 import {blobPath} from '../../src/registry/layout/files.ts'
 import {LayoutError} from '../../src/registry/layout/errors.ts'
 import {openLayout, type OciLayout} from '../../src/registry/layout/layout.ts'
@@ -146,7 +147,7 @@ describe('bad layouts: one sentence naming the path', () => {
     const {dir} = await fresh()
     const err = await rejectedWith(LayoutError, openLayout(join(dir, 'nope'), {create: false}))
     expect(err.code).toBe('NOT_A_LAYOUT')
-    expect(err.category).toBe('input')
+    expect(categoryOf(err)).toBe('input')
     expectNames(err, join(dir, 'nope'))
   })
 
@@ -183,7 +184,7 @@ describe('bad layouts: one sentence naming the path', () => {
       await writeFile(path, text)
       const err = await rejectedWith(LayoutError, openLayout(layout.root, {create: false}))
       expect(err.code).toBe('INVALID_INDEX')
-      expect(err.category).toBe('content')
+      expect(categoryOf(err)).toBe('content')
       expectNames(err, path)
     }
   })

@@ -3,10 +3,11 @@
  * fault, because the person reading it has to go and look at that path (a layout is often carried on a disk
  * or unpacked from a tar, where "a blob is corrupt" without a path is no help).
  *
- * `category` uses the project's error categories ('input': the user pointed us at something that is not a
- * usable layout or gave a bad name; 'content': bytes on disk are not what they claim to be). The common
- * `SyncerError` base class is not on this branch yet; when it lands, this class extends it unchanged.
+ * Its category is one of the project's two that apply to a directory on disk: 'input' (the user pointed us at
+ * something that is not a usable layout, or gave a bad name) and 'content' (bytes on disk are not what they
+ * claim to be), so commands render it as one sentence and planning files it with the other failures.
  */
+import {type ErrorCategory, SyncerError} from '../../ref/errors.ts'
 
 export type LayoutErrorCode =
   /** The directory is missing, or is not an OCI image layout (no `oci-layout`, not a directory). */
@@ -40,7 +41,7 @@ export type LayoutErrorCode =
   /** `index.json.lock` stayed held by a live writer for longer than we wait. */
   | 'LOCK_TIMEOUT'
 
-export type LayoutErrorCategory = 'input' | 'content'
+export type LayoutErrorCategory = Extract<ErrorCategory, 'input' | 'content'>
 
 const CATEGORY: Readonly<Record<LayoutErrorCode, LayoutErrorCategory>> = {
   NOT_A_LAYOUT: 'input',
@@ -60,7 +61,7 @@ const CATEGORY: Readonly<Record<LayoutErrorCode, LayoutErrorCategory>> = {
   INVALID_MANIFEST: 'content',
 }
 
-export class LayoutError extends Error {
+export class LayoutError extends SyncerError {
   override readonly name = 'LayoutError'
   readonly category: LayoutErrorCategory
 
