@@ -76,6 +76,12 @@ describe('creating and round-tripping a layout', () => {
       {mediaType: MediaType.OciManifest, digest: referrer.digest, size: referrer.bytes.length, artifactType: 'application/spdx+json', annotations: {'org.example.seed': 'sbom'}},
     ])
     expect(await reopened.listReferrers(index.digest)).toStrictEqual([])
+    // An entry of a type we cannot parse (old oras's artifact manifest) does not hide the referrers we can.
+    const path = join(layout.root, 'index.json')
+    const withArtifact = JSON.parse(await readFile(path, 'utf8'))
+    withArtifact.manifests.push({mediaType: 'application/vnd.oci.artifact.manifest.v1+json', digest: image.config.digest, size: image.config.bytes.length})
+    await writeFile(path, JSON.stringify(withArtifact))
+    expect((await reopened.listReferrers(image.digest)).map((d) => d.digest)).toStrictEqual([referrer.digest])
     // The referrer is listed in index.json, untagged, so other tools (and the fallback scan) find it.
     const entries = JSON.parse(await readFile(join(layout.root, 'index.json'), 'utf8')).manifests
     expect(entries.find((d: {digest: string}) => d.digest === referrer.digest)).toStrictEqual({mediaType: MediaType.OciManifest, digest: referrer.digest, size: referrer.bytes.length, artifactType: 'application/spdx+json'})

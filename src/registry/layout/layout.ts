@@ -12,7 +12,7 @@
 import {mkdir, realpath, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import {type Descriptor, type Index, ManifestError, parseManifest} from '../../oci/manifest.ts'
-import {baseMediaType} from '../../oci/media-types.ts'
+import {baseMediaType, isImageManifest, isIndex} from '../../oci/media-types.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest.ts'
 import {tagProblem} from '../../ref/reference.ts'
 import {type FetchedManifest, type ManifestHead, MAX_MANIFEST_BYTES} from '../client.ts'
@@ -191,14 +191,15 @@ export class OciLayout {
   /**
    * The referrers of `digest`: every manifest listed in index.json whose `subject` is it, as the descriptors
    * the registry referrers API would list (artifactType, annotations). Each listed manifest is read and
-   * verified once per handle.
+   * verified once per handle. Entries of types we cannot parse (schema 1, the withdrawn OCI artifact manifest
+   * old oras wrote) are skipped: they are not referrers we could copy, and must not hide the ones we can.
    */
   async listReferrers(digest: Digest): Promise<Descriptor[]> {
     const index = await this.index()
     const found: Descriptor[] = []
     const seen = new Set<string>()
     for (const entry of index.manifests) {
-      if (seen.has(entry.digest)) continue
+      if (seen.has(entry.digest) || !(isImageManifest(entry.mediaType) || isIndex(entry.mediaType))) continue
       seen.add(entry.digest)
       let info = this.referrerInfo.get(entry.digest as Digest)
       if (!info) {
