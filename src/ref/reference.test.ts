@@ -1,5 +1,5 @@
 import {describe, expect, test} from 'bun:test'
-import {badReference} from './testing.ts'
+import {badReference} from '../../test/support/bad-reference.ts'
 import type {Digest} from './digest.ts'
 import {DOCKER_HUB, formatReference, isDockerHub, parseReference, type Reference, tagProblem, withDigest, withTag} from './reference.ts'
 

@@ -1,5 +1,5 @@
 import {describe, expect, test} from 'bun:test'
-import {badReference} from './testing.ts'
+import {badReference} from '../../test/support/bad-reference.ts'
 import {BadReferenceError} from './errors.ts'
 import {formatReference, parseReference} from './reference.ts'
 import {parseTargetPrefix, registryPathComponent, type TargetPrefix, targetReference} from './target.ts'

@@ -8,7 +8,8 @@
  */
 import {RegistryError} from '../transport/errors.ts'
 import {readLimited} from '../transport/body.ts'
-import {pullScope, type RegistryClient, type Repository, tagsMemoKey} from './client.ts'
+import {pullScope, tagsMemoKey} from './client.ts'
+import type {RegistryRepository} from './registry-repository.ts'
 import {nextLink} from './link.ts'
 
 export type TagListing = {kind: 'listed'; tags: ReadonlySet<string>} | {kind: 'unlisted'; reason: string}
@@ -23,21 +24,22 @@ const MAX_TAG_PAGES = 20
 /** A page of 1000 tags of up to 128 characters is ~150 KiB; anything far larger is not a tag list. */
 const MAX_PAGE_BYTES = 1024 * 1024
 
-/** The tags of `repo`, listed once per client (a tag this client PUTs drops the memo, see client.ts). */
-export function listTags(client: RegistryClient, repo: Repository, signal?: AbortSignal): Promise<TagListing> {
-  return client.memo(tagsMemoKey(repo), () => readTags(client, repo, signal))
+/** The tags of the repository, listed once per client (a tag this client PUTs drops the memo, see client.ts). */
+export function listTags(handle: RegistryRepository, signal?: AbortSignal): Promise<TagListing> {
+  return handle.connection.memo(tagsMemoKey(handle.repo), () => readTags(handle, signal))
 }
 
-async function readTags(client: RegistryClient, repo: Repository, signal?: AbortSignal): Promise<TagListing> {
+async function readTags(handle: RegistryRepository, signal?: AbortSignal): Promise<TagListing> {
+  const {repo, connection} = handle
   const tags = new Set<string>()
-  const first = `${client.baseUrl(repo)}/v2/${repo.repository}/tags/list?n=${TAGS_PAGE_SIZE}`
+  const first = `${connection.baseUrl(repo)}/v2/${repo.repository}/tags/list?n=${TAGS_PAGE_SIZE}`
   const seen = new Set<string>()
   let url: string | null = first
   for (let page = 0; url !== null && !seen.has(url); page++) {
     seen.add(url)
     const at: string = url
     if (page >= MAX_TAG_PAGES) return {kind: 'unlisted', reason: `more than ${MAX_TAG_PAGES} pages of tags`}
-    const response: Response = await client.send(repo, {method: 'GET', path: '', url: at, scopes: [pullScope(repo)], allowStatus: [401, 403, 404, 405], ...(signal ? {signal} : {})})
+    const response: Response = await connection.send(repo, {method: 'GET', path: '', url: at, scopes: [pullScope(repo)], allowStatus: [401, 403, 404, 405], ...(signal ? {signal} : {})})
     if (response.status === 404 && page === 0) {
       // NAME_UNKNOWN: the repository does not exist (yet), so it has no tags.
       await response.body?.cancel()

@@ -161,9 +161,10 @@ export class OciLayout {
   /**
    * Stores a manifest (as a blob) and, for a tag, points the tag at it. Like a registry, the blobs and child
    * manifests it references must be stored first; its subject need not be. A manifest with a subject also gets
-   * an untagged index.json entry, so listReferrers finds it. A tag naming other content is left alone.
+   * an untagged index.json entry, so listReferrers finds it. A tag naming other content is left alone, unless
+   * it names `replacing` (a read-modify-write of the tag; see setTag).
    */
-  async putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}): Promise<ManifestPut> {
+  async putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, replacing: Digest | null = null): Promise<ManifestPut> {
     if (isDigest(reference) && reference !== manifest.digest) {
       throw new LayoutError('INVALID_REFERENCE', this.root, `manifest ${manifest.digest} cannot be stored under the digest ${reference}`)
     }
@@ -178,7 +179,7 @@ export class OciLayout {
     const descriptor: Descriptor = {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size}
     if (subjectOf(fetched) !== null) await addUntagged(this.root, {...descriptor, ...artifactTypeOf(fetched)})
     if (isDigest(reference)) return {kind: 'stored'}
-    return setTag(this.root, reference, descriptor)
+    return setTag(this.root, reference, descriptor, replacing)
   }
 
   /** Tags in index.json, sorted; names that are not valid tags (full references some tools write) are left out. */

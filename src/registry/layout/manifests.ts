@@ -44,14 +44,20 @@ export function detectMediaType(bytes: Uint8Array): string | null {
   return null
 }
 
-/** Points `tag` at `descriptor` in index.json unless it names other content already. */
-export function setTag(root: string, tag: string, descriptor: Descriptor): Promise<TagPut> {
+/**
+ * Points `tag` at `descriptor` in index.json unless it names other content already. `replacing`: the one
+ * digest the tag may be moved from (a read-modify-write such as a cosign `.sig` merge, If-Match in a
+ * registry); any other content, or a tag created meanwhile, is left alone and reported as `exists`.
+ */
+export function setTag(root: string, tag: string, descriptor: Descriptor, replacing: Digest | null = null): Promise<TagPut> {
   return updateIndex<TagPut>(root, (index) => {
     const current = index.manifests.find((d) => tagOf(d) === tag)
     if (current?.digest === descriptor.digest) return {next: null, result: {kind: 'unchanged'}}
-    if (current) return {next: null, result: {kind: 'exists', digest: current.digest as Digest}}
+    if (current && current.digest !== replacing) return {next: null, result: {kind: 'exists', digest: current.digest as Digest}}
+    if (!current && replacing !== null) return {next: null, result: {kind: 'exists', digest: replacing}}
     const entry: Descriptor = {...descriptor, annotations: {[REF_NAME]: tag}}
-    return {next: {...index, manifests: [...index.manifests, entry]}, result: {kind: 'tagged'}}
+    const kept = index.manifests.filter((d) => tagOf(d) !== tag)
+    return {next: {...index, manifests: [...kept, entry]}, result: {kind: 'tagged'}}
   })
 }
 
