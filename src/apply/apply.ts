@@ -5,9 +5,8 @@
 import {SyncerError} from '../ref/errors.ts'
 import type {Plan, PlanEntry, PullBudget} from '../plan/model.ts'
 import {readPlanFile} from '../plan/planfile.ts'
-import {parseTargetPrefix} from '../ref/target.ts'
 import type {Stores} from '../registry/handle.ts'
-import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
+import {type ConnectOptions, connectStores} from '../registry/connect.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import {type Binding, checkPlanBinding} from './binding.ts'
 import {CopyEngine} from '../copy/engine.ts'
@@ -62,8 +61,8 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   await checkPlanBinding(plan, request.planPath, request.binding ?? {}, request.registry)
   refuseConflicts(plan)
   if (!request.ignorePullBudget) refuseShortBudget(plan)
-  const client = await connectRegistries({...request.registry, targetRegistry: parseTargetPrefix(plan.targetRepoPrefix).registry}, request.version)
-  return applyPlan(plan, client, request)
+  const stores = await connectStores({...request.registry, targetRepoPrefix: plan.targetRepoPrefix}, request.version)
+  return applyPlan(plan, stores, request)
 }
 
 export function refuseConflicts(plan: Plan): void {

@@ -3,9 +3,8 @@
  * only when every entry was classified.
  */
 import {loadDefinition} from '../definition/load.ts'
-import {parseTargetPrefix} from '../ref/target.ts'
-import type {RegistryClient} from '../registry/client.ts'
-import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
+import {type ConnectOptions, connectStores} from '../registry/connect.ts'
+import type {Stores} from '../registry/handle.ts'
 import {buildPlan, type EntryFailure, type PlanResult} from './build.ts'
 import type {Plan} from './model.ts'
 import {observeEntries} from './observe.ts'
@@ -33,16 +32,15 @@ export async function runPlan(request: PlanRequest): Promise<PlanOutcome> {
 
 /**
  * Loads the definition, observes the registries and builds the plan, without saving it; the one-shot mode
- * goes on to apply it with the same client (and its cached tokens).
+ * goes on to apply it with the same stores (and their cached tokens).
  */
-export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Promise<{client: RegistryClient; result: PlanResult}> {
+export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Promise<{stores: Stores; result: PlanResult}> {
   const definition = await loadDefinition(request.definitionPath, request.targetRepoPrefix !== undefined ? {targetRepoPrefix: request.targetRepoPrefix} : {})
-  const targetRegistry = parseTargetPrefix(definition.targetRepoPrefix).registry
-  const client = await connectRegistries({...request.registry, targetRegistry}, request.tool.version)
-  const observations = await observeEntries(definition.entries, client, request.signal)
+  const stores = await connectStores({...request.registry, targetRepoPrefix: definition.targetRepoPrefix}, request.tool.version)
+  const observations = await observeEntries(definition.entries, stores, request.signal)
   // Read after observing: the lowest remaining count any source answer announced.
   const limits = new Map(definition.entries.flatMap((e) => {
-    const limit = client.rateLimit(e.sourceRef.registry)
+    const limit = stores.rateLimit(e.sourceRef.registry)
     return limit ? [[e.sourceRef.registry, limit] as const] : []
   }))
   const result = buildPlan(
@@ -56,5 +54,5 @@ export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Pro
     },
     limits,
   )
-  return {client, result}
+  return {stores, result}
 }

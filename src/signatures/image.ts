@@ -5,6 +5,7 @@
 import type {Digest} from '../ref/digest.ts'
 import {formatReference, parseReference} from '../ref/reference.ts'
 import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
+import {layoutReference} from '../registry/stores.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 import {checkPolicy, type TrustInput, TrustStore} from './check.ts'
 import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from './decide.ts'
@@ -50,6 +51,13 @@ export async function signImage(request: ImageRequest & {spec: SignSpec; env: Re
 }
 
 async function resolve(request: ImageRequest): Promise<{repo: RepositoryHandle; digest: Digest; reference: string; mediaType: string; size: number}> {
+  // `oci:DIR/repo:tag`: a layout on disk (written by apply with an oci: prefix, or by skopeo), no registry at all.
+  const layout = layoutReference(request.reference)
+  if (layout !== null) {
+    const head = await layout.repo.headManifest(layout.reference, request.signal)
+    if (!head) throw new SignatureError('IMAGE_NOT_FOUND', `${request.reference} does not exist`)
+    return {repo: layout.repo, digest: head.digest, reference: request.reference, mediaType: head.mediaType, size: head.size}
+  }
   const ref = parseReference(request.reference)
   // The image's own registry gets the target-only credentials (--access-token, key file): it is what we write to.
   const client = await connectRegistries({...request.registry, targetRegistry: ref.registry}, request.version)

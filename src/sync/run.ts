@@ -17,11 +17,11 @@ export type SyncApply = {kind: 'dry-run'} | {kind: 'refused'; conflicts: PlanEnt
 export type SyncOutcome = {kind: 'unclassified'; failures: EntryFailure[]} | {kind: 'planned'; plan: Plan; apply: SyncApply}
 
 export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
-  const {client, result} = await computePlan(request)
+  const {stores, result} = await computePlan(request)
   if (result.kind === 'failed') return {kind: 'unclassified', failures: result.failures}
   const plan = result.plan
   if (request.dryRun) return {kind: 'planned', plan, apply: {kind: 'dry-run'}}
   const conflicts = plan.entries.filter((e) => e.action === 'conflicting-ID')
   if (conflicts.length) return {kind: 'planned', plan, apply: {kind: 'refused', conflicts}}
-  return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, client, request)}}
+  return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, stores, request)}}
 }
