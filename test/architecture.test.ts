@@ -14,22 +14,28 @@ const RANKS: Readonly<Record<string, number>> = {
   ref: 0,
   oci: 1,
   // Bounded reading of the files a user names (definition, plan, keys, configs); every layer above reads some.
-  files: 1.5,
-  transport: 2,
-  auth: 2,
-  registry: 3,
-  definition: 4,
-  plan: 4,
-  apply: 4,
-  // Signature discovery, verification and copying sit on the registry client and serve definition, plan and apply.
-  signatures: 3.5,
+  files: 2,
+  transport: 3,
+  auth: 3,
+  // Stores: the registry client and the OCI image layout, both behind one repository handle (registry/handle.ts).
+  registry: 4,
+  // The one copy engine (manifest trees and blobs between two handles), used by apply and by signature carrying.
+  copy: 5,
+  // Signature discovery, verification and copying sit on the handles and serve definition, plan and apply.
+  signatures: 6,
+  definition: 7,
+  plan: 7,
+  apply: 7,
   // The one-shot mode composes plan and apply, so it sits just above both.
-  sync: 4.5,
-  views: 5,
-  commands: 6,
-  'commands.ts': 7,
-  'cli.ts': 7,
+  sync: 8,
+  views: 9,
+  commands: 10,
+  'commands.ts': 11,
+  'cli.ts': 11,
 }
+
+/** The one file outside src/ that source may import: the package manifest, for the version. */
+const ALLOWED_OUTSIDE_SRC: ReadonlySet<string> = new Set(['package.json'])
 
 /** Same-rank imports between different layers that are allowed, as `from→to`. */
 const ALLOWED_SAME_RANK: ReadonlySet<string> = new Set([
@@ -93,6 +99,7 @@ function findViolations(files: readonly SourceFile[]): string[] {
     for (const specifier of importSpecifiers(file.text)) {
       const target = posix.normalize(posix.join(posix.dirname(file.path), specifier))
       const to = layerOf(target)
+      if (to === null && !ALLOWED_OUTSIDE_SRC.has(target)) violations.push(`${file.path} → ${specifier} (imports leave src/)`)
       if (to === null || to === from) continue
       const toRank = RANKS[to]
       const where = `${file.path} → ${specifier}`
@@ -137,47 +144,52 @@ describe('the architecture checker', () => {
     {
       name: 'a lower layer importing a higher one',
       files: [{path: 'src/oci/manifest.ts', text: "import {RegistryClient} from '../registry/client.ts'\n"}],
-      want: ['src/oci/manifest.ts → ../registry/client.ts (oci [1] must not import registry [3])'],
+      want: ['src/oci/manifest.ts → ../registry/client.ts (oci [1] must not import registry [4])'],
     },
     {
       name: 'a type-only, multi-line import',
       files: [{path: 'src/ref/reference.ts', text: "import type {\n  Plan,\n  PlanEntry,\n} from '../plan/model.ts'\n"}],
-      want: ['src/ref/reference.ts → ../plan/model.ts (ref [0] must not import plan [4])'],
+      want: ['src/ref/reference.ts → ../plan/model.ts (ref [0] must not import plan [7])'],
     },
     {
       name: 'a re-export',
       files: [{path: 'src/transport/index.ts', text: "export {connectRegistries} from '../registry/connect.ts'\n"}],
-      want: ['src/transport/index.ts → ../registry/connect.ts (transport [2] must not import registry [3])'],
+      want: ['src/transport/index.ts → ../registry/connect.ts (transport [3] must not import registry [4])'],
     },
     {
       name: 'a dynamic import',
       files: [{path: 'src/registry/client.ts', text: "const views = await import('../views/plan.ts')\n"}],
-      want: ['src/registry/client.ts → ../views/plan.ts (registry [3] must not import views [5])'],
+      want: ['src/registry/client.ts → ../views/plan.ts (registry [4] must not import views [9])'],
     },
     {
       name: 'a side-effect import',
       files: [{path: 'src/views/plan.ts', text: "import '../commands/plan.ts'\n"}],
-      want: ['src/views/plan.ts → ../commands/plan.ts (views [5] must not import commands [6])'],
+      want: ['src/views/plan.ts → ../commands/plan.ts (views [9] must not import commands [10])'],
     },
     {
       name: 'a layer importing a top-level file',
       files: [{path: 'src/commands/plan.ts', text: "import {COMMANDS} from '../commands.ts'\n"}],
-      want: ['src/commands/plan.ts → ../commands.ts (commands [6] must not import commands.ts [7])'],
+      want: ['src/commands/plan.ts → ../commands.ts (commands [10] must not import commands.ts [11])'],
     },
     {
       name: 'apply importing definition (same rank, not allowed)',
       files: [{path: 'src/apply/run.ts', text: "import {loadDefinition} from '../definition/load.ts'\n"}],
-      want: ['src/apply/run.ts → ../definition/load.ts (apply and definition are both rank 4)'],
+      want: ['src/apply/run.ts → ../definition/load.ts (apply and definition are both rank 7)'],
     },
     {
       name: 'definition importing plan (same rank, only the other way is allowed)',
       files: [{path: 'src/definition/load.ts', text: "import type {Plan} from '../plan/model.ts'\n"}],
-      want: ['src/definition/load.ts → ../plan/model.ts (definition and plan are both rank 4)'],
+      want: ['src/definition/load.ts → ../plan/model.ts (definition and plan are both rank 7)'],
     },
     {
       name: 'a layer without a rank',
       files: [{path: 'src/util/x.ts', text: ''}],
       want: ['src/util/x.ts: layer "util" has no rank (add it to RANKS in test/architecture.test.ts)'],
+    },
+    {
+      name: 'an import leaving src/ (test helpers, scripts)',
+      files: [{path: 'src/apply/x.ts', text: "import {seed} from '../../test/support/images.ts'\n"}],
+      want: ['src/apply/x.ts → ../../test/support/images.ts (imports leave src/)'],
     },
     {
       name: 'allowed: downward, same layer, the named same-rank pairs, top-level files, packages and files outside src',

@@ -5,16 +5,14 @@
 import {SyncerError} from '../ref/errors.ts'
 import type {Plan, PlanEntry, PullBudget} from '../plan/model.ts'
 import {readPlanFile} from '../plan/planfile.ts'
-import {parseTargetPrefix} from '../ref/target.ts'
-import type {RegistryClient} from '../registry/client.ts'
-import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
+import type {Stores} from '../registry/handle.ts'
+import {type ConnectOptions, connectStores} from '../registry/connect.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import {type Binding, checkPlanBinding} from './binding.ts'
-import {BlobCopier} from './blob-copier.ts'
-import {copyEntry} from './copy-entry.ts'
+import {CopyEngine} from '../copy/engine.ts'
+import {type ApplyRun, copyEntry} from './copy-entry.ts'
 import {TrustStore} from '../signatures/check.ts'
-import type {SignatureContext, SignatureReport} from './signatures.ts'
-import {type ApplyResult, type EntryOutcome, type EntryResult, type ProgressEvent, summarizeOutcomes} from './model.ts'
+import {type ApplyResult, type EntryOutcome, type ProgressEvent, summarizeOutcomes} from './model.ts'
 
 /** Entries copied at once: enough to keep a CI runner's link busy while one large layer streams. */
 export const DEFAULT_CONCURRENCY = 4
@@ -64,8 +62,8 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   refuseConflicts(plan)
   // Before connecting: a plan that cannot be applied as a whole spends nothing.
   if (!request.ignorePullBudget) refuseShortBudget(plan)
-  const client = await connectRegistries({...request.registry, targetRegistry: parseTargetPrefix(plan.targetRepoPrefix).registry}, request.version)
-  return applyPlan(plan, client, request)
+  const stores = await connectStores({...request.registry, targetRepoPrefix: plan.targetRepoPrefix}, request.version)
+  return applyPlan(plan, stores, request)
 }
 
 export function refuseConflicts(plan: Plan): void {
@@ -80,37 +78,29 @@ export function refuseShortBudget(plan: Plan): void {
   }
 }
 
-export async function applyPlan(plan: Plan, client: RegistryClient, options: ApplyOptions = {}): Promise<ApplyResult> {
+export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOptions = {}): Promise<ApplyResult> {
   refuseConflicts(plan)
   const started = performance.now()
   const {signal, onProgress} = options
-  const blobs = new BlobCopier(client, {transfers: DEFAULT_BLOB_TRANSFERS, ...(signal ? {signal} : {})})
-  const signatures: SignatureContext = {client, blobs, trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})}
+  const run: ApplyRun = {
+    stores,
+    engine: new CopyEngine({transfers: DEFAULT_BLOB_TRANSFERS, ...(signal ? {signal} : {})}),
+    signatures: {trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})},
+    onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
+    ...(signal ? {signal} : {}),
+  }
   onProgress?.({kind: 'started', entries: plan.entries.length})
   const entries = await mapLimit(plan.entries, options.concurrency ?? DEFAULT_CONCURRENCY, async (entry): Promise<EntryOutcome> => {
     const entryStarted = performance.now()
-    const outcome: EntryOutcome = {source: entry.source, target: entry.target, sourceDigest: entry.sourceDigest, result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, signature: null, durationMs: 0}
+    const identity = {source: entry.source, target: entry.target, sourceDigest: entry.sourceDigest}
+    let outcome: EntryOutcome = {...identity, result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, signature: null, durationMs: 0}
     if (entry.action === 'to-copy') {
       onProgress?.({kind: 'entry-started', target: entry.target})
-      const context = {
-        client,
-        blobs,
-        onProgress: (n: number) => onProgress?.({kind: 'bytes', bytes: n}),
-        onUploaded: (n: number) => (outcome.bytes += n),
-        signatures,
-        onSignatures: (report: SignatureReport) => (outcome.signature = report),
-        ...(signal ? {signal} : {}),
-      }
-      outcome.result = await copyEntry(entry, context, outcome.blobs).catch((err: unknown): EntryResult => failure(err, signal))
+      outcome = {...identity, ...(await copyEntry(entry, run)), durationMs: 0}
     }
     outcome.durationMs = performance.now() - entryStarted
     onProgress?.({kind: 'entry-finished', outcome})
     return outcome
   })
   return {entries, summary: summarizeOutcomes(entries), durationMs: performance.now() - started, interrupted: signal?.aborted ?? false}
-}
-
-function failure(err: unknown, signal?: AbortSignal): EntryResult {
-  if (signal?.aborted) return {kind: 'failed', message: 'interrupted before it finished; nothing was tagged'}
-  return {kind: 'failed', message: err instanceof Error ? err.message : String(err)}
 }

@@ -6,9 +6,10 @@
  *   operator names at apply time (`--target-repo-prefix`), never to wherever the file says;
  * - with `--definition FILE`, it must follow from the reviewed definition (plan/definition-match.ts).
  */
+import {resolve} from 'node:path'
 import {SyncerError} from '../ref/errors.ts'
 import type {ConnectOptions} from '../registry/connect.ts'
-import {parseTargetPrefix} from '../ref/target.ts'
+import {formatTargetPrefix, parseTargetPrefix, type TargetPrefix} from '../ref/target.ts'
 import {planInconsistencies, quote} from '../plan/consistency.ts'
 import {matchDefinition} from '../plan/definition-match.ts'
 import type {Plan} from '../plan/model.ts'
@@ -61,14 +62,23 @@ export async function checkPlanBinding(plan: Plan, planPath: string, binding: Bi
   }
   if (binding.targetRepoPrefix !== undefined) {
     const named = parseTargetPrefix(binding.targetRepoPrefix)
-    const prefix = `${named.registry}/${named.pathPrefix}`
-    // Both end in `/`, so this compares whole path components; consistency put every target under the plan's prefix.
-    if (!plan.targetRepoPrefix.startsWith(prefix)) {
+    const prefix = formatTargetPrefix(named)
+    if (!writesUnder(plan.targetRepoPrefix, named)) {
       const message = `${planPath} writes under ${quote(plan.targetRepoPrefix)}, which is not under --target-repo-prefix ${quote(prefix)}; ${NOTHING_WRITTEN} and no credential was sent`
       throw new PlanBindingError('OUTSIDE_TARGET', [], message)
     }
   }
   if (binding.definitionPath !== undefined) await checkDefinition(plan, planPath, binding.definitionPath, binding.targetRepoPrefix)
+}
+
+/**
+ * Whether a plan's prefix lies under the one named at apply time. Both end in `/`, so this compares whole path
+ * components; consistency put every target under the plan's prefix. Layout directories compare resolved.
+ */
+function writesUnder(planPrefix: string, named: TargetPrefix): boolean {
+  if (named.layoutDir === undefined) return planPrefix.startsWith(formatTargetPrefix(named))
+  const planned = parseTargetPrefix(planPrefix).layoutDir
+  return planned !== undefined && `${resolve(planned)}/`.startsWith(`${resolve(named.layoutDir)}/`)
 }
 
 async function checkDefinition(plan: Plan, planPath: string, definitionPath: string, targetRepoPrefix: string | undefined): Promise<void> {

@@ -1,85 +1,103 @@
 /**
- * Copies one plan entry. The order guarantees that no target tag ever points at missing content: blobs before
- * the manifest that lists them, child manifests before their index, every manifest by digest (each once per run,
- * see BlobCopier), and the tag last, create-only where the registry allows it. Bytes are copied unchanged, so
- * digests are kept.
+ * Copies one plan entry, and only orchestrates: stale check → verify the source → copy the image (the run's
+ * CopyEngine) → carry signatures → sign → tag. The order guarantees that no target tag ever points at missing
+ * content: blobs before the manifest that lists them, child manifests before their index, every manifest by
+ * digest, and the tag last, create-only where the store allows it. Bytes are copied unchanged, so digests are kept.
  */
 import type {Digest} from '../ref/digest.ts'
 import {parseReference} from '../ref/reference.ts'
 import type {PlanEntry} from '../plan/model.ts'
-import type {FetchedManifest, RegistryClient, Repository} from '../registry/client.ts'
-import type {BlobCopier, WalkNeed} from './blob-copier.ts'
-import {carryAndSign, type SignatureContext, type SignatureReport, verifySource} from './signatures.ts'
-import type {BlobCounts, EntryResult} from './model.ts'
+import type {CopyEngine, Route} from '../copy/engine.ts'
+import type {FetchedManifest} from '../registry/client.ts'
+import type {Stores} from '../registry/handle.ts'
+import {carryAndSign, type SignatureRun, verifySource} from './signatures.ts'
+import type {BlobCounts, EntryOutcome, EntryResult} from './model.ts'
 
-export interface EntryContext {
-  client: RegistryClient
-  blobs: BlobCopier
+/** What every entry of one apply run shares. */
+export interface ApplyRun {
+  stores: Stores
+  engine: CopyEngine
+  signatures: SignatureRun
   signal?: AbortSignal
-  /** Every byte streamed, failed attempts included: what the link carried. */
-  onProgress: (n: number) => void
-  /** Size of each blob this entry uploaded: what the entry added to the target. */
-  onUploaded: (n: number) => void
-  signatures: SignatureContext
-  onSignatures: (report: SignatureReport) => void
+  /** Every byte streamed, failed attempts included: what the link carried (progress, not accounting). */
+  onBytes: (n: number) => void
 }
 
-export async function copyEntry(entry: PlanEntry, ctx: EntryContext, counts: BlobCounts): Promise<EntryResult> {
+/** What copying one entry did: its result, what it moved, and what happened about signatures. */
+export type EntryCopy = Pick<EntryOutcome, 'result' | 'bytes' | 'blobs' | 'signature'>
+
+/** Never throws: a failure is the entry's result, with what it moved before failing. */
+export async function copyEntry(entry: PlanEntry, run: ApplyRun): Promise<EntryCopy> {
+  const copy: EntryCopy = {result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, signature: null}
+  try {
+    copy.result = await copyInto(entry, run, copy)
+  } catch (err) {
+    copy.result = failure(err, run.signal)
+  }
+  return copy
+}
+
+async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promise<EntryResult> {
   const targetRef = parseReference(entry.target)
-  const target: Repository = {registry: targetRef.registry, repository: targetRef.repository}
+  const sourceRef = parseReference(entry.sourceRepository)
+  const route: Route = {
+    source: run.stores.repository({registry: sourceRef.registry, repository: sourceRef.repository}),
+    target: run.stores.repository({registry: targetRef.registry, repository: targetRef.repository}),
+    tally: tallyInto(copy.blobs, copy, run.onBytes),
+  }
   const tag = targetRef.tag!
-  const source = repositoryOf(entry.sourceRepository)
   const planned = entry.sourceDigest as Digest
 
   // The plan may be stale: look at the tag right before writing anything.
-  const before = await ctx.client.headManifest(target, tag, ctx.signal)
+  const before = await route.target.headManifest(tag, run.signal)
   if (before) return before.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: before.digest}
 
   // Verified again now, against the digest about to be copied: the plan's verdict is not trusted alone.
-  const check = await verifySource(entry, source, ctx.signatures)
+  const check = await verifySource(entry, route.source, run.signatures)
   if (check.decision.status === 'failed') return {kind: 'failed', message: `signature check failed, nothing was copied: ${check.decision.reasons.join('; ')}`}
 
   // Read by digest, always: the tag is written from these bytes. Everything below it is copied once per run.
-  const top = await ctx.client.getManifest(source, planned, ctx.signal)
-  const walk: WalkNeed = {
-    source,
-    target,
-    onBlob: (outcome, size) => {
-      counts[outcome]++
-      if (outcome === 'uploaded') ctx.onUploaded(size)
-    },
-    onBytes: ctx.onProgress,
-  }
-  await ctx.blobs.ensureManifest({...walk, digest: planned}, top)
-  ctx.signal?.throwIfAborted()
-  ctx.onSignatures(await carryAndSign(entry, source, target, {digest: top.digest, mediaType: top.mediaType, size: top.size}, check, ctx.signatures))
-  ctx.signal?.throwIfAborted()
-  return writeTag(ctx, walk, tag, top)
+  const top = await route.source.getManifest(planned, run.signal)
+  await run.engine.ensureManifest(route, planned, top)
+  run.signal?.throwIfAborted()
+  copy.signature = await carryAndSign(entry, route, {digest: top.digest, mediaType: top.mediaType, size: top.size}, check, run.engine, run.signatures)
+  run.signal?.throwIfAborted()
+  return writeTag(run, route, tag, top)
 }
 
 /**
  * The tag, last. A look right before the PUT narrows the window in which another writer could take the tag;
- * `If-None-Match: *` closes it on registries that honour it (412: someone else wrote it, never overwritten);
+ * `If-None-Match: *` closes it on stores that honour it (412: someone else wrote it, never overwritten);
  * a look right after catches, on registries that ignore it, a writer whose PUT landed after ours.
  */
-async function writeTag(ctx: EntryContext, walk: WalkNeed, tag: string, top: FetchedManifest): Promise<EntryResult> {
-  const {target} = walk
-  const now = await ctx.client.headManifest(target, tag, ctx.signal)
+async function writeTag(run: ApplyRun, route: Route, tag: string, top: FetchedManifest): Promise<EntryResult> {
+  const {target} = route
+  const now = await target.headManifest(tag, run.signal)
   if (now) return now.digest === top.digest ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: now.digest}
-  const put = await ctx.blobs.putManifest(walk, tag, top, 'if-absent')
-  const after = await ctx.client.headManifest(target, tag, ctx.signal)
+  const put = await run.engine.putManifest(route, tag, top, 'if-absent')
+  const after = await target.headManifest(tag, run.signal)
   if (put === 'taken') {
     if (after) return after.digest === top.digest ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: after.digest}
-    return {kind: 'failed', message: `${target.registry}/${target.repository}:${tag} could not be created (the registry answered If-None-Match: * with 412) yet holds nothing now; nothing was overwritten, run apply again`}
+    return {kind: 'failed', message: `${target.name}:${tag} could not be created (the registry answered If-None-Match: * with 412) yet holds nothing now; nothing was overwritten, run apply again`}
   }
   if (after && after.digest !== top.digest) {
-    return {kind: 'failed', message: `${target.registry}/${target.repository}:${tag} was written by another writer at the same time: we wrote ${top.digest}, it now holds ${after.digest}; check which one it should hold`}
+    return {kind: 'failed', message: `${target.name}:${tag} was written by another writer at the same time: we wrote ${top.digest}, it now holds ${after.digest}; check which one it should hold`}
   }
   return {kind: 'copied'}
 }
 
-/** `docker.io/library/busybox` → its registry and repository (the plan stores it fully qualified). */
-function repositoryOf(qualified: string): Repository {
-  const ref = parseReference(qualified)
-  return {registry: ref.registry, repository: ref.repository}
+/** Counts each blob the entry needed by what it took; bytes uploaded are what the entry added to the target. */
+function tallyInto(counts: BlobCounts, copy: EntryCopy, onBytes: (n: number) => void): Route['tally'] {
+  return {
+    blob: (outcome, size) => {
+      counts[outcome]++
+      if (outcome === 'uploaded') copy.bytes += size
+    },
+    bytes: onBytes,
+  }
+}
+
+function failure(err: unknown, signal?: AbortSignal): EntryResult {
+  if (signal?.aborted) return {kind: 'failed', message: 'interrupted before it finished; nothing was tagged'}
+  return {kind: 'failed', message: err instanceof Error ? err.message : String(err)}
 }

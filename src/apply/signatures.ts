@@ -10,17 +10,16 @@ import {SyncerError} from '../ref/errors.ts'
 import type {PlanEntry} from '../plan/model.ts'
 import {policyTrustFromRecord, trustInputFromRecord} from '../plan/policy-record.ts'
 import type {Digest} from '../ref/digest.ts'
-import type {RegistryClient, Repository} from '../registry/client.ts'
+import type {CopyEngine, Route} from '../copy/engine.ts'
+import type {RepositoryHandle} from '../registry/handle.ts'
 import {checkPolicy, TrustStore} from '../signatures/check.ts'
 import {copyArtifacts} from '../signatures/copy.ts'
 import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from '../signatures/decide.ts'
 import {type Artifact, discoverArtifacts} from '../signatures/discover.ts'
 import {signTarget, type SignOutcome, type Subject} from '../signatures/sign-target.ts'
-import type {BlobCopier} from './blob-copier.ts'
 
-export interface SignatureContext {
-  client: RegistryClient
-  blobs: BlobCopier
+/** What the signature steps of every entry in one apply run share. */
+export interface SignatureRun {
   trust: TrustStore
   env: Record<string, string | undefined>
   /** Signing in flight per target repository and digest: two entries of one digest must not both sign it. */
@@ -49,11 +48,11 @@ export interface SourceCheck {
 }
 
 /** Step 1: the source's verdict now, against the digests about to be copied, required attestations included. */
-export async function verifySource(entry: PlanEntry, source: Repository, ctx: SignatureContext): Promise<SourceCheck> {
+export async function verifySource(entry: PlanEntry, source: RepositoryHandle, ctx: SignatureRun): Promise<SourceCheck> {
   const policy = entry.signature.policy
   const found = new Map<Digest, Artifact[]>()
   if (policy.verify === 'skip' && policy.attestations.length === 0) return {decision: decideSignatures(policy, []), found}
-  const checked = await checkPolicy(ctx.client, source, signedDigests(entry), ctx.trust, await policyTrustFromRecord(policy), ctx.signal, found)
+  const checked = await checkPolicy(source, signedDigests(entry), ctx.trust, await policyTrustFromRecord(policy), ctx.signal, found)
   const attestations = checked.attestations.map((a) => decideAttestation(a.predicateType, a.verdicts))
   return {decision: withAttestations(decideSignatures(policy, checked.verdicts), attestations), found}
 }
@@ -62,20 +61,21 @@ export async function verifySource(entry: PlanEntry, source: Repository, ctx: Si
  * Steps 2–4, after the image manifests are in the target (by digest) and before its tag is written. Throws when
  * the target does not verify like the source did, so the entry fails and its tag is not written.
  */
-export async function carryAndSign(entry: PlanEntry, source: Repository, target: Repository, subject: Subject, check: SourceCheck, ctx: SignatureContext): Promise<SignatureReport> {
+export async function carryAndSign(entry: PlanEntry, route: Route, subject: Subject, check: SourceCheck, engine: CopyEngine, ctx: SignatureRun): Promise<SignatureReport> {
+  const {source, target} = route
   const sourceDecision = check.decision
   const policy = entry.signature.policy
   const digest = entry.sourceDigest as Digest
   let copied = 0
   if (policy.copy) {
-    const artifacts = check.found.get(digest) ?? (await discoverArtifacts(ctx.client, source, digest, ctx.signal))
-    const report = await copyArtifacts(ctx.client, ctx.blobs, source, target, digest, artifacts, ctx.signal)
+    const artifacts = check.found.get(digest) ?? (await discoverArtifacts(source, digest, ctx.signal))
+    const report = await copyArtifacts(engine, source, target, digest, artifacts, ctx.signal)
     copied = report.legacyTags + report.referrers
   }
   const signed = policy.sign ? await signOnce(target, subject, policy.sign, ctx) : 'not-asked'
   if (sourceDecision.status === 'verified' && policy.copy && ownSignature(entry, sourceDecision)) {
     // Signatures only: an attestation of an amd64Only entry may be on the index, which is not copied.
-    const checked = await checkPolicy(ctx.client, target, [digest], ctx.trust, {entry: await trustInputFromRecord(policy), attestations: []}, ctx.signal)
+    const checked = await checkPolicy(target, [digest], ctx.trust, {entry: await trustInputFromRecord(policy), attestations: []}, ctx.signal)
     const mirrored = decideSignatures(policy, checked.verdicts)
     if (mirrored.status !== 'verified') {
       throw new MirrorVerificationError(`the copied signatures of ${entry.target} do not verify at the target (${mirrored.reasons[0] ?? mirrored.status}); the tag was not written`)
@@ -85,14 +85,14 @@ export async function carryAndSign(entry: PlanEntry, source: Repository, target:
 }
 
 /** The first entry to sign a digest does it; others of the same digest in this run wait and find it signed. */
-async function signOnce(target: Repository, subject: Subject, spec: NonNullable<PlanEntry['signature']['policy']['sign']>, ctx: SignatureContext): Promise<SignOutcome> {
-  const key = `${target.registry}/${target.repository}@${subject.digest}`
+async function signOnce(target: RepositoryHandle, subject: Subject, spec: NonNullable<PlanEntry['signature']['policy']['sign']>, ctx: SignatureRun): Promise<SignOutcome> {
+  const key = `${target.name}@${subject.digest}`
   const earlier = ctx.signing.get(key)
   if (earlier) {
     await earlier.catch(() => {})
-    return signTarget(ctx.client, target, subject, spec, ctx.env, ctx.signal)
+    return signTarget(target, subject, spec, ctx.env, ctx.signal)
   }
-  const pending = signTarget(ctx.client, target, subject, spec, ctx.env, ctx.signal)
+  const pending = signTarget(target, subject, spec, ctx.env, ctx.signal)
   ctx.signing.set(key, pending)
   return pending
 }

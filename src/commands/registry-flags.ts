@@ -5,6 +5,7 @@
 import {Flags} from '@oclif/core'
 import {DEFAULT_CERTS_DIRS} from '../registry/certs.ts'
 import type {ConnectOptions} from '../registry/connect.ts'
+import {layoutDirOf} from '../ref/target.ts'
 import {endpointFor, parseMirrors} from '../registry/endpoints.ts'
 import type {RateLimitWait, RequestEvent} from '../transport/transport.ts'
 
@@ -13,7 +14,7 @@ export const registryFlags = {
   'target-repo-auth-key': Flags.string({description: 'JSON key file for the target registry: sent as Basic auth with username _json_key.', env: 'SYNCER_TARGET_REPO_AUTH_KEY', helpGroup: 'REGISTRY'}),
   'insecure-registry': Flags.string({description: 'HOST[:PORT] that may be reached over plain HTTP when it does not speak TLS (loopback hosts always may). Repeatable; env SYNCER_INSECURE_REGISTRIES, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
   'ca-file': Flags.string({description: 'PEM file of CA certificates trusted for every registry, besides the default ones. Per-host CAs and client certificates go in certs.d (env SYNCER_CERTS_DIR). Repeatable; env SYNCER_CA_FILE, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
-  mirror: Flags.string({description: 'HOST=URL: read sources on HOST from URL (e.g. docker.io=https://hub-cache.example). Repeatable; env SYNCER_MIRRORS, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
+  mirror: Flags.string({description: 'HOST=URL: read sources on HOST from URL (e.g. docker.io=https://hub-cache.example), or HOST=oci:DIR/ from OCI image layouts under DIR. Repeatable; env SYNCER_MIRRORS, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
   debug: Flags.boolean({description: 'Log every registry request (method, redacted URL, status, duration) on stderr.', env: 'SYNCER_DEBUG', default: false}),
 }
 
@@ -30,7 +31,8 @@ export interface RegistryFlagValues {
 export function registryOptions(flags: RegistryFlagValues, env: Record<string, string | undefined>, log: (line: string) => void): Omit<ConnectOptions, 'targetRegistry'> {
   const insecureRegistries = flags['insecure-registry']?.length ? flags['insecure-registry'] : splitList(env.SYNCER_INSECURE_REGISTRIES)
   const mirrors = parseMirrors(flags.mirror?.length ? flags.mirror : splitList(env.SYNCER_MIRRORS))
-  for (const registry of Object.keys(mirrors)) endpointFor(registry, {insecureRegistries, mirrors})
+  // `oci:DIR/` serves a registry's sources from a layout tree (checked when opened); the rest are URLs.
+  for (const [registry, mirror] of Object.entries(mirrors)) if (layoutDirOf(mirror) === null) endpointFor(registry, {insecureRegistries, mirrors})
   return {
     insecureRegistries,
     mirrors,

@@ -4,7 +4,7 @@
  */
 import type {Digest} from '../ref/digest.ts'
 import {BadReferenceError, formatReference, parseReference, type Reference, tagProblem} from '../ref/reference.ts'
-import {parseTargetPrefix, renamedTarget, targetReference} from '../ref/target.ts'
+import {formatTargetPrefix, parseTargetPrefix, renamedTarget, targetReference} from '../ref/target.ts'
 import type {SignaturePolicy} from '../signatures/types.ts'
 import type {Problem} from './errors.ts'
 import type {DefinitionFile} from './schema.ts'
@@ -81,8 +81,7 @@ export function resolveEntries(
   } else {
     try {
       // Normalised (lower-case host, trailing '/'), so plans made with and without the slash compare equal.
-      const parsed = parseTargetPrefix(prefix)
-      targetPrefix = `${parsed.registry}/${parsed.pathPrefix}`
+      targetPrefix = formatTargetPrefix(parseTargetPrefix(prefix))
     } catch (err) {
       if (!(err instanceof BadReferenceError)) throw err
       problem(['targetRepoPrefix'], `targetRepoPrefix ${err.message}`)

@@ -6,7 +6,7 @@
  */
 import {isDeepStrictEqual} from 'node:util'
 import {BadReferenceError, formatReference, parseReference, type Reference} from '../ref/reference.ts'
-import {parseTargetPrefix, renamedTarget, targetReference} from '../ref/target.ts'
+import {formatTargetPrefix, parseTargetPrefix, renamedTarget, targetReference} from '../ref/target.ts'
 import {keyFingerprint, SignatureError} from '../signatures/trust.ts'
 import {type Plan, type PlanEntry, summarize} from './model.ts'
 import {ruleInconsistencies} from './rule-consistency.ts'
@@ -34,8 +34,7 @@ export function planInconsistencies(plan: Plan): string[] {
 /** The prefix as plan writes it (normalised, with its trailing `/`), or null after recording why not. */
 function normalPrefix(prefix: string, problems: string[]): string | null {
   try {
-    const parsed = parseTargetPrefix(prefix)
-    const normal = `${parsed.registry}/${parsed.pathPrefix}`
+    const normal = formatTargetPrefix(parseTargetPrefix(prefix))
     if (normal === prefix) return normal
     problems.push(`targetRepoPrefix ${quote(prefix)} is not written the way plan writes it (${quote(normal)})`)
   } catch (err) {
@@ -68,7 +67,8 @@ function targetProblems(entry: PlanEntry, source: Reference, prefix: string): st
   const target = parsed(entry.target)
   if (target.kind === 'bad') return [`target is not a reference: ${target.reason}`]
   if (target.ref.tag === undefined || target.ref.digest !== undefined) return ['target must name a tag and no digest']
-  if (!`${formatReference({registry: target.ref.registry, repository: target.ref.repository})}/`.startsWith(prefix)) {
+  const root = parseTargetPrefix(prefix)
+  if (!`${formatReference({registry: target.ref.registry, repository: target.ref.repository})}/`.startsWith(`${root.registry}/${root.pathPrefix}`)) {
     return [`target is not under targetRepoPrefix ${quote(prefix)}`]
   }
   let expected: string

@@ -7,7 +7,8 @@ import {platformOfConfig} from '../oci/image-config.ts'
 import {ManifestError, parseManifest} from '../oci/manifest.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
-import type {ManifestBytes, RegistryClient, Repository} from '../registry/client.ts'
+import type {ManifestBytes} from '../registry/client.ts'
+import type {RepositoryHandle} from '../registry/handle.ts'
 import type {SourceContent} from './observation.ts'
 
 /** An image config is a few KiB; 1 MiB leaves room for huge label sets and still bounds memory. */
@@ -16,14 +17,12 @@ const MAX_CONFIG_BYTES = 1024 * 1024
 export class ContentReader {
   private readonly read = new Map<string, Promise<SourceContent>>()
 
-  constructor(private readonly client: RegistryClient) {}
-
   /**
    * What `digest` (announced as `mediaType`) holds in `repo`. `known`: its bytes, when a GET of the tag already
    * brought them (the target's), so no manifest request is made at all. Same repository and digest: one read.
    */
-  contentOf(repo: Repository, digest: Digest, mediaType: string, known: ManifestBytes | null, signal?: AbortSignal): Promise<SourceContent> {
-    const key = `${repo.registry}/${repo.repository}@${digest}`
+  contentOf(repo: RepositoryHandle, digest: Digest, mediaType: string, known: ManifestBytes | null, signal?: AbortSignal): Promise<SourceContent> {
+    const key = `${repo.name}@${digest}`
     let content = this.read.get(key)
     if (!content) {
       content = this.load(repo, digest, mediaType, known, signal)
@@ -32,21 +31,21 @@ export class ContentReader {
     return content
   }
 
-  private async load(repo: Repository, digest: Digest, mediaType: string, known: ManifestBytes | null, signal?: AbortSignal): Promise<SourceContent> {
+  private async load(repo: RepositoryHandle, digest: Digest, mediaType: string, known: ManifestBytes | null, signal?: AbortSignal): Promise<SourceContent> {
     if (!isIndex(mediaType) && !isImageManifest(mediaType)) {
       // Schema 1 and unknown types are refused with the parser's sentence, which names the type.
-      const bytes = known ?? (await this.client.getManifest(repo, digest, signal))
+      const bytes = known ?? (await repo.getManifest(digest, signal))
       parseManifest(bytes.bytes, bytes.mediaType)
       throw new ManifestError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type "${mediaType}"`)
     }
-    const parsed = known ? parseManifest(known.bytes, known.mediaType) : (await this.client.getManifest(repo, digest, signal)).parsed
+    const parsed = known ? parseManifest(known.bytes, known.mediaType) : (await repo.getManifest(digest, signal)).parsed
     if (isIndex(mediaType)) {
       if (parsed.kind !== 'index') throw new ManifestError('INVALID_MANIFEST', `${digest} was announced as an index but is not one`)
       return {kind: 'index', manifests: parsed.index.manifests}
     }
     if (parsed.kind !== 'image') throw new ManifestError('INVALID_MANIFEST', `${digest} was announced as an image manifest but is not one`)
     const configDigest = parsed.manifest.config.digest
-    const config = isDigest(configDigest) ? await this.client.getSmallBlob(repo, configDigest, MAX_CONFIG_BYTES, signal) : null
+    const config = isDigest(configDigest) ? await repo.getSmallBlob(configDigest, MAX_CONFIG_BYTES, signal) : null
     return {kind: 'image', platform: config ? platformOfConfig(config) : null}
   }
 }

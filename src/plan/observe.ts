@@ -16,25 +16,25 @@ import {ContentReader} from './content.ts'
 import {recordPolicy} from './policy-record.ts'
 import type {PolicyRecord} from './signature-record.ts'
 import {formatReference} from '../ref/reference.ts'
-import type {RegistryClient, Repository} from '../registry/client.ts'
+import type {RepositoryHandle, Stores} from '../registry/handle.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import type {FailureReason, Observation, SourceContent} from './observation.ts'
 
 /** Entries in flight at once; the per-host request bound in the transport is the real throttle. */
 export const OBSERVE_CONCURRENCY = 32
 
-export async function observeEntries(entries: readonly DefinitionEntry[], client: RegistryClient, signal?: AbortSignal): Promise<Observation[]> {
-  const signatures = new SignatureObserver(client)
-  const contents = new ContentReader(client)
-  return mapLimit(entries, OBSERVE_CONCURRENCY, (entry) => observeEntry(entry, client, contents, signatures, signal))
+export async function observeEntries(entries: readonly DefinitionEntry[], stores: Stores, signal?: AbortSignal): Promise<Observation[]> {
+  const signatures = new SignatureObserver()
+  const contents = new ContentReader()
+  return mapLimit(entries, OBSERVE_CONCURRENCY, (entry) => observeEntry(entry, stores, contents, signatures, signal))
 }
 
-async function observeEntry(entry: DefinitionEntry, client: RegistryClient, contents: ContentReader, signatures: SignatureObserver, signal?: AbortSignal): Promise<Observation> {
-  const source = {registry: entry.sourceRef.registry, repository: entry.sourceRef.repository}
-  const target = {registry: entry.target.registry, repository: entry.target.repository}
+async function observeEntry(entry: DefinitionEntry, stores: Stores, contents: ContentReader, signatures: SignatureObserver, signal?: AbortSignal): Promise<Observation> {
+  const source = stores.repository({registry: entry.sourceRef.registry, repository: entry.sourceRef.repository})
+  const target = stores.repository({registry: entry.target.registry, repository: entry.target.repository})
   try {
     const reference = entry.pin.kind === 'digest' ? entry.pin.digest : entry.pin.tag
-    const [head, held] = await Promise.all([client.headManifest(source, reference, signal), client.getManifestBytesIfPresent(target, entry.target.tag!, signal)])
+    const [head, held] = await Promise.all([source.headManifest(reference, signal), target.getManifestBytesIfPresent(entry.target.tag!, signal)])
     if (!head) {
       const what = entry.pin.kind === 'digest' ? `digest ${entry.pin.digest}` : `tag ${entry.pin.tag}`
       return {kind: 'unreachable', reason: 'source-not-found', message: `${what} does not exist in ${formatReference({...entry.sourceRef, tag: undefined, digest: undefined})}`}
@@ -74,13 +74,11 @@ class SignatureObserver {
   private readonly records = new Map<SignaturePolicy, Promise<PolicyRecord>>()
   private readonly trust = new TrustStore()
 
-  constructor(private readonly client: RegistryClient) {}
-
-  async observe(entry: DefinitionEntry, repo: Repository, digests: Digest[], signal?: AbortSignal): Promise<Checked> {
+  async observe(entry: DefinitionEntry, repo: RepositoryHandle, digests: Digest[], signal?: AbortSignal): Promise<Checked> {
     const policy = await this.policy(entry)
     if (policy.verify === 'skip' && policy.attestations.length === 0) return {policy, verdicts: [], attestations: [], pulls: 0}
     const found = new Map<Digest, Artifact[]>()
-    const checked = await checkPolicy(this.client, repo, digests, this.trust, policyTrust(entry.signatures), signal, found)
+    const checked = await checkPolicy(repo, digests, this.trust, policyTrust(entry.signatures), signal, found)
     return {policy, ...checked, pulls: [...found.values()].reduce((n, artifacts) => n + artifactPulls(artifacts), 0)}
   }
 
@@ -89,7 +87,7 @@ class SignatureObserver {
    * verified them. Only when they do not pass there (not carried: `copy: false`, or the policy changed since) is
    * the source asked, so that the verdict is never worse than the source's.
    */
-  async observeMirrored(entry: DefinitionEntry, source: Repository, target: Repository, digests: Digest[], signal?: AbortSignal): Promise<Checked> {
+  async observeMirrored(entry: DefinitionEntry, source: RepositoryHandle, target: RepositoryHandle, digests: Digest[], signal?: AbortSignal): Promise<Checked> {
     const mirrored = await this.observe(entry, target, digests, signal)
     const attestationsHold = mirrored.attestations.every((a) => a.verdicts.some((v) => v.kind === 'verified'))
     if (decideSignatures(mirrored.policy, mirrored.verdicts).status !== 'failed' && attestationsHold) return {...mirrored, pulls: 0}

@@ -1,20 +1,20 @@
 /**
  * The I/O of tag rules: each rule's source repository listed once (`tags/list`, page by page following `Link`;
  * see registry/tags.ts). A listing is not a manifest GET, so it costs no Docker Hub pull; a repository listed
- * for a rule is also what signature discovery reads later, through the same per-client memo.
+ * for a rule is also what signature discovery reads later, through the same per-client memo. A source served
+ * from a layout tree lists the layout's tags.
  */
 import type {TagRuleEntry} from '../definition/resolve.ts'
 import {categoryOf} from '../ref/errors.ts'
 import {formatReference} from '../ref/reference.ts'
-import type {RegistryClient} from '../registry/client.ts'
-import {listTagsForRule} from '../registry/tags.ts'
+import type {Stores} from '../registry/handle.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import type {EntryFailure} from './build.ts'
 import {OBSERVE_CONCURRENCY} from './observe.ts'
 
 export type RuleListing = {kind: 'listed'; tags: string[][]} | {kind: 'failed'; failures: EntryFailure[]}
 
-export async function listRuleTags(rules: readonly TagRuleEntry[], client: RegistryClient, signal?: AbortSignal): Promise<RuleListing> {
+export async function listRuleTags(rules: readonly TagRuleEntry[], stores: Stores, signal?: AbortSignal): Promise<RuleListing> {
   const failures: EntryFailure[] = []
   const tags = await mapLimit(rules, OBSERVE_CONCURRENCY, async (rule): Promise<string[]> => {
     const repo = {registry: rule.sourceRef.registry, repository: rule.sourceRef.repository}
@@ -23,7 +23,7 @@ export async function listRuleTags(rules: readonly TagRuleEntry[], client: Regis
       return []
     }
     try {
-      const listing = await listTagsForRule(client, repo, signal)
+      const listing = await stores.repository(repo).listTags(signal, 'all')
       if (listing.kind === 'listed') return [...listing.tags]
       // A rule cannot fall back to asking per tag: it does not know which tags to ask for.
       return fail('registry', `tags cannot be listed in ${formatReference(repo)} (${listing.reason}), so the tags rule cannot be resolved`)

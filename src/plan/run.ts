@@ -3,9 +3,8 @@
  * only when every entry was classified.
  */
 import {loadDefinition} from '../definition/load.ts'
-import {parseTargetPrefix} from '../ref/target.ts'
-import type {RegistryClient} from '../registry/client.ts'
-import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
+import {type ConnectOptions, connectStores} from '../registry/connect.ts'
+import type {Stores} from '../registry/handle.ts'
 import {buildPlan, type EntryFailure, type PlanResult} from './build.ts'
 import type {Plan} from './model.ts'
 import {expandRules} from './expand.ts'
@@ -37,21 +36,20 @@ export async function runPlan(request: PlanRequest): Promise<PlanOutcome> {
 
 /**
  * Loads the definition, observes the registries and builds the plan, without saving it; the one-shot mode
- * goes on to apply it with the same client (and its cached tokens).
+ * goes on to apply it with the same stores (and their cached tokens).
  */
-export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Promise<{client: RegistryClient; result: PlanResult}> {
+export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Promise<{stores: Stores; result: PlanResult}> {
   const definition = await loadDefinition(request.definitionPath, request.targetRepoPrefix !== undefined ? {targetRepoPrefix: request.targetRepoPrefix} : {})
-  const targetRegistry = parseTargetPrefix(definition.targetRepoPrefix).registry
-  const client = await connectRegistries({...request.registry, targetRegistry}, request.tool.version)
-  const listing = await listRuleTags(definition.rules, client, request.signal)
-  if (listing.kind === 'failed') return {client, result: {kind: 'failed', failures: listing.failures}}
+  const stores = await connectStores({...request.registry, targetRepoPrefix: definition.targetRepoPrefix}, request.tool.version)
+  const listing = await listRuleTags(definition.rules, stores, request.signal)
+  if (listing.kind === 'failed') return {stores, result: {kind: 'failed', failures: listing.failures}}
   // Collisions a rule creates are definition problems, thrown like the loader's.
   const {entries, rules, warnings} = expandRules(definition, listing.tags)
   for (const warning of warnings) request.onWarning?.(warning)
-  const observations = await observeEntries(entries, client, request.signal)
+  const observations = await observeEntries(entries, stores, request.signal)
   // Read after observing: the lowest remaining count any source answer announced.
   const limits = new Map(entries.flatMap((e) => {
-    const limit = client.rateLimit(e.sourceRef.registry)
+    const limit = stores.rateLimit(e.sourceRef.registry)
     return limit ? [[e.sourceRef.registry, limit] as const] : []
   }))
   const result = buildPlan(
@@ -66,5 +64,5 @@ export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Pro
     },
     limits,
   )
-  return {client, result}
+  return {stores, result}
 }

@@ -22,10 +22,33 @@ import {abbreviate, MAX_REFERENCE_CHARS} from './text.ts'
 
 /** A parsed `targetRepoPrefix`: the registry to push to and the path every target repository starts with. */
 export interface TargetPrefix {
-  /** Normalised `host[:port]`, as in `Reference.registry`. */
+  /** Normalised `host[:port]`, as in `Reference.registry`; LAYOUT_REGISTRY for an `oci:` prefix. */
   readonly registry: string
   /** `''` or a valid path ending in `/`, e.g. `kyma-project/external/`. */
   readonly pathPrefix: string
+  /** `oci:DIR/`: the directory (as given, ending in `/`) under which each target repository is a layout. */
+  readonly layoutDir?: string
+}
+
+/**
+ * The registry part of targets under an `oci:DIR/` prefix: `.invalid` is reserved (RFC 2606), so no real
+ * registry is ever called that, and the naming rules, plan checks and credentials (target-only ones go to it,
+ * i.e. nowhere) work unchanged. The stores map it to DIR.
+ */
+export const LAYOUT_REGISTRY = 'oci-layout.invalid'
+const LAYOUT_SCHEME = 'oci:'
+
+/** The prefix as plans record it: `host/path/`, or `oci:DIR/` as given with its trailing `/`. */
+export function formatTargetPrefix(prefix: TargetPrefix): string {
+  return prefix.layoutDir !== undefined ? `${LAYOUT_SCHEME}${prefix.layoutDir}` : `${prefix.registry}/${prefix.pathPrefix}`
+}
+
+/** `oci:DIR` → `DIR/` (relative to the working directory); null for anything else. Exported for --mirror. */
+export function layoutDirOf(text: string): string | null {
+  if (!text.startsWith(LAYOUT_SCHEME)) return null
+  const dir = text.slice(LAYOUT_SCHEME.length)
+  if (dir === '' || /[\u0000-\u001f]/.test(dir)) throw new BadReferenceError(text, 'an oci: prefix names a directory: oci:DIR/ (e.g. oci:./mirror/)', 'target prefix')
+  return dir.endsWith('/') ? dir : `${dir}/`
 }
 
 /**
@@ -40,6 +63,8 @@ export function parseTargetPrefix(prefix: string): TargetPrefix {
     throw new BadReferenceError(prefix, reason, 'target prefix')
   }
   if (prefix === '') fail('target prefix is empty')
+  const layoutDir = layoutDirOf(prefix)
+  if (layoutDir !== null) return {registry: LAYOUT_REGISTRY, pathPrefix: '', layoutDir}
   if (/\s/.test(prefix)) fail('target prefix must not contain whitespace')
   if (prefix.includes('@')) fail('a target prefix must not contain a digest')
 

@@ -4,54 +4,85 @@
  */
 import type {Digest} from '../ref/digest.ts'
 import {RegistryError} from '../transport/errors.ts'
-import {pullScope, pushScope, type RegistryClient, type Repository} from './client.ts'
+import {pullScope, pushScope, type Repository} from './client.ts'
+import type {BlobSource} from './handle.ts'
+import type {RegistryRepository} from './registry-repository.ts'
 
-/** Size of the blob when `repo` has it, null when not. */
-export async function headBlob(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<number | null> {
-  const response = await client.send(repo, {method: 'HEAD', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pushScope(repo)], allowStatus: [404], signal})
+/** Size of the blob when the repository has it, null when not. */
+export async function headBlob(handle: RegistryRepository, digest: Digest, signal?: AbortSignal): Promise<number | null> {
+  const {repo} = handle
+  const response = await handle.connection.send(repo, {method: 'HEAD', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pushScope(repo)], allowStatus: [404], signal})
   if (response.status === 404) return null
   return Number(response.headers.get('content-length') ?? -1)
 }
 
 /** Starts reading a blob; the caller consumes (or cancels) `response.body`. Redirects to storage are followed. */
-export function getBlob(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Response> {
-  return client.send(repo, {method: 'GET', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pullScope(repo)], signal})
+export function getBlob(handle: RegistryRepository, digest: Digest, signal?: AbortSignal): Promise<Response> {
+  const {repo} = handle
+  return handle.connection.send(repo, {method: 'GET', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pullScope(repo)], signal})
+}
+
+/**
+ * Places a blob: a mount from `mountFrom` (same registry) when asked, else (or when the registry would not
+ * mount) an upload session fed from `blob.open()`. A registry that errors on the mount request itself gets a
+ * plain upload instead (as ggcr does); a 202 to a mount is an ordinary session and serves for the upload.
+ */
+export async function uploadBlob(handle: RegistryRepository, blob: BlobSource, options: {mountFrom?: Repository; signal?: AbortSignal}): Promise<'mounted' | 'uploaded'> {
+  const {signal, mountFrom} = options
+  let start: UploadStart | null = null
+  if (mountFrom) {
+    start = await startUpload(handle, {mount: {digest: blob.digest, from: mountFrom}, ...(signal ? {signal} : {})}).catch((err: unknown) => {
+      if (signal?.aborted) throw err
+      return null
+    })
+    if (start?.kind === 'mounted') return 'mounted'
+  }
+  start ??= await startUpload(handle, signal ? {signal} : {})
+  if (start.kind !== 'session') throw new Error('unreachable: an upload without mount cannot be mounted')
+  try {
+    await finishUpload(handle, start.location, {digest: blob.digest, size: blob.size, body: await blob.open()}, signal)
+  } catch (err) {
+    await cancelUpload(handle, start.location)
+    throw err
+  }
+  return 'uploaded'
 }
 
 /** What starting an upload gave: the blob already mounted from another repository, or a session to PUT to. */
-export type UploadStart = {kind: 'mounted'} | {kind: 'session'; location: string}
+type UploadStart = {kind: 'mounted'} | {kind: 'session'; location: string}
 
 /**
  * POSTs an upload, asking for a mount from `mountFrom` when given. 201 = mounted; 202 = the registry would not
  * mount (or no mount was asked) and opened an ordinary upload session instead.
  */
-export async function startUpload(client: RegistryClient, repo: Repository, options: {mount?: {digest: Digest; from: Repository}; signal?: AbortSignal}): Promise<UploadStart> {
+async function startUpload(handle: RegistryRepository, options: {mount?: {digest: Digest; from: Repository}; signal?: AbortSignal}): Promise<UploadStart> {
+  const {repo, connection} = handle
   const query = options.mount ? `?mount=${encodeURIComponent(options.mount.digest)}&from=${encodeURIComponent(options.mount.from.repository)}` : ''
   const scopes = [pushScope(repo), ...(options.mount ? [pullScope(options.mount.from)] : [])]
-  const response = await client.send(repo, {method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/${query}`, scopes, signal: options.signal})
+  const response = await connection.send(repo, {method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/${query}`, scopes, signal: options.signal})
   await response.body?.cancel()
   if (response.status === 201 && options.mount) return {kind: 'mounted'}
   const location = response.headers.get('location')
   if (response.status !== 202 || !location) {
-    throw new RegistryError({method: 'POST', url: `${client.baseUrl(repo)}/v2/${repo.repository}/blobs/uploads/`, status: response.status, reason: `expected 202 with a Location, got ${response.status}${location ? '' : ' without Location'}`})
+    throw new RegistryError({method: 'POST', url: `${connection.baseUrl(repo)}/v2/${repo.repository}/blobs/uploads/`, status: response.status, reason: `expected 202 with a Location, got ${response.status}${location ? '' : ' without Location'}`})
   }
-  return {kind: 'session', location: new URL(location, `${client.baseUrl(repo)}/`).toString()}
+  return {kind: 'session', location: new URL(location, `${connection.baseUrl(repo)}/`).toString()}
 }
 
 /**
  * Completes an upload session with one PUT carrying the whole blob as a stream, with its length announced
  * (registries backed by object stores refuse chunked uploads). Not retried here: a stream cannot be sent twice.
  */
-export async function finishUpload(client: RegistryClient, repo: Repository, location: string, blob: {digest: Digest; size: number; body: ReadableStream<Uint8Array>}, signal?: AbortSignal): Promise<void> {
+async function finishUpload(handle: RegistryRepository, location: string, blob: {digest: Digest; size: number; body: ReadableStream<Uint8Array>}, signal?: AbortSignal): Promise<void> {
   const url = new URL(location)
   url.searchParams.set('digest', blob.digest)
-  const response = await client.send(repo, {
+  const response = await handle.connection.send(handle.repo, {
     method: 'PUT',
     path: url.pathname,
     url: url.toString(),
     headers: {'content-type': 'application/octet-stream', 'content-length': String(blob.size)},
     body: () => blob.body,
-    scopes: [pushScope(repo)],
+    scopes: [pushScope(handle.repo)],
     retry: false,
     signal,
   })
@@ -59,9 +90,9 @@ export async function finishUpload(client: RegistryClient, repo: Repository, loc
 }
 
 /** Abandons an upload session, best effort: a registry expires forgotten sessions anyway. */
-export async function cancelUpload(client: RegistryClient, repo: Repository, location: string): Promise<void> {
+async function cancelUpload(handle: RegistryRepository, location: string): Promise<void> {
   try {
-    const response = await client.send(repo, {method: 'DELETE', path: new URL(location).pathname, url: location, scopes: [pushScope(repo)], allowStatus: [404, 405], retry: false})
+    const response = await handle.connection.send(handle.repo, {method: 'DELETE', path: new URL(location).pathname, url: location, scopes: [pushScope(handle.repo)], allowStatus: [404, 405], retry: false})
     await response.body?.cancel()
   } catch {
     // Nothing to do: the session times out on the registry's side.

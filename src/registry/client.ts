@@ -9,6 +9,8 @@ import {type Digest, digestAlgorithm, digestOf, isDigest} from '../ref/digest.ts
 import {readLimited} from '../transport/body.ts'
 import type {Endpoint, RateLimit, Transport, TransportRequest} from '../transport/transport.ts'
 import {ContentError} from './errors.ts'
+import type {Stores} from './handle.ts'
+import {RegistryRepository} from './registry-repository.ts'
 
 /** A repository on a registry, the unit of authorization scopes. */
 export interface Repository {
@@ -41,7 +43,18 @@ export type PutOutcome = {kind: 'stored'; subject: string | null} | {kind: 'prec
 /** distribution refuses manifests over 4 MiB; anything larger is not a manifest we should buffer. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
-export class RegistryClient {
+/**
+ * What the registry implementation (blobs.ts, tags.ts, referrers.ts, through RegistryRepository) needs of the
+ * client: raw authenticated requests and per-client memos. Held by handles of this registry layer only, so
+ * nothing above the registry layer can send a request past the handle interface.
+ */
+export interface RegistryConnection {
+  send(repo: Repository, request: Omit<TransportRequest, 'endpoint'>): Promise<Response>
+  baseUrl(repo: Repository): string
+  memo<T>(key: string, make: () => Promise<T>): Promise<T>
+}
+
+export class RegistryClient implements Stores {
   /**
    * Answers that hold for this client's lifetime (a registry has no referrers API, a repository's tag list),
    * so a plan asks once per registry or repository instead of once per digest. Failures are not kept.
@@ -53,8 +66,19 @@ export class RegistryClient {
     private readonly endpoint: (registry: string) => Endpoint,
   ) {}
 
+  private readonly connection: RegistryConnection = {
+    send: (repo, request) => this.send(repo, request),
+    baseUrl: (repo) => this.transport.baseUrlOf(this.endpoint(repo.registry)),
+    memo: (key, make) => this.memo(key, make),
+  }
+
+  /** The handle of `repo` on this registry, sharing this client's tokens and memos. */
+  repository(repo: Repository): RegistryRepository {
+    return new RegistryRepository(this, this.connection, repo)
+  }
+
   /** `make()` once per key for this client; a rejected answer is forgotten so the next caller asks again. */
-  memo<T>(key: string, make: () => Promise<T>): Promise<T> {
+  private memo<T>(key: string, make: () => Promise<T>): Promise<T> {
     let known = this.memos.get(key) as Promise<T> | undefined
     if (!known) {
       known = make()
@@ -65,7 +89,7 @@ export class RegistryClient {
   }
 
   /** Drops a memo whose answer our own writes made stale (a tag list after a tag PUT). */
-  forget(key: string): void {
+  private forget(key: string): void {
     this.memos.delete(key)
   }
 
@@ -179,14 +203,9 @@ export class RegistryClient {
     return {kind: 'stored', subject: response.headers.get('oci-subject')}
   }
 
-  /** A request about `repo`, authenticated for it; the building block of blobs.ts and push.ts. */
-  send(repo: Repository, request: Omit<TransportRequest, 'endpoint'>): Promise<Response> {
+  /** A request about `repo`, authenticated for it; the building block of blobs.ts, tags.ts and referrers.ts. */
+  private send(repo: Repository, request: Omit<TransportRequest, 'endpoint'>): Promise<Response> {
     return this.transport.request({...request, endpoint: this.endpoint(repo.registry)})
-  }
-
-  /** Where `repo`'s registry is served from (after mirrors and the HTTPS-first probe), for resolving relative upload locations. */
-  baseUrl(repo: Repository): string {
-    return this.transport.baseUrlOf(this.endpoint(repo.registry))
   }
 
   private requestManifest(method: 'HEAD' | 'GET', repo: Repository, reference: string, signal?: AbortSignal, allowStatus?: number[], accept = MANIFEST_ACCEPT): Promise<Response> {

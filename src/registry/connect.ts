@@ -7,9 +7,12 @@ import {dockerConfigKeychain} from '../auth/docker-config.ts'
 import {targetOnlyKeychain} from '../auth/keychain.ts'
 import {ANONYMOUS, type Credential} from '../auth/credential.ts'
 import {type RateLimitWait, type RequestEvent, Transport} from '../transport/transport.ts'
+import {layoutDirOf, parseTargetPrefix} from '../ref/target.ts'
 import {certificateLookup} from './certs.ts'
 import {RegistryClient} from './client.ts'
 import {endpointFor, type EndpointOptions} from './endpoints.ts'
+import type {Stores} from './handle.ts'
+import {RoutedStores} from './stores.ts'
 
 export interface ConnectOptions extends EndpointOptions {
   /** The registry we write to; the access token and key file are sent to it and to no other. */
@@ -50,4 +53,22 @@ export async function connectRegistries(options: ConnectOptions, version: string
   })
   const endpoints = {insecureRegistries: options.insecureRegistries, mirrors: options.mirrors}
   return new RegistryClient(transport, (registry) => endpointFor(registry, endpoints))
+}
+
+/**
+ * The stores of a run that writes under `targetRepoPrefix`: its registry, or the layout tree of an `oci:DIR/`
+ * prefix, plus the source registries that `--mirror HOST=oci:DIR/` serves from layout trees.
+ */
+export async function connectStores(options: Omit<ConnectOptions, 'targetRegistry'> & {targetRepoPrefix: string}, version: string): Promise<Stores> {
+  const target = parseTargetPrefix(options.targetRepoPrefix)
+  const sources = new Map<string, string>()
+  const mirrors: Record<string, string> = {}
+  for (const [registry, mirror] of Object.entries(options.mirrors)) {
+    const dir = layoutDirOf(mirror)
+    if (dir === null) mirrors[registry] = mirror
+    else sources.set(registry, dir)
+  }
+  const client = await connectRegistries({...options, mirrors, targetRegistry: target.registry}, version)
+  if (target.layoutDir === undefined && sources.size === 0) return client
+  return new RoutedStores(client, {target: target.layoutDir ?? null, sources})
 }

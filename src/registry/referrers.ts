@@ -14,7 +14,9 @@ import {MediaType, baseMediaType} from '../oci/media-types.ts'
 import {type Digest, isDigest, sha256Digest} from '../ref/digest.ts'
 import {readLimited} from '../transport/body.ts'
 import {RegistryError} from '../transport/errors.ts'
-import {type FetchedManifest, MAX_MANIFEST_BYTES, pullScope, type RegistryClient, type Repository} from './client.ts'
+import {type FetchedManifest, MAX_MANIFEST_BYTES, pullScope, type Repository} from './client.ts'
+import type {ReferrerRecord, RepositoryHandle} from './handle.ts'
+import type {RegistryRepository} from './registry-repository.ts'
 import {nextLink} from './link.ts'
 import {listTags} from './tags.ts'
 
@@ -93,9 +95,10 @@ export function subjectOf(manifest: FetchedManifest): string | null {
  * type, because fallback indexes written by older cosign lack it. More than MAX_REFERRERS is refused: every one
  * is fetched next, so an unbounded list is unbounded memory and requests.
  */
-export async function listReferrers(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<ReferrerList> {
-  if (!(await referrersApiSupported(client, repo, signal))) {
-    return {api: 'unsupported', descriptors: capped(repo, digest, await fallbackDescriptors(client, repo, digest, signal))}
+export async function listReferrers(handle: RegistryRepository, digest: Digest, signal?: AbortSignal): Promise<ReferrerList> {
+  const {repo} = handle
+  if (!(await referrersApiSupported(handle, signal))) {
+    return {api: 'unsupported', descriptors: capped(repo, digest, await fallbackDescriptors(handle, digest, signal))}
   }
   const descriptors: Descriptor[] = []
   const seen = new Set<string>()
@@ -104,11 +107,11 @@ export async function listReferrers(client: RegistryClient, repo: Repository, di
     if (page >= MAX_REFERRER_PAGES) {
       throw new ReferrersError('TOO_MANY_PAGES', `${repo.registry}/${repo.repository}: referrers of ${digest} span more than ${MAX_REFERRER_PAGES} pages`)
     }
-    const answer = await referrersPage(client, repo, digest, url, signal)
+    const answer = await referrersPage(handle, digest, url, signal)
     if (answer === null) {
       // The ping said the API exists; a page that is not an index is a broken registry, and half a list would
       // silently drop signatures.
-      throw new RegistryError({method: 'GET', url: url ?? `${client.baseUrl(repo)}/v2/${repo.repository}/referrers/${digest}`, status: 200, reason: 'a referrers page is not an OCI index'})
+      throw new RegistryError({method: 'GET', url: url ?? `${handle.connection.baseUrl(repo)}/v2/${repo.repository}/referrers/${digest}`, status: 200, reason: 'a referrers page is not an OCI index'})
     }
     descriptors.push(...capped(repo, digest, answer.index.manifests, descriptors.length))
     if (answer.next === null || seen.has(answer.next)) break
@@ -130,14 +133,14 @@ function capped(repo: Repository, digest: Digest, more: Descriptor[], already = 
  * The entries of the fallback index for reading. A non-index under the tag (cosign copy pushes image manifests
  * there) lists nothing: "accept an index only", as go-containerregistry does.
  */
-async function fallbackDescriptors(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Descriptor[]> {
+async function fallbackDescriptors(handle: RegistryRepository, digest: Digest, signal?: AbortSignal): Promise<Descriptor[]> {
   // The repository's tag list, read once, says whether the tag exists: no GET per digest for an absent one.
   // Unlisted, a HEAD (free on Docker Hub) asks instead, so that the GET is spent only on a tag that exists.
-  const listing = await listTags(client, repo, signal)
-  const present = listing.kind === 'listed' ? listing.tags.has(fallbackTag(digest)) : (await client.headManifest(repo, fallbackTag(digest), signal)) !== null
+  const listing = await listTags(handle, signal)
+  const present = listing.kind === 'listed' ? listing.tags.has(fallbackTag(digest)) : (await handle.headManifest(fallbackTag(digest), signal)) !== null
   if (!present) return []
   try {
-    return (await readFallbackIndex(client, repo, digest, signal))?.index.manifests ?? []
+    return (await readFallbackIndex(handle, digest, signal))?.index.manifests ?? []
   } catch (err) {
     if (err instanceof ReferrersError && err.code === 'FALLBACK_TAG_CONFLICT') return []
     throw err
@@ -149,8 +152,8 @@ async function fallbackDescriptors(client: RegistryClient, repo: Repository, dig
  * does), cached per client and registry: support is a property of the registry software, and we must ask it
  * once per subject otherwise. Failures are not cached.
  */
-export function referrersApiSupported(client: RegistryClient, repo: Repository, signal?: AbortSignal): Promise<boolean> {
-  return client.memo(`referrers-api ${repo.registry}`, () => referrersPage(client, repo, ZERO_DIGEST, null, signal).then((page) => page !== null))
+export function referrersApiSupported(handle: RegistryRepository, signal?: AbortSignal): Promise<boolean> {
+  return handle.connection.memo(`referrers-api ${handle.repo.registry}`, () => referrersPage(handle, ZERO_DIGEST, null, signal).then((page) => page !== null))
 }
 
 export interface FallbackIndex {
@@ -165,9 +168,10 @@ export interface FallbackIndex {
  * is there: something other than an index under that tag (cosign copy writes image manifests there) is
  * reported as a conflict instead of being taken for an empty list or overwritten.
  */
-export async function readFallbackIndex(client: RegistryClient, repo: Repository, subject: Digest, signal?: AbortSignal): Promise<FallbackIndex | null> {
+export async function readFallbackIndex(handle: RegistryRepository, subject: Digest, signal?: AbortSignal): Promise<FallbackIndex | null> {
+  const {repo} = handle
   const tag = fallbackTag(subject)
-  const fetched = await client.getManifestIfPresent(repo, tag, signal ? {signal} : {})
+  const fetched = await handle.getManifestIfPresent(tag, signal ? {signal} : {})
   if (fetched === null) return null
   if (fetched.parsed.kind !== 'index') {
     throw new ReferrersError('FALLBACK_TAG_CONFLICT', `${repo.registry}/${repo.repository}:${tag} holds a ${fetched.mediaType}, not a referrers index`)
@@ -182,42 +186,44 @@ export async function readFallbackIndex(client: RegistryClient, repo: Repository
  * Limits: creating the index (404 before) is unconditional, and a registry that ignores If-Match (distribution
  * 2.8, measured) or sends no ETag gives last-writer-wins, so callers write one subject's index sequentially.
  */
-export async function updateFallbackIndex(client: RegistryClient, repo: Repository, subject: Digest, descriptor: Descriptor, signal?: AbortSignal): Promise<'added' | 'present'> {
+export async function updateFallbackIndex(handle: RegistryRepository, subject: Digest, descriptor: Descriptor, signal?: AbortSignal): Promise<'added' | 'present'> {
+  const {repo} = handle
   const tag = fallbackTag(subject)
   for (let attempt = 1; attempt <= FALLBACK_WRITE_ATTEMPTS; attempt++) {
-    const current = await readFallbackIndex(client, repo, subject, signal)
+    const current = await readFallbackIndex(handle, subject, signal)
     if (current?.index.manifests.some((d) => d.digest === descriptor.digest)) return 'present'
     const base: Index = current?.index ?? {schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: []}
     const next = {...base, mediaType: MediaType.OciIndex, manifests: [...base.manifests, descriptor]}
     const bytes = new TextEncoder().encode(JSON.stringify(next))
-    const outcome = await client.putManifestConditional(repo, tag, {bytes, mediaType: MediaType.OciIndex, digest: sha256Digest(bytes)}, {ifMatch: current?.etag ?? null, ...(signal ? {signal} : {})})
+    const outcome = await handle.putManifest(tag, {bytes, mediaType: MediaType.OciIndex, digest: sha256Digest(bytes)}, {ifMatch: current?.etag ?? null, ...(signal ? {signal} : {})})
     if (outcome.kind === 'stored') return 'added'
   }
   throw new ReferrersError('FALLBACK_CONTENDED', `${repo.registry}/${repo.repository}:${tag} kept changing under us (${FALLBACK_WRITE_ATTEMPTS} attempts)`)
 }
 
 /** What putReferrer did: whether the registry indexed the subject itself, or we updated the fallback index. */
-export type ReferrerPush = {fallback: 'not-needed' | 'added' | 'present'}
+type ReferrerPush = {fallback: ReferrerRecord}
 
 /**
  * PUTs a referrer manifest by digest, then makes it findable: when the answer lacks `OCI-Subject`, or the
  * registry has no referrers API (ECR sends the header without serving the API), the fallback index gets it.
  * The manifest's blobs must already be in `repo`.
  */
-export async function putReferrer(client: RegistryClient, repo: Repository, manifest: FetchedManifest, signal?: AbortSignal): Promise<ReferrerPush> {
-  const subject = subjectDigestOf(manifest)
-  const outcome = await client.putManifestConditional(repo, manifest.digest, manifest, signal ? {signal} : {})
+export async function putReferrer(handle: RepositoryHandle, manifest: FetchedManifest, signal?: AbortSignal): Promise<ReferrerPush> {
+  subjectDigestOf(manifest)
+  const outcome = await handle.putManifest(manifest.digest, manifest, signal ? {signal} : {})
   const indexed = outcome.kind === 'stored' && outcome.subject !== null
-  return {fallback: await recordReferrer(client, repo, subject, manifest, indexed, signal)}
+  return {fallback: await handle.recordReferrer(manifest, indexed, signal)}
 }
 
 /**
  * Makes an already-stored referrer findable at `repo`: nothing to do when the registry indexed it
  * (`indexedByRegistry`, i.e. it sent `OCI-Subject`) and serves the API; otherwise the fallback index gets it.
  */
-export async function recordReferrer(client: RegistryClient, repo: Repository, subject: Digest, manifest: FetchedManifest, indexedByRegistry: boolean, signal?: AbortSignal): Promise<'not-needed' | 'added' | 'present'> {
-  if (indexedByRegistry && (await referrersApiSupported(client, repo, signal))) return 'not-needed'
-  return updateFallbackIndex(client, repo, subject, referrerDescriptor(manifest), signal)
+export async function recordReferrer(handle: RegistryRepository, manifest: FetchedManifest, indexedByRegistry: boolean, signal?: AbortSignal): Promise<ReferrerRecord> {
+  const subject = subjectDigestOf(manifest)
+  if (indexedByRegistry && (await referrersApiSupported(handle, signal))) return 'not-needed'
+  return updateFallbackIndex(handle, subject, referrerDescriptor(manifest), signal)
 }
 
 /** The subject of a referrer manifest as a digest; a manifest without one cannot be pushed as a referrer. */
@@ -231,9 +237,10 @@ export function subjectDigestOf(manifest: FetchedManifest): Digest {
  * One GET of the referrers API (first page at the standard path, later pages at the registry's `Link`).
  * null when the registry does not serve the API; otherwise the page's index and the next page's URL.
  */
-async function referrersPage(client: RegistryClient, repo: Repository, digest: Digest, url: string | null, signal?: AbortSignal): Promise<{index: Index; next: string | null} | null> {
+async function referrersPage(handle: RegistryRepository, digest: Digest, url: string | null, signal?: AbortSignal): Promise<{index: Index; next: string | null} | null> {
+  const {repo, connection} = handle
   const path = `/v2/${repo.repository}/referrers/${digest}`
-  const response = await client.send(repo, {
+  const response = await connection.send(repo, {
     method: 'GET',
     path,
     ...(url !== null ? {url} : {}),
@@ -248,8 +255,8 @@ async function referrersPage(client: RegistryClient, repo: Repository, digest: D
     return null
   }
   // Bounded while reading, not after: a page without Content-Length must not be buffered whole first.
-  const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new RegistryError({method: 'GET', url: url ?? client.baseUrl(repo) + path, status: 200, reason: `referrers page larger than ${MAX_MANIFEST_BYTES} bytes`}))
+  const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new RegistryError({method: 'GET', url: url ?? connection.baseUrl(repo) + path, status: 200, reason: `referrers page larger than ${MAX_MANIFEST_BYTES} bytes`}))
   const parsed = parseManifest(bytes, MediaType.OciIndex)
   if (parsed.kind !== 'index') return null
-  return {index: parsed.index, next: nextLink(response.headers.get('link'), url ?? client.baseUrl(repo) + path)}
+  return {index: parsed.index, next: nextLink(response.headers.get('link'), url ?? connection.baseUrl(repo) + path)}
 }

@@ -8,7 +8,8 @@
  */
 import {RegistryError} from '../transport/errors.ts'
 import {readLimited} from '../transport/body.ts'
-import {pullScope, type RegistryClient, type Repository, tagsMemoKey} from './client.ts'
+import {pullScope, tagsMemoKey} from './client.ts'
+import type {RegistryRepository} from './registry-repository.ts'
 import {nextLink} from './link.ts'
 
 export type TagListing = {kind: 'listed'; tags: ReadonlySet<string>} | {kind: 'unlisted'; reason: string}
@@ -29,29 +30,27 @@ const RULE_MAX_TAG_PAGES = 500
 /** A page of 1000 tags of up to 128 characters is ~150 KiB; anything far larger is not a tag list. */
 const MAX_PAGE_BYTES = 1024 * 1024
 
-/** The tags of `repo`, listed once per client (a tag this client PUTs drops the memo, see client.ts). */
-export function listTags(client: RegistryClient, repo: Repository, signal?: AbortSignal): Promise<TagListing> {
-  return client.memo(tagsMemoKey(repo), () => readTags(client, repo, signal))
+/** The tags of the repository, listed once per client (a tag this client PUTs drops the memo, see client.ts). */
+export function listTags(handle: RegistryRepository, signal?: AbortSignal): Promise<TagListing> {
+  return handle.connection.memo(tagsMemoKey(handle.repo), () => readTags(handle, signal))
 }
 
-/**
- * The tags of `repo` for a tag rule: the same listing and memo, read up to RULE_MAX_TAG_PAGES. Plan lists the
- * rules' repositories before anything else, so signature discovery then reuses the whole listing.
- */
-export function listTagsForRule(client: RegistryClient, repo: Repository, signal?: AbortSignal): Promise<TagListing> {
-  return client.memo(tagsMemoKey(repo), () => readTags(client, repo, signal, RULE_MAX_TAG_PAGES))
+/** A tag rule needs every tag (it cannot ask per tag): the same listing and memo, read up to RULE_MAX_TAG_PAGES. */
+export function listTagsForRule(handle: RegistryRepository, signal?: AbortSignal): Promise<TagListing> {
+  return handle.connection.memo(tagsMemoKey(handle.repo), () => readTags(handle, signal, RULE_MAX_TAG_PAGES))
 }
 
-async function readTags(client: RegistryClient, repo: Repository, signal?: AbortSignal, maxPages = MAX_TAG_PAGES): Promise<TagListing> {
+async function readTags(handle: RegistryRepository, signal?: AbortSignal, maxPages = MAX_TAG_PAGES): Promise<TagListing> {
+  const {repo, connection} = handle
   const tags = new Set<string>()
-  const first = `${client.baseUrl(repo)}/v2/${repo.repository}/tags/list?n=${TAGS_PAGE_SIZE}`
+  const first = `${connection.baseUrl(repo)}/v2/${repo.repository}/tags/list?n=${TAGS_PAGE_SIZE}`
   const seen = new Set<string>()
   let url: string | null = first
   for (let page = 0; url !== null && !seen.has(url); page++) {
     seen.add(url)
     const at: string = url
     if (page >= maxPages) return {kind: 'unlisted', reason: `more than ${maxPages} pages of tags`}
-    const response: Response = await client.send(repo, {method: 'GET', path: '', url: at, scopes: [pullScope(repo)], allowStatus: [401, 403, 404, 405], ...(signal ? {signal} : {})})
+    const response: Response = await connection.send(repo, {method: 'GET', path: '', url: at, scopes: [pullScope(repo)], allowStatus: [401, 403, 404, 405], ...(signal ? {signal} : {})})
     if (response.status === 404 && page === 0) {
       // NAME_UNKNOWN: the repository does not exist (yet), so it has no tags.
       await response.body?.cancel()

@@ -5,7 +5,7 @@
  */
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import type {Digest} from '../ref/digest.ts'
-import type {RegistryClient, Repository} from '../registry/client.ts'
+import type {RepositoryHandle} from '../registry/handle.ts'
 import {type Artifact, discoverArtifacts, eachCandidate} from './discover.ts'
 import {loadTrustedRoot} from './trust.ts'
 import type {CandidateVerdict, Identity, SignaturePolicy, TrustedRootSource} from './types.ts'
@@ -75,8 +75,7 @@ export function policyTrust(policy: SignaturePolicy): PolicyTrustInput {
  * Each candidate is judged as its blob arrives, so only verdicts are kept, never every signature's bytes at once.
  */
 export async function checkPolicy(
-  client: RegistryClient,
-  repo: Repository,
+  repo: RepositoryHandle,
   digests: readonly Digest[],
   store: TrustStore,
   input: PolicyTrustInput,
@@ -87,9 +86,9 @@ export async function checkPolicy(
   const required = await Promise.all(input.attestations.map(async (a) => ({predicateType: a.predicateType, trust: await store.trustFor(a.trust)})))
   const perDigest = await Promise.all(
     digests.map(async (digest) => {
-      const artifacts = await discoverArtifacts(client, repo, digest, signal)
+      const artifacts = await discoverArtifacts(repo, digest, signal)
       found?.set(digest, artifacts)
-      return eachCandidate(client, repo, artifacts, (candidate) => {
+      return eachCandidate(repo, artifacts, (candidate) => {
         const verdict: DigestVerdict = {...verifyCandidate(candidate, digest, entryTrust), digest}
         const claim = verdict.claim
         const asAttestation = required.map(({predicateType, trust}) => {

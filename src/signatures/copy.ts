@@ -18,30 +18,12 @@
 import type {Descriptor} from '../oci/manifest.ts'
 import {parseManifest} from '../oci/manifest.ts'
 import {type Digest, isDigest, sha256Digest} from '../ref/digest.ts'
-import type {FetchedManifest, RegistryClient, Repository} from '../registry/client.ts'
-import {putReferrer, recordReferrer, subjectDigestOf} from '../registry/referrers.ts'
+import {type CopyEngine, NO_TALLY, type Route} from '../copy/engine.ts'
+import type {FetchedManifest} from '../registry/client.ts'
+import type {ReferrerRecord, RepositoryHandle} from '../registry/handle.ts'
+import {putReferrer, subjectDigestOf} from '../registry/referrers.ts'
 import {type Artifact, DSSE_MEDIA_TYPE, legacyTag} from './discover.ts'
 import {imageOf, layerKey, LegacySignatureError, pushBytes, writeSignatureImage} from './legacy-image.ts'
-
-/**
- * What copying needs of apply's content copier (`BlobCopier`, src/apply): blobs and whole manifest trees placed
- * once per run per target repository and digest, shared with the image copy, and manifest PUTs that survive
- * another writer storing the same content at the same moment. Declared here because signatures must not import
- * apply (same layer rank, see test/architecture.test.ts).
- */
-export interface ContentPlacer {
-  ensure(need: {source: Repository; target: Repository; digest: Digest; size: number; onBytes: (n: number) => void}): Promise<unknown>
-  ensureManifest(need: WalkNeed & {digest: Digest}): Promise<void>
-  putManifest(need: WalkNeed, reference: string, manifest: FetchedManifest, condition: 'always' | 'if-absent'): Promise<'stored' | 'taken'>
-}
-
-/** Where a manifest walk reads and writes; signature artifacts pass no-op counters (not an entry's bytes). */
-interface WalkNeed {
-  source: Repository
-  target: Repository
-  onBlob: (outcome: string, size: number) => void
-  onBytes: (n: number) => void
-}
 
 export interface CopyReport {
   /** Legacy tags written byte for byte (the target had no such tag). */
@@ -57,17 +39,17 @@ export interface CopyReport {
 /** Attempts of one merge when other writers keep changing the tag under us (412). */
 const MERGE_ATTEMPTS = 5
 
+/** Signature artifacts are copied by the run's engine (blobs shared with the images), counted for no entry. */
 export async function copyArtifacts(
-  client: RegistryClient,
-  blobs: ContentPlacer,
-  from: Repository,
-  to: Repository,
+  engine: CopyEngine,
+  from: RepositoryHandle,
+  to: RepositoryHandle,
   subjectDigest: Digest,
   artifacts: readonly Artifact[],
   signal?: AbortSignal,
 ): Promise<CopyReport> {
   const report: CopyReport = {legacyTags: 0, referrers: 0, merged: 0, fallbackEntries: 0}
-  const ctx: CopyContext = {client, blobs, from, to, signal}
+  const ctx: CopyContext = {engine, route: {source: from, target: to, tally: NO_TALLY}, signal}
   // Order of notes §7.4: legacy tags, then referrers.
   for (const artifact of artifacts) {
     if (artifact.kind !== 'legacy-tag') continue
@@ -79,7 +61,7 @@ export async function copyArtifacts(
     if (artifact.kind !== 'referrer') continue
     const subject = subjectDigestOf(artifact.manifest)
     if (subject !== subjectDigest) throw new Error(`referrer ${artifact.manifest.digest} is about ${subject}, not ${subjectDigest}`)
-    const outcome = await copyReferrer(ctx, subject, artifact.manifest)
+    const outcome = await copyReferrer(ctx, artifact.manifest)
     if (outcome.put) report.referrers++
     if (outcome.fallback === 'added') report.fallbackEntries++
   }
@@ -87,10 +69,8 @@ export async function copyArtifacts(
 }
 
 interface CopyContext {
-  client: RegistryClient
-  blobs: ContentPlacer
-  from: Repository
-  to: Repository
+  engine: CopyEngine
+  route: Route
   signal?: AbortSignal | undefined
 }
 
@@ -100,13 +80,14 @@ interface CopyContext {
  * (e.g. a previous merge).
  */
 async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedManifest): Promise<'copied' | 'merged' | 'unchanged'> {
-  const {client, to, signal} = ctx
-  const head = await client.headManifest(to, tag, signal)
+  const {signal} = ctx
+  const {source: from, target: to} = ctx.route
+  const head = await to.headManifest(tag, signal)
   if (head?.digest === manifest.digest) return 'unchanged'
   if (head === null && (await createTag(ctx, tag, manifest))) return 'copied'
-  const source = imageOf({...manifest, etag: null}, ctx.from, tag)
+  const source = imageOf({...manifest, etag: null}, from, tag)
   for (let attempt = 1; attempt <= MERGE_ATTEMPTS; attempt++) {
-    const current = await client.getManifestIfPresent(to, tag, signal ? {signal} : {})
+    const current = await to.getManifestIfPresent(tag, signal ? {signal} : {})
     if (current === null) {
       // Deleted since the HEAD: the plain copy is the union, unless someone creates the tag first (then merge).
       if (await createTag(ctx, tag, manifest)) return 'copied'
@@ -116,10 +97,10 @@ async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedMan
     const keys = new Set(have.map(layerKey))
     const missing = source.layers.filter((layer) => !keys.has(layerKey(layer)))
     if (missing.length === 0) return 'unchanged'
-    await Promise.all(missing.map((layer) => ensureBlob(ctx, layer)))
-    if (await writeSignatureImage(client, to, tag, current, [...have, ...dedupe(missing)], signal)) return 'merged'
+    await Promise.all(missing.map((layer) => ctx.engine.ensureBlob(ctx.route, {digest: digestOf(layer), size: layer.size})))
+    if (await writeSignatureImage(to, tag, current, [...have, ...dedupe(missing)], signal)) return 'merged'
   }
-  throw new LegacySignatureError('CONTENDED', `${to.registry}/${to.repository}:${tag} kept changing while we merged signatures into it`)
+  throw new LegacySignatureError('CONTENDED', `${to.name}:${tag} kept changing while we merged signatures into it`)
 }
 
 /**
@@ -127,8 +108,8 @@ async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedMan
  * signatures another writer put there meanwhile are merged with, never replaced. False when it was taken.
  */
 async function createTag(ctx: CopyContext, tag: string, manifest: FetchedManifest): Promise<boolean> {
-  await copyBlobsOf(ctx, manifest)
-  return (await ctx.blobs.putManifest(walkOf(ctx), tag, manifest, 'if-absent')) === 'stored'
+  await ctx.engine.ensureBlobsOf(ctx.route, manifest)
+  return (await ctx.engine.putManifest(ctx.route, tag, manifest, 'if-absent')) === 'stored'
 }
 
 /**
@@ -136,35 +117,21 @@ async function createTag(ctx: CopyContext, tag: string, manifest: FetchedManifes
  * fallback index if the target needs one. A referrer already at the target is not PUT again, but still checked
  * for a fallback entry (a previous run may have stopped between the two writes).
  */
-async function copyReferrer(ctx: CopyContext, subject: Digest, manifest: FetchedManifest): Promise<{put: boolean; fallback: 'not-needed' | 'added' | 'present'}> {
-  const {client, to, signal} = ctx
-  const existing = await client.headManifest(to, manifest.digest, signal)
+async function copyReferrer(ctx: CopyContext, manifest: FetchedManifest): Promise<{put: boolean; fallback: ReferrerRecord}> {
+  const {signal, route} = ctx
+  const existing = await route.target.headManifest(manifest.digest, signal)
   if (existing !== null) {
     // Stored earlier: a registry with the API indexed it on that push, so only a registry without needs the index.
-    return {put: false, fallback: await recordReferrer(client, to, subject, manifest, true, signal)}
+    return {put: false, fallback: await route.target.recordReferrer(manifest, true, signal)}
   }
   if (manifest.parsed.kind === 'index') {
-    // Children (e.g. a multi-platform SBOM) are placed by digest through the run's copier: each distinct one once.
-    for (const digest of new Set(manifest.parsed.index.manifests.map(digestOf))) await ctx.blobs.ensureManifest({...walkOf(ctx), digest})
+    // Children (e.g. a multi-platform SBOM) are placed by digest through the run's engine: each distinct one once.
+    for (const digest of new Set(manifest.parsed.index.manifests.map(digestOf))) await ctx.engine.ensureManifest(route, digest)
   } else {
-    await copyBlobsOf(ctx, manifest)
+    await ctx.engine.ensureBlobsOf(route, manifest)
   }
-  const pushed = await putReferrer(client, to, manifest, signal)
+  const pushed = await putReferrer(route.target, manifest, signal)
   return {put: true, fallback: pushed.fallback}
-}
-
-async function copyBlobsOf(ctx: CopyContext, manifest: FetchedManifest): Promise<void> {
-  if (manifest.parsed.kind !== 'image') return
-  const {config, layers} = manifest.parsed.manifest
-  await Promise.all([config, ...layers].map((blob) => ensureBlob(ctx, blob)))
-}
-
-function walkOf(ctx: CopyContext): WalkNeed {
-  return {source: ctx.from, target: ctx.to, onBlob: () => {}, onBytes: () => {}}
-}
-
-function ensureBlob(ctx: CopyContext, blob: Descriptor): Promise<unknown> {
-  return ctx.blobs.ensure({source: ctx.from, target: ctx.to, digest: digestOf(blob), size: blob.size, onBytes: () => {}})
 }
 
 /** Source layers that repeat among themselves are added once. */
@@ -182,14 +149,14 @@ function digestOf(descriptor: Descriptor): Digest {
  * `{}` config and the bundle layer) unless present, the manifest by digest, then the fallback index if the
  * registry does not index the subject itself. The manifest must carry `subject` and its `mediaType`.
  */
-export async function pushReferrer(client: RegistryClient, repo: Repository, manifestBytes: Uint8Array, blobs: readonly Uint8Array[], signal?: AbortSignal): Promise<{digest: Digest; fallback: 'not-needed' | 'added' | 'present'}> {
+export async function pushReferrer(repo: RepositoryHandle, manifestBytes: Uint8Array, blobs: readonly Uint8Array[], signal?: AbortSignal): Promise<{digest: Digest; fallback: ReferrerRecord}> {
   const mediaType = (JSON.parse(new TextDecoder().decode(manifestBytes)) as {mediaType?: unknown}).mediaType
   if (typeof mediaType !== 'string') throw new Error('a referrer manifest must declare its mediaType')
   const digest = sha256Digest(manifestBytes)
   const manifest: FetchedManifest = {digest, mediaType, size: manifestBytes.byteLength, bytes: manifestBytes, parsed: parseManifest(manifestBytes, mediaType)}
   subjectDigestOf(manifest)
-  for (const blob of blobs) await pushBytes(client, repo, blob, signal)
-  const pushed = await putReferrer(client, repo, manifest, signal)
+  for (const blob of blobs) await pushBytes(repo, blob, signal)
+  const pushed = await putReferrer(repo, manifest, signal)
   return {digest, fallback: pushed.fallback}
 }
 
@@ -206,15 +173,15 @@ export interface LegacySignatureLayer {
  * absent. Idempotent: a layer with the same payload digest and the same signature annotation already there
  * means nothing is written. Concurrent writers are handled with If-Match and a re-read.
  */
-export async function appendLegacySignature(client: RegistryClient, repo: Repository, subjectDigest: Digest, layer: LegacySignatureLayer, signal?: AbortSignal): Promise<'appended' | 'already-present'> {
+export async function appendLegacySignature(repo: RepositoryHandle, subjectDigest: Digest, layer: LegacySignatureLayer, signal?: AbortSignal): Promise<'appended' | 'already-present'> {
   const tag = legacyTag(subjectDigest, layer.mediaType === DSSE_MEDIA_TYPE ? 'att' : 'sig')
   const descriptor: Descriptor = {mediaType: layer.mediaType, size: layer.payload.byteLength, digest: sha256Digest(layer.payload), annotations: {...layer.annotations}}
   for (let attempt = 1; attempt <= MERGE_ATTEMPTS; attempt++) {
-    const current = await client.getManifestIfPresent(repo, tag, signal ? {signal} : {})
+    const current = await repo.getManifestIfPresent(tag, signal ? {signal} : {})
     const have = current === null ? [] : imageOf(current, repo, tag).layers
     if (have.some((l) => layerKey(l) === layerKey(descriptor))) return 'already-present'
-    await pushBytes(client, repo, layer.payload, signal)
-    if (await writeSignatureImage(client, repo, tag, current, [...have, descriptor], signal)) return 'appended'
+    await pushBytes(repo, layer.payload, signal)
+    if (await writeSignatureImage(repo, tag, current, [...have, descriptor], signal)) return 'appended'
   }
-  throw new LegacySignatureError('CONTENDED', `${repo.registry}/${repo.repository}:${tag} kept changing while we appended a signature`)
+  throw new LegacySignatureError('CONTENDED', `${repo.name}:${tag} kept changing while we appended a signature`)
 }

@@ -8,9 +8,10 @@
  */
 import type {Descriptor} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
-import type {FetchedManifest, RegistryClient, Repository} from '../registry/client.ts'
-import {listReferrers, subjectOf} from '../registry/referrers.ts'
-import {listTags} from '../registry/tags.ts'
+import type {FetchedManifest} from '../registry/client.ts'
+import type {RepositoryHandle} from '../registry/handle.ts'
+import {LayoutError} from '../registry/layout/errors.ts'
+import {subjectOf} from '../registry/referrers.ts'
 import {RegistryError} from '../transport/errors.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import {SignatureError} from './trust.ts'
@@ -55,8 +56,8 @@ export function legacyTag(digest: Digest, suffix: LegacySuffix): string {
  * HEAD gave, so the bytes are verified), then every referrer whose manifest exists and names `digest` as its
  * subject. Stale fallback entries (manifest gone) and entries about other subjects are left out.
  */
-export async function discoverArtifacts(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
-  const [legacy, referrers] = await Promise.all([legacyArtifacts(client, repo, digest, signal), referrerArtifacts(client, repo, digest, signal)])
+export async function discoverArtifacts(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
+  const [legacy, referrers] = await Promise.all([legacyArtifacts(repo, digest, signal), referrerArtifacts(repo, digest, signal)])
   return [...legacy, ...referrers]
 }
 
@@ -64,15 +65,15 @@ export async function discoverArtifacts(client: RegistryClient, repo: Repository
  * cosign's `.sig/.att/.sbom` tags of `digest`. The repository's tag list (one per repository and client) says
  * which exist, so an unsigned digest costs no request; a registry that will not list falls back to a HEAD per tag.
  */
-async function legacyArtifacts(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
-  const listing = await listTags(client, repo, signal)
+async function legacyArtifacts(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
+  const listing = await repo.listTags(signal)
   const suffixes = listing.kind === 'listed' ? LEGACY_SUFFIXES.filter((suffix) => listing.tags.has(legacyTag(digest, suffix))) : LEGACY_SUFFIXES
   const found = await Promise.all(
     suffixes.map(async (suffix): Promise<Artifact | null> => {
       const tag = legacyTag(digest, suffix)
-      const head = await client.headManifest(repo, tag, signal)
+      const head = await repo.headManifest(tag, signal)
       if (head === null) return null
-      const manifest = await getIfPresent(client, repo, head.digest, signal)
+      const manifest = await getIfPresent(repo, head.digest, signal)
       // cosign writes image manifests under these tags; an index there is something else and not ours to read.
       if (manifest === null || manifest.parsed.kind !== 'image') return null
       return {kind: 'legacy-tag', tag, suffix, manifest}
@@ -81,12 +82,12 @@ async function legacyArtifacts(client: RegistryClient, repo: Repository, digest:
   return found.filter((a): a is Artifact => a !== null)
 }
 
-async function referrerArtifacts(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
-  const {descriptors} = await listReferrers(client, repo, digest, signal)
+async function referrerArtifacts(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
+  const {descriptors} = await repo.listReferrers(digest, signal)
   const unique = [...new Map(descriptors.filter((d) => isDigest(d.digest)).map((d) => [d.digest, d])).values()]
   const budget = new ByteBudget(repo, digest)
   const found = await mapLimit(unique, FETCH_CONCURRENCY, async (descriptor): Promise<Artifact | null> => {
-    const manifest = await getIfPresent(client, repo, descriptor.digest as Digest, signal)
+    const manifest = await getIfPresent(repo, descriptor.digest as Digest, signal)
     if (manifest === null) return null
     budget.spend(manifest.size)
     return subjectOf(manifest) === digest ? {kind: 'referrer', manifest, descriptor} : null
@@ -95,11 +96,12 @@ async function referrerArtifacts(client: RegistryClient, repo: Repository, diges
 }
 
 /** A manifest by digest, or null when the registry no longer has it (a stale fallback entry). */
-async function getIfPresent(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<FetchedManifest | null> {
+async function getIfPresent(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<FetchedManifest | null> {
   try {
-    return await client.getManifest(repo, digest, signal)
+    return await repo.getManifest(digest, signal)
   } catch (err) {
     if (err instanceof RegistryError && err.status === 404) return null
+    if (err instanceof LayoutError && err.code === 'MANIFEST_UNKNOWN') return null
     throw err
   }
 }
@@ -114,8 +116,8 @@ async function getIfPresent(client: RegistryClient, repo: Repository, digest: Di
  * SBOMs and other referrers give nothing: they are copied, never verified. Whether a candidate is a signature or
  * an attestation is decided by verification, from the signed statement (see `Claim`), not here.
  */
-export function candidatesOf(client: RegistryClient, repo: Repository, artifacts: readonly Artifact[], signal?: AbortSignal): Promise<Candidate[]> {
-  return eachCandidate(client, repo, artifacts, (candidate) => candidate, signal)
+export function candidatesOf(repo: RepositoryHandle, artifacts: readonly Artifact[], signal?: AbortSignal): Promise<Candidate[]> {
+  return eachCandidate(repo, artifacts, (candidate) => candidate, signal)
 }
 
 /**
@@ -123,13 +125,13 @@ export function candidatesOf(client: RegistryClient, repo: Repository, artifacts
  * the result (a verdict) holds a few blobs at once, not all of them. More than MAX_SIGNATURE_BYTES_TOTAL of
  * layers for these artifacts is refused before it is read (declared sizes) or while it is (actual bytes).
  */
-export async function eachCandidate<R>(client: RegistryClient, repo: Repository, artifacts: readonly Artifact[], visit: (candidate: Candidate) => R, signal?: AbortSignal): Promise<R[]> {
+export async function eachCandidate<R>(repo: RepositoryHandle, artifacts: readonly Artifact[], visit: (candidate: Candidate) => R, signal?: AbortSignal): Promise<R[]> {
   const planned = artifacts.flatMap((artifact) => plannedCandidates(artifact))
   const first = artifacts[0]
   const budget = new ByteBudget(repo, first === undefined ? 'the image' : first.kind === 'legacy-tag' ? first.tag : (subjectOf(first.manifest) ?? first.manifest.digest))
   budget.check(planned.reduce((n, p) => n + Math.max(0, p.layer.size), 0))
   return mapLimit(planned, FETCH_CONCURRENCY, async (p): Promise<R> => {
-    const bytes = await client.getSmallBlob(repo, p.layer.digest as Digest, MAX_SIGNATURE_BLOB_BYTES, signal)
+    const bytes = await repo.getSmallBlob(p.layer.digest as Digest, MAX_SIGNATURE_BLOB_BYTES, signal)
     budget.spend(bytes.byteLength)
     return visit(toCandidate(p, bytes))
   })
@@ -146,7 +148,7 @@ function toCandidate(p: PlannedCandidate, bytes: Uint8Array): Candidate {
 class ByteBudget {
   private spent = 0
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: RepositoryHandle,
     private readonly subject: string,
   ) {}
 
@@ -157,7 +159,7 @@ class ByteBudget {
 
   check(total: number): void {
     if (total <= MAX_SIGNATURE_BYTES_TOTAL) return
-    throw new SignatureError('SIGNATURES_TOO_LARGE', `${this.repo.registry}/${this.repo.repository}: the signatures next to ${this.subject} exceed ${MAX_SIGNATURE_BYTES_TOTAL / (1024 * 1024)} MiB in total, more than image-syncer reads for one image`)
+    throw new SignatureError('SIGNATURES_TOO_LARGE', `${this.repo.name}: the signatures next to ${this.subject} exceed ${MAX_SIGNATURE_BYTES_TOTAL / (1024 * 1024)} MiB in total, more than image-syncer reads for one image`)
   }
 }
 

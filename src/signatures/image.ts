@@ -5,7 +5,8 @@
 import type {Digest} from '../ref/digest.ts'
 import {formatReference, parseReference} from '../ref/reference.ts'
 import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
-import type {RegistryClient, Repository} from '../registry/client.ts'
+import {layoutReference} from '../registry/stores.ts'
+import type {RepositoryHandle} from '../registry/handle.ts'
 import {checkPolicy, type TrustInput, TrustStore} from './check.ts'
 import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from './decide.ts'
 import {signTarget, type SignOutcome} from './sign-target.ts'
@@ -32,9 +33,9 @@ export interface VerifyImageResult {
  * verified with the same trust: the command checks what apply would with that policy.
  */
 export async function verifyImage(request: ImageRequest & {trust: TrustInput; attestationTypes: readonly string[]}): Promise<VerifyImageResult> {
-  const {client, repo, digest, reference} = await resolve(request)
+  const {repo, digest, reference} = await resolve(request)
   const input = {entry: request.trust, attestations: request.attestationTypes.map((predicateType) => ({predicateType, trust: request.trust}))}
-  const checked = await checkPolicy(client, repo, [digest], new TrustStore(), input, request.signal)
+  const checked = await checkPolicy(repo, [digest], new TrustStore(), input, request.signal)
   // `required`: a verify command that finds nothing has verified nothing.
   const signatures = decideSignatures({verify: 'required', keys: request.trust.keys, identities: request.trust.identities}, checked.verdicts)
   const decision = withAttestations(signatures, checked.attestations.map((a) => decideAttestation(a.predicateType, a.verdicts)))
@@ -44,17 +45,24 @@ export async function verifyImage(request: ImageRequest & {trust: TrustInput; at
 }
 
 export async function signImage(request: ImageRequest & {spec: SignSpec; env: Record<string, string | undefined>}): Promise<{reference: string; digest: Digest; outcome: SignOutcome}> {
-  const {client, repo, digest, reference, mediaType, size} = await resolve(request)
-  const outcome = await signTarget(client, repo, {digest, mediaType, size}, request.spec, request.env, request.signal)
+  const {repo, digest, reference, mediaType, size} = await resolve(request)
+  const outcome = await signTarget(repo, {digest, mediaType, size}, request.spec, request.env, request.signal)
   return {reference, digest, outcome}
 }
 
-async function resolve(request: ImageRequest): Promise<{client: RegistryClient; repo: Repository; digest: Digest; reference: string; mediaType: string; size: number}> {
+async function resolve(request: ImageRequest): Promise<{repo: RepositoryHandle; digest: Digest; reference: string; mediaType: string; size: number}> {
+  // `oci:DIR/repo:tag`: a layout on disk (written by apply with an oci: prefix, or by skopeo), no registry at all.
+  const layout = layoutReference(request.reference)
+  if (layout !== null) {
+    const head = await layout.repo.headManifest(layout.reference, request.signal)
+    if (!head) throw new SignatureError('IMAGE_NOT_FOUND', `${request.reference} does not exist`)
+    return {repo: layout.repo, digest: head.digest, reference: request.reference, mediaType: head.mediaType, size: head.size}
+  }
   const ref = parseReference(request.reference)
-  const repo = {registry: ref.registry, repository: ref.repository}
   // The image's own registry gets the target-only credentials (--access-token, key file): it is what we write to.
   const client = await connectRegistries({...request.registry, targetRegistry: ref.registry}, request.version)
-  const head = await client.headManifest(repo, ref.digest ?? ref.tag ?? 'latest', request.signal)
+  const repo = client.repository({registry: ref.registry, repository: ref.repository})
+  const head = await repo.headManifest(ref.digest ?? ref.tag ?? 'latest', request.signal)
   if (!head) throw new SignatureError('IMAGE_NOT_FOUND', `${formatReference(ref)} does not exist`)
-  return {client, repo, digest: head.digest, reference: formatReference(ref), mediaType: head.mediaType, size: head.size}
+  return {repo, digest: head.digest, reference: formatReference(ref), mediaType: head.mediaType, size: head.size}
 }

@@ -16,9 +16,10 @@ import {SyncerError} from '../ref/errors.ts'
 import type {Descriptor, Manifest} from '../oci/manifest.ts'
 import {MediaType} from '../oci/media-types.ts'
 import {type Digest, sha256Digest} from '../ref/digest.ts'
-import {finishUpload, headBlob, startUpload} from '../registry/blobs.ts'
-import type {EtaggedManifest, RegistryClient, Repository} from '../registry/client.ts'
+import type {EtaggedManifest} from '../registry/client.ts'
 import {ContentError} from '../registry/errors.ts'
+import type {RepositoryHandle} from '../registry/handle.ts'
+import {LayoutError} from '../registry/layout/errors.ts'
 import {RegistryError} from '../transport/errors.ts'
 import {SIGNATURE_ANNOTATION} from './discover.ts'
 
@@ -94,46 +95,44 @@ export function signatureManifest(base: Manifest | null, config: Descriptor, lay
  * Returns false when the tag changed meanwhile (412), so the caller re-reads and merges again.
  * Every layer blob must already be in `repo`.
  */
-export async function writeSignatureImage(client: RegistryClient, repo: Repository, tag: string, current: EtaggedManifest | null, layers: readonly Descriptor[], signal?: AbortSignal): Promise<boolean> {
+export async function writeSignatureImage(repo: RepositoryHandle, tag: string, current: EtaggedManifest | null, layers: readonly Descriptor[], signal?: AbortSignal): Promise<boolean> {
   if (layers.length > MAX_SIGNATURE_LAYERS) {
-    throw new LegacySignatureError('TOO_MANY_LAYERS', `${repo.registry}/${repo.repository}:${tag} would have ${layers.length} signatures; cosign reads at most ${MAX_SIGNATURE_LAYERS}`)
+    throw new LegacySignatureError('TOO_MANY_LAYERS', `${repo.name}:${tag} would have ${layers.length} signatures; cosign reads at most ${MAX_SIGNATURE_LAYERS}`)
   }
   const base = current === null ? null : imageOf(current, repo, tag)
   const kept = base?.layers.length ?? 0
-  const oldConfig = base ? await readConfig(client, repo, base.config.digest as Digest, signal) : null
+  const oldConfig = base ? await readConfig(repo, base.config.digest as Digest, signal) : null
   const configBytes = base ? rebuildConfig(oldConfig, kept, layers) : emptyImageConfig(layers)
   const configMediaType = base?.config.mediaType ?? MediaType.OciConfig
-  const configDigest = await pushBytes(client, repo, configBytes, signal)
+  const configDigest = await pushBytes(repo, configBytes, signal)
   const manifest = signatureManifest(base, {mediaType: configMediaType, size: configBytes.byteLength, digest: configDigest}, layers)
-  const outcome = await client.putManifestConditional(repo, tag, manifest, {ifMatch: current?.etag ?? null, ...(signal ? {signal} : {})})
+  const outcome = await repo.putManifest(tag, manifest, {ifMatch: current?.etag ?? null, ...(signal ? {signal} : {})})
   return outcome.kind === 'stored'
 }
 
 /** The current config, or null when it is missing or not what it claims (then cosign's shape is used). */
-async function readConfig(client: RegistryClient, repo: Repository, digest: Digest, signal?: AbortSignal): Promise<Uint8Array | null> {
+async function readConfig(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<Uint8Array | null> {
   try {
-    return await client.getSmallBlob(repo, digest, MAX_CONFIG_BYTES, signal)
+    return await repo.getSmallBlob(digest, MAX_CONFIG_BYTES, signal)
   } catch (err) {
-    if (err instanceof RegistryError || err instanceof ContentError) return null
+    if (err instanceof RegistryError || err instanceof ContentError || err instanceof LayoutError) return null
     throw err
   }
 }
 
 /** The image manifest of a signature tag; an index (or anything else) there is not cosign's and is left alone. */
-export function imageOf(current: EtaggedManifest, repo: Repository, tag: string): Manifest {
+export function imageOf(current: EtaggedManifest, repo: RepositoryHandle, tag: string): Manifest {
   if (current.parsed.kind !== 'image') {
-    throw new LegacySignatureError('NOT_AN_IMAGE', `${repo.registry}/${repo.repository}:${tag} holds a ${current.mediaType}, not a signature image: refusing to rewrite it`)
+    throw new LegacySignatureError('NOT_AN_IMAGE', `${repo.name}:${tag} holds a ${current.mediaType}, not a signature image: refusing to rewrite it`)
   }
   return current.parsed.manifest
 }
 
 /** Uploads bytes we made ourselves (a config, a payload) unless `repo` has them; returns their digest. */
-export async function pushBytes(client: RegistryClient, repo: Repository, bytes: Uint8Array, signal?: AbortSignal): Promise<Digest> {
+export async function pushBytes(repo: RepositoryHandle, bytes: Uint8Array, signal?: AbortSignal): Promise<Digest> {
   const digest = sha256Digest(bytes)
-  if ((await headBlob(client, repo, digest, signal)) !== null) return digest
-  const start = await startUpload(client, repo, signal ? {signal} : {})
-  if (start.kind !== 'session') throw new Error('unreachable: an upload without mount cannot be mounted')
-  await finishUpload(client, repo, start.location, {digest, size: bytes.byteLength, body: new Response(bytes).body!}, signal)
+  if ((await repo.headBlob(digest, signal)) !== null) return digest
+  await repo.putBlob({digest, size: bytes.byteLength, open: async () => new Response(bytes).body!}, signal ? {signal} : {})
   return digest
 }
 

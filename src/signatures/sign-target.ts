@@ -5,7 +5,7 @@
  */
 import {MediaType} from '../oci/media-types.ts'
 import {type Digest, sha256Digest} from '../ref/digest.ts'
-import type {RegistryClient, Repository} from '../registry/client.ts'
+import type {RepositoryHandle} from '../registry/handle.ts'
 import {appendLegacySignature, pushReferrer} from './copy.ts'
 import {discoverArtifacts, SIMPLE_SIGNING_MEDIA_TYPE} from './discover.ts'
 import {keylessToken, loadSigningKey, signBundleKeyless, signBundleWithKey, signLegacyKeyless, signLegacyWithKey, simpleSigningPayload} from './sign.ts'
@@ -28,18 +28,18 @@ export interface Subject {
   size: number
 }
 
-export async function signTarget(client: RegistryClient, repo: Repository, subject: Subject, spec: SignSpec, env: Record<string, string | undefined>, signal?: AbortSignal): Promise<SignOutcome> {
+export async function signTarget(repo: RepositoryHandle, subject: Subject, spec: SignSpec, env: Record<string, string | undefined>, signal?: AbortSignal): Promise<SignOutcome> {
   const signer = await signerFor(spec, env)
-  if (await alreadySigned(client, repo, subject.digest, signer.id, signal)) return 'already-signed'
+  if (await alreadySigned(repo, subject.digest, signer.id, signal)) return 'already-signed'
   const marker = {[SIGNER_ANNOTATION]: signer.id}
   if (spec.format === 'legacy') {
-    const payload = simpleSigningPayload(`${repo.registry}/${repo.repository}`, subject.digest)
+    const payload = simpleSigningPayload(repo.name, subject.digest)
     const {annotations} = await signer.legacy(payload)
-    await appendLegacySignature(client, repo, subject.digest, {payload, annotations: {...annotations, ...marker}, mediaType: SIMPLE_SIGNING_MEDIA_TYPE}, signal)
+    await appendLegacySignature(repo, subject.digest, {payload, annotations: {...annotations, ...marker}, mediaType: SIMPLE_SIGNING_MEDIA_TYPE}, signal)
   } else {
     const bundle = await signer.bundle(subject.digest)
     const manifest = referrerManifest(subject, bundle, marker)
-    await pushReferrer(client, repo, manifest, [EMPTY_CONFIG, bundle], signal)
+    await pushReferrer(repo, manifest, [EMPTY_CONFIG, bundle], signal)
   }
   return 'signed'
 }
@@ -78,8 +78,8 @@ function tokenIdentity(token: string): string {
   }
 }
 
-async function alreadySigned(client: RegistryClient, repo: Repository, digest: Digest, signerId: string, signal?: AbortSignal): Promise<boolean> {
-  const artifacts = await discoverArtifacts(client, repo, digest, signal)
+async function alreadySigned(repo: RepositoryHandle, digest: Digest, signerId: string, signal?: AbortSignal): Promise<boolean> {
+  const artifacts = await discoverArtifacts(repo, digest, signal)
   return artifacts.some((artifact) => {
     if (artifact.manifest.parsed.kind !== 'image') return false
     const manifest = artifact.manifest.parsed.manifest

@@ -17,7 +17,7 @@ export type SyncApply = {kind: 'dry-run'} | {kind: 'refused'; conflicts: PlanEnt
 export type SyncOutcome = {kind: 'unclassified'; failures: EntryFailure[]} | {kind: 'planned'; plan: Plan; apply: SyncApply}
 
 export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
-  const {client, result} = await computePlan(request)
+  const {stores, result} = await computePlan(request)
   if (result.kind === 'failed') return {kind: 'unclassified', failures: result.failures}
   const plan = result.plan
   if (request.dryRun) return {kind: 'planned', plan, apply: {kind: 'dry-run'}}
@@ -25,5 +25,5 @@ export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
   if (conflicts.length) return {kind: 'planned', plan, apply: {kind: 'refused', conflicts}}
   // As apply would: a run that stalls on 429s halfway through is worse than one that does not start.
   if (!request.ignorePullBudget) refuseShortBudget(plan)
-  return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, client, request)}}
+  return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, stores, request)}}
 }

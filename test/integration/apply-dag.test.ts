@@ -4,7 +4,7 @@
  * byte is counted once. Requests are counted at the registries.
  */
 import {describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {BlobCopier} from '../../src/apply/blob-copier.ts'
+import {CopyEngine} from '../../src/copy/engine.ts'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {parseManifest} from '../../src/oci/manifest.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
@@ -86,7 +86,7 @@ describe('an index DAG that repeats its children', () => {
     limitRequests(target)
 
     const client = loopbackClient()
-    const report = await copyArtifacts(client, new BlobCopier(client, {transfers: 4}), from, to, nested.image.digest, [{kind: 'referrer', manifest: referrer, descriptor: {...descriptor, digest: referrer.digest}}])
+    const report = await copyArtifacts(new CopyEngine({transfers: 4}), client.repository(from), client.repository(to), nested.image.digest, [{kind: 'referrer', manifest: referrer, descriptor: {...descriptor, digest: referrer.digest}}])
 
     expect(report.referrers).toBe(1)
     for (const level of nested.levels) {

@@ -11,7 +11,7 @@
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {MediaType} from '../../src/oci/media-types.ts'
-import {fallbackTag, listReferrers, putReferrer, readFallbackIndex, referrersApiSupported, ReferrersError, updateFallbackIndex} from '../../src/registry/referrers.ts'
+import {fallbackTag, putReferrer, readFallbackIndex, referrersApiSupported, ReferrersError, updateFallbackIndex} from '../../src/registry/referrers.ts'
 import type {RegistryClient, Repository} from '../../src/registry/client.ts'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {getManifest, makeImage, pushBlob, pushImage} from '../support/images.ts'
@@ -69,8 +69,8 @@ for (const [kind, start] of KINDS) {
 
     test('no referrers: an empty list, and the API answer says whether the registry has one', async () => {
       const {repo, image} = await fresh()
-      expect(await listReferrers(client, repo, image.digest)).toStrictEqual({api: registry.api ? 'supported' : 'unsupported', descriptors: []})
-      expect(await referrersApiSupported(client, repo)).toBe(registry.api)
+      expect(await client.repository(repo).listReferrers(image.digest)).toStrictEqual({api: registry.api ? 'supported' : 'unsupported', descriptors: []})
+      expect(await referrersApiSupported(client.repository(repo))).toBe(registry.api)
     })
 
     test('the referrers path without the API is a plain-text 404', async () => {
@@ -89,9 +89,9 @@ for (const [kind, start] of KINDS) {
       const {repo, image} = await fresh()
       const bundle = bundleReferrer(image, 'one')
       await pushBlobsOnly(registry.url, repo.repository, bundle)
-      const pushed = await putReferrer(client, repo, asFetched(bundle))
+      const pushed = await putReferrer(client.repository(repo), asFetched(bundle))
       expect(pushed.fallback).toBe(registry.api ? 'not-needed' : 'added')
-      const listed = await listReferrers(client, repo, image.digest)
+      const listed = await client.repository(repo).listReferrers(image.digest)
       const annotations = JSON.parse(new TextDecoder().decode(bundle.bytes)).annotations
       expect(listed.descriptors).toStrictEqual([expectedDescriptor(bundle, 'application/vnd.dev.sigstore.bundle.v0.3+json', annotations)] as never)
       const tag = await getManifest(registry.url, repo.repository, fallbackTagOf(image.digest))
@@ -107,9 +107,9 @@ for (const [kind, start] of KINDS) {
       const bundle = bundleReferrer(image, 'two')
       await push(registry.url, repo.repository, bundle)
       const fetched = await client.getManifest(repo, bundle.digest)
-      expect(await updateFallbackIndex(client, repo, image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('added')
-      expect(await updateFallbackIndex(client, repo, image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('present')
-      const index = await readFallbackIndex(client, repo, image.digest)
+      expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('added')
+      expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('present')
+      const index = await readFallbackIndex(client.repository(repo), image.digest)
       expect(index?.index.manifests.map((d) => d.digest)).toStrictEqual([other.digest, bundle.digest])
       expect(index?.index.manifests[0]).toStrictEqual(foreign as never)
       expect(index?.etag).toBe(`"${index?.digest}"`)
@@ -119,8 +119,8 @@ for (const [kind, start] of KINDS) {
       const {repo, image} = await fresh()
       // What `cosign copy` does: the image itself under the fallback tag.
       await pushImage(registry.url, repo.repository, image, fallbackTag(image.digest))
-      if (!registry.api) expect((await listReferrers(client, repo, image.digest)).descriptors).toStrictEqual([])
-      const error = await updateFallbackIndex(client, repo, image.digest, {mediaType: MediaType.OciManifest, digest: image.digest, size: 1}).catch((e: unknown) => e)
+      if (!registry.api) expect((await client.repository(repo).listReferrers(image.digest)).descriptors).toStrictEqual([])
+      const error = await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: MediaType.OciManifest, digest: image.digest, size: 1}).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(ReferrersError)
       expect((error as ReferrersError).code).toBe('FALLBACK_TAG_CONFLICT')
       expect((await getManifest(registry.url, repo.repository, fallbackTag(image.digest))).digest).toBe(image.digest)
@@ -164,7 +164,7 @@ describe('fake registry referrers API details', () => {
     const referrers = ['a', 'b', 'c', 'd', 'e'].map((seed) => bundleReferrer(image, seed))
     for (const r of referrers) await push(fake.url, repo.repository, r)
     fake.clearLog()
-    const listed = await listReferrers(client, repo, image.digest)
+    const listed = await client.repository(repo).listReferrers(image.digest)
     expect(listed.api).toBe('supported')
     expect(listed.descriptors.map((d) => d.digest).sort()).toStrictEqual(referrers.map((r) => r.digest).sort())
     expect(fake.count('GET', `/v2/paged/referrers/${image.digest}`)).toBe(3)
@@ -185,8 +185,8 @@ describe('fake registry referrers API details', () => {
     const client = loopbackClient()
     fake.clearLog()
     const repo = {registry: fake.host, repository: 'ping'}
-    expect(await referrersApiSupported(client, repo)).toBe(true)
-    expect(await referrersApiSupported(client, {...repo, repository: 'other'})).toBe(true)
+    expect(await referrersApiSupported(client.repository(repo))).toBe(true)
+    expect(await referrersApiSupported(client.repository({...repo, repository: 'other'}))).toBe(true)
     expect(fake.count('GET', /\/referrers\//)).toBe(1)
   })
 
@@ -215,9 +215,9 @@ describe('fake registry referrers API details', () => {
       })
       const fetched = await client.getManifest(repo, ours.digest)
       none.clearLog()
-      expect(await updateFallbackIndex(client, repo, image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size})).toBe('added')
+      expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size})).toBe('added')
       expect(none.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(tag)).map((r) => r.status)).toStrictEqual([412, 201])
-      const index = await readFallbackIndex(client, repo, image.digest)
+      const index = await readFallbackIndex(client.repository(repo), image.digest)
       expect(index?.index.manifests.map((d) => d.digest)).toStrictEqual([theirs.digest, ours.digest])
     } finally {
       await none.stop()

@@ -36,9 +36,9 @@ describe('legacy tags from one tag list per repository', () => {
 
     const client = loopbackClient()
     const repo = {registry: registry.host, repository: REPO}
-    const artifacts = await discoverArtifacts(client, repo, image.digest)
+    const artifacts = await discoverArtifacts(client.repository(repo), image.digest)
     expect(artifacts.map((a) => (a.kind === 'legacy-tag' ? a.tag : a.kind))).toEqual([legacyTag(image.digest, 'sig')])
-    expect(await discoverArtifacts(client, repo, other.digest)).toEqual([])
+    expect(await discoverArtifacts(client.repository(repo), other.digest)).toEqual([])
 
     expect(registry.count('GET', `/v2/${REPO}/tags/list`)).toBe(3)
     expect(registry.count('HEAD', /\/manifests\//)).toBe(1)
@@ -53,11 +53,11 @@ describe('legacy tags from one tag list per repository', () => {
     await pushImage(registry.url, REPO, image, 'latest')
     const client = loopbackClient()
     const repo = {registry: registry.host, repository: REPO}
-    expect(await discoverArtifacts(client, repo, image.digest)).toEqual([])
+    expect(await discoverArtifacts(client.repository(repo), image.digest)).toEqual([])
     const sig = legacyImage([sigLayer(simpleSigningPayload(REPO, image.digest), 'MEUCIQ')])
     for (const b of sig.blobs) registry.putBlob(REPO, b.bytes)
     await client.putManifestConditional(repo, legacyTag(image.digest, 'sig'), sig)
-    expect((await discoverArtifacts(client, repo, image.digest)).map((a) => a.manifest.digest)).toEqual([sig.digest])
+    expect((await discoverArtifacts(client.repository(repo), image.digest)).map((a) => a.manifest.digest)).toEqual([sig.digest])
   })
   test('a registry that refuses to list tags is asked per tag, with HEADs only: no pull for an absent fallback tag', async () => {
     const registry = await fake()
@@ -65,7 +65,7 @@ describe('legacy tags from one tag list per repository', () => {
     const image = makeImage({flavor: 'oci'})
     await pushImage(registry.url, REPO, image, 'latest')
     registry.clearLog()
-    expect(await discoverArtifacts(loopbackClient(), {registry: registry.host, repository: REPO}, image.digest)).toEqual([])
+    expect(await discoverArtifacts(loopbackClient().repository({registry: registry.host, repository: REPO}), image.digest)).toEqual([])
     // .sig, .att, .sbom and the referrers fallback tag.
     expect(registry.count('HEAD', /\/manifests\//)).toBe(4)
     expect(registry.count('GET', /\/manifests\//)).toBe(0)
@@ -94,7 +94,7 @@ describe('what a hostile registry can make us hold is bounded in total', () => {
     await pushImage(registry.url, REPO, image, 'latest')
     registry.clearLog()
 
-    const failure = await discoverArtifacts(loopbackClient(), {registry: registry.host, repository: REPO}, image.digest).catch((err: unknown) => err)
+    const failure = await discoverArtifacts(loopbackClient().repository({registry: registry.host, repository: REPO}), image.digest).catch((err: unknown) => err)
     expect(failure).toBeInstanceOf(ReferrersError)
     expect((failure as ReferrersError).code).toBe('TOO_MANY_REFERRERS')
     expect((failure as Error).message).toBe(`${registry.host}/${REPO}: ${image.digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`)
@@ -114,8 +114,8 @@ describe('what a hostile registry can make us hold is bounded in total', () => {
 
     const client = loopbackClient()
     const repo = {registry: registry.host, repository: REPO}
-    const artifacts = await discoverArtifacts(client, repo, image.digest)
-    const failure = await candidatesOf(client, repo, artifacts).catch((err: unknown) => err)
+    const artifacts = await discoverArtifacts(client.repository(repo), image.digest)
+    const failure = await candidatesOf(client.repository(repo), artifacts).catch((err: unknown) => err)
     expect(failure).toBeInstanceOf(SignatureError)
     expect((failure as SignatureError).code).toBe('SIGNATURES_TOO_LARGE')
     expect(registry.count('GET', /\/blobs\//)).toBe(0)

@@ -4,10 +4,10 @@
  * image is pushed to the target first, as the caller guarantees.
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {BlobCopier} from '../../src/apply/blob-copier.ts'
+import {CopyEngine} from '../../src/copy/engine.ts'
 import type {Digest} from '../../src/ref/digest.ts'
 import type {RegistryClient, Repository} from '../../src/registry/client.ts'
-import {listReferrers, readFallbackIndex} from '../../src/registry/referrers.ts'
+import {readFallbackIndex} from '../../src/registry/referrers.ts'
 import {appendLegacySignature, copyArtifacts, pushReferrer} from '../../src/signatures/copy.ts'
 import {candidatesOf, discoverArtifacts, legacyTag} from '../../src/signatures/discover.ts'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
@@ -86,8 +86,8 @@ for (const [name, start] of PAIRS) {
       const to: Repository = {registry: pair.target.host, repository: `dst/app${seq}`}
       const seeded = await seedSigned(pair.source.url, from.repository, {api: pair.source.api, signatures})
       await pushImage(pair.target.url, to.repository, seeded.image, 'v1')
-      const artifacts = await discoverArtifacts(client, from, seeded.image.digest)
-      const copy = () => copyArtifacts(client, new BlobCopier(client, {transfers: 4}), from, to, seeded.image.digest, artifacts)
+      const artifacts = await discoverArtifacts(client.repository(from), seeded.image.digest)
+      const copy = () => copyArtifacts(new CopyEngine({transfers: 4}), client.repository(from), client.repository(to), seeded.image.digest, artifacts)
       return {from, to, seeded, artifacts, copy, subject: seeded.image.digest}
     }
 
@@ -102,11 +102,11 @@ for (const [name, start] of PAIRS) {
       for (const referrer of [seeded.bundle, seeded.oci11, seeded.sbomReferrer]) {
         expect((await getManifest(pair.target.url, to.repository, referrer.digest)).bytes).toStrictEqual(referrer.bytes)
       }
-      const listed = await listReferrers(client, to, subject)
+      const listed = await client.repository(to).listReferrers(subject)
       expect(listed.api).toBe(pair.target.api ? 'supported' : 'unsupported')
       expect(listed.descriptors.map((d) => d.digest).sort()).toStrictEqual([seeded.bundle.digest, seeded.oci11.digest, seeded.sbomReferrer.digest].sort())
       // The target's own copy is as verifiable as the source: same candidates.
-      const there = await candidatesOf(client, to, await discoverArtifacts(client, to, subject))
+      const there = await candidatesOf(client.repository(to), await discoverArtifacts(client.repository(to), subject))
       expect(there.map((c) => c.kind).sort()).toStrictEqual(['bundle', 'dsse-envelope', 'simple-signing', 'simple-signing'])
     })
 
@@ -117,7 +117,7 @@ for (const [name, start] of PAIRS) {
       await push(pair.target.url, to.repository, existing)
       if (!pair.target.api) await push(pair.target.url, to.repository, fallbackIndex([descriptorOf(existing, {artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json'})]), fallbackTagOf(subject))
       await copy()
-      const index = await readFallbackIndex(client, to, subject)
+      const index = await readFallbackIndex(client.repository(to), subject)
       if (pair.target.api) {
         expect(index).toBeNull()
         return
@@ -152,7 +152,7 @@ for (const [name, start] of PAIRS) {
       ])
       const config = await client.getSmallBlob(to, merged.parsed.manifest.config.digest as Digest, 1 << 20)
       expect(decode(config)).toBe(decode(cosignConfig(layers.map((l) => l.digest)).bytes))
-      const candidates = await candidatesOf(client, to, await discoverArtifacts(client, to, subject))
+      const candidates = await candidatesOf(client.repository(to), await discoverArtifacts(client.repository(to), subject))
       expect(candidates.filter((c) => c.source.includes('.sig')).length).toBe(3)
     })
 
@@ -176,21 +176,21 @@ for (const [name, start] of PAIRS) {
       await fetch(`${pair.target.url}/v2/${to.repository}/manifests/${tag}`, {method: 'DELETE'}).then((r) => r.arrayBuffer())
       const payload = simpleSigningPayload(to.repository, subject, 'signer')
       const layer = {payload: payload.bytes, annotations: {[SIGNATURE_KEY]: 'MEUCIQsigner'}, mediaType: payload.mediaType}
-      expect(await appendLegacySignature(client, to, subject, layer)).toBe('appended')
+      expect(await appendLegacySignature(client.repository(to), subject, layer)).toBe('appended')
       const fresh = await client.getManifest(to, tag)
       if (fresh.parsed.kind !== 'image') throw new Error('expected an image manifest')
       // A fresh tag is exactly cosign's empty image plus one layer: the 233-byte config.
       expect(fresh.parsed.manifest.config.size).toBe(233)
-      expect(await appendLegacySignature(client, to, subject, layer)).toBe('already-present')
-      expect(await appendLegacySignature(client, to, subject, {...layer, annotations: {[SIGNATURE_KEY]: 'MEUCIQsecond'}})).toBe('appended')
+      expect(await appendLegacySignature(client.repository(to), subject, layer)).toBe('already-present')
+      expect(await appendLegacySignature(client.repository(to), subject, {...layer, annotations: {[SIGNATURE_KEY]: 'MEUCIQsecond'}})).toBe('appended')
       const two = await client.getManifest(to, tag)
       expect(two.parsed.kind === 'image' && two.parsed.manifest.layers.length).toBe(2)
 
       const bundle = bundleReferrer(seeded.image, `signed-at-target-${seq}`)
-      const pushed = await pushReferrer(client, to, bundle.bytes, bundle.blobs.map((b) => b.bytes))
+      const pushed = await pushReferrer(client.repository(to), bundle.bytes, bundle.blobs.map((b) => b.bytes))
       expect(pushed).toStrictEqual({digest: bundle.digest, fallback: pair.target.api ? 'not-needed' : 'added'})
-      expect((await listReferrers(client, to, subject)).descriptors.map((d) => d.digest)).toContain(bundle.digest)
-      expect((await pushReferrer(client, to, bundle.bytes, [])).fallback).toBe(pair.target.api ? 'not-needed' : 'present')
+      expect((await client.repository(to).listReferrers(subject)).descriptors.map((d) => d.digest)).toContain(bundle.digest)
+      expect((await pushReferrer(client.repository(to), bundle.bytes, [])).fallback).toBe(pair.target.api ? 'not-needed' : 'present')
     })
   })
 }
@@ -216,7 +216,7 @@ describe('merging while another writer changes the tag', () => {
         },
       })
       const mine = {payload: blob('{"mine":1}', 'application/vnd.dev.cosign.simplesigning.v1+json').bytes, annotations: {[SIGNATURE_KEY]: 'MEUCIQmine'}, mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json'}
-      expect(await appendLegacySignature(client, repo, seeded.image.digest, mine)).toBe('appended')
+      expect(await appendLegacySignature(client.repository(repo), seeded.image.digest, mine)).toBe('appended')
       const result = await client.getManifest(repo, tag)
       const signatures = result.parsed.kind === 'image' ? result.parsed.manifest.layers.map((l) => l.annotations?.[SIGNATURE_KEY]) : []
       expect(signatures).toStrictEqual(['MEUCIQsig1', 'MEUCIQlate', 'MEUCIQmine'])

@@ -45,7 +45,7 @@ for (const [kind, start] of KINDS) {
     afterAll(() => registry?.stop())
 
     test('finds the legacy tags and the live referrers of this subject, and nothing else', async () => {
-      const artifacts = await discoverArtifacts(client, repo, seeded.image.digest)
+      const artifacts = await discoverArtifacts(client.repository(repo), seeded.image.digest)
       const legacy = artifacts.filter((a) => a.kind === 'legacy-tag').map((a) => (a.kind === 'legacy-tag' ? [a.tag, a.suffix, a.manifest.digest] : []))
       expect(legacy).toStrictEqual([
         [legacyTag(seeded.image.digest, 'sig'), 'sig', seeded.sig.digest],
@@ -59,8 +59,8 @@ for (const [kind, start] of KINDS) {
     })
 
     test('turns signature layers, envelopes and bundles into candidates, by what the manifests say', async () => {
-      const artifacts = await discoverArtifacts(client, repo, seeded.image.digest)
-      const candidates = await candidatesOf(client, repo, artifacts)
+      const artifacts = await discoverArtifacts(client.repository(repo), seeded.image.digest)
+      const candidates = await candidatesOf(client.repository(repo), artifacts)
       const sigTag = legacyTag(seeded.image.digest, 'sig')
       const summary = candidates.map((c) => [c.kind, c.source]).sort()
       expect(summary).toStrictEqual(
@@ -85,9 +85,9 @@ for (const [kind, start] of KINDS) {
     test('an unsigned image has no artifacts and no candidates', async () => {
       const image = makeImage({flavor: 'oci'})
       await pushImage(registry.url, repo.repository, image, 'unsigned')
-      const artifacts = await discoverArtifacts(client, repo, image.digest)
+      const artifacts = await discoverArtifacts(client.repository(repo), image.digest)
       expect(artifacts).toStrictEqual([])
-      expect(await candidatesOf(client, repo, artifacts)).toStrictEqual([])
+      expect(await candidatesOf(client.repository(repo), artifacts)).toStrictEqual([])
     })
   })
 }

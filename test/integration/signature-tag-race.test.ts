@@ -4,7 +4,7 @@
  * writer's signatures are merged with, never replaced.
  */
 import {expect, setDefaultTimeout, test} from 'bun:test'
-import {BlobCopier} from '../../src/apply/blob-copier.ts'
+import {CopyEngine} from '../../src/copy/engine.ts'
 import {copyArtifacts} from '../../src/signatures/copy.ts'
 import {discoverArtifacts, legacyTag} from '../../src/signatures/discover.ts'
 import {pushImage} from '../support/images.ts'
@@ -34,9 +34,9 @@ test('a .sig tag created by another writer between our look and our PUT is merge
       return next()
     },
   })
-  const artifacts = (await discoverArtifacts(client, from, seeded.image.digest)).filter((a) => a.kind === 'legacy-tag' && a.suffix === 'sig')
+  const artifacts = (await discoverArtifacts(client.repository(from), seeded.image.digest)).filter((a) => a.kind === 'legacy-tag' && a.suffix === 'sig')
 
-  const report = await copyArtifacts(client, new BlobCopier(client, {transfers: 4}), from, to, seeded.image.digest, artifacts)
+  const report = await copyArtifacts(new CopyEngine({transfers: 4}), client.repository(from), client.repository(to), seeded.image.digest, artifacts)
 
   expect(report).toMatchObject({legacyTags: 0, merged: 1})
   const now = await client.getManifest(to, tag)

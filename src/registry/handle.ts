@@ -1,0 +1,87 @@
+/**
+ * One repository in a store, whatever the store is: a repository on a registry (client.ts) or an OCI image
+ * layout directory (layout-handle.ts). Everything above the registry layer (plan, apply, signatures) reads and
+ * writes through this, so copying, discovery and verification are written once for both, in the spirit of
+ * oras-go's `Repository` and regclient's `scheme` with its `reg` and `ocidir` implementations.
+ *
+ * Reads are verified in both (manifest bytes against their digest, blobs while streaming); writes never store
+ * bytes that do not hash to the digest given.
+ */
+
+import type {Digest} from '../ref/digest.ts'
+import type {RateLimit} from '../transport/transport.ts'
+import type {EtaggedManifest, FetchedManifest, ManifestBytes, ManifestHead, PutOutcome, Repository} from './client.ts'
+import type {ReferrerList} from './referrers.ts'
+import type {TagListing} from './tags.ts'
+
+/** Where a handle's content lives; a mount is possible only between two repositories of one registry. */
+export type StoreLocation = {kind: 'registry'; registry: string; repository: string} | {kind: 'layout'; root: string}
+
+/** A blob to place: its bytes are opened only when they must move (a mount or a present blob reads nothing). */
+export interface BlobSource {
+  digest: Digest
+  size: number
+  open: () => Promise<ReadableStream<Uint8Array>>
+}
+
+/**
+ * Conditions of a manifest PUT, as distribution-spec writes them: `ifNoneMatch: '*'` creates a tag and never
+ * overwrites one, `ifMatch` replaces only what was read. A refused condition is `precondition-failed`.
+ */
+export interface PutConditions {
+  ifMatch?: string | null
+  ifNoneMatch?: '*'
+  signal?: AbortSignal
+}
+
+/** How much of a tag listing is worth reading: see `RepositoryHandle.listTags`. */
+export type TagExtent = 'bounded' | 'all'
+
+/** Whether a referrer had to be recorded: the store indexes it itself, or the fallback index got (or had) it. */
+export type ReferrerRecord = 'not-needed' | 'added' | 'present'
+
+export interface RepositoryHandle {
+  readonly location: StoreLocation
+  /** `host/repository` or the layout directory, for messages. */
+  readonly name: string
+  headManifest(reference: string, signal?: AbortSignal): Promise<ManifestHead | null>
+  /** Verified bytes, parsed; absent is an error. */
+  getManifest(reference: string, signal?: AbortSignal): Promise<FetchedManifest>
+  /** Verified and parsed, or null when absent; `etag` for a later `ifMatch`. */
+  getManifestIfPresent(reference: string, options?: {accept?: string; signal?: AbortSignal}): Promise<EtaggedManifest | null>
+  /** Verified but not parsed (content we must not fail on, e.g. another tool's manifest at a target tag). */
+  getManifestBytesIfPresent(reference: string, signal?: AbortSignal): Promise<ManifestBytes | null>
+  /** Stores manifest bytes unchanged under a tag or their digest. */
+  putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, conditions?: PutConditions): Promise<PutOutcome>
+  /** Size of the blob when present, null when not. */
+  headBlob(digest: Digest, signal?: AbortSignal): Promise<number | null>
+  /** The blob's bytes as a stream; the caller verifies them (hash and length) as they pass. */
+  getBlob(digest: Digest, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>
+  /** A small blob (a config, a signature payload) read whole, bounded and verified. */
+  getSmallBlob(digest: Digest, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array>
+  /**
+   * Stores a blob from `blob.open()`. `mountFrom` is a hint: a registry mounts from another repository of its
+   * own (then nothing is read); other stores ignore it. Not retried here: a stream cannot be sent twice.
+   */
+  putBlob(blob: BlobSource, options?: {mountFrom?: RepositoryHandle; signal?: AbortSignal}): Promise<'mounted' | 'uploaded'>
+  /**
+   * The repository's tags. `bounded` (signature discovery) may answer `unlisted` past a page limit, since asking
+   * per tag is then cheaper; `all` (a tag rule, which cannot ask per tag) reads much further.
+   */
+  listTags(signal?: AbortSignal, extent?: TagExtent): Promise<TagListing>
+  /** The referrers of `digest`: the registry's API or its fallback index, a layout's manifests by `subject`. */
+  listReferrers(digest: Digest, signal?: AbortSignal): Promise<ReferrerList>
+  /**
+   * Makes a stored referrer findable. `indexedByStore`: the store said it indexed the subject on the PUT
+   * (`OCI-Subject`); a registry without the referrers API gets a fallback-index entry regardless.
+   */
+  recordReferrer(manifest: FetchedManifest, indexedByStore: boolean, signal?: AbortSignal): Promise<ReferrerRecord>
+}
+
+/** The stores of one command run: every repository the plan names resolves to a handle here. */
+export interface Stores {
+  repository(repo: Repository): RepositoryHandle
+  /** The rate-limit budget a registry announced last; null for layouts and registries that send none. */
+  rateLimit(registry: string): RateLimit | null
+}
+

@@ -1,0 +1,109 @@
+/**
+ * An OCI image layout directory as a store handle (one layout per repository, see layout/layout.ts). The
+ * directory is opened on first use: a target is created when missing, a source must already be a layout.
+ *
+ * How registry notions map: a layout indexes referrers itself (through `subject`), so no fallback index is ever
+ * written; a tag never moves except by the conditional forms (If-None-Match: * creates only, If-Match with the
+ * digest read as its ETag replaces only that), so the never-overwrite guarantee holds as on a registry; there is
+ * nothing to mount from.
+ */
+import type {Digest} from '../ref/digest.ts'
+import type {FetchedManifest, ManifestBytes, PutOutcome} from './client.ts'
+import {ContentError} from './errors.ts'
+import type {BlobSource, PutConditions, ReferrerRecord, RepositoryHandle, StoreLocation} from './handle.ts'
+import {type OciLayout, openLayout} from './layout/layout.ts'
+import {MAX_REFERRERS, ReferrersError, type ReferrerList} from './referrers.ts'
+import type {TagListing} from './tags.ts'
+
+export type LayoutRole = 'source' | 'target'
+
+export class LayoutRepository implements RepositoryHandle {
+  readonly location: StoreLocation
+  private opened: Promise<OciLayout> | null = null
+
+  constructor(
+    /** The layout directory, as resolved from the prefix or mirror the user gave. */
+    readonly name: string,
+    private readonly role: LayoutRole,
+  ) {
+    this.location = {kind: 'layout', root: name}
+  }
+
+  /** Opened once; a failure is not kept, so a later call reports it again (and a fixed directory works). */
+  private layout(): Promise<OciLayout> {
+    if (this.opened === null) {
+      const opening = openLayout(this.name, {create: this.role === 'target'})
+      opening.catch(() => this.opened === opening && (this.opened = null))
+      this.opened = opening
+    }
+    return this.opened
+  }
+
+  async headManifest(reference: string) {
+    return (await this.layout()).headManifest(reference)
+  }
+
+  async getManifest(reference: string) {
+    return (await this.layout()).getManifest(reference)
+  }
+
+  /** The manifest's digest stands in for an ETag: If-Match then means "the tag still names what I read". */
+  async getManifestIfPresent(reference: string) {
+    const manifest = await (await this.layout()).getManifestIfPresent(reference)
+    return manifest && {...manifest, etag: manifest.digest}
+  }
+
+  async getManifestBytesIfPresent(reference: string): Promise<ManifestBytes | null> {
+    const manifest = await (await this.layout()).getManifestIfPresent(reference)
+    return manifest && {digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size, bytes: manifest.bytes}
+  }
+
+  async putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, conditions: PutConditions = {}): Promise<PutOutcome> {
+    const replacing = conditions.ifMatch ? (conditions.ifMatch as Digest) : null
+    const put = await (await this.layout()).putManifest(reference, manifest, replacing)
+    // `exists`: the tag names other content, which a layout never replaces unasked, conditional or not.
+    if (put.kind === 'exists') return {kind: 'precondition-failed'}
+    return {kind: 'stored', subject: null}
+  }
+
+  async headBlob(digest: Digest) {
+    return (await this.layout()).headBlob(digest)
+  }
+
+  async getBlob(digest: Digest): Promise<ReadableStream<Uint8Array>> {
+    return (await (await this.layout()).getBlob(digest)).body
+  }
+
+  async getSmallBlob(digest: Digest, maxBytes: number): Promise<Uint8Array> {
+    const blob = await (await this.layout()).getBlob(digest)
+    if (blob.size > maxBytes) {
+      await blob.body.cancel()
+      throw new ContentError('BLOB_TOO_LARGE', `blob ${digest} is larger than ${maxBytes} bytes`)
+    }
+    // The stream errors instead of ending when the bytes do not hash to the digest.
+    return new Uint8Array(await new Response(blob.body).arrayBuffer())
+  }
+
+  async putBlob(blob: BlobSource): Promise<'uploaded'> {
+    const layout = await this.layout()
+    await layout.putBlob({digest: blob.digest, size: blob.size, body: await blob.open()})
+    return 'uploaded'
+  }
+
+  async listTags(): Promise<TagListing> {
+    return {kind: 'listed', tags: new Set(await (await this.layout()).listTags())}
+  }
+
+  async listReferrers(digest: Digest): Promise<ReferrerList> {
+    const descriptors = await (await this.layout()).listReferrers(digest)
+    if (descriptors.length > MAX_REFERRERS) {
+      throw new ReferrersError('TOO_MANY_REFERRERS', `${this.name}: ${digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`)
+    }
+    return {api: 'supported', descriptors}
+  }
+
+  /** Storing a manifest with a subject listed it in index.json already: the layout is its own referrers index. */
+  async recordReferrer(_manifest: FetchedManifest): Promise<ReferrerRecord> {
+    return 'not-needed'
+  }
+}

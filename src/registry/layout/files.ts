@@ -1,0 +1,183 @@
+/**
+ * File access for a layout directory that may have come from anywhere (a tar from outside an air gap, a USB
+ * disk): every read goes through `openInside`, which refuses a path whose real location is outside the layout
+ * (a symlink to /etc/shadow named like a blob), opens without following a last-moment symlink swap, and
+ * accepts only regular files (a FIFO named like a blob would otherwise block a read forever).
+ *
+ * Writes are atomic: content goes to a temporary file in the destination's directory, is fsynced, then renamed
+ * (or hard-linked, when an existing file must not be replaced), and the directory is fsynced so the new name
+ * survives a crash too.
+ */
+import {constants} from 'node:fs'
+import {type FileHandle, link, mkdir, open, realpath, rename, unlink} from 'node:fs/promises'
+import {basename, dirname, join, relative, sep} from 'node:path'
+import {type Digest, digestAlgorithm} from '../../ref/digest.ts'
+import {errnoCode, LayoutError} from './errors.ts'
+
+/** `blobs/<alg>/<hex>` under the layout root (spec: image-layout.md, "Blobs"). */
+export function blobPath(root: string, digest: Digest): string {
+  return join(root, 'blobs', digestAlgorithm(digest), digest.slice(digest.indexOf(':') + 1))
+}
+
+/**
+ * The real path of `path`, which must lie inside `root` (itself a real path); null when nothing is there
+ * (a dangling symlink counts as nothing). Anything resolving outside is refused, whatever it points at.
+ */
+export async function realInside(root: string, path: string): Promise<string | null> {
+  let real: string
+  try {
+    real = await realpath(path)
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return null
+    if (errnoCode(err) === 'ELOOP') throw new LayoutError('OUTSIDE_LAYOUT', path, `${path} is a symlink loop: refusing to follow it`)
+    throw err
+  }
+  if (real !== root && !real.startsWith(root + sep)) {
+    throw new LayoutError('OUTSIDE_LAYOUT', path, `${path} leads to ${real}, outside the layout ${root}: refusing to follow it`)
+  }
+  return real
+}
+
+export interface OpenFile {
+  handle: FileHandle
+  size: number
+}
+
+/**
+ * Opens a regular file inside the layout for reading; null when absent. O_NOFOLLOW makes a symlink swapped in
+ * after the realpath check fail instead of being followed; O_NONBLOCK keeps a FIFO from blocking the open.
+ */
+export async function openInside(root: string, path: string): Promise<OpenFile | null> {
+  const real = await realInside(root, path)
+  if (real === null) return null
+  let handle: FileHandle
+  try {
+    handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null
+    if (errnoCode(err) === 'ELOOP') throw new LayoutError('OUTSIDE_LAYOUT', path, `${path} was replaced by a symlink while being opened: refusing to follow it`)
+    if (errnoCode(err) === 'EISDIR') throw notAFile(path)
+    throw err
+  }
+  const stats = await handle.stat()
+  if (!stats.isFile()) {
+    await handle.close()
+    throw notAFile(path)
+  }
+  return {handle, size: stats.size}
+}
+
+function notAFile(path: string): LayoutError {
+  return new LayoutError('NOT_A_FILE', path, `${path} is not a regular file`)
+}
+
+/** Whether a regular file is at `path` inside the layout, and its size; null when absent. */
+export async function sizeInside(root: string, path: string): Promise<number | null> {
+  const file = await openInside(root, path)
+  if (file === null) return null
+  await file.handle.close()
+  return file.size
+}
+
+/**
+ * Reads a whole file of at most `limit` bytes; null when absent. The limit is checked on the size before
+ * reading and again while reading, since a file can grow between the two.
+ */
+export async function readInside(root: string, path: string, limit: number, what: string): Promise<Uint8Array | null> {
+  const file = await openInside(root, path)
+  if (file === null) return null
+  const tooLarge = () => new LayoutError('TOO_LARGE', path, `${path} is larger than ${limit} bytes, the most we accept for ${what}`)
+  try {
+    if (file.size > limit) throw tooLarge()
+    const buffer = new Uint8Array(Math.min(file.size, limit) + 1)
+    let filled = 0
+    for (;;) {
+      const {bytesRead} = await file.handle.read(buffer, filled, buffer.length - filled, filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+      if (filled > limit) throw tooLarge()
+      if (filled === buffer.length) break
+    }
+    return buffer.slice(0, filled)
+  } finally {
+    await file.handle.close()
+  }
+}
+
+/** A temporary name next to `path`, hidden, unique per writer, so concurrent writers never share one. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.tmp`)
+}
+
+/** How an atomic write treats a file already at the destination. */
+export type WriteMode = 'replace' | 'keep-existing'
+
+/**
+ * Writes `bytes` to `path` atomically. `replace` renames over what is there (index.json); `keep-existing`
+ * hard-links, which fails when the name exists, so a file another writer created first wins (oci-layout).
+ * Returns whether our bytes are now at `path`; `aborted` when `beforeCommit` (run after the fsync, just before
+ * the rename) said no.
+ */
+export async function writeAtomic(path: string, bytes: Uint8Array, mode: WriteMode, beforeCommit?: () => Promise<boolean>): Promise<'written' | 'exists' | 'aborted'> {
+  const temp = tempPathFor(path)
+  try {
+    const handle = await open(temp, 'wx', 0o644)
+    try {
+      await handle.writeFile(bytes)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    if (beforeCommit && !(await beforeCommit())) return 'aborted'
+    if (mode === 'replace') {
+      await rename(temp, path)
+    } else {
+      try {
+        await link(temp, path)
+      } catch (err) {
+        if (errnoCode(err) === 'EEXIST') return 'exists'
+        throw err
+      }
+    }
+    await syncDirectory(dirname(path))
+    return 'written'
+  } finally {
+    await unlink(temp).catch(() => undefined)
+  }
+}
+
+/** fsync of a directory, so a rename into it is durable. Best effort: some file systems refuse it. */
+export async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    // EINVAL/EISDIR on file systems without directory fsync: the rename itself is still atomic.
+  }
+}
+
+/**
+ * mkdir -p of `dir` under `root`, one level at a time, checking each level is still inside the layout before
+ * creating anything beneath it: a `blobs` symlink to /etc must not get a `sha256` directory created in /etc.
+ */
+export async function ensureDirectoryInside(root: string, dir: string): Promise<string> {
+  const parts = relative(root, dir).split(sep).filter((part) => part !== '')
+  let current = root
+  for (const part of parts) {
+    current = join(current, part)
+    if ((await realInside(root, current)) !== null) continue
+    try {
+      await mkdir(current)
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err
+    }
+    await realInside(root, current)
+  }
+  const real = await realInside(root, dir)
+  if (real === null) throw new LayoutError('NOT_A_LAYOUT', dir, `${dir} could not be created`)
+  return real
+}
