@@ -8,6 +8,7 @@
  */
 import {SyncerError} from '../ref/errors.ts'
 import type {PlanEntry} from '../plan/model.ts'
+import {subsetDecision} from '../plan/select-platforms.ts'
 import {policyTrustFromRecord, trustInputFromRecord} from '../plan/policy-record.ts'
 import type {Digest} from '../ref/digest.ts'
 import type {CopyEngine, Route} from '../copy/engine.ts'
@@ -34,10 +35,11 @@ export interface SignatureReport {
   signed: SignOutcome | 'not-asked'
 }
 
-/** The digests whose signatures vouch for the entry (the same rule as plan's). */
-export function signedDigests(entry: PlanEntry): Digest[] {
+/** The digests whose signatures vouch for the entry (the same rule as plan's); `kept`: a subset's platform manifests. */
+function signedDigests(entry: PlanEntry, kept: readonly Digest[]): Digest[] {
   const own = entry.sourceDigest as Digest
   if (entry.selection.kind === 'platform' && entry.selection.indexDigest) return [own, entry.selection.indexDigest as Digest]
+  if (entry.selection.kind === 'platforms') return [entry.selection.indexDigest as Digest, ...kept]
   return [own]
 }
 
@@ -48,29 +50,34 @@ export interface SourceCheck {
 }
 
 /** Step 1: the source's verdict now, against the digests about to be copied, required attestations included. */
-export async function verifySource(entry: PlanEntry, source: RepositoryHandle, ctx: SignatureRun): Promise<SourceCheck> {
+export async function verifySource(entry: PlanEntry, source: RepositoryHandle, ctx: SignatureRun, kept: readonly Digest[] = []): Promise<SourceCheck> {
   const policy = entry.signature.policy
   const found = new Map<Digest, Artifact[]>()
   if (policy.verify === 'skip' && policy.attestations.length === 0) return {decision: decideSignatures(policy, []), found}
-  const checked = await checkPolicy(source, signedDigests(entry), ctx.trust, await policyTrustFromRecord(policy), ctx.signal, found)
+  const checked = await checkPolicy(source, signedDigests(entry, kept), ctx.trust, await policyTrustFromRecord(policy), ctx.signal, found)
   const attestations = checked.attestations.map((a) => decideAttestation(a.predicateType, a.verdicts))
-  return {decision: withAttestations(decideSignatures(policy, checked.verdicts), attestations), found}
+  const decided = decideSignatures(policy, checked.verdicts)
+  const signatures = entry.selection.kind === 'platforms' ? subsetDecision(decided, entry.selection.indexDigest, kept) : decided
+  return {decision: withAttestations(signatures, attestations), found}
 }
 
 /**
  * Steps 2–4, after the image manifests are in the target (by digest) and before its tag is written. Throws when
  * the target does not verify like the source did, so the entry fails and its tag is not written.
  */
-export async function carryAndSign(entry: PlanEntry, route: Route, subject: Subject, check: SourceCheck, engine: CopyEngine, ctx: SignatureRun): Promise<SignatureReport> {
+export async function carryAndSign(entry: PlanEntry, route: Route, subject: Subject, check: SourceCheck, engine: CopyEngine, ctx: SignatureRun, carried: readonly Digest[]): Promise<SignatureReport> {
   const {source, target} = route
   const sourceDecision = check.decision
   const policy = entry.signature.policy
   const digest = entry.sourceDigest as Digest
   let copied = 0
   if (policy.copy) {
-    const artifacts = check.found.get(digest) ?? (await discoverArtifacts(source, digest, ctx.signal))
-    const report = await copyArtifacts(engine, source, target, digest, artifacts, ctx.signal)
-    copied = report.legacyTags + report.referrers
+    // `carried`: the copied digest, or a subset index's children (each carries its own signatures).
+    for (const each of carried) {
+      const artifacts = check.found.get(each) ?? (await discoverArtifacts(source, each, ctx.signal))
+      const report = await copyArtifacts(engine, source, target, each, artifacts, ctx.signal)
+      copied += report.legacyTags + report.referrers
+    }
   }
   const signed = policy.sign ? await signOnce(target, subject, policy.sign, ctx) : 'not-asked'
   if (sourceDecision.status === 'verified' && policy.copy && ownSignature(entry, sourceDecision)) {

@@ -134,7 +134,7 @@ describe('parseDefinition: each problem has file, line, column and message', () 
     {
       name: 'unknown top-level key',
       text: `targetRepoPrefix: "${PREFIX}"\nimages: []\nmirrors: []\n`,
-      want: [{line: 3, column: 1, message: 'unknown key "mirrors" (allowed: targetRepoPrefix, signatures, images)'}],
+      want: [{line: 3, column: 1, message: 'unknown key "mirrors" (allowed: targetRepoPrefix, signatures, platforms, images)'}],
     },
     {
       name: 'misspelt top-level key gets a suggestion',

@@ -193,6 +193,7 @@ function describe(keyword: string, path: (string | number)[], params: Record<str
     return `${name} must be a ${expected}, got ${shown}`
   }
   if (keyword === 'minLength') return `${name} must not be empty`
+  if (keyword === 'minItems') return `${name} must not be an empty list (leave it out to copy every platform)`
   if (keyword === 'minimum') return `${name} must be at least ${String(params.limit)}, got ${shown}`
   if (keyword === 'maximum') return `${name} must be at most ${String(params.limit)}, got ${shown}`
   return `${name}: ${keyword} check failed`

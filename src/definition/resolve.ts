@@ -10,6 +10,9 @@ import type {Problem} from './errors.ts'
 import type {DefinitionFile} from './schema.ts'
 import {type PolicyDraft, resolvePolicy} from './signatures.ts'
 import {compileTagRule, type TagRule} from './tag-rules.ts'
+import {entrySelection, platformProblems, type Selection} from './platforms.ts'
+
+export type {Selection} from './platforms.ts'
 
 /** What decides an entry's content: the tag as it is now, or a digest the reviewer pinned. */
 export type Pin = {kind: 'tag'; tag: string} | {kind: 'digest'; digest: Digest}
@@ -22,15 +25,13 @@ export interface DefinitionEntry {
   target: Reference
   /** `target:` as written: the repository path under the prefix that replaces the mirrored name. */
   targetPath?: string
-  /** `amd64Only: true` copies the linux/amd64 manifest alone. */
+  /** `platforms:` (or `amd64Only: true`, linux/amd64): one platform's manifest alone, or a subset index. */
   selection: Selection
   signatures: SignaturePolicy
   line: number
   /** For an entry a tag rule expanded to: the rule's index in `Definition.rules`. */
   rule?: number
 }
-
-export type Selection = {kind: 'whole'} | {kind: 'platform'; platform: 'linux/amd64'}
 
 /** An entry before its public key files are read. */
 export interface EntryDraft extends Omit<DefinitionEntry, 'signatures'> {
@@ -67,7 +68,7 @@ export type Resolution =
 
 /** `images` entries that failed the schema are passed as null: skipped here, already reported. */
 export function resolveEntries(
-  file: {images: ReadonlyArray<DefinitionFile['images'][number] | null>; signatures?: DefinitionFile['signatures']},
+  file: {images: ReadonlyArray<DefinitionFile['images'][number] | null>; signatures?: DefinitionFile['signatures']; platforms?: string[]},
   prefix: string | undefined,
   baseDir: string,
   locate: Locate,
@@ -88,6 +89,7 @@ export function resolveEntries(
     }
   }
 
+  const globalPlatforms = file.platforms !== undefined && platformProblems(file.platforms, ['platforms'], problem) ? file.platforms : undefined
   const entries: EntryDraft[] = []
   const rules: RuleDraft[] = []
   const byTarget = new Map<string, number>()
@@ -102,8 +104,10 @@ export function resolveEntries(
       if (!(err instanceof BadReferenceError)) throw err
       return problem(here('source'), `source: ${err.message}`)
     }
+    const selection = entrySelection(image, globalPlatforms, here, problem)
+    if (selection === null) return
     const common = () => ({
-      selection: image.amd64Only ? {kind: 'platform', platform: 'linux/amd64'} as const : {kind: 'whole'} as const,
+      selection,
       signatures: resolvePolicy(file.signatures, image.signatures, ['images', i], baseDir, locate, problems),
       ...(image.target !== undefined ? {targetPath: image.target} : {}),
     })

@@ -59,13 +59,20 @@ export const TagRuleSchema = Type.Object(
   {additionalProperties: false, description: 'Mirror the tags of the source repository that this rule selects, resolved at plan time.'},
 )
 
+/** `platforms:` of an entry or of the whole file (an entry's list wins). */
+const PlatformsSchema = Type.Array(Type.String({minLength: 1}), {
+  minItems: 1,
+  description: 'Copy only these platforms, written os/arch[/variant] (e.g. linux/amd64, linux/arm/v7): one is copied as its manifest alone, several as a new index listing exactly them and their attestations.',
+})
+
 export const ImageEntrySchema = Type.Object(
   {
     source: Type.String({minLength: 1, description: 'A Docker reference: name:tag, name@sha256:… or name:tag@sha256:…; without tag or digest when tags: is set.'}),
     tag: Type.Optional(Type.String({minLength: 1, description: 'The target tag; required for a digest source.'})),
     target: Type.Optional(Type.String({minLength: 1, description: 'The target repository path under targetRepoPrefix (e.g. tools/redis), instead of the mirrored name.'})),
     tags: Type.Optional(TagRuleSchema),
-    amd64Only: Type.Optional(Type.Boolean({description: 'Copy only the linux/amd64 manifest.'})),
+    amd64Only: Type.Optional(Type.Boolean({description: 'Copy only the linux/amd64 manifest (the same as platforms: [linux/amd64]).'})),
+    platforms: Type.Optional(PlatformsSchema),
     signatures: Type.Optional(SignaturesSchema),
   },
   {additionalProperties: false, description: 'One image (or one tag rule) to mirror.'},
@@ -76,6 +83,7 @@ export const DefinitionFileSchema = Type.Object(
     // Emptiness is judged with the rest of the prefix rules (resolve.ts), so it is reported once.
     targetRepoPrefix: Type.Optional(Type.String({description: 'Registry host and path every target lives under, e.g. eu.gcr.io/kyma-project/external/.'})),
     signatures: Type.Optional(SignaturesSchema),
+    platforms: Type.Optional(PlatformsSchema),
     images: Type.Array(ImageEntrySchema, {description: 'The images to mirror.'}),
   },
   {additionalProperties: false, title: 'image-syncer definition file', description: 'What image-syncer mirrors into targetRepoPrefix.'},

@@ -2,18 +2,20 @@
  * The planner proper: a pure function from the definition and what was observed to a plan. No I/O, so every
  * rule here (the seed's "pin the index" rule, amd64Only, the three actions) is tested without a registry.
  */
-import type {Descriptor} from '../oci/manifest.ts'
-import {baseMediaType, isImageManifest, isIndex} from '../oci/media-types.ts'
-import {formatPlatform, isLinuxAmd64, isUnknownPlatform} from '../oci/platform.ts'
+import {formatPlatform, isUnknownPlatform} from '../oci/platform.ts'
+import {subsetIndex} from '../oci/subset-index.ts'
 import type {DefinitionEntry} from '../definition/resolve.ts'
-import {type Digest, isDigest} from '../ref/digest.ts'
+import type {Digest} from '../ref/digest.ts'
 import {formatReference} from '../ref/reference.ts'
 import {printable} from '../ref/text.ts'
-import {decideAttestation, decideSignatures, withAttestations} from '../signatures/decide.ts'
+import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from '../signatures/decide.ts'
 import type {Signer} from '../signatures/types.ts'
 import type {SignatureRecord} from './signature-record.ts'
 import {type Action, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, type RuleRecord, summarize} from './model.ts'
-import type {FailureReason, Observation} from './observation.ts'
+import type {FailureReason, Observation, SourceContent} from './observation.ts'
+
+type SourceIndex = Extract<SourceContent, {kind: 'index'}>
+import {keptPlatformManifests, type PlatformFailure, pickSelection, subsetDecision} from './select-platforms.ts'
 
 export interface PlanMeta {
   tool: {name: string; version: string}
@@ -24,7 +26,7 @@ export interface PlanMeta {
   rules?: RuleRecord[]
 }
 
-export type FailureKind = FailureReason | 'single-platform-pin' | 'no-linux-amd64' | 'not-linux-amd64'
+export type FailureKind = FailureReason | 'single-platform-pin' | PlatformFailure
 
 export interface EntryFailure {
   line: number
@@ -82,8 +84,15 @@ function pullsOf(entry: PlanEntry, observation: Observation): number {
   const signatures = observation.signaturePulls ?? 0
   if (entry.signature.status === 'failed') return signatures
   const content = observation.source.content
-  const children = entry.selection.kind === 'whole' && content.kind === 'index' ? content.manifests.length : 0
+  const children = content.kind !== 'index' ? 0 : entry.selection.kind === 'whole' ? content.manifests.length : entry.selection.kind === 'platforms' ? keptChildren(entry, content.manifests) : 0
   return signatures + 1 + children
+}
+
+/** A subset index's children: the source index is read (the `1` above), then each kept manifest. */
+function keptChildren(entry: PlanEntry, manifests: SourceIndex['manifests']): number {
+  if (entry.selection.kind !== 'platforms') return 0
+  const subset = subsetIndex(entry.mediaType, {manifests}, entry.selection.platforms)
+  return subset.kind === 'subset' ? subset.kept.length : 0
 }
 
 type EntryResult = {entry: PlanEntry} | {kind: FailureKind; message: string}
@@ -98,7 +107,7 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
     ...(entry.targetPath !== undefined ? {targetPath: entry.targetPath} : {}),
     ...(entry.rule !== undefined ? {rule: entry.rule} : {}),
     targetDigest,
-    signature: signatureRecord(observation.signatures),
+    signature: signatureRecord(observation.signatures, subsetSigned(entry, source)),
   }
   const content = source.content
   if (entry.selection.kind === 'whole') {
@@ -119,39 +128,25 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
     return {entry: {...common, sourceDigest: source.digest, mediaType: source.mediaType, platforms, selection: {kind: 'whole'}, action: decide(source.digest, targetDigest)}}
   }
 
-  if (content.kind === 'image') {
-    if (!isLinuxAmd64(content.platform ?? undefined)) {
-      const got = content.platform ? formatPlatform(content.platform) : 'an unknown platform'
-      return {kind: 'not-linux-amd64', message: `amd64Only is set but ${entry.source} is a single manifest for ${got}, not linux/amd64`}
-    }
-    return {
-      entry: {...common, sourceDigest: source.digest, mediaType: source.mediaType, platforms: ['linux/amd64'], selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: null}, action: decide(source.digest, targetDigest)},
-    }
-  }
-  const amd64 = pickLinuxAmd64(content.manifests)
-  if (!amd64) {
-    const available = unique(content.manifests.filter((d) => !isUnknownPlatform(d.platform)).map((d) => formatPlatform(d.platform!)))
-    return {kind: 'no-linux-amd64', message: `amd64Only is set but the index of ${entry.source} has no linux/amd64 manifest (it has ${available.join(', ') || 'no platforms'})`}
-  }
-  return {
-    entry: {
-      ...common,
-      sourceDigest: amd64.digest,
-      mediaType: amd64.mediaType,
-      platforms: ['linux/amd64'],
-      selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: source.digest},
-      action: decide(amd64.digest, targetDigest),
-    },
-  }
+  const picked = pickSelection(entry.selection, source, entry.source)
+  if (picked.kind !== 'picked') return picked
+  return {entry: {...common, ...picked.picked, action: decide(picked.picked.sourceDigest as Digest, targetDigest)}}
 }
 
 /** Reasons and keyless identities quote registries and certificates: recorded printable, like everything in a plan. */
-function signatureRecord({policy, verdicts, attestations}: Extract<Observation, {kind: 'observed'}>['signatures']): SignatureRecord {
+/** For a platform subset: the rule that its index or each kept manifest is signed (select-platforms.ts). */
+function subsetSigned(entry: DefinitionEntry, source: Extract<Observation, {kind: 'observed'}>['source']): (d: SignatureDecision) => SignatureDecision {
+  if (entry.selection.kind !== 'platforms' || source.content.kind !== 'index') return (d) => d
+  const kept = keptPlatformManifests(entry.selection.platforms, source.content.manifests)
+  return (d) => subsetDecision(d, source.digest, kept)
+}
+
+function signatureRecord({policy, verdicts, attestations}: Extract<Observation, {kind: 'observed'}>['signatures'], rule: (d: SignatureDecision) => SignatureDecision): SignatureRecord {
   const decided = attestations.map((a) => {
     const d = decideAttestation(a.predicateType, a.verdicts)
     return {...d, predicateType: printable(d.predicateType), signers: d.signers.map(printableSigner), reasons: d.reasons.map((r) => printable(r))}
   })
-  const {status, signers, found, reasons} = withAttestations(decideSignatures(policy, verdicts), decided)
+  const {status, signers, found, reasons} = withAttestations(rule(decideSignatures(policy, verdicts)), decided)
   return {policy, status, signers: signers.map(printableSigner), found, reasons: reasons.map((r) => printable(r)), attestations: decided}
 }
 
@@ -180,14 +175,6 @@ function inReadingOrder(e: PlanEntry): PlanEntry {
 function decide(id: Digest, targetDigest: Digest | null): Action {
   if (targetDigest === null) return 'to-copy'
   return targetDigest === id ? 'already-present' : 'conflicting-ID'
-}
-
-/** The image manifest for linux/amd64; a variant-less one is preferred when several exist. */
-export function pickLinuxAmd64(manifests: readonly Descriptor[]): {digest: Digest; mediaType: string} | null {
-  const candidates = manifests.filter((d) => isLinuxAmd64(d.platform) && isImageManifest(d.mediaType) && !isIndex(d.mediaType))
-  const chosen = candidates.find((d) => !d.platform?.variant) ?? candidates[0]
-  // The descriptor's media type without parameters: the plan records a known type, not what the index wrote.
-  return chosen && isDigest(chosen.digest) ? {digest: chosen.digest, mediaType: baseMediaType(chosen.mediaType)} : null
 }
 
 function unique(values: string[]): string[] {

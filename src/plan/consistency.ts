@@ -84,19 +84,27 @@ function targetProblems(entry: PlanEntry, source: Reference, prefix: string): st
   return [`target is not where source ${quote(entry.source)} is mirrored under ${quote(prefix)} (${quote(expected)})`]
 }
 
-/** A pinned digest decides the content; a platform selection copies one linux/amd64 manifest. */
+/**
+ * A pinned digest decides the content; a platform selection copies one platform's manifest, a platforms
+ * selection a new index (its digest is the entry's sourceDigest) computed from the index it names.
+ */
 function contentProblems(entry: PlanEntry, source: Reference): string[] {
   const problems: string[] = []
   const selection = entry.selection
+  const fromIndex = selection.kind !== 'whole' && selection.indexDigest !== null
   if (source.digest !== undefined) {
-    // For amd64Only the pin names the index the manifest was picked from (or the manifest itself).
-    const pinned = selection.kind === 'platform' && selection.indexDigest !== null ? selection.indexDigest : entry.sourceDigest
-    const field = selection.kind === 'platform' && selection.indexDigest !== null ? 'selection.indexDigest' : 'sourceDigest'
+    // For a platform selection the pin names the index the content was picked from (or the manifest itself).
+    const pinned = fromIndex ? selection.indexDigest : entry.sourceDigest
+    const field = fromIndex ? 'selection.indexDigest' : 'sourceDigest'
     if (pinned !== source.digest) problems.push(`${field} ${pinned} is not the digest the source pins (${source.digest})`)
   }
-  if (selection.kind === 'platform') {
-    if (!isDeepStrictEqual(entry.platforms, [selection.platform])) problems.push(`platforms ${quote(entry.platforms.join(', '))} contradict the selection of ${selection.platform} alone`)
-    if (selection.indexDigest === entry.sourceDigest) problems.push('selection.indexDigest equals sourceDigest: a manifest cannot be picked out of itself')
+  if (selection.kind !== 'whole') {
+    const chosen = selection.kind === 'platform' ? [selection.platform] : selection.platforms
+    if (!isDeepStrictEqual(entry.platforms, chosen)) problems.push(`platforms ${quote(entry.platforms.join(', '))} contradict the selection of ${selection.kind === 'platform' ? `${selection.platform} alone` : `the index of ${chosen.join(', ')}`}`)
+    if (selection.indexDigest === entry.sourceDigest) problems.push('selection.indexDigest equals sourceDigest: content cannot be picked out of itself')
+  }
+  if (selection.kind === 'platforms' && selection.digest !== entry.sourceDigest) {
+    problems.push(`selection.digest ${selection.digest} is not sourceDigest ${entry.sourceDigest}: the target tag gets the new index`)
   }
   if (new Set(entry.platforms).size !== entry.platforms.length) problems.push('platforms lists a platform twice')
   return problems

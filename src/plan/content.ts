@@ -41,7 +41,7 @@ export class ContentReader {
     const parsed = known ? parseManifest(known.bytes, known.mediaType) : (await repo.getManifest(digest, signal)).parsed
     if (isIndex(mediaType)) {
       if (parsed.kind !== 'index') throw new ManifestError('INVALID_MANIFEST', `${digest} was announced as an index but is not one`)
-      return {kind: 'index', manifests: parsed.index.manifests}
+      return {kind: 'index', manifests: parsed.index.manifests, ...(parsed.index.annotations ? {annotations: parsed.index.annotations} : {})}
     }
     if (parsed.kind !== 'image') throw new ManifestError('INVALID_MANIFEST', `${digest} was announced as an image manifest but is not one`)
     const configDigest = parsed.manifest.config.digest

@@ -140,7 +140,7 @@ describe('matchDefinition', () => {
     {
       name: 'amd64Only dropped',
       plan: () => withEntry(2, () => ({selection: {kind: 'whole'}})),
-      want: [`entry 3 (target ${target('quay.io/acme/app:2.0')}): the definition sets amd64Only but the plan copies the whole image`],
+      want: [`entry 3 (target ${target('quay.io/acme/app:2.0')}): the plan copies the whole image, the definition asks for linux/amd64 alone (line 10)`],
     },
     {
       name: 'a weakened signature policy',

@@ -92,16 +92,23 @@ async function differences(entry: PlanEntry, expected: DefinitionEntry): Promise
   if (entry.rule !== expected.rule) problems.push(`it is ${entry.rule === undefined ? 'not ' : ''}an entry of a tag rule, the definition's line ${expected.line} says otherwise`)
   const repository = `${expected.sourceRef.registry}/${expected.sourceRef.repository}`
   if (entry.sourceRepository !== repository) problems.push(`sourceRepository is ${quote(entry.sourceRepository)}, the definition's source is in ${quote(repository)}`)
-  if (entry.selection.kind !== expected.selection.kind) {
-    problems.push(expected.selection.kind === 'platform' ? 'the definition sets amd64Only but the plan copies the whole image' : 'the plan copies linux/amd64 alone but the definition does not set amd64Only')
-  }
+  const copies = describeSelection(entry.selection)
+  const asked = describeSelection(expected.selection)
+  if (copies !== asked) problems.push(`the plan copies ${copies}, the definition asks for ${asked} (line ${expected.line})`)
   if (expected.pin.kind === 'digest') {
-    const pinned = entry.selection.kind === 'platform' && entry.selection.indexDigest !== null ? entry.selection.indexDigest : entry.sourceDigest
+    const pinned = entry.selection.kind !== 'whole' && entry.selection.indexDigest !== null ? entry.selection.indexDigest : entry.sourceDigest
     if (pinned !== expected.pin.digest) problems.push(`the plan copies from ${pinned}, the definition pins ${expected.pin.digest}`)
   }
   const differing = policyDifferences(entry.signature.policy, await recordPolicy(expected.signatures))
   if (differing.length) problems.push(`its signature policy differs from the definition's in ${differing.join(', ')}`)
   return problems
+}
+
+/** A selection as a reviewer reads it: the plan's and the definition's compare equal when they mean the same. */
+function describeSelection(selection: PlanEntry['selection'] | DefinitionEntry['selection']): string {
+  if (selection.kind === 'whole') return 'the whole image'
+  if (selection.kind === 'platform') return `${selection.platform} alone`
+  return `an index of ${selection.platforms.join(', ')}`
 }
 
 /**

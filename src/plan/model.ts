@@ -14,15 +14,32 @@ const DigestString = Type.String({pattern: '^(sha256:[a-f0-9]{64}|sha512:[a-f0-9
 export const ActionSchema = Type.Union([Type.Literal('to-copy'), Type.Literal('already-present'), Type.Literal('conflicting-ID')])
 export type Action = Static<typeof ActionSchema>
 
-/** What of the source is copied: everything under the digest, or one platform picked out of an index. */
+/** `os/arch[/variant]`, as the definition wrote it (plan/consistency.ts and apply parse it). */
+const PlatformString = Type.String({pattern: '^[a-z0-9._-]+/[a-z0-9._-]+(/[a-z0-9._-]+)?$'})
+
+/**
+ * What of the source is copied: everything under the digest; one platform's manifest picked out of an index
+ * (`amd64Only` is linux/amd64); or a new index of several platforms, computed from the source index. For
+ * `platforms`, `digest` is the new index (also the entry's `sourceDigest`: what the target tag gets) and
+ * `indexDigest` the source index it is computed from.
+ */
 export const SelectionSchema = Type.Union([
   Type.Object({kind: Type.Literal('whole')}, {additionalProperties: false}),
   Type.Object(
     {
       kind: Type.Literal('platform'),
-      platform: Type.Literal('linux/amd64'),
+      platform: PlatformString,
       /** The index the platform manifest was picked from; null when the source is a single manifest. */
       indexDigest: Type.Union([DigestString, Type.Null()]),
+    },
+    {additionalProperties: false},
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('platforms'),
+      platforms: Type.Array(PlatformString, {minItems: 2}),
+      indexDigest: DigestString,
+      digest: DigestString,
     },
     {additionalProperties: false},
   ),

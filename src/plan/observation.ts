@@ -6,7 +6,8 @@ import type {CandidateVerdict} from '../signatures/types.ts'
 import type {PolicyRecord} from './signature-record.ts'
 
 export type SourceContent =
-  | {kind: 'index'; manifests: Descriptor[]}
+  /** An index's children, and its own annotations (a subset index keeps them). */
+  | {kind: 'index'; manifests: Descriptor[]; annotations?: Record<string, string>}
   /** A single manifest; `platform` comes from its config blob, null when the config does not say. */
   | {kind: 'image'; platform: Platform | null}
 

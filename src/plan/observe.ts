@@ -11,7 +11,7 @@ import {checkPolicy, policyTrust, type PolicyVerdicts, TrustStore} from '../sign
 import {decideSignatures} from '../signatures/decide.ts'
 import type {Artifact} from '../signatures/discover.ts'
 import type {SignaturePolicy} from '../signatures/types.ts'
-import {pickLinuxAmd64} from './build.ts'
+import {keptPlatformManifests, pickPlatform} from './select-platforms.ts'
 import {ContentReader} from './content.ts'
 import {recordPolicy} from './policy-record.ts'
 import type {PolicyRecord} from './signature-record.ts'
@@ -54,13 +54,15 @@ async function observeEntry(entry: DefinitionEntry, stores: Stores, contents: Co
 
 /**
  * The digests whose signatures vouch for what the entry copies. A whole copy: the index (or single manifest)
- * digest. amd64Only: the amd64 manifest's own digest, and the index's, since the index we read by digest
- * lists that manifest (the rule documented in the README).
+ * digest. One platform: its manifest's own digest, and the index's, since the index we read by digest lists
+ * that manifest (the rule documented in the README). Several platforms: the source index, which lists every
+ * kept manifest, then each kept platform manifest (the new index is ours: no one upstream signed it).
  */
 function signedDigests(entry: DefinitionEntry, digest: Digest, content: SourceContent): Digest[] {
   if (entry.selection.kind === 'whole' || content.kind === 'image') return [digest]
-  const amd64 = pickLinuxAmd64(content.manifests)
-  return amd64 ? [amd64.digest, digest] : [digest]
+  if (entry.selection.kind === 'platforms') return [digest, ...keptPlatformManifests(entry.selection.platforms, content.manifests)]
+  const picked = pickPlatform(content.manifests, entry.selection.platform)
+  return picked ? [picked.digest, digest] : [digest]
 }
 
 interface Checked extends PolicyVerdicts {
