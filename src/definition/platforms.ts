@@ -12,15 +12,23 @@ export type Selection = {kind: 'whole'} | {kind: 'platform'; platform: string} |
 /** Platforms people mirror, for "did you mean" on a misspelt one. */
 const COMMON_PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm64/v8', 'linux/arm/v7', 'linux/arm/v6', 'linux/386', 'linux/ppc64le', 'linux/s390x', 'linux/riscv64', 'windows/amd64']
 
+/**
+ * The image spec's values are Go's GOOS and GOARCH: a name outside them is a typo (`linux/amd46`) that would
+ * otherwise surface only at plan time, as a platform no index offers.
+ */
+const GOOS = ['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'illumos', 'ios', 'js', 'linux', 'netbsd', 'openbsd', 'plan9', 'solaris', 'wasip1', 'windows']
+const GOARCH = ['386', 'amd64', 'arm', 'arm64', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'ppc64', 'ppc64le', 'riscv64', 's390x', 'wasm']
+
 type Report = (path: (string | number)[], message: string) => void
 
 /** What is wrong with a `platforms` list at `path` (a wrong platform string, a repeated one), reported each. */
 export function platformProblems(platforms: readonly string[], path: (string | number)[], problem: Report): boolean {
   let ok = true
   platforms.forEach((text, j) => {
-    if (parsePlatform(text) === null) {
+    const platform = parsePlatform(text)
+    if (platform === null || !GOOS.includes(platform.os) || !GOARCH.includes(platform.architecture)) {
       const hint = suggest(text, COMMON_PLATFORMS)
-      problem([...path, j], `platforms: ${JSON.stringify(text)} is not a platform written os/arch or os/arch/variant (e.g. linux/arm64, linux/arm/v7)${hint ? `: did you mean ${hint}?` : ''}`)
+      problem([...path, j], `platforms: ${JSON.stringify(text)} is not a platform: write os/arch or os/arch/variant as Go names them (e.g. linux/arm64, linux/arm/v7)${hint ? `: did you mean ${hint}?` : ''}`)
       ok = false
     } else if (platforms.indexOf(text) !== j) {
       problem([...path, j], `platforms lists ${text} twice`)
