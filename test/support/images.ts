@@ -65,6 +65,8 @@ export interface IndexOptions {
   seed?: string
   layers?: number
   layerSize?: number
+  /** The index's own annotations (a platform subset keeps them). */
+  annotations?: Record<string, string>
 }
 
 export const ATTESTATION_LAYER_MEDIA_TYPE = 'application/vnd.in-toto+json'
@@ -110,7 +112,7 @@ export function makeIndex(options: IndexOptions): Index {
   ]
   const children = [...images, ...attestations]
   const mediaType = options.flavor === 'oci' ? MediaType.OciIndex : MediaType.DockerManifestList
-  const bytes = json({schemaVersion: 2, mediaType, manifests: descriptors})
+  const bytes = json({schemaVersion: 2, mediaType, manifests: descriptors, ...(options.annotations ? {annotations: options.annotations} : {})})
   return {mediaType, bytes, digest: sha256Digest(bytes), children, attestations}
 }
 
