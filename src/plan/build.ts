@@ -77,12 +77,13 @@ export function buildPlan(entries: readonly DefinitionEntry[], observations: rea
 
 /**
  * The manifest GETs apply makes at the source for `entry`: none unless it copies; the signatures it verifies
- * again; and, unless the signature check fails first, the manifest and every child an index lists.
+ * again; and, unless the signature check fails first, the manifest and every child an index lists. A subset's
+ * source index is read before its signatures are checked (they vouch for the manifests it keeps).
  */
 function pullsOf(entry: PlanEntry, observation: Observation): number {
   if (entry.action !== 'to-copy' || observation.kind !== 'observed') return 0
   const signatures = observation.signaturePulls ?? 0
-  if (entry.signature.status === 'failed') return signatures
+  if (entry.signature.status === 'failed') return signatures + (entry.selection.kind === 'platforms' ? 1 : 0)
   const content = observation.source.content
   const children = content.kind !== 'index' ? 0 : entry.selection.kind === 'whole' ? content.manifests.length : entry.selection.kind === 'platforms' ? keptChildren(entry, content.manifests) : 0
   return signatures + 1 + children
