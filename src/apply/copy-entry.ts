@@ -11,7 +11,6 @@ import type {CopyEngine, Route} from '../copy/engine.ts'
 import type {FetchedManifest} from '../registry/client.ts'
 import type {Stores} from '../registry/handle.ts'
 import {childrenOf} from '../copy/references.ts'
-import {keptPlatformManifests} from '../plan/select-platforms.ts'
 import {subsetManifest} from './subset.ts'
 import {carryAndSign, type SignatureRun, verifySource} from './signatures.ts'
 import type {BlobCounts, EntryOutcome, EntryResult} from './model.ts'
@@ -58,14 +57,13 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
   // A platform subset is an index we write: computed from the source index and checked against the plan
   // first, since its kept manifests are what the signatures must vouch for.
   const subset = entry.selection.kind === 'platforms' ? await subsetManifest(entry.selection, route.source, run.signal) : null
-  const kept = subset && entry.selection.kind === 'platforms' ? keptPlatformManifests(entry.selection.platforms, subset.parsed.kind === 'index' ? subset.parsed.index.manifests : []) : []
 
   // Verified again now, against the digest about to be copied: the plan's verdict is not trusted alone.
-  const check = await verifySource(entry, route.source, run.signatures, kept)
+  const check = await verifySource(entry, route.source, run.signatures, subset?.kept)
   if (check.decision.status === 'failed') return {kind: 'failed', message: `signature check failed, nothing was copied: ${check.decision.reasons.join('; ')}`}
 
   // Read by digest, always: the tag is written from these bytes. Everything below it is copied once per run.
-  const top = subset ?? (await route.source.getManifest(planned, run.signal))
+  const top = subset?.manifest ?? (await route.source.getManifest(planned, run.signal))
   await run.engine.ensureManifest(route, planned, top)
   run.signal?.throwIfAborted()
   // A subset's signatures are its children's: the index is new, and unsigned unless `sign:` signs it.

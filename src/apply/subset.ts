@@ -6,6 +6,7 @@
 import {parseManifest} from '../oci/manifest.ts'
 import {subsetIndex} from '../oci/subset-index.ts'
 import type {PlanEntry} from '../plan/model.ts'
+import {keptPlatformManifests} from '../plan/select-platforms.ts'
 import type {Digest} from '../ref/digest.ts'
 import {SyncerError} from '../ref/errors.ts'
 import type {FetchedManifest} from '../registry/client.ts'
@@ -13,7 +14,13 @@ import type {RepositoryHandle} from '../registry/handle.ts'
 
 type Subsetting = Extract<PlanEntry['selection'], {kind: 'platforms'}>
 
-export async function subsetManifest(selection: Subsetting, source: RepositoryHandle, signal?: AbortSignal): Promise<FetchedManifest> {
+/** The subset index to write, and the platform manifests it keeps (whose signatures may vouch for it). */
+export interface SubsetManifest {
+  manifest: FetchedManifest
+  kept: Digest[]
+}
+
+export async function subsetManifest(selection: Subsetting, source: RepositoryHandle, signal?: AbortSignal): Promise<SubsetManifest> {
   const index = await source.getManifest(selection.indexDigest, signal)
   if (index.parsed.kind !== 'index') throw new SubsetError(`${selection.indexDigest} is not an index at the source any more, so no platforms can be picked out of it`)
   const subset = subsetIndex(index.mediaType, index.parsed.index, selection.platforms)
@@ -21,7 +28,8 @@ export async function subsetManifest(selection: Subsetting, source: RepositoryHa
   if (subset.digest !== selection.digest) {
     throw new SubsetError(`the index of ${selection.platforms.join(', ')} computed from ${selection.indexDigest} is ${subset.digest}, not the planned ${selection.digest}: nothing was copied; plan again`)
   }
-  return {digest: subset.digest as Digest, mediaType: subset.mediaType, size: subset.bytes.length, bytes: subset.bytes, parsed: parseManifest(subset.bytes, subset.mediaType)}
+  const manifest = {digest: subset.digest, mediaType: subset.mediaType, size: subset.bytes.length, bytes: subset.bytes, parsed: parseManifest(subset.bytes, subset.mediaType)}
+  return {manifest, kept: keptPlatformManifests(selection.platforms, subset.kept)}
 }
 
 /** The recomputed index is not the planned one: a plan edited after review, or a tool version that writes it otherwise. */
