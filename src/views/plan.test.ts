@@ -51,6 +51,11 @@ describe('renderPlan table', () => {
     for (const action of ['to-copy', 'already-present', 'conflicting-ID']) expect(text).toContain(action)
   })
 
+  test('a platform subset\'s digest says it is a new index, and from which source index', () => {
+    const subset = {...PLAN.entries[0]!, selection: {kind: 'platforms' as const, platforms: ['linux/amd64', 'linux/arm64'], indexDigest: D('e'), digest: D('a')}}
+    expect(renderPlan(planOf([subset]), 'markdown')).toContain(`${D('a').slice(0, 'sha256:'.length + 12)} (new index, from ${D('e').slice(0, 'sha256:'.length + 12)})`)
+  })
+
   test('one row per entry, in order', () => {
     const rows = text.split('\n').filter((line) => PLAN.entries.some((e) => line.includes(e.target)))
     expect(rows.map((row) => PLAN.entries.findIndex((e) => row.includes(e.target)))).toStrictEqual([0, 1, 2, 3])

@@ -21,7 +21,13 @@ const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
 const HEADINGS = ['Source', 'Target', 'Action', 'Digest', 'Platforms', 'Signature'] as const
 
 function row(entry: PlanEntry): string[] {
-  return [entry.source, entry.target, entry.action, shortDigest(entry.sourceDigest), entry.platforms.join(', ') || '-', signatureCell(entry)].map((cell) => printable(cell))
+  return [entry.source, entry.target, entry.action, digestCell(entry), entry.platforms.join(', ') || '-', signatureCell(entry)].map((cell) => printable(cell))
+}
+
+/** A platform subset's digest is of an index image-syncer writes: the reviewer sees which source index it comes from. */
+function digestCell(entry: PlanEntry): string {
+  const digest = shortDigest(entry.sourceDigest)
+  return entry.selection.kind === 'platforms' ? `${digest} (new index, from ${shortDigest(entry.selection.indexDigest)})` : digest
 }
 
 /**
