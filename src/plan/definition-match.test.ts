@@ -143,6 +143,16 @@ describe('matchDefinition', () => {
       want: [`entry 3 (target ${target('quay.io/acme/app:2.0')}): the plan copies the whole image, the definition asks for linux/amd64 alone (line 10)`],
     },
     {
+      name: 'another platform than amd64Only\'s',
+      plan: () => withEntry(2, (e) => ({selection: {kind: 'platform', platform: 'linux/arm64', indexDigest: INDEX}, platforms: ['linux/arm64'], sourceDigest: e.sourceDigest})),
+      want: [`entry 3 (target ${target('quay.io/acme/app:2.0')}): the plan copies linux/arm64 alone, the definition asks for linux/amd64 alone (line 10)`],
+    },
+    {
+      name: 'a platforms subset instead of the whole image',
+      plan: () => withEntry(0, () => ({selection: {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64'], indexDigest: INDEX, digest: dg('subset')}, platforms: ['linux/amd64', 'linux/arm64']})),
+      want: [`entry 1 (target ${target('library/busybox:1.36')}): the plan copies an index of linux/amd64, linux/arm64, the definition asks for the whole image (line 7)`],
+    },
+    {
       name: 'a weakened signature policy',
       plan: () => withEntry(0, (e) => ({signature: {...e.signature, policy: {...e.signature.policy, verify: 'skip', keys: []}}})),
       want: [`entry 1 (target ${target('library/busybox:1.36')}): its signature policy differs from the definition's in verify, keys`],
