@@ -58,6 +58,7 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
 
   // Read by digest, always: the tag is written from these bytes. Everything below it is copied once per run.
   const top = await route.source.getManifest(planned, run.signal)
+  if (route.source.location.kind === 'layout') await run.engine.verifySource(route.source, top)
   await run.engine.ensureManifest(route, planned, top)
   run.signal?.throwIfAborted()
   copy.signature = await carryAndSign(entry, route, {digest: top.digest, mediaType: top.mediaType, size: top.size}, check, run.engine, run.signatures)

@@ -7,7 +7,7 @@
  * writes nothing to the internal registry.
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {cp, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {cp, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {readPlanFile} from '../../src/plan/planfile.ts'
@@ -164,5 +164,22 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     expect(result.kind).toBe('failed')
     expect(result.message).toContain(path)
     expect(await headManifest(internal.url, 'damaged/acme/app', '1.0')).toMatchObject({status: 404})
+    // Read through before writing: not even the config blob reached the internal registry.
+    expect((await fetch(`${internal.url}/v2/damaged/acme/app/blobs/${app.config.digest}`, {method: 'HEAD'})).status).toBe(404)
+  })
+
+  test('a source tree that is not a layout, or that leads outside itself, is named in one sentence', async () => {
+    const missing = await cli(['plan', '-i', 'external-images.yaml', '-o', 'none.plan.json', '--mirror', 'docker.io=oci:./nothing/', ...internalPrefix()])
+    expect(missing.exitCode).not.toBe(0)
+    expect(missing.stderr).toContain(`${join(dir, 'nothing/acme/app')} does not exist, so it is not an OCI image layout`)
+
+    await cp(join(dir, 'mirror'), join(dir, 'escape'), {recursive: true})
+    const manifest = join(dir, 'escape/acme/app/blobs/sha256', app.digest.split(':')[1]!)
+    await cp(manifest, join(dir, 'outside-the-tree'))
+    await rm(manifest)
+    await symlink(join(dir, 'outside-the-tree'), manifest)
+    const escaping = await cli(['plan', '-i', 'external-images.yaml', '-o', 'escape.plan.json', '--mirror', 'docker.io=oci:./escape/', ...internalPrefix()])
+    expect(escaping.exitCode).not.toBe(0)
+    expect(escaping.stderr).toContain(manifest)
   })
 })
