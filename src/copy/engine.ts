@@ -5,7 +5,7 @@
  * layout are sources and targets alike.
  *
  * Blobs: already there (HEAD) → nothing; held by another target repository of the same registry this run →
- * cross-repository mount; otherwise a streamed GET → PUT, hashed while streaming and abandoned when the bytes
+ * cross-repository mount (between layouts: a hard link); otherwise a streamed GET → PUT, hashed while streaming and abandoned when the bytes
  * are not the blob's. Each blob moves once per target registry per run: concurrent needs of one digest wait for
  * the first upload, then mount from it.
  *
@@ -188,7 +188,6 @@ export class CopyEngine {
       return 'present'
     }
     const registryKey = mountKeyOf(target, blob.digest)
-    if (registryKey === null) return this.upload(route, blob, null)
     const first = this.firstUpload.get(registryKey)
     if (first) await first.catch(() => {})
     const from = this.holders.get(registryKey)?.find((r) => r.name !== target.name)
@@ -221,7 +220,6 @@ export class CopyEngine {
 
   private remember(target: RepositoryHandle, digest: Digest): void {
     const key = mountKeyOf(target, digest)
-    if (key === null) return
     const list = this.holders.get(key) ?? []
     if (!list.some((r) => r.name === target.name)) list.push(target)
     this.holders.set(key, list)
@@ -275,9 +273,9 @@ function keyOf(target: RepositoryHandle, digest: Digest): string {
   return `${target.name}@${digest}`
 }
 
-/** Blobs can be mounted only within one registry; a layout has no such key. */
-function mountKeyOf(target: RepositoryHandle, digest: Digest): string | null {
-  return target.location.kind === 'registry' ? `${target.location.registry}@${digest}` : null
+/** Blobs are mounted within one registry, or linked between layouts (any on this machine; EXDEV falls back to a copy). */
+function mountKeyOf(target: RepositoryHandle, digest: Digest): string {
+  return target.location.kind === 'registry' ? `${target.location.registry}@${digest}` : `oci-layout@${digest}`
 }
 
 /** Network failures, temporary statuses and corrupted transfers are worth a fresh attempt. */

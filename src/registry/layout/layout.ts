@@ -17,7 +17,7 @@ import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest
 import {tagProblem} from '../../ref/reference.ts'
 import {type FetchedManifest, type ManifestHead, MAX_MANIFEST_BYTES} from '../client.ts'
 import {referrerDescriptor, subjectOf} from '../referrers.ts'
-import {type BlobPut, type BlobStream, headBlob, openBlob, putBlob, readBlob} from './blobs.ts'
+import {type BlobPut, type BlobStream, headBlob, linkBlob, openBlob, putBlob, readBlob} from './blobs.ts'
 import {errnoCode, LayoutError} from './errors.ts'
 import {blobPath, ensureDirectoryInside, readInside, sizeInside, writeAtomic} from './files.ts'
 import {emptyIndex, indexPath, readIndex, tagOf} from './index-file.ts'
@@ -225,6 +225,11 @@ export class OciLayout {
     const blob = await openBlob(this.root, digest)
     if (blob === null) throw new LayoutError('BLOB_MISSING', blobPath(this.root, digest), `${blobPath(this.root, digest)} is missing`)
     return blob
+  }
+
+  /** Links a blob in from the layout at `fromRoot` after hashing it there; false when it cannot be linked. */
+  linkBlob(fromRoot: string, digest: Digest): Promise<boolean> {
+    return linkBlob(this.root, fromRoot, digest)
   }
 
   /** Stores a blob from a stream, verified; a blob already present is not rewritten. */
