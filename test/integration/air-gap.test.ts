@@ -3,11 +3,11 @@
  * bundle referrer) in a source docker-registry → `plan`/`apply` with an `oci:` target (a layout tree on disk) →
  * the same definition planned and applied into an internal docker-registry with `--mirror docker.io=oci:DIR/`,
  * `verify: required` on both sides. Also: a second plan shows already-present, a layout tag taken by other
- * content is never overwritten (plan and a stale apply), skopeo reads what apply wrote, and a damaged layout
- * writes nothing to the internal registry.
+ * content is never overwritten (plan and a stale apply), skopeo reads what apply wrote, a tree skopeo wrote is
+ * a source, and a damaged or escaping layout writes nothing to the internal registry.
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {cp, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises'
+import {cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {readPlanFile} from '../../src/plan/planfile.ts'
@@ -181,5 +181,19 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     const escaping = await cli(['plan', '-i', 'external-images.yaml', '-o', 'escape.plan.json', '--mirror', 'docker.io=oci:./escape/', ...internalPrefix()])
     expect(escaping.exitCode).not.toBe(0)
     expect(escaping.stderr).toContain(manifest)
+  })
+
+  test('a tree written by skopeo copy --all is a source too, digests unchanged', async () => {
+    const layoutDir = join(dir, 'skopeo-tree/acme/app')
+    await mkdir(layoutDir, {recursive: true})
+    await skopeo(['copy', '--all', `docker://${source.host}/acme/app:1.0`, `oci:${layoutDir}:1.0`, '--src-tls-verify=false', '--src-no-creds'])
+    await writeFile(join(dir, 'from-skopeo.yaml'), `targetRepoPrefix: "${internal.host}/from-skopeo/"\nimages:\n- source: "acme/app:1.0"\n`)
+    const from = ['--mirror', 'docker.io=oci:./skopeo-tree/']
+    const plan = await cli(['plan', '-i', 'from-skopeo.yaml', '-o', 'from-skopeo.plan.json', ...from])
+    expect(plan.exitCode).toBe(0)
+    expect((await readPlanFile(join(dir, 'from-skopeo.plan.json'))).entries[0]).toMatchObject({action: 'to-copy', sourceDigest: app.digest})
+    const apply = await cli(['apply', 'from-skopeo.plan.json', ...from])
+    expect(apply.exitCode).toBe(0)
+    expect((await headManifest(internal.url, 'from-skopeo/acme/app', '1.0')).digest).toBe(app.digest)
   })
 })
