@@ -87,7 +87,11 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     expect(planned.targetRepoPrefix).toBe('oci:./mirror/')
     expect(planned.entries.map((e) => [e.action, e.signature.status, e.signature.found])).toStrictEqual([['to-copy', 'verified', 2], ['to-copy', 'verified', 2]])
 
-    const apply = await cli(['apply', 'outside.plan.json', ...fromSource(), '--format', 'json'])
+    // Named at apply time, an oci: prefix binds the plan like a registry's: another directory is refused.
+    const elsewhere = await cli(['apply', 'outside.plan.json', ...fromSource(), '--target-repo-prefix', 'oci:./elsewhere/'])
+    expect(elsewhere.exitCode).not.toBe(0)
+    expect(elsewhere.stderr).toContain('is not under --target-repo-prefix')
+    const apply = await cli(['apply', 'outside.plan.json', ...fromSource(), '--target-repo-prefix', `oci:${join(dir, 'mirror')}`, '--format', 'json'])
     expect(apply.exitCode).toBe(0)
     expect(JSON.parse(apply.stdout).entries.map((e: {result: {kind: string}; signature: {copied: number}}) => [e.result.kind, e.signature.copied])).toStrictEqual([['copied', 2], ['copied', 2]])
 
