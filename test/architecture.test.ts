@@ -34,6 +34,23 @@ const RANKS: Readonly<Record<string, number>> = {
   'cli.ts': 11,
 }
 
+/**
+ * The registry implementation behind RepositoryHandle (registry/handle.ts): raw requests (the client's send()),
+ * blob uploads, tag lists and the layout store. Layers above reach stores only through handles and Stores.
+ */
+const REGISTRY_INTERNALS: ReadonlySet<string> = new Set([
+  'src/registry/blobs.ts',
+  'src/registry/tags.ts',
+  'src/registry/registry-repository.ts',
+  'src/registry/layout-repository.ts',
+  'src/registry/layout/layout.ts',
+  'src/registry/layout/blobs.ts',
+  'src/registry/layout/files.ts',
+  'src/registry/layout/index-file.ts',
+  'src/registry/layout/lock.ts',
+  'src/registry/layout/manifests.ts',
+])
+
 /** The one file outside src/ that source may import: the package manifest, for the version. */
 const ALLOWED_OUTSIDE_SRC: ReadonlySet<string> = new Set(['package.json'])
 
@@ -100,6 +117,7 @@ function findViolations(files: readonly SourceFile[]): string[] {
       const target = posix.normalize(posix.join(posix.dirname(file.path), specifier))
       const to = layerOf(target)
       if (to === null && !ALLOWED_OUTSIDE_SRC.has(target)) violations.push(`${file.path} → ${specifier} (imports leave src/)`)
+      if (from !== 'registry' && REGISTRY_INTERNALS.has(target)) violations.push(`${file.path} → ${specifier} (registry internals: use a RepositoryHandle)`)
       if (to === null || to === from) continue
       const toRank = RANKS[to]
       const where = `${file.path} → ${specifier}`
@@ -185,6 +203,11 @@ describe('the architecture checker', () => {
       name: 'a layer without a rank',
       files: [{path: 'src/util/x.ts', text: ''}],
       want: ['src/util/x.ts: layer "util" has no rank (add it to RANKS in test/architecture.test.ts)'],
+    },
+    {
+      name: 'an import of the registry implementation from above the registry layer',
+      files: [{path: 'src/apply/x.ts', text: "import {headBlob} from '../registry/blobs.ts'\nimport type {Stores} from '../registry/handle.ts'\n"}],
+      want: ['src/apply/x.ts → ../registry/blobs.ts (registry internals: use a RepositoryHandle)'],
     },
     {
       name: 'an import leaving src/ (test helpers, scripts)',

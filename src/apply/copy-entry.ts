@@ -64,6 +64,8 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
 
   // Read by digest, always: the tag is written from these bytes. Everything below it is copied once per run.
   const top = subset?.manifest ?? (await route.source.getManifest(planned, run.signal))
+  // A subset's new index is not in the source, but every manifest and blob below it is: read through all the same.
+  if (route.source.location.kind === 'layout') await run.engine.verifySource(route.source, top)
   await run.engine.ensureManifest(route, planned, top)
   run.signal?.throwIfAborted()
   // A subset's signatures are its children's: the index is new, and unsigned unless `sign:` signs it.

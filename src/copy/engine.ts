@@ -5,7 +5,7 @@
  * layout are sources and targets alike.
  *
  * Blobs: already there (HEAD) → nothing; held by another target repository of the same registry this run →
- * cross-repository mount; otherwise a streamed GET → PUT, hashed while streaming and abandoned when the bytes
+ * cross-repository mount (between layouts: a hard link); otherwise a streamed GET → PUT, hashed while streaming and abandoned when the bytes
  * are not the blob's. Each blob moves once per target registry per run: concurrent needs of one digest wait for
  * the first upload, then mount from it.
  *
@@ -72,6 +72,8 @@ const MANIFEST_PUT_RETRY: RetryPolicy = {maxAttempts: 4, baseDelayMs: 100, maxDe
 export class CopyEngine {
   private readonly limiter: Limiter
   private readonly blobs = new Map<string, Promise<BlobOutcome>>()
+  /** Source trees read through once this run (layouts only, see verifySource), by source name and digest. */
+  private readonly checked = new Map<string, Promise<void>>()
   /** Manifests placed (or being placed) this run, by target name and digest. */
   private readonly manifests = new Map<string, Promise<void>>()
   /** Repositories of a target registry known to hold a digest (this run), by `registry@digest`. */
@@ -101,6 +103,26 @@ export class CopyEngine {
   ensureManifest(route: Route, digest: Digest, fetched?: FetchedManifest): Promise<void> {
     const key = keyOf(route.target, digest)
     return this.manifests.get(key) ?? remember(this.manifests, key, this.placeManifest(route, digest, fetched))
+  }
+
+  /**
+   * Reads every manifest and blob below `top` in the source once and throws at the first that is missing or
+   * does not hash to its digest, before anything is written. Done for layout sources, which are files carried
+   * across an air gap: a damaged tree must leave the target untouched, not half-copied. (A registry source is
+   * checked while streaming, and a registry would refuse what does not hash anyway.)
+   */
+  verifySource(source: RepositoryHandle, top: FetchedManifest): Promise<void> {
+    const key = keyOf(source, top.digest)
+    return this.checked.get(key) ?? remember(this.checked, key, this.readTree(source, top))
+  }
+
+  private async readTree(source: RepositoryHandle, manifest: FetchedManifest): Promise<void> {
+    const signal = this.options.signal
+    if (manifest.parsed.kind === 'index') {
+      await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, async (child) => this.verifySource(source, await source.getManifest(child, signal)))
+      return
+    }
+    await Promise.all(blobsOf(manifest).map((blob) => this.limiter.run(async () => drain(await source.getBlob(blob.digest, signal)))))
   }
 
   /** The blobs an image manifest lists (an index lists none), each ensured at the target. */
@@ -166,7 +188,6 @@ export class CopyEngine {
       return 'present'
     }
     const registryKey = mountKeyOf(target, blob.digest)
-    if (registryKey === null) return this.upload(route, blob, null)
     const first = this.firstUpload.get(registryKey)
     if (first) await first.catch(() => {})
     const from = this.holders.get(registryKey)?.find((r) => r.name !== target.name)
@@ -199,7 +220,6 @@ export class CopyEngine {
 
   private remember(target: RepositoryHandle, digest: Digest): void {
     const key = mountKeyOf(target, digest)
-    if (key === null) return
     const list = this.holders.get(key) ?? []
     if (!list.some((r) => r.name === target.name)) list.push(target)
     this.holders.set(key, list)
@@ -236,6 +256,12 @@ function verified(body: ReadableStream<Uint8Array>, blob: {digest: Digest; size:
   )
 }
 
+async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+  for await (const _chunk of stream) {
+    // Nothing to keep: reading to the end is what verifies (the layout's stream errors on wrong bytes).
+  }
+}
+
 /** Stores a pending operation under `key`, forgotten again if it fails so that a later need tries afresh. */
 function remember<T>(memo: Map<string, Promise<T>>, key: string, pending: Promise<T>): Promise<T> {
   memo.set(key, pending)
@@ -247,9 +273,9 @@ function keyOf(target: RepositoryHandle, digest: Digest): string {
   return `${target.name}@${digest}`
 }
 
-/** Blobs can be mounted only within one registry; a layout has no such key. */
-function mountKeyOf(target: RepositoryHandle, digest: Digest): string | null {
-  return target.location.kind === 'registry' ? `${target.location.registry}@${digest}` : null
+/** Blobs are mounted within one registry, or linked between layouts (any on this machine; EXDEV falls back to a copy). */
+function mountKeyOf(target: RepositoryHandle, digest: Digest): string {
+  return target.location.kind === 'registry' ? `${target.location.registry}@${digest}` : `oci-layout@${digest}`
 }
 
 /** Network failures, temporary statuses and corrupted transfers are worth a fresh attempt. */

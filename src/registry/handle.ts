@@ -61,7 +61,8 @@ export interface RepositoryHandle {
   getSmallBlob(digest: Digest, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array>
   /**
    * Stores a blob from `blob.open()`. `mountFrom` is a hint: a registry mounts from another repository of its
-   * own (then nothing is read); other stores ignore it. Not retried here: a stream cannot be sent twice.
+   * own (then nothing is read), a layout hard-links from another layout after hashing the file there; a hint
+   * that cannot be used is a copy. Not retried here: a stream cannot be sent twice.
    */
   putBlob(blob: BlobSource, options?: {mountFrom?: RepositoryHandle; signal?: AbortSignal}): Promise<'mounted' | 'uploaded'>
   /**

@@ -4,8 +4,8 @@
  *
  * How registry notions map: a layout indexes referrers itself (through `subject`), so no fallback index is ever
  * written; a tag never moves except by the conditional forms (If-None-Match: * creates only, If-Match with the
- * digest read as its ETag replaces only that), so the never-overwrite guarantee holds as on a registry; there is
- * nothing to mount from.
+ * digest read as its ETag replaces only that), so the never-overwrite guarantee holds as on a registry; a
+ * "mount" from another layout is a hard link of the (verified) blob file.
  */
 import type {Digest} from '../ref/digest.ts'
 import type {FetchedManifest, ManifestBytes, PutOutcome} from './client.ts'
@@ -84,8 +84,11 @@ export class LayoutRepository implements RepositoryHandle {
     return new Uint8Array(await new Response(blob.body).arrayBuffer())
   }
 
-  async putBlob(blob: BlobSource): Promise<'uploaded'> {
+  /** `mountFrom` another layout: the file is hard-linked from there (see linkBlob), else the bytes are copied. */
+  async putBlob(blob: BlobSource, options: {mountFrom?: RepositoryHandle} = {}): Promise<'mounted' | 'uploaded'> {
     const layout = await this.layout()
+    const from = options.mountFrom?.location
+    if (from?.kind === 'layout' && from.root !== this.name && (await layout.linkBlob(from.root, blob.digest))) return 'mounted'
     await layout.putBlob({digest: blob.digest, size: blob.size, body: await blob.open()})
     return 'uploaded'
   }

@@ -1,7 +1,9 @@
 /**
  * Benchmark (a script, not a test) of `apply` into an empty target, against real docker-registry processes on
  * loopback, compared with the practical limit (a raw GET → PUT stream of the same unique blobs) and, when
- * installed, with `skopeo sync --all`. Prints wall time, throughput, peak RSS and request counts.
+ * installed, with `skopeo sync --all`; then the two halves of the air-gap workflow: the same set applied into an
+ * OCI layout tree (`oci:DIR/`), and from that tree into another registry. Prints wall time, throughput, peak
+ * RSS and request counts.
  *
  *   bun test/bench/apply.ts [--large-mb 300] [--skip-skopeo]
  *
@@ -77,7 +79,7 @@ function watchPeakRss(pid: number): {stop(): number} {
   }
 }
 
-const [source, target, rawTarget, skopeoTarget] = await Promise.all([startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry()])
+const [source, target, rawTarget, skopeoTarget, layoutTarget] = await Promise.all([startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry()])
 const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-'))
 try {
   // ---- seed ----
@@ -99,28 +101,36 @@ try {
   entries.push({repo: 'bench/large', tag: '1.0'})
   console.log(`seeded ${entries.length} images in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`)
 
-  // ---- image-syncer: plan, then apply (timed) as the real CLI ----
-  const definition = join(dir, 'bench.yaml')
-  await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`)
-  const planPath = join(dir, 'bench.plan.json')
+  // ---- image-syncer: plan, then apply (timed) as the real CLI: registry → registry, → layout, layout → registry ----
   // The standalone binary is what ops run (and starts in ~40 ms instead of ~200 ms from source).
   const binary = join(repoRoot, 'dist/image-syncer')
   const cli = (await Bun.file(binary).exists()) ? [binary] : [process.execPath, join(repoRoot, 'src/cli.ts')]
   console.log(`running ${cli.join(' ')}${process.env.SYNCER_CONCURRENCY ? ` with SYNCER_CONCURRENCY=${process.env.SYNCER_CONCURRENCY}` : ''}`)
-  const plan = Bun.spawnSync([...cli, 'plan', '-i', definition, '-o', planPath, '--detailed-exitcode'], {stdout: 'ignore', stderr: 'pipe'})
-  if (plan.exitCode !== 2) throw new Error(`plan exited ${plan.exitCode}: ${plan.stderr}`)
-  const started = performance.now()
-  const apply = Bun.spawn([...cli, 'apply', planPath, '--format', 'json', '--debug', '--quiet'], {stdout: 'pipe', stderr: 'pipe'})
-  const applyRss = watchPeakRss(apply.pid)
-  const [out, err, code] = await Promise.all([new Response(apply.stdout).text(), new Response(apply.stderr).text(), apply.exited])
-  const applyPeak = applyRss.stop()
-  const applySeconds = (performance.now() - started) / 1000
-  if (code !== 0) throw new Error(`apply exited ${code}: ${err.slice(-2000)}`)
-  const result = JSON.parse(out)
-  const requests = err.split('\n').filter((l) => l.startsWith('debug: ')).length
-  const bytes: number = result.summary.bytes
-  const mounted = result.entries.reduce((n: number, e: {blobs: {mounted: number}}) => n + e.blobs.mounted, 0)
-  console.log(`image-syncer apply: ${applySeconds.toFixed(2)} s, ${(bytes / MB).toFixed(0)} MB uploaded, ${(bytes / MB / applySeconds).toFixed(0)} MB/s, peak RSS ${applyPeak.toFixed(0)} MiB, ${requests} requests, ${mounted} blobs mounted`)
+  const sources = entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')
+  /** Plans `prefix` with `flags`, then times the apply of that plan; returns its wall time. */
+  async function timedApply(label: string, prefix: string, flags: string[]): Promise<number> {
+    const definition = join(dir, `${label}.yaml`)
+    await writeFile(definition, `targetRepoPrefix: "${prefix}"\nimages:\n${sources}\n`)
+    const planPath = join(dir, `${label}.plan.json`)
+    const plan = Bun.spawnSync([...cli, 'plan', '-i', definition, '-o', planPath, '--detailed-exitcode', ...flags], {stdout: 'ignore', stderr: 'pipe', cwd: dir})
+    if (plan.exitCode !== 2) throw new Error(`plan exited ${plan.exitCode}: ${plan.stderr}`)
+    const started = performance.now()
+    const apply = Bun.spawn([...cli, 'apply', planPath, '--format', 'json', '--debug', '--quiet', ...flags], {stdout: 'pipe', stderr: 'pipe', cwd: dir})
+    const applyRss = watchPeakRss(apply.pid)
+    const [out, err, code] = await Promise.all([new Response(apply.stdout).text(), new Response(apply.stderr).text(), apply.exited])
+    const applyPeak = applyRss.stop()
+    const seconds = (performance.now() - started) / 1000
+    if (code !== 0) throw new Error(`apply exited ${code}: ${err.slice(-2000)}`)
+    const result = JSON.parse(out)
+    const requests = err.split('\n').filter((l) => l.startsWith('debug: ')).length
+    const bytes: number = result.summary.bytes
+    const mounted = result.entries.reduce((n: number, e: {blobs: {mounted: number}}) => n + e.blobs.mounted, 0)
+    console.log(`image-syncer apply ${label}: ${seconds.toFixed(2)} s, ${(bytes / MB).toFixed(0)} MB written, ${(bytes / MB / seconds).toFixed(0)} MB/s, peak RSS ${applyPeak.toFixed(0)} MiB, ${requests} requests, ${mounted} blobs mounted`)
+    return seconds
+  }
+  const applySeconds = await timedApply('registry → registry', `${target.host}/mirror/`, [])
+  await timedApply('registry → layout', 'oci:./layout/', [])
+  await timedApply('layout → registry', `${layoutTarget.host}/mirror/`, ['--mirror', `${source.host}=oci:./layout/`])
 
   // ---- raw stream of the same unique blobs: the practical limit ----
   const unique = new Map<string, {repo: string; size: number}>()
@@ -161,7 +171,7 @@ try {
     console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
   }
 } finally {
-  await Promise.all([source, target, rawTarget, skopeoTarget].map((r) => r.stop()))
+  await Promise.all([source, target, rawTarget, skopeoTarget, layoutTarget].map((r) => r.stop()))
   await rm(dir, {recursive: true, force: true})
 }
 

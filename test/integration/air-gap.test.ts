@@ -3,11 +3,11 @@
  * bundle referrer) in a source docker-registry → `plan`/`apply` with an `oci:` target (a layout tree on disk) →
  * the same definition planned and applied into an internal docker-registry with `--mirror docker.io=oci:DIR/`,
  * `verify: required` on both sides. Also: a second plan shows already-present, a layout tag taken by other
- * content is never overwritten (plan and a stale apply), skopeo reads what apply wrote, and a damaged layout
- * writes nothing to the internal registry.
+ * content is never overwritten (plan and a stale apply), skopeo reads what apply wrote, a tree skopeo wrote is
+ * a source, and a damaged or escaping layout writes nothing to the internal registry.
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {cp, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {readPlanFile} from '../../src/plan/planfile.ts'
@@ -87,7 +87,11 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     expect(planned.targetRepoPrefix).toBe('oci:./mirror/')
     expect(planned.entries.map((e) => [e.action, e.signature.status, e.signature.found])).toStrictEqual([['to-copy', 'verified', 2], ['to-copy', 'verified', 2]])
 
-    const apply = await cli(['apply', 'outside.plan.json', ...fromSource(), '--format', 'json'])
+    // Named at apply time, an oci: prefix binds the plan like a registry's: another directory is refused.
+    const elsewhere = await cli(['apply', 'outside.plan.json', ...fromSource(), '--target-repo-prefix', 'oci:./elsewhere/'])
+    expect(elsewhere.exitCode).not.toBe(0)
+    expect(elsewhere.stderr).toContain('is not under --target-repo-prefix')
+    const apply = await cli(['apply', 'outside.plan.json', ...fromSource(), '--target-repo-prefix', `oci:${join(dir, 'mirror')}`, '--format', 'json'])
     expect(apply.exitCode).toBe(0)
     expect(JSON.parse(apply.stdout).entries.map((e: {result: {kind: string}; signature: {copied: number}}) => [e.result.kind, e.signature.copied])).toStrictEqual([['copied', 2], ['copied', 2]])
 
@@ -164,5 +168,36 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     expect(result.kind).toBe('failed')
     expect(result.message).toContain(path)
     expect(await headManifest(internal.url, 'damaged/acme/app', '1.0')).toMatchObject({status: 404})
+    // Read through before writing: not even the config blob reached the internal registry.
+    expect((await fetch(`${internal.url}/v2/damaged/acme/app/blobs/${app.config.digest}`, {method: 'HEAD'})).status).toBe(404)
+  })
+
+  test('a source tree that is not a layout, or that leads outside itself, is named in one sentence', async () => {
+    const missing = await cli(['plan', '-i', 'external-images.yaml', '-o', 'none.plan.json', '--mirror', 'docker.io=oci:./nothing/', ...internalPrefix()])
+    expect(missing.exitCode).not.toBe(0)
+    expect(missing.stderr).toContain(`${join(dir, 'nothing/acme/app')} does not exist, so it is not an OCI image layout`)
+
+    await cp(join(dir, 'mirror'), join(dir, 'escape'), {recursive: true})
+    const manifest = join(dir, 'escape/acme/app/blobs/sha256', app.digest.split(':')[1]!)
+    await cp(manifest, join(dir, 'outside-the-tree'))
+    await rm(manifest)
+    await symlink(join(dir, 'outside-the-tree'), manifest)
+    const escaping = await cli(['plan', '-i', 'external-images.yaml', '-o', 'escape.plan.json', '--mirror', 'docker.io=oci:./escape/', ...internalPrefix()])
+    expect(escaping.exitCode).not.toBe(0)
+    expect(escaping.stderr).toContain(manifest)
+  })
+
+  test('a tree written by skopeo copy --all is a source too, digests unchanged', async () => {
+    const layoutDir = join(dir, 'skopeo-tree/acme/app')
+    await mkdir(layoutDir, {recursive: true})
+    await skopeo(['copy', '--all', `docker://${source.host}/acme/app:1.0`, `oci:${layoutDir}:1.0`, '--src-tls-verify=false', '--src-no-creds'])
+    await writeFile(join(dir, 'from-skopeo.yaml'), `targetRepoPrefix: "${internal.host}/from-skopeo/"\nimages:\n- source: "acme/app:1.0"\n`)
+    const from = ['--mirror', 'docker.io=oci:./skopeo-tree/']
+    const plan = await cli(['plan', '-i', 'from-skopeo.yaml', '-o', 'from-skopeo.plan.json', ...from])
+    expect(plan.exitCode).toBe(0)
+    expect((await readPlanFile(join(dir, 'from-skopeo.plan.json'))).entries[0]).toMatchObject({action: 'to-copy', sourceDigest: app.digest})
+    const apply = await cli(['apply', 'from-skopeo.plan.json', ...from])
+    expect(apply.exitCode).toBe(0)
+    expect((await headManifest(internal.url, 'from-skopeo/acme/app', '1.0')).digest).toBe(app.digest)
   })
 })

@@ -4,9 +4,11 @@
  * referrers found through `subject` without a fallback index, and bounded small-blob reads.
  */
 import {afterAll, describe, expect, test} from 'bun:test'
+import {stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {LayoutRepository} from '../../src/registry/layout-repository.ts'
 import {ContentError} from '../../src/registry/errors.ts'
+import {LayoutError} from '../../src/registry/layout/errors.ts'
 import {appendLegacySignature, pushReferrer} from '../../src/signatures/copy.ts'
 import {discoverArtifacts} from '../../src/signatures/discover.ts'
 import {rejectedWith} from '../support/errors.ts'
@@ -84,5 +86,22 @@ describe('a layout as a repository handle', () => {
     const repo = new LayoutRepository(join(dir, 'missing'), 'source')
     await expect(repo.headManifest('1.0')).rejects.toThrow(`${join(dir, 'missing')} does not exist, so it is not an OCI image layout`)
     expect(await Bun.file(join(dir, 'missing')).exists()).toBe(false)
+  })
+
+  test('a blob another layout holds is linked, not copied: one file on disk, read and hashed first', async () => {
+    const {repo: first, image} = await target()
+    const second = new LayoutRepository(join(first.name, '..', 'other'), 'target')
+    const layer = image.layers[0]!
+    const source = {digest: layer.digest, size: layer.bytes.length, open: async () => streamOf(layer.bytes)}
+    expect(await second.putBlob(source, {mountFrom: first})).toBe('mounted')
+    const blobFile = (root: string) => join(root, 'blobs/sha256', layer.digest.split(':')[1]!)
+    expect((await stat(blobFile(second.name))).ino).toBe((await stat(blobFile(first.name))).ino)
+
+    const third = new LayoutRepository(join(first.name, '..', 'third'), 'target')
+    await writeFile(blobFile(first.name), new Uint8Array(layer.bytes.length))
+    await expect(third.putBlob({...image.layers[1]!, size: image.layers[1]!.bytes.length, open: async () => streamOf(image.layers[1]!.bytes)}, {mountFrom: first})).resolves.toBe('mounted')
+    const err = await rejectedWith(LayoutError, third.putBlob(source, {mountFrom: first}))
+    expect(err.code).toBe('DIGEST_MISMATCH')
+    expect(await third.headBlob(layer.digest)).toBeNull()
   })
 })

@@ -49,6 +49,8 @@ describe('two apply processes writing one layout tree', () => {
     }
     const [a, b] = await Promise.all(Object.keys(TAGS).map((name) => runCli(['apply', `${name}.plan.json`, ...mirror, '--format', 'json'], {cwd: dir})))
     for (const run of [a!, b!]) {
+      // On failure, say why: a lost race shows up as an entry's message.
+      if (run.exitCode !== 0) console.log(run.stdout, run.stderr)
       expect(run.exitCode).toBe(0)
       expect(JSON.parse(run.stdout).entries.every((e: {result: {kind: string}}) => e.result.kind === 'copied')).toBe(true)
     }

@@ -4,10 +4,10 @@
  * damaged or tampered with on the way, and the registry we copy into may not check for us.
  */
 import {dirname} from 'node:path'
-import {open, rename, unlink} from 'node:fs/promises'
+import {link, open, rename, unlink} from 'node:fs/promises'
 import {type Digest, digestAlgorithm, digestOf} from '../../ref/digest.ts'
 import {LayoutError} from './errors.ts'
-import {blobPath, ensureDirectoryInside, openInside, readInside, sizeInside, syncDirectory} from './files.ts'
+import {blobPath, ensureDirectoryInside, openInside, readInside, realInside, sizeInside, syncDirectory} from './files.ts'
 
 /** Read size for streaming: large enough for throughput, small enough not to matter for memory. */
 const CHUNK_BYTES = 256 * 1024
@@ -137,6 +137,34 @@ export async function putBlob(root: string, blob: {digest: Digest; size: number;
     }
     reader.releaseLock()
   }
+}
+
+/**
+ * Places a blob by hard-linking it from another layout (a layout tree's cross-repository mount): blobs are
+ * immutable and named by their hash, so layouts may share the file, and a tree of many repositories holds a
+ * shared base layer once. The other layout's file is read and hashed first (it is only trusted as far as its
+ * bytes are), then linked in atomically. False when it cannot be (absent, another file system): copy instead.
+ */
+export async function linkBlob(root: string, fromRoot: string, digest: Digest): Promise<boolean> {
+  const source = await openBlob(fromRoot, digest)
+  if (source === null) return false
+  for await (const _chunk of source.body) {
+    // Reading to the end is what verifies: the stream errors on bytes that do not hash to the name.
+  }
+  const from = await realInside(fromRoot, blobPath(fromRoot, digest))
+  if (from === null) return false
+  const path = blobPath(root, digest)
+  const dir = await ensureDirectoryInside(root, dirname(path))
+  const temp = `${dir}/.${crypto.randomUUID()}.tmp`
+  try {
+    await link(from, temp)
+    await rename(temp, path)
+  } catch {
+    await unlink(temp).catch(() => undefined)
+    return false
+  }
+  await syncDirectory(dir)
+  return true
 }
 
 function sizeMismatch(path: string, blob: {digest: Digest; size: number}, got: string): LayoutError {

@@ -17,7 +17,7 @@ import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest
 import {tagProblem} from '../../ref/reference.ts'
 import {type FetchedManifest, type ManifestHead, MAX_MANIFEST_BYTES} from '../client.ts'
 import {referrerDescriptor, subjectOf} from '../referrers.ts'
-import {type BlobPut, type BlobStream, headBlob, openBlob, putBlob, readBlob} from './blobs.ts'
+import {type BlobPut, type BlobStream, headBlob, linkBlob, openBlob, putBlob, readBlob} from './blobs.ts'
 import {errnoCode, LayoutError} from './errors.ts'
 import {blobPath, ensureDirectoryInside, readInside, sizeInside, writeAtomic} from './files.ts'
 import {emptyIndex, indexPath, readIndex, tagOf} from './index-file.ts'
@@ -55,7 +55,9 @@ export async function openLayout(dir: string, options: OpenLayoutOptions): Promi
   const layoutFile = join(root, 'oci-layout')
   let marker = await readInside(root, layoutFile, MAX_OCI_LAYOUT_BYTES, 'an oci-layout file')
   if (marker === null && options.create) {
-    if ((await sizeInside(root, indexPath(root))) !== null) {
+    // Another process may be creating the layout right now: it writes oci-layout before index.json, so an
+    // index.json seen after our look for oci-layout means a second look finds oci-layout, if a creator made it.
+    if ((await sizeInside(root, indexPath(root))) !== null && (marker = await readInside(root, layoutFile, MAX_OCI_LAYOUT_BYTES, 'an oci-layout file')) === null) {
       throw new LayoutError('NOT_A_LAYOUT', layoutFile, `${root} has an index.json but no oci-layout file: refusing to turn an unknown directory into a layout`)
     }
     // oci-layout first, index.json second: a directory with oci-layout and no index.json is one being created.
@@ -223,6 +225,11 @@ export class OciLayout {
     const blob = await openBlob(this.root, digest)
     if (blob === null) throw new LayoutError('BLOB_MISSING', blobPath(this.root, digest), `${blobPath(this.root, digest)} is missing`)
     return blob
+  }
+
+  /** Links a blob in from the layout at `fromRoot` after hashing it there; false when it cannot be linked. */
+  linkBlob(fromRoot: string, digest: Digest): Promise<boolean> {
+    return linkBlob(this.root, fromRoot, digest)
   }
 
   /** Stores a blob from a stream, verified; a blob already present is not rewritten. */
