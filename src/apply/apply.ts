@@ -15,9 +15,9 @@ import {TrustStore} from '../signatures/check.ts'
 import {type ApplyResult, type EntryOutcome, type ProgressEvent, summarizeOutcomes} from './model.ts'
 
 /** Entries copied at once: enough to keep a CI runner's link busy while one large layer streams. */
-export const DEFAULT_CONCURRENCY = 4
+const DEFAULT_CONCURRENCY = 4
 /** Blob transfers at once across all entries. */
-export const DEFAULT_BLOB_TRANSFERS = 8
+const DEFAULT_BLOB_TRANSFERS = 8
 
 export class PlanConflictError extends SyncerError {
   override readonly name = 'PlanConflictError'
@@ -29,7 +29,7 @@ export class PlanConflictError extends SyncerError {
 }
 
 /** A registry announced fewer pulls left than the plan needs: apply would stall on 429s halfway through. */
-export class PullBudgetError extends SyncerError {
+class PullBudgetError extends SyncerError {
   override readonly name = 'PullBudgetError'
   readonly category = 'input' as const
   readonly code = 'PULL_BUDGET_TOO_SMALL'
@@ -66,7 +66,7 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   return applyPlan(plan, stores, request)
 }
 
-export function refuseConflicts(plan: Plan): void {
+function refuseConflicts(plan: Plan): void {
   const conflicts = plan.entries.filter((e) => e.action === 'conflicting-ID')
   if (conflicts.length) throw new PlanConflictError(conflicts)
 }

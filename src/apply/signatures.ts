@@ -112,7 +112,7 @@ function ownSignature(entry: PlanEntry, decision: SignatureDecision): boolean {
   return entry.selection.kind === 'whole' || decision.verifiedDigests.includes(entry.sourceDigest)
 }
 
-export class MirrorVerificationError extends SyncerError {
+class MirrorVerificationError extends SyncerError {
   override readonly name = 'MirrorVerificationError'
   readonly category = 'signature' as const
   readonly code = 'MIRROR_SIGNATURES_DO_NOT_VERIFY'

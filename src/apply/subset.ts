@@ -33,7 +33,7 @@ export async function subsetManifest(selection: Subsetting, source: RepositoryHa
 }
 
 /** The recomputed index is not the planned one: a plan edited after review, or a tool version that writes it otherwise. */
-export class SubsetError extends SyncerError {
+class SubsetError extends SyncerError {
   override readonly name = 'SubsetError'
   readonly category = 'content' as const
   readonly code = 'SUBSET_INDEX_MISMATCH'

@@ -9,7 +9,7 @@ import {FileReadError, readUserFile} from '../files/read.ts'
 import {AuthError, type Credential} from './credential.ts'
 
 /** The username Google registries expect in front of a JSON key. */
-export const JSON_KEY_USERNAME = '_json_key'
+const JSON_KEY_USERNAME = '_json_key'
 
 /** A service-account key is about 2.3 KiB; 64 KiB is plenty and refuses a wrong file (or /dev/zero) at once. */
 const MAX_KEY_FILE_BYTES = 64 * 1024

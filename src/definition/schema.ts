@@ -4,7 +4,7 @@
  */
 import Type, {type Static} from 'typebox'
 
-export const IdentitySchema = Type.Object(
+const IdentitySchema = Type.Object(
   {
     issuer: Type.String({minLength: 1, description: 'OIDC issuer of the keyless signing certificate, e.g. https://token.actions.githubusercontent.com.'}),
     subject: Type.Optional(Type.String({minLength: 1, description: 'Exact certificate identity (subject); exactly one of subject or subjectRegExp.'})),
@@ -13,7 +13,7 @@ export const IdentitySchema = Type.Object(
   {additionalProperties: false, description: 'A keyless signer: the Fulcio certificate identity and its OIDC issuer.'},
 )
 
-export const SignSchema = Type.Object(
+const SignSchema = Type.Object(
   {
     key: Type.Optional(Type.String({minLength: 1, description: 'PEM private key file to sign the target with, relative to the definition file.'})),
     keyless: Type.Optional(Type.Boolean({description: 'Sign keyless with an OIDC token (SYNCER_OIDC_TOKEN or GitHub Actions).'})),
@@ -23,7 +23,7 @@ export const SignSchema = Type.Object(
 )
 
 /** A required attestation; without its own keys or identities it is verified with the block's. */
-export const AttestationSchema = Type.Object(
+const AttestationSchema = Type.Object(
   {
     predicateType: Type.String({minLength: 1, description: 'The in-toto predicate type (a URI) that must be present and verified.'}),
     keys: Type.Optional(Type.Array(Type.String({minLength: 1}), {description: 'PEM public key files of its signers, instead of the block\'s.'})),
@@ -33,7 +33,7 @@ export const AttestationSchema = Type.Object(
 )
 
 /** A `signatures:` block, global or per image; an image's keys replace the global ones. */
-export const SignaturesSchema = Type.Object(
+const SignaturesSchema = Type.Object(
   {
     verify: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('if-present'), Type.Literal('skip')], {description: 'required | if-present (default) | skip.'})),
     keys: Type.Optional(Type.Array(Type.String({minLength: 1}), {description: 'PEM public key files; any one may satisfy. Relative to the definition file.'})),
@@ -65,7 +65,7 @@ const PlatformsSchema = Type.Array(Type.String({minLength: 1}), {
   description: 'Copy only these platforms, written os/arch[/variant] (e.g. linux/amd64, linux/arm/v7): one is copied as its manifest alone, several as a new index listing exactly them and their attestations.',
 })
 
-export const ImageEntrySchema = Type.Object(
+const ImageEntrySchema = Type.Object(
   {
     source: Type.String({minLength: 1, description: 'A Docker reference: name:tag, name@sha256:… or name:tag@sha256:…; without tag or digest when tags: is set.'}),
     tag: Type.Optional(Type.String({minLength: 1, description: 'The target tag; required for a digest source.'})),

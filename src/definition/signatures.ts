@@ -25,7 +25,7 @@ export interface PolicyDraft extends Omit<SignaturePolicy, 'keys' | 'attestation
   attestations: AttestationDraft[]
 }
 
-export const DEFAULT_VERIFY = 'if-present' as const
+const DEFAULT_VERIFY = 'if-present' as const
 
 export function resolvePolicy(
   global: SignaturesBlock | undefined,

@@ -9,7 +9,7 @@ import {baseMediaType, isImageManifest, isIndex, isSchema1} from './media-types.
 import {PlatformSchema} from './platform.ts'
 import {printable} from '../ref/text.ts'
 
-export const DescriptorSchema = Type.Object({
+const DescriptorSchema = Type.Object({
   mediaType: Type.String(),
   digest: Type.String(),
   size: Type.Integer({minimum: 0}),
@@ -20,7 +20,7 @@ export const DescriptorSchema = Type.Object({
 })
 export type Descriptor = Static<typeof DescriptorSchema>
 
-export const ManifestSchema = Type.Object({
+const ManifestSchema = Type.Object({
   schemaVersion: Type.Literal(2),
   mediaType: Type.Optional(Type.String()),
   artifactType: Type.Optional(Type.String()),

@@ -21,8 +21,8 @@ export const MediaType = {
 export type MediaType = string
 
 export const INDEX_MEDIA_TYPES: readonly string[] = [MediaType.OciIndex, MediaType.DockerManifestList]
-export const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.OciManifest, MediaType.DockerManifest]
-export const SCHEMA1_MEDIA_TYPES: readonly string[] = [MediaType.DockerSchema1, MediaType.DockerSchema1Signed]
+const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.OciManifest, MediaType.DockerManifest]
+const SCHEMA1_MEDIA_TYPES: readonly string[] = [MediaType.DockerSchema1, MediaType.DockerSchema1Signed]
 
 /** What we send as Accept for manifests: every format we can copy byte for byte. */
 export const MANIFEST_ACCEPT = [...INDEX_MEDIA_TYPES, ...IMAGE_MANIFEST_MEDIA_TYPES].join(', ')

@@ -11,7 +11,7 @@ export const PLAN_FORMAT_VERSION = 2
 
 const DigestString = Type.String({pattern: '^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$'})
 
-export const ActionSchema = Type.Union([Type.Literal('to-copy'), Type.Literal('already-present'), Type.Literal('conflicting-ID')])
+const ActionSchema = Type.Union([Type.Literal('to-copy'), Type.Literal('already-present'), Type.Literal('conflicting-ID')])
 export type Action = Static<typeof ActionSchema>
 
 /** `os/arch[/variant]`, as the definition wrote it (plan/consistency.ts and apply parse it). */
@@ -23,7 +23,7 @@ const PlatformString = Type.String({pattern: '^[a-z0-9._-]+/[a-z0-9._-]+(/[a-z0-
  * `platforms`, `digest` is the new index (also the entry's `sourceDigest`: what the target tag gets) and
  * `indexDigest` the source index it is computed from.
  */
-export const SelectionSchema = Type.Union([
+const SelectionSchema = Type.Union([
   Type.Object({kind: Type.Literal('whole')}, {additionalProperties: false}),
   Type.Object(
     {
@@ -46,7 +46,7 @@ export const SelectionSchema = Type.Union([
 ])
 export type Selection = Static<typeof SelectionSchema>
 
-export const PlanEntrySchema = Type.Object(
+const PlanEntrySchema = Type.Object(
   {
     /** As written in the definition file. */
     source: Type.String(),
@@ -77,7 +77,7 @@ export type PlanEntry = Static<typeof PlanEntrySchema>
  * (an upper bound: each entry counted alone), and the budget the registry announced while planning
  * (`ratelimit-limit` / `ratelimit-remaining`; null when it sent none).
  */
-export const PullBudgetSchema = Type.Object(
+const PullBudgetSchema = Type.Object(
   {
     registry: Type.String(),
     needed: Type.Integer({minimum: 0}),
@@ -92,7 +92,7 @@ export type PullBudget = Static<typeof PullBudgetSchema>
  * A `tags:` rule as plan resolved it: the rule as written, how many tags the registry listed, and the tags it
  * selected, each of which is one entry pointing back here.
  */
-export const RuleRecordSchema = Type.Object(
+const RuleRecordSchema = Type.Object(
   {
     /** The repository as written in the definition, without tag or digest. */
     source: Type.String(),

@@ -9,7 +9,7 @@ import Type, {type Static} from 'typebox'
 const Literal = Type.Literal
 const Strict = {additionalProperties: false} as const
 
-export const SignerSchema = Type.Union([
+const SignerSchema = Type.Union([
   Type.Object({kind: Literal('key'), fingerprint: Type.String()}, Strict),
   Type.Object({kind: Literal('identity'), subject: Type.String(), issuer: Type.String()}, Strict),
 ])
@@ -34,7 +34,7 @@ const AttestationPolicyRecord = Type.Object(
   Strict,
 )
 
-export const PolicyRecordSchema = Type.Object(
+const PolicyRecordSchema = Type.Object(
   {
     verify: Type.Union([Literal('required'), Literal('if-present'), Literal('skip')]),
     keys: KeysRecord,

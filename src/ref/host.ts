@@ -111,8 +111,3 @@ function normaliseIpv6(address: string): string | null {
     return null
   }
 }
-
-/** True for `[…]` or `[…]:port`, the only way an IPv6 registry can be written. */
-export function isIpv6Registry(registry: string): boolean {
-  return registry.startsWith('[')
-}

@@ -31,7 +31,7 @@ export interface Reference {
 export const NAME_MAX_LENGTH = 255
 
 /** Maximum tag length, from the tag grammar `[\w][\w.-]{0,127}`. */
-export const TAG_MAX_LENGTH = 128
+const TAG_MAX_LENGTH = 128
 
 /** One path component: lower-case alphanumerics joined by `.`, `_`, `__` or a run of `-`. */
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/

@@ -42,14 +42,14 @@ export class ReferrersError extends SyncerError {
 }
 
 /** Pages of one referrers listing we follow; a registry that links further is looping or hostile. */
-export const MAX_REFERRER_PAGES = 64
+const MAX_REFERRER_PAGES = 64
 /**
  * Referrers read for one digest. Each is fetched (a manifest of up to 4 MiB) and kept for copying, so the
  * list must be bounded in total, not only per page; real images carry a handful (signatures, SBOMs, provenance).
  */
 export const MAX_REFERRERS = 1000
 /** Re-reads of the fallback index after a 412, when other writers keep winning the race. */
-export const FALLBACK_WRITE_ATTEMPTS = 5
+const FALLBACK_WRITE_ATTEMPTS = 5
 
 /** The digest the API ping asks about: nothing refers to it, so a supporting registry answers an empty index. */
 const ZERO_DIGEST: Digest = `sha256:${'0'.repeat(64)}`

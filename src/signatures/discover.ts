@@ -24,20 +24,20 @@ export type Artifact =
   | {kind: 'legacy-tag'; tag: string; suffix: LegacySuffix; manifest: FetchedManifest}
   | {kind: 'referrer'; manifest: FetchedManifest; descriptor: Descriptor}
 
-export const LEGACY_SUFFIXES: readonly LegacySuffix[] = ['sig', 'att', 'sbom']
+const LEGACY_SUFFIXES: readonly LegacySuffix[] = ['sig', 'att', 'sbom']
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json'
 export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json'
 /** cosign `--registry-referrers-mode=oci-1-1` signatures (form C): simple-signing layers in a referrer. */
-export const COSIGN_SIG_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json'
+const COSIGN_SIG_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json'
 /** cosign `attest --registry-referrers-mode=oci-1-1` (`WriteAttestationsReferrer`): `.att`-style DSSE layers in a referrer. */
 const IN_TOTO_ARTIFACT_TYPE = 'application/vnd.in-toto+json'
 /** Every sigstore bundle media type starts so (v0.1–v0.3 and `…bundle.v0.3+json`). */
-export const BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle'
+const BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle'
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature'
 
 /** Signature blobs are a few KiB (a bundle with a chain ~10 KiB); a bigger one is not worth buffering. */
-export const MAX_SIGNATURE_BLOB_BYTES = 4 * 1024 * 1024
+const MAX_SIGNATURE_BLOB_BYTES = 4 * 1024 * 1024
 /**
  * Everything read next to one digest (artifact manifests, signature layers), in total: real images carry a few
  * KiB of it, and without a total a `.sig` of 400 layers of 4 MiB is 1.6 GB in memory.
@@ -170,7 +170,7 @@ interface PlannedCandidate {
 }
 
 /** Which layers of an artifact become candidates, and of what kind; no I/O, so it is easy to reason about. */
-export function plannedCandidates(artifact: Artifact): PlannedCandidate[] {
+function plannedCandidates(artifact: Artifact): PlannedCandidate[] {
   if (artifact.manifest.parsed.kind !== 'image') return []
   const manifest = artifact.manifest.parsed.manifest
   if (artifact.kind === 'legacy-tag') {

@@ -24,7 +24,7 @@ import {RegistryError} from '../transport/errors.ts'
 import {SIGNATURE_ANNOTATION} from './discover.ts'
 
 /** cosign refuses to read signature manifests with more layers (`maxLayers` in pkg/oci/remote/signatures.go). */
-export const MAX_SIGNATURE_LAYERS = 1000
+const MAX_SIGNATURE_LAYERS = 1000
 
 /** ggcr's zero `v1.Time`, as Go marshals it. */
 const ZERO_TIME = '0001-01-01T00:00:00Z'
@@ -53,7 +53,7 @@ export function layerKey(layer: Descriptor): string {
 }
 
 /** The config cosign's empty image gets after appending `layers` (exact bytes, key order included). */
-export function emptyImageConfig(layers: readonly Descriptor[]): Uint8Array {
+function emptyImageConfig(layers: readonly Descriptor[]): Uint8Array {
   return json({
     architecture: '',
     created: ZERO_TIME,
@@ -68,7 +68,7 @@ export function emptyImageConfig(layers: readonly Descriptor[]): Uint8Array {
  * A config for `layers`, based on `existing` (the config bytes of the manifest whose first `kept` layers are
  * carried over). History entries of the kept layers survive when they line up one-to-one with them.
  */
-export function rebuildConfig(existing: Uint8Array | null, kept: number, layers: readonly Descriptor[]): Uint8Array {
+function rebuildConfig(existing: Uint8Array | null, kept: number, layers: readonly Descriptor[]): Uint8Array {
   let base: unknown = null
   try {
     base = existing === null ? null : JSON.parse(new TextDecoder().decode(existing))
@@ -83,7 +83,7 @@ export function rebuildConfig(existing: Uint8Array | null, kept: number, layers:
 }
 
 /** A signature manifest: `base`'s own fields with `config` and `layers` replaced, or a fresh OCI one. */
-export function signatureManifest(base: Manifest | null, config: Descriptor, layers: readonly Descriptor[]): {bytes: Uint8Array; mediaType: string; digest: Digest} {
+function signatureManifest(base: Manifest | null, config: Descriptor, layers: readonly Descriptor[]): {bytes: Uint8Array; mediaType: string; digest: Digest} {
   const body = base ? {...base, config, layers} : {schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers}
   const bytes = json(body)
   return {bytes, mediaType: base?.mediaType ?? MediaType.OciManifest, digest: sha256Digest(bytes)}

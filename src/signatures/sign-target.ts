@@ -15,11 +15,11 @@ import {COSIGN_SIGN_PREDICATE, type SignSpec} from './types.ts'
 export type SignOutcome = 'signed' | 'already-signed'
 
 /** Names the signer of signatures we write, so a second apply recognises its own work. */
-export const SIGNER_ANNOTATION = 'dev.image-syncer.signer'
+const SIGNER_ANNOTATION = 'dev.image-syncer.signer'
 const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 const EMPTY_CONFIG = new TextEncoder().encode('{}')
 
-export const PUBLIC_GOOD = {fulcio: 'https://fulcio.sigstore.dev', rekor: 'https://rekor.sigstore.dev'}
+const PUBLIC_GOOD = {fulcio: 'https://fulcio.sigstore.dev', rekor: 'https://rekor.sigstore.dev'}
 
 /** The manifest being signed, as its referrers must name it. */
 export interface Subject {

@@ -77,8 +77,8 @@ export interface TransportRequest {
   allowStatus?: readonly number[]
 }
 
-export const DEFAULT_MAX_CONCURRENT_PER_HOST = 8
-export const DEFAULT_TIMEOUT_MS = 30_000
+const DEFAULT_MAX_CONCURRENT_PER_HOST = 8
+const DEFAULT_TIMEOUT_MS = 30_000
 
 type AuthState = {scheme: 'none'} | {scheme: 'basic'} | {scheme: 'bearer'; challenge: Extract<Challenge, {scheme: 'bearer'}>}
 

@@ -5,7 +5,7 @@
 import {NetworkError, networkFailureKind} from './errors.ts'
 import type {FetchTls} from './tls.ts'
 
-export class IdleWatchdog {
+class IdleWatchdog {
   private timer: ReturnType<typeof setTimeout> | null = null
   private stopped = false
 
@@ -36,7 +36,7 @@ export class IdleWatchdog {
  * A pull-through copy of `source` that touches `dog` per chunk and calls `done` when it ends, fails or is
  * cancelled. highWaterMark 0 keeps backpressure: nothing is read ahead of the consumer.
  */
-export function watched(source: ReadableStream<Uint8Array>, dog: IdleWatchdog, done: () => void, mapError: (err: unknown) => unknown): ReadableStream<Uint8Array> {
+function watched(source: ReadableStream<Uint8Array>, dog: IdleWatchdog, done: () => void, mapError: (err: unknown) => unknown): ReadableStream<Uint8Array> {
   const reader = source.getReader()
   return new ReadableStream<Uint8Array>(
     {

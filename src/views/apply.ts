@@ -60,7 +60,7 @@ export function formatBlobCounts(blobs: BlobCounts): string {
   return `${blobs.uploaded} up, ${blobs.mounted} mounted, ${blobs.present} present`
 }
 
-export function applySummaryLine(result: ApplyResult): string {
+function applySummaryLine(result: ApplyResult): string {
   const s = result.summary
   const conflicts = `${s.conflicts} conflict${s.conflicts === 1 ? '' : 's'}`
   return (
@@ -69,7 +69,7 @@ export function applySummaryLine(result: ApplyResult): string {
   )
 }
 
-export const INTERRUPTED_LINE = 'Interrupted: run apply again to finish.'
+const INTERRUPTED_LINE = 'Interrupted: run apply again to finish.'
 
 /** One line per entry: separators between rows double the height of a long run for nothing. */
 const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}

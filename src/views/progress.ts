@@ -25,10 +25,10 @@ export interface ProgressReporter {
 }
 
 /** Redrawing more often than this only costs terminal bandwidth: nobody reads ten updates a second. */
-export const TTY_REDRAW_MS = 100
+const TTY_REDRAW_MS = 100
 /** Kept under a common terminal width so the line never wraps, which would break redrawing in place. */
-export const STATUS_WIDTH = 100
-export const DEFAULT_INTERVAL_MS = 5000
+const STATUS_WIDTH = 100
+const DEFAULT_INTERVAL_MS = 5000
 /** Even without events, the tty line is redrawn this often so a stalled transfer shows a falling rate. */
 const TTY_REFRESH_MS = 1000
 

@@ -105,7 +105,7 @@ export async function readInside(root: string, path: string, limit: number, what
 }
 
 /** A temporary name next to `path`, hidden, unique per writer, so concurrent writers never share one. */
-export function tempPathFor(path: string): string {
+function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.tmp`)
 }
 

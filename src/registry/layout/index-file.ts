@@ -20,7 +20,7 @@ export const REF_NAME = 'org.opencontainers.image.ref.name'
  * index.json holds one entry per tag, ~300 bytes each: 32 MiB is room for ~100,000 tags, and refuses a file
  * that would only be there to exhaust memory.
  */
-export const MAX_INDEX_BYTES = 32 * 1024 * 1024
+const MAX_INDEX_BYTES = 32 * 1024 * 1024
 
 export function indexPath(root: string): string {
   return join(root, 'index.json')
@@ -38,7 +38,7 @@ export async function readIndex(root: string): Promise<Index | null> {
 }
 
 /** Parses index.json bytes; every way they can be wrong is one sentence naming `path`. */
-export function parseIndexFile(bytes: Uint8Array, path: string): Index {
+function parseIndexFile(bytes: Uint8Array, path: string): Index {
   let json: unknown
   try {
     json = JSON.parse(new TextDecoder().decode(bytes))

@@ -23,7 +23,7 @@ import {blobPath, ensureDirectoryInside, readInside, sizeInside, writeAtomic} fr
 import {emptyIndex, indexPath, readIndex, tagOf} from './index-file.ts'
 import {addUntagged, childrenOf, detectMediaType, setTag, type TagPut} from './manifests.ts'
 
-export const IMAGE_LAYOUT_VERSION = '1.0.0'
+const IMAGE_LAYOUT_VERSION = '1.0.0'
 /** `oci-layout` is a one-field JSON object; anything bigger is not one. */
 const MAX_OCI_LAYOUT_BYTES = 64 * 1024
 

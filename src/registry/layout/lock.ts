@@ -18,7 +18,7 @@ import {link, open, readFile, rename, unlink} from 'node:fs/promises'
 import {errnoCode, LayoutError} from './errors.ts'
 
 /** How long a writer waits for a live lock before giving up. */
-export const LOCK_WAIT_MS = 30_000
+const LOCK_WAIT_MS = 30_000
 /** First and longest pause between attempts; doubled each time with jitter, so two waiters do not step in turn. */
 const FIRST_BACKOFF_MS = 2
 const MAX_BACKOFF_MS = 100
@@ -100,7 +100,7 @@ async function readOwner(lockPath: string): Promise<LockOwner | null> {
 }
 
 /** A lock whose holder we can prove dead: same host, and no process has its pid. */
-export function isStale(holder: LockOwner): boolean {
+function isStale(holder: LockOwner): boolean {
   if (holder.host !== hostname()) return false
   try {
     process.kill(holder.pid, 0)
