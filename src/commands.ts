@@ -5,5 +5,6 @@ import Plan from './commands/plan.ts'
 import Sign from './commands/sign.ts'
 import Sync from './commands/sync.ts'
 import Verify from './commands/verify.ts'
+import VerifyBlob from './commands/verify-blob.ts'
 
-export const COMMANDS = {plan: Plan, apply: Apply, sync: Sync, verify: Verify, sign: Sign, ...helpCommands}
+export const COMMANDS = {plan: Plan, apply: Apply, sync: Sync, verify: Verify, 'verify-blob': VerifyBlob, sign: Sign, ...helpCommands}
