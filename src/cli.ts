@@ -29,6 +29,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+/** Set by the release build (`--define`, .ci/release.ts): the commit every platform's binary reports. */
+declare const IMAGE_SYNCER_COMMIT: string | undefined
+const buildCommit = typeof IMAGE_SYNCER_COMMIT === 'string' ? IMAGE_SYNCER_COMMIT : undefined
+
 /**
  * The seed's one-shot invocation has no command (`image-syncer --images-file FILE`): flags first mean `sync`.
  * Help and version flags keep their meaning.
@@ -38,6 +42,12 @@ function withDefaultCommand(argv: string[]): string[] {
   if (first === undefined || !first.startsWith('-')) return argv
   if (['-h', '--help', '-v', '--version'].includes(first)) return argv
   return ['sync', ...argv]
+}
+
+// A release binary's version names its commit and is the same on every platform (oclif's adds the platform).
+if (buildCommit !== undefined && process.argv.length === 3 && ['-v', '--version'].includes(process.argv[2]!)) {
+  process.stdout.write(`${pjson.oclif.bin}/${pjson.version} (commit ${buildCommit})\n`)
+  process.exit(0)
 }
 
 run(withDefaultCommand(process.argv.slice(2)), {root: compiled ? dirname(Bun.main) : dirname(import.meta.dir), pjson: config, userPlugins: false} as never)
