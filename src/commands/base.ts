@@ -5,6 +5,9 @@
  * parse flags → one domain call → a view → an exit code.
  */
 import {Command} from '@oclif/core'
+import {appendFile} from 'node:fs/promises'
+import {DefinitionError} from '../definition/errors.ts'
+import {type GithubActions, githubActionsFrom, problemAnnotations} from '../views/github.ts'
 import {createProgressReporter, progressModeFor, type ProgressReporter} from '../views/progress.ts'
 import {ExitCode, reportUserError} from './outcome.ts'
 import {type RegistryFlagValues, registryOptions} from './registry-flags.ts'
@@ -32,6 +35,7 @@ export abstract class SyncerCommand extends Command {
       // An aborted request surfaces as whatever error it hit; the interrupt is the real story.
       if (this.signal.aborted) return this.interrupted()
       this.progressReporter?.stop()
+      if (err instanceof DefinitionError) this.annotate(problemAnnotations(err.problems))
       return reportUserError(err, (text) => this.stderr(text))
     } finally {
       this.progressReporter?.stop()
@@ -54,6 +58,19 @@ export abstract class SyncerCommand extends Command {
   /** Connection options from the shared registry flags, with --debug's request log on stderr. */
   protected registry(flags: RegistryFlagValues): ReturnType<typeof registryOptions> {
     return registryOptions(flags, process.env, (line) => this.stderr(line))
+  }
+
+  /** GitHub Actions output, when running in a workflow (GITHUB_ACTIONS=true). */
+  protected readonly github: GithubActions = githubActionsFrom(process.env)
+
+  /** Workflow-command annotations, on stderr (the runner reads both streams; stdout stays the result). */
+  protected annotate(lines: string): void {
+    if (this.github && lines) process.stderr.write(lines)
+  }
+
+  /** Appends Markdown to the job's step summary, when there is one. */
+  protected async stepSummary(markdown: string): Promise<void> {
+    if (this.github?.stepSummary) await appendFile(this.github.stepSummary, markdown)
   }
 
   private interrupted(): ExitCode {
