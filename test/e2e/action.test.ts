@@ -51,14 +51,14 @@ afterAll(async () => {
   if (work) await rm(work, {recursive: true, force: true})
 })
 
-/** Runs one `run:` step with its env, `${{ … }}` replaced from `inputs`; returns what it wrote to GITHUB_OUTPUT. */
+/** Runs one `run:` step as the runner does (`shell: bash` is `bash --noprofile --norc -eo pipefail`) with its env, `${{ … }}` replaced from `inputs`; returns what it wrote to GITHUB_OUTPUT. */
 async function runStep(step: Step, inputs: Record<string, string>, cwd: string) {
   const output = join(work, `output-${Math.random()}`)
   await writeFile(output, '')
   const env: Record<string, string> = {PATH: process.env.PATH ?? '', GITHUB_OUTPUT: output, RUNNER_TOOL_CACHE: join(work, 'tools'), RUNNER_TEMP: work, GITHUB_RUN_ID: '1', GITHUB_ACTION: 'run'}
   for (const [key, value] of Object.entries(step.env ?? {})) env[key] = value.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_, expr: string) => inputs[expr] ?? '')
   // Not spawnSync: the release server runs in this process and must keep answering curl.
-  const child = Bun.spawn(['bash', '-e', '-c', step.run!], {cwd, env, stdout: 'pipe', stderr: 'pipe'})
+  const child = Bun.spawn(['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {cwd, env, stdout: 'pipe', stderr: 'pipe'})
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
   const outputs = Object.fromEntries((await readFile(output, 'utf8')).trim().split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2)))
   return {exitCode, stdout, stderr, outputs: outputs as Record<string, string>}
@@ -92,7 +92,9 @@ describe('action.yml', () => {
     const run = await runStep(steps.find((s) => s.id === 'run')!, {...inputs, 'inputs.args': `--version`, 'inputs.ok-exit-codes': '0', 'inputs.working-directory': '.'}, work)
     expect(run.exitCode).toBe(0)
     expect(run.outputs['exit-code']).toBe('0')
-    expect(await readFile(run.outputs['stdout-file']!, 'utf8')).toBe(`image-syncer/${set.version} (commit ${set.commit})\n`)
+    const version = Bun.spawnSync([set.path('linux-x64'), '--version']).stdout.toString()
+    expect(version).toStartWith(`image-syncer/${set.version} (commit `)
+    expect(await readFile(run.outputs['stdout-file']!, 'utf8')).toBe(version)
     const plan = await runStep(steps.find((s) => s.id === 'run')!, {...inputs, 'inputs.args': `plan -i "no such.yaml"`, 'inputs.ok-exit-codes': '0,2'}, work)
     expect(plan.exitCode).toBe(1)
     expect(plan.outputs['exit-code']).toBe('1')
