@@ -9,14 +9,20 @@
  * Output in dist/release/: `image-syncer-<version>-<os>-<arch>[.exe]`, a reproducible .tar.gz of each, SHA256SUMS,
  * and — with --key FILE, or --keyless (the default under GitHub Actions with an id-token) — SHA256SUMS.sigstore.json.
  *
- * Usage: bun .ci/release.ts [--out DIR] [--targets linux-x64,…] [--key PEM | --keyless]
+ * With --image DIR or --push REGISTRY/REPO:TAG, also the container image (.ci/image.ts): an OCI layout in DIR
+ * (default dist/image), pushed with the project's registry client (credentials from docker/podman logins).
+ *
+ * Usage: bun .ci/release.ts [--out DIR] [--targets linux-x64,…] [--key PEM | --keyless] [--image DIR] [--push REF]
  */
 import {createHash} from 'node:crypto'
 import {chmod, mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {parseArgs} from 'node:util'
+import {parseReference} from '../src/ref/reference.ts'
+import {connectRegistries} from '../src/registry/connect.ts'
 import {signBlob, type BlobSigner} from '../src/signatures/blob.ts'
+import {buildImage, pushImage} from './image.ts'
 
 const ROOT = resolve(import.meta.dir, '..')
 
@@ -169,7 +175,7 @@ function signerFrom(values: {key?: string; keyless?: boolean}, env: Record<strin
 }
 
 if (import.meta.main) {
-  const {values} = parseArgs({options: {out: {type: 'string'}, targets: {type: 'string'}, key: {type: 'string'}, keyless: {type: 'boolean'}}})
+  const {values} = parseArgs({options: {out: {type: 'string'}, targets: {type: 'string'}, key: {type: 'string'}, keyless: {type: 'boolean'}, image: {type: 'string'}, push: {type: 'string'}}})
   const targets = (values.targets?.split(',') ?? Object.keys(TARGETS)) as Target[]
   const unknown = targets.find((t) => !(t in TARGETS))
   if (unknown) throw new Error(`unknown target ${unknown}; known: ${Object.keys(TARGETS).join(', ')}`)
@@ -178,4 +184,19 @@ if (import.meta.main) {
   const result = await release({out, targets, signer, env: process.env})
   for (const f of result.files) console.log(`${(f.bytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${f.name}`)
   console.log(`${out}: commit ${result.commit}, ${signer ? `SHA256SUMS signed (${signer.kind})` : 'SHA256SUMS unsigned (give --key or --keyless)'}`)
+  if (values.image !== undefined || values.push !== undefined) {
+    const version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version
+    const binaries = {'linux-x64': join(out, releaseName(version, 'linux-x64')), 'linux-arm64': join(out, releaseName(version, 'linux-arm64'))}
+    const source = process.env.GITHUB_SERVER_URL && process.env.GITHUB_REPOSITORY ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}` : 'https://github.com/OWNER/image-syncer'
+    const layout = resolve(values.image ?? join(ROOT, 'dist/image'))
+    const image = await buildImage({binaries, version, commit: result.commit, time: sourceCommit().time, source}, layout)
+    console.log(`${layout}: OCI layout, index ${image.index}`)
+    if (values.push !== undefined) {
+      const ref = parseReference(values.push)
+      const tag = ref.tag ?? version
+      const client = await connectRegistries({targetRegistry: ref.registry, insecureRegistries: [], mirrors: {}}, version)
+      await pushImage(client, {registry: ref.registry, repository: ref.repository}, tag, image)
+      console.log(`pushed ${ref.registry}/${ref.repository}:${tag}@${image.index}`)
+    }
+  }
 }
