@@ -4,6 +4,8 @@
  * package.json and an explicit command registry, because the binary has no files to discover commands in
  * (see ../shared/docs/bun-notes.md §1). This is the only module that exits the process.
  */
+// First: it settles NO_COLOR before oclif's colour libraries load.
+import './views/no-color.ts'
 import {Errors, flush, run, settings} from '@oclif/core'
 import {dirname} from 'node:path'
 import pjson from '../package.json' with {type: 'json'}
@@ -29,6 +31,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+/** Set by the release build (`--define`, .ci/release.ts): the commit every platform's binary reports. */
+declare const IMAGE_SYNCER_COMMIT: string | undefined
+const buildCommit = typeof IMAGE_SYNCER_COMMIT === 'string' ? IMAGE_SYNCER_COMMIT : undefined
+
 /**
  * The seed's one-shot invocation has no command (`image-syncer --images-file FILE`): flags first mean `sync`.
  * Help and version flags keep their meaning.
@@ -40,7 +46,23 @@ function withDefaultCommand(argv: string[]): string[] {
   return ['sync', ...argv]
 }
 
-run(withDefaultCommand(process.argv.slice(2)), {root: compiled ? dirname(Bun.main) : dirname(import.meta.dir), pjson: config, userPlugins: false} as never)
+/**
+ * `--no-color` (see ./views/no-color.ts) is taken out of argv before `--`, so that it may also come first
+ * (`image-syncer --no-color plan …`), where a flag would otherwise select the one-shot mode.
+ */
+function withoutNoColor(argv: string[]): string[] {
+  const end = argv.indexOf('--')
+  if (!argv.includes('--no-color') || (end >= 0 && argv.indexOf('--no-color') > end)) return argv
+  return argv.filter((arg, index) => arg !== '--no-color' || (end >= 0 && index > end))
+}
+
+// A release binary's version names its commit and is the same on every platform (oclif's adds the platform).
+if (buildCommit !== undefined && process.argv.length === 3 && ['-v', '--version'].includes(process.argv[2]!)) {
+  process.stdout.write(`${pjson.oclif.bin}/${pjson.version} (commit ${buildCommit})\n`)
+  process.exit(0)
+}
+
+run(withDefaultCommand(withoutNoColor(process.argv.slice(2))), {root: compiled ? dirname(Bun.main) : dirname(import.meta.dir), pjson: config, userPlugins: false} as never)
   .then(async (result) => {
     await flush()
     process.exit(typeof result === 'number' ? result : 0)

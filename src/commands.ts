@@ -6,5 +6,6 @@ import Schema from './commands/schema.ts'
 import Sign from './commands/sign.ts'
 import Sync from './commands/sync.ts'
 import Verify from './commands/verify.ts'
+import VerifyBlob from './commands/verify-blob.ts'
 
-export const COMMANDS = {plan: Plan, apply: Apply, sync: Sync, verify: Verify, sign: Sign, schema: Schema, ...helpCommands}
+export const COMMANDS = {plan: Plan, apply: Apply, sync: Sync, verify: Verify, 'verify-blob': VerifyBlob, sign: Sign, schema: Schema, ...helpCommands}

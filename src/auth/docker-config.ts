@@ -27,6 +27,8 @@ export interface DockerConfigKeychainOptions {
   pathEnv?: string
   /** How long one helper run may take. Default `DEFAULT_HELPER_TIMEOUT_MS`. */
   helperTimeoutMs?: number
+  /** Another file of the same format (podman's containers auth.json). Default `dockerConfigPath`. */
+  configPath?: string
 }
 
 /** The `auths` fields we understand; Docker writes others (`email`, `serveraddress`) that we ignore. */
@@ -67,7 +69,7 @@ export function dockerConfigKeychain(options: DockerConfigKeychainOptions = {}):
   const homeDir = options.homeDir ?? (env.HOME || homedir())
   const pathEnv = options.pathEnv ?? env.PATH
   const timeoutMs = options.helperTimeoutMs ?? DEFAULT_HELPER_TIMEOUT_MS
-  const path = dockerConfigPath(env, homeDir)
+  const path = options.configPath ?? dockerConfigPath(env, homeDir)
 
   let config: Promise<DockerConfig | null> | undefined
   const cache = new Map<string, Promise<Credential>>()

@@ -2,6 +2,7 @@
 import {Args, Flags} from '@oclif/core'
 import {runApply} from '../apply/apply.ts'
 import {renderApplyResult} from '../views/apply.ts'
+import {applyConflictAnnotations, applySummary} from '../views/github.ts'
 import {SyncerCommand} from './base.ts'
 import {applyExitCode, type ExitCode} from './outcome.ts'
 import {copyFlags} from './copy-flags.ts'
@@ -58,7 +59,9 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       onProgress: (e) => progress.onEvent(e),
     })
     progress.stop()
-    process.stdout.write(renderApplyResult(result, flags.format))
+    process.stdout.write(renderApplyResult(result, this.format(flags)))
+    this.annotate(applyConflictAnnotations(result))
+    await this.stepSummary(applySummary(result))
     return applyExitCode(result)
   }
 }

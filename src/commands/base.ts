@@ -4,12 +4,24 @@
  * sentence and exit 1; an interrupted run is 130 whatever it was doing). Subclasses keep the thin shape:
  * parse flags → one domain call → a view → an exit code.
  */
-import {Command} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
+import {appendFile} from 'node:fs/promises'
+import {DefinitionError} from '../definition/errors.ts'
+import {type GithubActions, githubActionsFrom, problemAnnotations} from '../views/github.ts'
 import {createProgressReporter, progressModeFor, type ProgressReporter} from '../views/progress.ts'
 import {ExitCode, reportUserError} from './outcome.ts'
 import {type RegistryFlagValues, registryOptions} from './registry-flags.ts'
 
 export abstract class SyncerCommand extends Command {
+  /**
+   * Every command: `--json`, oclif's usual spelling of `--format json`, and `--no-color`. Colour only ever comes
+   * from oclif (help headings, its own errors); `NO_COLOR` and `--no-color` both turn it off (src/cli.ts).
+   */
+  static override baseFlags = {
+    json: Flags.boolean({description: 'Format output as json (the same as --format json).', helpGroup: 'GLOBAL'}),
+    'no-color': Flags.boolean({description: 'No colour in any output (also NO_COLOR=1).', helpGroup: 'GLOBAL'}),
+  }
+
   private readonly interruption = new AbortController()
   private progressReporter: ProgressReporter | null = null
 
@@ -32,6 +44,7 @@ export abstract class SyncerCommand extends Command {
       // An aborted request surfaces as whatever error it hit; the interrupt is the real story.
       if (this.signal.aborted) return this.interrupted()
       this.progressReporter?.stop()
+      if (err instanceof DefinitionError) this.annotate(problemAnnotations(err.problems))
       return reportUserError(err, (text) => this.stderr(text))
     } finally {
       this.progressReporter?.stop()
@@ -54,6 +67,24 @@ export abstract class SyncerCommand extends Command {
   /** Connection options from the shared registry flags, with --debug's request log on stderr. */
   protected registry(flags: RegistryFlagValues): ReturnType<typeof registryOptions> {
     return registryOptions(flags, process.env, (line) => this.stderr(line))
+  }
+
+  /** The output format: --json wins over --format. */
+  protected format<F extends string>(flags: {format: F; json?: boolean}): F | 'json' {
+    return flags.json ? 'json' : flags.format
+  }
+
+  /** GitHub Actions output, when running in a workflow (GITHUB_ACTIONS=true). */
+  protected readonly github: GithubActions = githubActionsFrom(process.env)
+
+  /** Workflow-command annotations, on stderr (the runner reads both streams; stdout stays the result). */
+  protected annotate(lines: string): void {
+    if (this.github && lines) process.stderr.write(lines)
+  }
+
+  /** Appends Markdown to the job's step summary, when there is one. */
+  protected async stepSummary(markdown: string): Promise<void> {
+    if (this.github?.stepSummary) await appendFile(this.github.stepSummary, markdown)
   }
 
   private interrupted(): ExitCode {

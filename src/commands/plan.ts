@@ -2,7 +2,9 @@
 import {Flags} from '@oclif/core'
 import {basename, extname, join} from 'node:path'
 import {runPlan} from '../plan/run.ts'
+import {readFile} from 'node:fs/promises'
 import {renderFailures} from '../views/failures.ts'
+import {conflictAnnotations, failureAnnotations, planSummary} from '../views/github.ts'
 import {type PlanFormat, renderPlan, renderSignatureFailures} from '../views/plan.ts'
 import {printable} from '../ref/text.ts'
 import {SyncerCommand} from './base.ts'
@@ -47,12 +49,17 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
     if (this.signal.aborted) return ExitCode.Interrupted
     if (outcome.kind === 'unclassified') {
       this.stderr(renderFailures(definitionPath, outcome.failures))
+      this.annotate(failureAnnotations(definitionPath, outcome.failures))
       return ExitCode.Error
     }
-    process.stdout.write(renderPlan(outcome.plan, flags.format as PlanFormat))
+    process.stdout.write(renderPlan(outcome.plan, this.format(flags) as PlanFormat))
     const failures = renderSignatureFailures(outcome.plan)
     if (failures) this.stderr(failures)
     this.stderr(`Plan written to ${outcome.path}`)
+    if (this.github) {
+      if (outcome.plan.summary.conflicting > 0) this.annotate(conflictAnnotations(outcome.plan, definitionPath, await readFile(definitionPath, 'utf8')))
+      await this.stepSummary(planSummary(outcome.plan))
+    }
     const {toCopy, conflicting, signatureFailures} = outcome.plan.summary
     if (conflicting > 0 || signatureFailures > 0) return ExitCode.Error
     return flags['detailed-exitcode'] && toCopy > 0 ? ExitCode.Changes : ExitCode.Ok

@@ -2,6 +2,7 @@
 import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {signImage} from '../signatures/image.ts'
+import {printableJson} from '../ref/text.ts'
 import {SyncerCommand} from './base.ts'
 import {ExitCode, UsageError} from './outcome.ts'
 import {registryFlags} from './registry-flags.ts'
@@ -36,7 +37,8 @@ SYNCER_FULCIO_URL and SYNCER_REKOR_URL (default: the public-good instances).`
       version: this.config.version,
       signal: this.signal,
     })
-    process.stdout.write(`${result.reference}@${result.digest}: ${result.outcome === 'signed' ? 'signed' : 'already signed by this signer; nothing added'}\n`)
+    if (flags.json) process.stdout.write(`${printableJson({reference: result.reference, digest: result.digest, outcome: result.outcome})}\n`)
+    else process.stdout.write(`${result.reference}@${result.digest}: ${result.outcome === 'signed' ? 'signed' : 'already signed by this signer; nothing added'}\n`)
     return ExitCode.Ok
   }
 }

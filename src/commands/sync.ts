@@ -53,7 +53,7 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
       return ExitCode.Error
     }
     const {plan, apply} = outcome
-    if (flags.format === 'json') {
+    if (this.format(flags) === 'json') {
       process.stdout.write(`${printableJson({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}})}\n`)
     } else {
       process.stdout.write(renderPlan(plan, 'table'))

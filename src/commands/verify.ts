@@ -38,7 +38,7 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Verify)
     const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readPublicKeyFile(path)})))
-    const identities = [...(flags.identity ?? []).map((v) => identity(v, 'exact')), ...(flags['identity-regexp'] ?? []).map((v) => identity(v, 'regexp'))]
+    const identities = [...(flags.identity ?? []).map((v) => parseIdentity(v, 'exact')), ...(flags['identity-regexp'] ?? []).map((v) => parseIdentity(v, 'regexp'))]
     if (!keys.length && !identities.length) throw new UsageError('give at least one --key or --identity to verify against')
     const attestationTypes = [...new Set(flags['attestation-type'] ?? [])]
     const notUri = attestationTypes.find((type) => !URL.canParse(type))
@@ -51,12 +51,13 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
       version: this.config.version,
       signal: this.signal,
     })
-    process.stdout.write(renderVerification(result, flags.format))
+    process.stdout.write(renderVerification(result, this.format(flags)))
     return result.decision.status === 'verified' ? ExitCode.Ok : ExitCode.Error
   }
 }
 
-function identity(value: string, kind: 'exact' | 'regexp'): Identity {
+/** `ISSUER=SUBJECT` of --identity (also verify-blob's). */
+export function parseIdentity(value: string, kind: 'exact' | 'regexp'): Identity {
   const eq = value.indexOf('=')
   if (eq <= 0 || eq === value.length - 1) throw new UsageError(`--identity expects ISSUER=SUBJECT, got "${value}"`)
   const issuer = value.slice(0, eq)

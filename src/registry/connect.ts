@@ -3,7 +3,7 @@
  * endpoints (scheme, mirrors), TLS material (CA files, certs.d) and the transport, assembled once per command run.
  */
 import {jsonKeyCredential} from '../auth/key-file.ts'
-import {dockerConfigKeychain} from '../auth/docker-config.ts'
+import {localLoginKeychain} from '../auth/containers-auth.ts'
 import {targetOnlyKeychain} from '../auth/keychain.ts'
 import {ANONYMOUS, type Credential} from '../auth/credential.ts'
 import {type RateLimitWait, type RequestEvent, Transport} from '../transport/transport.ts'
@@ -39,7 +39,7 @@ export async function connectRegistries(options: ConnectOptions, version: string
   let targetCredential: Credential = ANONYMOUS
   if (options.accessToken) targetCredential = {kind: 'registry-token', token: options.accessToken}
   else if (options.authKeyFile) targetCredential = await jsonKeyCredential(options.authKeyFile)
-  const keychain = targetOnlyKeychain(options.targetRegistry, targetCredential, dockerConfigKeychain({env: options.env ?? process.env}))
+  const keychain = targetOnlyKeychain(options.targetRegistry, targetCredential, localLoginKeychain({env: options.env ?? process.env}))
   const tls = await certificateLookup({caFiles: options.caFiles ?? [], certsDirs: options.certsDirs ?? []})
   const transport = new Transport({
     credentials: (registry) => keychain.resolve(registry),

@@ -19,7 +19,7 @@ const SIGNER_ANNOTATION = 'dev.image-syncer.signer'
 const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 const EMPTY_CONFIG = new TextEncoder().encode('{}')
 
-const PUBLIC_GOOD = {fulcio: 'https://fulcio.sigstore.dev', rekor: 'https://rekor.sigstore.dev'}
+export const PUBLIC_GOOD = {fulcio: 'https://fulcio.sigstore.dev', rekor: 'https://rekor.sigstore.dev'}
 
 /** The manifest being signed, as its referrers must name it. */
 export interface Subject {

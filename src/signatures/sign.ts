@@ -96,7 +96,7 @@ export async function signBundleWithKey(key: SigningKey, digest: string): Promis
  */
 export async function signBundleKeyless(options: KeylessOptions & {digest: string; legacyCompatibility?: boolean}): Promise<Uint8Array> {
   const statement = Buffer.from(imageStatement(options.digest))
-  const bundle = await keyless('attest', () =>
+  const bundle = await keylessCall('attest', () =>
     sigstore.attest(statement, IN_TOTO_PAYLOAD_TYPE, {...signOptions(options), legacyCompatibility: options.legacyCompatibility ?? false}),
   )
   return new TextEncoder().encode(JSON.stringify(bundle))
@@ -108,7 +108,7 @@ export async function signBundleKeyless(options: KeylessOptions & {digest: strin
  * intermediates from their trusted root (cosign does the same when the annotation is empty).
  */
 export async function signLegacyKeyless(options: KeylessOptions & {payload: Uint8Array}): Promise<LegacySignature> {
-  const serialized = await keyless('sign', () => sigstore.sign(Buffer.from(options.payload), signOptions(options)))
+  const serialized = await keylessCall('sign', () => sigstore.sign(Buffer.from(options.payload), signOptions(options)))
   const bundle = bundleFromJSON(serialized)
   const material = bundle.verificationMaterial
   const der =
@@ -134,7 +134,7 @@ export async function signLegacyKeyless(options: KeylessOptions & {payload: Uint
   return {payload: options.payload, annotations}
 }
 
-function signOptions(options: KeylessOptions): sigstore.SignOptions {
+export function signOptions(options: KeylessOptions): sigstore.SignOptions {
   return {
     identityToken: options.identityToken,
     fulcioURL: options.fulcioURL,
@@ -145,7 +145,7 @@ function signOptions(options: KeylessOptions): sigstore.SignOptions {
 }
 
 /** Runs a sigstore-js signing call, turning its errors into one-sentence `SIGNING_FAILED` errors with the code. */
-async function keyless<T>(what: string, run: () => Promise<T>): Promise<T> {
+export async function keylessCall<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run()
   } catch (error) {

@@ -47,6 +47,8 @@ export type SignatureErrorCode =
   | 'OIDC_TOKEN_FAILED'
   /** Fulcio, Rekor or the TSA refused or failed while signing. */
   | 'SIGNING_FAILED'
+  /** A file's signature bundle is malformed, does not verify, or comes from someone else (verify-blob). */
+  | 'BLOB_UNVERIFIED'
   /** The image a verify/sign command was pointed at does not exist (used by the registry-facing callers). */
   | 'IMAGE_NOT_FOUND'
 

@@ -12,10 +12,10 @@ export function renderVerification(result: VerifyImageResult, format: 'table' | 
   const lines = [printable(`${result.reference}@${result.digest}`)]
   if (decision.found > 0 && decision.signers.length > 0) {
     lines.push(`Verified: ${decision.signers.length} signer${decision.signers.length === 1 ? '' : 's'} (${decision.found} signature${decision.found === 1 ? '' : 's'} found)`)
-    for (const signer of decision.signers) lines.push(`  ${describe(signer)}`)
+    for (const signer of decision.signers) lines.push(`  ${describeSigner(signer)}`)
   }
   for (const a of decision.attestations) {
-    lines.push(a.status === 'verified' ? `Attestation ${printable(a.predicateType)}: verified by ${a.signers.map(describe).join(', ')}` : `Attestation ${printable(a.predicateType)}: ${a.status}`)
+    lines.push(a.status === 'verified' ? `Attestation ${printable(a.predicateType)}: verified by ${a.signers.map(describeSigner).join(', ')}` : `Attestation ${printable(a.predicateType)}: ${a.status}`)
   }
   const asked = new Set(decision.attestations.map((a) => a.predicateType))
   const others = result.verifiedAttestations.filter((a) => !asked.has(a.predicateType))
@@ -28,6 +28,12 @@ export function renderVerification(result: VerifyImageResult, format: 'table' | 
   return `${lines.join('\n')}\n`
 }
 
-function describe(signer: Signer): string {
+function describeSigner(signer: Signer): string {
   return signer.kind === 'key' ? `key ${signer.fingerprint}` : printable(`${signer.subject} (issuer ${signer.issuer})`)
+}
+
+/** verify-blob's result: the file and who signed it. */
+export function renderBlobVerification(result: {file: string; signer: Signer}, format: 'text' | 'json'): string {
+  if (format === 'json') return `${printableJson({verified: true, ...result})}\n`
+  return `Verified ${printable(result.file)}: signed by ${describeSigner(result.signer)}\n`
 }

@@ -1,0 +1,80 @@
+/**
+ * GitHub Actions, when `GITHUB_ACTIONS=true`: problems as workflow annotations (`::error file=…,line=…,col=…::…`),
+ * which the runner reads from stdout and stderr and pins to the file in the pull request, and the plan or apply
+ * table in the step summary (`$GITHUB_STEP_SUMMARY`, Markdown appended to a file).
+ * Escaping follows the runner's workflow-command rules (actions/toolkit `command.ts`): in the message `%`, CR and
+ * LF; in properties also `:` and `,`. Messages quote definition files and registries, so they are made printable
+ * first: an annotation can never smuggle a second workflow command onto its own line.
+ */
+import type {ApplyResult} from '../apply/model.ts'
+import type {Problem} from '../definition/errors.ts'
+import type {EntryFailure} from '../plan/build.ts'
+import type {Plan} from '../plan/model.ts'
+import {printable} from '../ref/text.ts'
+import {renderApplyResult} from './apply.ts'
+import {renderPlan} from './plan.ts'
+
+/** Where GitHub Actions output goes; null outside Actions. */
+export type GithubActions = {stepSummary: string | null} | null
+
+export function githubActionsFrom(env: Record<string, string | undefined>): GithubActions {
+  if (env.GITHUB_ACTIONS !== 'true') return null
+  return {stepSummary: env.GITHUB_STEP_SUMMARY || null}
+}
+
+export const escapeData = (text: string) => text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')
+export const escapeProperty = (text: string) => escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C')
+
+interface At {
+  file?: string
+  line?: number
+  col?: number
+  title?: string
+}
+
+/** One `::error …::message` line. */
+export function annotation(message: string, at: At = {}): string {
+  const props = Object.entries(at)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${escapeProperty(printable(String(value)))}`)
+  return `::error${props.length ? ` ${props.join(',')}` : ''}::${escapeData(printable(message, {multiline: true}))}\n`
+}
+
+export function problemAnnotations(problems: readonly Problem[]): string {
+  return problems.map((p) => annotation(p.message, {file: p.file, line: p.line, col: p.column, title: 'image-syncer: definition'})).join('')
+}
+
+export function failureAnnotations(definitionPath: string, failures: readonly EntryFailure[]): string {
+  return failures.map((f) => annotation(`${f.source}: ${f.message}`, {file: definitionPath, line: f.line, title: 'image-syncer: not classified'})).join('')
+}
+
+/**
+ * Conflicting entries of a plan, pinned to the definition line that names their source (plan entries keep the
+ * source as written, not the line: the first line mentioning it is the one a reviewer looks for).
+ */
+export function conflictAnnotations(plan: Plan, definitionPath: string, definitionText: string): string {
+  const lines = definitionText.split('\n')
+  return plan.entries
+    .filter((e) => e.action === 'conflicting-ID')
+    .map((e) => {
+      const index = lines.findIndex((l) => l.includes(e.source))
+      const message = `${e.target} holds ${e.targetDigest ?? 'other content'}, not ${e.sourceDigest}: it is never overwritten (change the tag, or delete the target tag on purpose)`
+      return annotation(message, {file: definitionPath, ...(index >= 0 ? {line: index + 1} : {}), title: 'image-syncer: conflict'})
+    })
+    .join('')
+}
+
+export function applyConflictAnnotations(result: ApplyResult): string {
+  return result.entries
+    .flatMap((e) => (e.result.kind === 'conflict' ? [annotation(`${e.target} holds ${e.result.targetDigest}, not ${e.sourceDigest}: not overwritten`, {title: 'image-syncer: conflict'})] : []))
+    .join('')
+}
+
+export function planSummary(plan: Plan): string {
+  return `### image-syncer plan\n\n${renderPlan(plan, 'markdown')}\n`
+}
+
+/** The apply table as preformatted text: its columns line up in a monospace block, which Markdown tables would not improve. */
+export function applySummary(result: ApplyResult): string {
+  return `### image-syncer apply\n\n\`\`\`text\n${renderApplyResult(result, 'table').replace(/`{3,}/g, "'''")}\`\`\`\n`
+}

@@ -1,0 +1,67 @@
+/** The conventions users expect of a CLI: NO_COLOR and --no-color, --json on every command that prints a result. */
+import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
+import {join} from 'node:path'
+import {runCli, type Scenario, startScenario} from './scenario.ts'
+
+setDefaultTimeout(60_000)
+
+const ESC = '\x1b['
+let s: Scenario
+beforeAll(async () => {
+  s = await startScenario()
+})
+afterAll(() => s?.stop())
+
+/** Runs the CLI on a terminal (util-linux `script`), where colour is on unless turned off; returns all it printed. */
+function onTerminal(args: string[], env: Record<string, string> = {}): string {
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`
+  const command = [process.execPath, join(import.meta.dir, '../../src/cli.ts'), ...args].map(quote).join(' ')
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NO_COLOR' && key !== 'FORCE_COLOR')) as Record<string, string>
+  const run = Bun.spawnSync(['script', '-qec', command, '/dev/null'], {env: {...base, ...env}, stdout: 'pipe', stderr: 'pipe'})
+  return run.stdout.toString() + run.stderr.toString()
+}
+
+describe('colour', () => {
+  // Only oclif (help headings, its errors) and Bun's console.error colour anything, and only on a terminal.
+  test('on a terminal help and errors are coloured; NO_COLOR and --no-color (anywhere) turn that off', () => {
+    expect(onTerminal(['plan', '--help'])).toContain(ESC)
+    expect(onTerminal(['plan', '--nosuch'])).toContain(ESC)
+    for (const [args, env] of [
+      [['plan', '--help'], {NO_COLOR: '1'}],
+      [['plan', '--nosuch'], {NO_COLOR: '1'}],
+      [['plan', '--help', '--no-color'], {}],
+      [['--no-color', 'plan', '--help'], {}],
+      [['plan', '--nosuch', '--no-color'], {}],
+      [['plan', '--nosuch', '--no-color'], {FORCE_COLOR: '1'}],
+    ] as const) {
+      expect(onTerminal([...args], env)).not.toContain(ESC)
+    }
+  })
+
+  test('--no-color is accepted by every command and changes nothing else', async () => {
+    const def = await s.definition('nc.yaml', `- source: "single:1.0"`)
+    const plain = await runCli(['plan', '-i', def, '-o', join(s.dir, 'nc.plan.json'), '--mirror', s.mirrorFlag])
+    const noColor = await runCli(['plan', '-i', def, '-o', join(s.dir, 'nc.plan.json'), '--mirror', s.mirrorFlag, '--no-color'])
+    expect(noColor.exitCode).toBe(0)
+    expect(noColor.stdout).toBe(plain.stdout)
+  })
+})
+
+describe('--json', () => {
+  test('is --format json for plan, apply, sync and verify', async () => {
+    const def = await s.definition('json.yaml', `- source: "single:1.0"\n  tag: "json"`)
+    const planPath = join(s.dir, 'json.plan.json')
+    const plan = await runCli(['plan', '-i', def, '-o', planPath, '--mirror', s.mirrorFlag, '--json'])
+    const viaFormat = await runCli(['plan', '-i', def, '-o', planPath, '--mirror', s.mirrorFlag, '--format', 'json'])
+    expect(JSON.parse(plan.stdout).entries).toEqual(JSON.parse(viaFormat.stdout).entries)
+    const apply = await runCli(['apply', planPath, '--mirror', s.mirrorFlag, '--json', '--quiet'])
+    expect(apply.exitCode).toBe(0)
+    expect(JSON.parse(apply.stdout).summary).toMatchObject({copied: 1})
+    const sync = await runCli(['sync', '-i', def, '--mirror', s.mirrorFlag, '--json', '--dry-run'])
+    expect(JSON.parse(sync.stdout).plan.summary).toMatchObject({alreadyPresent: 1})
+    const image = `${s.target.host}/mirror/library/single:json`
+    const verify = await runCli(['verify', image, '--identity', 'https://accounts.google.com=a@example.com', '--json'])
+    expect(verify.exitCode).toBe(1)
+    expect(JSON.parse(verify.stdout).decision.status).not.toBe('verified')
+  })
+})
