@@ -19,7 +19,10 @@ beforeAll(async () => {
   schema = JSON.parse(run.stdout) as Record<string, unknown>
 })
 
-/** The ```yaml blocks of a Markdown file that are definitions (or a definition's `signatures:` fragment). */
+/**
+ * The ```yaml blocks of a Markdown file: by the docs' convention each is a definition (or a definition's
+ * `signatures:` fragment); other YAML, such as a GitHub workflow step, is fenced ```yml.
+ */
 async function yamlExamples(file: string): Promise<Array<{where: string; value: unknown}>> {
   const text = await readFile(file, 'utf8')
   const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)]
