@@ -7,6 +7,7 @@ import {formatReference} from '../ref/reference.ts'
 import {DefinitionError, type Problem} from './errors.ts'
 import type {PolicyDraft} from './signatures.ts'
 import {type DefinitionDraft, type LoadOptions, loadDefinition, parseDefinition} from './load.ts'
+import {definitionProblems} from '../../test/support/definition-problems.ts'
 
 const FILE = 'external-images.yaml'
 const SHA = 'sha256:31a54a0cf86d7354788a8265f60ae6acb4b348a67efbcf7c1007dd3cf7af05ab'
@@ -29,16 +30,9 @@ function parse(text: string, options: LoadOptions = {}): DefinitionDraft {
   return parseDefinition(FILE, text, FILE_SHA, options)
 }
 
+/** Builds a file from image lines under the usual prefix, so line numbers are easy to read: images start on line 3. */
 /** The problems of an invalid definition; fails the test when the text parses. */
-function problemsOf(text: string, options: LoadOptions = {}): Problem[] {
-  try {
-    parse(text, options)
-  } catch (error) {
-    if (error instanceof DefinitionError) return [...error.problems]
-    throw new Error(`threw ${String(error)}, want a DefinitionError`)
-  }
-  throw new Error(`parsed without problems, want a DefinitionError for:\n${text}`)
-}
+const problemsOf = (text: string, options: LoadOptions = {}): Problem[] => definitionProblems(() => parse(text, options), text)
 
 /** Builds a file from image lines under the usual prefix, so line numbers are easy to read: images start on line 3. */
 function withImages(...lines: string[]): string {

@@ -1,7 +1,10 @@
 /** `platforms:` (issue 9) as the loader reads it, with amd64Only, and as it refuses it. */
 import {describe, expect, test} from 'bun:test'
-import {DefinitionError, type Problem} from './errors.ts'
+import type {Problem} from './errors.ts'
 import {parseDefinition} from './load.ts'
+import {definitionProblems} from '../../test/support/definition-problems.ts'
+
+const problemsOf = (text: string): Problem[] => definitionProblems(() => parseDefinition(FILE, text, FILE_SHA), text)
 
 const FILE = 'external-images.yaml'
 const FILE_SHA = `sha256:${'0'.repeat(64)}`
@@ -14,16 +17,6 @@ function file(...lines: string[]): string {
 function selections(text: string) {
   const d = parseDefinition(FILE, text, FILE_SHA)
   return [...d.entries.map((e) => e.selection), ...d.rules.map((r) => r.selection)]
-}
-
-function problemsOf(text: string): Problem[] {
-  try {
-    parseDefinition(FILE, text, FILE_SHA)
-  } catch (error) {
-    if (error instanceof DefinitionError) return [...error.problems]
-    throw error
-  }
-  throw new Error('parsed without problems')
 }
 
 describe('platforms: selections', () => {
@@ -78,3 +71,4 @@ describe('platforms: problems, all at once, where they are', () => {
     expect(problemsOf(file('images:', '- source: "a:1"', '  platfroms: [linux/amd64]'))[0]?.message).toBe('unknown key "platfroms": did you mean platforms?')
   })
 })
+

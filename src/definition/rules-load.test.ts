@@ -1,7 +1,10 @@
 /** The definition keys of issue 9 (`target:` renames, `tags:` rules) as the loader reads and refuses them. */
 import {describe, expect, test} from 'bun:test'
-import {DefinitionError, type Problem} from './errors.ts'
+import type {Problem} from './errors.ts'
 import {parseDefinition} from './load.ts'
+import {definitionProblems} from '../../test/support/definition-problems.ts'
+
+const problemsOf = (text: string): Problem[] => definitionProblems(() => parseDefinition(FILE, text, FILE_SHA), text)
 
 const FILE = 'external-images.yaml'
 const FILE_SHA = `sha256:${'0'.repeat(64)}`
@@ -9,16 +12,6 @@ const PREFIX = 'eu.gcr.io/kyma-project/external/'
 
 function withImages(...lines: string[]): string {
   return [`targetRepoPrefix: "${PREFIX}"`, 'images:', ...lines, ''].join('\n')
-}
-
-function problemsOf(text: string): Problem[] {
-  try {
-    parseDefinition(FILE, text, FILE_SHA)
-  } catch (error) {
-    if (error instanceof DefinitionError) return [...error.problems]
-    throw error
-  }
-  throw new Error('parsed without problems')
 }
 
 describe('target: renames', () => {
@@ -102,3 +95,4 @@ describe('tags: rules', () => {
     ])
   })
 })
+

@@ -11,7 +11,7 @@ import {applyPlan} from '../../src/apply/apply.ts'
 import {runPlan} from '../../src/plan/run.ts'
 import {connectRegistries} from '../../src/registry/connect.ts'
 import {renderPlan} from '../../src/views/plan.ts'
-import {type FakeRegistry, pullLimit, tooManyRequests} from '../support/fake-registry/index.ts'
+import {pullLimit, requestCost, tooManyRequests} from '../support/fake-registry/index.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {pushLegacySignature} from '../support/signed-images.ts'
 import {makeKeyPair} from '../support/sigstore/test-keys.ts'
@@ -24,19 +24,7 @@ cleanUpAfterEach()
 const AMD64 = {os: 'linux', architecture: 'amd64'}
 const ARM64 = {os: 'linux', architecture: 'arm64'}
 
-/** Repository requests (pings and tokens left out: they are per registry and scope), by kind. */
-function cost(registry: FakeRegistry) {
-  const repo = registry.requests.filter((r) => r.path.startsWith('/v2/') && r.path !== '/v2/')
-  const manifests = repo.filter((r) => r.path.includes('/manifests/'))
-  return {
-    requests: repo.length,
-    manifestGets: manifests.filter((r) => r.method === 'GET').length,
-    manifestHeads: manifests.filter((r) => r.method === 'HEAD').length,
-    blobGets: repo.filter((r) => r.method === 'GET' && r.path.includes('/blobs/')).length,
-    tagLists: repo.filter((r) => r.path.endsWith('/tags/list')).length,
-    referrers: repo.filter((r) => r.path.includes('/referrers/')).length,
-  }
-}
+const cost = requestCost
 
 /**
  * Seven entries over three repositories: four multi-platform indexes (one of them under two tags, so six distinct

@@ -7,7 +7,7 @@ import {describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {runPlan} from '../../src/plan/run.ts'
-import type {FakeRegistry} from '../support/fake-registry/index.ts'
+import {type FakeRegistry, requestCost} from '../support/fake-registry/index.ts'
 import {makeImage, pushImage, putManifest} from '../support/images.ts'
 import {apply, cleanUpAfterEach, fake, kinds, type Planned, workdir} from './apply-helpers.ts'
 
@@ -39,16 +39,7 @@ async function plan(target: FakeRegistry, images: string): Promise<Planned> {
   return {plan: outcome.plan, planPath, dir, registryOptions}
 }
 
-function cost(registry: FakeRegistry) {
-  const repo = registry.requests.filter((r) => r.path.startsWith('/v2/') && r.path !== '/v2/')
-  const manifests = repo.filter((r) => r.path.includes('/manifests/'))
-  return {
-    requests: repo.length,
-    manifestGets: manifests.filter((r) => r.method === 'GET').length,
-    manifestHeads: manifests.filter((r) => r.method === 'HEAD').length,
-    tagLists: repo.filter((r) => r.path.endsWith('/tags/list')).length,
-  }
-}
+const cost = requestCost
 
 describe('tag rules spend no manifest GET at the source', () => {
   test('a rule costs what its tags written out cost: the listing pages are shared with signature discovery', async () => {
@@ -81,7 +72,7 @@ describe('tag rules spend no manifest GET at the source', () => {
     source.clearLog()
     const warm = await plan(target, rule)
     expect(warm.plan.entries.map((e) => e.action)).toEqual(cold.plan.entries.map(() => 'already-present'))
-    expect(cost(source)).toEqual({requests: 2 + 6, manifestGets: 0, manifestHeads: 6, tagLists: 2})
+    expect(cost(source)).toEqual({requests: 2 + 6, manifestGets: 0, manifestHeads: 6, blobGets: 0, tagLists: 2, referrers: 0})
   })
 
   test('a rule reads a long listing to its end, where a plain entry\'s signature lookup would stop at 20 pages', async () => {

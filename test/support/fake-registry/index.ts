@@ -1,5 +1,6 @@
 /** The fake registry's public surface: `startFakeRegistry`, its option and log types, and the fault constructors. */
 export {type FakeRegistry, type FakeRegistryOptions, type RequestLogEntry, startFakeRegistry} from './server.ts'
+export {requestCost} from './cost.ts'
 export type {Access, AuthOptions, BasicAuthOptions, BearerAuthOptions, TokenRequestLogEntry} from './auth.ts'
 export {
   type Fault,
