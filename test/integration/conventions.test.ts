@@ -16,8 +16,10 @@ afterAll(() => s?.stop())
 function onTerminal(args: string[], env: Record<string, string> = {}): string {
   const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`
   const command = [process.execPath, join(import.meta.dir, '../../src/cli.ts'), ...args].map(quote).join(' ')
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NO_COLOR' && key !== 'FORCE_COLOR')) as Record<string, string>
-  const run = Bun.spawnSync(['script', '-qec', command, '/dev/null'], {env: {...base, ...env}, stdout: 'pipe', stderr: 'pipe'})
+  // A user's terminal: colour libraries also turn colour off on CI systems (CI=true) and without a TERM.
+  const notTerminal = new Set(['NO_COLOR', 'FORCE_COLOR', 'CI', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID', 'GITHUB_ACTIONS', 'TERM'])
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !notTerminal.has(key))) as Record<string, string>
+  const run = Bun.spawnSync(['script', '-qec', command, '/dev/null'], {env: {...base, TERM: 'xterm-256color', ...env}, stdout: 'pipe', stderr: 'pipe'})
   return run.stdout.toString() + run.stderr.toString()
 }
 
