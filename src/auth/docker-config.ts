@@ -113,7 +113,7 @@ const MAX_DOCKER_CONFIG_BYTES = 1024 * 1024
  * the path and the offending field, never the contents; JSON.parse's message is dropped since it
  * can quote (V8's does) the text around the syntax error, which may be a credential.
  */
-export async function loadDockerConfig(path: string): Promise<DockerConfig | null> {
+async function loadDockerConfig(path: string): Promise<DockerConfig | null> {
   let text: string
   try {
     text = (await readUserFile(path, {what: 'docker config', maxBytes: MAX_DOCKER_CONFIG_BYTES})).toString('utf8')

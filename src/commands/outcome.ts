@@ -15,7 +15,7 @@ export class UsageError extends SyncerError {
   readonly code = 'USAGE'
 }
 
-export function renderUserError(err: unknown): string | null {
+function renderUserError(err: unknown): string | null {
   if (err instanceof DefinitionError) return renderProblems(err.problems)
   // Messages may quote registries and user files: shown, never obeyed by the terminal.
   return err instanceof SyncerError ? `Error: ${printable(err.message, {multiline: true})}` : null

@@ -57,7 +57,7 @@ function formatRateLimitWait(wait: RateLimitWait): string {
   return `${wait.registry}: rate limited (429), waiting ${seconds(wait.delayMs)} ${why}`
 }
 
-export function formatRequestEvent(e: RequestEvent): string {
+function formatRequestEvent(e: RequestEvent): string {
   const outcome = e.status === null ? `failed (${e.error ?? 'network error'})` : String(e.status)
   const retry = e.attempt > 1 ? ` attempt ${e.attempt}` : ''
   return `debug: ${e.method} ${e.url} ${outcome} ${Math.round(e.durationMs)}ms${retry}`

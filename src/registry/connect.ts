@@ -33,7 +33,7 @@ export interface ConnectOptions extends EndpointOptions {
   onRateLimited?: (wait: RateLimitWait) => void
 }
 
-export const USER_AGENT = 'image-syncer'
+const USER_AGENT = 'image-syncer'
 
 export async function connectRegistries(options: ConnectOptions, version: string): Promise<RegistryClient> {
   let targetCredential: Credential = ANONYMOUS

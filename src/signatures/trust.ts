@@ -143,7 +143,7 @@ function publicGoodTrustedRoot(): TrustedRoot {
  * media type is checked, an empty root is refused, and every key and certificate is parsed once here so a bad
  * file fails at load time rather than as a confusing verification failure later.
  */
-export function parseTrustedRoot(json: unknown, what: string, path?: string): TrustedRoot {
+function parseTrustedRoot(json: unknown, what: string, path?: string): TrustedRoot {
   const fail = (reason: string, cause?: unknown): never => {
     throw new SignatureError('TRUSTED_ROOT_INVALID', `${what} ${reason}`, {path, cause})
   }
@@ -230,7 +230,7 @@ export function checkKeyType(key: KeyObject, fail: (reason: string) => never): v
 }
 
 /** The DER SubjectPublicKeyInfo of a key: what fingerprints and bundle key hints are computed over. */
-export function spkiDer(key: KeyObject): Buffer {
+function spkiDer(key: KeyObject): Buffer {
   return key.export({format: 'der', type: 'spki'})
 }
 
