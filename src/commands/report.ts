@@ -11,9 +11,9 @@ export default class Report extends SyncerCommand {
 different splits, or one shard twice are refused; shards without a result file are named.
 
 Exit codes: 0 every entry of every shard copied or already present; 1 a conflict, a failed entry or a missing shard;
-130 a worker was interrupted (run that shard again).`
+130 a worker was interrupted (run that shard again). In GitHub Actions the report also goes to the step summary.`
 
-  static override examples = ['<%= config.bin %> report results/*.json', '<%= config.bin %> report results/*.json --format markdown >> "$GITHUB_STEP_SUMMARY"']
+  static override examples = ['<%= config.bin %> report results/*.json', '<%= config.bin %> report results/*.json --format json']
 
   static override strict = false
 
@@ -29,6 +29,7 @@ Exit codes: 0 every entry of every shard copied or already present; 1 a conflict
     const {argv, flags} = await this.parse(Report)
     const merged = await mergeResultFiles(argv as string[])
     process.stdout.write(renderReport(merged, this.format(flags)))
+    await this.stepSummary(renderReport(merged, 'markdown'))
     const code = applyExitCode(merged.result)
     return code === ExitCode.Ok && merged.shards.missing.length > 0 ? ExitCode.Error : code
   }
