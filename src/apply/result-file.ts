@@ -43,7 +43,7 @@ const ResultFileSchema = Type.Object({
 })
 type ResultFile = Static<typeof ResultFileSchema>
 
-export class ResultFileError extends SyncerError {
+class ResultFileError extends SyncerError {
   override readonly name = 'ResultFileError'
   readonly category = 'input' as const
   readonly code = 'BAD_RESULT_FILES'

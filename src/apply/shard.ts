@@ -17,7 +17,7 @@ export interface Shard {
 /** The most workers one plan is split over: beyond that, a shard would hold only a repository or two. */
 const MAX_SHARDS = 1000
 
-export class ShardError extends SyncerError {
+class ShardError extends SyncerError {
   override readonly name = 'ShardError'
   readonly category = 'input' as const
   readonly code = 'BAD_SHARD'

@@ -3,7 +3,7 @@ import type {MergedResults} from '../apply/result-file.ts'
 import {printableJson} from '../ref/text.ts'
 import {renderApplyResult} from './apply.ts'
 
-export type ReportFormat = 'table' | 'markdown' | 'json'
+type ReportFormat = 'table' | 'markdown' | 'json'
 
 /** `all 4 shards reported` or `shards 2/4, 4/4 sent no result file: …`, the line a reader looks for first. */
 function shardsLine({shards}: MergedResults): string {
