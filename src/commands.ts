@@ -2,10 +2,11 @@
 import {commands as helpCommands} from '@oclif/plugin-help'
 import Apply from './commands/apply.ts'
 import Plan from './commands/plan.ts'
+import Report from './commands/report.ts'
 import Schema from './commands/schema.ts'
 import Sign from './commands/sign.ts'
 import Sync from './commands/sync.ts'
 import Verify from './commands/verify.ts'
 import VerifyBlob from './commands/verify-blob.ts'
 
-export const COMMANDS = {plan: Plan, apply: Apply, sync: Sync, verify: Verify, 'verify-blob': VerifyBlob, sign: Sign, schema: Schema, ...helpCommands}
+export const COMMANDS = {plan: Plan, apply: Apply, report: Report, sync: Sync, verify: Verify, 'verify-blob': VerifyBlob, sign: Sign, schema: Schema, ...helpCommands}

@@ -13,6 +13,8 @@ import {CopyEngine} from '../copy/engine.ts'
 import {type ApplyRun, copyEntry} from './copy-entry.ts'
 import {TrustStore} from '../signatures/check.ts'
 import {type ApplyResult, type EntryOutcome, type ProgressEvent, summarizeOutcomes} from './model.ts'
+import {writeResultFile} from './result-file.ts'
+import {type Shard, shardEntries} from './shard.ts'
 
 /** Entries copied at once: enough to keep a CI runner's link busy while one large layer streams. */
 const DEFAULT_CONCURRENCY = 4
@@ -54,6 +56,10 @@ export interface ApplyRequest extends ApplyOptions {
   version: string
   /** What the operator named at apply time; checked before anything is sent (see binding.ts). */
   binding?: Binding
+  /** --shard: copy only this shard's target repositories (see shard.ts). */
+  shard?: Shard
+  /** --result: where this run's outcome goes, for `report` to merge. */
+  resultPath?: string
 }
 
 export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
@@ -63,7 +69,10 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   // Before connecting: a plan that cannot be applied as a whole spends nothing.
   if (!request.ignorePullBudget) refuseShortBudget(plan)
   const stores = await connectStores({...request.registry, targetRepoPrefix: plan.targetRepoPrefix}, request.version)
-  return applyPlan(plan, stores, request)
+  const shard = request.shard ?? {index: 1, count: 1}
+  const result = await applyPlan({...plan, entries: shardEntries(plan.entries, shard)}, stores, request)
+  if (request.resultPath !== undefined) await writeResultFile(request.resultPath, plan, shard, result)
+  return result
 }
 
 function refuseConflicts(plan: Plan): void {

@@ -1,6 +1,7 @@
 /** `image-syncer apply PLANFILE`: parse flags → runApply → view → exit code. */
 import {Args, Flags} from '@oclif/core'
 import {runApply} from '../apply/apply.ts'
+import {parseShard, shardFromEnv} from '../apply/shard.ts'
 import {renderApplyResult} from '../views/apply.ts'
 import {applyConflictAnnotations, applySummary} from '../views/github.ts'
 import {SyncerCommand} from './base.ts'
@@ -20,12 +21,18 @@ Before anything is sent, a plan that contradicts itself, that writes outside --t
 --definition) that does not follow from the reviewed definition file is refused. --access-token and
 --target-repo-auth-key need --target-repo-prefix: they go to that registry only.
 
+Many machines: --shard i/K (counted from 1) copies only the i-th of K parts of the plan, split by target
+repository (all tags of one repository in one part), the same split on every machine; --shard-from-env --shards K
+takes i from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job, counted from 0). Each worker writes --result FILE;
+\`image-syncer report\` merges them.
+
 Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupted (run apply again to finish).`
 
   static override examples = [
     '<%= config.bin %> apply plans/external-images.plan.json',
     '<%= config.bin %> apply plans/external-images.plan.json --definition external-images.yaml --target-repo-prefix eu.gcr.io/kyma-project/external/ --access-token "$TOKEN"',
     '<%= config.bin %> apply plan.json --format json --quiet',
+    '<%= config.bin %> apply plan.json --shard 2/4 --result results/2.json',
   ]
 
   static override args = {
@@ -38,6 +45,10 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       env: 'SYNCER_TARGET_REPO_PREFIX',
     }),
     definition: Flags.string({description: 'The reviewed definition file: refuse a plan not made from exactly this file, or whose entries do not follow from it.', env: 'SYNCER_DEFINITION'}),
+    shard: Flags.string({description: 'Copy only part i of K of the plan (i counted from 1), e.g. 2/4: the plan split by target repository.', exclusive: ['shard-from-env']}),
+    'shard-from-env': Flags.boolean({description: 'Take the part from JOB_COMPLETION_INDEX (Kubernetes Indexed Job, counted from 0); needs --shards.', dependsOn: ['shards']}),
+    shards: Flags.integer({description: 'The number of parts, with --shard-from-env (the Job\'s completions).', min: 1, max: 1000, dependsOn: ['shard-from-env']}),
+    result: Flags.string({description: 'Write what this run did to FILE (JSON), for `image-syncer report` to merge.', env: 'SYNCER_RESULT'}),
     ...copyFlags,
     ...registryFlags,
   }
@@ -51,6 +62,8 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       ignorePullBudget: flags['ignore-pull-budget'],
       registry: this.registry(flags),
       version: this.config.version,
+      ...(flags.shard !== undefined ? {shard: parseShard(flags.shard)} : flags['shard-from-env'] ? {shard: shardFromEnv(process.env, flags.shards!)} : {}),
+      ...(flags.result !== undefined ? {resultPath: flags.result} : {}),
       binding: {
         ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
         ...(flags.definition !== undefined ? {definitionPath: flags.definition} : {}),

@@ -8,6 +8,7 @@ import {parseDefinition} from '../../src/definition/load.ts'
 import {runCli} from '../integration/scenario.ts'
 
 const EXAMPLES = join(import.meta.dir, '../../examples')
+const SHARDED_JOB = 'apply-sharded-job.yaml'
 
 /** The command line parsed (oclif's usage errors exit 2): it then failed on the files missing here, with exit 1. */
 function expectAccepted(run: {exitCode: number; stderr: string}): void {
@@ -23,7 +24,8 @@ interface PodSpec {
 describe('examples/kubernetes', () => {
   test('a Job and a CronJob run the same command with the Secret as REGISTRY_AUTH_FILE and the ConfigMap definition', async () => {
     const objects: Array<{kind: string; metadata: {name: string}; data?: Record<string, string>; spec: Record<string, unknown>}> = []
-    for (const file of await readdir(join(EXAMPLES, 'kubernetes'))) {
+    // The sharded Job (its own test below) applies a plan; these objects run `sync` from a definition.
+    for (const file of (await readdir(join(EXAMPLES, 'kubernetes'))).filter((f) => f !== SHARDED_JOB)) {
       for (const doc of parseAllDocuments(await readFile(join(EXAMPLES, 'kubernetes', file), 'utf8'))) {
         expect(doc.errors).toEqual([])
         objects.push(doc.toJS())
@@ -42,6 +44,22 @@ describe('examples/kubernetes', () => {
     expect(parseDefinition('external-images.yaml', definition, '0'.repeat(64)).entries.length).toBeGreaterThan(0)
     expectAccepted(await runCli(job.containers[0]!.args, {cwd: tmpdir()}))
   })
+
+  test('the Indexed Job applies one shard per pod: --shards is the completions, the plan from a ConfigMap, the release image', async () => {
+    const job = parse(await readFile(join(EXAMPLES, 'kubernetes', SHARDED_JOB), 'utf8')) as {kind: string; spec: {completionMode: string; completions: number; template: {spec: PodSpec & {containers: Array<{image: string}>}}}}
+    expect({kind: job.kind, mode: job.spec.completionMode}).toEqual({kind: 'Job', mode: 'Indexed'})
+    const pod = job.spec.template.spec
+    const args = pod.containers[0]!.args
+    expect(args.slice(0, 2)).toEqual(['apply', '/plan/plan.json'])
+    expect(args[args.indexOf('--shards') + 1]).toBe(String(job.spec.completions))
+    expect(pod.containers[0]!.image).toStartWith('ghcr.io/OWNER/image-syncer:')
+    expect(pod.volumes).toContainEqual({name: 'plan', configMap: {name: 'image-syncer-plan'}})
+    expect(pod.volumes).toContainEqual({name: 'auth', secret: {secretName: 'image-syncer-auth'}})
+    // Kubernetes expands $(JOB_COMPLETION_INDEX) and sets the variable; the run then fails on the missing plan.
+    const run = await runCli(args.map((a) => a.replace('$(JOB_COMPLETION_INDEX)', '0')), {cwd: tmpdir(), env: {JOB_COMPLETION_INDEX: '0'}})
+    expectAccepted(run)
+    expect(run.stderr).toContain('/plan/plan.json')
+  })
 })
 
 describe('examples/github', () => {
@@ -51,6 +69,21 @@ describe('examples/github', () => {
       const step = Object.values(workflow.jobs)[0]!.steps.find((s) => s.uses?.includes('/image-syncer@'))!
       const words = step.with!.args!.split(/\s+/).filter(Boolean).map((w) => w.replace(/^"\$\w+"$/, 'registry.example/x/'))
       expectAccepted(await runCli(words, {cwd: tmpdir()}))
+    }
+  })
+})
+
+describe('examples/github/apply-sharded.yml', () => {
+  test('each matrix shard runs apply --shard with --result, and the report job merges the results', async () => {
+    const workflow = parse(await readFile(join(EXAMPLES, 'github', 'apply-sharded.yml'), 'utf8')) as {jobs: Record<string, {strategy?: {matrix: {shard: number[]}}; steps: Array<{uses?: string; with?: {args?: string}}>}>}
+    expect(workflow.jobs.apply!.strategy!.matrix.shard).toEqual([1, 2, 3, 4])
+    const commands = Object.values(workflow.jobs).map((job) => job.steps.find((s) => s.uses?.includes('/image-syncer@'))!.with!.args!)
+    expect(commands.map((c) => c.split(/\s+/)[0])).toEqual(['apply', 'report'])
+    for (const command of commands) {
+      // As the action's `eval "set -- $ARGS"` would: $SHARD is the matrix value, the other variables some value.
+      const words = command.split(/\s+/).filter((w) => w && !w.startsWith('#')).map((w) => w.replaceAll('$SHARD', '1').replace(/^"\$\w+"$/, 'registry.example/x/').replace(/^"(.*)"$/, '$1'))
+      const run = await runCli(words, {cwd: tmpdir()})
+      expectAccepted(run)
     }
   })
 })
