@@ -2,11 +2,10 @@
  * The result file of one apply worker (`apply --result FILE`), and merging them (`report`). It names the plan it
  * came from and its shard, so results of another plan, or one shard twice, are refused instead of summed.
  */
-import {mkdir, rename, writeFile} from 'node:fs/promises'
-import {dirname} from 'node:path'
 import Type, {type Static} from 'typebox'
 import Value from 'typebox/value'
 import {FileReadError, readUserFile} from '../files/read.ts'
+import {writeFileAtomic} from '../files/write.ts'
 import type {Plan} from '../plan/model.ts'
 import {SyncerError} from '../ref/errors.ts'
 import {printableJson} from '../ref/text.ts'
@@ -59,10 +58,7 @@ export async function writeResultFile(path: string, plan: Plan, shard: Shard, re
     durationMs: result.durationMs,
     entries: result.entries,
   }
-  await mkdir(dirname(path), {recursive: true})
-  const temporary = `${path}.${process.pid}.tmp`
-  await writeFile(temporary, `${printableJson(file)}\n`)
-  await rename(temporary, path)
+  await writeFileAtomic(path, `${printableJson(file)}\n`)
 }
 
 async function readResultFile(path: string): Promise<ResultFile> {

@@ -3,10 +3,9 @@
  * so `apply` never acts on a truncated, hand-broken or foreign file; each failure is one sentence.
  */
 import {SyncerError} from '../ref/errors.ts'
-import {mkdir, rename, writeFile} from 'node:fs/promises'
-import {dirname} from 'node:path'
 import Value from 'typebox/value'
 import {FileReadError, readUserFile} from '../files/read.ts'
+import {writeFileAtomic} from '../files/write.ts'
 import {abbreviate, printableJson} from '../ref/text.ts'
 import {type Plan, PLAN_FORMAT_VERSION, PlanSchema} from './model.ts'
 
@@ -29,10 +28,7 @@ export function serializePlan(plan: Plan): string {
 
 /** Writes atomically (temp file + rename): an interrupted write never leaves half a plan for apply. */
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {
-  await mkdir(dirname(path), {recursive: true})
-  const temporary = `${path}.${process.pid}.tmp`
-  await writeFile(temporary, serializePlan(plan))
-  await rename(temporary, path)
+  await writeFileAtomic(path, serializePlan(plan))
 }
 
 /**
