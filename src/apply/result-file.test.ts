@@ -43,4 +43,12 @@ describe('mergeResultFiles', () => {
     await expect(mergeResultFiles([join(dir, 'plan.json')])).rejects.toThrow(/cannot read result file/)
     await expect(mergeResultFiles([])).rejects.toThrow(/no result files given/)
   })
+
+  test('a foreign format version is quoted cut short, never echoed whole', async () => {
+    const path = join(dir, 'huge-version.json')
+    await writeFile(path, JSON.stringify({formatVersion: 'x'.repeat(100_000)}))
+    const error = await mergeResultFiles([path]).then(() => null, (err: unknown) => err as Error)
+    expect(error?.message).toContain('is not a result file of this image-syncer')
+    expect(error!.message.length).toBeLessThan(1000)
+  })
 })

@@ -8,7 +8,7 @@ import {FileReadError, readUserFile} from '../files/read.ts'
 import {writeFileAtomic} from '../files/write.ts'
 import type {Plan} from '../plan/model.ts'
 import {SyncerError} from '../ref/errors.ts'
-import {printableJson} from '../ref/text.ts'
+import {abbreviate, printableJson} from '../ref/text.ts'
 import {type ApplyResult, type EntryOutcome, summarizeOutcomes} from './model.ts'
 import type {Shard} from './shard.ts'
 
@@ -70,7 +70,7 @@ async function readResultFile(path: string): Promise<ResultFile> {
     throw new ResultFileError(`${path} is not a result file: it is not valid JSON`)
   }
   const version = (json as {formatVersion?: unknown} | null)?.formatVersion
-  if (version !== RESULT_FORMAT_VERSION) throw new ResultFileError(`${path} is not a result file of this image-syncer (format version ${JSON.stringify(version) ?? 'missing'}, expected ${RESULT_FORMAT_VERSION})`)
+  if (version !== RESULT_FORMAT_VERSION) throw new ResultFileError(`${path} is not a result file of this image-syncer (format version ${abbreviate(JSON.stringify(version) ?? 'missing')}, expected ${RESULT_FORMAT_VERSION})`)
   if (!Value.Check(ResultFileSchema, json)) {
     const first = [...Value.Errors(ResultFileSchema, json)][0]
     throw new ResultFileError(`${path} is not a valid result file: ${first ? `${first.instancePath || '/'} ${first.message}` : 'it does not match the schema'}`)
