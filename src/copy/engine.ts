@@ -14,7 +14,7 @@
  * so an index DAG that repeats children costs requests linear in its distinct manifests, not in its paths.
  * A transfer is counted for the need that started it; every need sharing it counts the blob as present.
  */
-import {type Digest, digestAlgorithm} from '../ref/digest.ts'
+import {type Digest, streamingDigest} from '../ref/digest.ts'
 import type {FetchedManifest} from '../registry/client.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
@@ -232,7 +232,7 @@ export class CopyEngine {
  * PUT, refuses them anyway (DIGEST_INVALID), as does a layout. Either way wrong bytes are never stored.
  */
 function verified(body: ReadableStream<Uint8Array>, blob: {digest: Digest; size: number}, tally: Tally): ReadableStream<Uint8Array> {
-  const hasher = new Bun.CryptoHasher(digestAlgorithm(blob.digest))
+  const hasher = streamingDigest(blob.digest)
   let seen = 0
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
@@ -247,7 +247,7 @@ function verified(body: ReadableStream<Uint8Array>, blob: {digest: Digest; size:
         controller.enqueue(chunk)
       },
       flush(controller) {
-        const actual = `${digestAlgorithm(blob.digest)}:${hasher.digest('hex')}`
+        const actual = hasher.digest()
         if (seen !== blob.size || actual !== blob.digest) {
           controller.error(new ContentError('DIGEST_MISMATCH', `blob ${blob.digest} was served with ${seen} bytes hashing to ${actual}: refusing it`))
         }

@@ -31,6 +31,19 @@ export function digestOf(bytes: Uint8Array, algorithm: 'sha256' | 'sha512' = 'sh
   return `${algorithm}:${new Bun.CryptoHasher(algorithm).update(bytes).digest('hex')}` as Digest
 }
 
+/**
+ * Hashes bytes as they stream past with the algorithm of the digest they must match: a blob is verified while
+ * it moves, never buffered whole to be hashed.
+ */
+export function streamingDigest(expected: Digest): {update(chunk: Uint8Array): void; digest(): Digest} {
+  const algorithm = digestAlgorithm(expected)
+  const hasher = new Bun.CryptoHasher(algorithm)
+  return {
+    update: (chunk) => void hasher.update(chunk),
+    digest: () => `${algorithm}:${hasher.digest('hex')}` as Digest,
+  }
+}
+
 export function digestAlgorithm(digest: Digest): 'sha256' | 'sha512' {
   return digest.startsWith('sha512:') ? 'sha512' : 'sha256'
 }

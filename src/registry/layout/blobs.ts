@@ -5,7 +5,7 @@
  */
 import {dirname} from 'node:path'
 import {link, open, rename, unlink} from 'node:fs/promises'
-import {type Digest, digestAlgorithm, digestOf} from '../../ref/digest.ts'
+import {type Digest, digestAlgorithm, digestOf, streamingDigest} from '../../ref/digest.ts'
 import {LayoutError} from './errors.ts'
 import {blobPath, ensureDirectoryInside, openInside, readInside, realInside, sizeInside, syncDirectory} from './files.ts'
 
@@ -36,7 +36,7 @@ export async function openBlob(root: string, digest: Digest): Promise<BlobStream
   const file = await openInside(root, path)
   if (file === null) return null
   const {handle, size} = file
-  const hasher = new Bun.CryptoHasher(digestAlgorithm(digest))
+  const hasher = streamingDigest(digest)
   let position = 0
   let held: Uint8Array | null = null
   const finish = async () => {
@@ -50,7 +50,7 @@ export async function openBlob(root: string, digest: Digest): Promise<BlobStream
           const {bytesRead} = await handle.read(buffer, 0, CHUNK_BYTES, position)
           if (bytesRead === 0) {
             await finish()
-            const actual = `${digestAlgorithm(digest)}:${hasher.digest('hex')}`
+            const actual = hasher.digest()
             if (actual !== digest) {
               controller.error(new LayoutError('DIGEST_MISMATCH', path, `${path} does not hash to its name: its bytes are ${actual}`))
               return
@@ -106,7 +106,7 @@ export async function putBlob(root: string, blob: {digest: Digest; size: number;
   const reader = blob.body.getReader()
   let committed = false
   try {
-    const hasher = new Bun.CryptoHasher(digestAlgorithm(blob.digest))
+    const hasher = streamingDigest(blob.digest)
     let written = 0
     for (;;) {
       const {done, value} = await reader.read()
@@ -120,7 +120,7 @@ export async function putBlob(root: string, blob: {digest: Digest; size: number;
       await handle.write(value)
     }
     if (written !== blob.size) throw sizeMismatch(path, blob, String(written))
-    const actual = `${digestAlgorithm(blob.digest)}:${hasher.digest('hex')}`
+    const actual = hasher.digest()
     if (actual !== blob.digest) {
       throw new LayoutError('DIGEST_MISMATCH', path, `${path} was not written: the bytes given for ${blob.digest} hash to ${actual}`)
     }
