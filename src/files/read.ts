@@ -3,7 +3,7 @@
  * bound. Without one, `keys: [/dev/zero]` reads forever and a FIFO blocks forever; a user file is small, so a
  * bigger one is a mistake (or an attack) to refuse in one sentence, not to buffer.
  */
-import {constants, open} from 'node:fs/promises'
+import {constants, type FileHandle, open} from 'node:fs/promises'
 import {SyncerError} from '../ref/errors.ts'
 
 export type FileReadErrorCode = 'NOT_FOUND' | 'NOT_A_FILE' | 'TOO_LARGE' | 'UNREADABLE'
@@ -52,22 +52,30 @@ export async function readUserFile(path: string, limits: FileLimits): Promise<Bu
     const stat = await handle.stat()
     if (!stat.isFile()) throw fail('NOT_A_FILE', `it is ${kindOf(stat)}, not a regular file`)
     if (stat.size > limits.maxBytes) throw fail('TOO_LARGE', tooLarge(stat.size, limits.maxBytes))
-    const chunks: Buffer[] = []
-    let total = 0
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, limits.maxBytes + 1 - total))
-      const {bytesRead} = await handle.read(chunk, 0, chunk.length, null)
-      if (bytesRead === 0) break
-      chunks.push(chunk.subarray(0, bytesRead))
-      total += bytesRead
-      if (total > limits.maxBytes) throw fail('TOO_LARGE', tooLarge(null, limits.maxBytes))
-    }
-    return Buffer.concat(chunks, total)
+    return await readOpenFile(handle, limits.maxBytes, () => fail('TOO_LARGE', tooLarge(null, limits.maxBytes)))
   } catch (error) {
     throw error instanceof FileReadError ? error : fromErrno(error, fail)
   } finally {
     await handle.close().catch(() => {})
   }
+}
+
+/**
+ * Reads an open file to its end, refusing it once more than `maxBytes` arrived: the size a stat gave is not
+ * trusted, since a file can grow while it is read and /proc files report 0.
+ */
+export async function readOpenFile(handle: FileHandle, maxBytes: number, tooLargeError: () => Error): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let total = 0
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, maxBytes + 1 - total))
+    const {bytesRead} = await handle.read(chunk, 0, chunk.length, null)
+    if (bytesRead === 0) break
+    chunks.push(chunk.subarray(0, bytesRead))
+    total += bytesRead
+    if (total > maxBytes) throw tooLargeError()
+  }
+  return Buffer.concat(chunks, total)
 }
 
 function fromErrno(error: unknown, fail: (code: FileReadErrorCode, reason: string) => FileReadError): FileReadError {

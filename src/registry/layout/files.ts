@@ -11,6 +11,7 @@
 import {constants} from 'node:fs'
 import {type FileHandle, link, mkdir, open, realpath, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join, relative, sep} from 'node:path'
+import {readOpenFile} from '../../files/read.ts'
 import {type Digest, digestAlgorithm} from '../../ref/digest.ts'
 import {errnoCode, LayoutError} from './errors.ts'
 
@@ -89,16 +90,7 @@ export async function readInside(root: string, path: string, limit: number, what
   const tooLarge = () => new LayoutError('TOO_LARGE', path, `${path} is larger than ${limit} bytes, the most we accept for ${what}`)
   try {
     if (file.size > limit) throw tooLarge()
-    const buffer = new Uint8Array(Math.min(file.size, limit) + 1)
-    let filled = 0
-    for (;;) {
-      const {bytesRead} = await file.handle.read(buffer, filled, buffer.length - filled, filled)
-      if (bytesRead === 0) break
-      filled += bytesRead
-      if (filled > limit) throw tooLarge()
-      if (filled === buffer.length) break
-    }
-    return buffer.slice(0, filled)
+    return new Uint8Array(await readOpenFile(file.handle, limit, tooLarge))
   } finally {
     await file.handle.close()
   }
