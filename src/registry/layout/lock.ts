@@ -15,13 +15,16 @@
  */
 import {hostname} from 'node:os'
 import {link, open, readFile, rename, unlink} from 'node:fs/promises'
+import {retryDelayMs, type RetryPolicy, sleep} from '../../transport/retry.ts'
 import {errnoCode, LayoutError} from './errors.ts'
 
 /** How long a writer waits for a live lock before giving up. */
 const LOCK_WAIT_MS = 30_000
-/** First and longest pause between attempts; doubled each time with jitter, so two waiters do not step in turn. */
-const FIRST_BACKOFF_MS = 2
-const MAX_BACKOFF_MS = 100
+/**
+ * Pauses between attempts: from 2 ms, doubled each time up to 100 ms, with the transport's jitter so two waiters
+ * do not step in turn. Attempts are bounded by LOCK_WAIT_MS, not by a count.
+ */
+const LOCK_BACKOFF: RetryPolicy = {maxAttempts: Infinity, baseDelayMs: 2, maxDelayMs: 100}
 
 export interface LockOwner {
   pid: number
@@ -53,8 +56,7 @@ export async function withLock<T>(lockPath: string, body: (stillHeld: () => Prom
 async function acquire(lockPath: string, waitMs: number): Promise<LockOwner> {
   const owner: LockOwner = {pid: process.pid, host: hostname(), nonce: crypto.randomUUID(), since: new Date().toISOString()}
   const started = Date.now()
-  let pause = FIRST_BACKOFF_MS
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     if (await tryCreate(lockPath, owner)) return owner
     const holder = await readOwner(lockPath)
     if (holder !== null && isStale(holder)) {
@@ -65,8 +67,7 @@ async function acquire(lockPath: string, waitMs: number): Promise<LockOwner> {
       const who = holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'a writer that has not recorded itself'
       throw new LayoutError('LOCK_TIMEOUT', lockPath, `${lockPath} has been held by ${who} for more than ${Math.round(waitMs / 1000)} s: if no image-syncer or other writer is using this layout, remove the file`)
     }
-    await Bun.sleep(pause * (0.5 + Math.random()))
-    pause = Math.min(pause * 2, MAX_BACKOFF_MS)
+    await sleep(retryDelayMs(LOCK_BACKOFF, attempt, null))
   }
 }
 
