@@ -7,6 +7,7 @@
 import {isDeepStrictEqual} from 'node:util'
 import {BadReferenceError, formatReference, parseReference, type Reference} from '../ref/reference.ts'
 import {formatTargetPrefix, parseTargetPrefix, renamedTarget, targetReference} from '../ref/target.ts'
+import {quoted} from '../ref/text.ts'
 import {keyFingerprint, SignatureError} from '../signatures/trust.ts'
 import {type Plan, type PlanEntry, summarize} from './model.ts'
 import {ruleInconsistencies} from './rule-consistency.ts'
@@ -152,7 +153,4 @@ function describeSummary(s: Plan['summary']): string {
 }
 
 /** Values from the file, quoted so control characters show as escapes, and cut so a huge one stays readable. */
-export function quote(value: string): string {
-  const shown = JSON.stringify(value)
-  return shown.length > 200 ? `${shown.slice(0, 197)}…"` : shown
-}
+export const quote = (value: string): string => quoted(value, 200)

@@ -54,3 +54,12 @@ export function abbreviate(text: string, max = MAX_ECHO_CHARS): string {
   if (text.length <= max) return text
   return `${text.slice(0, max)}… (${text.length} characters)`
 }
+
+/**
+ * An untrusted value in a message: JSON-quoted, so control characters and stray quotes show as escapes, and cut
+ * to `max` characters (the closing quote kept) so a huge value stays readable.
+ */
+export function quoted(value: unknown, max: number): string {
+  const shown = JSON.stringify(value === undefined ? null : value) ?? 'null'
+  return shown.length > max ? `${shown.slice(0, max - 3)}…"` : shown
+}

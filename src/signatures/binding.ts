@@ -3,6 +3,7 @@
  * The checks are cosign's: `SimpleClaimVerifier` (simple signing's `docker-manifest-digest`) and
  * `IntotoSubjectClaimVerifier` (an in-toto subject digest).
  */
+import {quoted} from '../ref/text.ts'
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature'
@@ -48,9 +49,6 @@ function parseObject(bytes: Uint8Array): Record<string, unknown> | null {
 }
 
 /** Untrusted values in reasons: JSON-quoted (control characters visible) and cut short. */
-export function quote(value: unknown): string {
-  const text = JSON.stringify(value === undefined ? null : value) ?? 'null'
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text
-}
+export const quote = (value: unknown): string => quoted(value, 120)
 
 export const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
