@@ -5,6 +5,7 @@
  * parse flags → one domain call → a view → an exit code.
  */
 import {Command, Flags} from '@oclif/core'
+import {printable} from '../ref/text.ts'
 import {appendFile} from 'node:fs/promises'
 import {DefinitionError} from '../definition/errors.ts'
 import {type GithubActions, githubActionsFrom, problemAnnotations} from '../views/github.ts'
@@ -56,6 +57,11 @@ export abstract class SyncerCommand extends Command {
   /** A message line on stderr; stdout carries only results, so it can be piped. */
   protected stderr(text: string): void {
     process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+  }
+
+  /** A warning on stderr; its text may quote a registry (a tag rule's repository), so it is made printable. */
+  protected warning(text: string): void {
+    this.stderr(`Warning: ${printable(text)}`)
   }
 
   /** Progress on stderr (a redrawn line on a terminal, periodic lines otherwise, nothing when quiet); stopped when the command ends. */

@@ -6,7 +6,6 @@ import {readFile} from 'node:fs/promises'
 import {renderFailures} from '../views/failures.ts'
 import {conflictAnnotations, failureAnnotations, planSummary} from '../views/github.ts'
 import {type PlanFormat, renderPlan, renderSignatureFailures} from '../views/plan.ts'
-import {printable} from '../ref/text.ts'
 import {SyncerCommand} from './base.ts'
 import {registryFlags} from './registry-flags.ts'
 import {ExitCode} from './outcome.ts'
@@ -44,7 +43,7 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
       registry: this.registry(flags),
       tool: {name: this.config.name, version: this.config.version},
       signal: this.signal,
-      onWarning: (text) => this.stderr(`Warning: ${printable(text)}`),
+      onWarning: (text) => this.warning(text),
     })
     if (this.signal.aborted) return ExitCode.Interrupted
     if (outcome.kind === 'unclassified') {

@@ -3,7 +3,7 @@
  * apply in one go. parse flags → runSync → views → exit code.
  */
 import {Flags} from '@oclif/core'
-import {printable, printableJson} from '../ref/text.ts'
+import {printableJson} from '../ref/text.ts'
 import {runSync} from '../sync/run.ts'
 import {renderApplyResult} from '../views/apply.ts'
 import {renderFailures} from '../views/failures.ts'
@@ -42,7 +42,7 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
       registry: this.registry(flags),
       tool: {name: this.config.name, version: this.config.version},
       signal: this.signal,
-      onWarning: (text) => this.stderr(`Warning: ${printable(text)}`),
+      onWarning: (text) => this.warning(text),
       onProgress: (e) => progress.onEvent(e),
     })
     progress.stop()
