@@ -10,74 +10,17 @@
  * The set: 8 multi-platform indexes (amd64 + arm64) sharing two 30 MB base layers, 8 single manifests sharing
  * the amd64 base, and one image with one large layer.
  */
-import {readFileSync} from 'node:fs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {MediaType} from '../../src/oci/media-types.ts'
-import {sha256Digest} from '../../src/ref/digest.ts'
 import {mapLimit} from '../../src/transport/limiter.ts'
-import {type Blob, pushBlob, putManifest} from '../support/images.ts'
-import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
+import {startRealRegistry} from '../support/real-registry.ts'
+import {blob, image, index, manifestsOf, MB, push, randomBytes, syncerCommand, watchPeakRss} from './support.ts'
 
 const args = process.argv.slice(2)
 const largeMb = Number(args[args.indexOf('--large-mb') + 1] || 300) || 300
 const skipSkopeo = args.includes('--skip-skopeo')
-const MB = 1_000_000
 const repoRoot = join(import.meta.dir, '../..')
-
-function randomBytes(size: number): Uint8Array {
-  const out = new Uint8Array(size)
-  for (let offset = 0; offset < size; offset += 65_536) crypto.getRandomValues(out.subarray(offset, Math.min(size, offset + 65_536)))
-  return out
-}
-const blob = (bytes: Uint8Array, mediaType: string = MediaType.OciLayerGzip): Blob => ({bytes, digest: sha256Digest(bytes), mediaType})
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
-const descriptor = (b: {digest: string; bytes: Uint8Array; mediaType: string}) => ({mediaType: b.mediaType, digest: b.digest, size: b.bytes.byteLength})
-
-interface Manifest {
-  bytes: Uint8Array
-  digest: string
-  mediaType: string
-  blobs: Blob[]
-}
-
-function image(arch: string, layers: Blob[]): Manifest {
-  const config = blob(json({os: 'linux', architecture: arch, rootfs: {type: 'layers', diff_ids: layers.map((l) => l.digest)}, nonce: crypto.randomUUID()}), MediaType.OciConfig)
-  const bytes = json({schemaVersion: 2, mediaType: MediaType.OciManifest, config: descriptor(config), layers: layers.map(descriptor)})
-  return {bytes, digest: sha256Digest(bytes), mediaType: MediaType.OciManifest, blobs: [config, ...layers]}
-}
-
-async function push(registry: RealRegistry, repo: string, tag: string, manifests: Manifest[], index?: Manifest): Promise<void> {
-  for (const m of manifests) {
-    for (const b of m.blobs) await pushBlob(registry.url, repo, b)
-    await putManifest(registry.url, repo, index ? m.digest : tag, m.bytes, m.mediaType)
-  }
-  if (index) await putManifest(registry.url, repo, tag, index.bytes, index.mediaType)
-}
-
-/**
- * Peak RSS of a running child, from /proc/<pid>/status VmHWM (the kernel's high-water mark), sampled until it
- * exits. (Bun's resourceUsage().maxRSS covers all children, registries included, so it cannot tell.)
- */
-function watchPeakRss(pid: number): {stop(): number} {
-  let peakKiB = 0
-  const sample = () => {
-    try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-      if (match) peakKiB = Math.max(peakKiB, Number(match[1]))
-    } catch {
-      // The process has exited.
-    }
-  }
-  const timer = setInterval(sample, 25)
-  return {
-    stop() {
-      clearInterval(timer)
-      return peakKiB / 1024
-    },
-  }
-}
 
 const [source, target, rawTarget, skopeoTarget, layoutTarget] = await Promise.all([startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry()])
 const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-'))
@@ -88,9 +31,7 @@ try {
   const entries: Array<{repo: string; tag: string}> = []
   for (let i = 0; i < 8; i++) {
     const children = (['amd64', 'arm64'] as const).map((arch) => image(arch, [base[arch], blob(randomBytes(4 * MB))]))
-    const indexBytes = json({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children.map((c, k) => ({...descriptor(c), platform: {os: 'linux', architecture: k === 0 ? 'amd64' : 'arm64'}}))})
-    const index = {bytes: indexBytes, digest: sha256Digest(indexBytes), mediaType: MediaType.OciIndex, blobs: []}
-    await push(source, `bench/multi${i}`, '1.0', children, index)
+    await push(source, `bench/multi${i}`, '1.0', children, index([{arch: 'amd64', manifest: children[0]!}, {arch: 'arm64', manifest: children[1]!}]))
     entries.push({repo: `bench/multi${i}`, tag: '1.0'})
   }
   for (let i = 0; i < 8; i++) {
@@ -103,8 +44,7 @@ try {
 
   // ---- image-syncer: plan, then apply (timed) as the real CLI: registry → registry, → layout, layout → registry ----
   // The standalone binary is what ops run (and starts in ~40 ms instead of ~200 ms from source).
-  const binary = join(repoRoot, 'dist/image-syncer')
-  const cli = (await Bun.file(binary).exists()) ? [binary] : [process.execPath, join(repoRoot, 'src/cli.ts')]
+  const cli = syncerCommand(repoRoot)
   console.log(`running ${cli.join(' ')}${process.env.SYNCER_CONCURRENCY ? ` with SYNCER_CONCURRENCY=${process.env.SYNCER_CONCURRENCY}` : ''}`)
   const sources = entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')
   /** Plans `prefix` with `flags`, then times the apply of that plan; returns its wall time. */
@@ -175,10 +115,3 @@ try {
   await rm(dir, {recursive: true, force: true})
 }
 
-/** Blob descriptors of every image manifest under repo:tag (children of an index included). */
-async function manifestsOf(registry: RealRegistry, repo: string, reference: string): Promise<Array<Array<{digest: string; size: number}>>> {
-  const accept = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ')
-  const body = (await (await fetch(`${registry.url}/v2/${repo}/manifests/${reference}`, {headers: {accept}})).json()) as {manifests?: Array<{digest: string}>; config?: {digest: string; size: number}; layers?: Array<{digest: string; size: number}>}
-  if (body.manifests) return (await Promise.all(body.manifests.map((m) => manifestsOf(registry, repo, m.digest)))).flat()
-  return [[body.config!, ...body.layers!]]
-}

@@ -1,0 +1,136 @@
+/**
+ * Benchmark (a script, not a test) of the per-entry cost: a one-shot `sync` of 60 small images (half of them
+ * amd64 + arm64 indexes, all sharing a base layer per architecture, ~1 MB each) into an empty target, against real
+ * docker-registry processes on loopback, compared side by side with a raw GET → PUT stream of the same unique blobs
+ * and with `skopeo sync --all`. Also prints where the requests go (by phase, method and kind) and a warm re-run.
+ *
+ *   bun test/bench/small-images.ts [--images 60] [--skip-skopeo] [-- extra sync flags]
+ */
+import {readFileSync} from 'node:fs'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {mapLimit} from '../../src/transport/limiter.ts'
+import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
+import {blob, image, index, manifestsOf, MB, push, randomBytes, syncerCommand, watchPeakRss} from './support.ts'
+
+const args = process.argv.slice(2)
+const dashes = args.indexOf('--')
+const extra = dashes >= 0 ? args.slice(dashes + 1) : []
+const own = dashes >= 0 ? args.slice(0, dashes) : args
+const count = Number(own[own.indexOf('--images') + 1] || 60) || 60
+const skipSkopeo = own.includes('--skip-skopeo')
+const KB = 1_000
+const repoRoot = join(import.meta.dir, '../..')
+const cli = syncerCommand(repoRoot)
+
+const [source, target, warmTarget, rawTarget, skopeoTarget] = await Promise.all([startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry()])
+const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-small-'))
+try {
+  const base = {amd64: blob(randomBytes(600 * KB)), arm64: blob(randomBytes(600 * KB))}
+  const entries: Array<{repo: string; tag: string}> = []
+  await mapLimit(Array.from({length: count}, (_, i) => i), 8, async (i) => {
+    const repo = `small/app${i}`
+    if (i % 2 === 0) {
+      const children = (['amd64', 'arm64'] as const).map((arch) => ({arch, manifest: image(arch, [base[arch], blob(randomBytes(200 * KB))])}))
+      await push(source, repo, '1.0', children.map((c) => c.manifest), index(children))
+    } else {
+      await push(source, repo, '1.0', [image('amd64', [base.amd64, blob(randomBytes(400 * KB))])])
+    }
+    entries.push({repo, tag: '1.0'})
+  })
+  entries.sort((a, b) => a.repo.localeCompare(b.repo))
+  console.log(`seeded ${entries.length} images (${entries.length / 2} indexes) on ${source.host}; running ${cli.join(' ')} ${extra.join(' ')}`)
+
+  const definition = async (name: string, registry: RealRegistry) => {
+    const path = join(dir, `${name}.yaml`)
+    await writeFile(path, `targetRepoPrefix: "${registry.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`)
+    return path
+  }
+
+  /** One CLI run with --debug: wall time, peak RSS, and its requests grouped by method and kind. */
+  async function run(label: string, argv: string[]): Promise<{seconds: number; requests: number}> {
+    const started = performance.now()
+    // plan prints no progress and copies nothing, so it takes neither --quiet nor the copy flags.
+    const flags = argv[0] === 'plan' ? ['--debug'] : ['--debug', '--quiet', ...extra]
+    const child = Bun.spawn([...cli, ...argv, ...flags], {stdout: 'pipe', stderr: 'pipe', cwd: dir})
+    const rss = watchPeakRss(child.pid)
+    const [, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+    const peak = rss.stop()
+    const seconds = (performance.now() - started) / 1000
+    if (code !== 0 && code !== 2) throw new Error(`${label} exited ${code}: ${err.slice(-2000)}`)
+    const groups = new Map<string, {n: number; ms: number}>()
+    let requests = 0
+    for (const line of err.split('\n')) {
+      const match = /^debug: (\w+) (\S+) .* (\d+)ms/.exec(line)
+      if (!match) continue
+      requests++
+      const url = new URL(match[2]!)
+      const where = url.host === source.host ? 'source' : 'target'
+      const kind = /\/blobs\/uploads\//.test(url.pathname) ? 'uploads' : /\/(manifests|blobs|tags|referrers)\//.exec(url.pathname)?.[1] ?? url.pathname
+      const key = `${where} ${match[1]} ${kind}`
+      const group = groups.get(key) ?? {n: 0, ms: 0}
+      groups.set(key, {n: group.n + 1, ms: group.ms + Number(match[3])})
+    }
+    const breakdown = [...groups].sort((a, b) => b[1].n - a[1].n).map(([k, g]) => `${k} ${g.n} (${(g.ms / g.n).toFixed(1)} ms)`).join(', ')
+    const cpu = child.resourceUsage()?.cpuTime
+    const cpuSeconds = cpu ? `, ${(Number(cpu.total) / 1e6).toFixed(2)} s CPU` : ''
+    console.log(`${label}: ${seconds.toFixed(2)} s${cpuSeconds}, peak RSS ${peak.toFixed(0)} MiB, ${requests} requests (${(requests / entries.length).toFixed(1)} per entry; mean duration in brackets)\n    ${breakdown}`)
+    return {seconds, requests}
+  }
+
+  const registryCpu = () => [source, target].map((r) => {
+    const fields = readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  })
+  const cpuBefore = registryCpu()
+  const oneShot = await run('image-syncer sync (one-shot, empty target)', ['sync', '-i', await definition('sync', target)])
+  const cpuAfter = registryCpu()
+  console.log(`    registry CPU during it: source ${(cpuAfter[0]! - cpuBefore[0]!).toFixed(2)} s, target ${(cpuAfter[1]! - cpuBefore[1]!).toFixed(2)} s`)
+  await run('image-syncer sync (warm: everything present)', ['sync', '-i', await definition('sync', target)])
+  // Phases, on another empty target: plan alone, then apply alone.
+  const planPath = join(dir, 'phases.plan.json')
+  await run('  phase: plan', ['plan', '-i', await definition('phases', warmTarget), '-o', planPath])
+  await run('  phase: apply', ['apply', planPath])
+
+  // ---- raw stream of the same unique blobs, 8 at once: the practical limit ----
+  const unique = new Map<string, {repo: string; size: number}>()
+  for (const e of entries) for (const m of await manifestsOf(source, e.repo, e.tag)) for (const b of m) if (!unique.has(b.digest)) unique.set(b.digest, {repo: e.repo, size: b.size})
+  const rawCpuBefore = [source, rawTarget].map((r) => Number(readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0)) / 100)
+  const rawStart = performance.now()
+  let rawBytes = 0
+  await mapLimit([...unique], 8, async ([digest, {repo}]) => {
+    const get = await fetch(`${source.url}/v2/${repo}/blobs/${digest}`)
+    const post = await fetch(`${rawTarget.url}/v2/raw/blobs/uploads/`, {method: 'POST'})
+    const location = new URL(post.headers.get('location')!, rawTarget.url)
+    location.searchParams.set('digest', digest)
+    const size = get.headers.get('content-length')!
+    const put = await fetch(location, {method: 'PUT', body: get.body, headers: {'content-length': size, 'content-type': 'application/octet-stream'}})
+    if (put.status !== 201) throw new Error(`raw PUT ${put.status}`)
+    rawBytes += Number(size)
+  })
+  const rawSeconds = (performance.now() - rawStart) / 1000
+  console.log(`raw GET → PUT stream (${unique.size} unique blobs, ${(rawBytes / MB).toFixed(1)} MB, 8 at once): ${rawSeconds.toFixed(2)} s`)
+  const rawCpuAfter = [source, rawTarget].map((r) => Number(readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0)) / 100)
+  console.log(`    registry CPU during it: source ${(rawCpuAfter[0]! - rawCpuBefore[0]!).toFixed(2)} s, target ${(rawCpuAfter[1]! - rawCpuBefore[1]!).toFixed(2)} s`)
+  console.log(`ratio one-shot sync / raw stream: ${(oneShot.seconds / rawSeconds).toFixed(2)}×`)
+
+  const skopeo = Bun.which('skopeo')
+  if (skopeo && !skipSkopeo) {
+    const yaml = join(dir, 'skopeo.yaml')
+    await writeFile(yaml, `${source.host}:\n  tls-verify: false\n  images:\n${entries.map((e) => `    ${e.repo}: ["${e.tag}"]`).join('\n')}\n`)
+    const started = performance.now()
+    const sk = Bun.spawn([skopeo, 'sync', '--all', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', yaml, `${skopeoTarget.host}/mirror`], {stdout: 'ignore', stderr: 'pipe'})
+    const rss = watchPeakRss(sk.pid)
+    const [skErr, skCode] = await Promise.all([new Response(sk.stderr).text(), sk.exited])
+    const peak = rss.stop()
+    const seconds = (performance.now() - started) / 1000
+    if (skCode !== 0) console.log(`skopeo sync failed (${skCode}): ${skErr.slice(-500)}`)
+    else console.log(`skopeo sync --all: ${seconds.toFixed(2)} s, peak RSS ${peak.toFixed(0)} MiB\nratio one-shot sync / skopeo sync --all: ${(oneShot.seconds / seconds).toFixed(2)}×`)
+  } else {
+    console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
+  }
+} finally {
+  await Promise.all([source, target, warmTarget, rawTarget, skopeoTarget].map((r) => r.stop()))
+  await rm(dir, {recursive: true, force: true})
+}

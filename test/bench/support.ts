@@ -1,0 +1,81 @@
+/** What the benchmarks share: random content, hand-built manifests, pushing them, and the peak RSS of a child. */
+import {readFileSync} from 'node:fs'
+import {MediaType} from '../../src/oci/media-types.ts'
+import {sha256Digest} from '../../src/ref/digest.ts'
+import {type Blob, pushBlob, putManifest} from '../support/images.ts'
+import type {RealRegistry} from '../support/real-registry.ts'
+
+export const MB = 1_000_000
+
+export function randomBytes(size: number): Uint8Array {
+  const out = new Uint8Array(size)
+  for (let offset = 0; offset < size; offset += 65_536) crypto.getRandomValues(out.subarray(offset, Math.min(size, offset + 65_536)))
+  return out
+}
+export const blob = (bytes: Uint8Array, mediaType: string = MediaType.OciLayerGzip): Blob => ({bytes, digest: sha256Digest(bytes), mediaType})
+export const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
+const descriptor = (b: {digest: string; bytes: Uint8Array; mediaType: string}) => ({mediaType: b.mediaType, digest: b.digest, size: b.bytes.byteLength})
+
+export interface Manifest {
+  bytes: Uint8Array
+  digest: string
+  mediaType: string
+  blobs: Blob[]
+}
+
+export function image(arch: string, layers: Blob[]): Manifest {
+  const config = blob(json({os: 'linux', architecture: arch, rootfs: {type: 'layers', diff_ids: layers.map((l) => l.digest)}, nonce: crypto.randomUUID()}), MediaType.OciConfig)
+  const bytes = json({schemaVersion: 2, mediaType: MediaType.OciManifest, config: descriptor(config), layers: layers.map(descriptor)})
+  return {bytes, digest: sha256Digest(bytes), mediaType: MediaType.OciManifest, blobs: [config, ...layers]}
+}
+
+/** An OCI index of linux images, one per architecture, in the order given. */
+export function index(children: Array<{arch: string; manifest: Manifest}>): Manifest {
+  const bytes = json({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children.map((c) => ({...descriptor(c.manifest), platform: {os: 'linux', architecture: c.arch}}))})
+  return {bytes, digest: sha256Digest(bytes), mediaType: MediaType.OciIndex, blobs: []}
+}
+
+export async function push(registry: RealRegistry, repo: string, tag: string, manifests: Manifest[], top?: Manifest): Promise<void> {
+  for (const m of manifests) {
+    for (const b of m.blobs) await pushBlob(registry.url, repo, b)
+    await putManifest(registry.url, repo, top ? m.digest : tag, m.bytes, m.mediaType)
+  }
+  if (top) await putManifest(registry.url, repo, tag, top.bytes, top.mediaType)
+}
+
+/**
+ * Peak RSS of a running child, from /proc/<pid>/status VmHWM (the kernel's high-water mark), sampled until it
+ * exits. (Bun's resourceUsage().maxRSS covers all children, registries included, so it cannot tell.)
+ */
+export function watchPeakRss(pid: number): {stop(): number} {
+  let peakKiB = 0
+  const sample = () => {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+      if (match) peakKiB = Math.max(peakKiB, Number(match[1]))
+    } catch {
+      // The process has exited.
+    }
+  }
+  const timer = setInterval(sample, 25)
+  return {
+    stop() {
+      clearInterval(timer)
+      return peakKiB / 1024
+    },
+  }
+}
+
+/** Blob descriptors of every image manifest under repo:tag (children of an index included). */
+export async function manifestsOf(registry: RealRegistry, repo: string, reference: string): Promise<Array<Array<{digest: string; size: number}>>> {
+  const accept = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ')
+  const body = (await (await fetch(`${registry.url}/v2/${repo}/manifests/${reference}`, {headers: {accept}})).json()) as {manifests?: Array<{digest: string}>; config?: {digest: string; size: number}; layers?: Array<{digest: string; size: number}>}
+  if (body.manifests) return (await Promise.all(body.manifests.map((m) => manifestsOf(registry, repo, m.digest)))).flat()
+  return [[body.config!, ...body.layers!]]
+}
+
+/** The command that runs image-syncer: the standalone binary when built (what ops run, ~40 ms to start), else the source. */
+export function syncerCommand(repoRoot: string): string[] {
+  const binary = `${repoRoot}/dist/image-syncer`
+  return Bun.spawnSync(['test', '-x', binary]).exitCode === 0 ? [binary] : [process.execPath, `${repoRoot}/src/cli.ts`]
+}
