@@ -4,9 +4,9 @@
  * signature artifacts with it; it knows stores only through RepositoryHandle, so a registry and an OCI image
  * layout are sources and targets alike.
  *
- * Blobs: already there (HEAD) → nothing; held by another target repository of the same registry this run →
- * cross-repository mount (between layouts: a hard link); otherwise a streamed GET → PUT, hashed while streaming and abandoned when the bytes
- * are not the blob's. Each blob moves once per target registry per run: concurrent needs of one digest wait for
+ * Blobs: held by another target repository of the same registry this run → cross-repository mount (between
+ * layouts: a hard link), which also answers for a blob already there; else already there (HEAD) → nothing;
+ * otherwise a streamed GET → PUT, hashed while streaming and abandoned when the bytes are not the blob's. Each blob moves once per target registry per run: concurrent needs of one digest wait for
  * the first upload, then mount from it.
  *
  * Manifests: each distinct (target repository, digest) is walked once per run, however many indexes list it and
@@ -183,14 +183,21 @@ export class CopyEngine {
 
   private async place(route: Route, blob: {digest: Digest; size: number}): Promise<BlobOutcome> {
     const {target} = route
+    const registryKey = mountKeyOf(target, blob.digest)
+    // A mount also answers for a blob the repository already holds (201), so a known holder needs no HEAD first.
+    const holder = async () => {
+      const first = this.firstUpload.get(registryKey)
+      if (first) await first.catch(() => {})
+      return this.holders.get(registryKey)?.find((r) => r.name !== target.name)
+    }
+    const before = await holder()
+    if (before) return this.upload(route, blob, before)
     if ((await target.headBlob(blob.digest, this.options.signal)) !== null) {
       this.remember(target, blob.digest)
       return 'present'
     }
-    const registryKey = mountKeyOf(target, blob.digest)
-    const first = this.firstUpload.get(registryKey)
-    if (first) await first.catch(() => {})
-    const from = this.holders.get(registryKey)?.find((r) => r.name !== target.name)
+    // Another need may have started uploading it while we looked.
+    const from = await holder()
     if (from) return this.upload(route, blob, from)
     const upload = this.upload(route, blob, null)
     if (!this.firstUpload.has(registryKey)) this.firstUpload.set(registryKey, upload)
