@@ -16,10 +16,14 @@ import {type ApplyResult, type EntryOutcome, type ProgressEvent, summarizeOutcom
 import {writeResultFile} from './result-file.ts'
 import {type Shard, shardEntries} from './shard.ts'
 
-/** Entries copied at once: enough to keep a CI runner's link busy while one large layer streams. */
-const DEFAULT_CONCURRENCY = 4
-/** Blob transfers at once across all entries. */
-const DEFAULT_BLOB_TRANSFERS = 8
+/**
+ * Entries copied at once. An entry is a chain of ~12 dependent round trips (tag look, manifests, blobs, tag), so
+ * with small images the run is bound by round trips, not bytes: 16 keeps a registry 20 ms away busy
+ * (test/bench/small-images.ts --latency) while the transfer and per-registry limits bound the load.
+ */
+export const DEFAULT_CONCURRENCY = 16
+/** Blob transfers at once across all entries: what bounds bytes in flight and open streams. */
+export const DEFAULT_TRANSFERS = 16
 
 export class PlanConflictError extends SyncerError {
   override readonly name = 'PlanConflictError'
@@ -41,7 +45,10 @@ class PullBudgetError extends SyncerError {
 }
 
 export interface ApplyOptions {
+  /** Entries copied at once. */
   concurrency?: number
+  /** Blob transfers at once across all entries. */
+  transfers?: number
   /** Where signing reads SYNCER_SIGNING_KEY_PASSWORD, SYNCER_OIDC_TOKEN, SYNCER_FULCIO_URL, SYNCER_REKOR_URL. */
   env?: Record<string, string | undefined>
   signal?: AbortSignal
@@ -93,7 +100,7 @@ export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOption
   const {signal, onProgress} = options
   const run: ApplyRun = {
     stores,
-    engine: new CopyEngine({transfers: DEFAULT_BLOB_TRANSFERS, ...(signal ? {signal} : {})}),
+    engine: new CopyEngine({transfers: options.transfers ?? DEFAULT_TRANSFERS, ...(signal ? {signal} : {})}),
     signatures: {trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})},
     onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
     ...(signal ? {signal} : {}),

@@ -59,6 +59,7 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
     const result = await runApply({
       planPath: args.planfile,
       concurrency: flags.concurrency,
+      transfers: flags.transfers,
       ignorePullBudget: flags['ignore-pull-budget'],
       registry: this.registry(flags),
       version: this.config.version,

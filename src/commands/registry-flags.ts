@@ -7,7 +7,7 @@ import {DEFAULT_CERTS_DIRS} from '../registry/certs.ts'
 import type {ConnectOptions} from '../registry/connect.ts'
 import {layoutDirOf} from '../ref/target.ts'
 import {endpointFor, parseMirrors} from '../registry/endpoints.ts'
-import type {RateLimitWait, RequestEvent} from '../transport/transport.ts'
+import {DEFAULT_MAX_CONCURRENT_PER_HOST, type RateLimitWait, type RequestEvent} from '../transport/transport.ts'
 
 export const registryFlags = {
   'access-token': Flags.string({description: 'Bearer access token for the target registry (never sent to sources).', env: 'SYNCER_ACCESS_TOKEN', helpGroup: 'REGISTRY'}),
@@ -15,6 +15,7 @@ export const registryFlags = {
   'insecure-registry': Flags.string({description: 'HOST[:PORT] that may be reached over plain HTTP when it does not speak TLS (loopback hosts always may). Repeatable; env SYNCER_INSECURE_REGISTRIES, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
   'ca-file': Flags.string({description: 'PEM file of CA certificates trusted for every registry, besides the default ones. Per-host CAs and client certificates go in certs.d (env SYNCER_CERTS_DIR). Repeatable; env SYNCER_CA_FILE, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
   mirror: Flags.string({description: 'HOST=URL: read sources on HOST from URL (e.g. docker.io=https://hub-cache.example), or HOST=oci:DIR/ from OCI image layouts under DIR. Repeatable; env SYNCER_MIRRORS, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
+  'requests-per-registry': Flags.integer({description: `Requests in flight per registry host at most (default ${DEFAULT_MAX_CONCURRENT_PER_HOST}); lower it for a small self-hosted registry.`, min: 1, max: 1024, env: 'SYNCER_REQUESTS_PER_REGISTRY', helpGroup: 'REGISTRY'}),
   debug: Flags.boolean({description: 'Log every registry request (method, redacted URL, status, duration) on stderr.', env: 'SYNCER_DEBUG', default: false}),
 }
 
@@ -24,6 +25,7 @@ export interface RegistryFlagValues {
   'insecure-registry'?: string[]
   'ca-file'?: string[]
   mirror?: string[]
+  'requests-per-registry'?: number
   debug: boolean
 }
 
@@ -42,6 +44,7 @@ export function registryOptions(flags: RegistryFlagValues, env: Record<string, s
     ...(flags['access-token'] ? {accessToken: flags['access-token']} : {}),
     ...(flags['target-repo-auth-key'] ? {authKeyFile: flags['target-repo-auth-key']} : {}),
     env,
+    ...(flags['requests-per-registry'] !== undefined ? {maxConcurrentPerHost: flags['requests-per-registry']} : {}),
     ...(flags.debug ? {onRequest: (e: RequestEvent) => log(formatRequestEvent(e))} : {}),
     onRateLimited: (wait: RateLimitWait) => log(formatRateLimitWait(wait)),
   }

@@ -37,6 +37,7 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
       definitionPath: flags['images-file'],
       dryRun: flags['dry-run'],
       concurrency: flags.concurrency,
+      transfers: flags.transfers,
       ignorePullBudget: flags['ignore-pull-budget'],
       ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
       registry: this.registry(flags),

@@ -77,7 +77,11 @@ export interface TransportRequest {
   allowStatus?: readonly number[]
 }
 
-const DEFAULT_MAX_CONCURRENT_PER_HOST = 8
+/**
+ * Requests in flight per registry host (--requests-per-registry). Small requests dominate a mirror run and each
+ * waits a round trip; 32 keeps a distant registry busy, still far below what public registries allow per client.
+ */
+export const DEFAULT_MAX_CONCURRENT_PER_HOST = 32
 const DEFAULT_TIMEOUT_MS = 30_000
 
 type AuthState = {scheme: 'none'} | {scheme: 'basic'} | {scheme: 'bearer'; challenge: Extract<Challenge, {scheme: 'bearer'}>}

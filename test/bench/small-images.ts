@@ -4,13 +4,17 @@
  * docker-registry processes on loopback, compared side by side with a raw GET → PUT stream of the same unique blobs
  * and with `skopeo sync --all`. Also prints where the requests go (by phase, method and kind) and a warm re-run.
  *
- *   bun test/bench/small-images.ts [--images 60] [--skip-skopeo] [-- extra sync flags]
+ *   bun test/bench/small-images.ts [--images 60] [--latency MS] [--skip-skopeo] [-- extra sync flags]
+ *
+ * `--latency MS`: the registries are the in-process fake instead, each request delayed by MS, as a registry
+ * across a network is; then the run is bound by round trips instead of by the registries' CPU.
  */
 import {readFileSync} from 'node:fs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {mapLimit} from '../../src/transport/limiter.ts'
+import {delay, type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
 import {blob, image, index, manifestsOf, MB, push, randomBytes, syncerCommand, watchPeakRss} from './support.ts'
 
@@ -20,11 +24,21 @@ const extra = dashes >= 0 ? args.slice(dashes + 1) : []
 const own = dashes >= 0 ? args.slice(0, dashes) : args
 const count = Number(own[own.indexOf('--images') + 1] || 60) || 60
 const skipSkopeo = own.includes('--skip-skopeo')
+const latency = own.includes('--latency') ? Number(own[own.indexOf('--latency') + 1]) : null
 const KB = 1_000
 const repoRoot = join(import.meta.dir, '../..')
 const cli = syncerCommand(repoRoot)
 
-const [source, target, warmTarget, rawTarget, skopeoTarget] = await Promise.all([startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry()])
+/** A registry of the bench: `pid` when it is a process of its own, whose CPU time can be read. */
+type Server = Pick<RealRegistry, 'host' | 'url' | 'stop'> & {pid?: number}
+const fakes: FakeRegistry[] = []
+async function server(): Promise<Server> {
+  if (latency === null) return startRealRegistry()
+  const fake = await startFakeRegistry()
+  fakes.push(fake)
+  return fake
+}
+const [source, target, warmTarget, rawTarget, skopeoTarget] = [await server(), await server(), await server(), await server(), await server()]
 const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-small-'))
 try {
   const base = {amd64: blob(randomBytes(600 * KB)), arm64: blob(randomBytes(600 * KB))}
@@ -40,9 +54,10 @@ try {
     entries.push({repo, tag: '1.0'})
   })
   entries.sort((a, b) => a.repo.localeCompare(b.repo))
+  if (latency !== null) for (const fake of fakes) fake.addFault(delay(latency, {times: Number.POSITIVE_INFINITY}))
   console.log(`seeded ${entries.length} images (${entries.length / 2} indexes) on ${source.host}; running ${cli.join(' ')} ${extra.join(' ')}`)
 
-  const definition = async (name: string, registry: RealRegistry) => {
+  const definition = async (name: string, registry: Server) => {
     const path = join(dir, `${name}.yaml`)
     await writeFile(path, `targetRepoPrefix: "${registry.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`)
     return path
@@ -79,14 +94,9 @@ try {
     return {seconds, requests}
   }
 
-  const registryCpu = () => [source, target].map((r) => {
-    const fields = readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  })
-  const cpuBefore = registryCpu()
+  const cpuBefore = registryCpu(source, target)
   const oneShot = await run('image-syncer sync (one-shot, empty target)', ['sync', '-i', await definition('sync', target)])
-  const cpuAfter = registryCpu()
-  console.log(`    registry CPU during it: source ${(cpuAfter[0]! - cpuBefore[0]!).toFixed(2)} s, target ${(cpuAfter[1]! - cpuBefore[1]!).toFixed(2)} s`)
+  printCpu(cpuBefore, registryCpu(source, target))
   await run('image-syncer sync (warm: everything present)', ['sync', '-i', await definition('sync', target)])
   // Phases, on another empty target: plan alone, then apply alone.
   const planPath = join(dir, 'phases.plan.json')
@@ -96,7 +106,7 @@ try {
   // ---- raw stream of the same unique blobs, 8 at once: the practical limit ----
   const unique = new Map<string, {repo: string; size: number}>()
   for (const e of entries) for (const m of await manifestsOf(source, e.repo, e.tag)) for (const b of m) if (!unique.has(b.digest)) unique.set(b.digest, {repo: e.repo, size: b.size})
-  const rawCpuBefore = [source, rawTarget].map((r) => Number(readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0)) / 100)
+  const rawCpuBefore = registryCpu(source, rawTarget)
   const rawStart = performance.now()
   let rawBytes = 0
   await mapLimit([...unique], 8, async ([digest, {repo}]) => {
@@ -111,12 +121,11 @@ try {
   })
   const rawSeconds = (performance.now() - rawStart) / 1000
   console.log(`raw GET → PUT stream (${unique.size} unique blobs, ${(rawBytes / MB).toFixed(1)} MB, 8 at once): ${rawSeconds.toFixed(2)} s`)
-  const rawCpuAfter = [source, rawTarget].map((r) => Number(readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0)) / 100)
-  console.log(`    registry CPU during it: source ${(rawCpuAfter[0]! - rawCpuBefore[0]!).toFixed(2)} s, target ${(rawCpuAfter[1]! - rawCpuBefore[1]!).toFixed(2)} s`)
+  printCpu(rawCpuBefore, registryCpu(source, rawTarget))
   console.log(`ratio one-shot sync / raw stream: ${(oneShot.seconds / rawSeconds).toFixed(2)}×`)
 
   const skopeo = Bun.which('skopeo')
-  if (skopeo && !skipSkopeo) {
+  if (skopeo && !skipSkopeo && latency === null) {
     const yaml = join(dir, 'skopeo.yaml')
     await writeFile(yaml, `${source.host}:\n  tls-verify: false\n  images:\n${entries.map((e) => `    ${e.repo}: ["${e.tag}"]`).join('\n')}\n`)
     const started = performance.now()
@@ -128,9 +137,22 @@ try {
     if (skCode !== 0) console.log(`skopeo sync failed (${skCode}): ${skErr.slice(-500)}`)
     else console.log(`skopeo sync --all: ${seconds.toFixed(2)} s, peak RSS ${peak.toFixed(0)} MiB\nratio one-shot sync / skopeo sync --all: ${(oneShot.seconds / seconds).toFixed(2)}×`)
   } else {
-    console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
+    console.log(skipSkopeo || latency !== null ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
   }
 } finally {
   await Promise.all([source, target, warmTarget, rawTarget, skopeoTarget].map((r) => r.stop()))
   await rm(dir, {recursive: true, force: true})
+}
+
+/** CPU seconds (user + system) the registry processes have used so far; empty for in-process registries. */
+function registryCpu(...servers: Server[]): number[] {
+  return servers.flatMap((r) => {
+    if (r.pid === undefined) return []
+    const fields = readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return [(Number(fields[11]) + Number(fields[12])) / 100]
+  })
+}
+
+function printCpu(before: number[], after: number[]): void {
+  if (before.length === 2) console.log(`    registry CPU during it: source ${(after[0]! - before[0]!).toFixed(2)} s, target ${(after[1]! - before[1]!).toFixed(2)} s`)
 }

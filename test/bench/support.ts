@@ -3,7 +3,6 @@ import {readFileSync} from 'node:fs'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 import {type Blob, pushBlob, putManifest} from '../support/images.ts'
-import type {RealRegistry} from '../support/real-registry.ts'
 
 export const MB = 1_000_000
 
@@ -35,7 +34,7 @@ export function index(children: Array<{arch: string; manifest: Manifest}>): Mani
   return {bytes, digest: sha256Digest(bytes), mediaType: MediaType.OciIndex, blobs: []}
 }
 
-export async function push(registry: RealRegistry, repo: string, tag: string, manifests: Manifest[], top?: Manifest): Promise<void> {
+export async function push(registry: {url: string}, repo: string, tag: string, manifests: Manifest[], top?: Manifest): Promise<void> {
   for (const m of manifests) {
     for (const b of m.blobs) await pushBlob(registry.url, repo, b)
     await putManifest(registry.url, repo, top ? m.digest : tag, m.bytes, m.mediaType)
@@ -67,7 +66,7 @@ export function watchPeakRss(pid: number): {stop(): number} {
 }
 
 /** Blob descriptors of every image manifest under repo:tag (children of an index included). */
-export async function manifestsOf(registry: RealRegistry, repo: string, reference: string): Promise<Array<Array<{digest: string; size: number}>>> {
+export async function manifestsOf(registry: {url: string}, repo: string, reference: string): Promise<Array<Array<{digest: string; size: number}>>> {
   const accept = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ')
   const body = (await (await fetch(`${registry.url}/v2/${repo}/manifests/${reference}`, {headers: {accept}})).json()) as {manifests?: Array<{digest: string}>; config?: {digest: string; size: number}; layers?: Array<{digest: string; size: number}>}
   if (body.manifests) return (await Promise.all(body.manifests.map((m) => manifestsOf(registry, repo, m.digest)))).flat()
