@@ -22,7 +22,7 @@ import {LayoutError} from '../registry/layout/errors.ts'
 import {Limiter, mapLimit} from '../transport/limiter.ts'
 import {NetworkError, RegistryError} from '../transport/errors.ts'
 import {DEFAULT_RETRY, retryDelayMs, type RetryPolicy, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
-import {blobsOf, childrenOf, filterAsync} from './references.ts'
+import {type BlobReference, blobsOf, childrenOf, filterAsync} from './references.ts'
 
 type BlobOutcome = 'present' | 'mounted' | 'uploaded'
 
@@ -89,7 +89,7 @@ export class CopyEngine {
    * Ensures the route's target holds the blob; one call per (repository, digest) does the work and gets its
    * outcome, later calls share it and get `present`, so a transfer is counted once however many manifests list it.
    */
-  ensureBlob(route: Route, blob: {digest: Digest; size: number}): Promise<BlobOutcome> {
+  ensureBlob(route: Route, blob: {digest: Digest; size: number; kind?: BlobReference['kind']}): Promise<BlobOutcome> {
     const key = keyOf(route.target, blob.digest)
     const pending = this.blobs.get(key)
     if (pending) return pending.then(() => 'present')
@@ -162,7 +162,7 @@ export class CopyEngine {
     await this.putManifest(route, digest, manifest)
   }
 
-  private async placeBlob(route: Route, blob: {digest: Digest; size: number}): Promise<void> {
+  private async placeBlob(route: Route, blob: BlobReference): Promise<void> {
     route.tally.blob(await this.ensureBlob(route, blob), blob.size)
   }
 
@@ -181,7 +181,7 @@ export class CopyEngine {
     await Promise.all(missing.map((blob) => this.placeBlob(route, blob)))
   }
 
-  private async place(route: Route, blob: {digest: Digest; size: number}): Promise<BlobOutcome> {
+  private async place(route: Route, blob: {digest: Digest; size: number; kind?: BlobReference['kind']}): Promise<BlobOutcome> {
     const {target} = route
     const registryKey = mountKeyOf(target, blob.digest)
     // A mount also answers for a blob the repository already holds (201), so a known holder needs no HEAD first.
@@ -192,7 +192,7 @@ export class CopyEngine {
     }
     const before = await holder()
     if (before) return this.upload(route, blob, before)
-    if ((await target.headBlob(blob.digest, this.options.signal)) !== null) {
+    if (!uploadUnseen(blob) && (await target.headBlob(blob.digest, this.options.signal)) !== null) {
       this.remember(target, blob.digest)
       return 'present'
     }
@@ -283,6 +283,18 @@ function keyOf(target: RepositoryHandle, digest: Digest): string {
 /** Blobs are mounted within one registry, or linked between layouts (any on this machine; EXDEV falls back to a copy). */
 function mountKeyOf(target: RepositoryHandle, digest: Digest): string {
   return target.location.kind === 'registry' ? `${target.location.registry}@${digest}` : `oci-layout@${digest}`
+}
+
+/** The empty JSON object `{}`, the config of artifacts (signature bundles, SBOMs): shared, so often there already. */
+const EMPTY_JSON_DIGEST = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a'
+
+/**
+ * Whether to upload without asking first. An image's config is all but unique to its manifest, and its blobs are
+ * only placed when the target lacks that manifest, so a HEAD would almost always say absent; uploading a blob the
+ * repository holds after all just stores the same bytes again. Layers, shared between images, are asked for.
+ */
+function uploadUnseen(blob: {digest: Digest; kind?: BlobReference['kind']}): boolean {
+  return blob.kind === 'config' && blob.digest !== EMPTY_JSON_DIGEST
 }
 
 /** Network failures, temporary statuses and corrupted transfers are worth a fresh attempt. */

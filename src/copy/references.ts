@@ -12,12 +12,20 @@ export function childrenOf(manifest: FetchedManifest): Digest[] {
   return [...new Set(manifest.parsed.index.manifests.map(descriptorDigest))]
 }
 
+/** A blob an image manifest lists, and as what (a digest listed as config and as a layer counts as a layer). */
+export interface BlobReference {
+  digest: Digest
+  size: number
+  kind: 'config' | 'layer'
+}
+
 /** The distinct blobs of an image manifest that registries store (config and layers; a layer may repeat). */
-export function blobsOf(manifest: FetchedManifest): {digest: Digest; size: number}[] {
+export function blobsOf(manifest: FetchedManifest): BlobReference[] {
   if (manifest.parsed.kind !== 'image') return []
   const {config, layers} = manifest.parsed.manifest
-  const stored = [config, ...layers].filter((d) => !(d.urls?.length && NON_DISTRIBUTABLE.test(d.mediaType)))
-  return [...new Map(stored.map((d) => [descriptorDigest(d), {digest: descriptorDigest(d), size: d.size}])).values()]
+  const listed = [{descriptor: config, kind: 'config' as const}, ...layers.map((descriptor) => ({descriptor, kind: 'layer' as const}))]
+  const stored = listed.filter(({descriptor: d}) => !(d.urls?.length && NON_DISTRIBUTABLE.test(d.mediaType)))
+  return [...new Map(stored.map(({descriptor: d, kind}) => [descriptorDigest(d), {digest: descriptorDigest(d), size: d.size, kind}])).values()]
 }
 
 function descriptorDigest(descriptor: Descriptor): Digest {

@@ -64,6 +64,31 @@ describe('apply moves each blob as little as possible', () => {
     expect(await assertTagsComplete(target)).toBe(2)
   })
 
+  test('no HEAD for a blob mounted from another target repository, nor for an image config', async () => {
+    const {target, a, b, shared, planned, repos} = await sharedLayer()
+    const result = await apply(target, planned, {concurrency: 1})
+
+    expect(kinds(result)).toEqual(['copied', 'copied'])
+    const heads = target.requests.filter((r) => r.method === 'HEAD' && r.path.includes('/blobs/')).map((r) => r.path.split('/blobs/')[1])
+    // Only layers are asked for, and the shared one only by the entry that uploaded it: the other mounts it.
+    expect(heads.sort()).toEqual([shared, b.layers[1]!.digest].sort())
+    expect(heads).not.toContain(a.config.digest)
+    expect(heads).not.toContain(b.config.digest)
+    for (const repo of repos) expect(target.storage.hasBlob(repo, shared)).toBe(true)
+    expect(await assertTagsComplete(target)).toBe(2)
+  })
+
+  test('a config the target repository already holds is stored again unchanged, and the entry is copied', async () => {
+    const {target, a, planned, repos} = await sharedLayer()
+    const repo = repos[planned.plan.entries.findIndex((e) => e.source.includes('acme/a'))]!
+    target.putBlob(repo, a.config.bytes)
+    const result = await apply(target, planned, {concurrency: 1})
+
+    expect(kinds(result)).toEqual(['copied', 'copied'])
+    expect(target.storage.hasBlob(repo, a.config.digest)).toBe(true)
+    expect(await assertTagsComplete(target)).toBe(2)
+  })
+
   test('a mount request that errors (403) falls back to a plain upload', async () => {
     const {source, target, shared, planned} = await sharedLayer()
     target.addFault({method: 'POST', when: (ctx) => new URL(ctx.request.url).searchParams.has('mount'), times: Infinity, name: 'deny mount', action: () => new Response(JSON.stringify({errors: [{code: 'DENIED', message: 'mount denied'}]}), {status: 403, headers: {'content-type': 'application/json'}})})
