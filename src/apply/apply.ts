@@ -49,6 +49,12 @@ export interface ApplyOptions {
   concurrency?: number
   /** Blob transfers at once across all entries. */
   transfers?: number
+  /**
+   * `reviewed` (apply): the plan may be hours old, so each entry looks at its target tag before copying anything.
+   * `just-made` (sync): this process planned it a moment ago and saw the tag absent; only the look right before
+   * the tag PUT remains, which is what guards against overwriting.
+   */
+  planAge?: 'reviewed' | 'just-made'
   /** Where signing reads SYNCER_SIGNING_KEY_PASSWORD, SYNCER_OIDC_TOKEN, SYNCER_FULCIO_URL, SYNCER_REKOR_URL. */
   env?: Record<string, string | undefined>
   signal?: AbortSignal
@@ -103,6 +109,7 @@ export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOption
     engine: new CopyEngine({transfers: options.transfers ?? DEFAULT_TRANSFERS, ...(signal ? {signal} : {})}),
     signatures: {trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})},
     onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
+    planAge: options.planAge ?? 'reviewed',
     ...(signal ? {signal} : {}),
   }
   onProgress?.({kind: 'started', entries: plan.entries.length})

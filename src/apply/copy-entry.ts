@@ -23,6 +23,8 @@ export interface ApplyRun {
   signal?: AbortSignal
   /** Every byte streamed, failed attempts included: what the link carried (progress, not accounting). */
   onBytes: (n: number) => void
+  /** Whether the plan may be stale (see ApplyOptions.planAge). */
+  planAge: 'reviewed' | 'just-made'
 }
 
 /** What copying one entry did: its result, what it moved, and what happened about signatures. */
@@ -50,9 +52,11 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
   const tag = targetRef.tag!
   const planned = entry.sourceDigest as Digest
 
-  // The plan may be stale: look at the tag right before writing anything.
-  const before = await route.target.headManifest(tag, run.signal)
-  if (before) return before.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: before.digest}
+  // A reviewed plan may be stale: look at the tag before writing anything.
+  if (run.planAge === 'reviewed') {
+    const before = await route.target.headManifest(tag, run.signal)
+    if (before) return before.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: before.digest}
+  }
 
   // A platform subset is an index we write: computed from the source index and checked against the plan
   // first, since its kept manifests are what the signatures must vouch for.

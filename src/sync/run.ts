@@ -25,5 +25,5 @@ export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
   if (conflicts.length) return {kind: 'planned', plan, apply: {kind: 'refused', conflicts}}
   // As apply would: a run that stalls on 429s halfway through is worse than one that does not start.
   if (!request.ignorePullBudget) refuseShortBudget(plan)
-  return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, stores, request)}}
+  return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, stores, {...request, planAge: 'just-made'})}}
 }

@@ -246,3 +246,31 @@ describe('apply never overwrites and copies exactly what was planned', () => {
     expect(await assertTagsComplete(target)).toBe(1)
   })
 })
+
+describe('a plan made a moment ago (sync)', () => {
+  async function justMade(target: FakeRegistry, planned: Awaited<ReturnType<typeof planFor>>) {
+    const {client} = await clientFor(target, planned)
+    return applyPlan(planned.plan, client, {planAge: 'just-made'})
+  }
+  const tagHeads = (registry: FakeRegistry, repository: string, tag: string) => registry.count('HEAD', `/v2/${repository}/manifests/${tag}`)
+
+  test('skips the look at the tag before copying: the looks right before and after the tag PUT remain', async () => {
+    const {target, planned, repos} = await sharedLayer()
+    const result = await justMade(target, planned)
+    expect(kinds(result)).toEqual(['copied', 'copied'])
+    for (const [i, entry] of planned.plan.entries.entries()) expect(tagHeads(target, repos[i]!, targetOf(entry).tag)).toBe(2)
+    expect(await assertTagsComplete(target)).toBe(2)
+  })
+
+  test('a tag taken since the plan is still never overwritten: reported as a conflict, theirs kept', async () => {
+    const {target, planned, repos} = await sharedLayer()
+    const theirs = makeImage({flavor: 'oci', seed: 'theirs', layers: 1})
+    const {repository, tag} = targetOf(planned.plan.entries[0]!)
+    await pushImage(target.url, repository, theirs, tag)
+    const result = await justMade(target, planned)
+    expect(kinds(result)).toEqual(['conflict', 'copied'])
+    expect((await headTag(target, repository, tag)).digest).toBe(theirs.digest)
+    expect(repos[0]).toBe(repository)
+  })
+})
+
