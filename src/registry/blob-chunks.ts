@@ -20,6 +20,9 @@ import type {RegistryRepository} from './registry-repository.ts'
  */
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
 
+/** Bytes read between garbage-collection hints while a chunk fills (see chunksOf). */
+const GC_HINT_BYTES = 8 * 1024 * 1024
+
 /** Recoveries (status check, rest of a chunk sent again) per blob, across its chunks. */
 export const MAX_CHUNK_RECOVERIES = 5
 
@@ -65,10 +68,18 @@ async function* chunksOf(body: ReadableStream<Uint8Array>, size: number): AsyncG
   const buffer = new Uint8Array(size)
   let filled = 0
   let finished = false
+  let sinceHint = 0
   try {
     for (;;) {
       const {done, value} = await reader.read()
       if (done) break
+      sinceHint += value.byteLength
+      if (sinceHint >= GC_HINT_BYTES) {
+        // The source's pieces are garbage once copied, but a chunk is read in one burst, faster than JSC collects
+        // them: without a hint a 64 MiB chunk left ~64 MiB of them behind (peak RSS 317 MiB instead of ~170).
+        Bun.gc(false)
+        sinceHint = 0
+      }
       for (let piece = value; piece.byteLength > 0; ) {
         const n = Math.min(piece.byteLength, size - filled)
         buffer.set(piece.subarray(0, n), filled)
@@ -118,7 +129,7 @@ async function patch(handle: RegistryRepository, location: string, bytes: Uint8A
     path: new URL(location).pathname,
     url: location,
     headers: {'content-type': 'application/octet-stream', 'content-range': `${from}-${from + bytes.byteLength - 1}`, 'content-length': String(bytes.byteLength)},
-    body: () => bytes,
+    body: () => slices(bytes),
     scopes: [pushScope(handle.repo)],
     // Sent again only after asking the registry what it holds (sendChunk), never blindly.
     retry: false,
@@ -130,6 +141,27 @@ async function patch(handle: RegistryRepository, location: string, bytes: Uint8A
     throw new RegistryError({method: 'PATCH', url: location, status: response.status, reason: `the registry holds bytes 0-${end} after a chunk that ends at ${from + bytes.byteLength - 1}`})
   }
   return nextLocation(handle, response, location)
+}
+
+/** Piece size of a chunk's request body. */
+const SLICE = 256 * 1024
+
+/**
+ * A chunk as a stream of slices rather than one buffer: Bun copies a byte-array body whole into its own request
+ * buffer (a second 64 MiB per 64 MiB chunk, freed only by a later GC), where a stream is written as it is read.
+ */
+function slices(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (at >= bytes.byteLength) return controller.close()
+        controller.enqueue(bytes.subarray(at, Math.min(bytes.byteLength, at + SLICE)))
+        at += SLICE
+      },
+    },
+    {highWaterMark: 0},
+  )
 }
 
 /** `GET <location>`: how many bytes the session holds (204 with `Range: 0-END`), and where it goes on. */
