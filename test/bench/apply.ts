@@ -10,7 +10,6 @@
  * The set: 8 multi-platform indexes (amd64 + arm64) sharing two 30 MB base layers, 8 single manifests sharing
  * the amd64 base, and one image with one large layer.
  */
-import {readFileSync} from 'node:fs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -19,12 +18,12 @@ import {sha256Digest} from '../../src/ref/digest.ts'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {type Blob, pushBlob, putManifest} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
+import {cliCommand, watchPeakRss} from './support.ts'
 
 const args = process.argv.slice(2)
 const largeMb = Number(args[args.indexOf('--large-mb') + 1] || 300) || 300
 const skipSkopeo = args.includes('--skip-skopeo')
 const MB = 1_000_000
-const repoRoot = join(import.meta.dir, '../..')
 
 function randomBytes(size: number): Uint8Array {
   const out = new Uint8Array(size)
@@ -56,29 +55,6 @@ async function push(registry: RealRegistry, repo: string, tag: string, manifests
   if (index) await putManifest(registry.url, repo, tag, index.bytes, index.mediaType)
 }
 
-/**
- * Peak RSS of a running child, from /proc/<pid>/status VmHWM (the kernel's high-water mark), sampled until it
- * exits. (Bun's resourceUsage().maxRSS covers all children, registries included, so it cannot tell.)
- */
-function watchPeakRss(pid: number): {stop(): number} {
-  let peakKiB = 0
-  const sample = () => {
-    try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-      if (match) peakKiB = Math.max(peakKiB, Number(match[1]))
-    } catch {
-      // The process has exited.
-    }
-  }
-  const timer = setInterval(sample, 25)
-  return {
-    stop() {
-      clearInterval(timer)
-      return peakKiB / 1024
-    },
-  }
-}
-
 const [source, target, rawTarget, skopeoTarget, layoutTarget] = await Promise.all([startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry()])
 const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-'))
 try {
@@ -103,8 +79,7 @@ try {
 
   // ---- image-syncer: plan, then apply (timed) as the real CLI: registry → registry, → layout, layout → registry ----
   // The standalone binary is what ops run (and starts in ~40 ms instead of ~200 ms from source).
-  const binary = join(repoRoot, 'dist/image-syncer')
-  const cli = (await Bun.file(binary).exists()) ? [binary] : [process.execPath, join(repoRoot, 'src/cli.ts')]
+  const cli = await cliCommand()
   console.log(`running ${cli.join(' ')}${process.env.SYNCER_CONCURRENCY ? ` with SYNCER_CONCURRENCY=${process.env.SYNCER_CONCURRENCY}` : ''}`)
   const sources = entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')
   /** Plans `prefix` with `flags`, then times the apply of that plan; returns its wall time. */
