@@ -10,6 +10,7 @@
 import {RegistryError, NetworkError} from '../transport/errors.ts'
 import {retryDelayMs, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
 import type {Digest} from '../ref/digest.ts'
+import {CollectionHint} from './blob-read.ts'
 import {pushScope} from './client.ts'
 import type {RegistryRepository} from './registry-repository.ts'
 
@@ -19,9 +20,6 @@ import type {RegistryRepository} from './registry-repository.ts'
  * transfer, and small enough that the one buffered chunk stays a fraction of the memory budget.
  */
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
-
-/** Bytes read between garbage-collection hints while a chunk fills (see chunksOf). */
-const GC_HINT_BYTES = 8 * 1024 * 1024
 
 /** Recoveries (status check, rest of a chunk sent again) per blob, across its chunks. */
 export const MAX_CHUNK_RECOVERIES = 5
@@ -68,18 +66,13 @@ async function* chunksOf(body: ReadableStream<Uint8Array>, size: number): AsyncG
   const buffer = new Uint8Array(size)
   let filled = 0
   let finished = false
-  let sinceHint = 0
+  const hint = new CollectionHint()
   try {
     for (;;) {
       const {done, value} = await reader.read()
       if (done) break
-      sinceHint += value.byteLength
-      if (sinceHint >= GC_HINT_BYTES) {
-        // The source's pieces are garbage once copied, but a chunk is read in one burst, faster than JSC collects
-        // them: without a hint a 64 MiB chunk left ~64 MiB of them behind (peak RSS 317 MiB instead of ~170).
-        Bun.gc(false)
-        sinceHint = 0
-      }
+      // Copied pieces are garbage, and a chunk is read in one burst: unhinted, a 64 MiB chunk left ~64 MiB of them.
+      hint.note(value.byteLength)
       for (let piece = value; piece.byteLength > 0; ) {
         const n = Math.min(piece.byteLength, size - filled)
         buffer.set(piece.subarray(0, n), filled)

@@ -19,6 +19,25 @@ import type {RegistryRepository} from './registry-repository.ts'
 
 type BlobReader = ReturnType<typeof readerOf>
 
+/** Bytes streamed between garbage-collection hints. */
+const GC_HINT_BYTES = 8 * 1024 * 1024
+
+/**
+ * Hints the garbage collector every few MiB of a blob streamed through JavaScript. Each piece of a blob body is
+ * garbage once passed on, and at loopback speeds they pile up faster than JSC collects them on its own: a 2 GiB
+ * copy peaked at ~155 MiB RSS without hints; a hint (Bun.gc(false), about a microsecond) keeps them at a few MiB.
+ */
+export class CollectionHint {
+  private since = 0
+
+  note(bytes: number): void {
+    this.since += bytes
+    if (this.since < GC_HINT_BYTES) return
+    this.since = 0
+    Bun.gc(false)
+  }
+}
+
 /** Resumes per read: a link that breaks more often than this will not carry the blob today; the engine decides. */
 export const MAX_RESUMES = 5
 
@@ -33,6 +52,7 @@ export async function readBlob(handle: RegistryRepository, digest: Digest, signa
   let total = lengthOf(first)
   let offset = 0
   let resumes = 0
+  const hint = new CollectionHint()
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -53,6 +73,7 @@ export async function readBlob(handle: RegistryRepository, digest: Digest, signa
           }
           if (read.done) return controller.close()
           offset += read.value.byteLength
+          hint.note(read.value.byteLength)
           return controller.enqueue(read.value)
         }
       },
