@@ -79,6 +79,7 @@ async function* chunksOf(body: ReadableStream<Uint8Array>, size: number): AsyncG
         filled += n
         piece = piece.subarray(n)
         if (filled === size) {
+          hint.collect()
           yield buffer
           filled = 0
         }
