@@ -46,7 +46,10 @@ export async function uploadBlob(handle: RegistryRepository, blob: BlobSource, o
     else await finishUpload(handle, start.location, {digest: blob.digest, size: blob.size, body}, signal)
   } catch (err) {
     await cancelUpload(handle, start.location)
-    if (chunkSize !== null || !(err instanceof RegistryError) || err.status !== 413) throw err
+    if (!(err instanceof RegistryError) || err.status !== 413) throw err
+    if (chunkSize !== null) {
+      throw new RegistryError({method: err.method, url: err.url, status: 413, reason: `a chunk of ${chunkSize} bytes was refused as too large (HTTP 413): upload with a smaller --chunk-size`})
+    }
     uploads.noteRefusedMonolithic(handle.repo.registry)
     return uploadBlob(handle, blob, signal ? {signal} : {})
   }

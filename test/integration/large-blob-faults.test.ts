@@ -155,3 +155,15 @@ describe('chunked uploads', () => {
     await expectIntact(target, repository, layer)
   })
 })
+
+test('chunks refused with 413 too: the entry fails and says to use a smaller --chunk-size', async () => {
+  const {target, planned, layer, repository} = await seeded()
+  target.addFault(refuseLargeBody(CHUNK / 2, {method: ['PUT', 'PATCH']}))
+  const result = await applyPlan(planned.plan, client(CHUNK))
+
+  expect(kinds(result)).toEqual(['failed'])
+  const outcome = result.entries[0]!.result
+  expect(outcome.kind === 'failed' && outcome.message).toContain('smaller --chunk-size')
+  expect(target.storage.hasBlob(repository, layer.digest)).toBe(false)
+  expect(target.storage.uploads.size).toBe(0)
+})
