@@ -40,6 +40,8 @@ const RANKS: Readonly<Record<string, number>> = {
  */
 const REGISTRY_INTERNALS: ReadonlySet<string> = new Set([
   'src/registry/blobs.ts',
+  'src/registry/blob-chunks.ts',
+  'src/registry/blob-read.ts',
   'src/registry/tags.ts',
   'src/registry/registry-repository.ts',
   'src/registry/layout-repository.ts',

@@ -27,6 +27,8 @@ export interface RegistryFlagValues {
   mirror?: string[]
   'requests-per-registry'?: number
   debug: boolean
+  /** From copyFlags, on the commands that upload. */
+  'chunk-size'?: number
 }
 
 /** Turns the flags into connection options, validating mirrors up front so a typo fails before any request. */
@@ -43,6 +45,7 @@ export function registryOptions(flags: RegistryFlagValues, env: Record<string, s
     certsDirs: env.SYNCER_CERTS_DIR !== undefined ? splitList(env.SYNCER_CERTS_DIR) : DEFAULT_CERTS_DIRS,
     ...(flags['access-token'] ? {accessToken: flags['access-token']} : {}),
     ...(flags['target-repo-auth-key'] ? {authKeyFile: flags['target-repo-auth-key']} : {}),
+    ...(flags['chunk-size'] !== undefined ? {chunkSize: flags['chunk-size']} : {}),
     env,
     ...(flags['requests-per-registry'] !== undefined ? {maxConcurrentPerHost: flags['requests-per-registry']} : {}),
     ...(flags.debug ? {onRequest: (e: RequestEvent) => log(formatRequestEvent(e))} : {}),

@@ -1,9 +1,12 @@
 /**
- * Blob operations of the distribution API: existence, streamed reads, cross-repository mounts and uploads.
- * Uploads are one POST and one streamed monolithic PUT (2 requests per blob); bytes are never buffered whole.
+ * Blob operations of the distribution API: existence, cross-repository mounts and uploads (reads that resume
+ * are in blob-read.ts). An upload is one POST and one streamed monolithic PUT (2 requests per blob), or, with
+ * --chunk-size or for a registry that refused a monolithic PUT with 413, PATCH chunks (blob-chunks.ts); bytes are
+ * never buffered whole.
  */
 import type {Digest} from '../ref/digest.ts'
 import {RegistryError} from '../transport/errors.ts'
+import {uploadInChunks} from './blob-chunks.ts'
 import {pullScope, pushScope, type Repository} from './client.ts'
 import type {BlobSource} from './handle.ts'
 import type {RegistryRepository} from './registry-repository.ts'
@@ -16,16 +19,12 @@ export async function headBlob(handle: RegistryRepository, digest: Digest, signa
   return Number(response.headers.get('content-length') ?? -1)
 }
 
-/** Starts reading a blob; the caller consumes (or cancels) `response.body`. Redirects to storage are followed. */
-export function getBlob(handle: RegistryRepository, digest: Digest, signal?: AbortSignal): Promise<Response> {
-  const {repo} = handle
-  return handle.connection.send(repo, {method: 'GET', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pullScope(repo)], signal})
-}
-
 /**
  * Places a blob: a mount from `mountFrom` (same registry) when asked, else (or when the registry would not
  * mount) an upload session fed from `blob.open()`. A registry that errors on the mount request itself gets a
  * plain upload instead (as ggcr does); a 202 to a mount is an ordinary session and serves for the upload.
+ * A monolithic PUT refused with 413 (the registry, or a proxy in front of it, limits request bodies) is done
+ * again at once in chunks, from a fresh read of the source, and so is every later upload to that registry.
  */
 export async function uploadBlob(handle: RegistryRepository, blob: BlobSource, options: {mountFrom?: Repository; signal?: AbortSignal}): Promise<'mounted' | 'uploaded'> {
   const {signal, mountFrom} = options
@@ -39,11 +38,20 @@ export async function uploadBlob(handle: RegistryRepository, blob: BlobSource, o
   }
   start ??= await startUpload(handle, signal ? {signal} : {})
   if (start.kind !== 'session') throw new Error('unreachable: an upload without mount cannot be mounted')
+  const {uploads} = handle.connection
+  const chunkSize = uploads.chunkSizeFor(handle.repo.registry)
   try {
-    await finishUpload(handle, start.location, {digest: blob.digest, size: blob.size, body: await blob.open()}, signal)
+    const body = await blob.open()
+    if (chunkSize !== null) await uploadInChunks(handle, start.location, {digest: blob.digest, body}, chunkSize, signal)
+    else await finishUpload(handle, start.location, {digest: blob.digest, size: blob.size, body}, signal)
   } catch (err) {
     await cancelUpload(handle, start.location)
-    throw err
+    if (!(err instanceof RegistryError) || err.status !== 413) throw err
+    if (chunkSize !== null) {
+      throw new RegistryError({method: err.method, url: err.url, status: 413, reason: `a chunk of ${chunkSize} bytes was refused as too large (HTTP 413): upload with a smaller --chunk-size`})
+    }
+    uploads.noteRefusedMonolithic(handle.repo.registry)
+    return uploadBlob(handle, blob, signal ? {signal} : {})
   }
   return 'uploaded'
 }

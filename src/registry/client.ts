@@ -7,7 +7,9 @@ import {MANIFEST_ACCEPT, baseMediaType} from '../oci/media-types.ts'
 import {parseManifest, type ParsedManifest} from '../oci/manifest.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../ref/digest.ts'
 import {readLimited} from '../transport/body.ts'
+import type {RetryPolicy} from '../transport/retry.ts'
 import type {Endpoint, RateLimit, Transport, TransportRequest} from '../transport/transport.ts'
+import {UploadModes} from './blob-chunks.ts'
 import {ContentError} from './errors.ts'
 import type {Stores} from './handle.ts'
 import {RegistryRepository} from './registry-repository.ts'
@@ -58,6 +60,15 @@ export interface RegistryConnection {
   send(repo: Repository, request: Omit<TransportRequest, 'endpoint'>): Promise<Response>
   baseUrl(repo: Repository): string
   memo<T>(key: string, make: () => Promise<T>): Promise<T>
+  /** The transport's backoff, for retries of this layer (a resumed blob read, an upload chunk sent again). */
+  readonly retry: RetryPolicy
+  /** How blobs are uploaded to each registry this run: one PUT, or PATCH chunks (see blob-chunks.ts). */
+  readonly uploads: UploadModes
+}
+
+export interface RegistryClientOptions {
+  /** --chunk-size: upload blobs in PATCH chunks of this many bytes, to every registry. */
+  chunkSize?: number
 }
 
 export class RegistryClient implements Stores {
@@ -72,13 +83,18 @@ export class RegistryClient implements Stores {
   constructor(
     private readonly transport: Transport,
     private readonly endpoint: (registry: string) => Endpoint,
-  ) {}
-
-  private readonly connection: RegistryConnection = {
-    send: (repo, request) => this.send(repo, request),
-    baseUrl: (repo) => this.transport.baseUrlOf(this.endpoint(repo.registry)),
-    memo: (key, make) => this.memo(key, make),
+    options: RegistryClientOptions = {},
+  ) {
+    this.connection = {
+      send: (repo, request) => this.send(repo, request),
+      baseUrl: (repo) => this.transport.baseUrlOf(this.endpoint(repo.registry)),
+      memo: (key, make) => this.memo(key, make),
+      retry: transport.retryPolicy,
+      uploads: new UploadModes(options.chunkSize ?? null),
+    }
   }
+
+  private readonly connection: RegistryConnection
 
   /** The handle of `repo` on this registry, sharing this client's tokens and memos. */
   repository(repo: Repository): RegistryRepository {

@@ -28,6 +28,8 @@ export interface ConnectOptions extends EndpointOptions {
   certsDirs?: readonly string[]
   timeoutMs?: number
   maxConcurrentPerHost?: number
+  /** --chunk-size: upload blobs in PATCH chunks of this many bytes instead of one PUT. */
+  chunkSize?: number
   onRequest?: (event: RequestEvent) => void
   /** Told before each wait on a 429 (Retry-After), so that the command can say why it stalls. */
   onRateLimited?: (wait: RateLimitWait) => void
@@ -52,7 +54,7 @@ export async function connectRegistries(options: ConnectOptions, version: string
     ...(options.onRateLimited ? {onRateLimited: options.onRateLimited} : {}),
   })
   const endpoints = {insecureRegistries: options.insecureRegistries, mirrors: options.mirrors}
-  return new RegistryClient(transport, (registry) => endpointFor(registry, endpoints))
+  return new RegistryClient(transport, (registry) => endpointFor(registry, endpoints), options.chunkSize !== undefined ? {chunkSize: options.chunkSize} : {})
 }
 
 /**

@@ -4,9 +4,9 @@
  * the client's tokens and memos (the tag list per repository, referrers-API support per registry).
  */
 import type {Digest} from '../ref/digest.ts'
-import {ContentError} from './errors.ts'
 import type {FetchedManifest, RegistryClient, RegistryConnection, Repository} from './client.ts'
-import {getBlob, headBlob, uploadBlob} from './blobs.ts'
+import {readBlob} from './blob-read.ts'
+import {headBlob, uploadBlob} from './blobs.ts'
 import type {BlobSource, PutConditions, ReferrerRecord, RepositoryHandle, StoreLocation, TagExtent} from './handle.ts'
 import {listReferrers, recordReferrer, type ReferrerList} from './referrers.ts'
 import {listTags, listTagsForRule, type TagListing} from './tags.ts'
@@ -49,10 +49,9 @@ export class RegistryRepository implements RepositoryHandle {
     return headBlob(this, digest, signal)
   }
 
-  async getBlob(digest: Digest, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
-    const response = await getBlob(this, digest, signal)
-    if (!response.body) throw new ContentError('DIGEST_MISMATCH', `blob ${digest} was served without a body`)
-    return response.body
+  /** The blob's bytes; a read broken off by the network resumes where it stopped (blob-read.ts). */
+  getBlob(digest: Digest, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    return readBlob(this, digest, signal)
   }
 
   getSmallBlob(digest: Digest, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {

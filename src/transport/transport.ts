@@ -109,6 +109,11 @@ export class Transport {
     this.tokens = new TokenCache((url, init) => this.retrying(url, init, init.body ? () => init.body! : undefined), options.insecureHosts ?? [])
   }
 
+  /** The backoff of this transport, for the registry layer's own retries (resumed blob reads, upload chunks). */
+  get retryPolicy(): RetryPolicy {
+    return this.retry
+  }
+
   /** Where `endpoint` is served: its base URL, or plain HTTP once the HTTPS-first probe decided so. */
   baseUrlOf(endpoint: Endpoint): string {
     return this.decided.get(endpoint.baseUrl) ?? endpoint.baseUrl

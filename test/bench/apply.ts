@@ -15,12 +15,11 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {startRealRegistry} from '../support/real-registry.ts'
-import {blob, image, index, manifestsOf, MB, push, randomBytes, syncerCommand, watchPeakRss} from './support.ts'
+import {blob, image, index, manifestsOf, MB, push, randomBytes, cliCommand, watchPeakRss} from './support.ts'
 
 const args = process.argv.slice(2)
 const largeMb = Number(args[args.indexOf('--large-mb') + 1] || 300) || 300
 const skipSkopeo = args.includes('--skip-skopeo')
-const repoRoot = join(import.meta.dir, '../..')
 
 const [source, target, rawTarget, skopeoTarget, layoutTarget] = await Promise.all([startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry()])
 const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-'))
@@ -44,7 +43,7 @@ try {
 
   // ---- image-syncer: plan, then apply (timed) as the real CLI: registry → registry, → layout, layout → registry ----
   // The standalone binary is what ops run (and starts in ~40 ms instead of ~200 ms from source).
-  const cli = syncerCommand(repoRoot)
+  const cli = await cliCommand()
   console.log(`running ${cli.join(' ')}${process.env.SYNCER_CONCURRENCY ? ` with SYNCER_CONCURRENCY=${process.env.SYNCER_CONCURRENCY}` : ''}`)
   const sources = entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')
   /** Plans `prefix` with `flags`, then times the apply of that plan; returns its wall time. */

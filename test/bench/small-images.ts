@@ -16,7 +16,7 @@ import {join} from 'node:path'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {delay, type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {blob, image, index, manifestsOf, MB, push, randomBytes, syncerCommand, watchPeakRss} from './support.ts'
+import {blob, image, index, manifestsOf, MB, push, randomBytes, cliCommand, watchPeakRss} from './support.ts'
 
 const args = process.argv.slice(2)
 const dashes = args.indexOf('--')
@@ -26,8 +26,7 @@ const count = Number(own[own.indexOf('--images') + 1] || 60) || 60
 const skipSkopeo = own.includes('--skip-skopeo')
 const latency = own.includes('--latency') ? Number(own[own.indexOf('--latency') + 1]) : null
 const KB = 1_000
-const repoRoot = join(import.meta.dir, '../..')
-const cli = syncerCommand(repoRoot)
+const cli = await cliCommand()
 
 /** A registry of the bench: `pid` when it is a process of its own, whose CPU time can be read. */
 type Server = Pick<RealRegistry, 'host' | 'url' | 'stop'> & {pid?: number}

@@ -12,6 +12,7 @@ import type {HandlerContext} from './context.ts'
 import {ociError} from './errors.ts'
 import type {UploadSession} from './storage.ts'
 
+/** HEAD/GET of a blob; a GET with `Range: bytes=START-[END]` gets that part (206), as distribution serves it. */
 export function getBlob(ctx: HandlerContext, digest: string): Response {
   const bytes = ctx.storage.getBlob(ctx.name, digest)
   if (!bytes) return ociError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', digest)
@@ -19,8 +20,16 @@ export function getBlob(ctx: HandlerContext, digest: string): Response {
     'Content-Type': 'application/octet-stream',
     'Content-Length': String(bytes.length),
     'Docker-Content-Digest': digest,
+    'Accept-Ranges': 'bytes',
   }
-  return new Response(ctx.request.method === 'HEAD' ? null : bytes, {headers})
+  const range = ctx.request.headers.get('range')
+  if (ctx.request.method === 'HEAD' || range === null) return new Response(ctx.request.method === 'HEAD' ? null : bytes, {headers})
+  const match = /^bytes=(\d+)-(\d*)$/.exec(range.trim())
+  const start = Number(match?.[1] ?? NaN)
+  const end = Math.min(match?.[2] ? Number(match[2]) : Infinity, bytes.length - 1)
+  if (!match || start > end) return new Response(null, {status: 416, headers: {'Content-Range': `bytes */${bytes.length}`}})
+  const part = {'Content-Length': String(end - start + 1), 'Content-Range': `bytes ${start}-${end}/${bytes.length}`}
+  return new Response(bytes.subarray(start, end + 1), {status: 206, headers: {...headers, ...part}})
 }
 
 export function deleteBlob(ctx: HandlerContext, digest: string): Response {

@@ -56,6 +56,10 @@ export interface RequestLogEntry {
   authorization: AuthScheme
   /** Names of the faults applied to this request. */
   faults: string[]
+  /** The `Range` request header (a resumed blob GET), null when absent. */
+  range: string | null
+  /** The `Content-Range` request header (an upload chunk), null when absent. */
+  contentRange: string | null
 }
 
 export interface FakeRegistry {
@@ -176,6 +180,8 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
         status: 0,
         authorization: authScheme(request),
         faults: [],
+        range: request.headers.get('range'),
+        contentRange: request.headers.get('content-range'),
       }
       requests.push(entry)
       const response = await faults.run(ctx, handle, entry.faults)
