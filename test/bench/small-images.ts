@@ -12,7 +12,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {blob, image, index, manifestsOf, MB, push, randomBytes, syncerCommand, watchPeakRss} from './support.ts'
+import {blob, image, index, manifestsOf, MB, push, randomBytes, requestBreakdown, syncerCommand, watchPeakRss} from './support.ts'
 
 const args = process.argv.slice(2)
 const dashes = args.indexOf('--')
@@ -59,20 +59,7 @@ try {
     const peak = rss.stop()
     const seconds = (performance.now() - started) / 1000
     if (code !== 0 && code !== 2) throw new Error(`${label} exited ${code}: ${err.slice(-2000)}`)
-    const groups = new Map<string, {n: number; ms: number}>()
-    let requests = 0
-    for (const line of err.split('\n')) {
-      const match = /^debug: (\w+) (\S+) .* (\d+)ms/.exec(line)
-      if (!match) continue
-      requests++
-      const url = new URL(match[2]!)
-      const where = url.host === source.host ? 'source' : 'target'
-      const kind = /\/blobs\/uploads\//.test(url.pathname) ? 'uploads' : /\/(manifests|blobs|tags|referrers)\//.exec(url.pathname)?.[1] ?? url.pathname
-      const key = `${where} ${match[1]} ${kind}`
-      const group = groups.get(key) ?? {n: 0, ms: 0}
-      groups.set(key, {n: group.n + 1, ms: group.ms + Number(match[3])})
-    }
-    const breakdown = [...groups].sort((a, b) => b[1].n - a[1].n).map(([k, g]) => `${k} ${g.n} (${(g.ms / g.n).toFixed(1)} ms)`).join(', ')
+    const {requests, breakdown} = requestBreakdown(err, source.host)
     const cpu = child.resourceUsage()?.cpuTime
     const cpuSeconds = cpu ? `, ${(Number(cpu.total) / 1e6).toFixed(2)} s CPU` : ''
     console.log(`${label}: ${seconds.toFixed(2)} s${cpuSeconds}, peak RSS ${peak.toFixed(0)} MiB, ${requests} requests (${(requests / entries.length).toFixed(1)} per entry; mean duration in brackets)\n    ${breakdown}`)

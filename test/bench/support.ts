@@ -79,3 +79,25 @@ export function syncerCommand(repoRoot: string): string[] {
   const binary = `${repoRoot}/dist/image-syncer`
   return Bun.spawnSync(['test', '-x', binary]).exitCode === 0 ? [binary] : [process.execPath, `${repoRoot}/src/cli.ts`]
 }
+
+/**
+ * The requests of a `--debug` run's stderr, counted and grouped by where (`source` when the host is
+ * `sourceHost`, else `target`), method and kind (manifests, blobs, tags, referrers, uploads), with mean durations.
+ */
+export function requestBreakdown(stderr: string, sourceHost: string): {requests: number; breakdown: string} {
+  const groups = new Map<string, {n: number; ms: number}>()
+  let requests = 0
+  for (const line of stderr.split('\n')) {
+    const match = /^debug: (\w+) (\S+) .* (\d+)ms/.exec(line)
+    if (!match) continue
+    requests++
+    const url = new URL(match[2]!)
+    const where = url.host === sourceHost ? 'source' : 'target'
+    const kind = /\/blobs\/uploads\//.test(url.pathname) ? 'uploads' : /\/(manifests|blobs|tags|referrers)\//.exec(url.pathname)?.[1] ?? url.pathname
+    const key = `${where} ${match[1]} ${kind}`
+    const group = groups.get(key) ?? {n: 0, ms: 0}
+    groups.set(key, {n: group.n + 1, ms: group.ms + Number(match[3])})
+  }
+  const breakdown = [...groups].sort((a, b) => b[1].n - a[1].n).map(([k, g]) => `${k} ${g.n} (${(g.ms / g.n).toFixed(1)} ms)`).join(', ')
+  return {requests, breakdown}
+}
