@@ -2,10 +2,10 @@
  * Rendering a plan for people: a terminal table, or Markdown for a pull-request comment. Platforms, signers and
  * reasons come from registries (and the whole plan from a file anyone may edit), so every cell is printable.
  */
-import Table from 'cli-table3'
 import type {Plan, PlanEntry} from '../plan/model.ts'
 import {shortDigest} from '../ref/digest.ts'
 import {printable, printableJson} from '../ref/text.ts'
+import {boxTable} from './box-table.ts'
 
 export type PlanFormat = 'table' | 'json' | 'markdown'
 
@@ -14,9 +14,6 @@ export function renderPlan(plan: Plan, format: PlanFormat): string {
   if (format === 'markdown') return renderMarkdown(plan)
   return renderTable(plan)
 }
-
-/** One line per entry: separators between rows double the height of a long plan for nothing. */
-const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
 
 const HEADINGS = ['Source', 'Target', 'Action', 'Digest', 'Platforms', 'Signature'] as const
 
@@ -79,10 +76,7 @@ export function renderSignatureFailures(plan: Plan): string {
 
 function renderTable(plan: Plan): string {
   if (plan.entries.length === 0) return `No images in the definition.\n${footer(plan)}\n`
-  // No colours: this output lands in CI logs and pull requests as often as on terminals.
-  const table = new Table({head: [...HEADINGS], style: {head: [], border: []}, chars: COMPACT})
-  for (const entry of plan.entries) table.push(row(entry))
-  return `${table.toString()}\n${footer(plan)}\n`
+  return `${boxTable(HEADINGS, plan.entries.map(row))}\n${footer(plan)}\n`
 }
 
 function renderMarkdown(plan: Plan): string {
