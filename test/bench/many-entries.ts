@@ -8,7 +8,9 @@
  *       in-process readPlanFile (read + JSON.parse + schema check).
  * Targets: plan < 30 s and < 400 MB, warm sync < 60 s, apply's read < 1 s.
  *
- *   bun test/bench/many-entries.ts [--entries 10000] [--repos 200] [-- extra plan/sync flags]
+ *   bun test/bench/many-entries.ts [--entries 10000] [--repos 200] [--profile DIR] [-- extra plan/sync flags]
+ *
+ * --profile DIR: each run from source writes a Markdown CPU profile into DIR (bun --cpu-prof-md).
  */
 import {mkdtemp, rm, stat, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -29,7 +31,10 @@ const own = dashes >= 0 ? args.slice(0, dashes) : args
 const option = (name: string, fallback: number) => (own.includes(name) ? Number(own[own.indexOf(name) + 1]) || fallback : fallback)
 const count = option('--entries', 10_000)
 const repos = option('--repos', 200)
-const cli = syncerCommand(join(import.meta.dir, '../..'))
+const profile = own.includes('--profile') ? own[own.indexOf('--profile') + 1] : undefined
+const syncer = syncerCommand(join(import.meta.dir, '../..'))
+// Only Bun running the source takes profiler flags (before the script); the compiled binary does not.
+const cli = profile && syncer.length === 2 ? [syncer[0]!, '--cpu-prof-md', `--cpu-prof-dir=${profile}`, syncer[1]!] : syncer
 
 const [source, target] = await Promise.all([startRealRegistry(), startRealRegistry()])
 const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-many-'))
