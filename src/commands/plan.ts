@@ -57,7 +57,7 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
     this.stderr(`Plan written to ${outcome.path}`)
     if (this.github) {
       if (outcome.plan.summary.conflicting > 0) this.annotate(conflictAnnotations(outcome.plan, definitionPath, await readFile(definitionPath, 'utf8')))
-      await this.stepSummary(planSummary(outcome.plan))
+      await this.stepSummary(planSummary(outcome.plan, outcome.path))
     }
     const {toCopy, conflicting, signatureFailures} = outcome.plan.summary
     if (conflicting > 0 || signatureFailures > 0) return ExitCode.Error

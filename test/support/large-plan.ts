@@ -9,7 +9,7 @@ export const LARGE_PLAN_PREFIX = 'registry.example/mirror/'
 
 /** A valid sha256 digest derived from `n`: distinct numbers give distinct digests. */
 export function digestOf(n: number): string {
-  return `sha256:${n.toString(16).padStart(64, '0')}`
+  return `sha256:${`${n.toString(16)}f`.padEnd(64, '0')}`
 }
 
 export interface LargePlanOptions {
