@@ -20,7 +20,7 @@ import {registryPathComponent} from '../../src/ref/target.ts'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {pushBlob, putManifest} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {blob, json, type Manifest, requestBreakdown, syncerCommand, watchPeakRss} from './support.ts'
+import {blob, json, type Manifest, measuredRun, syncerCommand} from './support.ts'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 
@@ -73,20 +73,12 @@ try {
   const definition = join(dir, 'many.yaml')
   await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`)
 
-  /** One CLI run: wall time, peak RSS, requests by kind when --debug. */
-  async function run(label: string, argv: string[]): Promise<{seconds: number; code: number}> {
-    const started = performance.now()
-    const child = Bun.spawn([...cli, ...argv], {stdout: 'pipe', stderr: 'pipe', cwd: dir})
-    const rss = watchPeakRss(child.pid)
-    const [, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
-    const peak = rss.stop()
-    const seconds = (performance.now() - started) / 1000
-    if (code !== 0 && code !== 2) throw new Error(`${label} exited ${code}: ${err.slice(-2000)}`)
-    const {requests, breakdown} = requestBreakdown(err, source.host)
-    const cpu = child.resourceUsage()?.cpuTime
+  /** One CLI run: wall time, CPU, peak RSS, and requests by kind when --debug. */
+  async function run(label: string, argv: string[]): Promise<void> {
+    const {seconds, cpuSeconds, peakMiB, requests, breakdown} = await measuredRun([...cli, ...argv], dir, source.host)
+    const cpu = cpuSeconds !== null ? `, ${cpuSeconds.toFixed(2)} s CPU` : ''
     const requestPart = requests ? `, ${requests} requests (${(requests / count).toFixed(2)} per entry)\n    ${breakdown}` : ''
-    console.log(`${label}: ${seconds.toFixed(2)} s wall${cpu ? `, ${(Number(cpu.total) / 1e6).toFixed(2)} s CPU` : ''}, peak RSS ${peak.toFixed(0)} MiB${requestPart}`)
-    return {seconds, code}
+    console.log(`${label}: ${seconds.toFixed(2)} s wall${cpu}, peak RSS ${peakMiB.toFixed(0)} MiB${requestPart}`)
   }
 
   // (a) plan into an empty target.

@@ -12,7 +12,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {blob, image, index, manifestsOf, MB, push, randomBytes, requestBreakdown, syncerCommand, watchPeakRss} from './support.ts'
+import {blob, image, index, manifestsOf, MB, measuredRun, push, randomBytes, syncerCommand, watchPeakRss} from './support.ts'
 
 const args = process.argv.slice(2)
 const dashes = args.indexOf('--')
@@ -50,19 +50,11 @@ try {
 
   /** One CLI run with --debug: wall time, peak RSS, and its requests grouped by method and kind. */
   async function run(label: string, argv: string[]): Promise<{seconds: number; requests: number}> {
-    const started = performance.now()
     // plan prints no progress and copies nothing, so it takes neither --quiet nor the copy flags.
     const flags = argv[0] === 'plan' ? ['--debug'] : ['--debug', '--quiet', ...extra]
-    const child = Bun.spawn([...cli, ...argv, ...flags], {stdout: 'pipe', stderr: 'pipe', cwd: dir})
-    const rss = watchPeakRss(child.pid)
-    const [, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
-    const peak = rss.stop()
-    const seconds = (performance.now() - started) / 1000
-    if (code !== 0 && code !== 2) throw new Error(`${label} exited ${code}: ${err.slice(-2000)}`)
-    const {requests, breakdown} = requestBreakdown(err, source.host)
-    const cpu = child.resourceUsage()?.cpuTime
-    const cpuSeconds = cpu ? `, ${(Number(cpu.total) / 1e6).toFixed(2)} s CPU` : ''
-    console.log(`${label}: ${seconds.toFixed(2)} s${cpuSeconds}, peak RSS ${peak.toFixed(0)} MiB, ${requests} requests (${(requests / entries.length).toFixed(1)} per entry; mean duration in brackets)\n    ${breakdown}`)
+    const {seconds, cpuSeconds, peakMiB, requests, breakdown} = await measuredRun([...cli, ...argv, ...flags], dir, source.host)
+    const cpu = cpuSeconds !== null ? `, ${cpuSeconds.toFixed(2)} s CPU` : ''
+    console.log(`${label}: ${seconds.toFixed(2)} s${cpu}, peak RSS ${peakMiB.toFixed(0)} MiB, ${requests} requests (${(requests / entries.length).toFixed(1)} per entry; mean duration in brackets)\n    ${breakdown}`)
     return {seconds, requests}
   }
 

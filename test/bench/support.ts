@@ -101,3 +101,26 @@ export function requestBreakdown(stderr: string, sourceHost: string): {requests:
   const breakdown = [...groups].sort((a, b) => b[1].n - a[1].n).map(([k, g]) => `${k} ${g.n} (${(g.ms / g.n).toFixed(1)} ms)`).join(', ')
   return {requests, breakdown}
 }
+
+export interface MeasuredRun {
+  seconds: number
+  /** User + system CPU of the child, when Bun could tell. */
+  cpuSeconds: number | null
+  peakMiB: number
+  /** From --debug lines on stderr; 0 without --debug. */
+  requests: number
+  breakdown: string
+}
+
+/** Runs one CLI command as a child in `cwd`: wall time, CPU, peak RSS and its requests; throws unless it exits 0 or 2. */
+export async function measuredRun(command: string[], cwd: string, sourceHost: string): Promise<MeasuredRun> {
+  const started = performance.now()
+  const child = Bun.spawn(command, {stdout: 'pipe', stderr: 'pipe', cwd})
+  const rss = watchPeakRss(child.pid)
+  const [, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+  const peakMiB = rss.stop()
+  const seconds = (performance.now() - started) / 1000
+  if (code !== 0 && code !== 2) throw new Error(`${command.slice(-4).join(' ')} exited ${code}: ${err.slice(-2000)}`)
+  const cpu = child.resourceUsage()?.cpuTime
+  return {seconds, cpuSeconds: cpu ? Number(cpu.total) / 1e6 : null, peakMiB, ...requestBreakdown(err, sourceHost)}
+}
