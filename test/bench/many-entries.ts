@@ -13,14 +13,14 @@
  * --profile DIR: each run from source writes a Markdown CPU profile into DIR (bun --cpu-prof-md).
  */
 import {mkdtemp, rm, stat, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {readPlanFile} from '../../src/plan/planfile.ts'
 import {registryPathComponent} from '../../src/ref/target.ts'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {pushBlob, putManifest} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {blob, json, type Manifest, measuredRun, syncerCommand} from './support.ts'
+import {blob, cpuSecondsOf, json, type Manifest, measuredRun, syncerCommand} from './support.ts'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 
@@ -75,10 +75,15 @@ try {
 
   /** One CLI run: wall time, CPU, peak RSS, and requests by kind when --debug. */
   async function run(label: string, argv: string[]): Promise<void> {
+    const registries = () => [source, target].map((r) => cpuSecondsOf(r.pid))
+    const before = registries()
     const {seconds, cpuSeconds, peakMiB, requests, breakdown} = await measuredRun([...cli, ...argv], dir, source.host)
+    const [sourceCpu, targetCpu] = registries().map((after, i) => after - before[i]!)
     const cpu = cpuSeconds !== null ? `, ${cpuSeconds.toFixed(2)} s CPU` : ''
     const requestPart = requests ? `, ${requests} requests (${(requests / count).toFixed(2)} per entry)\n    ${breakdown}` : ''
     console.log(`${label}: ${seconds.toFixed(2)} s wall${cpu}, peak RSS ${peakMiB.toFixed(0)} MiB${requestPart}`)
+    // On a busy machine the registries' CPU next to ours tells whether the run waited on them.
+    if (requests) console.log(`    registry CPU during it: source ${sourceCpu!.toFixed(2)} s, target ${targetCpu!.toFixed(2)} s; load average ${loadavg()[0]!.toFixed(1)}`)
   }
 
   // (a) plan into an empty target.

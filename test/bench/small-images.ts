@@ -6,13 +6,12 @@
  *
  *   bun test/bench/small-images.ts [--images 60] [--skip-skopeo] [-- extra sync flags]
  */
-import {readFileSync} from 'node:fs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {blob, image, index, manifestsOf, MB, measuredRun, push, randomBytes, syncerCommand, watchPeakRss} from './support.ts'
+import {blob, cpuSecondsOf, image, index, manifestsOf, MB, measuredRun, push, randomBytes, syncerCommand, watchPeakRss} from './support.ts'
 
 const args = process.argv.slice(2)
 const dashes = args.indexOf('--')
@@ -58,10 +57,7 @@ try {
     return {seconds, requests}
   }
 
-  const registryCpu = () => [source, target].map((r) => {
-    const fields = readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  })
+  const registryCpu = () => [source, target].map((r) => cpuSecondsOf(r.pid))
   const cpuBefore = registryCpu()
   const oneShot = await run('image-syncer sync (one-shot, empty target)', ['sync', '-i', await definition('sync', target)])
   const cpuAfter = registryCpu()
@@ -75,7 +71,7 @@ try {
   // ---- raw stream of the same unique blobs, 8 at once: the practical limit ----
   const unique = new Map<string, {repo: string; size: number}>()
   for (const e of entries) for (const m of await manifestsOf(source, e.repo, e.tag)) for (const b of m) if (!unique.has(b.digest)) unique.set(b.digest, {repo: e.repo, size: b.size})
-  const rawCpuBefore = [source, rawTarget].map((r) => Number(readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0)) / 100)
+  const rawCpuBefore = [source, rawTarget].map((r) => cpuSecondsOf(r.pid))
   const rawStart = performance.now()
   let rawBytes = 0
   await mapLimit([...unique], 8, async ([digest, {repo}]) => {
@@ -90,7 +86,7 @@ try {
   })
   const rawSeconds = (performance.now() - rawStart) / 1000
   console.log(`raw GET → PUT stream (${unique.size} unique blobs, ${(rawBytes / MB).toFixed(1)} MB, 8 at once): ${rawSeconds.toFixed(2)} s`)
-  const rawCpuAfter = [source, rawTarget].map((r) => Number(readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0)) / 100)
+  const rawCpuAfter = [source, rawTarget].map((r) => cpuSecondsOf(r.pid))
   console.log(`    registry CPU during it: source ${(rawCpuAfter[0]! - rawCpuBefore[0]!).toFixed(2)} s, target ${(rawCpuAfter[1]! - rawCpuBefore[1]!).toFixed(2)} s`)
   console.log(`ratio one-shot sync / raw stream: ${(oneShot.seconds / rawSeconds).toFixed(2)}×`)
 

@@ -124,3 +124,9 @@ export async function measuredRun(command: string[], cwd: string, sourceHost: st
   const cpu = child.resourceUsage()?.cpuTime
   return {seconds, cpuSeconds: cpu ? Number(cpu.total) / 1e6 : null, peakMiB, ...requestBreakdown(err, sourceHost)}
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat: a registry's share of a run. */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
