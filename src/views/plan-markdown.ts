@@ -47,7 +47,7 @@ export function renderMarkdown(plan: Plan, limit?: MarkdownLimit): string {
       shown++
     }
     out.add('\n</details>\n')
-    if (shown < plan.entries.length && out.full) break
+    if (out.full) break
   }
   const left = plan.entries.length - shown
   if (left > 0 && limit) out.add(`\n**${left} of ${plan.entries.length} entries are not shown here** (${limit.reason}): every entry is in ${limit.fullPlan}.\n`)
