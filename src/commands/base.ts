@@ -8,7 +8,7 @@ import {Command, Flags} from '@oclif/core'
 import {printable} from '../ref/text.ts'
 import {appendFile} from 'node:fs/promises'
 import {DefinitionError} from '../definition/errors.ts'
-import {type GithubActions, githubActionsFrom, problemAnnotations} from '../views/github.ts'
+import {boundedSummary, type GithubActions, githubActionsFrom, problemAnnotations} from '../views/github.ts'
 import {createProgressReporter, progressModeFor, type ProgressReporter} from '../views/progress.ts'
 import {ExitCode, reportUserError} from './outcome.ts'
 import {type RegistryFlagValues, registryOptions} from './registry-flags.ts'
@@ -88,9 +88,9 @@ export abstract class SyncerCommand extends Command {
     if (this.github && lines) process.stderr.write(lines)
   }
 
-  /** Appends Markdown to the job's step summary, when there is one. */
+  /** Appends Markdown to the job's step summary, when there is one, within GitHub's size limit. */
   protected async stepSummary(markdown: string): Promise<void> {
-    if (this.github?.stepSummary) await appendFile(this.github.stepSummary, markdown)
+    if (this.github?.stepSummary) await appendFile(this.github.stepSummary, boundedSummary(markdown))
   }
 
   private interrupted(): ExitCode {

@@ -6,6 +6,7 @@ import {readFile} from 'node:fs/promises'
 import {renderFailures} from '../views/failures.ts'
 import {conflictAnnotations, failureAnnotations, planSummary} from '../views/github.ts'
 import {type PlanFormat, renderPlan, renderSignatureFailures} from '../views/plan.ts'
+import {OPEN_TABLE_ENTRIES} from '../views/plan-markdown.ts'
 import {SyncerCommand} from './base.ts'
 import {registryFlags} from './registry-flags.ts'
 import {ExitCode} from './outcome.ts'
@@ -26,7 +27,12 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
   static override flags = {
     'images-file': Flags.string({char: 'i', description: 'Definition file (YAML).', env: 'SYNCER_IMAGES_FILE', required: true}),
     output: Flags.string({char: 'o', description: 'Plan file to write. Default: plans/<images-file-basename>.plan.json', env: 'SYNCER_OUTPUT'}),
-    format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json', 'markdown'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
+    format: Flags.option({
+      description: `What to print on stdout. markdown: the counts first, then conflicts and failed signature checks by name; past ${OPEN_TABLE_ENTRIES} entries, the rows collapsed in <details>.`,
+      options: ['table', 'json', 'markdown'] as const,
+      default: 'table',
+      env: 'SYNCER_FORMAT',
+    })(),
     'detailed-exitcode': Flags.boolean({description: 'Exit 2 when there is something to copy and no conflict.', env: 'SYNCER_DETAILED_EXITCODE', default: false}),
     'target-repo-prefix': Flags.string({description: 'Overrides targetRepoPrefix of the definition file.', env: 'SYNCER_TARGET_REPO_PREFIX'}),
     ...registryFlags,
@@ -57,7 +63,7 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
     this.stderr(`Plan written to ${outcome.path}`)
     if (this.github) {
       if (outcome.plan.summary.conflicting > 0) this.annotate(conflictAnnotations(outcome.plan, definitionPath, await readFile(definitionPath, 'utf8')))
-      await this.stepSummary(planSummary(outcome.plan))
+      await this.stepSummary(planSummary(outcome.plan, outcome.path))
     }
     const {toCopy, conflicting, signatureFailures} = outcome.plan.summary
     if (conflicting > 0 || signatureFailures > 0) return ExitCode.Error

@@ -3,6 +3,7 @@
  * targets, duplicates). Every problem of the file is collected, so one run shows them all.
  */
 import {dirname} from 'node:path'
+import {Compile} from 'typebox/compile'
 import Value from 'typebox/value'
 import {isMap, isPair, isScalar, LineCounter, parseDocument, type Document} from 'yaml'
 import {FileReadError, readUserFile} from '../files/read.ts'
@@ -126,7 +127,15 @@ function sortProblems(problems: Problem[]): Problem[] {
 
 type At = (offset: number | undefined, message: string) => Problem
 
+/**
+ * Compiled once, on first use: a valid file (the usual case) is checked in ~15 ms at 10,000 entries, where
+ * collecting its (no) errors took ~0.3 s. Only an invalid one goes on to Value.Errors for the messages.
+ */
+let compiled: ReturnType<typeof Compile<typeof DefinitionFileSchema>> | null = null
+
 function schemaProblems(doc: Document, value: unknown, at: At): {problems: Problem[]; badImages: Set<number>} {
+  compiled ??= Compile(DefinitionFileSchema)
+  if (compiled.Check(value)) return {problems: [], badImages: new Set()}
   const problems: Problem[] = []
   const badImages = new Set<number>()
   const seen = new Set<string>()

@@ -10,6 +10,14 @@ import type {Plan} from './model.ts'
 export function ruleInconsistencies(plan: Plan): string[] {
   const rules = plan.rules ?? []
   const problems: string[] = []
+  // Sources per rule, gathered once: filtering all entries per rule is quadratic in a plan of one big rule.
+  const sourcesOf = new Map<number, string[]>()
+  for (const entry of plan.entries) {
+    if (entry.rule === undefined) continue
+    const sources = sourcesOf.get(entry.rule)
+    if (sources) sources.push(entry.source)
+    else sourcesOf.set(entry.rule, [entry.source])
+  }
   rules.forEach((rule, i) => {
     const where = `rule ${i + 1} (source ${JSON.stringify(rule.source)})`
     const compiled = compileTagRule(rule.tags)
@@ -24,11 +32,11 @@ export function ruleInconsistencies(plan: Plan): string[] {
     if (foreign.length) problems.push(`${where}: matched holds tags the rule does not select: ${foreign.slice(0, 5).map((t) => JSON.stringify(t)).join(', ')}`)
     if (rule.matched.length > compiled.rule.maxTags) problems.push(`${where}: matched holds ${rule.matched.length} tags, more than maxTags (${compiled.rule.maxTags})`)
     if (rule.matched.length > rule.listed) problems.push(`${where}: matched holds more tags than the ${rule.listed} listed`)
-    const entries = plan.entries.filter((e) => e.rule === i)
-    const sources = entries.map((e) => e.source)
+    const sources = new Set(sourcesOf.get(i))
     const expected = rule.matched.map((tag) => `${rule.source}:${tag}`)
-    if (sources.length !== expected.length || expected.some((s) => !sources.includes(s))) {
-      problems.push(`${where}: its entries are not exactly one per matched tag (${expected.length} matched, ${entries.length} entries)`)
+    const count = sourcesOf.get(i)?.length ?? 0
+    if (count !== expected.length || expected.some((s) => !sources.has(s))) {
+      problems.push(`${where}: its entries are not exactly one per matched tag (${expected.length} matched, ${count} entries)`)
     }
   })
   plan.entries.forEach((entry, i) => {

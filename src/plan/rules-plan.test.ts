@@ -161,13 +161,15 @@ describe('apply --definition: the plan follows from the definition, rules includ
 })
 
 describe('--format markdown', () => {
-  test('groups each rule\'s entries under it, the plain entries first', async () => {
+  test('the summary first, then each rule\'s entries under it, the plain entries first', async () => {
     const md = renderPlan(await planOf(), 'markdown')
-    const sections = md.split('\n\n')
+    const [summary, pulls, ...sections] = md.split('\n\n')
+    expect(summary).toStartWith('Plan: ')
+    expect(pulls).toBe('docker.io: 3 pulls needed.')
     expect(sections[0]).toContain('`busybox:1.36`')
     expect(sections[0]).not.toContain('bitnami/redis')
     expect(sections[1]).toBe('**`bitnami/redis`** tags `{"semver":">=7.2 <8","exclude":["*-debian-11-*"],"latest":2}` (line 5): 2 of 7 listed tags')
     expect(sections[2]).toContain('`bitnami/redis:7.4.0-debian-12-r0`')
-    expect(sections[3]).toBe('**`quay.io/acme/app`** tags `{"regex":"v9.*"}` (line 8): 0 of 1 listed tags, nothing to plan')
+    expect(sections[3]).toBe('**`quay.io/acme/app`** tags `{"regex":"v9.*"}` (line 8): 0 of 1 listed tags, nothing to plan\n')
   })
 })

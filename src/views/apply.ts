@@ -3,10 +3,10 @@
  * messages quote registries and targets come from the plan file, so both are made printable: an escape sequence
  * in a registry's error message is shown as `\x1b[…`, never sent to the terminal.
  */
-import Table from 'cli-table3'
 import type {ApplyResult, BlobCounts, EntryOutcome} from '../apply/model.ts'
 import {shortDigest} from '../ref/digest.ts'
 import {printable, printableJson} from '../ref/text.ts'
+import {boxTable} from './box-table.ts'
 
 export type ApplyFormat = 'table' | 'json'
 
@@ -71,9 +71,6 @@ function applySummaryLine(result: ApplyResult): string {
 
 const INTERRUPTED_LINE = 'Interrupted: run apply again to finish.'
 
-/** One line per entry: separators between rows double the height of a long run for nothing. */
-const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
-
 const HEADINGS = ['Source', 'Target', 'Result', 'Bytes', 'Blobs', 'Duration'] as const
 
 function row(entry: EntryOutcome): string[] {
@@ -118,10 +115,7 @@ function renderTable(result: ApplyResult): string {
   if (result.entries.length === 0) {
     lines.push('No images were applied.')
   } else {
-    // No colours: this output lands in CI logs as often as on terminals.
-    const table = new Table({head: [...HEADINGS], style: {head: [], border: []}, chars: COMPACT})
-    for (const entry of result.entries) table.push(row(entry))
-    lines.push(table.toString(), ...details(result.entries))
+    lines.push(boxTable(HEADINGS, result.entries.map(row)), ...details(result.entries))
   }
   lines.push(applySummaryLine(result))
   if (result.interrupted) lines.push(INTERRUPTED_LINE)

@@ -12,7 +12,7 @@ import type {EntryFailure} from '../plan/build.ts'
 import type {Plan} from '../plan/model.ts'
 import {printable} from '../ref/text.ts'
 import {renderApplyResult} from './apply.ts'
-import {renderPlan} from './plan.ts'
+import {renderMarkdown} from './plan-markdown.ts'
 
 /** Where GitHub Actions output goes; null outside Actions. */
 export type GithubActions = {stepSummary: string | null} | null
@@ -70,8 +70,40 @@ export function applyConflictAnnotations(result: ApplyResult): string {
     .join('')
 }
 
-export function planSummary(plan: Plan): string {
-  return `### image-syncer plan\n\n${renderPlan(plan, 'markdown')}\n`
+/** GitHub shows a step summary only up to 1 MiB (it refuses a longer one, with an error in the log). */
+export const STEP_SUMMARY_MAX_BYTES = 1024 * 1024
+const LIMIT_REASON = 'a GitHub step summary holds at most 1 MiB'
+
+/** The Markdown of the plan under a heading; a long plan's rows are cut to fit, naming the plan file that has them all. */
+export function planSummary(plan: Plan, planPath: string): string {
+  const heading = '### image-syncer plan\n\n'
+  const limit = {bytes: STEP_SUMMARY_MAX_BYTES - Buffer.byteLength(heading) - 1, reason: LIMIT_REASON, fullPlan: `the plan file \`${printable(planPath).replace(/`/g, "'")}\``}
+  return `${heading}${renderMarkdown(plan, limit)}\n`
+}
+
+/**
+ * Any step summary, cut at a line to fit the limit when it is longer (apply's and report's tables of
+ * thousands of entries), with an open code block or `<details>` closed and a note of how much was left out.
+ * The command's own output (the job log) always has everything.
+ */
+export function boundedSummary(markdown: string, maxBytes = STEP_SUMMARY_MAX_BYTES): string {
+  if (Buffer.byteLength(markdown) <= maxBytes) return markdown
+  const lines = markdown.split('\n')
+  const kept: string[] = []
+  let bytes = 1024 // the closing lines and the note
+  let fenced = false
+  let open = 0
+  for (const line of lines) {
+    bytes += Buffer.byteLength(line) + 1
+    if (bytes > maxBytes) break
+    kept.push(line)
+    if (line.startsWith('```')) fenced = !fenced
+    if (line.startsWith('<details')) open++
+    if (line.startsWith('</details>')) open--
+  }
+  const closing = [...(fenced ? ['```'] : []), ...Array.from({length: Math.max(open, 0)}, () => '</details>')]
+  const note = `**${lines.length - kept.length} more lines are not shown here** (${LIMIT_REASON}): the job log has all of them.`
+  return `${[...kept, ...closing, '', note].join('\n')}\n`
 }
 
 /** The apply table as preformatted text: its columns line up in a monospace block, which Markdown tables would not improve. */

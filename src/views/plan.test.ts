@@ -93,9 +93,9 @@ describe('renderPlan markdown', () => {
   /** Cells of a row, splitting on unescaped pipes. */
   const cells = (row: string) => row.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim())
 
-  test('is a header, a separator and one row per entry, each with six cells', () => {
+  test('is the summary, then a header, a separator and one row per entry, each with six cells', () => {
     expect(tableLines).toHaveLength(2 + PLAN.entries.length)
-    expect(lines.slice(0, tableLines.length)).toStrictEqual(tableLines)
+    expect(lines.slice(2, 2 + tableLines.length)).toStrictEqual(tableLines)
     expect(cells(tableLines[0]!)).toStrictEqual(['Source', 'Target', 'Action', 'Digest', 'Platforms', 'Signature'])
     expect(cells(tableLines[1]!).every((c) => /^:?-{3,}:?$/.test(c))).toBe(true)
     for (const row of tableLines) {
@@ -114,19 +114,20 @@ describe('renderPlan markdown', () => {
     ])
   })
 
-  test('the table is followed by a blank line and the summary', () => {
-    expect(text.endsWith('|\n\nPlan: 2 to copy, 1 already present, 1 conflicting.\n')).toBe(true)
+  test('the summary comes first, a blank line, then the table, open (a small plan needs no collapsing)', () => {
+    expect(text.startsWith('Plan: 2 to copy, 1 already present, 1 conflicting.\n\n| Source |')).toBe(true)
+    expect(text).not.toContain('<details>')
   })
 
   test('a pipe in a value is escaped and does not add a cell', () => {
     const odd = planOf([entry('busybox:1', 'library/busybox:1', 'to-copy', D('e'), ['linux/amd64|weird'])])
-    const row = renderPlan(odd, 'markdown').split('\n')[2]!
+    const row = renderPlan(odd, 'markdown').split('\n')[4]!
     expect(row).toContain('linux/amd64\\|weird')
     expect(cells(row)).toHaveLength(6)
   })
 
-  test('an empty plan is a header-only table and the summary', () => {
-    expect(renderPlan(planOf([]), 'markdown')).toBe('| Source | Target | Action | Digest | Platforms | Signature |\n| --- | --- | --- | --- | --- | --- |\n\nPlan: 0 to copy, 0 already present, 0 conflicting.\n')
+  test('an empty plan is the summary and a header-only table', () => {
+    expect(renderPlan(planOf([]), 'markdown')).toBe('Plan: 0 to copy, 0 already present, 0 conflicting.\n\n| Source | Target | Action | Digest | Platforms | Signature |\n| --- | --- | --- | --- | --- | --- |\n')
   })
 })
 
@@ -157,7 +158,7 @@ describe('attestations in the signature cell', () => {
       {predicateType: 'https://spdx.dev/Document|v2', status: 'failed', signers: [], reasons: ['y']},
     ])
     expect(renderPlan(plan, 'table')).toContain('failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document|v2 failed)')
-    const row = renderPlan(plan, 'markdown').split('\n')[2]!
+    const row = renderPlan(plan, 'markdown').split('\n')[4]!
     expect(row).toContain('| **failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document\\|v2 failed)** |')
   })
 

@@ -9,14 +9,13 @@
  * `--latency MS`: the registries are the in-process fake instead, each request delayed by MS, as a registry
  * across a network is; then the run is bound by round trips instead of by the registries' CPU.
  */
-import {readFileSync} from 'node:fs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {delay, type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {blob, image, index, manifestsOf, MB, push, randomBytes, cliCommand, watchPeakRss} from './support.ts'
+import {blob, cliCommand, cpuSecondsOf, image, index, manifestsOf, MB, measuredRun, push, randomBytes, watchPeakRss} from './support.ts'
 
 const args = process.argv.slice(2)
 const dashes = args.indexOf('--')
@@ -64,32 +63,11 @@ try {
 
   /** One CLI run with --debug: wall time, peak RSS, and its requests grouped by method and kind. */
   async function run(label: string, argv: string[]): Promise<{seconds: number; requests: number}> {
-    const started = performance.now()
     // plan prints no progress and copies nothing, so it takes neither --quiet nor the copy flags.
     const flags = argv[0] === 'plan' ? ['--debug'] : ['--debug', '--quiet', ...extra]
-    const child = Bun.spawn([...cli, ...argv, ...flags], {stdout: 'pipe', stderr: 'pipe', cwd: dir})
-    const rss = watchPeakRss(child.pid)
-    const [, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
-    const peak = rss.stop()
-    const seconds = (performance.now() - started) / 1000
-    if (code !== 0 && code !== 2) throw new Error(`${label} exited ${code}: ${err.slice(-2000)}`)
-    const groups = new Map<string, {n: number; ms: number}>()
-    let requests = 0
-    for (const line of err.split('\n')) {
-      const match = /^debug: (\w+) (\S+) .* (\d+)ms/.exec(line)
-      if (!match) continue
-      requests++
-      const url = new URL(match[2]!)
-      const where = url.host === source.host ? 'source' : 'target'
-      const kind = /\/blobs\/uploads\//.test(url.pathname) ? 'uploads' : /\/(manifests|blobs|tags|referrers)\//.exec(url.pathname)?.[1] ?? url.pathname
-      const key = `${where} ${match[1]} ${kind}`
-      const group = groups.get(key) ?? {n: 0, ms: 0}
-      groups.set(key, {n: group.n + 1, ms: group.ms + Number(match[3])})
-    }
-    const breakdown = [...groups].sort((a, b) => b[1].n - a[1].n).map(([k, g]) => `${k} ${g.n} (${(g.ms / g.n).toFixed(1)} ms)`).join(', ')
-    const cpu = child.resourceUsage()?.cpuTime
-    const cpuSeconds = cpu ? `, ${(Number(cpu.total) / 1e6).toFixed(2)} s CPU` : ''
-    console.log(`${label}: ${seconds.toFixed(2)} s${cpuSeconds}, peak RSS ${peak.toFixed(0)} MiB, ${requests} requests (${(requests / entries.length).toFixed(1)} per entry; mean duration in brackets)\n    ${breakdown}`)
+    const {seconds, cpuSeconds, peakMiB, requests, breakdown} = await measuredRun([...cli, ...argv, ...flags], dir, source.host)
+    const cpu = cpuSeconds !== null ? `, ${cpuSeconds.toFixed(2)} s CPU` : ''
+    console.log(`${label}: ${seconds.toFixed(2)} s${cpu}, peak RSS ${peakMiB.toFixed(0)} MiB, ${requests} requests (${(requests / entries.length).toFixed(1)} per entry; mean duration in brackets)\n    ${breakdown}`)
     return {seconds, requests}
   }
 
@@ -145,11 +123,7 @@ try {
 
 /** CPU seconds (user + system) the registry processes have used so far; empty for in-process registries. */
 function registryCpu(...servers: Server[]): number[] {
-  return servers.flatMap((r) => {
-    if (r.pid === undefined) return []
-    const fields = readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return [(Number(fields[11]) + Number(fields[12])) / 100]
-  })
+  return servers.flatMap((r) => (r.pid === undefined ? [] : [cpuSecondsOf(r.pid)]))
 }
 
 function printCpu(before: number[], after: number[]): void {

@@ -89,3 +89,54 @@ export async function timedRun(command: string[], cwd: string): Promise<{seconds
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
   return {seconds: (performance.now() - started) / 1000, peakMiB: rss.stop(), code, stdout, stderr}
 }
+
+/**
+ * The requests of a `--debug` run's stderr, counted and grouped by where (`source` when the host is
+ * `sourceHost`, else `target`), method and kind (manifests, blobs, tags, referrers, uploads), with mean durations.
+ */
+export function requestBreakdown(stderr: string, sourceHost: string): {requests: number; breakdown: string} {
+  const groups = new Map<string, {n: number; ms: number}>()
+  let requests = 0
+  for (const line of stderr.split('\n')) {
+    const match = /^debug: (\w+) (\S+) .* (\d+)ms/.exec(line)
+    if (!match) continue
+    requests++
+    const url = new URL(match[2]!)
+    const where = url.host === sourceHost ? 'source' : 'target'
+    const kind = /\/blobs\/uploads\//.test(url.pathname) ? 'uploads' : /\/(manifests|blobs|tags|referrers)\//.exec(url.pathname)?.[1] ?? url.pathname
+    const key = `${where} ${match[1]} ${kind}`
+    const group = groups.get(key) ?? {n: 0, ms: 0}
+    groups.set(key, {n: group.n + 1, ms: group.ms + Number(match[3])})
+  }
+  const breakdown = [...groups].sort((a, b) => b[1].n - a[1].n).map(([k, g]) => `${k} ${g.n} (${(g.ms / g.n).toFixed(1)} ms)`).join(', ')
+  return {requests, breakdown}
+}
+
+export interface MeasuredRun {
+  seconds: number
+  /** User + system CPU of the child, when Bun could tell. */
+  cpuSeconds: number | null
+  peakMiB: number
+  /** From --debug lines on stderr; 0 without --debug. */
+  requests: number
+  breakdown: string
+}
+
+/** Runs one CLI command as a child in `cwd`: wall time, CPU, peak RSS and its requests; throws unless it exits 0 or 2. */
+export async function measuredRun(command: string[], cwd: string, sourceHost: string): Promise<MeasuredRun> {
+  const started = performance.now()
+  const child = Bun.spawn(command, {stdout: 'pipe', stderr: 'pipe', cwd})
+  const rss = watchPeakRss(child.pid)
+  const [, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+  const peakMiB = rss.stop()
+  const seconds = (performance.now() - started) / 1000
+  if (code !== 0 && code !== 2) throw new Error(`${command.slice(-4).join(' ')} exited ${code}: ${err.slice(-2000)}`)
+  const cpu = child.resourceUsage()?.cpuTime
+  return {seconds, cpuSeconds: cpu ? Number(cpu.total) / 1e6 : null, peakMiB, ...requestBreakdown(err, sourceHost)}
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat: a registry's share of a run. */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
