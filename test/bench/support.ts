@@ -75,8 +75,12 @@ export async function manifestsOf(registry: {url: string}, repo: string, referen
   return [[body.config!, ...body.layers!]]
 }
 
-/** The standalone binary when built (what ops run; starts in ~40 ms instead of ~200 ms), else the CLI from source. */
+/**
+ * The standalone binary when built (what ops run; starts in ~40 ms instead of ~200 ms), else the CLI from source.
+ * SYNCER_BENCH_CLI names another binary, e.g. one built from an older commit, to compare before and after.
+ */
 export async function cliCommand(): Promise<string[]> {
+  if (process.env.SYNCER_BENCH_CLI) return [process.env.SYNCER_BENCH_CLI]
   const binary = join(repoRoot, 'dist/image-syncer')
   return (await Bun.file(binary).exists()) ? [binary] : [process.execPath, join(repoRoot, 'src/cli.ts')]
 }
