@@ -13,9 +13,8 @@
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {mapLimit} from '../../src/transport/limiter.ts'
 import {startRealRegistry} from '../support/real-registry.ts'
-import {blob, image, index, manifestsOf, MB, push, randomBytes, cliCommand, watchPeakRss} from './support.ts'
+import {blob, cliCommand, image, index, MB, push, randomBytes, rawStream, skopeoSync, uniqueBlobs, watchPeakRss} from './support.ts'
 
 const args = process.argv.slice(2)
 const largeMb = Number(args[args.indexOf('--large-mb') + 1] || 300) || 300
@@ -72,43 +71,15 @@ try {
   await timedApply('layout → registry', `${layoutTarget.host}/mirror/`, ['--mirror', `${source.host}=oci:./layout/`])
 
   // ---- raw stream of the same unique blobs: the practical limit ----
-  const unique = new Map<string, {repo: string; size: number}>()
-  for (const e of entries) {
-    for (const m of await manifestsOf(source, e.repo, e.tag)) for (const b of m) if (!unique.has(b.digest)) unique.set(b.digest, {repo: e.repo, size: b.size})
-  }
-  const rawStart = performance.now()
-  let rawBytes = 0
-  await mapLimit([...unique], 8, async ([digest, {repo}]) => {
-    const get = await fetch(`${source.url}/v2/${repo}/blobs/${digest}`)
-    const post = await fetch(`${rawTarget.url}/v2/raw/blobs/uploads/`, {method: 'POST'})
-    const location = new URL(post.headers.get('location')!, rawTarget.url)
-    location.searchParams.set('digest', digest)
-    const size = get.headers.get('content-length')!
-    const put = await fetch(location, {method: 'PUT', body: get.body, headers: {'content-length': size, 'content-type': 'application/octet-stream'}})
-    if (put.status !== 201) throw new Error(`raw PUT ${put.status}`)
-    rawBytes += Number(size)
-  })
-  const rawSeconds = (performance.now() - rawStart) / 1000
+  const unique = await uniqueBlobs(source, entries)
+  const {seconds: rawSeconds, bytes: rawBytes} = await rawStream(source, rawTarget, unique, 8, 'raw')
   console.log(`raw stream (same ${unique.size} unique blobs): ${rawSeconds.toFixed(2)} s, ${(rawBytes / MB).toFixed(0)} MB, ${(rawBytes / MB / rawSeconds).toFixed(0)} MB/s`)
   console.log(`image-syncer / raw stream: ${((rawSeconds / applySeconds) * 100).toFixed(0)}% of the raw throughput (time ratio raw/apply)`)
 
   // ---- skopeo sync --all, when installed ----
-  const skopeo = Bun.which('skopeo')
-  if (skopeo && !skipSkopeo) {
-    const yaml = join(dir, 'skopeo.yaml')
-    await writeFile(yaml, `${source.host}:\n  tls-verify: false\n  images:\n${entries.map((e) => `    ${e.repo}: ["${e.tag}"]`).join('\n')}\n`)
-    const skStart = performance.now()
-    const sk = Bun.spawn([skopeo, 'sync', '--all', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', yaml, `${skopeoTarget.host}/mirror`], {stdout: 'ignore', stderr: 'pipe'})
-    const skRss = watchPeakRss(sk.pid)
-    const skErr = await new Response(sk.stderr).text()
-    const skCode = await sk.exited
-    const skPeak = skRss.stop()
-    const skSeconds = (performance.now() - skStart) / 1000
-    if (skCode !== 0) console.log(`skopeo sync failed (${skCode}): ${skErr.slice(-500)}`)
-    else console.log(`skopeo sync --all: ${skSeconds.toFixed(2)} s, peak RSS ${skPeak.toFixed(0)} MiB; image-syncer took ${((applySeconds / skSeconds) * 100).toFixed(0)}% of skopeo's time`)
-  } else {
-    console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
-  }
+  const skopeo = skipSkopeo ? null : await skopeoSync(source, skopeoTarget, entries, dir)
+  if (skopeo) console.log(`skopeo sync --all: ${skopeo.seconds.toFixed(2)} s, peak RSS ${skopeo.peakMiB.toFixed(0)} MiB; image-syncer took ${((applySeconds / skopeo.seconds) * 100).toFixed(0)}% of skopeo's time`)
+  else console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
 } finally {
   await Promise.all([source, target, rawTarget, skopeoTarget, layoutTarget].map((r) => r.stop()))
   await rm(dir, {recursive: true, force: true})

@@ -15,7 +15,7 @@ import {join} from 'node:path'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {delay, type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {blob, cliCommand, cpuSecondsOf, image, index, manifestsOf, MB, measuredRun, push, randomBytes, watchPeakRss} from './support.ts'
+import {blob, cliCommand, cpuSecondsOf, image, index, MB, measuredRun, push, randomBytes, rawStream, skopeoSync, uniqueBlobs} from './support.ts'
 
 const args = process.argv.slice(2)
 const dashes = args.indexOf('--')
@@ -81,43 +81,18 @@ try {
   await run('  phase: apply', ['apply', planPath])
 
   // ---- raw stream of the same unique blobs: the practical limit, 8 at once (and as many as our transfers) ----
-  const unique = new Map<string, {repo: string; size: number}>()
-  for (const e of entries) for (const m of await manifestsOf(source, e.repo, e.tag)) for (const b of m) if (!unique.has(b.digest)) unique.set(b.digest, {repo: e.repo, size: b.size})
+  const unique = await uniqueBlobs(source, entries)
   for (const streams of [8, 16]) {
     const rawCpuBefore = registryCpu(source, rawTarget)
-    const rawStart = performance.now()
-    let rawBytes = 0
-    await mapLimit([...unique], streams, async ([digest, {repo}]) => {
-      const get = await fetch(`${source.url}/v2/${repo}/blobs/${digest}`)
-      const post = await fetch(`${rawTarget.url}/v2/raw${streams}/blobs/uploads/`, {method: 'POST'})
-      const location = new URL(post.headers.get('location')!, rawTarget.url)
-      location.searchParams.set('digest', digest)
-      const size = get.headers.get('content-length')!
-      const put = await fetch(location, {method: 'PUT', body: get.body, headers: {'content-length': size, 'content-type': 'application/octet-stream'}})
-      if (put.status !== 201) throw new Error(`raw PUT ${put.status}`)
-      rawBytes += Number(size)
-    })
-    const seconds = (performance.now() - rawStart) / 1000
+    const {seconds, bytes: rawBytes} = await rawStream(source, rawTarget, unique, streams, `raw${streams}`)
     console.log(`raw GET → PUT stream (${unique.size} unique blobs, ${(rawBytes / MB).toFixed(1)} MB, ${streams} at once): ${seconds.toFixed(2)} s`)
     printCpu(rawCpuBefore, registryCpu(source, rawTarget))
     console.log(`ratio one-shot sync / raw stream (${streams} at once): ${(oneShot.seconds / seconds).toFixed(2)}×`)
   }
 
-  const skopeo = Bun.which('skopeo')
-  if (skopeo && !skipSkopeo) {
-    const yaml = join(dir, 'skopeo.yaml')
-    await writeFile(yaml, `${source.host}:\n  tls-verify: false\n  images:\n${entries.map((e) => `    ${e.repo}: ["${e.tag}"]`).join('\n')}\n`)
-    const started = performance.now()
-    const sk = Bun.spawn([skopeo, 'sync', '--all', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', yaml, `${skopeoTarget.host}/mirror`], {stdout: 'ignore', stderr: 'pipe'})
-    const rss = watchPeakRss(sk.pid)
-    const [skErr, skCode] = await Promise.all([new Response(sk.stderr).text(), sk.exited])
-    const peak = rss.stop()
-    const seconds = (performance.now() - started) / 1000
-    if (skCode !== 0) console.log(`skopeo sync failed (${skCode}): ${skErr.slice(-500)}`)
-    else console.log(`skopeo sync --all: ${seconds.toFixed(2)} s, peak RSS ${peak.toFixed(0)} MiB\nratio one-shot sync / skopeo sync --all: ${(oneShot.seconds / seconds).toFixed(2)}×`)
-  } else {
-    console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
-  }
+  const skopeo = skipSkopeo ? null : await skopeoSync(source, skopeoTarget, entries, dir)
+  if (skopeo) console.log(`skopeo sync --all: ${skopeo.seconds.toFixed(2)} s, peak RSS ${skopeo.peakMiB.toFixed(0)} MiB\nratio one-shot sync / skopeo sync --all: ${(oneShot.seconds / skopeo.seconds).toFixed(2)}×`)
+  else console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
 } finally {
   await Promise.all([source, target, warmTarget, rawTarget, skopeoTarget].map((r) => r.stop()))
   await rm(dir, {recursive: true, force: true})

@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
+import {mapLimit} from '../../src/transport/limiter.ts'
 import {type Blob, pushBlob, putManifest} from '../support/images.ts'
 
 export const MB = 1_000_000
@@ -143,4 +144,45 @@ export async function measuredRun(command: string[], cwd: string, sourceHost: st
 export function cpuSecondsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** The blobs of every image below the given tags, each digest once, with a repository that holds it. */
+export async function uniqueBlobs(registry: {url: string}, entries: Array<{repo: string; tag: string}>): Promise<Map<string, {repo: string; size: number}>> {
+  const unique = new Map<string, {repo: string; size: number}>()
+  for (const e of entries) for (const m of await manifestsOf(registry, e.repo, e.tag)) for (const b of m) if (!unique.has(b.digest)) unique.set(b.digest, {repo: e.repo, size: b.size})
+  return unique
+}
+
+/**
+ * The practical limit of any copy: each blob streamed GET → PUT (POST, then one monolithic PUT), `streams` at once,
+ * into repository `repo` of `to`, with nothing else (no manifests, no checks). Returns seconds and bytes.
+ */
+export async function rawStream(from: {url: string}, to: {url: string}, blobs: Map<string, {repo: string}>, streams: number, repo: string): Promise<{seconds: number; bytes: number}> {
+  const started = performance.now()
+  let bytes = 0
+  await mapLimit([...blobs], streams, async ([digest, {repo: sourceRepo}]) => {
+    const get = await fetch(`${from.url}/v2/${sourceRepo}/blobs/${digest}`)
+    const post = await fetch(`${to.url}/v2/${repo}/blobs/uploads/`, {method: 'POST'})
+    const location = new URL(post.headers.get('location')!, to.url)
+    location.searchParams.set('digest', digest)
+    const size = get.headers.get('content-length')!
+    const put = await fetch(location, {method: 'PUT', body: get.body, headers: {'content-length': size, 'content-type': 'application/octet-stream'}})
+    if (put.status !== 201) throw new Error(`raw PUT ${put.status}`)
+    bytes += Number(size)
+  })
+  return {seconds: (performance.now() - started) / 1000, bytes}
+}
+
+/**
+ * `skopeo sync --all` of the given tags from `from` (plain HTTP) into `<to.host>/mirror`, with its wall time and
+ * peak RSS; null when skopeo is not installed. Throws with skopeo's words when it fails.
+ */
+export async function skopeoSync(from: {host: string}, to: {host: string}, entries: Array<{repo: string; tag: string}>, dir: string): Promise<{seconds: number; peakMiB: number} | null> {
+  const skopeo = Bun.which('skopeo')
+  if (!skopeo) return null
+  const yaml = join(dir, 'skopeo.yaml')
+  await Bun.write(yaml, `${from.host}:\n  tls-verify: false\n  images:\n${entries.map((e) => `    ${e.repo}: ["${e.tag}"]`).join('\n')}\n`)
+  const run = await timedRun([skopeo, 'sync', '--all', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', yaml, `${to.host}/mirror`], dir)
+  if (run.code !== 0) throw new Error(`skopeo sync failed (${run.code}): ${run.stderr.slice(-500)}`)
+  return {seconds: run.seconds, peakMiB: run.peakMiB}
 }
