@@ -163,8 +163,9 @@ describe('apply --definition: the plan follows from the definition, rules includ
 describe('--format markdown', () => {
   test('the summary first, then each rule\'s entries under it, the plain entries first', async () => {
     const md = renderPlan(await planOf(), 'markdown')
-    const [summary, pulls, ...sections] = md.split('\n\n')
+    const [summary, size, pulls, ...sections] = md.split('\n\n')
     expect(summary).toStartWith('Plan: ')
+    expect(size).toBe('Size to copy: 3.0 kB.')
     expect(pulls).toBe('docker.io: 3 pulls needed.')
     expect(sections[0]).toContain('`busybox:1.36`')
     expect(sections[0]).not.toContain('bitnami/redis')
