@@ -62,3 +62,47 @@ describe('shardEntries', () => {
     expect(shardEntries(two, {index: 3, count: 3})).toEqual([])
   })
 })
+
+describe('balanced by the bytes the plan records', () => {
+  type Sized = Entry & {bytes?: number; platforms?: string[]}
+  const MB = 1024 * 1024
+  const copy = (target: string, extra: Partial<Sized> = {}): Sized => ({target: `h.example/m/${target}`, action: 'to-copy', ...extra})
+  const split = (all: Sized[], count: number) => Object.fromEntries([...assignRepositories(all, count)].map(([repo, shard]) => [repo.slice('h.example/m/'.length), shard]))
+
+  test('one huge image outweighs many small ones: bytes decide, not the number of entries', () => {
+    const small = ['a', 'b', 'c', 'd'].flatMap((repo) => [1, 2, 3].map((t) => copy(`${repo}:${t}`, {bytes: 100 * MB})))
+    const all = [...small, copy('huge:1', {bytes: 10_000 * MB})]
+    expect(split(all, 2)).toEqual({huge: 1, a: 2, b: 2, c: 2, d: 2})
+    // Counted, the same repositories split 3+3+1 against 3+3.
+    expect(split(all.map(({bytes: _, ...e}) => e), 2)).toEqual({a: 1, b: 2, c: 1, d: 2, huge: 1})
+  })
+
+  test('an entry without bytes weighs the mean of the known ones, times its platforms', () => {
+    const all: Sized[] = [
+      copy('s:1', {bytes: 100}),
+      copy('s:2', {bytes: 100}),
+      copy('s:3', {bytes: 100}),
+      // An index of four platforms: 4 × 100, the heaviest repository, though it has one entry.
+      copy('idx:1', {platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x']}),
+      // A platform picked out of an index, and an index whose children name no platform: one image each.
+      copy('t:1', {platforms: ['linux/amd64']}),
+      copy('t:2', {platforms: []}),
+      // Already there: neither weighs nor counts in the mean.
+      {target: 'h.example/m/t:3', action: 'already-present', bytes: 1_000_000},
+    ]
+    expect(split(all, 2)).toEqual({idx: 1, s: 2, t: 2})
+    expect(split(all, 3)).toEqual({idx: 1, s: 2, t: 3})
+  })
+
+  test('a plan that records no bytes is counted as before: platforms do not weigh', () => {
+    const all = entries(41)
+    const withPlatforms = all.map((e, i) => ({...e, platforms: Array.from({length: i % 4}, (_, p) => `linux/p${p}`)}))
+    expect(assignRepositories(withPlatforms, 4)).toEqual(assignRepositories(all, 4))
+    expect(split([copy('a:1'), copy('a:2'), copy('b:1', {platforms: ['linux/amd64', 'linux/arm64', 'linux/386']})], 2)).toEqual({a: 1, b: 2})
+  })
+
+  test('the same split whatever the entry order, with estimates', () => {
+    const all: Sized[] = entries(41).map((e, i) => (i % 3 === 0 ? {...e, bytes: (i * 7919) % 100_003} : {...e, platforms: Array.from({length: i % 5}, (_, p) => `linux/p${p}`)}))
+    expect(assignRepositories([...all].reverse(), 4)).toEqual(assignRepositories(all, 4))
+  })
+})

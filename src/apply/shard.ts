@@ -1,8 +1,11 @@
 /**
  * Splitting one plan over K workers (`apply --shard i/K`). Every entry of a target repository goes to the same
  * shard: cross-repository mounts then stay inside one worker, and no two workers upload into one repository.
- * The plan records no bytes per entry, so a repository weighs its number of to-copy entries; repositories are
- * placed heaviest first on the lightest shard (ties by name), which is deterministic for a given plan file.
+ * A repository weighs the bytes its to-copy entries move, as the plan recorded them (plan/model.ts `bytes`:
+ * known for single manifests only, since reading an index's children costs pulls); an entry without them is
+ * estimated at the plan's mean per known entry, times its platforms (an index copies one image per platform).
+ * A plan that records no bytes at all weighs each to-copy entry 1, as before bytes were recorded. Repositories
+ * are placed heaviest first on the lightest shard (ties by name): the same plan file always splits the same way.
  */
 import type {PlanEntry} from '../plan/model.ts'
 import {SyncerError} from '../ref/errors.ts'
@@ -50,12 +53,16 @@ export function targetRepository(entry: Pick<PlanEntry, 'target'>): string {
   return `${ref.registry}/${ref.repository}`
 }
 
+/** What shard weighing reads of an entry; `bytes` and `platforms` are optional for callers that lack them. */
+type Weighed = Pick<PlanEntry, 'target' | 'action'> & Partial<Pick<PlanEntry, 'bytes' | 'platforms'>>
+
 /** Which shard (1-based) each target repository belongs to. */
-export function assignRepositories(entries: readonly Pick<PlanEntry, 'target' | 'action'>[], count: number): Map<string, number> {
+export function assignRepositories(entries: readonly Weighed[], count: number): Map<string, number> {
+  const weightOf = entryWeight(entries)
   const weights = new Map<string, number>()
   for (const entry of entries) {
     const repository = targetRepository(entry)
-    weights.set(repository, (weights.get(repository) ?? 0) + (entry.action === 'to-copy' ? 1 : 0))
+    weights.set(repository, (weights.get(repository) ?? 0) + (entry.action === 'to-copy' ? weightOf(entry) : 0))
   }
   const ordered = [...weights].sort(([a, wa], [b, wb]) => wb - wa || (a < b ? -1 : a > b ? 1 : 0))
   const loads = Array.from({length: count}, () => 0)
@@ -69,8 +76,19 @@ export function assignRepositories(entries: readonly Pick<PlanEntry, 'target' | 
   return assignment
 }
 
+/**
+ * A to-copy entry's weight: its bytes, or the estimate. Whole numbers only (the mean is rounded, and at least 1
+ * so that an unknown entry never weighs nothing), so a repository's sum does not depend on the entry order.
+ */
+function entryWeight(entries: readonly Weighed[]): (entry: Weighed) => number {
+  const known = entries.filter((e) => e.action === 'to-copy' && e.bytes !== undefined).map((e) => e.bytes!)
+  if (known.length === 0) return () => 1
+  const mean = Math.max(1, Math.round(known.reduce((sum, bytes) => sum + bytes, 0) / known.length))
+  return (entry) => entry.bytes ?? mean * Math.max(1, entry.platforms?.length ?? 1)
+}
+
 /** The entries of one shard, in plan order. */
-export function shardEntries<E extends Pick<PlanEntry, 'target' | 'action'>>(entries: readonly E[], shard: Shard): E[] {
+export function shardEntries<E extends Weighed>(entries: readonly E[], shard: Shard): E[] {
   const assignment = assignRepositories(entries, shard.count)
   return entries.filter((e) => assignment.get(targetRepository(e)) === shard.index)
 }

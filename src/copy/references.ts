@@ -24,8 +24,13 @@ export function blobsOf(manifest: FetchedManifest): BlobReference[] {
   if (manifest.parsed.kind !== 'image') return []
   const {config, layers} = manifest.parsed.manifest
   const listed = [{descriptor: config, kind: 'config' as const}, ...layers.map((descriptor) => ({descriptor, kind: 'layer' as const}))]
-  const stored = listed.filter(({descriptor: d}) => !(d.urls?.length && NON_DISTRIBUTABLE.test(d.mediaType)))
+  const stored = listed.filter(({descriptor}) => isStored(descriptor))
   return [...new Map(stored.map(({descriptor: d, kind}) => [descriptorDigest(d), {digest: descriptorDigest(d), size: d.size, kind}])).values()]
+}
+
+/** Whether registries store the blob a descriptor names: not a foreign layer, which is only referenced by URL. */
+export function isStored(descriptor: Descriptor): boolean {
+  return !(descriptor.urls?.length && NON_DISTRIBUTABLE.test(descriptor.mediaType))
 }
 
 function descriptorDigest(descriptor: Descriptor): Digest {

@@ -67,7 +67,7 @@ function indexObservation(manifests: Descriptor[], targetDigest: Digest | null, 
 }
 
 function imageObservation(digest: Digest, platform: Platform | null, targetDigest: Digest | null, mediaType: string = MediaType.DockerManifest): Observation {
-  return {kind: 'observed', source: {digest, mediaType, content: {kind: 'image', platform}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: [], attestations: []}}
+  return {kind: 'observed', source: {digest, mediaType, content: {kind: 'image', platform, bytes: 1000}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: [], attestations: []}}
 }
 
 function planned(result: ReturnType<typeof buildPlan>): Plan {
@@ -140,6 +140,7 @@ describe('buildPlan: whole images', () => {
       mediaType: MediaType.DockerManifest,
       platforms: ['linux/arm64/v8'],
       selection: {kind: 'whole'},
+      bytes: 1000,
       target: `${PREFIX}quay.io/prometheus/node-exporter:v1.8.0`,
       action: 'to-copy',
       targetDigest: null,
@@ -196,7 +197,7 @@ describe('buildPlan: amd64Only', () => {
 
   test('on a single linux/amd64 manifest copies it, with no index', () => {
     const plan = planned(buildPlan(entries('- source: "busybox:1"', '  amd64Only: true'), [imageObservation(dg('img'), AMD64, null)], META))
-    expect(plan.entries[0]).toMatchObject({sourceDigest: dg('img'), platforms: ['linux/amd64'], selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: null}})
+    expect(plan.entries[0]).toMatchObject({sourceDigest: dg('img'), platforms: ['linux/amd64'], selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: null}, bytes: 1000})
     expectValidPlan(plan)
   })
 

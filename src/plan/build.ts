@@ -109,6 +109,8 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
     ...(entry.rule !== undefined ? {rule: entry.rule} : {}),
     targetDigest,
     signature: signatureRecord(observation.signatures, subsetSigned(entry, source)),
+    // A single manifest is what the entry copies, whole or as the one platform asked for.
+    ...(source.content.kind === 'image' ? {bytes: source.content.bytes} : {}),
   }
   const content = source.content
   if (entry.selection.kind === 'whole') {
@@ -164,6 +166,7 @@ function inReadingOrder(e: PlanEntry): PlanEntry {
     mediaType: e.mediaType,
     platforms: e.platforms,
     selection: e.selection,
+    ...(e.bytes !== undefined ? {bytes: e.bytes} : {}),
     target: e.target,
     ...(e.targetPath !== undefined ? {targetPath: e.targetPath} : {}),
     ...(e.rule !== undefined ? {rule: e.rule} : {}),

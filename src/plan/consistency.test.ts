@@ -30,7 +30,7 @@ function index(targetDigest: Digest | null): Observation {
 }
 
 function image(digest: Digest, targetDigest: Digest | null): Observation {
-  const content = {kind: 'image' as const, platform: {os: 'linux', architecture: 'amd64'}}
+  const content = {kind: 'image' as const, platform: {os: 'linux', architecture: 'amd64'}, bytes: 1000}
   return {kind: 'observed', source: {digest, mediaType: MediaType.OciManifest, content}, targetDigest, signatures: {policy: POLICY, verdicts: [], attestations: []}}
 }
 

@@ -87,7 +87,8 @@ function targetProblems(entry: PlanEntry, source: Reference, prefix: string): st
 
 /**
  * A pinned digest decides the content; a platform selection copies one platform's manifest, a platforms
- * selection a new index (its digest is the entry's sourceDigest) computed from the index it names.
+ * selection a new index (its digest is the entry's sourceDigest) computed from the index it names. `bytes` is
+ * not checked: nothing in the file implies it, and it only balances shards (an edited one moves no content).
  */
 function contentProblems(entry: PlanEntry, source: Reference): string[] {
   const problems: string[] = []

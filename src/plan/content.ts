@@ -1,10 +1,11 @@
 /**
- * Reading what a manifest holds for the plan (an index's children, a single manifest's platform), once per
+ * Reading what a manifest holds for the plan (an index's children, a single manifest's platform and blob sizes), once per
  * repository and digest per run, from wherever it costs nothing: the target when it already holds the digest,
  * the source otherwise. Every source manifest GET is a Docker Hub pull; HEAD, blob GETs and the target are free.
  */
 import {platformOfConfig} from '../oci/image-config.ts'
-import {ManifestError, parseManifest} from '../oci/manifest.ts'
+import {isStored} from '../copy/references.ts'
+import {ManifestError, type Manifest, parseManifest} from '../oci/manifest.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import type {ManifestBytes} from '../registry/client.ts'
@@ -46,6 +47,15 @@ export class ContentReader {
     if (parsed.kind !== 'image') throw new ManifestError('INVALID_MANIFEST', `${digest} was announced as an image manifest but is not one`)
     const configDigest = parsed.manifest.config.digest
     const config = isDigest(configDigest) ? await repo.getSmallBlob(configDigest, MAX_CONFIG_BYTES, signal) : null
-    return {kind: 'image', platform: config ? platformOfConfig(config) : null}
+    return {kind: 'image', platform: config ? platformOfConfig(config) : null, bytes: storedBytes(parsed.manifest)}
   }
+}
+
+/**
+ * What copying the manifest's blobs moves, from the sizes it lists: each distinct stored blob once, as the copy
+ * engine walks them (copy/references.ts). Only for balancing shards: the sizes are the manifest's word.
+ */
+function storedBytes(manifest: Manifest): number {
+  const sizes = new Map([manifest.config, ...manifest.layers].filter(isStored).map((d) => [d.digest, d.size]))
+  return [...sizes.values()].reduce((sum, size) => sum + size, 0)
 }

@@ -57,6 +57,12 @@ const PlanEntrySchema = Type.Object(
     mediaType: Type.String(),
     platforms: Type.Array(Type.String()),
     selection: SelectionSchema,
+    /**
+     * The sizes of the blobs the copied manifest lists, summed (each distinct stored blob once), when plan read
+     * that manifest anyway: a single manifest. Absent for an index or a platform picked out of one (their
+     * children are not read while planning: each read is a Docker Hub pull). Only shards are balanced by it.
+     */
+    bytes: Type.Optional(Type.Integer({minimum: 0})),
     /** Full target reference with its tag. */
     target: Type.String(),
     /** `target:` of the definition: the repository path under the prefix, instead of the mirrored name. */

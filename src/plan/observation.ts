@@ -8,8 +8,11 @@ import type {PolicyRecord} from './signature-record.ts'
 export type SourceContent =
   /** An index's children, and its own annotations (a subset index keeps them). */
   | {kind: 'index'; manifests: Descriptor[]; annotations?: Record<string, string>}
-  /** A single manifest; `platform` comes from its config blob, null when the config does not say. */
-  | {kind: 'image'; platform: Platform | null}
+  /**
+   * A single manifest; `platform` comes from its config blob, null when the config does not say; `bytes` is
+   * the sum of the sizes it lists for its distinct stored blobs (config and layers).
+   */
+  | {kind: 'image'; platform: Platform | null; bytes: number}
 
 export type Observation =
   | {

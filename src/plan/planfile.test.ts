@@ -136,6 +136,9 @@ describe('readPlanFile refuses', () => {
     {name: 'an entry with an invalid action', text: withEntry({action: 'overwrite'}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/action `)},
     {name: 'an entry with a short digest', text: withEntry({sourceDigest: 'sha256:abc'}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/sourceDigest `)},
     {name: 'an entry with an unknown field', text: withEntry({force: true}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0`)},
+    {name: 'an entry with negative bytes', text: withEntry({bytes: -1}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/bytes `)},
+    {name: 'an entry with fractional bytes', text: withEntry({bytes: 1.5}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/bytes `)},
+    {name: 'an entry with bytes as a string', text: withEntry({bytes: '12 MB'}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/bytes `)},
     {name: 'a plan without entries', text: JSON.stringify({...PLAN, entries: undefined}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: `)},
     {name: 'a file that does not exist', text: null, code: 'UNREADABLE', message: (p) => `cannot read plan file ${p}: no such file`},
   ]
@@ -190,6 +193,11 @@ describe('readPlanFile refuses', () => {
 
   test('parsePlan accepts exactly what serializePlan writes', () => {
     expect(parsePlan('plan.json', valid)).toStrictEqual(PLAN)
+  })
+
+  test('bytes are optional: a plan records them where it knows them, and plans without them stay valid', () => {
+    const sized = {...PLAN, entries: [{...PLAN.entries[0]!, bytes: 0}, {...PLAN.entries[1]!, bytes: 3_221_225_472}]}
+    expect(parsePlan('plan.json', serializePlan(sized))).toStrictEqual(sized)
   })
 })
 

@@ -92,7 +92,7 @@ describe('buildPlan: platforms', () => {
   })
 
   test('several platforms of a single manifest is an entry error', () => {
-    const single: Observation = {kind: 'observed', source: {digest: AMD64, mediaType: MediaType.OciManifest, content: {kind: 'image', platform: {os: 'linux', architecture: 'amd64'}}}, targetDigest: null, signatures: {policy: POLICY, verdicts: [], attestations: []}}
+    const single: Observation = {kind: 'observed', source: {digest: AMD64, mediaType: MediaType.OciManifest, content: {kind: 'image', platform: {os: 'linux', architecture: 'amd64'}, bytes: 1000}}, targetDigest: null, signatures: {policy: POLICY, verdicts: [], attestations: []}}
     expect(plan(['- source: "app:1"\n  platforms: [linux/amd64, linux/arm64]'], [single])).toMatchObject({failures: [{kind: 'not-platform', message: 'platforms is [linux/amd64, linux/arm64] but app:1 is a single manifest for linux/amd64, not an index of several platforms'}]})
   })
 })

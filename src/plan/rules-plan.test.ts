@@ -55,7 +55,7 @@ afterAll(async () => {
 async function planOf(listed: string[][] = [LISTED, ['v1.0']]): Promise<Plan> {
   const {entries, rules} = expandRules(definition, listed)
   const policy = await recordPolicy(entries[0]!.signatures)
-  const observations: Observation[] = entries.map((e) => ({kind: 'observed', source: {digest: dg(e.source), mediaType: MediaType.OciManifest, content: {kind: 'image', platform: {os: 'linux', architecture: 'amd64'}}}, targetDigest: null, signatures: {policy, verdicts: [], attestations: []}}))
+  const observations: Observation[] = entries.map((e) => ({kind: 'observed', source: {digest: dg(e.source), mediaType: MediaType.OciManifest, content: {kind: 'image', platform: {os: 'linux', architecture: 'amd64'}, bytes: 1000}}, targetDigest: null, signatures: {policy, verdicts: [], attestations: []}}))
   const result = buildPlan(entries, observations, {tool: {name: 'image-syncer', version: 'test'}, createdAt: '2026-01-01T00:00:00.000Z', definition: {path, sha256: definition.sha256}, targetRepoPrefix: PREFIX, rules})
   if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))
   return result.plan
@@ -114,10 +114,10 @@ describe('the plan records rules and renames, and stays consistent', () => {
     const d = await loadDefinition(file)
     const {entries, rules} = expandRules(d, [])
     const policy = await recordPolicy(entries[0]!.signatures)
-    const result = buildPlan(entries, [{kind: 'observed', source: {digest: dg('x'), mediaType: MediaType.OciManifest, content: {kind: 'image', platform: null}}, targetDigest: null, signatures: {policy, verdicts: [], attestations: []}}], {tool: {name: 't', version: 't'}, createdAt: 'now', definition: {path: file, sha256: d.sha256}, targetRepoPrefix: PREFIX, rules})
+    const result = buildPlan(entries, [{kind: 'observed', source: {digest: dg('x'), mediaType: MediaType.OciManifest, content: {kind: 'image', platform: null, bytes: 1000}}, targetDigest: null, signatures: {policy, verdicts: [], attestations: []}}], {tool: {name: 't', version: 't'}, createdAt: 'now', definition: {path: file, sha256: d.sha256}, targetRepoPrefix: PREFIX, rules})
     if (result.kind !== 'planned') throw new Error('failed')
     expect(result.plan).not.toHaveProperty('rules')
-    expect(Object.keys(result.plan.entries[0]!)).toEqual(['source', 'sourceRepository', 'sourceDigest', 'mediaType', 'platforms', 'selection', 'target', 'action', 'targetDigest', 'signature'])
+    expect(Object.keys(result.plan.entries[0]!)).toEqual(['source', 'sourceRepository', 'sourceDigest', 'mediaType', 'platforms', 'selection', 'bytes', 'target', 'action', 'targetDigest', 'signature'])
   })
 
   const edits: Array<[string, (plan: Plan) => void, string]> = [
@@ -163,8 +163,9 @@ describe('apply --definition: the plan follows from the definition, rules includ
 describe('--format markdown', () => {
   test('the summary first, then each rule\'s entries under it, the plain entries first', async () => {
     const md = renderPlan(await planOf(), 'markdown')
-    const [summary, pulls, ...sections] = md.split('\n\n')
+    const [summary, size, pulls, ...sections] = md.split('\n\n')
     expect(summary).toStartWith('Plan: ')
+    expect(size).toBe('Size to copy: 3.0 kB.')
     expect(pulls).toBe('docker.io: 3 pulls needed.')
     expect(sections[0]).toContain('`busybox:1.36`')
     expect(sections[0]).not.toContain('bitnami/redis')

@@ -1,10 +1,11 @@
 /**
- * The words of a plan that every view shares: the six cells of an entry's row, the summary line and the pull
- * lines. Cells quote registries and a file anyone may edit, so each one is printable.
+ * The words of a plan that every view shares: the six cells of an entry's row, the summary line, the size and
+ * the pull lines. Cells quote registries and a file anyone may edit, so each one is printable.
  */
 import type {Plan, PlanEntry} from '../plan/model.ts'
 import {shortDigest} from '../ref/digest.ts'
 import {printable} from '../ref/text.ts'
+import {formatBytes} from './apply.ts'
 
 export const HEADINGS = ['Source', 'Target', 'Action', 'Digest', 'Platforms', 'Signature'] as const
 
@@ -52,7 +53,21 @@ export function pullLines(plan: Plan): string[] {
     .map((p) => `${p.registry}: ${p.needed} pull${p.needed === 1 ? '' : 's'} needed${p.remaining !== null ? `, ${p.remaining} left` : ''}.`)
 }
 
-/** The summary, then the pull lines; Markdown needs a blank line between them or it joins them into one. */
+/**
+ * `Size to copy: 1.2 GB, and 3 entries of unknown size.`: what the entries apply will copy weigh, as far as the
+ * plan recorded it (single manifests; an index's children are not read while planning). Nothing when it
+ * recorded none, so such a plan reads as before. A blob two entries share is counted in both.
+ */
+export function sizeLines(plan: Plan): string[] {
+  const copied = plan.entries.filter((e) => e.action === 'to-copy' && e.signature.status !== 'failed')
+  const known = copied.filter((e) => e.bytes !== undefined)
+  if (known.length === 0) return []
+  const unknown = copied.length - known.length
+  const rest = unknown ? `, and ${unknown} entr${unknown === 1 ? 'y' : 'ies'} of unknown size` : ''
+  return [`Size to copy: ${formatBytes(known.reduce((sum, e) => sum + e.bytes!, 0))}${rest}.`]
+}
+
+/** The summary, the size, then the pull lines; Markdown needs a blank line between them or it joins them into one. */
 export function footer(plan: Plan, separator = '\n'): string {
-  return [summaryLine(plan), ...pullLines(plan)].join(separator)
+  return [summaryLine(plan), ...sizeLines(plan), ...pullLines(plan)].join(separator)
 }

@@ -74,6 +74,24 @@ describe('renderPlan table', () => {
   })
 })
 
+describe('the size to copy', () => {
+  const [index, present, conflicting, other] = PLAN.entries
+  const failed = {...other!, target: `${PREFIX}failed:1`, signature: {...other!.signature, status: 'failed' as const}}
+
+  test('sums the bytes the to-copy entries record and counts those of unknown size, in every view', () => {
+    // Already there, conflicting or failing its signature check: none of them is copied, so none weighs.
+    const sized = planOf([index!, {...present!, bytes: 9e9}, {...conflicting!, bytes: 9e9}, {...other!, bytes: 1_500_000}, {...failed, bytes: 9e9}])
+    const line = 'Size to copy: 1.5 MB, and 1 entry of unknown size.'
+    expect(renderPlan(sized, 'table')).toContain(`\nPlan: 3 to copy, 1 already present, 1 conflicting. 1 signature failure.\n${line}\n`)
+    expect(renderPlan(sized, 'markdown')).toContain(`1 signature failure.\n\n${line}\n`)
+    expect(renderPlan(planOf([{...index!, bytes: 2_000}, {...other!, bytes: 3_000}]), 'table')).toContain('\nSize to copy: 5.0 kB.\n')
+  })
+
+  test('a plan that records no bytes reads as before', () => {
+    expect(renderPlan(PLAN, 'table')).not.toContain('Size to copy')
+  })
+})
+
 describe('summaryLine', () => {
   const cases: {summary: Plan['summary']; want: string}[] = [
     {summary: {toCopy: 0, alreadyPresent: 0, conflicting: 0, signatureFailures: 0}, want: 'Plan: 0 to copy, 0 already present, 0 conflicting.'},

@@ -10,7 +10,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {runPlan, type PlanRequest} from '../../src/plan/run.ts'
 import {type FakeRegistry, type FakeRegistryOptions, corruptManifest, omitDigestHeader, serverError, startFakeRegistry, tooManyRequests} from '../support/fake-registry/index.ts'
-import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
+import {MediaType} from '../../src/oci/media-types.ts'
+import {sha256Digest} from '../../src/ref/digest.ts'
+import {type Blob, makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {runCli} from './scenario.ts'
 
 setDefaultTimeout(30_000)
@@ -161,6 +163,22 @@ describe('plan against the in-process registry', () => {
       [`${source.host}/acme/missing:1`, 'source-not-found'],
       [`${source.host}/acme/gone:2`, 'source-not-found'],
     ])
+  })
+
+  test('a single manifest records its bytes: the config and each distinct stored layer once, no foreign layer', async () => {
+    const source = await fake()
+    const target = await fake()
+    const image = makeImage({flavor: 'docker', layers: 2, layerSize: 700})
+    for (const blob of [image.config, ...image.layers]) source.putBlob('acme/win', blob.bytes)
+    const described = ({mediaType, digest, bytes}: Blob) => ({mediaType, digest, size: bytes.length})
+    // A Windows base layer: referenced by URL, never stored by registries nor copied, so it weighs nothing.
+    const foreign = {mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: sha256Digest(new TextEncoder().encode('base')), size: 1_000_000, urls: ['https://mcr.example/base']}
+    const [first, second] = image.layers.map(described)
+    const manifest = {schemaVersion: 2, mediaType: MediaType.DockerManifest, config: described(image.config), layers: [foreign, first, second, first]}
+    source.putManifest('acme/win', '1', new TextEncoder().encode(JSON.stringify(manifest)), MediaType.DockerManifest)
+    const {outcome} = await plan(source, target, ['acme/win:1'])
+    expect(outcome.kind).toBe('planned')
+    if (outcome.kind === 'planned') expect(outcome.plan.entries[0]!.bytes).toBe(image.config.bytes.length + 2 * 700)
   })
 
   test('schema 1 manifests get a clear "unsupported" error', async () => {

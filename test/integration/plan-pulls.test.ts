@@ -12,7 +12,7 @@ import {runPlan} from '../../src/plan/run.ts'
 import {connectRegistries} from '../../src/registry/connect.ts'
 import {renderPlan} from '../../src/views/plan.ts'
 import {pullLimit, requestCost, tooManyRequests} from '../support/fake-registry/index.ts'
-import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
+import {type Image, makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {pushLegacySignature} from '../support/signed-images.ts'
 import {makeKeyPair} from '../support/sigstore/test-keys.ts'
 import {apply, cleanUpAfterEach, fake, kinds, planFor, workdir} from './apply-helpers.ts'
@@ -43,12 +43,15 @@ async function seeded() {
   }
   await pushIndex(source.url, 'acme/a', shared, 'latest')
   sources.push('acme/a:latest')
+  const singles = new Map<string, Image>()
   for (const tag of ['1', '2']) {
-    await pushImage(source.url, 'acme/c', makeImage({flavor: 'docker', platform: AMD64}), tag)
+    const image = makeImage({flavor: 'docker', platform: AMD64})
+    await pushImage(source.url, 'acme/c', image, tag)
     sources.push(`acme/c:${tag}`)
+    singles.set(`acme/c:${tag}`, image)
   }
   source.clearLog()
-  return {source, target, sources}
+  return {source, target, sources, singles}
 }
 
 /** Two indexes (3 manifests each) at a source that announces 6 pulls left and spends 2 on planning. */
@@ -64,8 +67,11 @@ async function indexesBehindBudget() {
 
 describe('planning spends no Docker Hub pulls it does not need', () => {
   test('warm plan: no source manifest GET; one source HEAD and one target GET per entry', async () => {
-    const {source, target, sources} = await seeded()
+    const {source, target, sources, singles} = await seeded()
     const cold = await planFor(source, target, sources)
+    // A single manifest's bytes come from the manifest read anyway; an index's children are not read: none.
+    const sizes = sources.map((s) => singles.get(s)).map((image) => image && [image.config, ...image.layers].reduce((n, b) => n + b.bytes.length, 0))
+    expect(cold.plan.entries.map((e) => e.bytes)).toEqual(sizes)
     expect(kinds(await apply(target, cold))).toEqual(sources.map(() => 'copied'))
     source.clearLog()
     target.clearLog()
@@ -73,7 +79,7 @@ describe('planning spends no Docker Hub pulls it does not need', () => {
     const warm = await planFor(source, target, sources)
     expect(warm.plan.entries.map((e) => e.action)).toEqual(sources.map(() => 'already-present'))
     // What the plan shows is the same, read from the target instead of the source.
-    expect(warm.plan.entries.map((e) => [e.platforms, e.signature.status])).toEqual(cold.plan.entries.map((e) => [e.platforms, e.signature.status]))
+    expect(warm.plan.entries.map((e) => [e.platforms, e.signature.status, e.bytes])).toEqual(cold.plan.entries.map((e) => [e.platforms, e.signature.status, e.bytes]))
     const [atSource, atTarget] = [cost(source), cost(target)]
     expect(atSource).toEqual({requests: 7, manifestGets: 0, manifestHeads: 7, blobGets: 0, tagLists: 0, referrers: 0})
     // Per entry a GET of the target tag; per single manifest (two) its config; per repository (three) one tag
