@@ -1,10 +1,12 @@
 /** The shipped examples stay in step with the CLI: valid YAML, a valid definition, and flags the CLI accepts. */
 import {describe, expect, test} from 'bun:test'
-import {readdir, readFile} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parse, parseAllDocuments} from 'yaml'
 import {parseDefinition} from '../../src/definition/load.ts'
+import {renderPlan} from '../../src/views/plan.ts'
+import {largePlan} from '../support/large-plan.ts'
 import {runCli} from '../integration/scenario.ts'
 
 const EXAMPLES = join(import.meta.dir, '../../examples')
@@ -70,6 +72,39 @@ describe('examples/github', () => {
       const words = step.with!.args!.split(/\s+/).filter(Boolean).map((w) => w.replace(/^"\$\w+"$/, 'registry.example/x/'))
       expectAccepted(await runCli(words, {cwd: tmpdir()}))
     }
+  })
+})
+
+describe('examples/github/plan.yml comment step', () => {
+  /** Runs the step's github-script with GitHub's objects standing in, and returns the comment it would create. */
+  async function commentFor(markdown: string): Promise<string> {
+    const workflow = parse(await readFile(join(EXAMPLES, 'github', 'plan.yml'), 'utf8')) as {jobs: Record<string, {steps: Array<{uses?: string; with?: {script?: string}}>}>}
+    const script = Object.values(workflow.jobs)[0]!.steps.find((s) => s.uses?.startsWith('actions/github-script'))!.with!.script!
+    const dir = await mkdtemp(join(tmpdir(), 'plan-comment-'))
+    await writeFile(join(dir, 'plan.md'), markdown)
+    const created: string[] = []
+    const github = {paginate: async () => [], rest: {issues: {listComments: null, updateComment: null, createComment: async ({body}: {body: string}) => created.push(body)}}}
+    const context = {repo: {owner: 'acme', repo: 'mirror'}, issue: {number: 7}, serverUrl: 'https://github.com', runId: 42}
+    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>
+    await new AsyncFunction('require', 'process', 'context', 'github', script)(require, {env: {PLAN_FILE: join(dir, 'plan.md')}}, context, github)
+    await rm(dir, {recursive: true, force: true})
+    expect(created).toHaveLength(1)
+    return created[0]!
+  }
+
+  test('a small plan is commented whole', async () => {
+    const markdown = renderPlan(largePlan({count: 10}), 'markdown')
+    expect(await commentFor(markdown)).toBe(`<!-- image-syncer-plan -->\n### image-syncer plan\n\n${markdown}`)
+  })
+
+  test('a 10,000-entry plan keeps its summary and conflicts under GitHub\'s 65,536 characters and links the rest', async () => {
+    const markdown = renderPlan(largePlan({count: 10_000}), 'markdown')
+    expect(markdown.length).toBeGreaterThan(65_536)
+    const body = await commentFor(markdown)
+    expect(body.length).toBeLessThanOrEqual(65_536)
+    expect(body).toContain(markdown.slice(0, markdown.indexOf('<details>')))
+    expect(body).toContain('https://github.com/acme/mirror/actions/runs/42')
+    expect(body).not.toContain('<details>')
   })
 })
 
