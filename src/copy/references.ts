@@ -1,5 +1,5 @@
 /** What a manifest references, as the walk needs it: distinct digests, checked, without what registries never store. */
-import type {Descriptor} from '../oci/manifest.ts'
+import type {Descriptor, Manifest} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import type {FetchedManifest} from '../registry/client.ts'
 
@@ -22,15 +22,17 @@ export interface BlobReference {
 /** The distinct blobs of an image manifest that registries store (config and layers; a layer may repeat). */
 export function blobsOf(manifest: FetchedManifest): BlobReference[] {
   if (manifest.parsed.kind !== 'image') return []
-  const {config, layers} = manifest.parsed.manifest
-  const listed = [{descriptor: config, kind: 'config' as const}, ...layers.map((descriptor) => ({descriptor, kind: 'layer' as const}))]
-  const stored = listed.filter(({descriptor}) => isStored(descriptor))
-  return [...new Map(stored.map(({descriptor: d, kind}) => [descriptorDigest(d), {digest: descriptorDigest(d), size: d.size, kind}])).values()]
+  return storedBlobsOf(manifest.parsed.manifest).map(({descriptor, kind}) => ({digest: descriptorDigest(descriptor), size: descriptor.size, kind}))
 }
 
-/** Whether registries store the blob a descriptor names: not a foreign layer, which is only referenced by URL. */
-export function isStored(descriptor: Descriptor): boolean {
-  return !(descriptor.urls?.length && NON_DISTRIBUTABLE.test(descriptor.mediaType))
+/**
+ * The blobs of an image manifest that registries store (not foreign layers, which are only referenced by URL),
+ * each digest once, unchecked: what the copy walks, and what the plan adds up without walking.
+ */
+export function storedBlobsOf(manifest: Manifest): {descriptor: Descriptor; kind: BlobReference['kind']}[] {
+  const listed = [{descriptor: manifest.config, kind: 'config' as const}, ...manifest.layers.map((descriptor) => ({descriptor, kind: 'layer' as const}))]
+  const stored = listed.filter(({descriptor: d}) => !(d.urls?.length && NON_DISTRIBUTABLE.test(d.mediaType)))
+  return [...new Map(stored.map((blob) => [blob.descriptor.digest, blob])).values()]
 }
 
 function descriptorDigest(descriptor: Descriptor): Digest {

@@ -4,8 +4,8 @@
  * the source otherwise. Every source manifest GET is a Docker Hub pull; HEAD, blob GETs and the target are free.
  */
 import {platformOfConfig} from '../oci/image-config.ts'
-import {isStored} from '../copy/references.ts'
-import {ManifestError, type Manifest, parseManifest} from '../oci/manifest.ts'
+import {storedBlobsOf} from '../copy/references.ts'
+import {ManifestError, parseManifest} from '../oci/manifest.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import type {ManifestBytes} from '../registry/client.ts'
@@ -47,15 +47,8 @@ export class ContentReader {
     if (parsed.kind !== 'image') throw new ManifestError('INVALID_MANIFEST', `${digest} was announced as an image manifest but is not one`)
     const configDigest = parsed.manifest.config.digest
     const config = isDigest(configDigest) ? await repo.getSmallBlob(configDigest, MAX_CONFIG_BYTES, signal) : null
-    return {kind: 'image', platform: config ? platformOfConfig(config) : null, bytes: storedBytes(parsed.manifest)}
+    // What copying its blobs moves, by the sizes it lists (the manifest's word: only for balancing shards).
+    const bytes = storedBlobsOf(parsed.manifest).reduce((sum, blob) => sum + blob.descriptor.size, 0)
+    return {kind: 'image', platform: config ? platformOfConfig(config) : null, bytes}
   }
-}
-
-/**
- * What copying the manifest's blobs moves, from the sizes it lists: each distinct stored blob once, as the copy
- * engine walks them (copy/references.ts). Only for balancing shards: the sizes are the manifest's word.
- */
-function storedBytes(manifest: Manifest): number {
-  const sizes = new Map([manifest.config, ...manifest.layers].filter(isStored).map((d) => [d.digest, d.size]))
-  return [...sizes.values()].reduce((sum, size) => sum + size, 0)
 }
