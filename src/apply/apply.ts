@@ -10,7 +10,7 @@ import {type ConnectOptions, connectStores} from '../registry/connect.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import {type Binding, checkPlanBinding} from './binding.ts'
 import {CopyEngine} from '../copy/engine.ts'
-import {type ApplyRun, copyEntry} from './copy-entry.ts'
+import {type ApplyRun, copyEntry, type PlanAge} from './copy-entry.ts'
 import {TrustStore} from '../signatures/check.ts'
 import {type ApplyResult, type EntryOutcome, type ProgressEvent, summarizeOutcomes} from './model.ts'
 import {writeResultFile} from './result-file.ts'
@@ -49,12 +49,8 @@ export interface ApplyOptions {
   concurrency?: number
   /** Blob transfers at once across all entries. */
   transfers?: number
-  /**
-   * `reviewed` (apply): the plan may be hours old, so each entry looks at its target tag before copying anything.
-   * `just-made` (sync): this process planned it a moment ago and saw the tag absent; only the look right before
-   * the tag PUT remains, which is what guards against overwriting.
-   */
-  planAge?: 'reviewed' | 'just-made'
+  /** Whether the plan may be stale; default `reviewed`. */
+  planAge?: PlanAge
   /** Where signing reads SYNCER_SIGNING_KEY_PASSWORD, SYNCER_OIDC_TOKEN, SYNCER_FULCIO_URL, SYNCER_REKOR_URL. */
   env?: Record<string, string | undefined>
   signal?: AbortSignal

@@ -15,6 +15,13 @@ import {subsetManifest} from './subset.ts'
 import {carryAndSign, type SignatureRun, verifySource} from './signatures.ts'
 import type {BlobCounts, EntryOutcome, EntryResult} from './model.ts'
 
+/**
+ * `reviewed` (apply): the plan may be hours old, so each entry looks at its target tag before copying anything.
+ * `just-made` (sync): this process planned it a moment ago and saw the tag absent; only the look right before the
+ * tag PUT remains, which is what guards against overwriting.
+ */
+export type PlanAge = 'reviewed' | 'just-made'
+
 /** What every entry of one apply run shares. */
 export interface ApplyRun {
   stores: Stores
@@ -23,8 +30,7 @@ export interface ApplyRun {
   signal?: AbortSignal
   /** Every byte streamed, failed attempts included: what the link carried (progress, not accounting). */
   onBytes: (n: number) => void
-  /** Whether the plan may be stale (see ApplyOptions.planAge). */
-  planAge: 'reviewed' | 'just-made'
+  planAge: PlanAge
 }
 
 /** What copying one entry did: its result, what it moved, and what happened about signatures. */
