@@ -42,6 +42,7 @@ const REGISTRY_INTERNALS: ReadonlySet<string> = new Set([
   'src/registry/blobs.ts',
   'src/registry/blob-chunks.ts',
   'src/registry/blob-read.ts',
+  'src/registry/kept-manifests.ts',
   'src/registry/tags.ts',
   'src/registry/registry-repository.ts',
   'src/registry/layout-repository.ts',

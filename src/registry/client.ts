@@ -11,6 +11,7 @@ import type {RetryPolicy} from '../transport/retry.ts'
 import type {Endpoint, RateLimit, Transport, TransportRequest} from '../transport/transport.ts'
 import {UploadModes} from './blob-chunks.ts'
 import {ContentError} from './errors.ts'
+import {KeptManifests} from './kept-manifests.ts'
 import type {Stores} from './handle.ts'
 import {RegistryRepository} from './registry-repository.ts'
 
@@ -46,12 +47,6 @@ export type PutOutcome = {kind: 'stored'; subject: string | null} | {kind: 'prec
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 /**
- * Verified manifests kept by repository and digest, so a one-shot run reads each once: plan reads the top
- * manifest, apply would read it again. Content-addressed, so never stale; bounded in total bytes, oldest first out.
- */
-const KEPT_MANIFEST_BYTES = 32 * 1024 * 1024
-
-/**
  * What the registry implementation (blobs.ts, tags.ts, referrers.ts, through RegistryRepository) needs of the
  * client: raw authenticated requests and per-client memos. Held by handles of this registry layer only, so
  * nothing above the registry layer can send a request past the handle interface.
@@ -77,8 +72,8 @@ export class RegistryClient implements Stores {
    * so a plan asks once per registry or repository instead of once per digest. Failures are not kept.
    */
   private readonly memos = new Map<string, Promise<unknown>>()
-  private readonly kept = new Map<string, FetchedManifest>()
-  private keptBytes = 0
+  /** Verified manifests by repository and digest: a one-shot run reads each once. */
+  private readonly kept = new KeptManifests()
 
   constructor(
     private readonly transport: Transport,
@@ -138,23 +133,10 @@ export class RegistryClient implements Stores {
 
   /** GET a manifest by tag or digest and verify its bytes. A missing manifest is a RegistryError (404). */
   async getManifest(repo: Repository, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
-    const known = isDigest(reference) ? this.kept.get(keptKey(repo, reference)) : undefined
+    const known = isDigest(reference) ? this.kept.get(repo, reference) : undefined
     if (known) return known
     const response = await this.requestManifest('GET', repo, reference, signal)
-    return this.keep(repo, await this.verifiedManifest(repo, reference, response))
-  }
-
-  private keep(repo: Repository, manifest: FetchedManifest): FetchedManifest {
-    const key = keptKey(repo, manifest.digest)
-    if (this.kept.has(key) || manifest.size > KEPT_MANIFEST_BYTES) return manifest
-    this.kept.set(key, manifest)
-    this.keptBytes += manifest.size
-    for (const [oldest, old] of this.kept) {
-      if (this.keptBytes <= KEPT_MANIFEST_BYTES) break
-      this.kept.delete(oldest)
-      this.keptBytes -= old.size
-    }
-    return manifest
+    return this.kept.keep(repo, await this.verifiedManifest(repo, reference, response))
   }
 
   /**
@@ -167,7 +149,7 @@ export class RegistryClient implements Stores {
       await response.body?.cancel()
       return null
     }
-    const manifest = this.keep(repo, await this.verifiedManifest(repo, reference, response))
+    const manifest = this.kept.keep(repo, await this.verifiedManifest(repo, reference, response))
     return {...manifest, etag: response.headers.get('etag')}
   }
 
@@ -274,10 +256,6 @@ export class RegistryClient implements Stores {
     if (actual !== digest) throw new ContentError('DIGEST_MISMATCH', `blob ${repo.registry}/${repo.repository}@${digest} was served with bytes whose digest is ${actual}: refusing it`)
     return bytes
   }
-}
-
-function keptKey(repo: Repository, digest: Digest): string {
-  return `${repo.registry}/${repo.repository}@${digest}`
 }
 
 /** The memo key of `repo`'s tag list (tags.ts), here so that a tag PUT can drop it. */
