@@ -50,9 +50,26 @@ export async function uploadInChunks(handle: RegistryRepository, location: strin
     at = await sendChunk(handle, at, chunk, offset, budget, signal)
     offset += chunk.byteLength
   }
-  const url = new URL(at)
-  url.searchParams.set('digest', blob.digest)
-  const response = await handle.connection.send(handle.repo, {method: 'PUT', path: url.pathname, url: url.toString(), headers: {'content-length': '0'}, scopes: [pushScope(handle.repo)], signal})
+  await completeUpload(handle, at, blob.digest, null, signal)
+}
+
+/**
+ * Completes an upload session with `PUT ?digest=`: carrying the whole blob as a stream, with its length announced
+ * (a monolithic upload; registries backed by object stores refuse chunked transfer encoding), or without a body
+ * after PATCH chunks. A body is never retried here: a stream cannot be sent twice.
+ */
+export async function completeUpload(handle: RegistryRepository, location: string, digest: Digest, content: {size: number; body: ReadableStream<Uint8Array>} | null, signal?: AbortSignal): Promise<void> {
+  const url = new URL(location)
+  url.searchParams.set('digest', digest)
+  const response = await handle.connection.send(handle.repo, {
+    method: 'PUT',
+    path: url.pathname,
+    url: url.toString(),
+    headers: content ? {'content-type': 'application/octet-stream', 'content-length': String(content.size)} : {'content-length': '0'},
+    ...(content ? {body: () => content.body, retry: false} : {}),
+    scopes: [pushScope(handle.repo)],
+    signal,
+  })
   await response.body?.cancel()
 }
 
@@ -177,7 +194,12 @@ function rangeEndOf(response: Response): number | null {
 /** A session may move with every answer (distribution's `_state`); a missing Location means it stays. */
 function nextLocation(handle: RegistryRepository, response: Response, current: string): string {
   const location = response.headers.get('location')
-  return location ? new URL(location, `${handle.connection.baseUrl(handle.repo)}/`).toString() : current
+  return location ? sessionUrl(handle, location) : current
+}
+
+/** A session's Location as an absolute URL: registries may answer with a path. */
+export function sessionUrl(handle: RegistryRepository, location: string): string {
+  return new URL(location, `${handle.connection.baseUrl(handle.repo)}/`).toString()
 }
 
 /** Worth asking the registry where the session stands: a dropped connection, a 5xx or 429, a range it refused. */

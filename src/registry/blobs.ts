@@ -6,7 +6,7 @@
  */
 import type {Digest} from '../ref/digest.ts'
 import {RegistryError} from '../transport/errors.ts'
-import {uploadInChunks} from './blob-chunks.ts'
+import {completeUpload, sessionUrl, uploadInChunks} from './blob-chunks.ts'
 import {pullScope, pushScope, type Repository} from './client.ts'
 import type {BlobSource} from './handle.ts'
 import type {RegistryRepository} from './registry-repository.ts'
@@ -43,7 +43,7 @@ export async function uploadBlob(handle: RegistryRepository, blob: BlobSource, o
   try {
     const body = await blob.open()
     if (chunkSize !== null) await uploadInChunks(handle, start.location, {digest: blob.digest, body}, chunkSize, signal)
-    else await finishUpload(handle, start.location, {digest: blob.digest, size: blob.size, body}, signal)
+    else await completeUpload(handle, start.location, blob.digest, {size: blob.size, body}, signal)
   } catch (err) {
     await cancelUpload(handle, start.location)
     if (!(err instanceof RegistryError) || err.status !== 413) throw err
@@ -74,27 +74,7 @@ async function startUpload(handle: RegistryRepository, options: {mount?: {digest
   if (response.status !== 202 || !location) {
     throw new RegistryError({method: 'POST', url: `${connection.baseUrl(repo)}/v2/${repo.repository}/blobs/uploads/`, status: response.status, reason: `expected 202 with a Location, got ${response.status}${location ? '' : ' without Location'}`})
   }
-  return {kind: 'session', location: new URL(location, `${connection.baseUrl(repo)}/`).toString()}
-}
-
-/**
- * Completes an upload session with one PUT carrying the whole blob as a stream, with its length announced
- * (registries backed by object stores refuse chunked uploads). Not retried here: a stream cannot be sent twice.
- */
-async function finishUpload(handle: RegistryRepository, location: string, blob: {digest: Digest; size: number; body: ReadableStream<Uint8Array>}, signal?: AbortSignal): Promise<void> {
-  const url = new URL(location)
-  url.searchParams.set('digest', blob.digest)
-  const response = await handle.connection.send(handle.repo, {
-    method: 'PUT',
-    path: url.pathname,
-    url: url.toString(),
-    headers: {'content-type': 'application/octet-stream', 'content-length': String(blob.size)},
-    body: () => blob.body,
-    scopes: [pushScope(handle.repo)],
-    retry: false,
-    signal,
-  })
-  await response.body?.cancel()
+  return {kind: 'session', location: sessionUrl(handle, location)}
 }
 
 /** Abandons an upload session, best effort: a registry expires forgotten sessions anyway. */
