@@ -14,7 +14,7 @@
  * so an index DAG that repeats children costs requests linear in its distinct manifests, not in its paths.
  * A transfer is counted for the need that started it; every need sharing it counts the blob as present.
  */
-import {type Digest, streamingDigest} from '../ref/digest.ts'
+import type {Digest} from '../ref/digest.ts'
 import type {FetchedManifest} from '../registry/client.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
@@ -23,6 +23,7 @@ import {Limiter, mapLimit} from '../transport/limiter.ts'
 import {NetworkError, RegistryError} from '../transport/errors.ts'
 import {DEFAULT_RETRY, retryDelayMs, type RetryPolicy, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
 import {type BlobReference, blobsOf, childrenOf, filterAsync} from './references.ts'
+import {verified} from './verified.ts'
 
 type BlobOutcome = 'present' | 'mounted' | 'uploaded'
 
@@ -211,7 +212,7 @@ export class CopyEngine {
   private async upload(route: Route, blob: {digest: Digest; size: number}, mountFrom: RepositoryHandle | null): Promise<BlobOutcome> {
     const {signal} = this.options
     const attempts = this.options.attempts ?? DEFAULT_ATTEMPTS
-    const source = {...blob, open: async () => verified(await route.source.getBlob(blob.digest, signal), blob, route.tally)}
+    const source = {...blob, open: async () => verified(await route.source.getBlob(blob.digest, signal), blob, (n) => route.tally.bytes(n))}
     for (let attempt = 1; ; attempt++) {
       try {
         const mount = attempt === 1 && mountFrom ? {mountFrom} : {}
@@ -231,36 +232,6 @@ export class CopyEngine {
     if (!list.some((r) => r.name === target.name)) list.push(target)
     this.holders.set(key, list)
   }
-}
-
-/**
- * Passes the source bytes through while hashing and counting them. Too many bytes error the stream at once;
- * wrong bytes of the right length error it at its end, and the registry, which checks the `?digest=` of the
- * PUT, refuses them anyway (DIGEST_INVALID), as does a layout. Either way wrong bytes are never stored.
- */
-function verified(body: ReadableStream<Uint8Array>, blob: {digest: Digest; size: number}, tally: Tally): ReadableStream<Uint8Array> {
-  const hasher = streamingDigest(blob.digest)
-  let seen = 0
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength
-        if (seen > blob.size) {
-          controller.error(new ContentError('DIGEST_MISMATCH', `blob ${blob.digest} is longer than its ${blob.size} bytes: refusing it`))
-          return
-        }
-        hasher.update(chunk)
-        tally.bytes(chunk.byteLength)
-        controller.enqueue(chunk)
-      },
-      flush(controller) {
-        const actual = hasher.digest()
-        if (seen !== blob.size || actual !== blob.digest) {
-          controller.error(new ContentError('DIGEST_MISMATCH', `blob ${blob.digest} was served with ${seen} bytes hashing to ${actual}: refusing it`))
-        }
-      },
-    }),
-  )
 }
 
 async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
