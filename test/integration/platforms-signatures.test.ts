@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {readPlanFile} from '../../src/plan/planfile.ts'
 import {headManifest, makeIndex, pushIndex} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {pushLegacySignature} from '../support/signed-images.ts'
+import {pushLegacySignature, writeSignedDefinition} from '../support/signed-images.ts'
 import {makeKeyPair} from '../support/sigstore/test-keys.ts'
 import {runCli} from './scenario.ts'
 
@@ -42,11 +42,7 @@ afterAll(async () => {
   if (dir) await rm(dir, {recursive: true, force: true})
 })
 
-async function definition(name: string, signatures: string, entries: string): Promise<string> {
-  const path = join(dir, name)
-  await writeFile(path, `targetRepoPrefix: "${target.host}/mirror/"\nsignatures:\n${signatures}\nimages:\n${entries}\n`)
-  return path
-}
+const definition = (name: string, signatures: string, entries: string) => writeSignedDefinition(dir, target.host, name, signatures, entries)
 const mirror = () => ['--mirror', `docker.io=${source.url}`]
 const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`
 

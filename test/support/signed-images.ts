@@ -4,6 +4,8 @@
  * simple-signing layers, signed with a key made in the test (`makeKeyPair`).
  */
 import {sign} from 'node:crypto'
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 import {pushBlob, putManifest} from './images.ts'
@@ -44,4 +46,11 @@ export async function pushLegacySignature(registryUrl: string, repo: string, dig
   const tag = `${digest.replace(':', '-')}.sig`
   await putManifest(registryUrl, repo, tag, manifest, MediaType.OciManifest)
   return tag
+}
+
+/** A definition file `dir/name` with a global `signatures:` block, mirroring `entries` into `<targetHost>/mirror/`. */
+export async function writeSignedDefinition(dir: string, targetHost: string, name: string, signatures: string, entries: string): Promise<string> {
+  const path = join(dir, name)
+  await writeFile(path, `targetRepoPrefix: "${targetHost}/mirror/"\nsignatures:\n${signatures}\nimages:\n${entries}\n`)
+  return path
 }
