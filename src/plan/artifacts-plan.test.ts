@@ -73,6 +73,20 @@ describe('artifacts in the plan', () => {
     expect(several).toMatchObject({kind: 'not-platform', message: expect.stringContaining('platforms is [linux/amd64, linux/arm64] but charts/nginx:15 is an artifact')})
   })
 
+  test('the file-wide platforms are a default for images: an artifact next to them is copied whole, an image gets the subset', () => {
+    const index = observed({kind: 'index', manifests: [
+      {mediaType: MediaType.OciManifest, digest: dg('amd'), size: 1, platform: {os: 'linux', architecture: 'amd64'}},
+      {mediaType: MediaType.OciManifest, digest: dg('arm'), size: 1, platform: {os: 'linux', architecture: 'arm64'}},
+      {mediaType: MediaType.OciManifest, digest: dg('s390'), size: 1, platform: {os: 'linux', architecture: 's390x'}},
+    ]} as SourceContent, dg('idx'))
+    const text = `targetRepoPrefix: "${PREFIX}"\nplatforms: [linux/amd64, linux/arm64]\nimages:\n- source: "charts/nginx@${CHART}"\n  tag: "15.0.0"\n- source: "busybox:1"\n`
+    const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: [], attestations: []}}))
+    const result = buildPlan(entries, [chart(), index], META)
+    if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))
+    expect(result.plan.entries[0]).toMatchObject({sourceDigest: CHART, artifactType: HELM_CONFIG, selection: {kind: 'whole'}})
+    expect(result.plan.entries[1]!.selection).toMatchObject({kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64']})
+  })
+
   test('a hostile artifactType is recorded printable and cut, and the plan still validates', () => {
     const p = planned(['- source: "acme/x:1"'], [chart(`application/\u001b[31m${'x'.repeat(5000)}`)])
     const recorded = p.entries[0]!.artifactType!

@@ -113,7 +113,10 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
     ...(source.content.kind !== 'index' ? {bytes: source.content.bytes} : {}),
   }
   const content = source.content
-  if (entry.selection.kind === 'whole') {
+  // The file's `platforms:` is a default for images; an artifact has none, so it is copied whole (an entry's own
+  // platforms or amd64Only on an artifact still fail: that entry asked for what is not there).
+  const selection = content.kind === 'artifact' && entry.selection.kind !== 'whole' && entry.selection.from === 'file' ? {kind: 'whole' as const} : entry.selection
+  if (selection.kind === 'whole') {
     if (entry.pin.kind === 'digest' && content.kind === 'image') {
       // The seed's rule: a pinned digest must be the multi-platform index, or the copy silently loses platforms.
       // An artifact (a Helm chart) has no platforms to lose, so it may be pinned alone.
@@ -133,7 +136,7 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
     return {entry: {...common, sourceDigest: source.digest, mediaType: source.mediaType, platforms, ...artifact, selection: {kind: 'whole'}, action: decide(source.digest, targetDigest)}}
   }
 
-  const picked = pickSelection(entry.selection, source, entry.source)
+  const picked = pickSelection(selection, source, entry.source)
   if (picked.kind !== 'picked') return picked
   return {entry: {...common, ...picked.picked, action: decide(picked.picked.sourceDigest as Digest, targetDigest)}}
 }
