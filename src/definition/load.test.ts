@@ -69,7 +69,7 @@ describe('parseDefinition: the seed file', () => {
         sourceRef: {registry: 'docker.io', repository: 'bitnami/postgres-exporter', tag: '0.11.1-debian-11-r69'},
         pin: {kind: 'tag', tag: '0.11.1-debian-11-r69'},
         target: {registry: 'eu.gcr.io', repository: 'kyma-project/external/bitnami/postgres-exporter', tag: '0.11.1-debian-11-r69'},
-        selection: {kind: 'platform', platform: 'linux/amd64'},
+        selection: {kind: 'platform', platform: 'linux/amd64', from: 'entry'},
         signatures: NO_POLICY,
         line: 6,
       },

@@ -24,9 +24,9 @@ describe('platforms: selections', () => {
     expect(
       selections(file('images:', '- source: "a:1"', '  platforms: [linux/amd64, linux/arm64]', '- source: "b:1"', '  platforms: [linux/arm/v7]', '- source: "c:1"', '  amd64Only: true', '- source: "d:1"')),
     ).toEqual([
-      {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64']},
-      {kind: 'platform', platform: 'linux/arm/v7'},
-      {kind: 'platform', platform: 'linux/amd64'},
+      {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64'], from: 'entry'},
+      {kind: 'platform', platform: 'linux/arm/v7', from: 'entry'},
+      {kind: 'platform', platform: 'linux/amd64', from: 'entry'},
       {kind: 'whole'},
     ])
   })
@@ -35,10 +35,10 @@ describe('platforms: selections', () => {
     expect(
       selections(file('platforms: [linux/amd64, linux/arm64]', 'images:', '- source: "a:1"', '- source: "b:1"', '  platforms: [linux/s390x]', '- source: "c:1"', '  amd64Only: true', '- source: "d"', '  tags: {all: true}')),
     ).toEqual([
-      {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64']},
-      {kind: 'platform', platform: 'linux/s390x'},
-      {kind: 'platform', platform: 'linux/amd64'},
-      {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64']},
+      {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64'], from: 'file'},
+      {kind: 'platform', platform: 'linux/s390x', from: 'entry'},
+      {kind: 'platform', platform: 'linux/amd64', from: 'entry'},
+      {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64'], from: 'file'},
     ])
   })
 })

@@ -6,8 +6,12 @@
 import {parsePlatform} from '../oci/platform.ts'
 import {suggest} from './suggest.ts'
 
-/** What of the source an entry copies; `platform` is one platform's manifest alone, `platforms` a new index. */
-export type Selection = {kind: 'whole'} | {kind: 'platform'; platform: string} | {kind: 'platforms'; platforms: string[]}
+/**
+ * What of the source an entry copies; `platform` is one platform's manifest alone, `platforms` a new index.
+ * `from` says who asked: the file's default does not apply to an artifact (it has no platforms), the entry's does.
+ */
+export type SelectionOrigin = 'entry' | 'file'
+export type Selection = {kind: 'whole'} | {kind: 'platform'; platform: string; from: SelectionOrigin} | {kind: 'platforms'; platforms: string[]; from: SelectionOrigin}
 
 /** Platforms people mirror, for "did you mean" on a misspelt one. */
 const COMMON_PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm64/v8', 'linux/arm/v7', 'linux/arm/v6', 'linux/386', 'linux/ppc64le', 'linux/s390x', 'linux/riscv64', 'windows/amd64']
@@ -48,7 +52,9 @@ export function entrySelection(image: {amd64Only?: boolean; platforms?: string[]
     return null
   }
   if (image.platforms !== undefined && !platformProblems(image.platforms, here('platforms'), problem)) return null
-  const platforms = image.platforms ?? (image.amd64Only === true ? ['linux/amd64'] : global)
+  const own = image.platforms ?? (image.amd64Only === true ? ['linux/amd64'] : undefined)
+  const platforms = own ?? global
   if (platforms === undefined) return {kind: 'whole'}
-  return platforms.length === 1 ? {kind: 'platform', platform: platforms[0]!} : {kind: 'platforms', platforms}
+  const from: SelectionOrigin = own !== undefined ? 'entry' : 'file'
+  return platforms.length === 1 ? {kind: 'platform', platform: platforms[0]!, from} : {kind: 'platforms', platforms, from}
 }

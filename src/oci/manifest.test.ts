@@ -1,5 +1,5 @@
 import {describe, expect, test} from 'bun:test'
-import {ManifestError, parseManifest} from './manifest.ts'
+import {artifactTypeOf, type Manifest, ManifestError, parseManifest} from './manifest.ts'
 import {MediaType} from './media-types.ts'
 
 const D = (c: string) => `sha256:${c.repeat(64)}`
@@ -164,4 +164,19 @@ describe('parseManifest refuses', () => {
       else expect(error.message).toMatch(message)
     })
   }
+})
+
+describe('artifactTypeOf', () => {
+  const manifest = (config: string, extra: Partial<Manifest> = {}): Manifest => ({schemaVersion: 2, config: descriptor(config, D('1')), layers: [descriptor(MediaType.OciLayerGzip, D('2'))], ...extra})
+  test('an image (OCI or Docker config) is no artifact', () => {
+    expect(artifactTypeOf(manifest(MediaType.OciConfig))).toBeNull()
+    expect(artifactTypeOf(manifest(`${MediaType.DockerConfig}; charset=utf-8`))).toBeNull()
+  })
+  test('a Helm chart is named by its config media type', () => {
+    expect(artifactTypeOf(manifest('application/vnd.cncf.helm.config.v1+json'))).toBe('application/vnd.cncf.helm.config.v1+json')
+  })
+  test('artifactType wins over the config, even an empty or an image one', () => {
+    expect(artifactTypeOf(manifest(MediaType.OciEmpty, {artifactType: 'application/vnd.example.sbom+json'}))).toBe('application/vnd.example.sbom+json')
+    expect(artifactTypeOf(manifest(MediaType.OciConfig, {artifactType: 'application/vnd.example.thing'}))).toBe('application/vnd.example.thing')
+  })
 })

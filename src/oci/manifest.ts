@@ -5,7 +5,7 @@
 import {SyncerError} from '../ref/errors.ts'
 import Type, {type Static} from 'typebox'
 import Value from 'typebox/value'
-import {baseMediaType, isImageManifest, isIndex, isSchema1} from './media-types.ts'
+import {baseMediaType, isImageConfig, isImageManifest, isIndex, isSchema1} from './media-types.ts'
 import {PlatformSchema} from './platform.ts'
 import {printable} from '../ref/text.ts'
 
@@ -43,6 +43,16 @@ export type Index = Static<typeof IndexSchema>
 
 /** A parsed manifest, discriminated by what it is rather than by which media type family it came in. */
 export type ParsedManifest = {kind: 'index'; mediaType: string; index: Index} | {kind: 'image'; mediaType: string; manifest: Manifest}
+
+/**
+ * What a manifest holds when it is not a container image (a Helm chart, an SBOM, any OCI artifact): its
+ * `artifactType`, or else its config's media type when that is not an image config. Null for an image. Such a
+ * manifest has no platform, so nothing can be lost by copying it alone.
+ */
+export function artifactTypeOf(manifest: Manifest): string | null {
+  if (manifest.artifactType !== undefined && manifest.artifactType !== '') return manifest.artifactType
+  return isImageConfig(manifest.config.mediaType) ? null : manifest.config.mediaType
+}
 
 /** Why bytes could not be taken as a manifest; `unsupported` is schema 1 or an unknown media type. */
 export class ManifestError extends SyncerError {

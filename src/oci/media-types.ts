@@ -23,6 +23,7 @@ export type MediaType = string
 export const INDEX_MEDIA_TYPES: readonly string[] = [MediaType.OciIndex, MediaType.DockerManifestList]
 const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.OciManifest, MediaType.DockerManifest]
 const SCHEMA1_MEDIA_TYPES: readonly string[] = [MediaType.DockerSchema1, MediaType.DockerSchema1Signed]
+const IMAGE_CONFIG_MEDIA_TYPES: readonly string[] = [MediaType.OciConfig, MediaType.DockerConfig]
 
 /** What we send as Accept for manifests: every format we can copy byte for byte. */
 export const MANIFEST_ACCEPT = [...INDEX_MEDIA_TYPES, ...IMAGE_MANIFEST_MEDIA_TYPES].join(', ')
@@ -33,6 +34,11 @@ export function isIndex(mediaType: string): boolean {
 
 export function isImageManifest(mediaType: string): boolean {
   return IMAGE_MANIFEST_MEDIA_TYPES.includes(baseMediaType(mediaType))
+}
+
+/** A container image's config (it says the platform); anything else in a manifest's config makes it an artifact. */
+export function isImageConfig(mediaType: string): boolean {
+  return IMAGE_CONFIG_MEDIA_TYPES.includes(baseMediaType(mediaType))
 }
 
 export function isSchema1(mediaType: string): boolean {

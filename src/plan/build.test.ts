@@ -250,7 +250,7 @@ describe('buildPlan: failures', () => {
       lines: [`- source: "busybox@${AMD64_CHILD}"`, '  tag: "1.32.0-v1"'],
       observation: imageObservation(AMD64_CHILD, AMD64, null),
       kind: 'single-platform-pin',
-      message: `${AMD64_CHILD} is a single-platform manifest (linux/amd64), not a multi-platform index: pin the index digest that the tag resolves to, or set amd64Only: true to copy this one manifest`,
+      message: `${AMD64_CHILD} is a single-platform manifest (linux/amd64), not a multi-platform index: it is a container image (its config is an image config), and copying it alone would leave out the image's other platforms; pin the index digest that the tag resolves to, or set amd64Only: true to copy this one manifest`,
     },
     {
       name: 'an unreachable source carries its reason and message',

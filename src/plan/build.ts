@@ -7,11 +7,11 @@ import {subsetIndex} from '../oci/subset-index.ts'
 import type {DefinitionEntry} from '../definition/resolve.ts'
 import type {Digest} from '../ref/digest.ts'
 import {formatReference} from '../ref/reference.ts'
-import {printable} from '../ref/text.ts'
+import {abbreviate, printable} from '../ref/text.ts'
 import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from '../signatures/decide.ts'
 import type {Signer} from '../signatures/types.ts'
 import type {SignatureRecord} from './signature-record.ts'
-import {type Action, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, type RuleRecord, summarize} from './model.ts'
+import {type Action, MAX_ARTIFACT_TYPE_CHARS, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, type RuleRecord, summarize} from './model.ts'
 import type {FailureReason, Observation, SourceContent} from './observation.ts'
 
 type SourceIndex = Extract<SourceContent, {kind: 'index'}>
@@ -110,28 +110,33 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
     targetDigest,
     signature: signatureRecord(observation.signatures, subsetSigned(entry, source)),
     // A single manifest is what the entry copies, whole or as the one platform asked for.
-    ...(source.content.kind === 'image' ? {bytes: source.content.bytes} : {}),
+    ...(source.content.kind !== 'index' ? {bytes: source.content.bytes} : {}),
   }
   const content = source.content
-  if (entry.selection.kind === 'whole') {
+  // The file's `platforms:` is a default for images; an artifact has none, so it is copied whole (an entry's own
+  // platforms or amd64Only on an artifact still fail: that entry asked for what is not there).
+  const selection = content.kind === 'artifact' && entry.selection.kind !== 'whole' && entry.selection.from === 'file' ? {kind: 'whole' as const} : entry.selection
+  if (selection.kind === 'whole') {
     if (entry.pin.kind === 'digest' && content.kind === 'image') {
       // The seed's rule: a pinned digest must be the multi-platform index, or the copy silently loses platforms.
+      // An artifact (a Helm chart) has no platforms to lose, so it may be pinned alone.
       const platform = content.platform ? ` (${formatPlatform(content.platform)})` : ''
       return {
         kind: 'single-platform-pin',
-        message: `${entry.pin.digest} is a single-platform manifest${platform}, not a multi-platform index: pin the index digest that the tag resolves to, or set amd64Only: true to copy this one manifest`,
+        message: `${entry.pin.digest} is a single-platform manifest${platform}, not a multi-platform index: it is a container image (its config is an image config), and copying it alone would leave out the image's other platforms; pin the index digest that the tag resolves to, or set amd64Only: true to copy this one manifest`,
       }
     }
     const platforms =
       content.kind === 'index'
         ? unique(content.manifests.filter((d) => !isUnknownPlatform(d.platform)).map((d) => formatPlatform(d.platform!)))
-        : content.platform
+        : content.kind === 'image' && content.platform
           ? [formatPlatform(content.platform)]
           : []
-    return {entry: {...common, sourceDigest: source.digest, mediaType: source.mediaType, platforms, selection: {kind: 'whole'}, action: decide(source.digest, targetDigest)}}
+    const artifact = content.kind === 'artifact' ? {artifactType: abbreviate(printable(content.artifactType), MAX_ARTIFACT_TYPE_CHARS)} : {}
+    return {entry: {...common, sourceDigest: source.digest, mediaType: source.mediaType, platforms, ...artifact, selection: {kind: 'whole'}, action: decide(source.digest, targetDigest)}}
   }
 
-  const picked = pickSelection(entry.selection, source, entry.source)
+  const picked = pickSelection(selection, source, entry.source)
   if (picked.kind !== 'picked') return picked
   return {entry: {...common, ...picked.picked, action: decide(picked.picked.sourceDigest as Digest, targetDigest)}}
 }
@@ -165,6 +170,7 @@ function inReadingOrder(e: PlanEntry): PlanEntry {
     sourceDigest: e.sourceDigest,
     mediaType: e.mediaType,
     platforms: e.platforms,
+    ...(e.artifactType !== undefined ? {artifactType: e.artifactType} : {}),
     selection: e.selection,
     ...(e.bytes !== undefined ? {bytes: e.bytes} : {}),
     target: e.target,

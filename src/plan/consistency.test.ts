@@ -95,6 +95,8 @@ describe('planInconsistencies', () => {
     {name: 'platforms that contradict an amd64Only selection', plan: () => withEntry(2, () => ({platforms: ['linux/amd64', 'linux/arm64']})), want: 'platforms "linux/amd64, linux/arm64" contradict the selection of linux/amd64 alone'},
     {name: 'an index picked out of itself', plan: () => withEntry(2, (e) => ({selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: e.sourceDigest}})), want: 'selection.indexDigest equals sourceDigest'},
     {name: 'a platform listed twice', plan: () => withEntry(0, () => ({platforms: ['linux/amd64', 'linux/amd64']})), want: 'platforms lists a platform twice'},
+    {name: 'an artifactType on an amd64Only entry', plan: () => withEntry(2, () => ({artifactType: 'application/vnd.cncf.helm.config.v1+json'})), want: 'artifactType "application/vnd.cncf.helm.config.v1+json" is recorded, but an artifact has no platforms to list or pick'},
+    {name: 'an artifactType next to platforms', plan: () => withEntry(0, () => ({artifactType: 'application/vnd.example'})), want: 'artifactType "application/vnd.example" is recorded, but an artifact has no platforms'},
     {name: 'to-copy over a tag seen holding content', plan: () => withEntry(0, () => ({targetDigest: dg('other')})), want: `action is to-copy but the target was seen holding ${dg('other')}`},
     {name: 'already-present at another digest', plan: () => withEntry(5, () => ({targetDigest: dg('other')})), want: `action is already-present but the target was seen holding ${dg('other')}, not ${INDEX}`},
     {name: 'a conflict with nothing at the target', plan: () => withEntry(6, () => ({targetDigest: null})), want: 'action is conflicting-ID but the target was seen holding nothing'},

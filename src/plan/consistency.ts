@@ -109,6 +109,8 @@ function contentProblems(entry: PlanEntry, source: Reference): string[] {
     problems.push(`selection.digest ${selection.digest} is not sourceDigest ${entry.sourceDigest}: the target tag gets the new index`)
   }
   if (new Set(entry.platforms).size !== entry.platforms.length) problems.push('platforms lists a platform twice')
+  // An artifact has no platform: plan records it only for a whole copy with none.
+  if (entry.artifactType !== undefined && (selection.kind !== 'whole' || entry.platforms.length > 0)) problems.push(`artifactType ${quote(entry.artifactType)} is recorded, but an artifact has no platforms to list or pick`)
   return problems
 }
 

@@ -5,7 +5,7 @@
  */
 import {platformOfConfig} from '../oci/image-config.ts'
 import {storedBlobsOf} from '../copy/references.ts'
-import {ManifestError, parseManifest} from '../oci/manifest.ts'
+import {artifactTypeOf, ManifestError, parseManifest} from '../oci/manifest.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import type {ManifestBytes} from '../registry/client.ts'
@@ -45,10 +45,13 @@ export class ContentReader {
       return {kind: 'index', manifests: parsed.index.manifests, ...(parsed.index.annotations ? {annotations: parsed.index.annotations} : {})}
     }
     if (parsed.kind !== 'image') throw new ManifestError('INVALID_MANIFEST', `${digest} was announced as an image manifest but is not one`)
-    const configDigest = parsed.manifest.config.digest
-    const config = isDigest(configDigest) ? await repo.getSmallBlob(configDigest, MAX_CONFIG_BYTES, signal) : null
     // What copying its blobs moves, by the sizes it lists (the manifest's word: only for balancing shards).
     const bytes = storedBlobsOf(parsed.manifest).reduce((sum, blob) => sum + blob.descriptor.size, 0)
+    // An artifact's config says no platform (and may be large): it is not read.
+    const artifactType = artifactTypeOf(parsed.manifest)
+    if (artifactType !== null) return {kind: 'artifact', artifactType, bytes}
+    const configDigest = parsed.manifest.config.digest
+    const config = isDigest(configDigest) ? await repo.getSmallBlob(configDigest, MAX_CONFIG_BYTES, signal) : null
     return {kind: 'image', platform: config ? platformOfConfig(config) : null, bytes}
   }
 }

@@ -9,6 +9,12 @@ import {SignatureRecordSchema} from './signature-record.ts'
 /** 2: signature records gained attestations (issue 7); version 1 plans are refused with "plan again". */
 export const PLAN_FORMAT_VERSION = 2
 
+/**
+ * RFC 6838 allows 127 + 1 + 127 characters; a longer value from a registry is recorded cut (ref/text.ts
+ * abbreviate adds `… (N characters)`, hence the margin in the schema).
+ */
+export const MAX_ARTIFACT_TYPE_CHARS = 255
+
 const DigestString = Type.String({pattern: '^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$'})
 
 const ActionSchema = Type.Union([Type.Literal('to-copy'), Type.Literal('already-present'), Type.Literal('conflicting-ID')])
@@ -56,6 +62,11 @@ const PlanEntrySchema = Type.Object(
     sourceDigest: DigestString,
     mediaType: Type.String(),
     platforms: Type.Array(Type.String()),
+    /**
+     * Present when the source is a single manifest that is no container image (a Helm chart, an OCI artifact):
+     * its `artifactType`, or its config's media type; it then has no platforms. Optional: older plans lack it.
+     */
+    artifactType: Type.Optional(Type.String({minLength: 1, maxLength: MAX_ARTIFACT_TYPE_CHARS + 40})),
     selection: SelectionSchema,
     /**
      * The sizes of the blobs the copied manifest lists, summed (each distinct stored blob once), when plan read

@@ -13,6 +13,11 @@ export type SourceContent =
    * the sum of the sizes it lists for its distinct stored blobs (config and layers).
    */
   | {kind: 'image'; platform: Platform | null; bytes: number}
+  /**
+   * A single manifest that is no container image (a Helm chart, any OCI artifact): `artifactType` is its
+   * `artifactType` field or its config's media type (oci/manifest.ts artifactTypeOf). It has no platform.
+   */
+  | {kind: 'artifact'; artifactType: string; bytes: number}
 
 export type Observation =
   | {

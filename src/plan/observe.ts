@@ -59,7 +59,7 @@ async function observeEntry(entry: DefinitionEntry, stores: Stores, contents: Co
  * kept manifest, then each kept platform manifest (the new index is ours: no one upstream signed it).
  */
 function signedDigests(entry: DefinitionEntry, digest: Digest, content: SourceContent): Digest[] {
-  if (entry.selection.kind === 'whole' || content.kind === 'image') return [digest]
+  if (entry.selection.kind === 'whole' || content.kind !== 'index') return [digest]
   if (entry.selection.kind === 'platforms') return [digest, ...keptPlatformManifests(entry.selection.platforms, content.manifests)]
   const picked = pickPlatform(content.manifests, entry.selection.platform)
   return picked ? [picked.digest, digest] : [digest]

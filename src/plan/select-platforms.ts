@@ -9,6 +9,7 @@ import {formatPlatform, parsePlatform, platformMatches} from '../oci/platform.ts
 import {offeredPlatforms, subsetIndex} from '../oci/subset-index.ts'
 import type {Selection} from '../definition/resolve.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
+import {abbreviate, printable} from '../ref/text.ts'
 import type {SignatureDecision} from '../signatures/decide.ts'
 import type {PlanEntry} from './model.ts'
 import type {SourceContent} from './observation.ts'
@@ -47,6 +48,7 @@ function asked(platform: string): string {
 
 function pickOne(platform: string, {digest, mediaType, content}: Source, name: string): PickResult {
   const amd64 = platform === 'linux/amd64'
+  if (content.kind === 'artifact') return notAnImage(content.artifactType, amd64 ? 'not-linux-amd64' : 'not-platform', asked(platform), name)
   if (content.kind === 'image') {
     const wanted = parsePlatform(platform)
     if (wanted === null || !platformMatches(wanted, content.platform ?? undefined)) {
@@ -65,6 +67,7 @@ function pickOne(platform: string, {digest, mediaType, content}: Source, name: s
 
 /** Several platforms: the new index's digest is what the target tag gets, so it is the entry's sourceDigest. */
 function pickSubset(platforms: string[], {digest, mediaType, content}: Source, name: string): PickResult {
+  if (content.kind === 'artifact') return notAnImage(content.artifactType, 'not-platform', `platforms is [${platforms.join(', ')}]`, name)
   if (content.kind === 'image') {
     const got = content.platform ? formatPlatform(content.platform) : 'an unknown platform'
     return {kind: 'not-platform', message: `platforms is [${platforms.join(', ')}] but ${name} is a single manifest for ${got}, not an index of several platforms`}
@@ -74,6 +77,11 @@ function pickSubset(platforms: string[], {digest, mediaType, content}: Source, n
     return {kind: 'platform-missing', message: `platforms asks for ${subset.missing.join(', ')}, which the index of ${name} does not have (it has ${subset.offered.join(', ') || 'no platforms'})`}
   }
   return {kind: 'picked', picked: {sourceDigest: subset.digest, mediaType, platforms, selection: {kind: 'platforms', platforms, indexDigest: digest, digest: subset.digest}}}
+}
+
+/** A platform asked of an artifact: it has none, and copying it whole loses nothing. */
+function notAnImage(artifactType: string, kind: PlatformFailure, what: string, name: string): PickResult {
+  return {kind, message: `${what} but ${name} is an artifact (${abbreviate(printable(artifactType))}), not a container image: it has no platforms to pick; only a whole copy (neither amd64Only nor platforms) mirrors it`}
 }
 
 /** The platform manifests (attestations left out) a subset keeps, for the signatures that vouch for them. */

@@ -10,7 +10,12 @@ import {formatBytes} from './apply.ts'
 export const HEADINGS = ['Source', 'Target', 'Action', 'Digest', 'Platforms', 'Signature'] as const
 
 export function row(entry: PlanEntry): string[] {
-  return [entry.source, entry.target, entry.action, digestCell(entry), entry.platforms.join(', ') || '-', signatureCell(entry)].map((cell) => printable(cell))
+  return [entry.source, entry.target, entry.action, digestCell(entry), platformsCell(entry), signatureCell(entry)].map((cell) => printable(cell))
+}
+
+/** An artifact (a Helm chart) has no platforms: the cell says what it is instead. */
+function platformsCell(entry: PlanEntry): string {
+  return entry.artifactType !== undefined ? `artifact: ${entry.artifactType}` : entry.platforms.join(', ') || '-'
 }
 
 /** A platform subset's digest is of an index image-syncer writes: the reviewer sees which source index it comes from. */
