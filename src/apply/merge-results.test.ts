@@ -59,7 +59,9 @@ describe('mergeResultFiles against the plan', () => {
     const [one, two] = await allShards()
     const foreign = await shardResult(3, {from: otherPlanPath})
     await expect(mergeResultFiles([foreign], checked)).rejects.toThrow(`${foreign} is the result of another plan file`)
-    await expect(mergeResultFiles([one!, two!, foreign], checked)).rejects.toThrow(/is the result of another plan \(made 2026-12-01/)
+    await expect(mergeResultFiles([one!, two!, foreign], checked)).rejects.toThrow(new RegExp(`^${foreign} is the result of another plan file \\(sha256:[0-9a-f]{12}…, made 2026-12-01T00:00:00.000Z\\) than ${planPath}`))
+    // Without the plan, two results of different plans are still told apart.
+    await expect(mergeResultFiles([one!, two!, foreign], {kind: 'unchecked'})).rejects.toThrow(/is the result of another plan \(made 2026-12-01/)
   })
 
   test('refuses another split of the plan, and one shard twice', async () => {

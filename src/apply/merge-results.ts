@@ -30,8 +30,9 @@ export async function mergeResultFiles(paths: readonly string[], check: ResultCh
   if (paths.length === 0) throw new ResultFileError('no result files given: name the files the apply workers wrote with --result')
   const planned = check.kind === 'plan' ? await readPlanFileWithSha256(check.path) : null
   const files = await readResultFiles(paths)
-  const count = checkOneSplit(files)
+  // Against the plan first: "another plan than PLAN" says more than "another plan than the first file".
   if (check.kind === 'plan') for (const read of files) checkPlanOf(read, planned!, check.path)
+  const count = checkOneSplit(files)
   const owners = planned ? ownersInPlan(planned.plan.entries, count) : ownersClaimed(files)
   const entries = checkEntries(files, owners, planned ? new Map(planned.plan.entries.map((e) => [e.target, e])) : null)
   const seen = new Set(files.map(({file}) => file.shard.index))
@@ -89,6 +90,12 @@ function ownersClaimed(files: readonly Read[]): Map<string, number> {
 
 /** The outcomes of all files, each target once and in the shard that owns it; a finished shard has all its targets. */
 function checkEntries(files: readonly Read[], owners: Map<string, number>, plan: Map<string, PlanEntry> | null): EntryOutcome[] {
+  const byShard = new Map<number, string[]>()
+  for (const [target, shard] of owners) {
+    const targets = byShard.get(shard)
+    if (targets) targets.push(target)
+    else byShard.set(shard, [target])
+  }
   const where = new Map<string, string>()
   const all: EntryOutcome[] = []
   for (const {path, file} of files) {
@@ -114,7 +121,7 @@ function checkEntries(files: readonly Read[], owners: Map<string, number>, plan:
       all.push(...(file.entries as EntryOutcome[]))
       continue
     }
-    const owned = plan ? [...owners].filter(([, shard]) => shard === index).map(([target]) => target) : (file as {owns: string[]}).owns
+    const owned = plan ? (byShard.get(index) ?? []) : (file as {owns: string[]}).owns
     const absent = owned.filter((target) => where.get(target) !== path)
     if (absent.length > 0) throw new ResultFileError(`${name} has no outcome for ${absent.length} of the ${owned.length} targets its shard owns (${list(absent)}), yet says it finished: an incomplete or edited result; run that shard again`)
     // The schema checked targetDigest's form; Digest is that string, branded.
