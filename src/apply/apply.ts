@@ -4,7 +4,7 @@
  */
 import {SyncerError} from '../ref/errors.ts'
 import type {Plan, PlanEntry, PullBudget} from '../plan/model.ts'
-import {readPlanFile} from '../plan/planfile.ts'
+import {readPlanFileWithSha256} from '../plan/planfile.ts'
 import type {Stores} from '../registry/handle.ts'
 import {type ConnectOptions, connectStores} from '../registry/connect.ts'
 import {mapLimit} from '../transport/limiter.ts'
@@ -72,15 +72,16 @@ export interface ApplyRequest extends ApplyOptions {
 }
 
 export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
-  const plan = await readPlanFile(request.planPath)
+  const {plan, sha256} = await readPlanFileWithSha256(request.planPath)
   await checkPlanBinding(plan, request.planPath, request.binding ?? {}, request.registry)
   refuseConflicts(plan)
   // Before connecting: a plan that cannot be applied as a whole spends nothing.
   if (!request.ignorePullBudget) refuseShortBudget(plan)
   const stores = await connectStores({...request.registry, targetRepoPrefix: plan.targetRepoPrefix}, request.version)
   const shard = request.shard ?? {index: 1, count: 1}
-  const result = await applyPlan({...plan, entries: shardEntries(plan.entries, shard)}, stores, request)
-  if (request.resultPath !== undefined) await writeResultFile(request.resultPath, plan, shard, result)
+  const owned = shardEntries(plan.entries, shard)
+  const result = await applyPlan({...plan, entries: owned}, stores, request)
+  if (request.resultPath !== undefined) await writeResultFile(request.resultPath, {plan, sha256}, {shard, owns: owned.map((e) => e.target)}, result)
   return result
 }
 

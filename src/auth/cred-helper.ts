@@ -79,6 +79,9 @@ export async function runCredentialHelper(request: CredentialHelperRequest): Pro
       {registry},
     )
   }
+  if (outcome.kind === 'too-much-output') {
+    throw new AuthError('CRED_HELPER_FAILED', `credential helper ${program} for ${registry} answered with more than ${MAX_HELPER_OUTPUT_BYTES / (1024 * 1024)} MiB of output: it was stopped there`, {registry})
+  }
   if (outcome.kind === 'spawn-error') {
     throw new AuthError('CRED_HELPER_FAILED', `credential helper ${program} for ${registry} could not be started`, {
       registry,
@@ -98,17 +101,13 @@ export async function runCredentialHelper(request: CredentialHelperRequest): Pro
       {registry},
     )
   }
-  if (stdout.length > MAX_HELPER_OUTPUT_BYTES) {
-    throw new AuthError('CRED_HELPER_FAILED', `credential helper ${program} for ${registry} answered with too much output`, {
-      registry,
-    })
-  }
   return parseHelperAnswer(stdout, program, registry)
 }
 
 type SpawnOutcome =
   | {kind: 'exited'; exitCode: number; stdout: string; stderr: string}
   | {kind: 'timeout'}
+  | {kind: 'too-much-output'}
   | {kind: 'spawn-error'; error: Error}
 
 /**
@@ -134,7 +133,9 @@ async function spawnWithTimeout(executable: string, request: CredentialHelperReq
     await proc.stdin.end()
   } catch {}
 
-  const finished = Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  // Both streams bounded while they are read: a helper printing without end is stopped at the bound, not buffered.
+  const overflow = () => proc.kill('SIGKILL')
+  const finished = Promise.all([proc.exited, readBounded(proc.stdout, overflow), readBounded(proc.stderr, overflow)])
   let timer: ReturnType<typeof setTimeout> | undefined
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), request.timeoutMs)
@@ -147,9 +148,28 @@ async function spawnWithTimeout(executable: string, request: CredentialHelperReq
       return {kind: 'timeout'}
     }
     const [exitCode, stdout, stderr] = result
+    if (stdout === null || stderr === null) return {kind: 'too-much-output'}
     return {kind: 'exited', exitCode, stdout, stderr}
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/** The text of a stream of at most MAX_HELPER_OUTPUT_BYTES, or null (after `onOverflow`) once it has more. */
+async function readBounded(stream: ReadableStream<Uint8Array>, onOverflow: () => void): Promise<string | null> {
+  const reader = stream.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const {done, value} = await reader.read()
+    if (done) return Buffer.concat(chunks, total).toString('utf8')
+    total += value.byteLength
+    if (total > MAX_HELPER_OUTPUT_BYTES) {
+      onOverflow()
+      await reader.cancel().catch(() => {})
+      return null
+    }
+    chunks.push(value)
   }
 }
 

@@ -231,6 +231,19 @@ describe('credential helpers', () => {
     expect(performance.now() - started).toBeLessThan(3000)
   })
 
+  // Issue 16: the whole output was buffered before its size was checked (400 MiB printed: 1.3 GiB resident).
+  test('a helper that prints far more than 1 MiB is stopped at the bound, on stdout and on stderr', async () => {
+    await box.writeConfig({credHelpers: {'quay.io': 'chatty', 'ghcr.io': 'noisy'}})
+    // 16 MiB, then a mark that the helper ran to its end: a bounded reader kills it before it gets there.
+    await box.writeHelper('chatty', `head -c 16777216 /dev/zero; : > '${join(box.root, 'chatty.finished')}'`)
+    await box.writeHelper('noisy', `head -c 16777216 /dev/zero >&2; : > '${join(box.root, 'noisy.finished')}'; exit 1`)
+    for (const [registry, helper] of [['quay.io', 'chatty'], ['ghcr.io', 'noisy']] as const) {
+      const error = await rejection(keychain().resolve(registry))
+      expect({code: error.code, message: error.message}).toEqual({code: 'CRED_HELPER_FAILED', message: `credential helper docker-credential-${helper} for ${registry} answered with more than 1 MiB of output: it was stopped there`})
+      expect(await Bun.file(join(box.root, `${helper}.finished`)).exists()).toBe(false)
+    }
+  })
+
   test('concurrent resolves of one registry run the helper once; results are cached', async () => {
     await box.writeConfig({credsStore: 'store'})
     await box.writeHelper('store', `sleep 0.3\n${helperAnswer('u', 'p')}`)

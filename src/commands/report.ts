@@ -1,19 +1,24 @@
-/** `image-syncer report RESULT...`: read the apply workers' result files → merge → view → exit code. */
+/** `image-syncer report --plan PLAN RESULT...`: read the plan and the workers' result files → check and merge → view → exit code. */
 import {Args, Flags} from '@oclif/core'
-import {mergeResultFiles} from '../apply/result-file.ts'
+import {mergeResultFiles} from '../apply/merge-results.ts'
 import {renderReport} from '../views/report.ts'
 import {SyncerCommand} from './base.ts'
-import {applyExitCode, ExitCode} from './outcome.ts'
+import {applyExitCode, ExitCode, UsageError} from './outcome.ts'
 
 export default class Report extends SyncerCommand {
-  static override summary = 'Merge the result files of sharded apply workers into one report.'
-  static override description = `Reads the files that \`apply --shard i/K --result FILE\` wrote, one per shard. Results of different plans, of
-different splits, or one shard twice are refused; shards without a result file are named.
+  static override summary = 'Merge the result files of sharded apply workers into one report, checked against the plan.'
+  static override description = `Reads the files that \`apply --shard i/K --result FILE\` wrote, one per shard, and the plan file the workers
+applied (--plan). Every entry of the plan must be accounted for once, by the shard that owns it: results of another
+plan or split, one shard twice, an outcome twice, for a target its shard does not own or for another image than
+planned, and a finished shard without an outcome for one of its targets are refused, naming them. Shards without a
+result file are named, with the number of entries not in the report. --unchecked merges the files without the plan
+(results of versions before the plan's sha256 was recorded need it), trusting what they say they own.
 
-Exit codes: 0 every entry of every shard copied or already present; 1 a conflict, a failed entry or a missing shard;
-130 a worker was interrupted (run that shard again). In GitHub Actions the report also goes to the step summary.`
+Exit codes: 0 every entry of the plan copied or already present; 1 a conflict, a failed entry, a missing shard or a
+refused file; 130 a worker was interrupted (run that shard again). In GitHub Actions the report also goes to the step
+summary.`
 
-  static override examples = ['<%= config.bin %> report results/*.json', '<%= config.bin %> report results/*.json --format json']
+  static override examples = ['<%= config.bin %> report --plan plans/external-images.plan.json results/*.json', '<%= config.bin %> report --plan plan.json results/*.json --format json']
 
   static override strict = false
 
@@ -22,15 +27,18 @@ Exit codes: 0 every entry of every shard copied or already present; 1 a conflict
   }
 
   static override flags = {
+    plan: Flags.string({description: 'The plan file the workers applied: every entry of it must be accounted for.', exclusive: ['unchecked']}),
+    unchecked: Flags.boolean({description: 'Merge without the plan, trusting the files: a missing or forged shard\'s entries go unseen.', exclusive: ['plan']}),
     format: Flags.option({description: 'What to print on stdout.', options: ['table', 'markdown', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
   }
 
   protected async execute(): Promise<ExitCode> {
     const {argv, flags} = await this.parse(Report)
-    const merged = await mergeResultFiles(argv as string[])
+    if (flags.plan === undefined && !flags.unchecked) throw new UsageError('report needs --plan PLAN, the plan file the workers applied, to check that every entry of it is accounted for (or --unchecked to merge the result files without it)')
+    const merged = await mergeResultFiles(argv as string[], flags.plan !== undefined ? {kind: 'plan', path: flags.plan} : {kind: 'unchecked'})
     process.stdout.write(renderReport(merged, this.format(flags)))
     await this.stepSummary(renderReport(merged, 'markdown'))
     const code = applyExitCode(merged.result)
-    return code === ExitCode.Ok && merged.shards.missing.length > 0 ? ExitCode.Error : code
+    return code === ExitCode.Ok && (merged.shards.missing.length > 0 || merged.shards.unaccounted > 0) ? ExitCode.Error : code
   }
 }

@@ -8,6 +8,7 @@ import Value from 'typebox/value'
 import {FileReadError, readUserFile} from '../files/read.ts'
 import {writeFileAtomic} from '../files/write.ts'
 import {abbreviate, printableJson} from '../ref/text.ts'
+import {type Digest, digestOf} from '../ref/digest.ts'
 import {type Plan, PLAN_FORMAT_VERSION, PlanSchema} from './model.ts'
 
 export class PlanFileError extends SyncerError {
@@ -38,15 +39,25 @@ export async function writePlanFile(path: string, plan: Plan): Promise<void> {
  */
 const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024
 
+/** A plan as read, and the sha256 of the file's bytes: what a shard's result names, so `report` knows which plan. */
+export interface PlanFile {
+  plan: Plan
+  sha256: Digest
+}
+
 export async function readPlanFile(path: string): Promise<Plan> {
-  let text: string
+  return (await readPlanFileWithSha256(path)).plan
+}
+
+export async function readPlanFileWithSha256(path: string): Promise<PlanFile> {
+  let bytes: Buffer
   try {
-    text = (await readUserFile(path, {what: 'plan file', maxBytes: MAX_PLAN_FILE_BYTES})).toString('utf8')
+    bytes = await readUserFile(path, {what: 'plan file', maxBytes: MAX_PLAN_FILE_BYTES})
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err
     throw new PlanFileError('UNREADABLE', path, err.message)
   }
-  return parsePlan(path, text)
+  return {plan: parsePlan(path, bytes.toString('utf8')), sha256: digestOf(bytes)}
 }
 
 /**

@@ -4,7 +4,7 @@
  * target repositories share every blob, so all but the first upload of each are cross-repository mounts).
  */
 import {describe, expect, test} from 'bun:test'
-import {readFile} from 'node:fs/promises'
+import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {EntryOutcome} from '../../src/apply/model.ts'
 import {makeImage, pushImage} from '../support/images.ts'
@@ -67,12 +67,29 @@ describe('apply sharded over four processes', () => {
     const mounted = shards.flatMap((s) => s.entries).reduce((sum, e) => sum + e.blobs.mounted, 0)
     expect(mounted).toBeGreaterThan(0)
 
-    // report merges them: all copied, exit 0; without shard 4 it names it and fails.
+    // report checks them against the plan and merges them: all copied, exit 0; without shard 4 it names it and fails.
     const files = Array.from({length: SHARDS}, (_, i) => join(planned.dir, `result-${i + 1}.json`))
-    const report = await runCli(['report', ...files, '--format', 'json'])
-    expect(report.exitCode).toBe(0)
+    const report = await runCli(['report', '--plan', planned.planPath, ...files, '--format', 'json'])
+    expect({exitCode: report.exitCode, stderr: report.stderr}).toEqual({exitCode: 0, stderr: ''})
     expect(JSON.parse(report.stdout).summary.copied).toBe(REPOSITORIES * TAGS)
-    const partial = await runCli(['report', ...files.slice(0, 3)])
-    expect({exitCode: partial.exitCode, line: partial.stdout.trim().split('\n').at(-1)}).toEqual({exitCode: 1, line: `Missing shard 4/${SHARDS}: no result file, so their entries are not in this report (run them again).`})
+    const partial = await runCli(['report', '--plan', planned.planPath, ...files.slice(0, 3)])
+    expect({exitCode: partial.exitCode, line: partial.stdout.trim().split('\n').at(-1)}).toEqual({exitCode: 1, line: `Missing shard 4/${SHARDS}: no result file, so their entries are not in this report (run them again). ${shards[3]!.entries.length} entries of the plan have no outcome.`})
+
+    // Issue 16: a shard 4 that drops one of its entries, or carries shard 3's, is refused by name; without --plan
+    // report refuses to vouch at all unless told --unchecked.
+    const forged = join(planned.dir, 'forged-4.json')
+    const original = JSON.parse(await readFile(files[3]!, 'utf8'))
+    const dropped = original.entries[0].target
+    await writeFile(forged, JSON.stringify({...original, entries: original.entries.slice(1)}))
+    const short = await runCli(['report', '--plan', planned.planPath, ...files.slice(0, 3), forged])
+    expect(short.exitCode).toBe(1)
+    expect(short.stderr).toContain(`${forged} (shard 4/4) has no outcome for 1 of the ${original.entries.length} targets its shard owns ("${dropped}"), yet says it finished`)
+    await writeFile(forged, JSON.stringify({...original, entries: [...original.entries, shards[2]!.entries[0]]}))
+    const stolen = await runCli(['report', '--plan', planned.planPath, ...files.slice(0, 3), forged])
+    expect({exitCode: stolen.exitCode, duplicate: stolen.stderr.includes(`has a second outcome for "${shards[2]!.entries[0]!.target}"`)}).toEqual({exitCode: 1, duplicate: true})
+    const unplanned = await runCli(['report', ...files])
+    expect({exitCode: unplanned.exitCode, stderr: unplanned.stderr.trim()}).toEqual({exitCode: 1, stderr: 'Error: report needs --plan PLAN, the plan file the workers applied, to check that every entry of it is accounted for (or --unchecked to merge the result files without it)'})
+    const unchecked = await runCli(['report', '--unchecked', ...files])
+    expect({exitCode: unchecked.exitCode, line: unchecked.stdout.trim().split('\n').at(-1)}).toEqual({exitCode: 0, line: `All ${SHARDS} shards reported. Not checked against the plan (--unchecked).`})
   })
 })
