@@ -16,7 +16,8 @@ const MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 export default class VerifyBlob extends SyncerCommand {
   static override summary = 'Verify a file against its sigstore bundle, offline (e.g. a release SHA256SUMS).'
   static override description = `Checks a sigstore bundle (as written by cosign sign-blob --bundle, or by image-syncer's release build) over FILE:
-with --key, the signature must verify with that public key; with --identity, the bundle's certificate must chain to
+with --key, the signature must verify with that public key (log entries and timestamps the bundle carries must
+verify under the trusted root too); with --identity, the bundle's certificate must chain to
 the trusted root, be logged, and name that issuer and subject. No network: the trusted root is the public-good
 root shipped with image-syncer unless --trusted-root names another.
 Exit codes: 0 verified; 1 not verified or unreadable input.`
@@ -32,20 +33,16 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
     bundle: Flags.string({description: 'Sigstore bundle JSON of the file.', required: true}),
     key: Flags.string({description: 'PEM public key the file was signed with.', exactlyOne: ['key', 'identity']}),
     identity: Flags.string({description: 'ISSUER=SUBJECT of the keyless signer (exact subject).', exactlyOne: ['key', 'identity']}),
-    'trusted-root': Flags.string({description: 'Sigstore TrustedRoot JSON; default: the public-good root shipped with image-syncer.', env: 'SYNCER_TRUSTED_ROOT'}),
+    'trusted-root': Flags.string({description: 'Sigstore TrustedRoot JSON (for keyless signers, and for the logs and timestamps of keyed bundles); default: the public-good root shipped with image-syncer.', env: 'SYNCER_TRUSTED_ROOT'}),
     format: Flags.option({description: 'What to print on stdout.', options: ['text', 'json'] as const, default: 'text'})(),
   }
 
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(VerifyBlob)
-    if (flags.key && flags['trusted-root']) throw new UsageError('--trusted-root is for --identity; a keyed bundle is trusted by its key alone')
+    const trustedRoot = await loadTrustedRoot(flags['trusted-root'] ? {kind: 'file', path: flags['trusted-root']} : {kind: 'public-good'})
     const trust: BlobTrust = flags.key
-      ? {kind: 'key', pem: await readPublicKeyFile(flags.key)}
-      : {
-          kind: 'identity',
-          identity: parseIdentity(flags.identity ?? '', 'exact'),
-          trustedRoot: await loadTrustedRoot(flags['trusted-root'] ? {kind: 'file', path: flags['trusted-root']} : {kind: 'public-good'}),
-        }
+      ? {kind: 'key', pem: await readPublicKeyFile(flags.key), trustedRoot}
+      : {kind: 'identity', identity: parseIdentity(flags.identity ?? '', 'exact'), trustedRoot}
     const [data, bundle] = await Promise.all([read(args.file, 'file to verify', MAX_BLOB_BYTES), read(flags.bundle, 'bundle', MAX_BUNDLE_BYTES)])
     const signer = verifyBlob(data, bundle, trust)
     process.stdout.write(renderBlobVerification({file: args.file, signer}, this.format(flags)))

@@ -3,8 +3,8 @@
  * sigstore bundle with a message signature over the file's bytes. The release's SHA256SUMS is signed this way,
  * so a downloader checks it with `image-syncer verify-blob` (or cosign) and nothing else.
  *
- * Verification is offline: an explicit trusted root for keyless signers (no TUF refresh), the key alone for
- * keyed ones (whatever witnesses a keyed bundle carries are not needed to trust it).
+ * Verification is offline: an explicit trusted root (no TUF refresh) for keyless signers, and for the log
+ * entries and timestamps a keyed bundle carries (the key alone is what makes a keyed bundle trusted).
  */
 import * as sigstore from 'sigstore'
 import {bundleFromJSON, bundleToJSON, type Bundle} from '@sigstore/bundle'
@@ -14,12 +14,16 @@ import {PolicyError, Verifier, toSignedEntity, toTrustMaterial} from '@sigstore/
 import {keySigner, loadSigningKey, type SigningKey} from './keys.ts'
 import {type KeylessOptions, keylessCall, keylessToken, signOptions} from './sign.ts'
 import {PUBLIC_GOOD} from './sign-target.ts'
-import {EMPTY_TRUSTED_ROOT, SignatureError, fingerprintOfKey, parsePublicKey} from './trust.ts'
+import {SignatureError, fingerprintOfKey, parsePublicKey} from './trust.ts'
 import type {Identity, Signer} from './types.ts'
 import {identityPolicy} from './verify.ts'
 
-/** Who a blob's signature must come from: a public key, or a keyless identity certified under a trusted root. */
-export type BlobTrust = {kind: 'key'; pem: string} | {kind: 'identity'; identity: Identity; trustedRoot: TrustedRoot}
+/**
+ * Who a blob's signature must come from: a public key, or a keyless identity certified under a trusted root. A
+ * keyed bundle may carry log entries and timestamps (cosign sign-blob --key logs to Rekor): they are checked
+ * against `trustedRoot` like cosign and sigstore-python do, so a forged witness fails rather than being ignored.
+ */
+export type BlobTrust = {kind: 'key'; pem: string; trustedRoot: TrustedRoot} | {kind: 'identity'; identity: Identity; trustedRoot: TrustedRoot}
 
 /** How to sign a blob: with a PEM key file, or keyless with an OIDC token (GitHub Actions' when in a workflow). */
 export type BlobSigner = {kind: 'key'; keyPath: string} | {kind: 'keyless'}
@@ -58,7 +62,8 @@ export function verifyBlob(data: Uint8Array, bundleBytes: Uint8Array, trust: Blo
     if (trust.kind === 'key') {
       const publicKey = parsePublicKey(trust.pem, 'the --key file')
       if (bundle.verificationMaterial.content.$case !== 'publicKey') throw new BlobVerificationError('the bundle was signed keyless (it holds a certificate), not with a key: verify it with --identity')
-      const material = toTrustMaterial(EMPTY_TRUSTED_ROOT, () => ({publicKey, validFor: () => true}))
+      // The key is the trust; witnesses are optional (our release bundles carry none) but verified when present.
+      const material = toTrustMaterial(trust.trustedRoot, () => ({publicKey, validFor: () => true}))
       new Verifier(material, {tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0}).verify(entity)
       return {kind: 'key', fingerprint: fingerprintOfKey(publicKey)}
     }
