@@ -1,6 +1,6 @@
 /** `image-syncer verify-blob FILE --bundle B`: a downloaded file against its sigstore bundle, offline (like `cosign verify-blob`). */
 import {Args, Flags} from '@oclif/core'
-import {verifyBlob, type BlobTrust} from '../signatures/blob.ts'
+import {verifyBlob, type BlobTrust} from '../signatures/blob-verify.ts'
 import {readPublicKeyFile} from '../signatures/keys.ts'
 import {loadTrustedRoot} from '../signatures/trust.ts'
 import {FileReadError, readUserFile} from '../files/read.ts'
@@ -15,7 +15,9 @@ const MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 
 export default class VerifyBlob extends SyncerCommand {
   static override summary = 'Verify a file against its sigstore bundle, offline (e.g. a release SHA256SUMS).'
-  static override description = `Checks a sigstore bundle (as written by cosign sign-blob --bundle, or by image-syncer's release build) over FILE:
+  static override description = `Checks a sigstore bundle (as written by cosign sign-blob --bundle, or by image-syncer's release build) over FILE,
+or a DSSE bundle (cosign attest-blob, GitHub artifact attestations, SLSA provenance) whose in-toto statement names
+FILE's sha256 as a subject (--predicate-type selects what must be attested; --format json prints the statement):
 with --key, the signature must verify with that public key (log entries and timestamps the bundle carries must
 verify under the trusted root too); with --identity, the bundle's certificate must chain to
 the trusted root, be logged, and name that issuer and subject. No network: the trusted root is the public-good
@@ -34,6 +36,7 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
     key: Flags.string({description: 'PEM public key the file was signed with.', exactlyOne: ['key', 'identity']}),
     identity: Flags.string({description: 'ISSUER=SUBJECT of the keyless signer (exact subject).', exactlyOne: ['key', 'identity']}),
     'trusted-root': Flags.string({description: 'Sigstore TrustedRoot JSON (for keyless signers, and for the logs and timestamps of keyed bundles); default: the public-good root shipped with image-syncer.', env: 'SYNCER_TRUSTED_ROOT'}),
+    'predicate-type': Flags.string({description: 'The in-toto predicate type a DSSE bundle must attest (e.g. https://slsa.dev/provenance/v1); set, a plain sign-blob signature does not satisfy it.'}),
     format: Flags.option({description: 'What to print on stdout.', options: ['text', 'json'] as const, default: 'text'})(),
   }
 
@@ -44,8 +47,8 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
       ? {kind: 'key', pem: await readPublicKeyFile(flags.key), trustedRoot}
       : {kind: 'identity', identity: parseIdentity(flags.identity ?? '', 'exact'), trustedRoot}
     const [data, bundle] = await Promise.all([read(args.file, 'file to verify', MAX_BLOB_BYTES), read(flags.bundle, 'bundle', MAX_BUNDLE_BYTES)])
-    const signer = verifyBlob(data, bundle, trust)
-    process.stdout.write(renderBlobVerification({file: args.file, signer}, this.format(flags)))
+    const verified = verifyBlob(data, bundle, trust, flags['predicate-type'] === undefined ? {} : {predicateType: flags['predicate-type']})
+    process.stdout.write(renderBlobVerification({file: args.file, ...verified}, this.format(flags)))
     return ExitCode.Ok
   }
 }
