@@ -1,6 +1,6 @@
 /** `image-syncer verify-blob FILE --bundle B`: a downloaded file against its sigstore bundle, offline (like `cosign verify-blob`). */
 import {Args, Flags} from '@oclif/core'
-import {verifyBlob, type BlobTrust} from '../signatures/blob-verify.ts'
+import {type BlobInput, type BlobTrust, verifyBlobInput} from '../signatures/blob-verify.ts'
 import {readPublicKeyFile} from '../signatures/keys.ts'
 import {loadTrustedRoot} from '../signatures/trust.ts'
 import {FileReadError, readUserFile} from '../files/read.ts'
@@ -9,8 +9,13 @@ import {SyncerCommand} from './base.ts'
 import {ExitCode, UsageError} from './outcome.ts'
 import {parseIdentity} from './verify.ts'
 
-/** SHA256SUMS and bundles are small; a release binary is ~120 MB. Anything larger is not what we sign. */
-const MAX_BLOB_BYTES = 1024 * 1024 * 1024
+/**
+ * The file is hashed as a stream, so its size costs time, not memory; the bound only stops a file that never
+ * ends (a /proc file, one being written).
+ */
+const MAX_BLOB_BYTES = 64 * 1024 * 1024 * 1024
+/** `sha256:<hex>` (also sha384/sha512): the artifact by digest, as sigstore-conformance and sigstore-python take it. */
+const DIGEST_ARGUMENT = /^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$/
 const MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 
 export default class VerifyBlob extends SyncerCommand {
@@ -29,7 +34,7 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
     '<%= config.bin %> verify-blob SHA256SUMS --bundle SHA256SUMS.sigstore.json --identity https://token.actions.githubusercontent.com=https://github.com/acme/image-syncer/.github/workflows/release.yml@refs/tags/v1.0.0',
   ]
 
-  static override args = {file: Args.string({description: 'The signed file.', required: true})}
+  static override args = {file: Args.string({description: 'The signed file, or its digest as sha256:<hex> (a file of that name: ./sha256:…).', required: true})}
 
   static override flags = {
     bundle: Flags.string({description: 'Sigstore bundle JSON of the file.', required: true}),
@@ -46,16 +51,25 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
     const trust: BlobTrust = flags.key
       ? {kind: 'key', pem: await readPublicKeyFile(flags.key), trustedRoot}
       : {kind: 'identity', identity: parseIdentity(flags.identity ?? '', 'exact'), trustedRoot}
-    const [data, bundle] = await Promise.all([read(args.file, 'file to verify', MAX_BLOB_BYTES), read(flags.bundle, 'bundle', MAX_BUNDLE_BYTES)])
-    const verified = verifyBlob(data, bundle, trust, flags['predicate-type'] === undefined ? {} : {predicateType: flags['predicate-type']})
+    const bundle = await read(flags.bundle, 'bundle', MAX_BUNDLE_BYTES)
+    const verified = await usage(() => verifyBlobInput(artifactInput(args.file), bundle, trust, flags['predicate-type'] === undefined ? {} : {predicateType: flags['predicate-type']}))
     process.stdout.write(renderBlobVerification({file: args.file, ...verified}, this.format(flags)))
     return ExitCode.Ok
   }
 }
 
-async function read(path: string, what: string, maxBytes: number): Promise<Buffer> {
+function artifactInput(argument: string): BlobInput {
+  if (!DIGEST_ARGUMENT.test(argument)) return {kind: 'file', path: argument, maxBytes: MAX_BLOB_BYTES}
+  const [algorithm, hex] = argument.split(':') as ['sha256' | 'sha384' | 'sha512', string]
+  return {kind: 'digest', algorithm, digest: Buffer.from(hex, 'hex')}
+}
+
+const read = (path: string, what: string, maxBytes: number) => usage(() => readUserFile(path, {what, maxBytes}))
+
+/** An unreadable file the user named is a usage error: one sentence, exit 1. */
+async function usage<T>(run: () => Promise<T>): Promise<T> {
   try {
-    return await readUserFile(path, {what, maxBytes})
+    return await run()
   } catch (error) {
     if (error instanceof FileReadError) throw new UsageError(error.message)
     throw error
