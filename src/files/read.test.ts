@@ -1,9 +1,10 @@
 import {afterAll, beforeAll, describe, expect, test} from 'bun:test'
 import {execFileSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {FileReadError, readUserFile} from './read.ts'
+import {FileReadError, hashUserFile, readUserFile} from './read.ts'
 
 let dir: string
 beforeAll(async () => {
@@ -65,5 +66,21 @@ describe('readUserFile', () => {
     expect(missing.code).toBe('NOT_FOUND')
     expect(missing.message).toBe(`cannot read key file ${join(dir, 'absent.pub')}: no such file`)
     expect((await refusal(join(dir, 'exact.pub', 'below'))).code).toBe('NOT_FOUND')
+  })
+})
+
+describe('hashUserFile', () => {
+  test('hashes a file across many chunks like hashing its bytes, within the same bounds as reading', async () => {
+    const path = join(dir, 'big.bin')
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 17, 7)
+    bytes.write('image-syncer', 1024 * 1024 + 5)
+    await writeFile(path, bytes)
+    for (const algorithm of ['sha256', 'sha512']) {
+      expect((await hashUserFile(path, algorithm, {what: 'file to verify', maxBytes: bytes.length})).toString('hex')).toBe(createHash(algorithm).update(bytes).digest('hex'))
+    }
+    const tooLarge = await hashUserFile(path, 'sha256', {what: 'file to verify', maxBytes: bytes.length - 1}).catch((e: unknown) => e)
+    expect((tooLarge as FileReadError).code).toBe('TOO_LARGE')
+    const directory = await hashUserFile(dir, 'sha256', {what: 'file to verify', maxBytes: 1024}).catch((e: unknown) => e)
+    expect((directory as FileReadError).code).toBe('NOT_A_FILE')
   })
 })

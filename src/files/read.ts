@@ -3,6 +3,7 @@
  * bound. Without one, `keys: [/dev/zero]` reads forever and a FIFO blocks forever; a user file is small, so a
  * bigger one is a mistake (or an attack) to refuse in one sentence, not to buffer.
  */
+import {createHash} from 'node:crypto'
 import {constants, type FileHandle, open} from 'node:fs/promises'
 import {SyncerError} from '../ref/errors.ts'
 
@@ -41,6 +42,32 @@ const CHUNK_BYTES = 256 * 1024
  * bound even when its size says it fits, since a file can grow and /proc files report size 0.
  */
 export async function readUserFile(path: string, limits: FileLimits): Promise<Buffer> {
+  return withUserFile(path, limits, (handle, tooLargeError) => readOpenFile(handle, limits.maxBytes, tooLargeError))
+}
+
+/**
+ * The `algorithm` digest of a regular file of at most `maxBytes`, read in chunks: a file that is only hashed
+ * (verify-blob's release binary) need not fit in memory.
+ */
+export async function hashUserFile(path: string, algorithm: string, limits: FileLimits): Promise<Buffer> {
+  return withUserFile(path, limits, async (handle, tooLargeError) => {
+    const hash = createHash(algorithm)
+    const chunk = Buffer.allocUnsafe(HASH_CHUNK_BYTES)
+    let total = 0
+    for (;;) {
+      const {bytesRead} = await handle.read(chunk, 0, chunk.length, null)
+      if (bytesRead === 0) return hash.digest()
+      total += bytesRead
+      if (total > limits.maxBytes) throw tooLargeError()
+      hash.update(chunk.subarray(0, bytesRead))
+    }
+  })
+}
+
+/** Hashing reads big files: bigger chunks mean fewer syscalls, and there is one buffer, reused. */
+const HASH_CHUNK_BYTES = 1024 * 1024
+
+async function withUserFile<T>(path: string, limits: FileLimits, use: (handle: FileHandle, tooLargeError: () => FileReadError) => Promise<T>): Promise<T> {
   const fail = (code: FileReadErrorCode, reason: string) => new FileReadError(code, path, reason, limits.what)
   let handle
   try {
@@ -52,7 +79,7 @@ export async function readUserFile(path: string, limits: FileLimits): Promise<Bu
     const stat = await handle.stat()
     if (!stat.isFile()) throw fail('NOT_A_FILE', `it is ${kindOf(stat)}, not a regular file`)
     if (stat.size > limits.maxBytes) throw fail('TOO_LARGE', tooLarge(stat.size, limits.maxBytes))
-    return await readOpenFile(handle, limits.maxBytes, () => fail('TOO_LARGE', tooLarge(null, limits.maxBytes)))
+    return await use(handle, () => fail('TOO_LARGE', tooLarge(null, limits.maxBytes)))
   } catch (error) {
     throw error instanceof FileReadError ? error : fromErrno(error, fail)
   } finally {

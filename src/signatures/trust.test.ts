@@ -43,6 +43,21 @@ describe('loadTrustedRoot', () => {
     expect(root.tlogs.length).toBe(publicGood.tlogs.length)
   })
 
+  test.each([
+    ['a transparency log', (root: Record<string, any>) => root['tlogs'][0].publicKey.validFor, 'has the transparency log '],
+    ['a CT log', (root: Record<string, any>) => root['ctlogs'][0].publicKey.validFor, 'has the certificate transparency log '],
+    ['a certificate authority', (root: Record<string, any>) => root['certificateAuthorities'][0].validFor, 'has the certificate authority "https://'],
+    ['a timestamp authority', (root: Record<string, any>) => root['timestampAuthorities'][0].validFor, 'has the timestamp authority "'],
+  ])('%s without a validity start is TRUSTED_ROOT_INVALID, not valid since 1970', async (name, validFor, reason) => {
+    const json = TrustedRoot.toJSON(await loadTrustedRoot({kind: 'public-good'})) as Record<string, any>
+    delete validFor(json).start
+    const path = await file(`no-start-${name.replaceAll(' ', '-')}.json`, JSON.stringify(json))
+    const error = await rejection(loadTrustedRoot({kind: 'file', path}))
+    expect(error.code).toBe('TRUSTED_ROOT_INVALID')
+    expect(error.message).toStartWith(`trusted root ${path} ${reason}`)
+    expect(error.message).toEndWith('without a validity start (validFor.start), which a trusted root must give')
+  })
+
   test('a missing file is TRUSTED_ROOT_UNREADABLE, naming the path', async () => {
     const path = join(dir, 'nope.json')
     const error = await rejection(loadTrustedRoot({kind: 'file', path}))

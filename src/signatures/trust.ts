@@ -161,7 +161,26 @@ function parseTrustedRoot(json: unknown, what: string, path?: string): TrustedRo
   } catch (error) {
     fail(`has an unusable key or certificate (${(error as Error).message})`, error)
   }
+  const unbounded = withoutValidityStart(root)
+  if (unbounded !== null) fail(`has ${unbounded} without a validity start (validFor.start), which a trusted root must give`)
   return root
+}
+
+/**
+ * The first authority or log whose validity has no start, or null. sigstore-js reads a missing start as 1970,
+ * so a key would vouch for signatures made before it existed; sigstore-go and sigstore-python refuse such a root.
+ */
+function withoutValidityStart(root: TrustedRoot): string | null {
+  const id = (keyId: Buffer | undefined) => (keyId === undefined ? '' : ` ${keyId.toString('base64')}`)
+  const tlog = root.tlogs.find((log) => log.publicKey?.validFor?.start === undefined)
+  if (tlog) return `the transparency log${id(tlog.logId?.keyId)}`
+  const ctlog = root.ctlogs.find((log) => log.publicKey?.validFor?.start === undefined)
+  if (ctlog) return `the certificate transparency log${id(ctlog.logId?.keyId)}`
+  const ca = root.certificateAuthorities.find((authority) => authority.validFor?.start === undefined)
+  if (ca) return `the certificate authority ${JSON.stringify(ca.uri)}`
+  const tsa = root.timestampAuthorities.find((authority) => authority.validFor?.start === undefined)
+  if (tsa) return `the timestamp authority ${JSON.stringify(tsa.uri)}`
+  return null
 }
 
 const PEM_LABELS = /-----BEGIN ([A-Z0-9 ]+)-----/g

@@ -32,8 +32,10 @@ function describeSigner(signer: Signer): string {
   return signer.kind === 'key' ? `key ${signer.fingerprint}` : printable(`${signer.subject} (issuer ${signer.issuer})`)
 }
 
-/** verify-blob's result: the file and who signed it. */
-export function renderBlobVerification(result: {file: string; signer: Signer}, format: 'text' | 'json'): string {
+/** verify-blob's result: the file, who signed it, and the in-toto statement a DSSE bundle attests. */
+export function renderBlobVerification(result: {file: string; signer: Signer; statement: Record<string, unknown> | null}, format: 'text' | 'json'): string {
   if (format === 'json') return `${printableJson({verified: true, ...result})}\n`
-  return `Verified ${printable(result.file)}: signed by ${describeSigner(result.signer)}\n`
+  const predicateType = result.statement?.['predicateType']
+  const attests = result.statement === null ? '' : ` (attestation of ${printable(typeof predicateType === 'string' ? predicateType : '(no predicate type)')})`
+  return `Verified ${printable(result.file)}: signed by ${describeSigner(result.signer)}${attests}\n`
 }
