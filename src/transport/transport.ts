@@ -10,7 +10,7 @@ import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
 import {Limiter} from './limiter.ts'
 import {redactUrl} from './redact.ts'
 import {type FetchTls, fetchTls, type TlsLookup} from './tls.ts'
-import {rebased} from './plain-http.ts'
+import {mayFollow, rebased} from './plain-http.ts'
 import {speaksTls} from './tls-probe.ts'
 import {fetchWithIdleTimeout} from './watchdog.ts'
 import {DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, retryDelayMs, sleep, TEMPORARY_STATUS} from './retry.ts'
@@ -118,6 +118,11 @@ export class Transport {
   /** Where `endpoint` is served: its base URL, or plain HTTP once the HTTPS-first probe decided so. */
   baseUrlOf(endpoint: Endpoint): string {
     return this.decided.get(endpoint.baseUrl) ?? endpoint.baseUrl
+  }
+
+  /** Whether `url`, given by a registry as where to go on, may be followed (plain-http.ts). */
+  mayFollow(url: string): boolean {
+    return URL.canParse(url) && mayFollow(new URL(url), this.options.insecureHosts ?? [])
   }
 
   /** Sends a request, authenticated and retried; throws RegistryError for statuses it was not told to allow. */
