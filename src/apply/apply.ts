@@ -11,6 +11,7 @@ import {mapLimit} from '../transport/limiter.ts'
 import {type Binding, checkPlanBinding} from './binding.ts'
 import {CopyEngine} from '../copy/engine.ts'
 import {type ApplyRun, copyEntry, type PlanAge} from './copy-entry.ts'
+import type {MovedSources} from './source-tag.ts'
 import {TrustStore} from '../signatures/check.ts'
 import {type ApplyResult, type EntryOutcome, type ProgressEvent, summarizeOutcomes} from './model.ts'
 import {writeResultFile} from './result-file.ts'
@@ -51,6 +52,8 @@ export interface ApplyOptions {
   transfers?: number
   /** Whether the plan may be stale; default `reviewed`. */
   planAge?: PlanAge
+  /** --allow-moved-sources: `allow` copies the recorded digest of a source tag that moved since planning; default `refuse`. */
+  movedSources?: MovedSources
   /** Where signing reads SYNCER_SIGNING_KEY_PASSWORD, SYNCER_OIDC_TOKEN, SYNCER_FULCIO_URL, SYNCER_REKOR_URL. */
   env?: Record<string, string | undefined>
   signal?: AbortSignal
@@ -107,6 +110,7 @@ export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOption
     signatures: {trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})},
     onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
     planAge: options.planAge ?? 'reviewed',
+    movedSources: options.movedSources ?? 'refuse',
     ...(signal ? {signal} : {}),
   }
   onProgress?.({kind: 'started', entries: plan.entries.length})

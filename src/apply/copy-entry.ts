@@ -13,12 +13,14 @@ import type {Stores} from '../registry/handle.ts'
 import {childrenOf} from '../copy/references.ts'
 import {subsetManifest} from './subset.ts'
 import {carryAndSign, type SignatureRun, verifySource} from './signatures.ts'
+import {checkSourceTag, type MovedSources, sourceTagOf} from './source-tag.ts'
 import type {BlobCounts, EntryOutcome, EntryResult} from './model.ts'
 
 /**
  * `reviewed` (apply): the plan may be hours old, so each entry looks at its target tag before copying anything.
  * `just-made` (sync): this process planned it a moment ago and saw the tag absent; only the look right before the
- * tag PUT remains, which is what guards against overwriting.
+ * tag PUT remains, which is what guards against overwriting. Nor is its source tag looked at again: nobody could
+ * edit a plan that never left memory, and the digest it copies is the one just observed and verified.
  */
 export type PlanAge = 'reviewed' | 'just-made'
 
@@ -31,6 +33,8 @@ export interface ApplyRun {
   /** Every byte streamed, failed attempts included: what the link carried (progress, not accounting). */
   onBytes: (n: number) => void
   planAge: PlanAge
+  /** What a reviewed plan's entry gets when its source tag moved since planning (source-tag.ts). */
+  movedSources: MovedSources
 }
 
 /** What copying one entry did: its result, what it moved, and what happened about signatures. */
@@ -58,10 +62,15 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
   const tag = targetRef.tag!
   const planned = entry.sourceDigest as Digest
 
-  // A reviewed plan may be stale: look at the tag before writing anything.
+  // A reviewed plan may be stale or edited: look at the target tag, and at the source tag, before writing anything.
   if (run.planAge === 'reviewed') {
+    const sourceTag = run.movedSources === 'refuse' ? sourceTagOf(entry) : null
+    // Both looks at once (no round trip added); the source's verdict matters only when there is something to copy.
+    const sourceLook = sourceTag === null ? Promise.resolve() : checkSourceTag(entry, sourceTag, route.source, run.signal)
+    sourceLook.catch(() => {})
     const before = await route.target.headManifest(tag, run.signal)
     if (before) return before.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: before.digest}
+    await sourceLook
   }
 
   // A platform subset is an index we write: computed from the source index and checked against the plan

@@ -14,8 +14,9 @@ export default class Apply extends SyncerCommand {
   static override description = `Reads only the plan file. A plan with conflicting-ID entries is refused, and so is one that needs more
 pulls at a source registry than it announced were left when planned (unless --ignore-pull-budget). Each to-copy target tag is
 checked again right before writing: a tag that appeared since the plan is never overwritten (reported as a
-conflict; the other entries go on). The planned digest is copied (by digest, not by the source tag), blobs first,
-manifests by digest, the tag last.
+conflict; the other entries go on). Each source read by tag is looked at (one HEAD): an entry whose source tag no
+longer resolves to what the plan recorded fails as a stale plan, unless --allow-moved-sources. The planned digest is
+copied (by digest, not by the source tag), blobs first, manifests by digest, the tag last.
 
 Before anything is sent, a plan that contradicts itself, that writes outside --target-repo-prefix, or (with
 --definition) that does not follow from the reviewed definition file is refused. --access-token and
@@ -49,6 +50,7 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
     'shard-from-env': Flags.boolean({description: 'Take the part from JOB_COMPLETION_INDEX (Kubernetes Indexed Job, counted from 0); needs --shards.', dependsOn: ['shards']}),
     shards: Flags.integer({description: 'The number of parts, with --shard-from-env (the Job\'s completions).', min: 1, max: 1000, dependsOn: ['shard-from-env']}),
     result: Flags.string({description: 'Write what this run did to FILE (JSON), for `image-syncer report` to merge.', env: 'SYNCER_RESULT'}),
+    'allow-moved-sources': Flags.boolean({description: 'Copy the recorded digest even when a source tag no longer resolves to what the plan recorded (default: such an entry fails as a stale plan).', env: 'SYNCER_ALLOW_MOVED_SOURCES', default: false}),
     ...copyFlags,
     ...registryFlags,
   }
@@ -61,6 +63,7 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       concurrency: flags.concurrency,
       transfers: flags.transfers,
       ignorePullBudget: flags['ignore-pull-budget'],
+      movedSources: flags['allow-moved-sources'] ? 'allow' : 'refuse',
       registry: this.registry(flags),
       version: this.config.version,
       ...(flags.shard !== undefined ? {shard: parseShard(flags.shard)} : flags['shard-from-env'] ? {shard: shardFromEnv(process.env, flags.shards!)} : {}),

@@ -7,7 +7,9 @@
  * caller abandons the session, and the copy engine starts over. The registry checks `?digest=` against all it
  * received, so no attempt stores a blob under a digest its bytes do not have.
  */
+import {MAX_ECHO_CHARS, quoted} from '../ref/text.ts'
 import {RegistryError, NetworkError} from '../transport/errors.ts'
+import {redactUrl} from '../transport/redact.ts'
 import {retryDelayMs, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
 import type {Digest} from '../ref/digest.ts'
 import {CollectionHint} from './blob-read.ts'
@@ -151,7 +153,7 @@ async function patch(handle: RegistryRepository, location: string, bytes: Uint8A
   if (end !== null && end !== from + bytes.byteLength - 1) {
     throw new RegistryError({method: 'PATCH', url: location, status: response.status, reason: `the registry holds bytes 0-${end} after a chunk that ends at ${from + bytes.byteLength - 1}`})
   }
-  return nextLocation(handle, response, location)
+  return nextLocation(handle, response, location, 'PATCH')
 }
 
 /** Piece size of a chunk's request body. */
@@ -182,7 +184,7 @@ async function uploadStatus(handle: RegistryRepository, location: string, signal
   const end = rangeEndOf(response)
   // distribution says `0-0` for an empty session as for a one-byte one: read as empty, since a byte sent again is
   // refused (416) and ends in a fresh transfer, never in a stored blob.
-  return end === null ? null : {received: end === 0 ? 0 : end + 1, location: nextLocation(handle, response, location)}
+  return end === null ? null : {received: end === 0 ? 0 : end + 1, location: nextLocation(handle, response, location, 'GET')}
 }
 
 /** The last byte a session holds, from `Range: 0-END` (inclusive). */
@@ -192,14 +194,22 @@ function rangeEndOf(response: Response): number | null {
 }
 
 /** A session may move with every answer (distribution's `_state`); a missing Location means it stays. */
-function nextLocation(handle: RegistryRepository, response: Response, current: string): string {
+function nextLocation(handle: RegistryRepository, response: Response, current: string, method: 'PATCH' | 'GET'): string {
   const location = response.headers.get('location')
-  return location ? sessionUrl(handle, location) : current
+  return location ? sessionUrl(handle, location, {method, url: current, status: response.status}) : current
 }
 
-/** A session's Location as an absolute URL: registries may answer with a path. */
-export function sessionUrl(handle: RegistryRepository, location: string): string {
-  return new URL(location, `${handle.connection.baseUrl(handle.repo)}/`).toString()
+/**
+ * A session's Location as an absolute URL (registries may answer with a path), checked like a redirect: only
+ * https, or http where plain HTTP is allowed. Followed, a `file:` Location made fetch write the blob to the local
+ * disk and the upload look done; refused, the blob fails here, naming the answer that gave it.
+ */
+export function sessionUrl(handle: RegistryRepository, location: string, answer: {method: string; url: string; status: number}): string {
+  const base = `${handle.connection.baseUrl(handle.repo)}/`
+  const url = URL.canParse(location, base) ? new URL(location, base).toString() : null
+  if (url !== null && handle.connection.mayFollow(url)) return url
+  const shown = quoted(url === null ? location : redactUrl(url), MAX_ECHO_CHARS)
+  throw new RegistryError({...answer, reason: `refusing the upload session Location ${shown}: only https session URLs are followed (http only on loopback or --insecure-registry hosts)`})
 }
 
 /** Worth asking the registry where the session stands: a dropped connection, a 5xx or 429, a range it refused. */

@@ -71,10 +71,11 @@ async function startUpload(handle: RegistryRepository, options: {mount?: {digest
   await response.body?.cancel()
   if (response.status === 201 && options.mount) return {kind: 'mounted'}
   const location = response.headers.get('location')
+  const url = `${connection.baseUrl(repo)}/v2/${repo.repository}/blobs/uploads/`
   if (response.status !== 202 || !location) {
-    throw new RegistryError({method: 'POST', url: `${connection.baseUrl(repo)}/v2/${repo.repository}/blobs/uploads/`, status: response.status, reason: `expected 202 with a Location, got ${response.status}${location ? '' : ' without Location'}`})
+    throw new RegistryError({method: 'POST', url, status: response.status, reason: `expected 202 with a Location, got ${response.status}${location ? '' : ' without Location'}`})
   }
-  return {kind: 'session', location: sessionUrl(handle, location)}
+  return {kind: 'session', location: sessionUrl(handle, location, {method: 'POST', url, status: 202})}
 }
 
 /** Abandons an upload session, best effort: a registry expires forgotten sessions anyway. */

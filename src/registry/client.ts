@@ -59,6 +59,8 @@ export interface RegistryConnection {
   readonly retry: RetryPolicy
   /** How blobs are uploaded to each registry this run: one PUT, or PATCH chunks (see blob-chunks.ts). */
   readonly uploads: UploadModes
+  /** Whether a URL the registry gave (an upload session's Location) may be followed: http(s) only. */
+  mayFollow(url: string): boolean
 }
 
 export interface RegistryClientOptions {
@@ -86,6 +88,7 @@ export class RegistryClient implements Stores {
       memo: (key, make) => this.memo(key, make),
       retry: transport.retryPolicy,
       uploads: new UploadModes(options.chunkSize ?? null),
+      mayFollow: (url) => transport.mayFollow(url),
     }
   }
 

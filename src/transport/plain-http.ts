@@ -19,6 +19,15 @@ export function plainHttpFor(hostPort: string, insecureHosts: readonly string[])
   return named ? 'insecure' : 'refused'
 }
 
+/**
+ * Whether a URL a registry handed us to go on at (an upload session's Location) may be followed: the token realm's
+ * rule, https, or http where plain HTTP is allowed. fetch would read or write a `file:` URL on the local disk.
+ */
+export function mayFollow(url: URL, insecureHosts: readonly string[]): boolean {
+  if (url.protocol === 'https:') return true
+  return url.protocol === 'http:' && plainHttpFor(url.host, insecureHosts) !== 'refused'
+}
+
 /** `url` moved from the origin of `from` to that of `to` (an https-first endpoint found on plain HTTP). */
 export function rebased(url: string, from: string, to: string): string {
   if (from === to || new URL(url).origin !== new URL(from).origin) return url

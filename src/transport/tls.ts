@@ -45,7 +45,7 @@ function defaultCas(): string[] {
  * - `certificate`: the server's certificate did not verify (unknown CA, wrong name, expired). Never a reason to
  *   try plain HTTP: the server does speak TLS, and someone may be in the middle.
  * - `handshake`: no TLS session came about (EPROTO): the server speaks plain HTTP on that port, or it refused
- *   the handshake (e.g. it wants a client certificate we did not send).
+ *   the handshake (e.g. it wants a client certificate we did not send). Only tls-probe.ts tells them apart.
  */
 export type TlsFailure = 'certificate' | 'handshake'
 

@@ -10,7 +10,8 @@ import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
 import {Limiter} from './limiter.ts'
 import {redactUrl} from './redact.ts'
 import {type FetchTls, fetchTls, type TlsLookup} from './tls.ts'
-import {rebased} from './plain-http.ts'
+import {mayFollow, rebased} from './plain-http.ts'
+import {speaksTls} from './tls-probe.ts'
 import {fetchWithIdleTimeout} from './watchdog.ts'
 import {DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, retryDelayMs, sleep, TEMPORARY_STATUS} from './retry.ts'
 import {type RateLimit, RateLimits, type RateLimitWait} from './rate-limit.ts'
@@ -119,6 +120,11 @@ export class Transport {
     return this.decided.get(endpoint.baseUrl) ?? endpoint.baseUrl
   }
 
+  /** Whether `url`, given by a registry as where to go on, may be followed (plain-http.ts). */
+  mayFollow(url: string): boolean {
+    return URL.canParse(url) && mayFollow(new URL(url), this.options.insecureHosts ?? [])
+  }
+
   /** Sends a request, authenticated and retried; throws RegistryError for statuses it was not told to allow. */
   async request(req: TransportRequest): Promise<Response> {
     return this.limiter(new URL(req.url ?? req.endpoint.baseUrl).host).run(async () => {
@@ -209,6 +215,8 @@ export class Transport {
       response = await at(endpoint.baseUrl)
     } catch (err) {
       if (endpoint.scheme === 'fixed' || !(err instanceof NetworkError) || err.kind !== 'tls-handshake') throw err
+      // A TLS server that refused us (no client certificate) fails the same way; it must never get plain HTTP.
+      if (await speaksTls(new URL(endpoint.baseUrl).host, this.timeoutMs)) throw err
       return this.plainContact(endpoint, at, err)
     }
     await response.body?.cancel()
@@ -216,9 +224,8 @@ export class Transport {
   }
 
   /**
-   * The HTTPS attempt at an https-first endpoint found no TLS session: plain HTTP is used when the server answers
-   * it. A TLS server answers plain HTTP with 400 (Go, nginx) or not at all; then the handshake failure stands
-   * (typically a registry that wants a client certificate we do not have).
+   * The HTTPS attempt at an https-first endpoint found no TLS session and the port answered no ClientHello with
+   * TLS: plain HTTP is used when the server answers it. A 400 or silence still leaves the handshake failure.
    */
   private async plainContact(endpoint: Endpoint, at: (baseUrl: string) => Promise<Response>, handshake: NetworkError): Promise<Contact> {
     const baseUrl = endpoint.baseUrl.replace(/^https:/, 'http:')

@@ -2,7 +2,8 @@
  * What `apply` sends, counted on the registries' side: shared layers mounted rather than uploaded and downloaded
  * once, a refused mount falling back to an upload, nothing at all on a second apply. And what it must never do:
  * act on a plan with conflicts, overwrite a tag that appeared since the plan, or copy what a moved source tag
- * points at now instead of the planned digest.
+ * points at now instead of the planned digest (allowed with --allow-moved-sources; by default such an entry fails,
+ * see apply-moved-sources.test.ts).
  */
 import {describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {applyPlan, PlanConflictError, runApply} from '../../src/apply/apply.ts'
@@ -223,7 +224,7 @@ describe('apply never overwrites and copies exactly what was planned', () => {
     expect(await headTag(target, takenTarget.repository, takenTarget.tag)).toEqual({status: 200, digest: intruder.digest})
   })
 
-  test('moved source: apply copies the planned digest, not what the source tag points at now', async () => {
+  test('moved source, with --allow-moved-sources: apply copies the planned digest, not what the source tag points at now', async () => {
     const source = await fake()
     const target = await fake()
     const original = makeIndex({flavor: 'docker', platforms: [{os: 'linux', architecture: 'amd64'}]})
@@ -236,7 +237,8 @@ describe('apply never overwrites and copies exactly what was planned', () => {
     expect(await headTag(source, 'acme/moving', '1')).toMatchObject({digest: moved.digest})
     source.clearLog()
 
-    const result = await apply(target, planned)
+    const {client} = await clientFor(target, planned)
+    const result = await applyPlan(planned.plan, client, {movedSources: 'allow'})
     expect(kinds(result)).toEqual(['copied'])
     const {repository, tag} = targetOf(entry)
     expect(await headTag(target, repository, tag)).toEqual({status: 200, digest: entry.sourceDigest})

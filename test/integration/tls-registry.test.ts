@@ -4,7 +4,8 @@
  * plain-HTTP fallback, and the failures that must never fall back.
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {copyFile, mkdir, rm, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {createServer, type Server} from 'node:tls'
 import {join} from 'node:path'
 import {connectRegistries, type ConnectOptions} from '../../src/registry/connect.ts'
 import type {RegistryClient, Repository} from '../../src/registry/client.ts'
@@ -12,6 +13,7 @@ import {NetworkError} from '../../src/transport/errors.ts'
 import type {RequestEvent} from '../../src/transport/transport.ts'
 import {type Image, makeImage} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
+import {startOpeningBytesProxy} from '../support/opening-bytes-proxy.ts'
 import {createTestPki, type TestPki} from '../support/test-pki.ts'
 import {runCli} from './scenario.ts'
 
@@ -103,15 +105,38 @@ describe('a loopback registry that requires client certificates', () => {
     expect(schemes(events)).toEqual(new Set(['https:']))
   })
 
-  test('without a client certificate fails naming the host; the plain-HTTP check finds TLS and it stays an error', async () => {
-    const {client, events} = await connect(mtlsRegistry, {caFiles: [pki.ca]})
-    const err = await client.headManifest({registry: mtlsRegistry.host, repository: 'tls/x'}, '1').catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(NetworkError)
-    expect((err as NetworkError).kind).toBe('tls-handshake')
-    expect((err as NetworkError).message).toContain(`no TLS session with ${mtlsRegistry.host} (EPROTO)`)
-    // The only plain request is the credential-less `GET /v2/` that asks whether the port speaks HTTP; it answers 400.
-    const plain = events.filter((e) => e.url.startsWith('http:'))
-    expect(plain.map((e) => [e.url, e.status])).toEqual([[`http://${mtlsRegistry.host}/v2/`, 400]])
+  test('without a client certificate fails naming the host, and it is never sent plain HTTP', async () => {
+    const proxy = await startOpeningBytesProxy(Number(new URL(mtlsRegistry.url).port))
+    try {
+      const {client, events} = await connect(mtlsRegistry, {caFiles: [pki.ca]})
+      const err = await client.headManifest({registry: proxy.host, repository: 'tls/x'}, '1').catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(NetworkError)
+      expect((err as NetworkError).kind).toBe('tls-handshake')
+      expect((err as NetworkError).message).toContain(`no TLS session with ${proxy.host} (EPROTO)`)
+      expect(events.filter((e) => e.url.startsWith('http:'))).toEqual([])
+      expect(proxy.openings.length).toBeGreaterThan(0)
+      expect(proxy.openings.every((o) => o === 'tls')).toBe(true)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  test('a node:tls server that requires one (requestCert, rejectUnauthorized) gets the sentence and no plain HTTP', async () => {
+    const [cert, key, ca] = await Promise.all([pki.serverCertificate, pki.serverKey, pki.ca].map((f) => readFile(f)))
+    const server: Server = createServer({cert, key, ca, requestCert: true, rejectUnauthorized: true}, (socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const proxy = await startOpeningBytesProxy((server.address() as {port: number}).port)
+    try {
+      const {client} = await connect(mtlsRegistry, {caFiles: [pki.ca]})
+      const err = await client.headManifest({registry: proxy.host, repository: 'tls/x'}, '1').catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(NetworkError)
+      expect((err as NetworkError).message).toContain(`failed: no TLS session with ${proxy.host} (EPROTO)`)
+      expect((err as NetworkError).message).not.toContain('\n')
+      expect(proxy.openings.filter((o) => o !== 'tls')).toEqual([])
+    } finally {
+      await proxy.stop()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   })
 })
 

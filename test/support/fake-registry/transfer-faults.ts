@@ -66,3 +66,22 @@ export function ignoreRanges(where: Where = {}): FaultSpec {
     },
   }
 }
+
+/**
+ * The answer's `Location` replaced by `location`, for upload requests (the POST that opens a session, by default):
+ * a registry that sends the client elsewhere to go on, e.g. to `file:///tmp/x`.
+ */
+export function moveUploadSession(location: string, where: Where = {}): FaultSpec {
+  return {
+    name: `move upload session to ${location}`,
+    method: 'POST',
+    path: UPLOADS,
+    ...where,
+    action: async (_ctx, next) => {
+      const response = await next()
+      const headers = new Headers(response.headers)
+      headers.set('location', location)
+      return new Response(response.body, {status: response.status, statusText: response.statusText, headers})
+    },
+  }
+}
