@@ -72,8 +72,9 @@ export class LayoutRepository implements RepositoryHandle {
     return (await this.layout()).headBlob(digest)
   }
 
-  async getBlob(digest: Digest): Promise<ReadableStream<Uint8Array>> {
-    return (await (await this.layout()).getBlob(digest)).body
+  /** A file whose size is not the descriptor's `size` is refused before it is read (a sparse file, a swap). */
+  async getBlob(digest: Digest, _signal?: AbortSignal, size?: number): Promise<ReadableStream<Uint8Array>> {
+    return (await (await this.layout()).getBlob(digest, size)).body
   }
 
   async getSmallBlob(digest: Digest, maxBytes: number): Promise<Uint8Array> {
@@ -91,7 +92,7 @@ export class LayoutRepository implements RepositoryHandle {
     const layout = await this.layout()
     const from = options.mountFrom
     // The other layout as it was opened (a real path checked against its tree), not the name it was given.
-    if (from instanceof LayoutRepository && from.name !== this.name && (await layout.linkBlob((await from.layout()).root, blob.digest))) return 'mounted'
+    if (from instanceof LayoutRepository && from.name !== this.name && (await layout.linkBlob((await from.layout()).root, blob.digest, blob.size))) return 'mounted'
     await layout.putBlob({digest: blob.digest, size: blob.size, body: await blob.open()})
     return 'uploaded'
   }

@@ -247,16 +247,19 @@ export class OciLayout {
     return headBlob(this.root, digest)
   }
 
-  /** Opens a blob as a stream verified against its name; absent is an error naming the path. */
-  async getBlob(digest: Digest): Promise<BlobStream> {
-    const blob = await openBlob(this.root, digest)
+  /**
+   * Opens a blob as a stream verified against its name; absent is an error naming the path. With the
+   * descriptor's `size`, a file of another size is refused before it is read.
+   */
+  async getBlob(digest: Digest, size?: number): Promise<BlobStream> {
+    const blob = await openBlob(this.root, digest, size)
     if (blob === null) throw new LayoutError('BLOB_MISSING', blobPath(this.root, digest), `${blobPath(this.root, digest)} is missing`)
     return blob
   }
 
   /** Links a blob in from the layout at `fromRoot` after hashing it there; false when it cannot be linked. */
-  linkBlob(fromRoot: string, digest: Digest): Promise<boolean> {
-    return linkBlob(this.root, fromRoot, digest)
+  linkBlob(fromRoot: string, digest: Digest, size?: number): Promise<boolean> {
+    return linkBlob(this.root, fromRoot, digest, size)
   }
 
   /** Stores a blob from a stream, verified; a blob already present is not rewritten. */
