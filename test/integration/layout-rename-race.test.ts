@@ -16,9 +16,9 @@ import {tempDir} from '../support/layout.ts'
 
 const WRITERS = 4
 const READERS = 2
-/** Before the fix, the first read seen as absent came within 16 to 50 reads (each resolves two files). */
-const READS = 3_000
-const MAX_MS = 3_000
+/** Before the fix, the first read seen as absent came within 9 to 64 reads (each resolves two files); a loaded machine ends on time. */
+const READS = 1_000
+const MAX_MS = 8_000
 
 const cleanups: (() => Promise<void>)[] = []
 afterAll(async () => {
@@ -58,6 +58,6 @@ describe('a layout read while other writers rename over its files', () => {
     await Promise.all([...writers, ...readers])
     expect(failures.slice(0, 1)).toStrictEqual([])
     // Enough reads happened for the race to have shown (a slow machine ends on time, not on count).
-    expect(reads).toBeGreaterThan(300)
+    expect(reads).toBeGreaterThan(200)
   }, 30_000)
 })
