@@ -6,7 +6,7 @@
  *   operator names at apply time (`--target-repo-prefix`), never to wherever the file says;
  * - with `--definition FILE`, it must follow from the reviewed definition (plan/definition-match.ts).
  */
-import {resolve} from 'node:path'
+import {realPathOf} from '../files/real-path.ts'
 import {SyncerError} from '../ref/errors.ts'
 import type {ConnectOptions} from '../registry/connect.ts'
 import {formatTargetPrefix, parseTargetPrefix, type TargetPrefix} from '../ref/target.ts'
@@ -63,7 +63,7 @@ export async function checkPlanBinding(plan: Plan, planPath: string, binding: Bi
   if (binding.targetRepoPrefix !== undefined) {
     const named = parseTargetPrefix(binding.targetRepoPrefix)
     const prefix = formatTargetPrefix(named)
-    if (!writesUnder(plan.targetRepoPrefix, named)) {
+    if (!(await writesUnder(plan.targetRepoPrefix, named))) {
       const message = `${planPath} writes under ${quote(plan.targetRepoPrefix)}, which is not under --target-repo-prefix ${quote(prefix)}; ${NOTHING_WRITTEN} and no credential was sent`
       throw new PlanBindingError('OUTSIDE_TARGET', [], message)
     }
@@ -73,12 +73,15 @@ export async function checkPlanBinding(plan: Plan, planPath: string, binding: Bi
 
 /**
  * Whether a plan's prefix lies under the one named at apply time. Both end in `/`, so this compares whole path
- * components; consistency put every target under the plan's prefix. Layout directories compare resolved.
+ * components; consistency put every target under the plan's prefix. Layout directories compare where they are
+ * on disk, symlinks resolved: `oci:./mirror/evil/` is not under `oci:./mirror/` when `evil` leads elsewhere.
  */
-function writesUnder(planPrefix: string, named: TargetPrefix): boolean {
+async function writesUnder(planPrefix: string, named: TargetPrefix): Promise<boolean> {
   if (named.layoutDir === undefined) return planPrefix.startsWith(formatTargetPrefix(named))
   const planned = parseTargetPrefix(planPrefix).layoutDir
-  return planned !== undefined && `${resolve(planned)}/`.startsWith(`${resolve(named.layoutDir)}/`)
+  if (planned === undefined) return false
+  const [plannedDir, namedDir] = await Promise.all([realPathOf(planned), realPathOf(named.layoutDir)])
+  return plannedDir !== null && namedDir !== null && `${plannedDir}/`.startsWith(namedDir === '/' ? '/' : `${namedDir}/`)
 }
 
 async function checkDefinition(plan: Plan, planPath: string, definitionPath: string, targetRepoPrefix: string | undefined): Promise<void> {

@@ -123,7 +123,7 @@ export class CopyEngine {
       await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, async (child) => this.verifySource(source, await source.getManifest(child, signal)))
       return
     }
-    await Promise.all(blobsOf(manifest).map((blob) => this.limiter.run(async () => drain(await source.getBlob(blob.digest, signal)))))
+    await Promise.all(blobsOf(manifest).map((blob) => this.limiter.run(async () => drain(await source.getBlob(blob.digest, signal, blob.size)))))
   }
 
   /** The blobs an image manifest lists (an index lists none), each ensured at the target. */
@@ -212,7 +212,7 @@ export class CopyEngine {
   private async upload(route: Route, blob: {digest: Digest; size: number}, mountFrom: RepositoryHandle | null): Promise<BlobOutcome> {
     const {signal} = this.options
     const attempts = this.options.attempts ?? DEFAULT_ATTEMPTS
-    const source = {...blob, open: async () => verified(await route.source.getBlob(blob.digest, signal), blob, (n) => route.tally.bytes(n))}
+    const source = {...blob, open: async () => verified(await route.source.getBlob(blob.digest, signal, blob.size), blob, (n) => route.tally.bytes(n))}
     for (let attempt = 1; ; attempt++) {
       try {
         const mount = attempt === 1 && mountFrom ? {mountFrom} : {}

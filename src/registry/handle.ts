@@ -55,8 +55,11 @@ export interface RepositoryHandle {
   putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, conditions?: PutConditions): Promise<PutOutcome>
   /** Size of the blob when present, null when not. */
   headBlob(digest: Digest, signal?: AbortSignal): Promise<number | null>
-  /** The blob's bytes as a stream; the caller verifies them (hash and length) as they pass. */
-  getBlob(digest: Digest, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>
+  /**
+   * The blob's bytes as a stream; the caller verifies them (hash and length) as they pass. `size`, the
+   * descriptor's, lets a store refuse a blob of another size before streaming it (a layout checks its file).
+   */
+  getBlob(digest: Digest, signal?: AbortSignal, size?: number): Promise<ReadableStream<Uint8Array>>
   /** A small blob (a config, a signature payload) read whole, bounded and verified. */
   getSmallBlob(digest: Digest, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array>
   /**

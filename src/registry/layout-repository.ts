@@ -25,6 +25,8 @@ export class LayoutRepository implements RepositoryHandle {
     /** The layout directory, as resolved from the prefix or mirror the user gave. */
     readonly name: string,
     private readonly role: LayoutRole,
+    /** The `oci:DIR/` tree the layout is in, which every path it reads or writes must resolve inside. */
+    private readonly tree?: string,
   ) {
     this.location = {kind: 'layout', root: name}
   }
@@ -32,7 +34,7 @@ export class LayoutRepository implements RepositoryHandle {
   /** Opened once; a failure is not kept, so a later call reports it again (and a fixed directory works). */
   private layout(): Promise<OciLayout> {
     if (this.opened === null) {
-      const opening = openLayout(this.name, {create: this.role === 'target'})
+      const opening = openLayout(this.name, {create: this.role === 'target', ...(this.tree !== undefined ? {tree: this.tree} : {})})
       opening.catch(() => this.opened === opening && (this.opened = null))
       this.opened = opening
     }
@@ -70,8 +72,9 @@ export class LayoutRepository implements RepositoryHandle {
     return (await this.layout()).headBlob(digest)
   }
 
-  async getBlob(digest: Digest): Promise<ReadableStream<Uint8Array>> {
-    return (await (await this.layout()).getBlob(digest)).body
+  /** A file whose size is not the descriptor's `size` is refused before it is read (a sparse file, a swap). */
+  async getBlob(digest: Digest, _signal?: AbortSignal, size?: number): Promise<ReadableStream<Uint8Array>> {
+    return (await (await this.layout()).getBlob(digest, size)).body
   }
 
   async getSmallBlob(digest: Digest, maxBytes: number): Promise<Uint8Array> {
@@ -87,8 +90,9 @@ export class LayoutRepository implements RepositoryHandle {
   /** `mountFrom` another layout: the file is hard-linked from there (see linkBlob), else the bytes are copied. */
   async putBlob(blob: BlobSource, options: {mountFrom?: RepositoryHandle} = {}): Promise<'mounted' | 'uploaded'> {
     const layout = await this.layout()
-    const from = options.mountFrom?.location
-    if (from?.kind === 'layout' && from.root !== this.name && (await layout.linkBlob(from.root, blob.digest))) return 'mounted'
+    const from = options.mountFrom
+    // The other layout as it was opened (a real path checked against its tree), not the name it was given.
+    if (from instanceof LayoutRepository && from.name !== this.name && (await layout.linkBlob((await from.layout()).root, blob.digest, blob.size))) return 'mounted'
     await layout.putBlob({digest: blob.digest, size: blob.size, body: await blob.open()})
     return 'uploaded'
   }

@@ -3,7 +3,8 @@
  * registry. A target prefix `oci:DIR/` puts every target repository in `DIR/<target path>` (targets are named
  * under LAYOUT_REGISTRY, see ref/target.ts); `--mirror HOST=oci:DIR/` serves every source repository of HOST
  * from `DIR/<the path the target naming rule gives it>`, so a tree written with `oci:DIR/` is read back as is.
- * Relative directories are resolved against the working directory.
+ * Relative directories are resolved against the working directory. The named DIR bounds its tree: a registry or
+ * repository directory below it that is a symlink leading out is refused, never read or written through.
  */
 import {resolve} from 'node:path'
 import {normaliseRegistryKey} from '../auth/keychain.ts'
@@ -31,9 +32,9 @@ export class RoutedStores implements Stores {
   ) {}
 
   repository(repo: Repository): RepositoryHandle {
-    if (repo.registry === LAYOUT_REGISTRY && this.trees.target !== null) return this.layout(resolve(this.trees.target, repo.repository), 'target')
+    if (repo.registry === LAYOUT_REGISTRY && this.trees.target !== null) return this.layout(this.trees.target, repo.repository, 'target')
     const sourceTree = this.trees.sources.get(normaliseRegistryKey(repo.registry))
-    if (sourceTree !== undefined) return this.layout(resolve(sourceTree, mirroredPath({registry: repo.registry, repository: repo.repository})), 'source')
+    if (sourceTree !== undefined) return this.layout(sourceTree, mirroredPath({registry: repo.registry, repository: repo.repository}), 'source')
     return this.client.repository(repo)
   }
 
@@ -41,10 +42,12 @@ export class RoutedStores implements Stores {
     return this.client.rateLimit(registry)
   }
 
-  private layout(dir: string, role: LayoutRole): LayoutRepository {
+  /** The layout of `path` in `tree`, bounded by the tree: no symlink below it may lead out. */
+  private layout(tree: string, path: string, role: LayoutRole): LayoutRepository {
+    const dir = resolve(tree, path)
     let handle = this.layouts.get(dir)
     if (!handle) {
-      handle = new LayoutRepository(dir, role)
+      handle = new LayoutRepository(dir, role, resolve(tree))
       this.layouts.set(dir, handle)
     }
     return handle

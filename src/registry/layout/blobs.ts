@@ -30,12 +30,20 @@ export function headBlob(root: string, digest: Digest): Promise<number | null> {
  * Opens a blob as a stream; null when absent. The last chunk is held back until the end of the file has been
  * read and hashed: a blob whose bytes do not hash to its name errors the stream instead of closing it, so a
  * consumer (an upload, a hash) never sees a complete-looking body of wrong bytes.
+ *
+ * `declaredSize` is the descriptor's: a file of another size is refused before a byte is read (a sparse 8 GiB
+ * file named for a 4 KiB layer costs nothing on disk and would otherwise be hashed to its end). Whatever the
+ * size, no more is read than the file had when opened: bytes appended later are not part of the blob.
  */
-export async function openBlob(root: string, digest: Digest): Promise<BlobStream | null> {
+export async function openBlob(root: string, digest: Digest, declaredSize?: number): Promise<BlobStream | null> {
   const path = blobPath(root, digest)
   const file = await openInside(root, path)
   if (file === null) return null
   const {handle, size} = file
+  if (declaredSize !== undefined && size !== declaredSize) {
+    await handle.close()
+    throw new LayoutError('SIZE_MISMATCH', path, `${path} is ${size} bytes, but its descriptor says ${declaredSize}`)
+  }
   const hasher = streamingDigest(digest)
   let position = 0
   let held: Uint8Array | null = null
@@ -46,8 +54,9 @@ export async function openBlob(root: string, digest: Digest): Promise<BlobStream
     async pull(controller) {
       try {
         for (;;) {
-          const buffer = new Uint8Array(CHUNK_BYTES)
-          const {bytesRead} = await handle.read(buffer, 0, CHUNK_BYTES, position)
+          const want = Math.min(CHUNK_BYTES, size - position)
+          const buffer = new Uint8Array(want)
+          const {bytesRead} = want === 0 ? {bytesRead: 0} : await handle.read(buffer, 0, want, position)
           if (bytesRead === 0) {
             await finish()
             const actual = hasher.digest()
@@ -145,8 +154,8 @@ export async function putBlob(root: string, blob: {digest: Digest; size: number;
  * shared base layer once. The other layout's file is read and hashed first (it is only trusted as far as its
  * bytes are), then linked in atomically. False when it cannot be (absent, another file system): copy instead.
  */
-export async function linkBlob(root: string, fromRoot: string, digest: Digest): Promise<boolean> {
-  const source = await openBlob(fromRoot, digest)
+export async function linkBlob(root: string, fromRoot: string, digest: Digest, declaredSize?: number): Promise<boolean> {
+  const source = await openBlob(fromRoot, digest, declaredSize)
   if (source === null) return false
   for await (const _chunk of source.body) {
     // Reading to the end is what verifies: the stream errors on bytes that do not hash to the name.

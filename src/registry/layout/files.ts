@@ -9,7 +9,7 @@
  * survives a crash too.
  */
 import {constants} from 'node:fs'
-import {type FileHandle, link, mkdir, open, realpath, rename, unlink} from 'node:fs/promises'
+import {type FileHandle, link, lstat, mkdir, open, realpath, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join, relative, sep} from 'node:path'
 import {readOpenFile} from '../../files/read.ts'
 import {type Digest, digestAlgorithm} from '../../ref/digest.ts'
@@ -23,8 +23,26 @@ export function blobPath(root: string, digest: Digest): string {
 /**
  * The real path of `path`, which must lie inside `root` (itself a real path); null when nothing is there
  * (a dangling symlink counts as nothing). Anything resolving outside is refused, whatever it points at.
+ *
+ * The directory is resolved, not the file: writers replace index.json (and blobs) by rename, and Bun's realpath
+ * of a file being renamed over fails with ENOENT now and then, which would read as "absent". A rename never
+ * makes a directory or an lstat of the name miss, so only a file that is itself a symlink is resolved whole.
  */
 export async function realInside(root: string, path: string): Promise<string | null> {
+  if (path === root) return root
+  const dir = await resolveInside(root, dirname(path))
+  if (dir === null) return null
+  const named = join(dir, basename(path))
+  try {
+    if (!(await lstat(named)).isSymbolicLink()) return named
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return null
+    throw err
+  }
+  return resolveInside(root, named)
+}
+
+async function resolveInside(root: string, path: string): Promise<string | null> {
   let real: string
   try {
     real = await realpath(path)

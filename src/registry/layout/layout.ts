@@ -10,7 +10,7 @@
  * already names other content is never moved.
  */
 import {mkdir, realpath, stat} from 'node:fs/promises'
-import {join} from 'node:path'
+import {isAbsolute, join, relative, resolve} from 'node:path'
 import {type Descriptor, type Index, ManifestError, parseManifest} from '../../oci/manifest.ts'
 import {baseMediaType, isImageManifest, isIndex} from '../../oci/media-types.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest.ts'
@@ -19,7 +19,7 @@ import {type FetchedManifest, type ManifestHead, MAX_MANIFEST_BYTES} from '../cl
 import {referrerDescriptor, subjectOf} from '../referrers.ts'
 import {type BlobPut, type BlobStream, headBlob, linkBlob, openBlob, putBlob, readBlob} from './blobs.ts'
 import {errnoCode, LayoutError} from './errors.ts'
-import {blobPath, ensureDirectoryInside, readInside, sizeInside, writeAtomic} from './files.ts'
+import {blobPath, ensureDirectoryInside, readInside, realInside, sizeInside, writeAtomic} from './files.ts'
 import {emptyIndex, indexPath, readIndex, tagOf} from './index-file.ts'
 import {addUntagged, childrenOf, detectMediaType, setTag, type TagPut} from './manifests.ts'
 
@@ -35,6 +35,11 @@ export type ManifestPut = {kind: 'stored'} | TagPut
 export interface OpenLayoutOptions {
   /** Create the directory and an empty layout when there is none (a target); false for a source. */
   create: boolean
+  /**
+   * The layout tree (`oci:DIR/`) that `dir` is in: `dir` and every directory between must resolve inside it, so
+   * a repository or registry directory that is a symlink leading out is refused. Default: `dir` itself.
+   */
+  tree?: string
 }
 
 /**
@@ -43,15 +48,7 @@ export interface OpenLayoutOptions {
  * but no oci-layout is refused rather than adopted, since we cannot tell what wrote it.
  */
 export async function openLayout(dir: string, options: OpenLayoutOptions): Promise<OciLayout> {
-  if (options.create) await mkdir(dir, {recursive: true})
-  let root: string
-  try {
-    root = await realpath(dir)
-    if (!(await stat(root)).isDirectory()) throw new LayoutError('NOT_A_LAYOUT', dir, `${dir} is not a directory, so not an OCI image layout`)
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new LayoutError('NOT_A_LAYOUT', dir, `${dir} does not exist, so it is not an OCI image layout`)
-    throw err
-  }
+  const root = await layoutRoot(dir, options)
   const layoutFile = join(root, 'oci-layout')
   let marker = await readInside(root, layoutFile, MAX_OCI_LAYOUT_BYTES, 'an oci-layout file')
   if (marker === null && options.create) {
@@ -72,6 +69,36 @@ export async function openLayout(dir: string, options: OpenLayoutOptions): Promi
   }
   if ((await readIndex(root)) === null) throw new LayoutError('INVALID_INDEX', indexPath(root), `${root} is not a complete OCI image layout: ${indexPath(root)} is missing`)
   return new OciLayout(root)
+}
+
+/**
+ * The real path of the layout directory, checked to lie inside its tree. The tree is created as named (it is
+ * the boundary the user chose, a symlink or not); below it, each level is created only once the level above is
+ * known to be inside, so a symlinked registry directory never gets a repository created where it leads.
+ */
+async function layoutRoot(dir: string, options: OpenLayoutOptions): Promise<string> {
+  const tree = options.tree ?? dir
+  if (options.create) await mkdir(tree, {recursive: true})
+  const realTree = await realDirectory(tree, dir)
+  const below = relative(resolve(tree), resolve(dir))
+  if (below === '') return realTree
+  if (below.startsWith('..') || isAbsolute(below)) throw new LayoutError('OUTSIDE_LAYOUT', dir, `${dir} is not inside the layout tree ${tree}`)
+  const path = join(realTree, below)
+  const real = options.create ? await ensureDirectoryInside(realTree, path) : await realInside(realTree, path)
+  if (real === null) throw new LayoutError('NOT_A_LAYOUT', dir, `${dir} does not exist, so it is not an OCI image layout`)
+  return realDirectory(real, dir)
+}
+
+async function realDirectory(path: string, dir: string): Promise<string> {
+  try {
+    const real = await realpath(path)
+    if (!(await stat(real)).isDirectory()) throw new LayoutError('NOT_A_LAYOUT', dir, `${path} is not a directory, so not an OCI image layout`)
+    return real
+  } catch (err) {
+    // The layout looked for is named even when it is its tree that is missing: that is the path a user checks.
+    if (errnoCode(err) === 'ENOENT') throw new LayoutError('NOT_A_LAYOUT', dir, `${dir} does not exist, so it is not an OCI image layout`)
+    throw err
+  }
 }
 
 function checkLayoutVersion(bytes: Uint8Array, path: string): void {
@@ -220,16 +247,19 @@ export class OciLayout {
     return headBlob(this.root, digest)
   }
 
-  /** Opens a blob as a stream verified against its name; absent is an error naming the path. */
-  async getBlob(digest: Digest): Promise<BlobStream> {
-    const blob = await openBlob(this.root, digest)
+  /**
+   * Opens a blob as a stream verified against its name; absent is an error naming the path. With the
+   * descriptor's `size`, a file of another size is refused before it is read.
+   */
+  async getBlob(digest: Digest, size?: number): Promise<BlobStream> {
+    const blob = await openBlob(this.root, digest, size)
     if (blob === null) throw new LayoutError('BLOB_MISSING', blobPath(this.root, digest), `${blobPath(this.root, digest)} is missing`)
     return blob
   }
 
   /** Links a blob in from the layout at `fromRoot` after hashing it there; false when it cannot be linked. */
-  linkBlob(fromRoot: string, digest: Digest): Promise<boolean> {
-    return linkBlob(this.root, fromRoot, digest)
+  linkBlob(fromRoot: string, digest: Digest, size?: number): Promise<boolean> {
+    return linkBlob(this.root, fromRoot, digest, size)
   }
 
   /** Stores a blob from a stream, verified; a blob already present is not rewritten. */

@@ -14,7 +14,9 @@
  * window in which two writers could both believe they hold it after a concurrent stale break.
  */
 import {hostname} from 'node:os'
-import {link, open, readFile, rename, unlink} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {link, open, rename, unlink} from 'node:fs/promises'
+import {readOpenFile} from '../../files/read.ts'
 import {retryDelayMs, type RetryPolicy, sleep} from '../../transport/retry.ts'
 import {errnoCode, LayoutError} from './errors.ts'
 
@@ -89,14 +91,46 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
   return true
 }
 
-/** The lock's owner; null when absent, or unreadable (being written right now: treated as live). */
+/** A lock we write is ~150 bytes of JSON; a bigger file was not written by us. */
+const MAX_LOCK_BYTES = 4096
+
+/**
+ * The lock's owner; null when absent, or unreadable (being written right now: treated as live). The file is
+ * anyone's to plant, so it is opened without following a symlink (to /dev/zero, say) and without blocking (a
+ * FIFO), must be a regular file, and is read to a bound; anything else is refused at once, naming the file.
+ */
 async function readOwner(lockPath: string): Promise<LockOwner | null> {
+  const bytes = await readLockFile(lockPath)
+  if (bytes === null) return null
   try {
-    const value = JSON.parse(await readFile(lockPath, 'utf8')) as Partial<LockOwner>
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as Partial<LockOwner>
     if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.nonce !== 'string') return null
     return {pid: value.pid, host: value.host, nonce: value.nonce, since: String(value.since ?? '')}
   } catch {
     return null
+  }
+}
+
+async function readLockFile(lockPath: string): Promise<Uint8Array | null> {
+  const notOurs = (code: 'NOT_A_FILE' | 'TOO_LARGE', what: string) =>
+    new LayoutError(code, lockPath, `${lockPath} ${what}, so not a lock image-syncer wrote: remove it if no writer is using this layout`)
+  let handle
+  try {
+    handle = await open(lockPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null
+    if (errnoCode(err) === 'ELOOP') throw notOurs('NOT_A_FILE', 'is a symlink')
+    // Unreadable for another reason (permissions): like a lock being written, it is waited for, then reported.
+    return null
+  }
+  try {
+    const stats = await handle.stat()
+    if (!stats.isFile()) throw notOurs('NOT_A_FILE', 'is not a regular file')
+    const tooLarge = () => notOurs('TOO_LARGE', `is larger than ${MAX_LOCK_BYTES} bytes`)
+    if (stats.size > MAX_LOCK_BYTES) throw tooLarge()
+    return await readOpenFile(handle, MAX_LOCK_BYTES, tooLarge)
+  } finally {
+    await handle.close().catch(() => undefined)
   }
 }
 
