@@ -19,6 +19,7 @@ import type {Descriptor} from '../oci/manifest.ts'
 import {parseManifest} from '../oci/manifest.ts'
 import {type Digest, isDigest, sha256Digest} from '../ref/digest.ts'
 import {type CopyEngine, NO_TALLY, type Route} from '../copy/engine.ts'
+import {childReferencesOf} from '../copy/references.ts'
 import type {FetchedManifest} from '../registry/client.ts'
 import type {ReferrerRecord, RepositoryHandle} from '../registry/handle.ts'
 import {putReferrer, subjectDigestOf} from '../registry/referrers.ts'
@@ -126,7 +127,7 @@ async function copyReferrer(ctx: CopyContext, manifest: FetchedManifest): Promis
   }
   if (manifest.parsed.kind === 'index') {
     // Children (e.g. a multi-platform SBOM) are placed by digest through the run's engine: each distinct one once.
-    for (const digest of new Set(manifest.parsed.index.manifests.map(digestOf))) await ctx.engine.ensureManifest(route, digest)
+    for (const child of childReferencesOf(manifest)) await ctx.engine.ensureManifest(route, child)
   } else {
     await ctx.engine.ensureBlobsOf(route, manifest)
   }
