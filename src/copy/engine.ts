@@ -101,6 +101,25 @@ export class CopyEngine {
   }
 
   /**
+   * Places `manifest` as ensureManifest does, with the caller's `put` as its PUT (a referrer's, whose answer says
+   * whether the store indexed its subject). It is the one placement of that digest this run, shared with every
+   * index that lists it: no index is PUT before it, and no second writer rewrites it meanwhile (distribution
+   * rewrites a manifest's link in place, so an index PUT during a second PUT of its child fails). Returns `put`'s
+   * answer, or null when the target held the manifest already or another need of this run placed it.
+   */
+  async ensureManifestWith<T>(route: Route, manifest: FetchedManifest, put: () => Promise<T>): Promise<T | null> {
+    const key = keyOf(route.target, manifest.digest)
+    const pending = this.manifests.get(key)
+    if (pending) {
+      await pending
+      return null
+    }
+    let answer: T | null = null
+    await remember(this.manifests, key, this.placeManifest(route, manifest.digest, manifest, async () => void (answer = await put())))
+    return answer
+  }
+
+  /**
    * Reads every manifest and blob below `top` in the source once and throws at the first that is missing or
    * does not hash to its digest, before anything is written. Done for layout sources, which are files carried
    * across an air gap: a damaged tree must leave the target untouched, not half-copied. (A registry source is
@@ -148,7 +167,7 @@ export class CopyEngine {
   }
 
   /** The manifest's real size: the target's when it holds it already (null if it does not say), else the source's. */
-  private async placeManifest(route: Route, digest: Digest, fetched?: FetchedManifest): Promise<number | null> {
+  private async placeManifest(route: Route, digest: Digest, fetched?: FetchedManifest, put?: () => Promise<void>): Promise<number | null> {
     const signal = this.options.signal
     // A store only accepts a manifest whose references it holds, so one already there needs nothing below it.
     const head = await route.target.headManifest(digest, signal)
@@ -156,7 +175,7 @@ export class CopyEngine {
     const manifest = fetched ?? (await route.source.getManifest(digest, signal))
     if (manifest.parsed.kind === 'index') await mapLimit(childReferencesOf(manifest), CHILD_CONCURRENCY, (child) => this.ensureManifest(route, child))
     else await this.ensureBlobsOf(route, manifest)
-    await this.putManifest(route, digest, manifest)
+    await (put ? put() : this.putManifest(route, digest, manifest))
     return manifest.size
   }
 
