@@ -2,30 +2,25 @@
  * The one copy engine: gets manifest trees and blobs from one store's repository into another's, with as
  * little traffic as possible, once per run. Apply copies images with it and signature carrying copies
  * signature artifacts with it; it knows stores only through RepositoryHandle, so a registry and an OCI image
- * layout are sources and targets alike.
- *
- * Blobs: held by another target repository of the same registry this run → cross-repository mount (between
- * layouts: a hard link), which also answers for a blob already there; else already there (HEAD) → nothing;
- * otherwise a streamed GET → PUT, hashed while streaming and abandoned when the bytes are not the blob's. Each blob moves once per target registry per run: concurrent needs of one digest wait for
- * the first upload, then mount from it.
+ * layout are sources and targets alike. Blobs: see blob-placement.ts.
  *
  * Manifests: each distinct (target repository, digest) is walked once per run, however many indexes list it and
  * however many entries or signature artifacts reach it (as go-containerregistry and containerd dedupe by digest),
  * so an index DAG that repeats children costs requests linear in its distinct manifests, not in its paths.
+ * The shared walk yields the manifest's real size, and each index that lists it checks its own descriptor
+ * against that: an entry whose index declares a wrong size fails, alone or not, and no other entry with it.
  * A transfer is counted for the need that started it; every need sharing it counts the blob as present.
  */
 import type {Digest} from '../ref/digest.ts'
 import type {FetchedManifest} from '../registry/client.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
-import {LayoutError} from '../registry/layout/errors.ts'
 import {Limiter, mapLimit} from '../transport/limiter.ts'
-import {NetworkError, RegistryError} from '../transport/errors.ts'
-import {DEFAULT_RETRY, retryDelayMs, type RetryPolicy, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
-import {type BlobReference, blobsOf, childrenOf, filterAsync} from './references.ts'
-import {verified} from './verified.ts'
-
-type BlobOutcome = 'present' | 'mounted' | 'uploaded'
+import {RegistryError} from '../transport/errors.ts'
+import {retryDelayMs, type RetryPolicy, sleep} from '../transport/retry.ts'
+import {type BlobNeed, type BlobOutcome, BlobPlacement} from './blob-placement.ts'
+import {type BlobReference, blobsOf, type ChildReference, childReferencesOf, childrenOf, filterAsync} from './references.ts'
+import {remember} from './memo.ts'
 
 interface CopyEngineOptions {
   /** Concurrent blob transfers across the run. */
@@ -72,38 +67,56 @@ const MANIFEST_PUT_RETRY: RetryPolicy = {maxAttempts: 4, baseDelayMs: 100, maxDe
 
 export class CopyEngine {
   private readonly limiter: Limiter
-  private readonly blobs = new Map<string, Promise<BlobOutcome>>()
+  private readonly blobs: BlobPlacement
   /** Source trees read through once this run (layouts only, see verifySource), by source name and digest. */
   private readonly checked = new Map<string, Promise<void>>()
-  /** Manifests placed (or being placed) this run, by target name and digest. */
-  private readonly manifests = new Map<string, Promise<void>>()
-  /** Repositories of a target registry known to hold a digest (this run), by `registry@digest`. */
-  private readonly holders = new Map<string, RepositoryHandle[]>()
-  /** The first upload of a digest to a registry, which later needs wait for and mount from. */
-  private readonly firstUpload = new Map<string, Promise<unknown>>()
+  /** Manifests placed (or being placed) this run, by target name and digest: their real size (null: unknown). */
+  private readonly manifests = new Map<string, Promise<number | null>>()
 
   constructor(private readonly options: CopyEngineOptions) {
     this.limiter = new Limiter(options.transfers)
+    this.blobs = new BlobPlacement(this.limiter, options.attempts ?? DEFAULT_ATTEMPTS, options.signal)
   }
 
   /**
-   * Ensures the route's target holds the blob; one call per (repository, digest) does the work and gets its
-   * outcome, later calls share it and get `present`, so a transfer is counted once however many manifests list it.
+   * Ensures the route's target holds the blob; one call per (repository, digest, size) does the work and gets
+   * its outcome, later calls share it and get `present`, so a transfer is counted once however many manifests list it.
    */
-  ensureBlob(route: Route, blob: {digest: Digest; size: number; kind?: BlobReference['kind']}): Promise<BlobOutcome> {
-    const key = keyOf(route.target, blob.digest)
-    const pending = this.blobs.get(key)
-    if (pending) return pending.then(() => 'present')
-    return remember(this.blobs, key, this.place(route, blob))
+  ensureBlob(route: Route, blob: BlobNeed): Promise<BlobOutcome> {
+    return this.blobs.ensure({source: route.source, target: route.target, onBytes: (n) => route.tally.bytes(n)}, blob)
   }
 
   /**
-   * Ensures the target holds manifest `digest` and everything below it: children and blobs first, then the
-   * manifest by digest. `fetched` is the manifest when the caller has already read it (saves a GET).
+   * Ensures the target holds `manifest` and everything below it: children and blobs first, then the manifest by
+   * digest. Given as an index's descriptor (a ChildReference), its size is checked too. `fetched` is the manifest
+   * when the caller has already read it (saves a GET).
    */
-  ensureManifest(route: Route, digest: Digest, fetched?: FetchedManifest): Promise<void> {
+  async ensureManifest(route: Route, manifest: Digest | ChildReference, fetched?: FetchedManifest): Promise<void> {
+    const digest = typeof manifest === 'string' ? manifest : manifest.digest
     const key = keyOf(route.target, digest)
-    return this.manifests.get(key) ?? remember(this.manifests, key, this.placeManifest(route, digest, fetched))
+    const size = await (this.manifests.get(key) ?? remember(this.manifests, key, this.placeManifest(route, digest, fetched)))
+    if (typeof manifest !== 'string' && size !== null && size !== manifest.size) {
+      throw new ContentError('SIZE_MISMATCH', `manifest ${digest} is listed with ${manifest.size} bytes but has ${size}: refusing the index that lists it`)
+    }
+  }
+
+  /**
+   * Places `manifest` as ensureManifest does, with the caller's `put` as its PUT (a referrer's, whose answer says
+   * whether the store indexed its subject). It is the one placement of that digest this run, shared with every
+   * index that lists it: no index is PUT before it, and no second writer rewrites it meanwhile (distribution
+   * rewrites a manifest's link in place, so an index PUT during a second PUT of its child fails). Returns `put`'s
+   * answer, or null when the target held the manifest already or another need of this run placed it.
+   */
+  async ensureManifestWith<T>(route: Route, manifest: FetchedManifest, put: () => Promise<T>): Promise<T | null> {
+    const key = keyOf(route.target, manifest.digest)
+    const pending = this.manifests.get(key)
+    if (pending) {
+      await pending
+      return null
+    }
+    let answer: T | null = null
+    await remember(this.manifests, key, this.placeManifest(route, manifest.digest, manifest, async () => void (answer = await put())))
+    return answer
   }
 
   /**
@@ -153,14 +166,17 @@ export class CopyEngine {
     }
   }
 
-  private async placeManifest(route: Route, digest: Digest, fetched?: FetchedManifest): Promise<void> {
+  /** The manifest's real size: the target's when it holds it already (null if it does not say), else the source's. */
+  private async placeManifest(route: Route, digest: Digest, fetched?: FetchedManifest, put?: () => Promise<void>): Promise<number | null> {
     const signal = this.options.signal
     // A store only accepts a manifest whose references it holds, so one already there needs nothing below it.
-    if ((await route.target.headManifest(digest, signal)) !== null) return
+    const head = await route.target.headManifest(digest, signal)
+    if (head !== null) return head.size > 0 ? head.size : null
     const manifest = fetched ?? (await route.source.getManifest(digest, signal))
-    if (manifest.parsed.kind === 'index') await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, (child) => this.ensureManifest(route, child))
+    if (manifest.parsed.kind === 'index') await mapLimit(childReferencesOf(manifest), CHILD_CONCURRENCY, (child) => this.ensureManifest(route, child))
     else await this.ensureBlobsOf(route, manifest)
-    await this.putManifest(route, digest, manifest)
+    await (put ? put() : this.putManifest(route, digest, manifest))
+    return manifest.size
   }
 
   private async placeBlob(route: Route, blob: BlobReference): Promise<void> {
@@ -172,65 +188,14 @@ export class CopyEngine {
     const {target} = route
     const signal = this.options.signal
     if (manifest.parsed.kind === 'index') {
-      const missing = await filterAsync(childrenOf(manifest), async (digest) => (await target.headManifest(digest, signal)) === null)
-      for (const digest of missing) this.manifests.delete(keyOf(target, digest))
-      await Promise.all(missing.map((digest) => this.ensureManifest(route, digest)))
+      const missing = await filterAsync(childReferencesOf(manifest), async (child) => (await target.headManifest(child.digest, signal)) === null)
+      for (const child of missing) this.manifests.delete(keyOf(target, child.digest))
+      await Promise.all(missing.map((child) => this.ensureManifest(route, child)))
       return
     }
     const missing = await filterAsync(blobsOf(manifest), async (blob) => (await target.headBlob(blob.digest, signal)) === null)
-    for (const blob of missing) this.blobs.delete(keyOf(target, blob.digest))
+    for (const blob of missing) this.blobs.forget(target, blob)
     await Promise.all(missing.map((blob) => this.placeBlob(route, blob)))
-  }
-
-  private async place(route: Route, blob: {digest: Digest; size: number; kind?: BlobReference['kind']}): Promise<BlobOutcome> {
-    const {target} = route
-    const registryKey = mountKeyOf(target, blob.digest)
-    // A mount also answers for a blob the repository already holds (201), so a known holder needs no HEAD first.
-    const holder = async () => {
-      const first = this.firstUpload.get(registryKey)
-      if (first) await first.catch(() => {})
-      return this.holders.get(registryKey)?.find((r) => r.name !== target.name)
-    }
-    const before = await holder()
-    if (before) return this.upload(route, blob, before)
-    if (!uploadUnseen(blob) && (await target.headBlob(blob.digest, this.options.signal)) !== null) {
-      this.remember(target, blob.digest)
-      return 'present'
-    }
-    // Another need may have started uploading it while we looked.
-    const from = await holder()
-    if (from) return this.upload(route, blob, from)
-    const upload = this.upload(route, blob, null)
-    if (!this.firstUpload.has(registryKey)) this.firstUpload.set(registryKey, upload)
-    return upload
-  }
-
-  /**
-   * Streams the blob (or mounts it from `mountFrom` on the first attempt), retrying the whole transfer
-   * (new GET, new session) on temporary failures.
-   */
-  private async upload(route: Route, blob: {digest: Digest; size: number}, mountFrom: RepositoryHandle | null): Promise<BlobOutcome> {
-    const {signal} = this.options
-    const attempts = this.options.attempts ?? DEFAULT_ATTEMPTS
-    const source = {...blob, open: async () => verified(await route.source.getBlob(blob.digest, signal, blob.size), blob, (n) => route.tally.bytes(n))}
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const mount = attempt === 1 && mountFrom ? {mountFrom} : {}
-        const outcome = await this.limiter.run(() => route.target.putBlob(source, {...mount, ...(signal ? {signal} : {})}))
-        this.remember(route.target, blob.digest)
-        return outcome
-      } catch (err) {
-        if (signal?.aborted || attempt >= attempts || !isTemporary(err)) throw err
-        await sleep(retryDelayMs(DEFAULT_RETRY, attempt, err instanceof RegistryError ? err.retryAfter : null), signal)
-      }
-    }
-  }
-
-  private remember(target: RepositoryHandle, digest: Digest): void {
-    const key = mountKeyOf(target, digest)
-    const list = this.holders.get(key) ?? []
-    if (!list.some((r) => r.name === target.name)) list.push(target)
-    this.holders.set(key, list)
   }
 }
 
@@ -240,38 +205,6 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
   }
 }
 
-/** Stores a pending operation under `key`, forgotten again if it fails so that a later need tries afresh. */
-function remember<T>(memo: Map<string, Promise<T>>, key: string, pending: Promise<T>): Promise<T> {
-  memo.set(key, pending)
-  pending.catch(() => memo.get(key) === pending && memo.delete(key))
-  return pending
-}
-
 function keyOf(target: RepositoryHandle, digest: Digest): string {
   return `${target.name}@${digest}`
-}
-
-/** Blobs are mounted within one registry, or linked between layouts (any on this machine; EXDEV falls back to a copy). */
-function mountKeyOf(target: RepositoryHandle, digest: Digest): string {
-  return target.location.kind === 'registry' ? `${target.location.registry}@${digest}` : `oci-layout@${digest}`
-}
-
-/** The empty JSON object `{}`, the config of artifacts (signature bundles, SBOMs): shared, so often there already. */
-const EMPTY_JSON_DIGEST = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a'
-
-/**
- * Whether to upload without asking first. An image's config is all but unique to its manifest, and its blobs are
- * only placed when the target lacks that manifest, so a HEAD would almost always say absent; uploading a blob the
- * repository holds after all just stores the same bytes again. Layers, shared between images, are asked for.
- */
-function uploadUnseen(blob: {digest: Digest; kind?: BlobReference['kind']}): boolean {
-  return blob.kind === 'config' && blob.digest !== EMPTY_JSON_DIGEST
-}
-
-/** Network failures, temporary statuses and corrupted transfers are worth a fresh attempt. */
-function isTemporary(err: unknown): boolean {
-  if (err instanceof NetworkError) return err.temporary
-  if (err instanceof RegistryError) return TEMPORARY_STATUS.has(err.status) || err.hasCode('BLOB_UPLOAD_UNKNOWN') || err.hasCode('DIGEST_INVALID')
-  if (err instanceof LayoutError) return false
-  return err instanceof ContentError || err instanceof TypeError
 }

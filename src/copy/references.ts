@@ -12,6 +12,22 @@ export function childrenOf(manifest: FetchedManifest): Digest[] {
   return [...new Set(manifest.parsed.index.manifests.map(descriptorDigest))]
 }
 
+/** A child manifest as an index lists it: the digest, and the size that the child's bytes must have. */
+export interface ChildReference {
+  digest: Digest
+  size: number
+}
+
+/**
+ * The distinct (digest, size) children of an index: a child listed twice with two sizes is checked both ways,
+ * so that one wrong descriptor cannot hide behind a right one.
+ */
+export function childReferencesOf(manifest: FetchedManifest): ChildReference[] {
+  if (manifest.parsed.kind !== 'index') return []
+  const children = manifest.parsed.index.manifests.map((d) => ({digest: descriptorDigest(d), size: d.size}))
+  return [...new Map(children.map((child) => [`${child.digest}#${child.size}`, child])).values()]
+}
+
 /** A blob an image manifest lists, and as what (a digest listed as config and as a layer counts as a layer). */
 export interface BlobReference {
   digest: Digest
@@ -19,10 +35,14 @@ export interface BlobReference {
   kind: 'config' | 'layer'
 }
 
-/** The distinct blobs of an image manifest that registries store (config and layers; a layer may repeat). */
+/**
+ * The distinct blobs of an image manifest that registries store (config and layers; a layer may repeat), by
+ * digest and declared size: a digest listed with two sizes is two needs, of which the copy refuses the wrong one.
+ */
 export function blobsOf(manifest: FetchedManifest): BlobReference[] {
   if (manifest.parsed.kind !== 'image') return []
-  return storedBlobsOf(manifest.parsed.manifest).map(({descriptor, kind}) => ({digest: descriptorDigest(descriptor), size: descriptor.size, kind}))
+  const blobs = distributable(manifest.parsed.manifest).map(({descriptor, kind}) => ({digest: descriptorDigest(descriptor), size: descriptor.size, kind}))
+  return [...new Map(blobs.map((blob) => [`${blob.digest}#${blob.size}`, blob])).values()]
 }
 
 /**
@@ -30,9 +50,13 @@ export function blobsOf(manifest: FetchedManifest): BlobReference[] {
  * each digest once, unchecked: what the copy walks, and what the plan adds up without walking.
  */
 export function storedBlobsOf(manifest: Manifest): {descriptor: Descriptor; kind: BlobReference['kind']}[] {
+  return [...new Map(distributable(manifest).map((blob) => [blob.descriptor.digest, blob])).values()]
+}
+
+/** Config and layers in order, without foreign layers; a layer listed after the config wins a shared digest. */
+function distributable(manifest: Manifest): {descriptor: Descriptor; kind: BlobReference['kind']}[] {
   const listed = [{descriptor: manifest.config, kind: 'config' as const}, ...manifest.layers.map((descriptor) => ({descriptor, kind: 'layer' as const}))]
-  const stored = listed.filter(({descriptor: d}) => !(d.urls?.length && NON_DISTRIBUTABLE.test(d.mediaType)))
-  return [...new Map(stored.map((blob) => [blob.descriptor.digest, blob])).values()]
+  return listed.filter(({descriptor: d}) => !(d.urls?.length && NON_DISTRIBUTABLE.test(d.mediaType)))
 }
 
 function descriptorDigest(descriptor: Descriptor): Digest {

@@ -4,7 +4,7 @@ export class ContentError extends SyncerError {
   override readonly name = 'ContentError'
   readonly category = 'content' as const
   constructor(
-    readonly code: 'DIGEST_MISMATCH' | 'MANIFEST_TOO_LARGE' | 'BLOB_TOO_LARGE',
+    readonly code: 'DIGEST_MISMATCH' | 'SIZE_MISMATCH' | 'MANIFEST_TOO_LARGE' | 'BLOB_TOO_LARGE',
     message: string,
   ) {
     super(message)

@@ -114,24 +114,17 @@ async function createTag(ctx: CopyContext, tag: string, manifest: FetchedManifes
 
 /**
  * One referrer: blobs (and, for an index referrer, its child manifests), the manifest by digest, then the
- * fallback index if the target needs one. A referrer already at the target is not PUT again, but still checked
+ * fallback index if the target needs one. The PUT is the run's one placement of that digest (the engine's), so an
+ * index that lists the referrer (its source fallback index mirrored as a tag, say) waits for it and never PUTs it
+ * a second time. A referrer already at the target (or placed by another need) is not PUT again, but still checked
  * for a fallback entry (a previous run may have stopped between the two writes).
  */
 async function copyReferrer(ctx: CopyContext, manifest: FetchedManifest): Promise<{put: boolean; fallback: ReferrerRecord}> {
   const {signal, route} = ctx
-  const existing = await route.target.headManifest(manifest.digest, signal)
-  if (existing !== null) {
-    // Stored earlier: a registry with the API indexed it on that push, so only a registry without needs the index.
-    return {put: false, fallback: await route.target.recordReferrer(manifest, true, signal)}
-  }
-  if (manifest.parsed.kind === 'index') {
-    // Children (e.g. a multi-platform SBOM) are placed by digest through the run's engine: each distinct one once.
-    for (const digest of new Set(manifest.parsed.index.manifests.map(digestOf))) await ctx.engine.ensureManifest(route, digest)
-  } else {
-    await ctx.engine.ensureBlobsOf(route, manifest)
-  }
-  const pushed = await putReferrer(route.target, manifest, signal)
-  return {put: true, fallback: pushed.fallback}
+  const put = await ctx.engine.ensureManifestWith(route, manifest, () => route.target.putManifest(manifest.digest, manifest, signal ? {signal} : {}))
+  // Stored earlier: a registry with the API indexed it on that push, so only a registry without needs the index.
+  if (put === null) return {put: false, fallback: await route.target.recordReferrer(manifest, true, signal)}
+  return {put: true, fallback: await route.target.recordReferrer(manifest, put.kind === 'stored' && put.subject !== null, signal)}
 }
 
 /** Source layers that repeat among themselves are added once. */

@@ -12,6 +12,7 @@ import {
   resetConnection,
   serverError,
   serviceUnavailable,
+  slowManifestPut,
   startFakeRegistry,
   tooManyRequests,
 } from './fake-registry/index.ts'
@@ -192,5 +193,22 @@ describe('seeding and protocol details', () => {
     } finally {
       await relaxed.stop()
     }
+  })
+})
+
+describe('write races', () => {
+  test('slowManifestPut: while a PUT of the manifest waits, it reads as absent and an index listing it is refused', async () => {
+    const index = new TextEncoder().encode(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{mediaType: image.mediaType, digest: image.digest, size: image.bytes.length}]}))
+    const put = (reference: string, bytes: Uint8Array, mediaType: string) =>
+      fetch(`${registry.url}/v2/f/app/manifests/${reference}`, {method: 'PUT', body: bytes, headers: {'content-type': mediaType}})
+    registry.addFault(slowManifestPut(image.digest, [300]))
+    const writing = put(image.digest, image.bytes, image.mediaType)
+    await Bun.sleep(100)
+    expect((await fetch(`${registry.url}/v2/f/app/manifests/${image.digest}`, {method: 'HEAD', headers: {accept: MANIFEST_ACCEPT}})).status).toBe(404)
+    const refused = await put(sha256Digest(index), index, MediaType.OciIndex)
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as {errors: {code: string}[]}).errors.map((e) => e.code)).toEqual(['DIGEST_INVALID', 'MANIFEST_BLOB_UNKNOWN'])
+    expect((await writing).status).toBe(201)
+    expect((await put(sha256Digest(index), index, MediaType.OciIndex)).status).toBe(201)
   })
 })

@@ -22,6 +22,7 @@ export {
   serviceUnavailable,
   tooManyRequests,
 } from './faults.ts'
+export {slowManifestPut} from './write-races.ts'
 export {ignoreRanges, moveUploadSession, refuseLargeBody, resetMidChunk} from './transfer-faults.ts'
 export {type PullLimitState, pullLimit} from './pull-limit.ts'
 export type {Storage, StoredManifest} from './storage.ts'
