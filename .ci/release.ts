@@ -4,19 +4,22 @@
  * maintainers and CI from a checkout (it needs git, npm and tar), never part of the shipped binary.
  *
  * For each platform, the Bun runtime comes from the `@oven/bun-*` npm package pinned (version and integrity) in
- * package-lock.json: fetched with `npm pack` (the npm cache makes a second build offline), its sha512 checked
- * against the lock, and handed to `bun build --compile-executable-path`, so Bun itself never downloads anything.
+ * package-lock.json: fetched with `npm pack` (the npm cache makes a second build offline) and kept as the archive,
+ * whose sha512 is checked against the lock on every build before the runtime is unpacked from it and handed to
+ * `bun build --compile-executable-path`, so Bun itself never downloads anything.
  * Output in dist/release/: `image-syncer-<version>-<os>-<arch>[.exe]`, a reproducible .tar.gz of each, SHA256SUMS,
  * and — with --key FILE, or --keyless (the default under GitHub Actions with an id-token) — SHA256SUMS.sigstore.json.
  *
  * With --image DIR or --push REGISTRY/REPO:TAG, also the container image (.ci/image.ts): an OCI layout in DIR
  * (default dist/image), pushed with the project's registry client (credentials from docker/podman logins).
  *
- * Usage: bun .ci/release.ts [--out DIR] [--targets linux-x64,…] [--key PEM | --keyless] [--image DIR] [--push REF]
+ * Usage: bun .ci/release.ts [--out DIR] [--targets linux-x64,…] [--key PEM | --keyless] [--cache DIR]
+ *        [--image DIR] [--push REF]
  */
 import {createHash} from 'node:crypto'
-import {chmod, mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {existsSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {parseArgs} from 'node:util'
 import {parseReference} from '../src/ref/reference.ts'
@@ -75,32 +78,72 @@ export function sourceCommit(): {commit: string; time: number} {
   return {commit: `${commit.slice(0, 12)}${dirty ? '-dirty' : ''}`, time}
 }
 
-/** The runtime binary of a target, from its pinned npm package; cached under node_modules/.cache. */
-async function runtime(target: Target): Promise<string> {
-  const {pkg, exe} = TARGETS[target]
+/** Where `npm pack` leaves the pinned runtime archives between builds; --cache DIR (or ReleaseOptions.cache) moves it. */
+const RUNTIME_CACHE = join(ROOT, 'node_modules/.cache/image-syncer-release/runtimes')
+
+/** A refusal the build explains in one sentence (no stack trace): the cause is in the inputs, not in this code. */
+class ReleaseRefused extends Error {}
+
+interface Pin {
+  pkg: string
+  version: string
+  integrity: string
+}
+
+async function pin(target: Target): Promise<Pin> {
+  const {pkg} = TARGETS[target]
   const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8')) as {packages: Record<string, {version?: string; integrity?: string}>}
   const pinned = lock.packages[`node_modules/${pkg}`]
-  if (!pinned?.version || !pinned.integrity) throw new Error(`${pkg} is not pinned in package-lock.json (it comes with the bun devDependency)`)
-  const dir = join(ROOT, 'node_modules/.cache/image-syncer-release', `${pkg.replace('/', '+')}-${pinned.version}`)
-  const binary = join(dir, 'package/bin', `bun${exe}`)
-  if (existsSync(binary)) return binary
+  if (!pinned?.version || !pinned.integrity) throw new ReleaseRefused(`${pkg} is not pinned in package-lock.json (it comes with the bun devDependency)`)
+  return {pkg, version: pinned.version, integrity: pinned.integrity}
+}
+
+const archiveIn = (cache: string, {pkg, version}: Pin) => join(cache, `${pkg.replace('/', '+')}-${version}.tgz`)
+
+/** The bytes of FILE, refused unless they are the archive package-lock.json pins. */
+async function verified(file: string, {pkg, version, integrity}: Pin): Promise<Buffer> {
+  const bytes = await readFile(file)
+  const [algorithm, expected] = integrity.split('-', 2) as [string, string]
+  const actual = createHash(algorithm).update(bytes).digest('base64')
+  if (actual !== expected) throw new ReleaseRefused(`${file} is not ${pkg}@${version}: its ${algorithm} differs from the integrity in package-lock.json, so the release is not built with it (delete the file to fetch it again)`)
+  return bytes
+}
+
+/** Puts the pinned archive of a target's runtime in the cache (`npm pack`; npm's own cache makes it offline). */
+async function fetchRuntime(target: Target, cache: string): Promise<void> {
+  const p = await pin(target)
+  const file = archiveIn(cache, p)
+  if (existsSync(file)) return
+  const tmp = await mkdtemp(join(cache, '.pack-'))
+  try {
+    const packed = JSON.parse(run(['npm', 'pack', `${p.pkg}@${p.version}`, '--json', '--pack-destination', tmp], `npm pack ${p.pkg}`)) as Array<{filename: string}>
+    await verified(join(tmp, packed[0]!.filename), p)
+    await rename(join(tmp, packed[0]!.filename), file)
+  } finally {
+    await rm(tmp, {recursive: true, force: true})
+  }
+}
+
+/**
+ * The runtime binary of a target, unpacked into DIR from archive bytes checked against the lock on this build:
+ * the cache is only a copy that anyone with write access to it may have replaced since it was fetched, and what
+ * is unpacked is the very buffer that was hashed.
+ */
+async function unpackRuntime(target: Target, cache: string, dir: string): Promise<string> {
+  const p = await pin(target)
+  const bytes = await verified(archiveIn(cache, p), p)
   await mkdir(dir, {recursive: true})
-  const packed = JSON.parse(run(['npm', 'pack', `${pkg}@${pinned.version}`, '--json', '--pack-destination', dir], `npm pack ${pkg}`)) as Array<{filename: string}>
-  const tgz = join(dir, packed[0]!.filename)
-  const [algorithm, expected] = pinned.integrity.split('-', 2) as [string, string]
-  const actual = createHash(algorithm).update(await readFile(tgz)).digest('base64')
-  if (actual !== expected) throw new Error(`${pkg}@${pinned.version}: integrity ${algorithm}-${actual} does not match package-lock.json`)
-  run(['tar', 'xzf', tgz, '-C', dir], `unpacking ${pkg}`)
-  await rm(tgz)
-  return binary
+  const tar = Bun.spawn(['tar', 'xzf', '-', '-C', dir], {stdin: bytes, stdout: 'ignore', stderr: 'pipe'})
+  const [code, stderr] = await Promise.all([tar.exited, new Response(tar.stderr).text()])
+  if (code !== 0) throw new Error(`unpacking ${TARGETS[target].pkg} failed (exit ${code}): ${stderr.trim()}`)
+  return join(dir, 'package/bin', `bun${TARGETS[target].exe}`)
 }
 
 export function releaseName(version: string, target: Target): string {
   return `image-syncer-${version}-${target}${TARGETS[target].exe}`
 }
 
-async function compile(target: Target, out: string, commit: string): Promise<void> {
-  const executable = await runtime(target)
+async function compile(target: Target, out: string, commit: string, executable: string): Promise<void> {
   const define = ['--define', `IMAGE_SYNCER_COMMIT=${JSON.stringify(commit)}`]
   const cmd = [process.execPath, 'build', ...BUILD_FLAGS, ...define, `--target=${TARGETS[target].bun}`, `--compile-executable-path=${executable}`]
   await runAsync([...cmd, '--root', '.', 'src/cli.ts', 'src/commands.ts', '--outfile', out], `bun build for ${target}`)
@@ -125,6 +168,8 @@ export interface ReleaseOptions {
   targets: Target[]
   signer: BlobSigner | null
   env: Record<string, string | undefined>
+  /** Default RUNTIME_CACHE. */
+  cache?: string
 }
 
 export async function release(options: ReleaseOptions): Promise<{files: Array<{name: string; bytes: number}>; commit: string}> {
@@ -132,14 +177,25 @@ export async function release(options: ReleaseOptions): Promise<{files: Array<{n
   const {commit, time} = sourceCommit()
   await rm(options.out, {recursive: true, force: true})
   await mkdir(options.out, {recursive: true})
-  // Runtimes first, one at a time (npm pack into the cache), then the builds in parallel.
-  for (const target of options.targets) await runtime(target)
-  const names = await inParallel(options.targets, 2, async (target) => {
-    const name = releaseName(version, target)
-    await compile(target, join(options.out, name), commit)
-    await chmod(join(options.out, name), 0o755)
-    return [name, await archive(options.out, name, time)]
-  })
+  const cache = options.cache ?? RUNTIME_CACHE
+  await mkdir(cache, {recursive: true})
+  // Runtimes first, one at a time (npm pack into the cache), then the builds in parallel, each on a runtime
+  // unpacked afresh from its re-checked archive and removed after.
+  for (const target of options.targets) await fetchRuntime(target, cache)
+  const unpacked = await mkdtemp(join(tmpdir(), 'image-syncer-runtimes-'))
+  let names: string[][]
+  try {
+    names = await inParallel(options.targets, 2, async (target) => {
+      const name = releaseName(version, target)
+      const executable = await unpackRuntime(target, cache, join(unpacked, target))
+      await compile(target, join(options.out, name), commit, executable)
+      await rm(join(unpacked, target), {recursive: true, force: true})
+      await chmod(join(options.out, name), 0o755)
+      return [name, await archive(options.out, name, time)]
+    })
+  } finally {
+    await rm(unpacked, {recursive: true, force: true})
+  }
   const files = names.flat().sort()
   const sums = (await Promise.all(files.map(async (f) => `${await sha256(join(options.out, f))}  ${f}\n`))).join('')
   await writeFile(join(options.out, 'SHA256SUMS'), sums)
@@ -175,13 +231,18 @@ function signerFrom(values: {key?: string; keyless?: boolean}, env: Record<strin
 }
 
 if (import.meta.main) {
-  const {values} = parseArgs({options: {out: {type: 'string'}, targets: {type: 'string'}, key: {type: 'string'}, keyless: {type: 'boolean'}, image: {type: 'string'}, push: {type: 'string'}}})
+  const {values} = parseArgs({options: {out: {type: 'string'}, targets: {type: 'string'}, key: {type: 'string'}, keyless: {type: 'boolean'}, cache: {type: 'string'}, image: {type: 'string'}, push: {type: 'string'}}})
   const targets = (values.targets?.split(',') ?? Object.keys(TARGETS)) as Target[]
   const unknown = targets.find((t) => !(t in TARGETS))
   if (unknown) throw new Error(`unknown target ${unknown}; known: ${Object.keys(TARGETS).join(', ')}`)
   const signer = signerFrom(values, process.env)
   const out = resolve(values.out ?? join(ROOT, 'dist/release'))
-  const result = await release({out, targets, signer, env: process.env})
+  const cache = values.cache === undefined ? undefined : resolve(values.cache)
+  const result = await release({out, targets, signer, env: process.env, cache}).catch((e: unknown) => {
+    if (!(e instanceof ReleaseRefused)) throw e
+    console.error(`release: ${e.message}.`)
+    process.exit(1)
+  })
   for (const f of result.files) console.log(`${(f.bytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${f.name}`)
   console.log(`${out}: commit ${result.commit}, ${signer ? `SHA256SUMS signed (${signer.kind})` : 'SHA256SUMS unsigned (give --key or --keyless)'}`)
   if (values.image !== undefined || values.push !== undefined) {

@@ -1,6 +1,6 @@
 /** The shipped examples stay in step with the CLI: valid YAML, a valid definition, and flags the CLI accepts. */
 import {describe, expect, test} from 'bun:test'
-import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parse, parseAllDocuments} from 'yaml'
@@ -72,6 +72,99 @@ describe('examples/github', () => {
       const words = step.with!.args!.split(/\s+/).filter(Boolean).map((w) => w.replace(/^"\$\w+"$/, 'registry.example/x/'))
       expectAccepted(await runCli(words, {cwd: tmpdir()}))
     }
+  })
+})
+
+describe('examples/github/plan.yml checkout and credentials', () => {
+  interface Step {
+    uses?: string
+    if?: string
+    run?: string
+    env?: Record<string, string>
+    with?: Record<string, string>
+  }
+  type Workflow = {on: Record<string, unknown>; jobs: Record<string, {environment?: unknown; steps: Step[]}>}
+  const BRANCH = 'add-nginx'
+
+  /** `${{ … }}` from a pull_request event's context; an expression the test does not know fails it. */
+  const expand = (text: string, context: Record<string, string>) =>
+    text.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_, expr: string) => {
+      if (!(expr in context)) throw new Error(`the test has no value for ${expr}`)
+      return context[expr]!
+    })
+  const git = (cwd: string, ...args: string[]) => {
+    const r = Bun.spawnSync(['git', '-c', 'user.name=t', '-c', 'user.email=t@example.test', ...args], {cwd, stdout: 'pipe', stderr: 'pipe'})
+    if (r.exitCode !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr.toString()}`)
+    return r.stdout.toString().trim()
+  }
+  /** A repository on main with BRANCH one commit ahead, holding `definition`; returns BRANCH's commit. */
+  async function repository(dir: string, definition: string): Promise<string> {
+    await mkdir(dir, {recursive: true})
+    git(dir, 'init', '-q', '-b', 'main')
+    git(dir, 'commit', '-q', '--allow-empty', '-m', 'start')
+    git(dir, 'checkout', '-q', '-b', BRANCH)
+    await writeFile(join(dir, 'external-images.yaml'), definition)
+    git(dir, 'add', '.')
+    git(dir, 'commit', '-q', '-m', 'definition')
+    const head = git(dir, 'rev-parse', 'HEAD')
+    git(dir, 'checkout', '-q', 'main')
+    return head
+  }
+  /** What actions/checkout does with `repository` (default the workflow's own) and `ref`: fetch it, check it out detached. */
+  function checkout(step: Step, context: Record<string, string>, urls: Record<string, string>, into: string): void {
+    const repo = step.with?.repository === undefined ? context['github.repository']! : expand(step.with.repository, context)
+    git(into, 'init', '-q')
+    git(into, 'remote', 'add', 'origin', urls[repo]!)
+    git(into, 'fetch', '-q', '--depth=1', 'origin', expand(step.with!.ref!, context))
+    git(into, 'checkout', '-q', '--detach', 'FETCH_HEAD')
+  }
+
+  async function scenario(fork: boolean) {
+    const dir = await mkdtemp(join(tmpdir(), 'plan-checkout-'))
+    const base = await repository(join(dir, 'acme'), '- source: "base:1"\n')
+    const head = fork ? await repository(join(dir, 'fork'), '- source: "fork:1"\n') : base
+    const context = {
+      'github.repository': 'acme/mirror',
+      'github.head_ref': BRANCH,
+      'github.event.pull_request.head.repo.full_name': fork ? 'someone/mirror' : 'acme/mirror',
+      'github.event.pull_request.head.sha': head,
+    }
+    const urls = {'acme/mirror': `file://${join(dir, 'acme')}`, 'someone/mirror': `file://${join(dir, 'fork')}`}
+    const workflow = parse(await readFile(join(EXAMPLES, 'github', 'plan.yml'), 'utf8')) as Workflow
+    const job = workflow.jobs.plan!
+    const work = join(dir, 'work')
+    await mkdir(work)
+    checkout(job.steps.find((s) => s.uses?.startsWith('actions/checkout@'))!, context, urls, work)
+    return {dir, work, head, context, workflow, job}
+  }
+
+  test("a fork's pull request is planned from the fork's head commit, in a job that holds no push credential", async () => {
+    const {dir, work, head, workflow, job} = await scenario(true)
+    expect(git(work, 'rev-parse', 'HEAD')).toBe(head)
+    expect(await readFile(join(work, 'external-images.yaml'), 'utf8')).toBe('- source: "fork:1"\n')
+    await rm(dir, {recursive: true, force: true})
+    // The fork's files run under pull_request: read-only token, no secrets; and not the apply job's environment.
+    expect(Object.keys(workflow.on)).toEqual(['pull_request'])
+    expect(job.environment).toBeUndefined()
+    const apply = await readFile(join(EXAMPLES, 'github', 'apply.yml'), 'utf8')
+    const pushSecrets = [...apply.matchAll(/secrets\.(\w+)/g)].map((m) => m[1])
+    expect(pushSecrets.length).toBeGreaterThan(0)
+    const planSecrets = [...(await readFile(join(EXAMPLES, 'github', 'plan.yml'), 'utf8')).matchAll(/secrets\.(\w+)/g)].map((m) => m[1])
+    expect(planSecrets.filter((s) => pushSecrets.includes(s))).toEqual([])
+  })
+
+  test("a same-repository pull request gets the refreshed plan committed onto its branch from the detached head", async () => {
+    const {dir, work, context, job} = await scenario(false)
+    await mkdir(join(work, 'plans'))
+    await writeFile(join(work, 'plans', 'external-images.plan.json'), '{"formatVersion":1}\n')
+    const commit = job.steps.find((s) => s.run?.includes('git push'))!
+    expect(commit.if).toBe('github.event.pull_request.head.repo.full_name == github.repository')
+    const env = Object.fromEntries(Object.entries(commit.env ?? {}).map(([k, v]) => [k, expand(v, context)]))
+    const r = Bun.spawnSync(['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', commit.run!], {cwd: work, env: {PATH: process.env.PATH ?? '', HOME: dir, ...env}, stdout: 'pipe', stderr: 'pipe'})
+    expect(r.stderr.toString()).not.toContain('fatal')
+    expect(r.exitCode).toBe(0)
+    expect(git(join(dir, 'acme'), 'show', `${BRANCH}:plans/external-images.plan.json`)).toBe('{"formatVersion":1}')
+    await rm(dir, {recursive: true, force: true})
   })
 })
 
