@@ -79,7 +79,9 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   if (!request.ignorePullBudget) refuseShortBudget(plan)
   const stores = await connectStores({...request.registry, targetRepoPrefix: plan.targetRepoPrefix}, request.version)
   const shard = request.shard ?? {index: 1, count: 1}
-  const result = await applyPlan({...plan, entries: shardEntries(plan.entries, shard)}, stores, request)
+  // A registry may have quoted a credential in an error message: masked before it is written or shown.
+  const applied = await applyPlan({...plan, entries: shardEntries(plan.entries, shard)}, stores, request)
+  const result = request.registry.secrets?.maskValue(applied) ?? applied
   if (request.resultPath !== undefined) await writeResultFile(request.resultPath, plan, shard, result)
   return result
 }

@@ -28,7 +28,7 @@ Exit codes: 0 every entry of every shard copied or already present; 1 a conflict
   protected async execute(): Promise<ExitCode> {
     const {argv, flags} = await this.parse(Report)
     const merged = await mergeResultFiles(argv as string[])
-    process.stdout.write(renderReport(merged, this.format(flags)))
+    this.stdout(renderReport(merged, this.format(flags)))
     await this.stepSummary(renderReport(merged, 'markdown'))
     const code = applyExitCode(merged.result)
     return code === ExitCode.Ok && merged.shards.missing.length > 0 ? ExitCode.Error : code

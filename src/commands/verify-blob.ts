@@ -48,7 +48,7 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
         }
     const [data, bundle] = await Promise.all([read(args.file, 'file to verify', MAX_BLOB_BYTES), read(flags.bundle, 'bundle', MAX_BUNDLE_BYTES)])
     const signer = verifyBlob(data, bundle, trust)
-    process.stdout.write(renderBlobVerification({file: args.file, signer}, this.format(flags)))
+    this.stdout(renderBlobVerification({file: args.file, signer}, this.format(flags)))
     return ExitCode.Ok
   }
 }
