@@ -14,6 +14,9 @@ import {createProgressReporter, progressModeFor, type ProgressReporter} from '..
 import {ExitCode, reportUserError} from './outcome.ts'
 import {type RegistryFlagValues, registryOptions} from './registry-flags.ts'
 
+/** Environment variables that hold secrets besides the registry flags' (read by signing). */
+const SECRET_ENV = ['SYNCER_SIGNING_KEY_PASSWORD', 'SYNCER_OIDC_TOKEN'] as const
+
 export abstract class SyncerCommand extends Command {
   /**
    * Every command: `--json`, oclif's usual spelling of `--format json`, and `--no-color`. Colour only ever comes
@@ -88,6 +91,8 @@ export abstract class SyncerCommand extends Command {
 
   /** Connection options from the shared registry flags, with --debug's request log on stderr. */
   protected registry(flags: RegistryFlagValues): ReturnType<typeof registryOptions> {
+    // Signing reads these from the environment (apply, sync and sign): secrets of the run as much as a password.
+    for (const name of SECRET_ENV) if (process.env[name]) this.secrets.add(process.env[name])
     return {...registryOptions(flags, process.env, (line) => this.stderr(line)), secrets: this.secrets}
   }
 
