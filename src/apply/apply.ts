@@ -83,7 +83,9 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   const stores = await connectStores({...request.registry, targetRepoPrefix: plan.targetRepoPrefix}, request.version)
   const shard = request.shard ?? {index: 1, count: 1}
   const owned = shardEntries(plan.entries, shard)
-  const result = await applyPlan({...plan, entries: owned}, stores, request)
+  // A registry may have quoted a credential in an error message: masked before it is written or shown.
+  const applied = await applyPlan({...plan, entries: owned}, stores, request)
+  const result = request.registry.secrets?.maskValue(applied) ?? applied
   if (request.resultPath !== undefined) await writeResultFile(request.resultPath, {plan, sha256}, {shard, owns: owned.map((e) => e.target)}, result)
   return result
 }

@@ -102,6 +102,22 @@ export class AuthError extends SyncerError {
 }
 
 /**
+ * What a credential holds that must never be shown, in the forms it is sent: a token, or a password and the
+ * base64 of `user:password` (the Basic header, a docker config `auth`). For the run's mask (ref/secrets.ts).
+ */
+export function credentialSecrets(credential: Credential): string[] {
+  switch (credential.kind) {
+    case 'anonymous':
+      return []
+    case 'basic':
+      return [credential.password, Buffer.from(`${credential.username}:${credential.password}`).toString('base64')]
+    case 'identity-token':
+    case 'registry-token':
+      return [credential.token]
+  }
+}
+
+/**
  * A log-safe description of a credential: its kind and, for basic auth, the username.
  * Never a password or token, so it can go into `--verbose` output and plan files.
  */

@@ -76,7 +76,7 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       onProgress: (e) => progress.onEvent(e),
     })
     progress.stop()
-    process.stdout.write(renderApplyResult(result, this.format(flags)))
+    this.stdout(renderApplyResult(result, this.format(flags)))
     this.annotate(applyConflictAnnotations(result))
     await this.stepSummary(applySummary(result))
     return applyExitCode(result)

@@ -6,12 +6,16 @@
  */
 import {Command, Flags} from '@oclif/core'
 import {printable} from '../ref/text.ts'
+import {Secrets} from '../ref/secrets.ts'
 import {appendFile} from 'node:fs/promises'
 import {DefinitionError} from '../definition/errors.ts'
 import {boundedSummary, type GithubActions, githubActionsFrom, problemAnnotations} from '../views/github.ts'
 import {createProgressReporter, progressModeFor, type ProgressReporter} from '../views/progress.ts'
 import {ExitCode, reportUserError} from './outcome.ts'
 import {type RegistryFlagValues, registryOptions} from './registry-flags.ts'
+
+/** Environment variables that hold secrets besides the registry flags' (read by signing). */
+const SECRET_ENV = ['SYNCER_SIGNING_KEY_PASSWORD', 'SYNCER_OIDC_TOKEN'] as const
 
 export abstract class SyncerCommand extends Command {
   /**
@@ -23,6 +27,11 @@ export abstract class SyncerCommand extends Command {
     'no-color': Flags.boolean({description: 'No colour in any output (also NO_COLOR=1).', helpGroup: 'GLOBAL'}),
   }
 
+  /**
+   * The secrets this run learns (flags, docker config, key files, tokens obtained), filled by the transport:
+   * everything the command writes to stdout, stderr and the step summary goes through its mask.
+   */
+  protected readonly secrets = new Secrets()
   private readonly interruption = new AbortController()
   private progressReporter: ProgressReporter | null = null
 
@@ -46,6 +55,11 @@ export abstract class SyncerCommand extends Command {
       if (this.signal.aborted) return this.interrupted()
       this.progressReporter?.stop()
       if (err instanceof DefinitionError) this.annotate(problemAnnotations(err.problems))
+      // An error this does not tell (a bug) is printed by the entry point, which knows no secrets.
+      if (err instanceof Error) {
+        err.message = this.secrets.mask(err.message)
+        if (err.stack) err.stack = this.secrets.mask(err.stack)
+      }
       return reportUserError(err, (text) => this.stderr(text))
     } finally {
       this.progressReporter?.stop()
@@ -54,9 +68,14 @@ export abstract class SyncerCommand extends Command {
     }
   }
 
+  /** The command's result on stdout, masked. */
+  protected stdout(text: string): void {
+    process.stdout.write(this.secrets.mask(text))
+  }
+
   /** A message line on stderr; stdout carries only results, so it can be piped. */
   protected stderr(text: string): void {
-    process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+    process.stderr.write(this.secrets.mask(text.endsWith('\n') ? text : `${text}\n`))
   }
 
   /** A warning on stderr; its text may quote a registry (a tag rule's repository), so it is made printable. */
@@ -66,13 +85,15 @@ export abstract class SyncerCommand extends Command {
 
   /** Progress on stderr (a redrawn line on a terminal, periodic lines otherwise, nothing when quiet); stopped when the command ends. */
   protected progress(quiet: boolean): ProgressReporter {
-    this.progressReporter ??= createProgressReporter({mode: progressModeFor({quiet, isTTY: Boolean(process.stderr.isTTY)}), write: (t) => process.stderr.write(t)})
+    this.progressReporter ??= createProgressReporter({mode: progressModeFor({quiet, isTTY: Boolean(process.stderr.isTTY)}), write: (t) => process.stderr.write(this.secrets.mask(t))})
     return this.progressReporter
   }
 
   /** Connection options from the shared registry flags, with --debug's request log on stderr. */
   protected registry(flags: RegistryFlagValues): ReturnType<typeof registryOptions> {
-    return registryOptions(flags, process.env, (line) => this.stderr(line))
+    // Signing reads these from the environment (apply, sync and sign): secrets of the run as much as a password.
+    for (const name of SECRET_ENV) if (process.env[name]) this.secrets.add(process.env[name])
+    return {...registryOptions(flags, process.env, (line) => this.stderr(line)), secrets: this.secrets}
   }
 
   /** The output format: --json wins over --format. */
@@ -85,12 +106,12 @@ export abstract class SyncerCommand extends Command {
 
   /** Workflow-command annotations, on stderr (the runner reads both streams; stdout stays the result). */
   protected annotate(lines: string): void {
-    if (this.github && lines) process.stderr.write(lines)
+    if (this.github && lines) process.stderr.write(this.secrets.mask(lines))
   }
 
   /** Appends Markdown to the job's step summary, when there is one, within GitHub's size limit. */
   protected async stepSummary(markdown: string): Promise<void> {
-    if (this.github?.stepSummary) await appendFile(this.github.stepSummary, boundedSummary(markdown))
+    if (this.github?.stepSummary) await appendFile(this.github.stepSummary, boundedSummary(this.secrets.mask(markdown)))
   }
 
   private interrupted(): ExitCode {

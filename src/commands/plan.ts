@@ -57,7 +57,7 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
       this.annotate(failureAnnotations(definitionPath, outcome.failures))
       return ExitCode.Error
     }
-    process.stdout.write(renderPlan(outcome.plan, this.format(flags) as PlanFormat))
+    this.stdout(renderPlan(outcome.plan, this.format(flags) as PlanFormat))
     const failures = renderSignatureFailures(outcome.plan)
     if (failures) this.stderr(failures)
     this.stderr(`Plan written to ${outcome.path}`)

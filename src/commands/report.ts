@@ -36,7 +36,7 @@ summary.`
     const {argv, flags} = await this.parse(Report)
     if (flags.plan === undefined && !flags.unchecked) throw new UsageError('report needs --plan PLAN, the plan file the workers applied, to check that every entry of it is accounted for (or --unchecked to merge the result files without it)')
     const merged = await mergeResultFiles(argv as string[], flags.plan !== undefined ? {kind: 'plan', path: flags.plan} : {kind: 'unchecked'})
-    process.stdout.write(renderReport(merged, this.format(flags)))
+    this.stdout(renderReport(merged, this.format(flags)))
     await this.stepSummary(renderReport(merged, 'markdown'))
     const code = applyExitCode(merged.result)
     return code === ExitCode.Ok && (merged.shards.missing.length > 0 || merged.shards.unaccounted > 0) ? ExitCode.Error : code

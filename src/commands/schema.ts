@@ -13,7 +13,7 @@ The schema checks keys and types; plan checks the rest (references, ranges, dupl
 
   protected async execute(): Promise<ExitCode> {
     await this.parse(Schema)
-    process.stdout.write(`${JSON.stringify(definitionJsonSchema(), null, 2)}\n`)
+    this.stdout(`${JSON.stringify(definitionJsonSchema(), null, 2)}\n`)
     return ExitCode.Ok
   }
 }

@@ -37,8 +37,8 @@ SYNCER_FULCIO_URL and SYNCER_REKOR_URL (default: the public-good instances).`
       version: this.config.version,
       signal: this.signal,
     })
-    if (flags.json) process.stdout.write(`${printableJson({reference: result.reference, digest: result.digest, outcome: result.outcome})}\n`)
-    else process.stdout.write(`${result.reference}@${result.digest}: ${result.outcome === 'signed' ? 'signed' : 'already signed by this signer; nothing added'}\n`)
+    if (flags.json) this.stdout(`${printableJson({reference: result.reference, digest: result.digest, outcome: result.outcome})}\n`)
+    else this.stdout(`${result.reference}@${result.digest}: ${result.outcome === 'signed' ? 'signed' : 'already signed by this signer; nothing added'}\n`)
     return ExitCode.Ok
   }
 }

@@ -55,10 +55,10 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
     }
     const {plan, apply} = outcome
     if (this.format(flags) === 'json') {
-      process.stdout.write(`${printableJson({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}})}\n`)
+      this.stdout(`${printableJson({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}})}\n`)
     } else {
-      process.stdout.write(renderPlan(plan, 'table'))
-      if (apply.kind === 'applied') process.stdout.write(`\n${renderApplyResult(apply.result, 'table')}`)
+      this.stdout(renderPlan(plan, 'table'))
+      if (apply.kind === 'applied') this.stdout(`\n${renderApplyResult(apply.result, 'table')}`)
     }
     if (apply.kind === 'dry-run') return plan.summary.conflicting > 0 ? ExitCode.Error : ExitCode.Ok
     if (apply.kind === 'refused') {

@@ -53,7 +53,7 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
       : {kind: 'identity', identity: parseIdentity(flags.identity ?? '', 'exact'), trustedRoot}
     const bundle = await read(flags.bundle, 'bundle', MAX_BUNDLE_BYTES)
     const verified = await usage(() => verifyBlobInput(artifactInput(args.file), bundle, trust, flags['predicate-type'] === undefined ? {} : {predicateType: flags['predicate-type']}))
-    process.stdout.write(renderBlobVerification({file: args.file, ...verified}, this.format(flags)))
+    this.stdout(renderBlobVerification({file: args.file, ...verified}, this.format(flags)))
     return ExitCode.Ok
   }
 }

@@ -30,8 +30,10 @@ export type PlanOutcome = {kind: 'planned'; plan: Plan; path: string} | {kind: '
 export async function runPlan(request: PlanRequest): Promise<PlanOutcome> {
   const {result} = await computePlan(request)
   if (result.kind === 'failed') return {kind: 'unclassified', failures: result.failures}
-  await writePlanFile(request.outputPath, result.plan)
-  return {kind: 'planned', plan: result.plan, path: request.outputPath}
+  // Signature reasons may quote a registry, and so a credential it echoed: masked before the plan is saved.
+  const plan = request.registry.secrets?.maskValue(result.plan) ?? result.plan
+  await writePlanFile(request.outputPath, plan)
+  return {kind: 'planned', plan, path: request.outputPath}
 }
 
 /**

@@ -5,7 +5,8 @@
 import {jsonKeyCredential} from '../auth/key-file.ts'
 import {localLoginKeychain} from '../auth/containers-auth.ts'
 import {targetOnlyKeychain} from '../auth/keychain.ts'
-import {ANONYMOUS, type Credential} from '../auth/credential.ts'
+import {ANONYMOUS, type Credential, credentialSecrets} from '../auth/credential.ts'
+import type {Secrets} from '../ref/secrets.ts'
 import {type RateLimitWait, type RequestEvent, Transport} from '../transport/transport.ts'
 import {layoutDirOf, parseTargetPrefix} from '../ref/target.ts'
 import {certificateLookup} from './certs.ts'
@@ -33,6 +34,8 @@ export interface ConnectOptions extends EndpointOptions {
   onRequest?: (event: RequestEvent) => void
   /** Told before each wait on a 429 (Retry-After), so that the command can say why it stalls. */
   onRateLimited?: (wait: RateLimitWait) => void
+  /** The run's secrets: the transport adds what it spends and obtains; outputs are masked with it. */
+  secrets?: Secrets
 }
 
 const USER_AGENT = 'image-syncer'
@@ -41,6 +44,8 @@ export async function connectRegistries(options: ConnectOptions, version: string
   let targetCredential: Credential = ANONYMOUS
   if (options.accessToken) targetCredential = {kind: 'registry-token', token: options.accessToken}
   else if (options.authKeyFile) targetCredential = await jsonKeyCredential(options.authKeyFile)
+  // Known from the start, whether or not a request ever spends them.
+  for (const secret of credentialSecrets(targetCredential)) options.secrets?.add(secret)
   const keychain = targetOnlyKeychain(options.targetRegistry, targetCredential, localLoginKeychain({env: options.env ?? process.env}))
   const tls = await certificateLookup({caFiles: options.caFiles ?? [], certsDirs: options.certsDirs ?? []})
   const transport = new Transport({
@@ -52,6 +57,7 @@ export async function connectRegistries(options: ConnectOptions, version: string
     ...(options.maxConcurrentPerHost !== undefined ? {maxConcurrentPerHost: options.maxConcurrentPerHost} : {}),
     ...(options.onRequest ? {onRequest: options.onRequest} : {}),
     ...(options.onRateLimited ? {onRateLimited: options.onRateLimited} : {}),
+    ...(options.secrets ? {secrets: options.secrets} : {}),
   })
   const endpoints = {insecureRegistries: options.insecureRegistries, mirrors: options.mirrors}
   return new RegistryClient(transport, (registry) => endpointFor(registry, endpoints), options.chunkSize !== undefined ? {chunkSize: options.chunkSize} : {})

@@ -3,7 +3,8 @@
  * TLS material, authentication (challenge → Basic or bearer token), retries with backoff, per-host concurrency
  * bounds, timeouts and debug events are composed here.
  */
-import type {Credential} from '../auth/credential.ts'
+import {type Credential, credentialSecrets} from '../auth/credential.ts'
+import type {Secrets} from '../ref/secrets.ts'
 import {basicAuthorization, TokenCache} from './bearer.ts'
 import {type Challenge, parseChallenge} from './challenge.ts'
 import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
@@ -54,6 +55,8 @@ export interface TransportOptions {
   insecureHosts?: readonly string[]
   /** Told before each wait on a 429, so a run that stalls says why. */
   onRateLimited?: (wait: RateLimitWait) => void
+  /** Learns every credential spent and token obtained, so that what a registry echoes of them is masked. */
+  secrets?: Secrets
 }
 
 export interface TransportRequest {
@@ -132,6 +135,7 @@ export class Transport {
       const url = rebased(req.url ?? req.endpoint.baseUrl + req.path, req.endpoint.baseUrl, base)
       const sameOrigin = new URL(url).origin === new URL(base).origin
       const credential = await this.options.credentials(req.endpoint.registry)
+      for (const secret of credentialSecrets(credential)) this.options.secrets?.add(secret)
       // Ping and token exchange retry on their own; their failures are final here, so retries never nest.
       let response = await this.sendRetrying(url, req, sameOrigin ? await this.authorization(req, credential) : null)
       if (response.status === 401 && sameOrigin && req.retry !== false) {
@@ -186,7 +190,11 @@ export class Transport {
 
   private async authorization(req: TransportRequest, credential: Credential): Promise<string | null> {
     const state = (await this.contact(req.endpoint, req.signal)).auth
-    if (state.scheme === 'bearer') return `Bearer ${await this.tokens.token(req.endpoint.registry, state.challenge, req.scopes, credential)}`
+    if (state.scheme === 'bearer') {
+      const token = await this.tokens.token(req.endpoint.registry, state.challenge, req.scopes, credential)
+      this.options.secrets?.add(token)
+      return `Bearer ${token}`
+    }
     if (state.scheme === 'basic' && credential.kind === 'basic') return basicAuthorization(credential.username, credential.password)
     if (state.scheme === 'basic' && credential.kind === 'registry-token') return `Bearer ${credential.token}`
     return null

@@ -12,6 +12,7 @@ import type {EntryFailure} from '../plan/build.ts'
 import type {Plan} from '../plan/model.ts'
 import {printable} from '../ref/text.ts'
 import {renderApplyResult} from './apply.ts'
+import {markdownCode} from './markdown.ts'
 import {renderMarkdown} from './plan-markdown.ts'
 
 /** Where GitHub Actions output goes; null outside Actions. */
@@ -77,7 +78,7 @@ const LIMIT_REASON = 'a GitHub step summary holds at most 1 MiB'
 /** The Markdown of the plan under a heading; a long plan's rows are cut to fit, naming the plan file that has them all. */
 export function planSummary(plan: Plan, planPath: string): string {
   const heading = '### image-syncer plan\n\n'
-  const limit = {bytes: STEP_SUMMARY_MAX_BYTES - Buffer.byteLength(heading) - 1, reason: LIMIT_REASON, fullPlan: `the plan file \`${printable(planPath).replace(/`/g, "'")}\``}
+  const limit = {bytes: STEP_SUMMARY_MAX_BYTES - Buffer.byteLength(heading) - 1, reason: LIMIT_REASON, fullPlan: `the plan file ${markdownCode(planPath)}`}
   return `${heading}${renderMarkdown(plan, limit)}\n`
 }
 

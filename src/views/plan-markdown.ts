@@ -8,6 +8,7 @@
 import {type Plan, type PlanEntry, summarize} from '../plan/model.ts'
 import {shortDigest} from '../ref/digest.ts'
 import {printable} from '../ref/text.ts'
+import {htmlText, markdownCode} from './markdown.ts'
 import {footer, HEADINGS, row} from './plan-cells.ts'
 
 /** Up to this many entries, the table is shown open and nothing is summed up above it. */
@@ -41,7 +42,7 @@ export function renderMarkdown(plan: Plan, limit?: MarkdownLimit): string {
       out.add(`\n${section.heading}, nothing to plan\n`)
       continue
     }
-    if (!out.fits(`\n<details><summary>${escapeHtml(section.summary)}</summary>\n\n${TABLE_HEAD}\n`)) break
+    if (!out.fits(`\n<details><summary>${htmlText(section.summary)}</summary>\n\n${TABLE_HEAD}\n`)) break
     for (const entry of section.entries) {
       if (!out.fits(`${markdownRow(entry)}\n`)) break
       shown++
@@ -98,7 +99,7 @@ function sectionsOf(plan: Plan): Section[] {
   ;(plan.rules ?? []).forEach((rule, i) => {
     const entries = byRule.get(i) ?? []
     const what = `${printable(rule.source)} tags ${printable(JSON.stringify(rule.tags))} (line ${rule.line}): ${rule.matched.length} of ${rule.listed} listed tags`
-    const heading = `**\`${escape(printable(rule.source))}\`** tags \`${escape(printable(JSON.stringify(rule.tags)))}\` (line ${rule.line}): ${rule.matched.length} of ${rule.listed} listed tags`
+    const heading = `**${markdownCode(rule.source)}** tags ${markdownCode(JSON.stringify(rule.tags))} (line ${rule.line}): ${rule.matched.length} of ${rule.listed} listed tags`
     sections.push({heading, summary: `${what}: ${counts(entries)}`, entries})
   })
   return sections
@@ -110,18 +111,14 @@ function openSection(section: Section): string {
   return section.heading === null ? table : `${section.heading}\n\n${table}`
 }
 
-const escape = (s: string) => s.replace(/\|/g, '\\|')
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-/** Inline code of a printable value; a backtick in it would end the span early. */
-const code = (s: string) => `\`${printable(s).replace(/`/g, "'")}\``
-
 const TABLE_HEAD = [`| ${HEADINGS.join(' | ')} |`, `|${HEADINGS.map(() => ' --- ').join('|')}|`].join('\n')
 
 function markdownRow(entry: PlanEntry): string {
   const [source, target, action, digest, platforms, signature] = row(entry)
   const marked = action === 'conflicting-ID' ? `**${action}**` : action!
-  const signed = entry.signature.status === 'failed' ? `**${escape(signature!)}**` : escape(signature!)
-  return `| \`${escape(source!)}\` | \`${escape(target!)}\` | ${marked} | \`${digest}\` | ${escape(platforms!)} | ${signed} |`
+  const cell = (text: string) => markdownCode(text, 'table')
+  const signed = entry.signature.status === 'failed' ? `**${cell(signature!)}**` : cell(signature!)
+  return `| ${cell(source!)} | ${cell(target!)} | ${marked} | ${cell(digest!)} | ${cell(platforms!)} | ${signed} |`
 }
 
 function counts(entries: readonly PlanEntry[]): string {
@@ -136,12 +133,12 @@ function counts(entries: readonly PlanEntry[]): string {
 function prefixTable(plan: Plan): string {
   const groups = groupBy(plan.entries, (e) => prefixOf(e.target, plan.targetRepoPrefix))
   const sorted = [...groups].sort(([a, x], [b, y]) => y.length - x.length || a.localeCompare(b))
-  const shown = sorted.slice(0, PREFIX_ROWS).map(([prefix, entries]) => [code(prefix), entries] as const)
+  const shown = sorted.slice(0, PREFIX_ROWS).map(([prefix, entries]) => [markdownCode(prefix, 'table'), entries] as const)
   const rest = sorted.slice(PREFIX_ROWS).flatMap(([, entries]) => entries)
   if (rest.length) shown.push([`${sorted.length - PREFIX_ROWS} more prefixes`, rest])
   const rows = shown.map(([name, entries]) => {
     const s = summarize(entries)
-    return `| ${escape(name)} | ${entries.length} | ${s.toCopy} | ${s.alreadyPresent} | ${s.conflicting} | ${s.signatureFailures} |`
+    return `| ${name} | ${entries.length} | ${s.toCopy} | ${s.alreadyPresent} | ${s.conflicting} | ${s.signatureFailures} |`
   })
   return ['| Target prefix | Entries | To copy | Already present | Conflicting | Signature failures |', '| --- | ---: | ---: | ---: | ---: | ---: |', ...rows].join('\n')
 }
@@ -170,12 +167,12 @@ function attention(plan: Plan): string[] {
   const lists: string[] = []
   const conflicts = plan.entries.filter((e) => e.action === 'conflicting-ID')
   if (conflicts.length) {
-    const items = conflicts.map((e) => `- ${code(e.target)} holds ${code(shortDigest(e.targetDigest ?? e.sourceDigest))}, the source ${code(e.source)} is ${code(shortDigest(e.sourceDigest))}`)
+    const items = conflicts.map((e) => `- ${markdownCode(e.target)} holds ${markdownCode(shortDigest(e.targetDigest ?? e.sourceDigest))}, the source ${markdownCode(e.source)} is ${markdownCode(shortDigest(e.sourceDigest))}`)
     lists.push(list(`**${conflicts.length} conflicting** (a target tag holding other content is never overwritten, and apply refuses a plan with conflicts):`, items))
   }
   const failed = plan.entries.filter((e) => e.signature.status === 'failed')
   if (failed.length) {
-    const items = failed.map((e) => `- ${code(e.target)}: ${escape(e.signature.reasons.map((r) => printable(r)).join('; ') || 'signature check failed')}`)
+    const items = failed.map((e) => `- ${markdownCode(e.target)}: ${markdownCode(e.signature.reasons.join('; ') || 'signature check failed')}`)
     lists.push(list(`**${failed.length} failing the signature check** (not copied):`, items))
   }
   return lists

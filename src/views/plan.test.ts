@@ -125,10 +125,10 @@ describe('renderPlan markdown', () => {
   test('rows hold the entries in order, the conflict in bold', () => {
     const rows = tableLines.slice(2).map(cells)
     expect(rows).toStrictEqual([
-      [`\`bitnami/keycloak-gatekeeper:9.0.3\``, `\`${PREFIX}bitnami/keycloak-gatekeeper:9.0.3\``, 'to-copy', `\`sha256:${'a'.repeat(12)}\``, 'linux/amd64, linux/arm64', 'unsigned'],
-      [`\`busybox@${D('b')}\``, `\`${PREFIX}library/busybox:1.32.0-v1\``, 'already-present', `\`sha256:${'b'.repeat(12)}\``, 'linux/amd64, linux/arm/v7, linux/arm64/v8', 'unsigned'],
-      [`\`bitnami/postgres-exporter:0.11.1-debian-11-r69\``, `\`${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69\``, '**conflicting-ID**', `\`sha256:${'c'.repeat(12)}\``, 'linux/amd64', 'unsigned'],
-      [`\`cypress/included:9.5.0\``, `\`${PREFIX}cypress/included:9.5.0\``, 'to-copy', `\`sha256:${'d'.repeat(12)}\``, '-', 'unsigned'],
+      [`\`bitnami/keycloak-gatekeeper:9.0.3\``, `\`${PREFIX}bitnami/keycloak-gatekeeper:9.0.3\``, 'to-copy', `\`sha256:${'a'.repeat(12)}\``, '`linux/amd64, linux/arm64`', '`unsigned`'],
+      [`\`busybox@${D('b')}\``, `\`${PREFIX}library/busybox:1.32.0-v1\``, 'already-present', `\`sha256:${'b'.repeat(12)}\``, '`linux/amd64, linux/arm/v7, linux/arm64/v8`', '`unsigned`'],
+      [`\`bitnami/postgres-exporter:0.11.1-debian-11-r69\``, `\`${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69\``, '**conflicting-ID**', `\`sha256:${'c'.repeat(12)}\``, '`linux/amd64`', '`unsigned`'],
+      [`\`cypress/included:9.5.0\``, `\`${PREFIX}cypress/included:9.5.0\``, 'to-copy', `\`sha256:${'d'.repeat(12)}\``, '`-`', '`unsigned`'],
     ])
   })
 
@@ -177,7 +177,7 @@ describe('attestations in the signature cell', () => {
     ])
     expect(renderPlan(plan, 'table')).toContain('failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document|v2 failed)')
     const row = renderPlan(plan, 'markdown').split('\n')[4]!
-    expect(row).toContain('| **failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document\\|v2 failed)** |')
+    expect(row).toContain('| **`failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document\\|v2 failed)`** |')
   })
 
   test('control characters in recorded text never reach the terminal', () => {

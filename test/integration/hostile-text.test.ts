@@ -1,10 +1,12 @@
 /**
  * A registry that answers with terminal escape sequences (in error codes and messages, platforms, media types):
  * whatever plan, apply and verify print, and the plan file they write, holds no raw control character.
- * The CLI runs as a child process, so this is what a terminal would receive.
+ * The CLI runs as a child process, so this is what a terminal would receive. And a registry that answers with
+ * Markdown and HTML (platforms of `linux<!--`, `<img …>`, `[text](url)`): the plan's Markdown keeps every row in
+ * place when GitHub renders it, and none of it renders as a tag or a link.
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {MediaType} from '../../src/oci/media-types.ts'
@@ -38,6 +40,18 @@ function seed(registry: FakeRegistry, repo: string, index: ReturnType<typeof mak
   registry.putManifest(repo, tag, index.bytes, index.mediaType)
 }
 
+function seedImage(registry: FakeRegistry, repo: string, image: ReturnType<typeof makeImage>, tag: string): void {
+  for (const blob of [image.config, ...image.layers]) registry.putBlob(repo, blob.bytes)
+  registry.putManifest(repo, tag, image.bytes, image.mediaType)
+}
+
+/** Markdown and HTML a registry may put in a platform, meant to be rendered in the pull request. */
+const HTML_PLATFORMS = [
+  {os: 'linux<!--', architecture: 'amd64'},
+  {os: 'linux', architecture: '<img src=x onerror=alert(1)>'},
+  {os: 'linux', architecture: 'arm64', variant: '[click](https://evil.example/)'},
+]
+
 beforeAll(async () => {
   ;[source, target] = await Promise.all([startFakeRegistry(), startFakeRegistry()])
   dir = await mkdtemp(join(tmpdir(), 'image-syncer-hostile-text-'))
@@ -54,6 +68,10 @@ beforeAll(async () => {
   seed(source, 'acme/picked', {mediaType: MediaType.OciIndex, bytes: picked, digest: sha256Digest(picked), children: [amd64], attestations: []}, '1')
   // Found by HEAD, refused on GET (its manifest, and the referrers API verify asks) with an error body full of escape sequences.
   seed(source, 'acme/denied', makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}]}), '1')
+  seed(source, 'acme/html', makeIndex({flavor: 'oci', platforms: HTML_PLATFORMS}), '1')
+  // A conflict after it: the row a `<!--` would hide.
+  seedImage(source, 'acme/conflict', makeImage({flavor: 'oci'}), '1')
+  seedImage(target, `mirror/${source.host.replace(':', '-')}/acme/conflict`, makeImage({flavor: 'oci', platform: {os: 'linux', architecture: 'arm64'}}), '1')
   source.addFault({
     name: 'hostile error body',
     method: 'GET',
@@ -138,5 +156,26 @@ describe('registry text with escape sequences', () => {
     expect(run.exitCode).toBe(1)
     expectPrintable(run.stdout, run.stderr)
     expect(run.stderr).toContain(SHOWN_TITLE)
+  })
+})
+
+describe('registry text with Markdown and HTML', () => {
+  /** GitHub's rendering, as near as Bun's GFM renderer gets: tables, and autolinks for bare URLs. */
+  const render = (markdown: string) => Bun.markdown.html(markdown, {autolinks: true})
+
+  test('plan --format markdown and the step summary: every row in place, no tag or link of the registry', async () => {
+    const images = await definition('html.yaml', `- source: "${source.host}/acme/html:1"\n- source: "${source.host}/acme/conflict:1"`)
+    const summary = join(dir, 'html-summary.md')
+    const run = await runCli(['plan', '-i', images, '-o', join(dir, 'html.plan.json'), '--format', 'markdown'], {env: {...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary}})
+    expect(run.exitCode).toBe(1)
+    for (const markdown of [run.stdout, await readFile(summary, 'utf8')]) {
+      const html = render(markdown)
+      for (const tag of ['<img', '<a ', '<!--']) expect(html).not.toContain(tag)
+      const rows = html.match(/<tr>.*?<\/tr>/g) ?? []
+      expect(rows).toHaveLength(3)
+      for (const row of rows) expect(row.match(/<t[dh]>/g)).toHaveLength(6)
+      expect(rows[1]).toContain('<code>linux&lt;!--/amd64, linux/&lt;img src=x onerror=alert(1)&gt;, linux/arm64/[click](https://evil.example/)</code>')
+      expect(rows[2]).toContain('<strong>conflicting-ID</strong>')
+    }
   })
 })

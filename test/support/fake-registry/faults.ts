@@ -111,6 +111,26 @@ export function respondWith(status: number, where: Where = {}, headers: Record<s
   }
 }
 
+/**
+ * A registry that quotes our credentials back: refuses (400 MANIFEST_INVALID) a request that carried an
+ * Authorization header, its error message holding the header as sent and, for Basic, the decoded password.
+ * Each header it echoed is pushed onto `echoed`, so a test can look for the bearer tokens it never saw.
+ */
+export function echoCredentials(where: Where = {}, echoed: string[] = []): FaultSpec {
+  return {
+    name: 'echo credentials',
+    ...where,
+    when: (ctx) => ctx.request.headers.has('authorization') && (where.when?.(ctx) ?? true),
+    action: (ctx) => {
+      const header = ctx.request.headers.get('authorization')!
+      echoed.push(header)
+      const basic = /^Basic (.+)$/i.exec(header)
+      const password = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':').slice(1).join(':') : null
+      return ociError(400, 'MANIFEST_INVALID', `refused the request with Authorization: ${header}${password !== null ? ` (password ${password})` : ''}`, {authorization: header})
+    },
+  }
+}
+
 export function tooManyRequests(where: Where = {}, retryAfterSeconds = 1): FaultSpec {
   return {...respondWith(429, where, {'Retry-After': String(retryAfterSeconds)}), name: 'too many requests'}
 }

@@ -13,6 +13,7 @@ export {
   corruptBody,
   corruptManifest,
   delay,
+  echoCredentials,
   omitDigestHeader,
   refuseManifestPut,
   refuseMount,
