@@ -4,7 +4,7 @@
  */
 import {SyncerError} from '../ref/errors.ts'
 import type {Plan, PlanEntry, PullBudget} from '../plan/model.ts'
-import {readPlanFileWithSha256} from '../plan/planfile.ts'
+import {readPlanFile} from '../plan/planfile.ts'
 import type {Stores} from '../registry/handle.ts'
 import {type ConnectOptions, connectStores} from '../registry/connect.ts'
 import {mapLimit} from '../transport/limiter.ts'
@@ -75,7 +75,7 @@ export interface ApplyRequest extends ApplyOptions {
 }
 
 export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
-  const {plan, sha256} = await readPlanFileWithSha256(request.planPath)
+  const {plan, sha256} = await readPlanFile(request.planPath)
   await checkPlanBinding(plan, request.planPath, request.binding ?? {}, request.registry)
   refuseConflicts(plan)
   // Before connecting: a plan that cannot be applied as a whole spends nothing.

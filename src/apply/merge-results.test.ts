@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {largePlan} from '../../test/support/large-plan.ts'
 import type {Plan} from '../plan/model.ts'
-import {readPlanFileWithSha256, writePlanFile} from '../plan/planfile.ts'
+import {readPlanFile, writePlanFile} from '../plan/planfile.ts'
 import {mergeResultFiles} from './merge-results.ts'
 import type {ApplyResult, EntryOutcome} from './model.ts'
 import {writeResultFile} from './result-file.ts'
@@ -26,7 +26,7 @@ const resultOf = (entries: EntryOutcome[], interrupted = false): ApplyResult => 
 
 /** What `apply --shard i/K --result` writes for this plan; `edit` changes the outcomes as a forger would. */
 async function shardResult(index: number, options: {from?: string; count?: number; edit?: (entries: EntryOutcome[]) => EntryOutcome[]; interrupted?: boolean; name?: string} = {}): Promise<string> {
-  const planFile = await readPlanFileWithSha256(options.from ?? planPath)
+  const planFile = await readPlanFile(options.from ?? planPath)
   const shard: Shard = {index, count: options.count ?? SHARDS}
   const owned = shardEntries(planFile.plan.entries, shard)
   const path = join(dir, options.name ?? `result-${index}-${Math.random().toString(36).slice(2)}.json`)

@@ -6,7 +6,7 @@
  * (`--unchecked`), the files are checked against the targets they say they own, which a forged file can lie about.
  */
 import type {PlanEntry} from '../plan/model.ts'
-import {type PlanFile, readPlanFileWithSha256} from '../plan/planfile.ts'
+import {type PlanFile, readPlanFile} from '../plan/planfile.ts'
 import {abbreviate} from '../ref/text.ts'
 import {type ApplyResult, type EntryOutcome, summarizeOutcomes} from './model.ts'
 import {readResultFiles, type ResultFile, ResultFileError} from './result-file.ts'
@@ -28,7 +28,7 @@ type Read = {path: string; file: ResultFile}
 
 export async function mergeResultFiles(paths: readonly string[], check: ResultCheck): Promise<MergedResults> {
   if (paths.length === 0) throw new ResultFileError('no result files given: name the files the apply workers wrote with --result')
-  const planned = check.kind === 'plan' ? await readPlanFileWithSha256(check.path) : null
+  const planned = check.kind === 'plan' ? await readPlanFile(check.path) : null
   const files = await readResultFiles(paths)
   // Against the plan first: "another plan than PLAN" says more than "another plan than the first file".
   if (check.kind === 'plan') for (const read of files) checkPlanOf(read, planned!, check.path)

@@ -45,11 +45,7 @@ export interface PlanFile {
   sha256: Digest
 }
 
-export async function readPlanFile(path: string): Promise<Plan> {
-  return (await readPlanFileWithSha256(path)).plan
-}
-
-export async function readPlanFileWithSha256(path: string): Promise<PlanFile> {
+export async function readPlanFile(path: string): Promise<PlanFile> {
   let bytes: Buffer
   try {
     bytes = await readUserFile(path, {what: 'plan file', maxBytes: MAX_PLAN_FILE_BYTES})

@@ -15,7 +15,7 @@
 import {mkdtemp, rm, stat, writeFile} from 'node:fs/promises'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {registryPathComponent} from '../../src/ref/target.ts'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {pushBlob, putManifest} from '../support/images.ts'
@@ -104,7 +104,7 @@ try {
   const reads: number[] = []
   for (let k = 0; k < 5; k++) {
     const started = performance.now()
-    await readPlanFile(warmPlan)
+    await readPlan(warmPlan)
     reads.push(performance.now() - started)
   }
   console.log(`    readPlanFile in-process: first ${reads[0]!.toFixed(0)} ms, then median ${[...reads.slice(1)].sort((a, b) => a - b)[2]!.toFixed(0)} ms`)

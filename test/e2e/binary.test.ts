@@ -4,7 +4,7 @@ import {existsSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {writeFile} from 'node:fs/promises'
 import {headManifest} from '../support/images.ts'
 import {makeKeyPair} from '../support/sigstore/test-keys.ts'
@@ -48,7 +48,7 @@ describe('dist/image-syncer', () => {
     const run = await runCli(['plan', '-i', def, '--mirror', s.mirrorFlag], {binary, cwd})
     expect(run.exitCode).toBe(1) // the scenario holds one conflict
     expect(run.stderr).toBe(`Plan written to plans/e2e.plan.json\n`)
-    const plan = await readPlanFile(join(cwd, 'plans/e2e.plan.json'))
+    const plan = await readPlan(join(cwd, 'plans/e2e.plan.json'))
     expect(plan.summary).toEqual({toCopy: 7, alreadyPresent: 1, conflicting: 1, signatureFailures: 0})
     expect(plan.tool.name).toBe('image-syncer')
     expect(run.stdout).toContain('Plan: 7 to copy, 1 already present, 1 conflicting.')
@@ -77,7 +77,7 @@ describe('dist/image-syncer', () => {
     expect(await at('library/multi', '1.0-pinned')).toBe(s.images.multi.digest)
     const replan = await runCli(['plan', '-i', def, '-o', planPath, '--mirror', s.mirrorFlag, '--detailed-exitcode'], {binary, cwd})
     expect(replan.exitCode).toBe(0)
-    expect((await readPlanFile(planPath)).summary).toEqual({toCopy: 0, alreadyPresent: 8, conflicting: 0, signatureFailures: 0})
+    expect((await readPlan(planPath)).summary).toEqual({toCopy: 0, alreadyPresent: 8, conflicting: 0, signatureFailures: 0})
     const again = await runCli(['apply', planPath, '--mirror', s.mirrorFlag, '--format', 'json'], {binary, cwd})
     expect(JSON.parse(again.stdout).summary).toMatchObject({copied: 0, alreadyPresent: 8, bytes: 0})
   })

@@ -10,7 +10,7 @@ import {copyFile, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {signSums, TARGETS, type Target} from '../../.ci/release.ts'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {classifiableEntries, runCli, type Scenario, startScenario} from '../integration/scenario.ts'
 import {canRunMusl, muslEnv} from '../support/musl.ts'
 import {releaseSet, type ReleaseSet} from '../support/release.ts'
@@ -131,7 +131,7 @@ describe('the release set', () => {
     const plan = run([...qemu, 'plan', '-i', def, '-o', join(cwd, 'arm64.plan.json'), '--mirror', s.mirrorFlag])
     expect(plan.stderr).toBe(`Plan written to ${join(cwd, 'arm64.plan.json')}\n`)
     expect(plan.exitCode).toBe(0)
-    expect((await readPlanFile(join(cwd, 'arm64.plan.json'))).entries).toHaveLength(1)
+    expect((await readPlan(join(cwd, 'arm64.plan.json'))).entries).toHaveLength(1)
   })
 })
 

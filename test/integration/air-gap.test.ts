@@ -10,7 +10,7 @@ import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bu
 import {cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import type {Digest} from '../../src/ref/digest.ts'
 import {openLayout} from '../../src/registry/layout/layout.ts'
 import {pushReferrer} from '../../src/signatures/copy.ts'
@@ -83,7 +83,7 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     const plan = await cli(['plan', '-i', 'external-images.yaml', '-o', 'outside.plan.json', ...fromSource()])
     expect(plan.stderr).toContain('Plan written to outside.plan.json')
     expect(plan.exitCode).toBe(0)
-    const planned = await readPlanFile(join(dir, 'outside.plan.json'))
+    const planned = await readPlan(join(dir, 'outside.plan.json'))
     expect(planned.targetRepoPrefix).toBe('oci:./mirror/')
     expect(planned.entries.map((e) => [e.action, e.signature.status, e.signature.found])).toStrictEqual([['to-copy', 'verified', 2], ['to-copy', 'verified', 2]])
 
@@ -102,7 +102,7 @@ describe('the air-gap workflow through an OCI layout tree', () => {
 
     const again = await cli(['plan', '-i', 'external-images.yaml', '-o', 'again.plan.json', ...fromSource()])
     expect(again.exitCode).toBe(0)
-    expect((await readPlanFile(join(dir, 'again.plan.json'))).entries.map((e) => e.action)).toStrictEqual(['already-present', 'already-present'])
+    expect((await readPlan(join(dir, 'again.plan.json'))).entries.map((e) => e.action)).toStrictEqual(['already-present', 'already-present'])
 
     const verify = await cli(['verify', 'oci:./mirror/acme/app:1.0', '--key', 'vendor.pub'])
     expect(verify.exitCode).toBe(0)
@@ -119,7 +119,7 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     const plan = await cli(['plan', '-i', 'external-images.yaml', '-o', 'inside.plan.json', ...fromLayout, ...internalPrefix()])
     expect(plan.stderr).toContain('Plan written to inside.plan.json')
     expect(plan.exitCode).toBe(0)
-    const planned = await readPlanFile(join(dir, 'inside.plan.json'))
+    const planned = await readPlan(join(dir, 'inside.plan.json'))
     expect(planned.entries.map((e) => [e.action, e.signature.status])).toStrictEqual([['to-copy', 'verified'], ['to-copy', 'verified']])
 
     const apply = await cli(['apply', 'inside.plan.json', ...fromLayout, '--format', 'json'])
@@ -131,7 +131,7 @@ describe('the air-gap workflow through an OCI layout tree', () => {
 
     const again = await cli(['plan', '-i', 'external-images.yaml', '-o', 'inside-again.plan.json', ...fromLayout, ...internalPrefix()])
     expect(again.exitCode).toBe(0)
-    expect((await readPlanFile(join(dir, 'inside-again.plan.json'))).entries.map((e) => e.action)).toStrictEqual(['already-present', 'already-present'])
+    expect((await readPlan(join(dir, 'inside-again.plan.json'))).entries.map((e) => e.action)).toStrictEqual(['already-present', 'already-present'])
     const verify = await cli(['verify', `${internal.host}/mirror/acme/app:1.0`, '--key', 'vendor.pub', '--insecure-registry', internal.host])
     expect(verify.exitCode).toBe(0)
   })
@@ -147,7 +147,7 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     expect(JSON.parse(apply.stdout).entries[0].result).toStrictEqual({kind: 'conflict', targetDigest: squatter.digest})
     expect((await (await openLayout(join(dir, 'late/acme/app'), {create: false})).headManifest('1.0'))?.digest).toBe(squatter.digest)
     const replan = await cli(['plan', '-i', 'late.yaml', '-o', 'late-again.plan.json', ...fromSource()])
-    expect((await readPlanFile(join(dir, 'late-again.plan.json'))).entries[0]!.action).toBe('conflicting-ID')
+    expect((await readPlan(join(dir, 'late-again.plan.json'))).entries[0]!.action).toBe('conflicting-ID')
     expect(replan.exitCode).not.toBe(0)
   })
 
@@ -195,7 +195,7 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     const from = ['--mirror', 'docker.io=oci:./skopeo-tree/']
     const plan = await cli(['plan', '-i', 'from-skopeo.yaml', '-o', 'from-skopeo.plan.json', ...from])
     expect(plan.exitCode).toBe(0)
-    expect((await readPlanFile(join(dir, 'from-skopeo.plan.json'))).entries[0]).toMatchObject({action: 'to-copy', sourceDigest: app.digest})
+    expect((await readPlan(join(dir, 'from-skopeo.plan.json'))).entries[0]).toMatchObject({action: 'to-copy', sourceDigest: app.digest})
     const apply = await cli(['apply', 'from-skopeo.plan.json', ...from])
     expect(apply.exitCode).toBe(0)
     expect((await headManifest(internal.url, 'from-skopeo/acme/app', '1.0')).digest).toBe(app.digest)

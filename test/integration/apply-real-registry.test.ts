@@ -6,7 +6,7 @@
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {headManifest} from '../support/images.ts'
 import {classifiableEntries, runCli, type Scenario, startScenario} from './scenario.ts'
 
@@ -52,7 +52,7 @@ describe('apply against real registries', () => {
 
     const replan = await runCli(['plan', '-i', def, '-o', planPath, '--mirror', s.mirrorFlag, '--detailed-exitcode'])
     expect(replan.exitCode).toBe(0)
-    expect((await readPlanFile(planPath)).summary).toEqual({toCopy: 0, alreadyPresent: 8, conflicting: 0, signatureFailures: 0})
+    expect((await readPlan(planPath)).summary).toEqual({toCopy: 0, alreadyPresent: 8, conflicting: 0, signatureFailures: 0})
 
     const again = await runCli(['apply', planPath, '--mirror', s.mirrorFlag, '--format', 'json'])
     expect(again.exitCode).toBe(0)

@@ -6,7 +6,7 @@
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {type Artifact, HELM_CONFIG, makeHelmChart, makeTypedArtifact, pushArtifact} from '../support/artifacts.ts'
 import {getManifest, headManifest} from '../support/images.ts'
 import {runCli, type Scenario, startScenario} from './scenario.ts'
@@ -54,7 +54,7 @@ async function planAndApply(name: string, lines: string[]) {
   expect(table.exitCode).toBe(0)
   const markdown = await plan(def, out, '--format', 'markdown')
   expect(markdown.exitCode).toBe(0)
-  const planned = await readPlanFile(out)
+  const planned = await readPlan(out)
   const applied = await apply(out)
   expect(applied.exitCode).toBe(0)
   expect(JSON.parse(applied.stdout).summary).toMatchObject({copied: 1, failed: 0})
@@ -71,7 +71,7 @@ describe('OCI artifacts against real registries', () => {
     // Mirrored: a second plan finds it present.
     const out = join(s.dir, 'helm-pin-again.plan.json')
     expect((await plan(join(s.dir, 'helm-pin.yaml'), out)).exitCode).toBe(0)
-    expect((await readPlanFile(out)).summary).toMatchObject({toCopy: 0, alreadyPresent: 1})
+    expect((await readPlan(out)).summary).toMatchObject({toCopy: 0, alreadyPresent: 1})
   })
 
   test('an untagged artifactType artifact pinned by digest is planned by its artifactType and mirrored digest-exactly', async () => {

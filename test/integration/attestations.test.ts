@@ -8,7 +8,7 @@ import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bu
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {keyFingerprint} from '../../src/signatures/trust.ts'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {headManifest, type Image, makeImage, pushImage} from '../support/images.ts'
@@ -76,7 +76,7 @@ describe('a signature is what cosign verify accepts', () => {
     const plan = await runCli(['plan', '-i', def, '-o', planPath])
     expect(plan.exitCode).toBe(1)
     expect(plan.stderr).toContain('verify is required but no signature was found (1 attestation was found, but an attestation is not a signature)')
-    const entries = (await readPlanFile(planPath)).entries
+    const entries = (await readPlan(planPath)).entries
     expect(entries.map((e) => [e.source.split('/').slice(1).join('/'), e.signature.status, e.signature.found])).toEqual([
       ['acme/att-only:1.0', 'failed', 0],
       ['acme/legacy-att:1.0', 'failed', 0],
@@ -109,7 +109,7 @@ describe('attestations: required predicate types', () => {
     expect(plan.stdout).toContain('attestations 2/2')
     expect(plan.stdout).toContain('failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document missing)')
     expect(plan.stderr).toContain(`required attestation ${SLSA_V1} was not found`)
-    const [signed, noSlsa] = (await readPlanFile(planPath)).entries
+    const [signed, noSlsa] = (await readPlan(planPath)).entries
     expect(signed!.signature).toMatchObject({
       status: 'verified',
       attestations: [
@@ -135,14 +135,14 @@ describe('attestations: required predicate types', () => {
     expect(plan.exitCode).toBe(1)
     expect(plan.stderr).toContain(`required attestation ${SPDX}: referrer sha256:`)
     expect(plan.stderr).toContain('no trusted key verifies the signature')
-    expect((await readPlanFile(join(dir, 'wrong-key.plan.json'))).entries[0]!.signature.attestations).toMatchObject([{predicateType: SPDX, status: 'failed', signers: []}])
+    expect((await readPlan(join(dir, 'wrong-key.plan.json'))).entries[0]!.signature.attestations).toMatchObject([{predicateType: SPDX, status: 'failed', signers: []}])
   })
 
   test('under verify: skip signatures are not checked, but listed attestations still are', async () => {
     const def = await definition('skip', `  verify: skip\n  attestations:\n  - predicateType: ${SLSA_V1}\n    keys: [./vendor.pub]`, ['acme/signed', 'acme/att-only'])
     const planPath = join(dir, 'skip.plan.json')
     expect((await runCli(['plan', '-i', def, '-o', planPath])).exitCode).toBe(1)
-    const entries = (await readPlanFile(planPath)).entries
+    const entries = (await readPlan(planPath)).entries
     expect(entries.map((e) => [e.signature.status, e.signature.attestations.map((a) => a.status)])).toEqual([
       ['skipped', ['verified']],
       ['failed', ['missing']],

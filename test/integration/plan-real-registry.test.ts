@@ -2,7 +2,7 @@
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import type {PlanEntry} from '../../src/plan/model.ts'
 import {classifiableEntries, runCli, type Scenario, startScenario} from './scenario.ts'
 
@@ -28,7 +28,7 @@ describe('plan against real registries', () => {
     const out = join(s.dir, 'all.plan.json')
     const run = await runCli(['plan', '-i', def, '-o', out, '--mirror', s.mirrorFlag])
     expect(run.exitCode).toBe(1)
-    const plan = await readPlanFile(out)
+    const plan = await readPlan(out)
     expect(plan.summary).toEqual({toCopy: 7, alreadyPresent: 1, conflicting: 1, signatureFailures: 0})
     expect(plan.formatVersion).toBe(2)
     expect(plan.definition.path).toBe(def)
@@ -80,7 +80,7 @@ describe('plan against real registries', () => {
     const def = await s.definition('json.yaml', `- source: "multi:1.0"`)
     const json = await runCli(['plan', '-i', def, '-o', join(s.dir, 'json.plan.json'), '--format', 'json', '--mirror', s.mirrorFlag])
     expect(json.exitCode).toBe(0)
-    expect(JSON.parse(json.stdout)).toEqual(await readPlanFile(join(s.dir, 'json.plan.json')))
+    expect(JSON.parse(json.stdout)).toEqual(await readPlan(join(s.dir, 'json.plan.json')))
     const md = await runCli(['plan', '-i', def, '-o', join(s.dir, 'md.plan.json'), '--format', 'markdown', '--mirror', s.mirrorFlag])
     expect(md.stdout).toContain('| Source | Target | Action | Digest | Platforms |')
     expect(md.stdout).toContain(`\`${s.prefix}library/multi:1.0\``)
@@ -128,7 +128,7 @@ describe('plan against real registries', () => {
     const def = await s.definition('external-images.yaml', `- source: "single:1.0"`)
     const run = await runCli(['plan', '-i', def, '--mirror', s.mirrorFlag], {cwd: s.dir})
     expect(run.exitCode).toBe(0)
-    expect((await readPlanFile(join(s.dir, 'plans', 'external-images.plan.json'))).entries).toHaveLength(1)
+    expect((await readPlan(join(s.dir, 'plans', 'external-images.plan.json'))).entries).toHaveLength(1)
   })
 
   test('SYNCER_TARGET_REPO_PREFIX overrides the file, and --target-repo-prefix overrides both', async () => {
@@ -136,10 +136,10 @@ describe('plan against real registries', () => {
     const out = join(s.dir, 'prefix.plan.json')
     const fromEnv = await runCli(['plan', '-i', def, '-o', out, '--mirror', s.mirrorFlag], {env: {SYNCER_TARGET_REPO_PREFIX: `${s.target.host}/from-env/`}})
     expect(fromEnv.exitCode).toBe(0)
-    expect((await readPlanFile(out)).entries[0]!.target).toBe(`${s.target.host}/from-env/library/single:1.0`)
+    expect((await readPlan(out)).entries[0]!.target).toBe(`${s.target.host}/from-env/library/single:1.0`)
     const fromFlag = await runCli(['plan', '-i', def, '-o', out, '--mirror', s.mirrorFlag, '--target-repo-prefix', `${s.target.host}/from-flag`], {env: {SYNCER_TARGET_REPO_PREFIX: `${s.target.host}/from-env/`}})
     expect(fromFlag.exitCode).toBe(0)
-    const plan = await readPlanFile(out)
+    const plan = await readPlan(out)
     expect(plan.targetRepoPrefix).toBe(`${s.target.host}/from-flag/`)
     expect(plan.entries[0]!.target).toBe(`${s.target.host}/from-flag/library/single:1.0`)
   })

@@ -8,7 +8,7 @@
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {headManifest, type Index, makeIndex, pushIndex} from '../support/images.ts'
 import {skopeo} from '../support/skopeo.ts'
 import {runCli, type Scenario, startScenario} from './scenario.ts'
@@ -47,7 +47,7 @@ describe('platform subsets against real registries', () => {
     )
     const out = join(s.dir, 'subset.plan.json')
     expect((await plan(def, out)).exitCode).toBe(0)
-    const planned = await readPlanFile(out)
+    const planned = await readPlan(out)
     const [subset, amd64Only] = planned.entries
     if (subset?.selection.kind !== 'platforms') throw new Error(`want a platforms selection, got ${JSON.stringify(subset?.selection)}`)
     expect(subset.selection).toMatchObject({platforms: ['linux/amd64', 'linux/arm64'], indexDigest: three.digest})
@@ -78,7 +78,7 @@ describe('platform subsets against real registries', () => {
     expect(await targetDigest('acme/three', '1.0-amd64')).toBe(amd64!.digest)
 
     expect((await plan(def, out)).exitCode).toBe(0)
-    expect((await readPlanFile(out)).summary).toEqual({toCopy: 0, alreadyPresent: 2, conflicting: 0, signatureFailures: 0})
+    expect((await readPlan(out)).summary).toEqual({toCopy: 0, alreadyPresent: 2, conflicting: 0, signatureFailures: 0})
   })
 
   test('a platform the source lacks is an entry error naming what the index offers', async () => {
@@ -93,7 +93,7 @@ describe('platform subsets against real registries', () => {
     const out = join(s.dir, 'edited.plan.json')
     expect((await plan(def, out)).exitCode).toBe(0)
     const text = await Bun.file(out).text()
-    const planned = await readPlanFile(out)
+    const planned = await readPlan(out)
     const selection = planned.entries[0]!.selection
     if (selection.kind !== 'platforms') throw new Error('want a platforms selection')
 

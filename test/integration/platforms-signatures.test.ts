@@ -7,7 +7,7 @@ import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bu
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {headManifest, makeIndex, pushIndex} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
 import {pushLegacySignature, writeSignedDefinition} from '../support/signed-images.ts'
@@ -51,7 +51,7 @@ describe('platform subsets and signatures', () => {
     const def = await definition('per-child.yaml', '  verify: required\n  keys: [./vendor.pub]\n  sign:\n    key: ./mirror.key', '- source: "acme/per-child:1.0"\n  platforms: [linux/amd64, linux/arm64]')
     const planPath = join(dir, 'per-child.plan.json')
     expect((await runCli(['plan', '-i', def, '-o', planPath, ...mirror()])).exitCode).toBe(0)
-    const entry = (await readPlanFile(planPath)).entries[0]!
+    const entry = (await readPlan(planPath)).entries[0]!
     expect(entry.signature).toMatchObject({status: 'verified', found: 2})
 
     const apply = await runCli(['apply', planPath, ...mirror(), '--format', 'json'])

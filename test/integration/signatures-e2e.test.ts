@@ -7,7 +7,7 @@ import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bu
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {keyFingerprint} from '../../src/signatures/trust.ts'
 import {getManifest, headManifest, makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
@@ -60,7 +60,7 @@ describe('signature policies on loopback registries', () => {
     const plan = await runCli(['plan', '-i', def, '-o', planPath, ...mirror()])
     expect(plan.exitCode).toBe(0)
     expect(plan.stdout).toContain('verified: key sha256:')
-    const entry = (await readPlanFile(planPath)).entries[0]!
+    const entry = (await readPlan(planPath)).entries[0]!
     expect(entry.signature).toMatchObject({status: 'verified', found: 1, signers: [{kind: 'key', fingerprint: keyFingerprint(vendor.publicPem)}]})
     expect(entry.signature.policy.keys[0]!.pem).toBe(vendor.publicPem)
 
@@ -83,7 +83,7 @@ describe('signature policies on loopback registries', () => {
     const plan = await runCli(['plan', '-i', def, '-o', planPath, ...mirror()])
     expect(plan.exitCode).toBe(1)
     expect(plan.stderr).toContain('verify is required but no signature was found')
-    expect((await readPlanFile(planPath)).entries[0]!.signature.status).toBe('failed')
+    expect((await readPlan(planPath)).entries[0]!.signature.status).toBe('failed')
     const apply = await runCli(['apply', planPath, ...mirror(), '--format', 'json'])
     expect(apply.exitCode).toBe(1)
     expect(JSON.parse(apply.stdout).entries[0].result.message).toContain('signature check failed, nothing was copied')
@@ -96,7 +96,7 @@ describe('signature policies on loopback registries', () => {
     const planPath = join(dir, 'ifpresent.plan.json')
     const plan = await runCli(['plan', '-i', def, '-o', planPath, ...mirror()])
     expect(plan.exitCode).toBe(1)
-    const statuses = (await readPlanFile(planPath)).entries.map((e) => [e.source, e.signature.status])
+    const statuses = (await readPlan(planPath)).entries.map((e) => [e.source, e.signature.status])
     expect(statuses).toEqual([['acme/unsigned:1.0', 'unsigned'], ['acme/tampered:1.0', 'failed'], ['acme/other-key:1.0', 'failed']])
     const apply = JSON.parse((await runCli(['apply', planPath, ...mirror(), '--format', 'json'])).stdout)
     expect(apply.entries.map((e: {result: {kind: string}}) => e.result.kind)).toEqual(['copied', 'failed', 'failed'])

@@ -7,7 +7,7 @@ import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bu
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {makeImage, pushImage} from '../support/images.ts'
 import {fakeIdentityToken} from '../support/sigstore/fake-oidc.ts'
@@ -61,7 +61,7 @@ describe('bundle referrers are verified and carried to the mirror', () => {
       await writeFile(def, `targetRepoPrefix: "${target.host}/m/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\nimages:\n- source: "${source.host}/acme/app:1.0"\n`)
       const planPath = join(dir, `keyed-${from}-${to}.plan.json`)
       expect((await runCli(['plan', '-i', def, '-o', planPath])).exitCode).toBe(0)
-      expect((await readPlanFile(planPath)).entries[0]!.signature.status).toBe('verified')
+      expect((await readPlan(planPath)).entries[0]!.signature.status).toBe('verified')
       const apply = await runCli(['apply', planPath, '--format', 'json'])
       expect(apply.exitCode).toBe(0)
       expect(JSON.parse(apply.stdout).entries[0].signature).toMatchObject({status: 'verified', copied: 1})
@@ -88,7 +88,7 @@ describe('bundle referrers are verified and carried to the mirror', () => {
     await writeFile(ok, `targetRepoPrefix: "${target.host}/m/"\n${policy(SUBJECT)}images:\n- source: "${source.host}/acme/keyless:2.0"\n`)
     const planPath = join(dir, 'keyless.plan.json')
     expect((await runCli(['plan', '-i', ok, '-o', planPath])).exitCode).toBe(0)
-    expect((await readPlanFile(planPath)).entries[0]!.signature.signers).toEqual([{kind: 'identity', subject: SUBJECT, issuer: ISSUER}])
+    expect((await readPlan(planPath)).entries[0]!.signature.signers).toEqual([{kind: 'identity', subject: SUBJECT, issuer: ISSUER}])
     expect((await runCli(['apply', planPath])).exitCode).toBe(0)
     const mirrored = `${target.host}/m/${source.host.replace(':', '-')}/acme/keyless:2.0`
     const verify = await runCli(['verify', mirrored, '--identity', `${ISSUER}=${SUBJECT}`, '--trusted-root', join(dir, 'trusted_root.json')])
@@ -100,6 +100,6 @@ describe('bundle referrers are verified and carried to the mirror', () => {
     await writeFile(wrong, `targetRepoPrefix: "${target.host}/m2/"\n${policy(SUBJECT.replace('release.yml', 'evil.yml'))}images:\n- source: "${source.host}/acme/keyless:2.0"\n`)
     const refused = await runCli(['plan', '-i', wrong, '-o', join(dir, 'keyless-wrong.plan.json')])
     expect(refused.exitCode).toBe(1)
-    expect((await readPlanFile(join(dir, 'keyless-wrong.plan.json'))).entries[0]!.signature.status).toBe('failed')
+    expect((await readPlan(join(dir, 'keyless-wrong.plan.json'))).entries[0]!.signature.status).toBe('failed')
   })
 })

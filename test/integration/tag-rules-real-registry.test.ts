@@ -8,7 +8,7 @@
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {join} from 'node:path'
-import {readPlanFile} from '../../src/plan/planfile.ts'
+import {readPlan} from '../support/plan-file.ts'
 import {makeImage, pushImage, putManifest} from '../support/images.ts'
 import {runCli, type Scenario, startScenario} from './scenario.ts'
 
@@ -56,7 +56,7 @@ describe('tag rules and renames against real registries', () => {
     const out = join(s.dir, 'rules.plan.json')
     const run = await plan(def, out, '--format', 'markdown')
     expect(run.exitCode).toBe(0)
-    const p = await readPlanFile(out)
+    const p = await readPlan(out)
     expect(p.rules).toEqual([
       {source: 'bitnami/redis', line: 3, tags: {semver: '>=7.2 <8', exclude: ['*-debian-11-*'], latest: 3}, listed: 40, matched: ['7.4.5-debian-12-r37', '7.4.3-debian-12-r35', '7.4.1-debian-12-r33']},
       {source: 'prom/node-exporter', line: 5, tags: {regex: 'v1\\.(8|9|10)\\.\\d+'}, listed: 7, matched: ['v1.10.0', 'v1.9.1', 'v1.8.2', 'v1.8.0']},
@@ -82,7 +82,7 @@ describe('tag rules and renames against real registries', () => {
     expect(applied.exitCode).toBe(0)
     const again = await plan(def, join(s.dir, 'rules-again.plan.json'))
     expect(again.exitCode).toBe(0)
-    const second = await readPlanFile(join(s.dir, 'rules-again.plan.json'))
+    const second = await readPlan(join(s.dir, 'rules-again.plan.json'))
     expect(second.entries.map((e) => e.action)).toEqual(p.entries.map(() => 'already-present'))
     expect(second.entries.map((e) => e.target)).toEqual(p.entries.map((e) => e.target))
   })
@@ -116,7 +116,7 @@ describe('tag rules and renames against real registries', () => {
     const run = await plan(empty, out)
     expect(run.exitCode).toBe(0)
     expect(run.stderr).toContain(`Warning: ${empty}:3: tags of bitnami/redis matched none of the 40 tags listed: nothing is planned for it`)
-    expect((await readPlanFile(out)).entries).toEqual([])
+    expect((await readPlan(out)).entries).toEqual([])
 
     const runaway = await s.definition('runaway.yaml', ['- source: bitnami/redis', '  tags: {all: true, maxTags: 10}'].join('\n'))
     const refused = await plan(runaway, join(s.dir, 'runaway.plan.json'))
