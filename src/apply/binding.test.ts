@@ -1,23 +1,12 @@
 import {describe, expect, test} from 'bun:test'
 import {rejectedWith} from '../../test/support/errors.ts'
-import type {Plan} from '../plan/model.ts'
+import {emptyPlan} from '../../test/support/plans.ts'
 import {BadReferenceError} from '../ref/errors.ts'
 import {checkPlanBinding, PlanBindingError} from './binding.ts'
 
 /** A plan with no entries holds together whatever its prefix, so these cases isolate the operator's rules. */
-function planUnder(targetRepoPrefix: string): Plan {
-  return {
-    formatVersion: 2,
-    tool: {name: 'image-syncer', version: 'test'},
-    createdAt: '2026-01-01T00:00:00.000Z',
-    definition: {path: 'images.yaml', sha256: `sha256:${'0'.repeat(64)}`},
-    targetRepoPrefix,
-    entries: [],
-    summary: {toCopy: 0, alreadyPresent: 0, conflicting: 0, signatureFailures: 0},
-  }
-}
 
-const PLAN = planUnder('registry.example:5000/team/mirror/')
+const PLAN = emptyPlan('registry.example:5000/team/mirror/')
 
 describe('checkPlanBinding: where target-only credentials may go', () => {
   test('without target-only credentials and without a named target, apply works as before', async () => {
@@ -70,7 +59,7 @@ describe('checkPlanBinding: a plan that contradicts itself', () => {
   })
 
   test('several problems are listed under the sentence', async () => {
-    const plan = {...planUnder('Registry.example/x'), summary: {...PLAN.summary, conflicting: 1}}
+    const plan = {...emptyPlan('Registry.example/x'), summary: {...PLAN.summary, conflicting: 1}}
     const error = await rejectedWith(PlanBindingError, checkPlanBinding(plan, 'p.json', {}, {}))
     expect(error.problems).toHaveLength(2)
     expect(error.message.split('\n')).toEqual([

@@ -4,39 +4,25 @@
  * a pinned single *image* manifest is still refused, and a platform asked of an artifact is an entry error.
  */
 import {describe, expect, test} from 'bun:test'
-import {parseDefinition} from '../definition/load.ts'
 import {MediaType} from '../oci/media-types.ts'
 import type {Digest} from '../ref/digest.ts'
-import {buildPlan} from './build.ts'
+import {dg, planLines, plannedLines, POLICY} from '../../test/support/plans.ts'
 import {planInconsistencies} from './consistency.ts'
 import type {Plan} from './model.ts'
 import type {Observation, SourceContent} from './observation.ts'
 import {parsePlan, serializePlan} from './planfile.ts'
-import type {PolicyRecord} from './signature-record.ts'
 
 const PREFIX = 'registry.example/mirror/'
-const dg = (name: string): Digest => `sha256:${new Bun.CryptoHasher('sha256').update(name).digest('hex')}`
 const CHART = dg('chart')
 const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json'
-const POLICY: PolicyRecord = {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}
-const META = {tool: {name: 'image-syncer', version: 'test'}, createdAt: '2026-01-01T00:00:00.000Z', definition: {path: 'images.yaml', sha256: dg('definition')}, targetRepoPrefix: PREFIX}
 
 function observed(content: SourceContent, digest: Digest = CHART): Observation {
   return {kind: 'observed', source: {digest, mediaType: MediaType.OciManifest, content}, targetDigest: null, signatures: {policy: POLICY, verdicts: [], attestations: []}}
 }
 const chart = (artifactType = HELM_CONFIG) => observed({kind: 'artifact', artifactType, bytes: 4096})
 
-function plan(lines: string[], observations: Observation[]) {
-  const text = `targetRepoPrefix: "${PREFIX}"\nimages:\n${lines.join('\n')}\n`
-  const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: [], attestations: []}}))
-  return buildPlan(entries, observations, META)
-}
-
-function planned(lines: string[], observations: Observation[]): Plan {
-  const result = plan(lines, observations)
-  if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))
-  return result.plan
-}
+const plan = (lines: string[], observations: Observation[]) => planLines(PREFIX, lines, observations)
+const planned = (lines: string[], observations: Observation[]): Plan => plannedLines(PREFIX, lines, observations)
 
 function failure(lines: string[], observations: Observation[]) {
   const result = plan(lines, observations)
@@ -79,12 +65,9 @@ describe('artifacts in the plan', () => {
       {mediaType: MediaType.OciManifest, digest: dg('arm'), size: 1, platform: {os: 'linux', architecture: 'arm64'}},
       {mediaType: MediaType.OciManifest, digest: dg('s390'), size: 1, platform: {os: 'linux', architecture: 's390x'}},
     ]} as SourceContent, dg('idx'))
-    const text = `targetRepoPrefix: "${PREFIX}"\nplatforms: [linux/amd64, linux/arm64]\nimages:\n- source: "charts/nginx@${CHART}"\n  tag: "15.0.0"\n- source: "busybox:1"\n`
-    const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: [], attestations: []}}))
-    const result = buildPlan(entries, [chart(), index], META)
-    if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))
-    expect(result.plan.entries[0]).toMatchObject({sourceDigest: CHART, artifactType: HELM_CONFIG, selection: {kind: 'whole'}})
-    expect(result.plan.entries[1]!.selection).toMatchObject({kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64']})
+    const p = plannedLines(PREFIX, [`- source: "charts/nginx@${CHART}"`, '  tag: "15.0.0"', '- source: "busybox:1"'], [chart(), index], ['platforms: [linux/amd64, linux/arm64]'])
+    expect(p.entries[0]).toMatchObject({sourceDigest: CHART, artifactType: HELM_CONFIG, selection: {kind: 'whole'}})
+    expect(p.entries[1]!.selection).toMatchObject({kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64']})
   })
 
   test('a hostile artifactType is recorded printable and cut, and the plan still validates', () => {

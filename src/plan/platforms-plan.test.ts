@@ -3,20 +3,18 @@
  * entry error naming what the index offers, the signature rule, and the consistency checks on the record.
  */
 import {describe, expect, test} from 'bun:test'
-import {parseDefinition} from '../definition/load.ts'
+import {dg, planLines, plannedLines, POLICY} from '../../test/support/plans.ts'
 import type {Descriptor} from '../oci/manifest.ts'
 import {MediaType} from '../oci/media-types.ts'
 import {subsetIndex} from '../oci/subset-index.ts'
 import type {Digest} from '../ref/digest.ts'
 import type {CandidateVerdict} from '../signatures/types.ts'
-import {buildPlan} from './build.ts'
 import {planInconsistencies} from './consistency.ts'
 import type {Plan, PlanEntry} from './model.ts'
 import type {Observation} from './observation.ts'
 import type {PolicyRecord} from './signature-record.ts'
 
 const PREFIX = 'registry.example/mirror/'
-const dg = (name: string): Digest => `sha256:${new Bun.CryptoHasher('sha256').update(name).digest('hex')}`
 const INDEX = dg('index')
 const [AMD64, ARM64, ARMV7, ATT_AMD64, ATT_ARM64, ATT_ARMV7] = ['amd64', 'arm64', 'armv7', 'att-amd64', 'att-arm64', 'att-armv7'].map(dg) as [Digest, Digest, Digest, Digest, Digest, Digest]
 const image = (digest: Digest, architecture: string, variant?: string): Descriptor => ({mediaType: MediaType.OciManifest, digest, size: 10, platform: {os: 'linux', architecture, ...(variant ? {variant} : {})}})
@@ -29,24 +27,13 @@ const attestation = (digest: Digest, about: Digest): Descriptor => ({
 })
 const MANIFESTS = [image(AMD64, 'amd64'), image(ARM64, 'arm64', 'v8'), image(ARMV7, 'arm', 'v7'), attestation(ATT_AMD64, AMD64), attestation(ATT_ARM64, ARM64), attestation(ATT_ARMV7, ARMV7)]
 const ANNOTATIONS = {'org.opencontainers.image.revision': 'abc'}
-const POLICY: PolicyRecord = {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}
-const META = {tool: {name: 'image-syncer', version: 'test'}, createdAt: '2026-01-01T00:00:00.000Z', definition: {path: 'images.yaml', sha256: dg('definition')}, targetRepoPrefix: PREFIX}
 
 function observed(targetDigest: Digest | null, verdicts: CandidateVerdict[] = [], policy: PolicyRecord = POLICY): Observation {
   return {kind: 'observed', source: {digest: INDEX, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests: MANIFESTS, annotations: ANNOTATIONS}}, targetDigest, signatures: {policy, verdicts, attestations: []}}
 }
 
-function plan(lines: string[], observations: Observation[]) {
-  const text = `targetRepoPrefix: "${PREFIX}"\nimages:\n${lines.join('\n')}\n`
-  const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: [], attestations: []}}))
-  return buildPlan(entries, observations, META)
-}
-
-function planned(lines: string[], observations: Observation[]): Plan {
-  const result = plan(lines, observations)
-  if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))
-  return result.plan
-}
+const plan = (lines: string[], observations: Observation[]) => planLines(PREFIX, lines, observations)
+const planned = (lines: string[], observations: Observation[]): Plan => plannedLines(PREFIX, lines, observations)
 
 const SUBSET = subsetIndex(MediaType.OciIndex, {manifests: MANIFESTS, annotations: ANNOTATIONS}, ['linux/amd64', 'linux/arm64'])
 if (SUBSET.kind !== 'subset') throw new Error('fixture')

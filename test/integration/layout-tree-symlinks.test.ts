@@ -8,12 +8,12 @@ import {afterAll, describe, expect, test} from 'bun:test'
 import {mkdir, readdir, symlink} from 'node:fs/promises'
 import {join} from 'node:path'
 import {checkPlanBinding, PlanBindingError} from '../../src/apply/binding.ts'
-import type {Plan} from '../../src/plan/model.ts'
 import {LAYOUT_REGISTRY} from '../../src/ref/target.ts'
 import {connectStores} from '../../src/registry/connect.ts'
 import {LayoutError} from '../../src/registry/layout/errors.ts'
 import {openLayout} from '../../src/registry/layout/layout.ts'
 import {rejectedWith} from '../support/errors.ts'
+import {emptyPlan} from '../support/plans.ts'
 import {makeImage} from '../support/images.ts'
 import {storeImage, streamOf, tempDir} from '../support/layout.ts'
 
@@ -69,31 +69,22 @@ describe('a layout tree is bounded by its named directory', () => {
 })
 
 describe('apply --target-repo-prefix oci:DIR/ compares resolved directories', () => {
-  const plan = (targetRepoPrefix: string): Plan => ({
-    formatVersion: 2,
-    tool: {name: 'image-syncer', version: 'test'},
-    createdAt: '2026-01-01T00:00:00.000Z',
-    definition: {path: 'images.yaml', sha256: `sha256:${'0'.repeat(64)}`},
-    targetRepoPrefix,
-    entries: [],
-    summary: {toCopy: 0, alreadyPresent: 0, conflicting: 0, signatureFailures: 0},
-  })
 
   test('a plan prefix under the named one through a symlink leading out is refused', async () => {
     const dir = await scratch()
     await mkdir(join(dir, 'mirror'))
     await mkdir(join(dir, 'outside'))
     await symlink(join(dir, 'outside'), join(dir, 'mirror', 'evil'))
-    const err = await rejectedWith(PlanBindingError, checkPlanBinding(plan(`oci:${dir}/mirror/evil/`), 'p.json', {targetRepoPrefix: `oci:${dir}/mirror/`}, {}))
+    const err = await rejectedWith(PlanBindingError, checkPlanBinding(emptyPlan(`oci:${dir}/mirror/evil/`), 'p.json', {targetRepoPrefix: `oci:${dir}/mirror/`}, {}))
     expect(err.code).toBe('OUTSIDE_TARGET')
   })
 
   test('directories that do not exist yet compare as written, and a symlinked named directory is its target', async () => {
     const dir = await scratch()
-    await checkPlanBinding(plan(`oci:${dir}/new/sub/`), 'p.json', {targetRepoPrefix: `oci:${dir}/new/`}, {})
+    await checkPlanBinding(emptyPlan(`oci:${dir}/new/sub/`), 'p.json', {targetRepoPrefix: `oci:${dir}/new/`}, {})
     await mkdir(join(dir, 'real'))
     await symlink(join(dir, 'real'), join(dir, 'alias'))
-    await checkPlanBinding(plan(`oci:${dir}/real/sub/`), 'p.json', {targetRepoPrefix: `oci:${dir}/alias/`}, {})
-    await rejectedWith(PlanBindingError, checkPlanBinding(plan(`oci:${dir}/new2/`), 'p.json', {targetRepoPrefix: `oci:${dir}/new/`}, {}))
+    await checkPlanBinding(emptyPlan(`oci:${dir}/real/sub/`), 'p.json', {targetRepoPrefix: `oci:${dir}/alias/`}, {})
+    await rejectedWith(PlanBindingError, checkPlanBinding(emptyPlan(`oci:${dir}/new2/`), 'p.json', {targetRepoPrefix: `oci:${dir}/new/`}, {}))
   })
 })
