@@ -52,7 +52,7 @@ const SelectionSchema = Type.Union([
 ])
 export type Selection = Static<typeof SelectionSchema>
 
-const PlanEntrySchema = Type.Object(
+export const PlanEntrySchema = Type.Object(
   {
     /** As written in the definition file. */
     source: Type.String(),

@@ -139,6 +139,7 @@ describe('readPlanFile refuses', () => {
     {name: 'an entry with negative bytes', text: withEntry({bytes: -1}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/bytes `)},
     {name: 'an entry with fractional bytes', text: withEntry({bytes: 1.5}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/bytes `)},
     {name: 'an entry with bytes as a string', text: withEntry({bytes: '12 MB'}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/bytes `)},
+    {name: 'valid entries but a summary count that is not a number', text: JSON.stringify({...PLAN, summary: {...PLAN.summary, toCopy: 'many'}}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /summary/toCopy `)},
     {name: 'a plan without entries', text: JSON.stringify({...PLAN, entries: undefined}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: `)},
     {name: 'a file that does not exist', text: null, code: 'UNREADABLE', message: (p) => `cannot read plan file ${p}: no such file`},
   ]
