@@ -66,8 +66,8 @@ describe('credentials a registry echoes in its error body', () => {
         const result = join(dir, `${name}.result.json`)
         const table = await runCli(['apply', plan, '--result', result], {env})
         const json = await runCli(['apply', plan, '--format', 'json'], {env})
-        const report = await runCli(['report', result], {env})
-        const reportJson = await runCli(['report', result, '--format', 'json'], {env})
+        const report = await runCli(['report', result, '--plan', plan], {env})
+        const reportJson = await runCli(['report', result, '--plan', plan, '--format', 'json'], {env})
         expect(table.exitCode).toBe(1)
         expect(echoed.length).toBeGreaterThan(0)
 
