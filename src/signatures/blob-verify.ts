@@ -79,7 +79,7 @@ export function verifyBlob(artifact: ArtifactDigest, bundle: Bundle, trust: Blob
   if (artifact.algorithm !== algorithm) throw new BlobVerificationError(`the bundle signs the file's ${algorithm} digest, not a ${artifact.algorithm} one`)
   const {signature, messageDigest} = bundle.content.messageSignature
   if (messageDigest !== undefined && messageDigest.digest.length > 0 && !same(messageDigest.digest, artifact.digest)) {
-    throw new BlobVerificationError(`the bundle is for another file: its message digest is ${algorithm}:${messageDigest.digest.toString('hex')}`)
+    throw new BlobVerificationError(`the bundle is for another file: it signs ${algorithm}:${messageDigest.digest.toString('hex')}, the file is ${algorithm}:${artifact.digest.toString('hex')} (changed since it was signed?)`)
   }
   // sigstore-js would hash the file's bytes itself; here the digest stands for them, and also for what a
   // hashedrekord log entry records.

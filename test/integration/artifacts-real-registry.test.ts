@@ -66,7 +66,7 @@ describe('OCI artifacts against real registries', () => {
     const {table, markdown, planned} = await planAndApply('helm-pin', [`- source: "charts/nginx@${chart.digest}"`, '  tag: "15.0.0"'])
     expect(planned.entries[0]).toMatchObject({sourceDigest: chart.digest, platforms: [], artifactType: HELM_CONFIG, selection: {kind: 'whole'}, action: 'to-copy'})
     expect(table).toContain(`artifact: ${HELM_CONFIG}`)
-    expect(markdown).toContain(`| artifact: ${HELM_CONFIG} |`)
+    expect(markdown).toContain(`| \`artifact: ${HELM_CONFIG}\` |`)
     await expectMirrored('charts/nginx', '15.0.0', chart)
     // Mirrored: a second plan finds it present.
     const out = join(s.dir, 'helm-pin-again.plan.json')
@@ -78,7 +78,7 @@ describe('OCI artifacts against real registries', () => {
     const {table, markdown, planned} = await planAndApply('typed-pin', [`- source: "acme/sbom@${typed.digest}"`, '  tag: "1"'])
     expect(planned.entries[0]).toMatchObject({sourceDigest: typed.digest, platforms: [], artifactType: SBOM_TYPE, selection: {kind: 'whole'}})
     expect(table).toContain(`artifact: ${SBOM_TYPE}`)
-    expect(markdown).toContain(`| artifact: ${SBOM_TYPE} |`)
+    expect(markdown).toContain(`| \`artifact: ${SBOM_TYPE}\` |`)
     await expectMirrored('acme/sbom', '1', typed)
   })
 
