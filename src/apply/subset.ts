@@ -9,7 +9,7 @@ import type {PlanEntry} from '../plan/model.ts'
 import {keptPlatformManifests} from '../plan/select-platforms.ts'
 import type {Digest} from '../ref/digest.ts'
 import {SyncerError} from '../ref/errors.ts'
-import type {FetchedManifest} from '../registry/client.ts'
+import type {FetchedManifest} from '../registry/handle.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 
 type Subsetting = Extract<PlanEntry['selection'], {kind: 'platforms'}>

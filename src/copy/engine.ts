@@ -12,7 +12,7 @@
  * A transfer is counted for the need that started it; every need sharing it counts the blob as present.
  */
 import type {Digest} from '../ref/digest.ts'
-import type {FetchedManifest} from '../registry/client.ts'
+import type {FetchedManifest} from '../registry/handle.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 import {Limiter, mapLimit} from '../transport/limiter.ts'

@@ -8,7 +8,7 @@ import {storedBlobsOf} from '../copy/references.ts'
 import {artifactTypeOf, ManifestError, parseManifest} from '../oci/manifest.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
-import type {ManifestBytes} from '../registry/client.ts'
+import type {ManifestBytes} from '../registry/handle.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 import type {SourceContent} from './observation.ts'
 

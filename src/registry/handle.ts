@@ -1,6 +1,7 @@
 /**
- * One repository in a store, whatever the store is: a repository on a registry (client.ts) or an OCI image
- * layout directory (layout-handle.ts). Everything above the registry layer (plan, apply, signatures) reads and
+ * One repository in a store, whatever the store is: a repository on a registry (registry-repository.ts) or an OCI
+ * image layout directory (layout-repository.ts). This file owns every type of the store interface, and imports
+ * no implementation of it. Everything above the registry layer (plan, apply, signatures) reads and
  * writes through this, so copying, discovery and verification are written once for both, in the spirit of
  * oras-go's `Repository` and regclient's `scheme` with its `reg` and `ocidir` implementations.
  *
@@ -8,11 +9,49 @@
  * bytes that do not hash to the digest given.
  */
 
+import type {Descriptor, ParsedManifest} from '../oci/manifest.ts'
 import type {Digest} from '../ref/digest.ts'
 import type {RateLimit} from '../transport/transport.ts'
-import type {EtaggedManifest, FetchedManifest, ManifestBytes, ManifestHead, PutOutcome, Repository} from './client.ts'
-import type {ReferrerList} from './referrers.ts'
-import type {TagListing} from './tags.ts'
+
+/** A repository on a registry, the unit of authorization scopes. */
+export interface Repository {
+  registry: string
+  repository: string
+}
+
+export interface ManifestHead {
+  digest: Digest
+  mediaType: string
+  size: number
+}
+
+export interface ManifestBytes extends ManifestHead {
+  bytes: Uint8Array
+}
+
+export interface FetchedManifest extends ManifestBytes {
+  parsed: ParsedManifest
+}
+
+/** A manifest read for a read-modify-write: `etag` is what `If-Match` should carry (null: none was sent). */
+export interface EtaggedManifest extends FetchedManifest {
+  etag: string | null
+}
+
+/** What a manifest PUT did: stored (with the registry's `OCI-Subject`, if any), or refused by `If-Match`. */
+export type PutOutcome = {kind: 'stored'; subject: string | null} | {kind: 'precondition-failed'}
+
+/** distribution refuses manifests over 4 MiB; anything larger is not a manifest we should buffer. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+/** A repository's tags, or why they were not listed (callers then ask per tag). */
+export type TagListing = {kind: 'listed'; tags: ReadonlySet<string>} | {kind: 'unlisted'; reason: string}
+
+export interface ReferrerList {
+  /** Whether the registry answered the referrers API; `unsupported` means the list came from the fallback tag. */
+  api: 'supported' | 'unsupported'
+  descriptors: Descriptor[]
+}
 
 /** Where a handle's content lives; a mount is possible only between two repositories of one registry. */
 export type StoreLocation = {kind: 'registry'; registry: string; repository: string} | {kind: 'layout'; root: string}

@@ -3,7 +3,7 @@
  * manifest, apply would read it again. Content-addressed, so never stale; bounded in total bytes, oldest first out.
  */
 import type {Digest} from '../ref/digest.ts'
-import type {FetchedManifest, Repository} from './client.ts'
+import type {FetchedManifest, Repository} from './handle.ts'
 
 const KEPT_MANIFEST_BYTES = 32 * 1024 * 1024
 

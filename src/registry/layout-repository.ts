@@ -8,12 +8,13 @@
  * "mount" from another layout is a hard link of the (verified) blob file.
  */
 import type {Digest} from '../ref/digest.ts'
-import type {FetchedManifest, ManifestBytes, PutOutcome} from './client.ts'
+import type {FetchedManifest, ManifestBytes, PutOutcome} from './handle.ts'
 import {ContentError} from './errors.ts'
 import type {BlobSource, PutConditions, ReferrerRecord, RepositoryHandle, StoreLocation} from './handle.ts'
 import {type OciLayout, openLayout} from './layout/layout.ts'
-import {MAX_REFERRERS, ReferrersError, type ReferrerList} from './referrers.ts'
-import type {TagListing} from './tags.ts'
+import {MAX_REFERRERS, ReferrersError} from './referrer-manifests.ts'
+import type {ReferrerList} from './handle.ts'
+import type {TagListing} from './handle.ts'
 
 export type LayoutRole = 'source' | 'target'
 

@@ -1,23 +1,23 @@
 /**
- * A repository on a registry as a store handle: manifests through the client's verified reads and conditional
- * PUTs, blobs, tags and referrers through the distribution API (blobs.ts, tags.ts, referrers.ts), all sharing
- * the client's tokens and memos (the tag list per repository, referrers-API support per registry).
+ * A repository on a registry as a store handle: manifests, blobs, tags and referrers through the distribution
+ * API (manifests.ts, blobs.ts, blob-read.ts, tags.ts, referrers.ts), all sharing the client's tokens and memos
+ * (the tag list per repository, referrers-API support per registry) through its connection.
  */
 import type {Digest} from '../ref/digest.ts'
-import type {FetchedManifest, RegistryClient, RegistryConnection, Repository} from './client.ts'
 import {readBlob} from './blob-read.ts'
-import {headBlob, uploadBlob} from './blobs.ts'
-import type {BlobSource, PutConditions, ReferrerRecord, RepositoryHandle, StoreLocation, TagExtent} from './handle.ts'
-import {listReferrers, recordReferrer, type ReferrerList} from './referrers.ts'
-import {listTags, listTagsForRule, type TagListing} from './tags.ts'
+import {getSmallBlob, headBlob, uploadBlob} from './blobs.ts'
+import type {RegistryConnection, RemoteRepository} from './connection.ts'
+import type {BlobSource, FetchedManifest, PutConditions, ReferrerList, ReferrerRecord, Repository, RepositoryHandle, StoreLocation, TagExtent, TagListing} from './handle.ts'
+import {getManifest, getManifestBytesIfPresent, getManifestIfPresent, headManifest, putManifest} from './manifests.ts'
+import {listReferrers, recordReferrer} from './referrers.ts'
+import {listTags, listTagsForRule} from './tags.ts'
 
-export class RegistryRepository implements RepositoryHandle {
+export class RegistryRepository implements RepositoryHandle, RemoteRepository {
   readonly location: StoreLocation
   readonly name: string
 
   constructor(
-    private readonly client: RegistryClient,
-    /** For blobs.ts, tags.ts and referrers.ts of this layer; not part of RepositoryHandle. */
+    /** For the functions of this layer that implement the handle; not part of RepositoryHandle. */
     readonly connection: RegistryConnection,
     readonly repo: Repository,
   ) {
@@ -26,23 +26,23 @@ export class RegistryRepository implements RepositoryHandle {
   }
 
   headManifest(reference: string, signal?: AbortSignal) {
-    return this.client.headManifest(this.repo, reference, signal)
+    return headManifest(this, reference, signal)
   }
 
   getManifest(reference: string, signal?: AbortSignal) {
-    return this.client.getManifest(this.repo, reference, signal)
+    return getManifest(this, reference, signal)
   }
 
   getManifestIfPresent(reference: string, options: {accept?: string; signal?: AbortSignal} = {}) {
-    return this.client.getManifestIfPresent(this.repo, reference, options)
+    return getManifestIfPresent(this, reference, options)
   }
 
   getManifestBytesIfPresent(reference: string, signal?: AbortSignal) {
-    return this.client.getManifestBytesIfPresent(this.repo, reference, signal)
+    return getManifestBytesIfPresent(this, reference, signal)
   }
 
   putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, conditions: PutConditions = {}) {
-    return this.client.putManifestConditional(this.repo, reference, manifest, conditions)
+    return putManifest(this, reference, manifest, conditions)
   }
 
   headBlob(digest: Digest, signal?: AbortSignal): Promise<number | null> {
@@ -55,7 +55,7 @@ export class RegistryRepository implements RepositoryHandle {
   }
 
   getSmallBlob(digest: Digest, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.client.getSmallBlob(this.repo, digest, maxBytes, signal)
+    return getSmallBlob(this, digest, maxBytes, signal)
   }
 
   putBlob(blob: BlobSource, options: {mountFrom?: RepositoryHandle; signal?: AbortSignal} = {}): Promise<'mounted' | 'uploaded'> {

@@ -8,10 +8,10 @@
  */
 import type {Descriptor} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
-import type {FetchedManifest} from '../registry/client.ts'
+import type {FetchedManifest} from '../registry/handle.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 import {LayoutError} from '../registry/layout/errors.ts'
-import {subjectOf} from '../registry/referrers.ts'
+import {subjectOf} from '../registry/referrer-manifests.ts'
 import {RegistryError} from '../transport/errors.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import {SignatureError} from './trust.ts'

@@ -11,8 +11,11 @@
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {MediaType} from '../../src/oci/media-types.ts'
-import {fallbackTag, putReferrer, readFallbackIndex, referrersApiSupported, ReferrersError, updateFallbackIndex} from '../../src/registry/referrers.ts'
-import type {RegistryClient, Repository} from '../../src/registry/client.ts'
+import {fallbackTag, readFallbackIndex, updateFallbackIndex} from '../../src/registry/fallback-index.ts'
+import {putReferrer, ReferrersError} from '../../src/registry/referrer-manifests.ts'
+import {referrersApiSupported} from '../../src/registry/referrers.ts'
+import type {RegistryClient} from '../../src/registry/client.ts'
+import type {Repository} from '../../src/registry/handle.ts'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {getManifest, makeImage, pushBlob, pushImage} from '../support/images.ts'
 import {startRealRegistry} from '../support/real-registry.ts'
@@ -106,7 +109,7 @@ for (const [kind, start] of KINDS) {
       await push(registry.url, repo.repository, fallbackIndex([foreign]), fallbackTagOf(image.digest))
       const bundle = bundleReferrer(image, 'two')
       await push(registry.url, repo.repository, bundle)
-      const fetched = await client.getManifest(repo, bundle.digest)
+      const fetched = await client.repository(repo).getManifest(bundle.digest)
       expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('added')
       expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('present')
       const index = await readFallbackIndex(client.repository(repo), image.digest)
@@ -213,7 +216,7 @@ describe('fake registry referrers API details', () => {
           return next()
         },
       })
-      const fetched = await client.getManifest(repo, ours.digest)
+      const fetched = await client.repository(repo).getManifest(ours.digest)
       none.clearLog()
       expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size})).toBe('added')
       expect(none.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(tag)).map((r) => r.status)).toStrictEqual([412, 201])
