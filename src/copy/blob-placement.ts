@@ -12,7 +12,7 @@
 import type {Digest} from '../ref/digest.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
-import {LayoutError} from '../registry/layout/errors.ts'
+import {LayoutError} from '../registry/layout-errors.ts'
 import type {Limiter} from '../transport/limiter.ts'
 import {NetworkError, RegistryError} from '../transport/errors.ts'
 import {DEFAULT_RETRY, retryDelayMs, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'

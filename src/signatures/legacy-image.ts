@@ -19,7 +19,7 @@ import {type Digest, sha256Digest} from '../ref/digest.ts'
 import type {EtaggedManifest} from '../registry/handle.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
-import {LayoutError} from '../registry/layout/errors.ts'
+import {LayoutError} from '../registry/layout-errors.ts'
 import {RegistryError} from '../transport/errors.ts'
 import {SIGNATURE_ANNOTATION} from './discover.ts'
 
