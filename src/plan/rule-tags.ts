@@ -1,6 +1,6 @@
 /**
  * The I/O of tag rules: each rule's source repository listed once (`tags/list`, page by page following `Link`;
- * see registry/tags.ts). A listing is not a manifest GET, so it costs no Docker Hub pull; a repository listed
+ * see registry/remote/tags.ts). A listing is not a manifest GET, so it costs no Docker Hub pull; a repository listed
  * for a rule is also what signature discovery reads later, through the same per-client memo. A source served
  * from a layout tree lists the layout's tags.
  */

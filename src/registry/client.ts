@@ -1,14 +1,14 @@
 /**
  * The registry side of the stores: one transport (tokens, TLS, rate limits), the memos of one command run, and
- * the factory of repository handles that share them. What the handles do is in manifests.ts, blobs.ts, tags.ts
- * and referrers.ts, over the connection this client lends them.
+ * the factory of repository handles that share them. What the handles do is under remote/ (manifests.ts,
+ * blobs.ts, uploads.ts, tags.ts, referrers.ts), over the connection this client lends them.
  */
 import type {Endpoint, RateLimit, Transport} from '../transport/transport.ts'
-import type {RegistryConnection} from './connection.ts'
 import type {Repository, Stores} from './handle.ts'
-import {KeptManifests} from './kept-manifests.ts'
-import {RegistryRepository} from './registry-repository.ts'
-import {UploadModes} from './upload-modes.ts'
+import type {RegistryConnection} from './remote/connection.ts'
+import {KeptManifests} from './remote/kept-manifests.ts'
+import {RegistryRepository} from './remote/repository.ts'
+import {UploadModes} from './remote/upload-modes.ts'
 
 export interface RegistryClientOptions {
   /** --chunk-size: upload blobs in PATCH chunks of this many bytes, to every registry. */

@@ -1,6 +1,6 @@
 /**
- * One repository in a store, whatever the store is: a repository on a registry (registry-repository.ts) or an OCI
- * image layout directory (layout-repository.ts). This file owns every type of the store interface, and imports
+ * One repository in a store, whatever the store is: a repository on a registry (remote/repository.ts) or an OCI
+ * image layout directory (layout/repository.ts). This file owns every type of the store interface, and imports
  * no implementation of it. Everything above the registry layer (plan, apply, signatures) reads and
  * writes through this, so copying, discovery and verification are written once for both, in the spirit of
  * oras-go's `Repository` and regclient's `scheme` with its `reg` and `ocidir` implementations.

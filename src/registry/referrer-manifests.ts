@@ -1,6 +1,6 @@
 /**
  * What makes a manifest a referrer (its `subject`), the descriptor that lists it in a referrers index, and the
- * bounds and error of referrer listings: the same for every store (registry/referrers.ts, layout/layout.ts).
+ * bounds and error of referrer listings: the same for every store (remote/referrers.ts, layout/layout.ts).
  */
 import type {Descriptor} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'

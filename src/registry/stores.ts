@@ -14,7 +14,7 @@ import type {RateLimit} from '../transport/transport.ts'
 import type {RegistryClient} from './client.ts'
 import type {Repository} from './handle.ts'
 import type {RepositoryHandle, Stores} from './handle.ts'
-import {LayoutRepository, type LayoutRole} from './layout-repository.ts'
+import {LayoutRepository, type LayoutRole} from './layout/repository.ts'
 
 export interface LayoutTrees {
   /** The directory of an `oci:DIR/` target prefix; null when the target is a registry. */

@@ -1,6 +1,7 @@
 /**
- * src/registry/referrers.ts against three registries: the fake with the referrers API, the fake without it, and
- * the real docker-registry (distribution 2.8.2), which has no referrers API. What 2.8 does, as measured here:
+ * src/registry/remote/referrers.ts and remote/fallback-index.ts against three registries: the fake with the
+ * referrers API, the fake without it, and the real docker-registry (distribution 2.8.2), which has no referrers
+ * API. What 2.8 does, as measured here:
  *   - `GET /v2/<name>/referrers/<digest>` is an unknown route: 404, `text/plain`, body `404 page not found`,
  *     whatever the repository or digest (so the client falls back to the `sha256-<hex>` tag);
  *   - a manifest with `subject` is accepted (201) and stored byte for byte, even when the subject does not
@@ -11,9 +12,9 @@
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {MediaType} from '../../src/oci/media-types.ts'
-import {fallbackTag, readFallbackIndex, updateFallbackIndex} from '../../src/registry/fallback-index.ts'
+import {fallbackTag, readFallbackIndex, updateFallbackIndex} from '../../src/registry/remote/fallback-index.ts'
 import {putReferrer, ReferrersError} from '../../src/registry/referrer-manifests.ts'
-import {referrersApiSupported} from '../../src/registry/referrers.ts'
+import {referrersApiSupported} from '../../src/registry/remote/referrers.ts'
 import type {RegistryClient} from '../../src/registry/client.ts'
 import type {Repository} from '../../src/registry/handle.ts'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'

@@ -10,11 +10,11 @@
  * The Range request goes to the registry again, which redirects it to storage afresh (a signed storage URL of
  * the first answer may have expired).
  */
-import type {Digest} from '../ref/digest.ts'
-import {NetworkError} from '../transport/errors.ts'
-import {retryDelayMs, sleep} from '../transport/retry.ts'
+import type {Digest} from '../../ref/digest.ts'
+import {NetworkError} from '../../transport/errors.ts'
+import {retryDelayMs, sleep} from '../../transport/retry.ts'
+import {ContentError} from '../errors.ts'
 import {pullScope, type RemoteRepository} from './connection.ts'
-import {ContentError} from './errors.ts'
 
 type BlobReader = ReturnType<typeof readerOf>
 

@@ -7,17 +7,17 @@
  *
  * Like go-containerregistry we treat anything but a 200 OCI index as "no API" and read the fallback tag.
  */
-import {type Descriptor, type Index, parseManifest} from '../oci/manifest.ts'
-import {MediaType, baseMediaType} from '../oci/media-types.ts'
-import type {Digest} from '../ref/digest.ts'
-import {readLimited} from '../transport/body.ts'
-import {RegistryError} from '../transport/errors.ts'
+import {type Descriptor, type Index, parseManifest} from '../../oci/manifest.ts'
+import {MediaType, baseMediaType} from '../../oci/media-types.ts'
+import type {Digest} from '../../ref/digest.ts'
+import {readLimited} from '../../transport/body.ts'
+import {RegistryError} from '../../transport/errors.ts'
+import {type FetchedManifest, MAX_MANIFEST_BYTES, type ReferrerList, type ReferrerRecord, type Repository} from '../handle.ts'
+import {MAX_REFERRERS, ReferrersError, referrerDescriptor, subjectDigestOf} from '../referrer-manifests.ts'
 import {pullScope, type RemoteRepository} from './connection.ts'
 import {fallbackTag, readFallbackIndex, updateFallbackIndex} from './fallback-index.ts'
-import {type FetchedManifest, MAX_MANIFEST_BYTES, type ReferrerList, type ReferrerRecord, type Repository} from './handle.ts'
 import {nextLink} from './link.ts'
 import {headManifest} from './manifests.ts'
-import {MAX_REFERRERS, ReferrersError, referrerDescriptor, subjectDigestOf} from './referrer-manifests.ts'
 import {listTags} from './tags.ts'
 
 /** Pages of one referrers listing we follow; a registry that links further is looping or hostile. */

@@ -1,4 +1,4 @@
-/** How this run uploads blobs to each registry: one monolithic PUT, or PATCH chunks (blob-chunks.ts). */
+/** How this run uploads blobs to each registry: one monolithic PUT, or PATCH chunks (upload-chunks.ts). */
 
 /**
  * Chunk size once a registry refused a monolithic PUT: well below the request-body limits of common fronts

@@ -3,13 +3,13 @@
  * read is hashed and must match the digest we asked for or the one the registry announced: a cache or proxy that
  * serves other bytes is caught here, before anything is planned or copied.
  */
-import {MANIFEST_ACCEPT, baseMediaType} from '../oci/media-types.ts'
-import {parseManifest} from '../oci/manifest.ts'
-import {type Digest, digestAlgorithm, digestOf, isDigest} from '../ref/digest.ts'
-import {readLimited} from '../transport/body.ts'
+import {parseManifest} from '../../oci/manifest.ts'
+import {MANIFEST_ACCEPT, baseMediaType} from '../../oci/media-types.ts'
+import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest.ts'
+import {readLimited} from '../../transport/body.ts'
+import {ContentError} from '../errors.ts'
+import {type EtaggedManifest, type FetchedManifest, MAX_MANIFEST_BYTES, type ManifestBytes, type ManifestHead, type PutConditions, type PutOutcome} from '../handle.ts'
 import {pullScope, pushScope, type RemoteRepository, tagsMemoKey} from './connection.ts'
-import {ContentError} from './errors.ts'
-import {type EtaggedManifest, type FetchedManifest, MAX_MANIFEST_BYTES, type ManifestBytes, type ManifestHead, type PutConditions, type PutOutcome} from './handle.ts'
 
 /** HEAD a manifest by tag or digest; null when absent. Falls back to GET when the registry omits the digest. */
 export async function headManifest(remote: RemoteRepository, reference: string, signal?: AbortSignal): Promise<ManifestHead | null> {

@@ -1,33 +1,14 @@
 /**
- * Blob operations of the distribution API: existence, cross-repository mounts and uploads (reads that resume
- * are in blob-read.ts). An upload is one POST and one streamed monolithic PUT (2 requests per blob), or, with
- * --chunk-size or for a registry that refused a monolithic PUT with 413, PATCH chunks (blob-chunks.ts); bytes are
- * never buffered whole.
+ * Blob uploads of the distribution API: cross-repository mounts and upload sessions (existence and small reads
+ * are in blobs.ts, reads that resume in blob-read.ts). An upload is one POST and one streamed monolithic PUT
+ * (2 requests per blob), or, with --chunk-size or for a registry that refused a monolithic PUT with 413, PATCH
+ * chunks (upload-chunks.ts); bytes are never buffered whole.
  */
-import {type Digest, digestAlgorithm, digestOf} from '../ref/digest.ts'
-import {readLimited} from '../transport/body.ts'
-import {RegistryError} from '../transport/errors.ts'
-import {completeUpload, sessionUrl, uploadInChunks} from './blob-chunks.ts'
+import type {Digest} from '../../ref/digest.ts'
+import {RegistryError} from '../../transport/errors.ts'
+import type {BlobSource, Repository} from '../handle.ts'
 import {pullScope, pushScope, type RemoteRepository} from './connection.ts'
-import {ContentError} from './errors.ts'
-import type {BlobSource, Repository} from './handle.ts'
-
-/** Size of the blob when the repository has it, null when not. */
-export async function headBlob(handle: RemoteRepository, digest: Digest, signal?: AbortSignal): Promise<number | null> {
-  const {repo} = handle
-  const response = await handle.connection.send(repo, {method: 'HEAD', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pushScope(repo)], allowStatus: [404], signal})
-  if (response.status === 404) return null
-  return Number(response.headers.get('content-length') ?? -1)
-}
-
-/** GET a small blob (an image config) into memory and verify it. */
-export async function getSmallBlob({repo, connection}: RemoteRepository, digest: Digest, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
-  const response = await connection.send(repo, {method: 'GET', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pullScope(repo)], signal})
-  const bytes = await readLimited(response, maxBytes, () => new ContentError('BLOB_TOO_LARGE', `blob ${digest} is larger than ${maxBytes} bytes`))
-  const actual = digestOf(bytes, digestAlgorithm(digest))
-  if (actual !== digest) throw new ContentError('DIGEST_MISMATCH', `blob ${repo.registry}/${repo.repository}@${digest} was served with bytes whose digest is ${actual}: refusing it`)
-  return bytes
-}
+import {completeUpload, sessionUrl, uploadInChunks} from './upload-chunks.ts'
 
 /**
  * Places a blob: a mount from `mountFrom` (same registry) when asked, else (or when the registry would not

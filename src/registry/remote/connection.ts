@@ -1,11 +1,11 @@
 /**
- * What the registry implementation (manifests.ts, blobs.ts, tags.ts, referrers.ts, through RegistryRepository)
+ * What the registry implementation (manifests.ts, blobs.ts, uploads.ts, tags.ts, referrers.ts, through repository.ts)
  * needs of the client: raw authenticated requests, per-client memos and the scopes it asks for. Held by handles
  * of this registry layer only, so nothing above the registry layer can send a request past the handle interface.
  */
-import type {RetryPolicy} from '../transport/retry.ts'
-import type {TransportRequest} from '../transport/transport.ts'
-import type {Repository} from './handle.ts'
+import type {RetryPolicy} from '../../transport/retry.ts'
+import type {TransportRequest} from '../../transport/transport.ts'
+import type {Repository} from '../handle.ts'
 import type {KeptManifests} from './kept-manifests.ts'
 import type {UploadModes} from './upload-modes.ts'
 
@@ -20,7 +20,7 @@ export interface RegistryConnection {
   readonly kept: KeptManifests
   /** The transport's backoff, for retries of this layer (a resumed blob read, an upload chunk sent again). */
   readonly retry: RetryPolicy
-  /** How blobs are uploaded to each registry this run: one PUT, or PATCH chunks (see blob-chunks.ts). */
+  /** How blobs are uploaded to each registry this run: one PUT, or PATCH chunks (see upload-modes.ts). */
   readonly uploads: UploadModes
   /** Whether a URL the registry gave (an upload session's Location) may be followed: http(s) only. */
   mayFollow(url: string): boolean

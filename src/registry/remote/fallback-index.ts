@@ -4,12 +4,12 @@
  * it only with read-modify-write (If-Match when the registry sends an ETag), adding to what is there and never
  * replacing it, because other tools (cosign, oras, notation) keep the same index.
  */
-import {type Descriptor, type Index} from '../oci/manifest.ts'
-import {MediaType} from '../oci/media-types.ts'
-import {type Digest, sha256Digest} from '../ref/digest.ts'
+import {type Descriptor, type Index} from '../../oci/manifest.ts'
+import {MediaType} from '../../oci/media-types.ts'
+import {type Digest, sha256Digest} from '../../ref/digest.ts'
+import {ReferrersError} from '../referrer-manifests.ts'
 import type {RemoteRepository} from './connection.ts'
 import {getManifestIfPresent, putManifest} from './manifests.ts'
-import {ReferrersError} from './referrer-manifests.ts'
 
 /** Re-reads of the fallback index after a 412, when other writers keep winning the race. */
 const FALLBACK_WRITE_ATTEMPTS = 5

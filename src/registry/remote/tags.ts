@@ -6,10 +6,10 @@
  * Bounded: pages of TAGS_PAGE_SIZE, at most MAX_TAG_PAGES. A repository with more tags, or a registry that
  * refuses listing (403 to anonymous users on some registries), is `unlisted`: callers then ask per tag.
  */
-import {RegistryError} from '../transport/errors.ts'
-import {readLimited} from '../transport/body.ts'
+import {readLimited} from '../../transport/body.ts'
+import {RegistryError} from '../../transport/errors.ts'
+import type {TagListing} from '../handle.ts'
 import {pullScope, type RemoteRepository, tagsMemoKey} from './connection.ts'
-import type {TagListing} from './handle.ts'
 import {nextLink} from './link.ts'
 
 /** What we ask per page; ECR refuses n > 1000 (the figure go-containerregistry uses too). */

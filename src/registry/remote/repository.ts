@@ -1,16 +1,17 @@
 /**
  * A repository on a registry as a store handle: manifests, blobs, tags and referrers through the distribution
- * API (manifests.ts, blobs.ts, blob-read.ts, tags.ts, referrers.ts), all sharing the client's tokens and memos
+ * API (manifests.ts, blobs.ts, blob-read.ts, uploads.ts, tags.ts, referrers.ts), all sharing the client's tokens and memos
  * (the tag list per repository, referrers-API support per registry) through its connection.
  */
-import type {Digest} from '../ref/digest.ts'
+import type {Digest} from '../../ref/digest.ts'
+import type {BlobSource, FetchedManifest, PutConditions, ReferrerList, ReferrerRecord, Repository, RepositoryHandle, StoreLocation, TagExtent, TagListing} from '../handle.ts'
 import {readBlob} from './blob-read.ts'
-import {getSmallBlob, headBlob, uploadBlob} from './blobs.ts'
+import {getSmallBlob, headBlob} from './blobs.ts'
 import type {RegistryConnection, RemoteRepository} from './connection.ts'
-import type {BlobSource, FetchedManifest, PutConditions, ReferrerList, ReferrerRecord, Repository, RepositoryHandle, StoreLocation, TagExtent, TagListing} from './handle.ts'
 import {getManifest, getManifestBytesIfPresent, getManifestIfPresent, headManifest, putManifest} from './manifests.ts'
 import {listReferrers, recordReferrer} from './referrers.ts'
 import {listTags, listTagsForRule} from './tags.ts'
+import {uploadBlob} from './uploads.ts'
 
 export class RegistryRepository implements RepositoryHandle, RemoteRepository {
   readonly location: StoreLocation

@@ -7,11 +7,11 @@
  * caller abandons the session, and the copy engine starts over. The registry checks `?digest=` against all it
  * received, so no attempt stores a blob under a digest its bytes do not have.
  */
-import {MAX_ECHO_CHARS, quoted} from '../ref/text.ts'
-import {RegistryError, NetworkError} from '../transport/errors.ts'
-import {redactUrl} from '../transport/redact.ts'
-import {retryDelayMs, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
-import type {Digest} from '../ref/digest.ts'
+import type {Digest} from '../../ref/digest.ts'
+import {MAX_ECHO_CHARS, quoted} from '../../ref/text.ts'
+import {RegistryError, NetworkError} from '../../transport/errors.ts'
+import {redactUrl} from '../../transport/redact.ts'
+import {retryDelayMs, sleep, TEMPORARY_STATUS} from '../../transport/retry.ts'
 import {CollectionHint} from './blob-read.ts'
 import {pushScope, type RemoteRepository} from './connection.ts'
 

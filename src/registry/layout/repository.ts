@@ -7,14 +7,14 @@
  * digest read as its ETag replaces only that), so the never-overwrite guarantee holds as on a registry; a
  * "mount" from another layout is a hard link of the (verified) blob file.
  */
-import type {Digest} from '../ref/digest.ts'
-import type {FetchedManifest, ManifestBytes, PutOutcome} from './handle.ts'
-import {ContentError} from './errors.ts'
-import type {BlobSource, PutConditions, ReferrerRecord, RepositoryHandle, StoreLocation} from './handle.ts'
-import {type OciLayout, openLayout} from './layout/layout.ts'
-import {MAX_REFERRERS, ReferrersError} from './referrer-manifests.ts'
-import type {ReferrerList} from './handle.ts'
-import type {TagListing} from './handle.ts'
+import type {Digest} from '../../ref/digest.ts'
+import {ContentError} from '../errors.ts'
+import type {FetchedManifest, ManifestBytes, PutOutcome} from '../handle.ts'
+import type {BlobSource, PutConditions, ReferrerRecord, RepositoryHandle, StoreLocation} from '../handle.ts'
+import type {ReferrerList} from '../handle.ts'
+import type {TagListing} from '../handle.ts'
+import {MAX_REFERRERS, ReferrersError} from '../referrer-manifests.ts'
+import {type OciLayout, openLayout} from './layout.ts'
 
 export type LayoutRole = 'source' | 'target'
 
