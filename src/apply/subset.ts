@@ -21,7 +21,7 @@ export interface SubsetManifest {
 }
 
 export async function subsetManifest(selection: Subsetting, source: RepositoryHandle, signal?: AbortSignal): Promise<SubsetManifest> {
-  const index = await source.getManifest(selection.indexDigest, signal)
+  const index = await source.getManifest(selection.indexDigest, {signal})
   if (index.parsed.kind !== 'index') throw new SubsetError(`${selection.indexDigest} is not an index at the source any more, so no platforms can be picked out of it`)
   const subset = subsetIndex(index.mediaType, index.parsed.index, selection.platforms)
   if (subset.kind === 'missing') throw new SubsetError(`the source index ${selection.indexDigest} has no ${subset.missing.join(', ')} (it has ${subset.offered.join(', ')})`)

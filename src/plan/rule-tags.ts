@@ -23,7 +23,7 @@ export async function listRuleTags(rules: readonly TagRuleEntry[], stores: Store
       return []
     }
     try {
-      const listing = await stores.repository(repo).listTags(signal, 'all')
+      const listing = await stores.repository(repo).listTags({signal, extent: 'all'})
       if (listing.kind === 'listed') return [...listing.tags]
       // A rule cannot fall back to asking per tag: it does not know which tags to ask for.
       return fail('registry', `tags cannot be listed in ${formatReference(repo)} (${listing.reason}), so the tags rule cannot be resolved`)

@@ -66,5 +66,5 @@ export async function putReferrer(handle: RepositoryHandle, manifest: FetchedMan
   subjectDigestOf(manifest)
   const outcome = await handle.putManifest(manifest.digest, manifest, signal ? {signal} : {})
   const indexed = outcome.kind === 'stored' && outcome.subject !== null
-  return {fallback: await handle.recordReferrer(manifest, indexed, signal)}
+  return {fallback: await handle.recordReferrer(manifest, indexed, {signal})}
 }

@@ -82,7 +82,7 @@ interface CopyContext {
 async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedManifest): Promise<'copied' | 'merged' | 'unchanged'> {
   const {signal} = ctx
   const {source: from, target: to} = ctx.route
-  const head = await to.headManifest(tag, signal)
+  const head = await to.headManifest(tag, {signal})
   if (head?.digest === manifest.digest) return 'unchanged'
   if (head === null && (await createTag(ctx, tag, manifest))) return 'copied'
   const source = imageOf({...manifest, etag: null}, from, tag)
@@ -123,8 +123,8 @@ async function copyReferrer(ctx: CopyContext, manifest: FetchedManifest): Promis
   const {signal, route} = ctx
   const put = await ctx.engine.ensureManifestWith(route, manifest, () => route.target.putManifest(manifest.digest, manifest, signal ? {signal} : {}))
   // Stored earlier: a registry with the API indexed it on that push, so only a registry without needs the index.
-  if (put === null) return {put: false, fallback: await route.target.recordReferrer(manifest, true, signal)}
-  return {put: true, fallback: await route.target.recordReferrer(manifest, put.kind === 'stored' && put.subject !== null, signal)}
+  if (put === null) return {put: false, fallback: await route.target.recordReferrer(manifest, true, {signal})}
+  return {put: true, fallback: await route.target.recordReferrer(manifest, put.kind === 'stored' && put.subject !== null, {signal})}
 }
 
 /** Source layers that repeat among themselves are added once. */

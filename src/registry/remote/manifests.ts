@@ -8,7 +8,7 @@ import {MANIFEST_ACCEPT, baseMediaType} from '../../oci/media-types.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest.ts'
 import {readLimited} from '../../transport/body.ts'
 import {ContentError} from '../errors.ts'
-import {type EtaggedManifest, type FetchedManifest, MAX_MANIFEST_BYTES, type ManifestBytes, type ManifestHead, type PutConditions, type PutOutcome} from '../handle.ts'
+import {type EtaggedManifest, type FetchedManifest, MAX_MANIFEST_BYTES, type ManifestBytes, type ManifestHead, type PutOptions, type PutOutcome} from '../handle.ts'
 import {pullScope, pushScope, type RemoteRepository, tagsMemoKey} from './connection.ts'
 
 /** HEAD a manifest by tag or digest; null when absent. Falls back to GET when the registry omits the digest. */
@@ -69,7 +69,7 @@ export async function getManifestBytesIfPresent(remote: RemoteRepository, refere
  * (distribution 2.8) just store. The answer's `OCI-Subject` tells whether the registry indexed the manifest's
  * subject itself (distribution-spec 1.1).
  */
-export async function putManifest(remote: RemoteRepository, reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options: PutConditions = {}): Promise<PutOutcome> {
+export async function putManifest(remote: RemoteRepository, reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options: PutOptions = {}): Promise<PutOutcome> {
   const {repo, connection} = remote
   const conditional = Boolean(options.ifMatch) || options.ifNoneMatch !== undefined
   const response = await connection.send(repo, {

@@ -4,7 +4,7 @@
  * (the tag list per repository, referrers-API support per registry) through its connection.
  */
 import type {Digest} from '../../ref/digest.ts'
-import type {BlobSource, FetchedManifest, PutConditions, ReferrerList, ReferrerRecord, Repository, RepositoryHandle, StoreLocation, TagExtent, TagListing} from '../handle.ts'
+import type {BlobSource, FetchedManifest, PutOptions, ReferrerList, ReferrerRecord, Repository, RepositoryHandle, StoreLocation, StoreOptions, TagExtent, TagListing} from '../handle.ts'
 import {readBlob} from './blob-read.ts'
 import {getSmallBlob, headBlob} from './blobs.ts'
 import type {RegistryConnection, RemoteRepository} from './connection.ts'
@@ -26,54 +26,54 @@ export class RegistryRepository implements RepositoryHandle, RemoteRepository {
     this.name = `${repo.registry}/${repo.repository}`
   }
 
-  headManifest(reference: string, signal?: AbortSignal) {
-    return headManifest(this, reference, signal)
+  headManifest(reference: string, options: StoreOptions = {}) {
+    return headManifest(this, reference, options.signal)
   }
 
-  getManifest(reference: string, signal?: AbortSignal) {
-    return getManifest(this, reference, signal)
+  getManifest(reference: string, options: StoreOptions = {}) {
+    return getManifest(this, reference, options.signal)
   }
 
-  getManifestIfPresent(reference: string, options: {accept?: string; signal?: AbortSignal} = {}) {
+  getManifestIfPresent(reference: string, options: StoreOptions & {accept?: string} = {}) {
     return getManifestIfPresent(this, reference, options)
   }
 
-  getManifestBytesIfPresent(reference: string, signal?: AbortSignal) {
-    return getManifestBytesIfPresent(this, reference, signal)
+  getManifestBytesIfPresent(reference: string, options: StoreOptions = {}) {
+    return getManifestBytesIfPresent(this, reference, options.signal)
   }
 
-  putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, conditions: PutConditions = {}) {
-    return putManifest(this, reference, manifest, conditions)
+  putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options: PutOptions = {}) {
+    return putManifest(this, reference, manifest, options)
   }
 
-  headBlob(digest: Digest, signal?: AbortSignal): Promise<number | null> {
-    return headBlob(this, digest, signal)
+  headBlob(digest: Digest, options: StoreOptions = {}): Promise<number | null> {
+    return headBlob(this, digest, options.signal)
   }
 
   /** The blob's bytes; a read broken off by the network resumes where it stopped (blob-read.ts). */
-  getBlob(digest: Digest, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
-    return readBlob(this, digest, signal)
+  getBlob(digest: Digest, options: StoreOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    return readBlob(this, digest, options.signal)
   }
 
-  getSmallBlob(digest: Digest, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return getSmallBlob(this, digest, maxBytes, signal)
+  getSmallBlob(digest: Digest, maxBytes: number, options: StoreOptions = {}): Promise<Uint8Array> {
+    return getSmallBlob(this, digest, maxBytes, options.signal)
   }
 
-  putBlob(blob: BlobSource, options: {mountFrom?: RepositoryHandle; signal?: AbortSignal} = {}): Promise<'mounted' | 'uploaded'> {
+  putBlob(blob: BlobSource, options: StoreOptions & {mountFrom?: RepositoryHandle} = {}): Promise<'mounted' | 'uploaded'> {
     const from = options.mountFrom?.location
     const mountFrom = from?.kind === 'registry' && from.registry === this.repo.registry && from.repository !== this.repo.repository ? {registry: from.registry, repository: from.repository} : undefined
     return uploadBlob(this, blob, {...(mountFrom ? {mountFrom} : {}), ...(options.signal ? {signal: options.signal} : {})})
   }
 
-  listTags(signal?: AbortSignal, extent: TagExtent = 'bounded'): Promise<TagListing> {
-    return extent === 'all' ? listTagsForRule(this, signal) : listTags(this, signal)
+  listTags(options: StoreOptions & {extent?: TagExtent} = {}): Promise<TagListing> {
+    return options.extent === 'all' ? listTagsForRule(this, options.signal) : listTags(this, options.signal)
   }
 
-  listReferrers(digest: Digest, signal?: AbortSignal): Promise<ReferrerList> {
-    return listReferrers(this, digest, signal)
+  listReferrers(digest: Digest, options: StoreOptions = {}): Promise<ReferrerList> {
+    return listReferrers(this, digest, options.signal)
   }
 
-  recordReferrer(manifest: FetchedManifest, indexedByStore: boolean, signal?: AbortSignal): Promise<ReferrerRecord> {
-    return recordReferrer(this, manifest, indexedByStore, signal)
+  recordReferrer(manifest: FetchedManifest, indexedByStore: boolean, options: StoreOptions = {}): Promise<ReferrerRecord> {
+    return recordReferrer(this, manifest, indexedByStore, options.signal)
   }
 }
