@@ -15,7 +15,8 @@ import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {MediaType} from '../src/oci/media-types.ts'
 import {type Digest, sha256Digest} from '../src/ref/digest.ts'
-import type {RegistryClient, Repository} from '../src/registry/client.ts'
+import type {RegistryClient} from '../src/registry/client.ts'
+import type {Repository} from '../src/registry/handle.ts'
 
 /** The image user: a fixed non-root uid/gid (distroless's "nonroot"), with /tmp as its home. */
 export const IMAGE_USER = 65532

@@ -1,6 +1,7 @@
 /**
  * The layering rule of src/: a layer imports only layers of lower rank (plus a few named same-rank pairs),
- * so the pure layers (ref, oci) never grow I/O and the domain never depends on the CLI.
+ * so the pure layers (ref, oci) never grow I/O and the domain never depends on the CLI; and no files import each
+ * other in a circle, within a layer or across, so every file can be read (and tested) after what it imports.
  */
 import {describe, expect, test} from 'bun:test'
 import {readFileSync} from 'node:fs'
@@ -35,24 +36,14 @@ const RANKS: Readonly<Record<string, number>> = {
 }
 
 /**
- * The registry implementation behind RepositoryHandle (registry/handle.ts): raw requests (the client's send()),
- * blob uploads, tag lists and the layout store. Layers above reach stores only through handles and Stores.
+ * The two implementations behind RepositoryHandle (registry/handle.ts): the registry's (raw requests, blob
+ * uploads, tag lists, referrers) and the OCI image layout's. Layers above reach stores only through handles and
+ * Stores, never into either.
  */
-const REGISTRY_INTERNALS: ReadonlySet<string> = new Set([
-  'src/registry/blobs.ts',
-  'src/registry/blob-chunks.ts',
-  'src/registry/blob-read.ts',
-  'src/registry/kept-manifests.ts',
-  'src/registry/tags.ts',
-  'src/registry/registry-repository.ts',
-  'src/registry/layout-repository.ts',
-  'src/registry/layout/layout.ts',
-  'src/registry/layout/blobs.ts',
-  'src/registry/layout/files.ts',
-  'src/registry/layout/index-file.ts',
-  'src/registry/layout/lock.ts',
-  'src/registry/layout/manifests.ts',
-])
+const STORE_IMPLEMENTATIONS = ['src/registry/remote/', 'src/registry/layout/']
+function isStoreImplementation(path: string): boolean {
+  return STORE_IMPLEMENTATIONS.some((prefix) => path.startsWith(prefix))
+}
 
 /** The one file outside src/ that source may import: the package manifest, for the version. */
 const ALLOWED_OUTSIDE_SRC: ReadonlySet<string> = new Set(['package.json'])
@@ -117,10 +108,10 @@ function findViolations(files: readonly SourceFile[]): string[] {
       continue
     }
     for (const specifier of importSpecifiers(file.text)) {
-      const target = posix.normalize(posix.join(posix.dirname(file.path), specifier))
+      const target = importTarget(file, specifier)
       const to = layerOf(target)
       if (to === null && !ALLOWED_OUTSIDE_SRC.has(target)) violations.push(`${file.path} → ${specifier} (imports leave src/)`)
-      if (from !== 'registry' && REGISTRY_INTERNALS.has(target)) violations.push(`${file.path} → ${specifier} (registry internals: use a RepositoryHandle)`)
+      if (from !== 'registry' && isStoreImplementation(target)) violations.push(`${file.path} → ${specifier} (registry internals: use a RepositoryHandle)`)
       if (to === null || to === from) continue
       const toRank = RANKS[to]
       const where = `${file.path} → ${specifier}`
@@ -130,6 +121,91 @@ function findViolations(files: readonly SourceFile[]): string[] {
     }
   }
   return violations
+}
+
+/** The file a relative specifier of `file` names, as a path from the repository root. */
+function importTarget(file: SourceFile, specifier: string): string {
+  return posix.normalize(posix.join(posix.dirname(file.path), specifier))
+}
+
+/**
+ * Every set of files that import each other in a circle (type-only imports too: they tie the files together just
+ * the same for a reader), as `import cycle: a → b → … → a`, one line per strongly connected component.
+ */
+function findCycles(files: readonly SourceFile[]): string[] {
+  const known = new Set(files.map((f) => f.path))
+  const edges = new Map<string, string[]>()
+  for (const file of files) {
+    const targets = importSpecifiers(file.text).map((specifier) => importTarget(file, specifier)).filter((target) => known.has(target))
+    edges.set(file.path, [...new Set(targets)].sort())
+  }
+  // Tarjan's strongly connected components, iterative so that a deep import chain cannot overflow the stack.
+  const index = new Map<string, number>()
+  const low = new Map<string, number>()
+  const stack: string[] = []
+  const onStack = new Set<string>()
+  const components: string[][] = []
+  for (const root of [...known].sort()) {
+    if (index.has(root)) continue
+    const work: {node: string; next: number}[] = [{node: root, next: 0}]
+    index.set(root, index.size)
+    low.set(root, index.get(root)!)
+    stack.push(root)
+    onStack.add(root)
+    while (work.length > 0) {
+      const frame = work.at(-1)!
+      const targets = edges.get(frame.node)!
+      if (frame.next < targets.length) {
+        const target = targets[frame.next++]!
+        if (!index.has(target)) {
+          index.set(target, index.size)
+          low.set(target, index.get(target)!)
+          stack.push(target)
+          onStack.add(target)
+          work.push({node: target, next: 0})
+        } else if (onStack.has(target)) low.set(frame.node, Math.min(low.get(frame.node)!, index.get(target)!))
+        continue
+      }
+      work.pop()
+      const parent = work.at(-1)
+      if (parent) low.set(parent.node, Math.min(low.get(parent.node)!, low.get(frame.node)!))
+      if (low.get(frame.node) !== index.get(frame.node)) continue
+      const component: string[] = []
+      let member: string
+      do {
+        member = stack.pop()!
+        onStack.delete(member)
+        component.push(member)
+      } while (member !== frame.node)
+      if (component.length > 1 || edges.get(frame.node)!.includes(frame.node)) components.push(component)
+    }
+  }
+  return components.map((component) => `import cycle: ${loopThrough(component, edges).join(' → ')}`).sort()
+}
+
+/** One loop through a strongly connected component, from its first file back to it, for the message. */
+function loopThrough(component: readonly string[], edges: ReadonlyMap<string, readonly string[]>): string[] {
+  const members = new Set(component)
+  const start = [...component].sort()[0]!
+  // Breadth-first from start to any file that imports start: the shortest loop through it.
+  const previous = new Map<string, string>()
+  const queue = [start]
+  for (let at = 0; at < queue.length; at++) {
+    const node = queue[at]!
+    for (const target of edges.get(node)!) {
+      if (!members.has(target)) continue
+      if (target === start) {
+        const path = [start]
+        for (let back = node; back !== start; back = previous.get(back)!) path.splice(1, 0, back)
+        return [...path, start]
+      }
+      if (!previous.has(target)) {
+        previous.set(target, node)
+        queue.push(target)
+      }
+    }
+  }
+  return [start, start]
 }
 
 function sourceFiles(): SourceFile[] {
@@ -152,6 +228,10 @@ describe('architecture', () => {
 
   test('no layer imports a layer of higher rank (or a same-rank layer it is not allowed to)', () => {
     expect(findViolations(files)).toStrictEqual([])
+  })
+
+  test('no source files import each other in a circle', () => {
+    expect(findCycles(files)).toStrictEqual([])
   })
 
   test(`no source file is longer than ${MAX_LINES} lines`, () => {
@@ -209,8 +289,18 @@ describe('the architecture checker', () => {
     },
     {
       name: 'an import of the registry implementation from above the registry layer',
-      files: [{path: 'src/apply/x.ts', text: "import {headBlob} from '../registry/blobs.ts'\nimport type {Stores} from '../registry/handle.ts'\n"}],
-      want: ['src/apply/x.ts → ../registry/blobs.ts (registry internals: use a RepositoryHandle)'],
+      files: [{path: 'src/apply/x.ts', text: "import {headBlob} from '../registry/remote/blobs.ts'\nimport type {Stores} from '../registry/handle.ts'\n"}],
+      want: ['src/apply/x.ts → ../registry/remote/blobs.ts (registry internals: use a RepositoryHandle)'],
+    },
+    {
+      name: 'an import of the registry or layout implementation from above the registry layer',
+      files: [{path: 'src/signatures/x.ts', text: "import {listTags} from '../registry/remote/tags.ts'\nimport {openLayout} from '../registry/layout/layout.ts'\n"}],
+      want: ['src/signatures/x.ts → ../registry/remote/tags.ts (registry internals: use a RepositoryHandle)', 'src/signatures/x.ts → ../registry/layout/layout.ts (registry internals: use a RepositoryHandle)'],
+    },
+    {
+      name: 'allowed: the registry layer importing its own implementations',
+      files: [{path: 'src/registry/stores.ts', text: "import {LayoutRepository} from './layout/repository.ts'\nimport {RegistryRepository} from './remote/repository.ts'\n"}],
+      want: [],
     },
     {
       name: 'an import leaving src/ (test helpers, scripts)',
@@ -235,6 +325,34 @@ describe('the architecture checker', () => {
       expect(findViolations(files)).toStrictEqual(want)
     })
   }
+
+  test('an import cycle between two files of one layer', () => {
+    const files = [
+      {path: 'src/registry/client.ts', text: "import {RegistryRepository} from './registry-repository.ts'\n"},
+      {path: 'src/registry/registry-repository.ts', text: "import type {RegistryClient} from './client.ts'\n"},
+    ]
+    expect(findCycles(files)).toStrictEqual(['import cycle: src/registry/client.ts → src/registry/registry-repository.ts → src/registry/client.ts'])
+  })
+
+  test('a longer cycle is shown as its shortest loop, once; a file importing itself is a cycle', () => {
+    const files = [
+      {path: 'src/registry/a.ts', text: "import {b} from './b.ts'\n"},
+      {path: 'src/registry/b.ts', text: "export {c} from './c/c.ts'\nimport {d} from './d.ts'\n"},
+      {path: 'src/registry/c/c.ts', text: "import type {A} from '../a.ts'\n"},
+      {path: 'src/registry/d.ts', text: "import {e} from '../ref/e.ts'\n"},
+      {path: 'src/ref/e.ts', text: "const self = await import('./e.ts')\n"},
+    ]
+    expect(findCycles(files)).toStrictEqual(['import cycle: src/ref/e.ts → src/ref/e.ts', 'import cycle: src/registry/a.ts → src/registry/b.ts → src/registry/c/c.ts → src/registry/a.ts'])
+  })
+
+  test('files that import the same files without a loop are no cycle', () => {
+    const files = [
+      {path: 'src/registry/a.ts', text: "import {b} from './b.ts'\nimport {c} from './c.ts'\n"},
+      {path: 'src/registry/b.ts', text: "import {c} from './c.ts'\n"},
+      {path: 'src/registry/c.ts', text: "import Value from 'typebox/value'\n// import {a} from './a.ts'\n"},
+    ]
+    expect(findCycles(files)).toStrictEqual([])
+  })
 
   test('reports every violation of a file, not only the first', () => {
     const text = "import {a} from '../registry/client.ts'\nimport {b} from '../views/plan.ts'\nimport {c} from '../ref/digest.ts'\n"

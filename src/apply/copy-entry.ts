@@ -8,7 +8,7 @@ import type {Digest} from '../ref/digest.ts'
 import {parseReference} from '../ref/reference.ts'
 import type {PlanEntry} from '../plan/model.ts'
 import type {CopyEngine, Route} from '../copy/engine.ts'
-import type {FetchedManifest} from '../registry/client.ts'
+import type {FetchedManifest} from '../registry/handle.ts'
 import type {Stores} from '../registry/handle.ts'
 import {childrenOf} from '../copy/references.ts'
 import {subsetManifest} from './subset.ts'
@@ -68,7 +68,7 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
     // Both looks at once (no round trip added); the source's verdict matters only when there is something to copy.
     const sourceLook = sourceTag === null ? Promise.resolve() : checkSourceTag(entry, sourceTag, route.source, run.signal)
     sourceLook.catch(() => {})
-    const before = await route.target.headManifest(tag, run.signal)
+    const before = await route.target.headManifest(tag, {signal: run.signal})
     if (before) return before.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: before.digest}
     await sourceLook
   }
@@ -82,7 +82,7 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
   if (check.decision.status === 'failed') return {kind: 'failed', message: `signature check failed, nothing was copied: ${check.decision.reasons.join('; ')}`}
 
   // Read by digest, always: the tag is written from these bytes. Everything below it is copied once per run.
-  const top = subset?.manifest ?? (await route.source.getManifest(planned, run.signal))
+  const top = subset?.manifest ?? (await route.source.getManifest(planned, {signal: run.signal}))
   // A subset's new index is not in the source, but every manifest and blob below it is: read through all the same.
   if (route.source.location.kind === 'layout') await run.engine.verifySource(route.source, top)
   await run.engine.ensureManifest(route, planned, top)
@@ -101,10 +101,10 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
  */
 async function writeTag(run: ApplyRun, route: Route, tag: string, top: FetchedManifest): Promise<EntryResult> {
   const {target} = route
-  const now = await target.headManifest(tag, run.signal)
+  const now = await target.headManifest(tag, {signal: run.signal})
   if (now) return now.digest === top.digest ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: now.digest}
   const put = await run.engine.putManifest(route, tag, top, 'if-absent')
-  const after = await target.headManifest(tag, run.signal)
+  const after = await target.headManifest(tag, {signal: run.signal})
   if (put === 'taken') {
     if (after) return after.digest === top.digest ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: after.digest}
     return {kind: 'failed', message: `${target.name}:${tag} could not be created (the registry answered If-None-Match: * with 412) yet holds nothing now; nothing was overwritten, run apply again`}

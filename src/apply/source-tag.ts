@@ -33,7 +33,7 @@ export function sourceTagOf(entry: PlanEntry): string | null {
 /** Throws SourceMovedError unless `tag` at `source` still resolves to what the plan recorded for `entry`. */
 export async function checkSourceTag(entry: PlanEntry, tag: string, source: RepositoryHandle, signal?: AbortSignal): Promise<void> {
   const recorded = recordedTagDigest(entry)
-  const now = await source.headManifest(tag, signal)
+  const now = await source.headManifest(tag, {signal})
   if (now?.digest === recorded) return
   const where = `${entry.sourceRepository}:${tag}`
   const found = now ? `now resolves to ${now.digest}` : 'no longer exists'

@@ -9,7 +9,7 @@ import type {PlanEntry} from '../plan/model.ts'
 import {keptPlatformManifests} from '../plan/select-platforms.ts'
 import type {Digest} from '../ref/digest.ts'
 import {SyncerError} from '../ref/errors.ts'
-import type {FetchedManifest} from '../registry/client.ts'
+import type {FetchedManifest} from '../registry/handle.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 
 type Subsetting = Extract<PlanEntry['selection'], {kind: 'platforms'}>
@@ -21,7 +21,7 @@ export interface SubsetManifest {
 }
 
 export async function subsetManifest(selection: Subsetting, source: RepositoryHandle, signal?: AbortSignal): Promise<SubsetManifest> {
-  const index = await source.getManifest(selection.indexDigest, signal)
+  const index = await source.getManifest(selection.indexDigest, {signal})
   if (index.parsed.kind !== 'index') throw new SubsetError(`${selection.indexDigest} is not an index at the source any more, so no platforms can be picked out of it`)
   const subset = subsetIndex(index.mediaType, index.parsed.index, selection.platforms)
   if (subset.kind === 'missing') throw new SubsetError(`the source index ${selection.indexDigest} has no ${subset.missing.join(', ')} (it has ${subset.offered.join(', ')})`)

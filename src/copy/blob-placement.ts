@@ -12,7 +12,7 @@
 import type {Digest} from '../ref/digest.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
-import {LayoutError} from '../registry/layout/errors.ts'
+import {LayoutError} from '../registry/layout-errors.ts'
 import type {Limiter} from '../transport/limiter.ts'
 import {NetworkError, RegistryError} from '../transport/errors.ts'
 import {DEFAULT_RETRY, retryDelayMs, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
@@ -72,7 +72,7 @@ export class BlobPlacement {
     const before = await holder()
     if (before) return this.upload(route, blob, before)
     if (!uploadUnseen(blob)) {
-      const size = await target.headBlob(blob.digest, this.signal)
+      const size = await target.headBlob(blob.digest, {signal: this.signal})
       if (size !== null) {
         // A registry that sends no length (-1) leaves the size unchecked, as the upload it saves would not be.
         if (size >= 0) checkSize(blob, size, `is held by ${target.name}`)
@@ -94,7 +94,7 @@ export class BlobPlacement {
    */
   private async upload(route: BlobRoute, blob: BlobNeed, mountFrom: RepositoryHandle | null): Promise<BlobOutcome> {
     const {signal} = this
-    const source = {digest: blob.digest, size: blob.size, open: async () => verified(await route.source.getBlob(blob.digest, signal, blob.size), blob, route.onBytes)}
+    const source = {digest: blob.digest, size: blob.size, open: async () => verified(await route.source.getBlob(blob.digest, {signal, size: blob.size}), blob, route.onBytes)}
     for (let attempt = 1; ; attempt++) {
       try {
         const mount = attempt === 1 && mountFrom ? {mountFrom} : {}

@@ -12,7 +12,7 @@
  * A transfer is counted for the need that started it; every need sharing it counts the blob as present.
  */
 import type {Digest} from '../ref/digest.ts'
-import type {FetchedManifest} from '../registry/client.ts'
+import type {FetchedManifest} from '../registry/handle.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 import {Limiter, mapLimit} from '../transport/limiter.ts'
@@ -133,10 +133,10 @@ export class CopyEngine {
   private async readTree(source: RepositoryHandle, manifest: FetchedManifest): Promise<void> {
     const signal = this.options.signal
     if (manifest.parsed.kind === 'index') {
-      await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, async (child) => this.verifySource(source, await source.getManifest(child, signal)))
+      await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, async (child) => this.verifySource(source, await source.getManifest(child, {signal})))
       return
     }
-    await Promise.all(blobsOf(manifest).map((blob) => this.limiter.run(async () => drain(await source.getBlob(blob.digest, signal, blob.size)))))
+    await Promise.all(blobsOf(manifest).map((blob) => this.limiter.run(async () => drain(await source.getBlob(blob.digest, {signal, size: blob.size})))))
   }
 
   /** The blobs an image manifest lists (an index lists none), each ensured at the target. */
@@ -170,9 +170,9 @@ export class CopyEngine {
   private async placeManifest(route: Route, digest: Digest, fetched?: FetchedManifest, put?: () => Promise<void>): Promise<number | null> {
     const signal = this.options.signal
     // A store only accepts a manifest whose references it holds, so one already there needs nothing below it.
-    const head = await route.target.headManifest(digest, signal)
+    const head = await route.target.headManifest(digest, {signal})
     if (head !== null) return head.size > 0 ? head.size : null
-    const manifest = fetched ?? (await route.source.getManifest(digest, signal))
+    const manifest = fetched ?? (await route.source.getManifest(digest, {signal}))
     if (manifest.parsed.kind === 'index') await mapLimit(childReferencesOf(manifest), CHILD_CONCURRENCY, (child) => this.ensureManifest(route, child))
     else await this.ensureBlobsOf(route, manifest)
     await (put ? put() : this.putManifest(route, digest, manifest))
@@ -188,12 +188,12 @@ export class CopyEngine {
     const {target} = route
     const signal = this.options.signal
     if (manifest.parsed.kind === 'index') {
-      const missing = await filterAsync(childReferencesOf(manifest), async (child) => (await target.headManifest(child.digest, signal)) === null)
+      const missing = await filterAsync(childReferencesOf(manifest), async (child) => (await target.headManifest(child.digest, {signal})) === null)
       for (const child of missing) this.manifests.delete(keyOf(target, child.digest))
       await Promise.all(missing.map((child) => this.ensureManifest(route, child)))
       return
     }
-    const missing = await filterAsync(blobsOf(manifest), async (blob) => (await target.headBlob(blob.digest, signal)) === null)
+    const missing = await filterAsync(blobsOf(manifest), async (blob) => (await target.headBlob(blob.digest, {signal})) === null)
     for (const blob of missing) this.blobs.forget(target, blob)
     await Promise.all(missing.map((blob) => this.placeBlob(route, blob)))
   }

@@ -1,7 +1,7 @@
 /** What a manifest references, as the walk needs it: distinct digests, checked, without what registries never store. */
 import type {Descriptor, Manifest} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
-import type {FetchedManifest} from '../registry/client.ts'
+import type {FetchedManifest} from '../registry/handle.ts'
 
 /** Layers that registries do not store (Windows foreign layers); they are referenced, never copied. */
 const NON_DISTRIBUTABLE = /(foreign|nondistributable)/

@@ -8,7 +8,7 @@ import {storedBlobsOf} from '../copy/references.ts'
 import {artifactTypeOf, ManifestError, parseManifest} from '../oci/manifest.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
-import type {ManifestBytes} from '../registry/client.ts'
+import type {ManifestBytes} from '../registry/handle.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 import type {SourceContent} from './observation.ts'
 
@@ -35,11 +35,11 @@ export class ContentReader {
   private async load(repo: RepositoryHandle, digest: Digest, mediaType: string, known: ManifestBytes | null, signal?: AbortSignal): Promise<SourceContent> {
     if (!isIndex(mediaType) && !isImageManifest(mediaType)) {
       // Schema 1 and unknown types are refused with the parser's sentence, which names the type.
-      const bytes = known ?? (await repo.getManifest(digest, signal))
+      const bytes = known ?? (await repo.getManifest(digest, {signal}))
       parseManifest(bytes.bytes, bytes.mediaType)
       throw new ManifestError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type "${mediaType}"`)
     }
-    const parsed = known ? parseManifest(known.bytes, known.mediaType) : (await repo.getManifest(digest, signal)).parsed
+    const parsed = known ? parseManifest(known.bytes, known.mediaType) : (await repo.getManifest(digest, {signal})).parsed
     if (isIndex(mediaType)) {
       if (parsed.kind !== 'index') throw new ManifestError('INVALID_MANIFEST', `${digest} was announced as an index but is not one`)
       return {kind: 'index', manifests: parsed.index.manifests, ...(parsed.index.annotations ? {annotations: parsed.index.annotations} : {})}
@@ -51,7 +51,7 @@ export class ContentReader {
     const artifactType = artifactTypeOf(parsed.manifest)
     if (artifactType !== null) return {kind: 'artifact', artifactType, bytes}
     const configDigest = parsed.manifest.config.digest
-    const config = isDigest(configDigest) ? await repo.getSmallBlob(configDigest, MAX_CONFIG_BYTES, signal) : null
+    const config = isDigest(configDigest) ? await repo.getSmallBlob(configDigest, MAX_CONFIG_BYTES, {signal}) : null
     return {kind: 'image', platform: config ? platformOfConfig(config) : null, bytes}
   }
 }

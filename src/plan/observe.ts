@@ -34,7 +34,7 @@ async function observeEntry(entry: DefinitionEntry, stores: Stores, contents: Co
   const target = stores.repository({registry: entry.target.registry, repository: entry.target.repository})
   try {
     const reference = entry.pin.kind === 'digest' ? entry.pin.digest : entry.pin.tag
-    const [head, held] = await Promise.all([source.headManifest(reference, signal), target.getManifestBytesIfPresent(entry.target.tag!, signal)])
+    const [head, held] = await Promise.all([source.headManifest(reference, {signal}), target.getManifestBytesIfPresent(entry.target.tag!, {signal})])
     if (!head) {
       const what = entry.pin.kind === 'digest' ? `digest ${entry.pin.digest}` : `tag ${entry.pin.tag}`
       return {kind: 'unreachable', reason: 'source-not-found', message: `${what} does not exist in ${formatReference({...entry.sourceRef, tag: undefined, digest: undefined})}`}

@@ -1,6 +1,6 @@
 /**
  * The I/O of tag rules: each rule's source repository listed once (`tags/list`, page by page following `Link`;
- * see registry/tags.ts). A listing is not a manifest GET, so it costs no Docker Hub pull; a repository listed
+ * see registry/remote/tags.ts). A listing is not a manifest GET, so it costs no Docker Hub pull; a repository listed
  * for a rule is also what signature discovery reads later, through the same per-client memo. A source served
  * from a layout tree lists the layout's tags.
  */
@@ -23,7 +23,7 @@ export async function listRuleTags(rules: readonly TagRuleEntry[], stores: Store
       return []
     }
     try {
-      const listing = await stores.repository(repo).listTags(signal, 'all')
+      const listing = await stores.repository(repo).listTags({signal, extent: 'all'})
       if (listing.kind === 'listed') return [...listing.tags]
       // A rule cannot fall back to asking per tag: it does not know which tags to ask for.
       return fail('registry', `tags cannot be listed in ${formatReference(repo)} (${listing.reason}), so the tags rule cannot be resolved`)

@@ -11,9 +11,10 @@ import {normaliseRegistryKey} from '../auth/keychain.ts'
 import {BadReferenceError} from '../ref/errors.ts'
 import {LAYOUT_REGISTRY, mirroredPath} from '../ref/target.ts'
 import type {RateLimit} from '../transport/transport.ts'
-import type {RegistryClient, Repository} from './client.ts'
+import type {RegistryClient} from './client.ts'
+import type {Repository} from './handle.ts'
 import type {RepositoryHandle, Stores} from './handle.ts'
-import {LayoutRepository, type LayoutRole} from './layout-repository.ts'
+import {LayoutRepository, type LayoutRole} from './layout/repository.ts'
 
 export interface LayoutTrees {
   /** The directory of an `oci:DIR/` target prefix; null when the target is a registry. */

@@ -19,9 +19,9 @@ import type {Descriptor} from '../oci/manifest.ts'
 import {parseManifest} from '../oci/manifest.ts'
 import {type Digest, isDigest, sha256Digest} from '../ref/digest.ts'
 import {type CopyEngine, NO_TALLY, type Route} from '../copy/engine.ts'
-import type {FetchedManifest} from '../registry/client.ts'
+import type {FetchedManifest} from '../registry/handle.ts'
 import type {ReferrerRecord, RepositoryHandle} from '../registry/handle.ts'
-import {putReferrer, subjectDigestOf} from '../registry/referrers.ts'
+import {putReferrer, subjectDigestOf} from '../registry/referrer-manifests.ts'
 import {type Artifact, DSSE_MEDIA_TYPE, legacyTag} from './discover.ts'
 import {imageOf, layerKey, LegacySignatureError, pushBytes, writeSignatureImage} from './legacy-image.ts'
 
@@ -82,7 +82,7 @@ interface CopyContext {
 async function copyLegacyTag(ctx: CopyContext, tag: string, manifest: FetchedManifest): Promise<'copied' | 'merged' | 'unchanged'> {
   const {signal} = ctx
   const {source: from, target: to} = ctx.route
-  const head = await to.headManifest(tag, signal)
+  const head = await to.headManifest(tag, {signal})
   if (head?.digest === manifest.digest) return 'unchanged'
   if (head === null && (await createTag(ctx, tag, manifest))) return 'copied'
   const source = imageOf({...manifest, etag: null}, from, tag)
@@ -123,8 +123,8 @@ async function copyReferrer(ctx: CopyContext, manifest: FetchedManifest): Promis
   const {signal, route} = ctx
   const put = await ctx.engine.ensureManifestWith(route, manifest, () => route.target.putManifest(manifest.digest, manifest, signal ? {signal} : {}))
   // Stored earlier: a registry with the API indexed it on that push, so only a registry without needs the index.
-  if (put === null) return {put: false, fallback: await route.target.recordReferrer(manifest, true, signal)}
-  return {put: true, fallback: await route.target.recordReferrer(manifest, put.kind === 'stored' && put.subject !== null, signal)}
+  if (put === null) return {put: false, fallback: await route.target.recordReferrer(manifest, true, {signal})}
+  return {put: true, fallback: await route.target.recordReferrer(manifest, put.kind === 'stored' && put.subject !== null, {signal})}
 }
 
 /** Source layers that repeat among themselves are added once. */

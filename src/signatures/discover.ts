@@ -8,10 +8,10 @@
  */
 import type {Descriptor} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
-import type {FetchedManifest} from '../registry/client.ts'
+import type {FetchedManifest} from '../registry/handle.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
-import {LayoutError} from '../registry/layout/errors.ts'
-import {subjectOf} from '../registry/referrers.ts'
+import {LayoutError} from '../registry/layout-errors.ts'
+import {subjectOf} from '../registry/referrer-manifests.ts'
 import {RegistryError} from '../transport/errors.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import {SignatureError} from './trust.ts'
@@ -66,12 +66,12 @@ export async function discoverArtifacts(repo: RepositoryHandle, digest: Digest, 
  * which exist, so an unsigned digest costs no request; a registry that will not list falls back to a HEAD per tag.
  */
 async function legacyArtifacts(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
-  const listing = await repo.listTags(signal)
+  const listing = await repo.listTags({signal})
   const suffixes = listing.kind === 'listed' ? LEGACY_SUFFIXES.filter((suffix) => listing.tags.has(legacyTag(digest, suffix))) : LEGACY_SUFFIXES
   const found = await Promise.all(
     suffixes.map(async (suffix): Promise<Artifact | null> => {
       const tag = legacyTag(digest, suffix)
-      const head = await repo.headManifest(tag, signal)
+      const head = await repo.headManifest(tag, {signal})
       if (head === null) return null
       const manifest = await getIfPresent(repo, head.digest, signal)
       // cosign writes image manifests under these tags; an index there is something else and not ours to read.
@@ -83,7 +83,7 @@ async function legacyArtifacts(repo: RepositoryHandle, digest: Digest, signal?: 
 }
 
 async function referrerArtifacts(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<Artifact[]> {
-  const {descriptors} = await repo.listReferrers(digest, signal)
+  const {descriptors} = await repo.listReferrers(digest, {signal})
   const unique = [...new Map(descriptors.filter((d) => isDigest(d.digest)).map((d) => [d.digest, d])).values()]
   const budget = new ByteBudget(repo, digest)
   const found = await mapLimit(unique, FETCH_CONCURRENCY, async (descriptor): Promise<Artifact | null> => {
@@ -98,7 +98,7 @@ async function referrerArtifacts(repo: RepositoryHandle, digest: Digest, signal?
 /** A manifest by digest, or null when the registry no longer has it (a stale fallback entry). */
 async function getIfPresent(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<FetchedManifest | null> {
   try {
-    return await repo.getManifest(digest, signal)
+    return await repo.getManifest(digest, {signal})
   } catch (err) {
     if (err instanceof RegistryError && err.status === 404) return null
     if (err instanceof LayoutError && err.code === 'MANIFEST_UNKNOWN') return null
@@ -131,7 +131,7 @@ export async function eachCandidate<R>(repo: RepositoryHandle, artifacts: readon
   const budget = new ByteBudget(repo, first === undefined ? 'the image' : first.kind === 'legacy-tag' ? first.tag : (subjectOf(first.manifest) ?? first.manifest.digest))
   budget.check(planned.reduce((n, p) => n + Math.max(0, p.layer.size), 0))
   return mapLimit(planned, FETCH_CONCURRENCY, async (p): Promise<R> => {
-    const bytes = await repo.getSmallBlob(p.layer.digest as Digest, MAX_SIGNATURE_BLOB_BYTES, signal)
+    const bytes = await repo.getSmallBlob(p.layer.digest as Digest, MAX_SIGNATURE_BLOB_BYTES, {signal})
     budget.spend(bytes.byteLength)
     return visit(toCandidate(p, bytes))
   })

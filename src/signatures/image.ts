@@ -54,7 +54,7 @@ async function resolve(request: ImageRequest): Promise<{repo: RepositoryHandle; 
   // `oci:DIR/repo:tag`: a layout on disk (written by apply with an oci: prefix, or by skopeo), no registry at all.
   const layout = layoutReference(request.reference)
   if (layout !== null) {
-    const head = await layout.repo.headManifest(layout.reference, request.signal)
+    const head = await layout.repo.headManifest(layout.reference, {signal: request.signal})
     if (!head) throw new SignatureError('IMAGE_NOT_FOUND', `${request.reference} does not exist`)
     return {repo: layout.repo, digest: head.digest, reference: request.reference, mediaType: head.mediaType, size: head.size}
   }
@@ -62,7 +62,7 @@ async function resolve(request: ImageRequest): Promise<{repo: RepositoryHandle; 
   // The image's own registry gets the target-only credentials (--access-token, key file): it is what we write to.
   const client = await connectRegistries({...request.registry, targetRegistry: ref.registry}, request.version)
   const repo = client.repository({registry: ref.registry, repository: ref.repository})
-  const head = await repo.headManifest(ref.digest ?? ref.tag ?? 'latest', request.signal)
+  const head = await repo.headManifest(ref.digest ?? ref.tag ?? 'latest', {signal: request.signal})
   if (!head) throw new SignatureError('IMAGE_NOT_FOUND', `${formatReference(ref)} does not exist`)
   return {repo, digest: head.digest, reference: formatReference(ref), mediaType: head.mediaType, size: head.size}
 }

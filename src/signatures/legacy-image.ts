@@ -16,10 +16,10 @@ import {SyncerError} from '../ref/errors.ts'
 import type {Descriptor, Manifest} from '../oci/manifest.ts'
 import {MediaType} from '../oci/media-types.ts'
 import {type Digest, sha256Digest} from '../ref/digest.ts'
-import type {EtaggedManifest} from '../registry/client.ts'
+import type {EtaggedManifest} from '../registry/handle.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
-import {LayoutError} from '../registry/layout/errors.ts'
+import {LayoutError} from '../registry/layout-errors.ts'
 import {RegistryError} from '../transport/errors.ts'
 import {SIGNATURE_ANNOTATION} from './discover.ts'
 
@@ -113,7 +113,7 @@ export async function writeSignatureImage(repo: RepositoryHandle, tag: string, c
 /** The current config, or null when it is missing or not what it claims (then cosign's shape is used). */
 async function readConfig(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<Uint8Array | null> {
   try {
-    return await repo.getSmallBlob(digest, MAX_CONFIG_BYTES, signal)
+    return await repo.getSmallBlob(digest, MAX_CONFIG_BYTES, {signal})
   } catch (err) {
     if (err instanceof RegistryError || err instanceof ContentError || err instanceof LayoutError) return null
     throw err
@@ -131,7 +131,7 @@ export function imageOf(current: EtaggedManifest, repo: RepositoryHandle, tag: s
 /** Uploads bytes we made ourselves (a config, a payload) unless `repo` has them; returns their digest. */
 export async function pushBytes(repo: RepositoryHandle, bytes: Uint8Array, signal?: AbortSignal): Promise<Digest> {
   const digest = sha256Digest(bytes)
-  if ((await repo.headBlob(digest, signal)) !== null) return digest
+  if ((await repo.headBlob(digest, {signal})) !== null) return digest
   await repo.putBlob({digest, size: bytes.byteLength, open: async () => new Response(bytes).body!}, signal ? {signal} : {})
   return digest
 }

@@ -7,7 +7,7 @@
  * The source is an OCI layout as regclient writes one (`regctl image copy ... ocidir://`): the image tagged, the
  * referrer stored, and the fallback index tagged `sha256-<hex>`. We build that layout here with our own test
  * helpers (test/support/layout.ts and the layout store), not with regclient, which is not installed. Its fallback
- * index has the bytes image-syncer's own fallback writer produces for that referrer (registry/referrers.ts), so
+ * index has the bytes image-syncer's own fallback writer produces for that referrer (registry/remote/fallback-index.ts), so
  * the two entries agree on the tag and the test is about the order of writes alone.
  *
  * The target behaves like distribution 2.8 (no referrers API) with the referrer's PUT slowed down
@@ -24,7 +24,7 @@ import {runPlan} from '../../src/plan/run.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 import {openLayout} from '../../src/registry/layout/layout.ts'
 import {connectStores} from '../../src/registry/connect.ts'
-import {fallbackTag} from '../../src/registry/referrers.ts'
+import {fallbackTag} from '../../src/registry/remote/fallback-index.ts'
 import {slowManifestPut} from '../support/fake-registry/index.ts'
 import {getManifest, makeImage} from '../support/images.ts'
 import {makeReferrer, storeArtifact, storeImage} from '../support/layout.ts'

@@ -1,14 +1,14 @@
 /**
- * The OCI layout as a store handle (src/registry/layout-repository.ts): the conditional tag writes apply and
+ * The OCI layout as a store handle (src/registry/layout/repository.ts): the conditional tag writes apply and
  * signature carrying rely on (create-only, replace-only-what-was-read), a cosign `.sig` merge into a layout,
  * referrers found through `subject` without a fallback index, and bounded small-blob reads.
  */
 import {afterAll, describe, expect, test} from 'bun:test'
 import {stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {LayoutRepository} from '../../src/registry/layout-repository.ts'
+import {LayoutRepository} from '../../src/registry/layout/repository.ts'
 import {ContentError} from '../../src/registry/errors.ts'
-import {LayoutError} from '../../src/registry/layout/errors.ts'
+import {LayoutError} from '../../src/registry/layout-errors.ts'
 import {appendLegacySignature, pushReferrer} from '../../src/signatures/copy.ts'
 import {discoverArtifacts} from '../../src/signatures/discover.ts'
 import {rejectedWith} from '../support/errors.ts'

@@ -8,8 +8,8 @@ import {afterAll, describe, expect, test} from 'bun:test'
 import {appendFile, truncate} from 'node:fs/promises'
 import {join} from 'node:path'
 import {CopyEngine} from '../../src/copy/engine.ts'
-import {LayoutRepository} from '../../src/registry/layout-repository.ts'
-import {LayoutError} from '../../src/registry/layout/errors.ts'
+import {LayoutRepository} from '../../src/registry/layout/repository.ts'
+import {LayoutError} from '../../src/registry/layout-errors.ts'
 import {blobPath} from '../../src/registry/layout/files.ts'
 import {openLayout} from '../../src/registry/layout/layout.ts'
 import {rejectedWith} from '../support/errors.ts'
@@ -40,7 +40,7 @@ async function sparseLayer() {
 describe('a layout blob larger than its descriptor', () => {
   test('is refused by its size before it is read', async () => {
     const {repo, layer, path} = await sparseLayer()
-    const err = await rejectedWith(LayoutError, repo.getBlob(layer.digest, undefined, layer.bytes.length))
+    const err = await rejectedWith(LayoutError, repo.getBlob(layer.digest, {size: layer.bytes.length}))
     expect(err.code).toBe('SIZE_MISMATCH')
     expect(err.message).toBe(`${path} is ${SPARSE_BYTES} bytes, but its descriptor says ${layer.bytes.length}`)
   }, BOUND_MS)
@@ -59,7 +59,7 @@ describe('a layout blob larger than its descriptor', () => {
     const image = makeImage({flavor: 'oci', layers: 1, layerSize: 1024 * 1024})
     await storeImage(layout, image, 'v1')
     const layer = image.layers[0]!
-    const stream = await new LayoutRepository(layout.root, 'source').getBlob(layer.digest, undefined, layer.bytes.length)
+    const stream = await new LayoutRepository(layout.root, 'source').getBlob(layer.digest, {size: layer.bytes.length})
     // Grown after the open: the bytes past the declared size are never read, so the blob still verifies.
     await appendFile(blobPath(layout.root, layer.digest), new Uint8Array(SPARSE_BYTES / 1024))
     expect(await readAll(stream)).toStrictEqual(layer.bytes)

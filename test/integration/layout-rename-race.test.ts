@@ -8,7 +8,7 @@
 import {afterAll, describe, expect, test} from 'bun:test'
 import {rename, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {LayoutError} from '../../src/registry/layout/errors.ts'
+import {LayoutError} from '../../src/registry/layout-errors.ts'
 import {sizeInside} from '../../src/registry/layout/files.ts'
 import {indexPath} from '../../src/registry/layout/index-file.ts'
 import {openLayout} from '../../src/registry/layout/layout.ts'

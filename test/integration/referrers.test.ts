@@ -1,6 +1,7 @@
 /**
- * src/registry/referrers.ts against three registries: the fake with the referrers API, the fake without it, and
- * the real docker-registry (distribution 2.8.2), which has no referrers API. What 2.8 does, as measured here:
+ * src/registry/remote/referrers.ts and remote/fallback-index.ts against three registries: the fake with the
+ * referrers API, the fake without it, and the real docker-registry (distribution 2.8.2), which has no referrers
+ * API. What 2.8 does, as measured here:
  *   - `GET /v2/<name>/referrers/<digest>` is an unknown route: 404, `text/plain`, body `404 page not found`,
  *     whatever the repository or digest (so the client falls back to the `sha256-<hex>` tag);
  *   - a manifest with `subject` is accepted (201) and stored byte for byte, even when the subject does not
@@ -11,8 +12,11 @@
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {MediaType} from '../../src/oci/media-types.ts'
-import {fallbackTag, putReferrer, readFallbackIndex, referrersApiSupported, ReferrersError, updateFallbackIndex} from '../../src/registry/referrers.ts'
-import type {RegistryClient, Repository} from '../../src/registry/client.ts'
+import {fallbackTag, readFallbackIndex, updateFallbackIndex} from '../../src/registry/remote/fallback-index.ts'
+import {putReferrer, ReferrersError} from '../../src/registry/referrer-manifests.ts'
+import {referrersApiSupported} from '../../src/registry/remote/referrers.ts'
+import type {RegistryClient} from '../../src/registry/client.ts'
+import type {Repository} from '../../src/registry/handle.ts'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {getManifest, makeImage, pushBlob, pushImage} from '../support/images.ts'
 import {startRealRegistry} from '../support/real-registry.ts'
@@ -106,7 +110,7 @@ for (const [kind, start] of KINDS) {
       await push(registry.url, repo.repository, fallbackIndex([foreign]), fallbackTagOf(image.digest))
       const bundle = bundleReferrer(image, 'two')
       await push(registry.url, repo.repository, bundle)
-      const fetched = await client.getManifest(repo, bundle.digest)
+      const fetched = await client.repository(repo).getManifest(bundle.digest)
       expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('added')
       expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('present')
       const index = await readFallbackIndex(client.repository(repo), image.digest)
@@ -213,7 +217,7 @@ describe('fake registry referrers API details', () => {
           return next()
         },
       })
-      const fetched = await client.getManifest(repo, ours.digest)
+      const fetched = await client.repository(repo).getManifest(ours.digest)
       none.clearLog()
       expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size})).toBe('added')
       expect(none.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(tag)).map((r) => r.status)).toStrictEqual([412, 201])

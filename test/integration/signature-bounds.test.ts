@@ -7,7 +7,7 @@
 import {describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {type Digest, sha256Digest} from '../../src/ref/digest.ts'
-import {MAX_REFERRERS, ReferrersError} from '../../src/registry/referrers.ts'
+import {MAX_REFERRERS, ReferrersError} from '../../src/registry/referrer-manifests.ts'
 import {respondWith} from '../support/fake-registry/index.ts'
 import {candidatesOf, discoverArtifacts, legacyTag, MAX_SIGNATURE_BYTES_TOTAL} from '../../src/signatures/discover.ts'
 import {SignatureError} from '../../src/signatures/trust.ts'
@@ -56,7 +56,7 @@ describe('legacy tags from one tag list per repository', () => {
     expect(await discoverArtifacts(client.repository(repo), image.digest)).toEqual([])
     const sig = legacyImage([sigLayer(simpleSigningPayload(REPO, image.digest), 'MEUCIQ')])
     for (const b of sig.blobs) registry.putBlob(REPO, b.bytes)
-    await client.putManifestConditional(repo, legacyTag(image.digest, 'sig'), sig)
+    await client.repository(repo).putManifest(legacyTag(image.digest, 'sig'), sig)
     expect((await discoverArtifacts(client.repository(repo), image.digest)).map((a) => a.manifest.digest)).toEqual([sig.digest])
   })
   test('a registry that refuses to list tags is asked per tag, with HEADs only: no pull for an absent fallback tag', async () => {

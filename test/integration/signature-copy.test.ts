@@ -6,8 +6,9 @@
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {CopyEngine} from '../../src/copy/engine.ts'
 import type {Digest} from '../../src/ref/digest.ts'
-import type {RegistryClient, Repository} from '../../src/registry/client.ts'
-import {readFallbackIndex} from '../../src/registry/referrers.ts'
+import type {RegistryClient} from '../../src/registry/client.ts'
+import type {Repository} from '../../src/registry/handle.ts'
+import {readFallbackIndex} from '../../src/registry/remote/fallback-index.ts'
 import {appendLegacySignature, copyArtifacts, pushReferrer} from '../../src/signatures/copy.ts'
 import {candidatesOf, discoverArtifacts, legacyTag} from '../../src/signatures/discover.ts'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
@@ -142,7 +143,7 @@ for (const [name, start] of PAIRS) {
       const report = await copy()
       expect(report.merged).toBe(1)
       expect(report.legacyTags).toBe(2)
-      const merged = await client.getManifest(to, legacyTag(subject, 'sig'))
+      const merged = await client.repository(to).getManifest(legacyTag(subject, 'sig'))
       if (merged.parsed.kind !== 'image') throw new Error('expected an image manifest')
       const layers = merged.parsed.manifest.layers
       expect(layers.map((l) => [l.digest, l.annotations?.[SIGNATURE_KEY]])).toStrictEqual([
@@ -150,7 +151,7 @@ for (const [name, start] of PAIRS) {
         [sameBlob.blob.digest, 'MEUCIQother-key'],
         [seeded.sigLayers[0]!.blob.digest, 'MEUCIQsource'],
       ])
-      const config = await client.getSmallBlob(to, merged.parsed.manifest.config.digest as Digest, 1 << 20)
+      const config = await client.repository(to).getSmallBlob(merged.parsed.manifest.config.digest as Digest, 1 << 20)
       expect(decode(config)).toBe(decode(cosignConfig(layers.map((l) => l.digest)).bytes))
       const candidates = await candidatesOf(client.repository(to), await discoverArtifacts(client.repository(to), subject))
       expect(candidates.filter((c) => c.source.includes('.sig')).length).toBe(3)
@@ -177,13 +178,13 @@ for (const [name, start] of PAIRS) {
       const payload = simpleSigningPayload(to.repository, subject, 'signer')
       const layer = {payload: payload.bytes, annotations: {[SIGNATURE_KEY]: 'MEUCIQsigner'}, mediaType: payload.mediaType}
       expect(await appendLegacySignature(client.repository(to), subject, layer)).toBe('appended')
-      const fresh = await client.getManifest(to, tag)
+      const fresh = await client.repository(to).getManifest(tag)
       if (fresh.parsed.kind !== 'image') throw new Error('expected an image manifest')
       // A fresh tag is exactly cosign's empty image plus one layer: the 233-byte config.
       expect(fresh.parsed.manifest.config.size).toBe(233)
       expect(await appendLegacySignature(client.repository(to), subject, layer)).toBe('already-present')
       expect(await appendLegacySignature(client.repository(to), subject, {...layer, annotations: {[SIGNATURE_KEY]: 'MEUCIQsecond'}})).toBe('appended')
-      const two = await client.getManifest(to, tag)
+      const two = await client.repository(to).getManifest(tag)
       expect(two.parsed.kind === 'image' && two.parsed.manifest.layers.length).toBe(2)
 
       const bundle = bundleReferrer(seeded.image, `signed-at-target-${seq}`)
@@ -217,7 +218,7 @@ describe('merging while another writer changes the tag', () => {
       })
       const mine = {payload: blob('{"mine":1}', 'application/vnd.dev.cosign.simplesigning.v1+json').bytes, annotations: {[SIGNATURE_KEY]: 'MEUCIQmine'}, mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json'}
       expect(await appendLegacySignature(client.repository(repo), seeded.image.digest, mine)).toBe('appended')
-      const result = await client.getManifest(repo, tag)
+      const result = await client.repository(repo).getManifest(tag)
       const signatures = result.parsed.kind === 'image' ? result.parsed.manifest.layers.map((l) => l.annotations?.[SIGNATURE_KEY]) : []
       expect(signatures).toStrictEqual(['MEUCIQsig1', 'MEUCIQlate', 'MEUCIQmine'])
     } finally {

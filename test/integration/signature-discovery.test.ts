@@ -5,7 +5,8 @@
  * the referrer manifests themselves.
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
-import type {RegistryClient, Repository} from '../../src/registry/client.ts'
+import type {RegistryClient} from '../../src/registry/client.ts'
+import type {Repository} from '../../src/registry/handle.ts'
 import {candidatesOf, discoverArtifacts, legacyTag} from '../../src/signatures/discover.ts'
 import {startFakeRegistry} from '../support/fake-registry/index.ts'
 import {makeImage, pushImage} from '../support/images.ts'

@@ -39,7 +39,7 @@ test('a .sig tag created by another writer between our look and our PUT is merge
   const report = await copyArtifacts(new CopyEngine({transfers: 4}), client.repository(from), client.repository(to), seeded.image.digest, artifacts)
 
   expect(report).toMatchObject({legacyTags: 0, merged: 1})
-  const now = await client.getManifest(to, tag)
+  const now = await client.repository(to).getManifest(tag)
   const signatures = now.parsed.kind === 'image' ? now.parsed.manifest.layers.map((l) => l.annotations?.[SIGNATURE_KEY]) : []
   expect(signatures).toStrictEqual(['MEUCIQtheirs', 'MEUCIQours'])
 })

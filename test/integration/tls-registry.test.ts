@@ -8,7 +8,8 @@ import {copyFile, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {createServer, type Server} from 'node:tls'
 import {join} from 'node:path'
 import {connectRegistries, type ConnectOptions} from '../../src/registry/connect.ts'
-import type {RegistryClient, Repository} from '../../src/registry/client.ts'
+import type {RegistryClient} from '../../src/registry/client.ts'
+import type {Repository} from '../../src/registry/handle.ts'
 import {NetworkError} from '../../src/transport/errors.ts'
 import type {RequestEvent} from '../../src/transport/transport.ts'
 import {type Image, makeImage} from '../support/images.ts'
@@ -50,8 +51,8 @@ async function roundTrip(client: RegistryClient, registry: RealRegistry, seed: s
   const image: Image = makeImage({flavor: 'oci', seed, layers: 0})
   const config = image.config
   expect(await client.repository(repo).putBlob({digest: config.digest, size: config.bytes.byteLength, open: async () => new Blob([config.bytes]).stream()})).toBe('uploaded')
-  await client.putManifestConditional(repo, '1', {bytes: image.bytes, mediaType: image.mediaType, digest: image.digest})
-  expect((await client.headManifest(repo, '1'))?.digest).toBe(image.digest)
+  await client.repository(repo).putManifest('1', {bytes: image.bytes, mediaType: image.mediaType, digest: image.digest})
+  expect((await client.repository(repo).headManifest('1'))?.digest).toBe(image.digest)
 }
 
 /** A certs.d tree holding `files` (name → source path) for `host`. */
@@ -81,7 +82,7 @@ describe('a loopback registry serving TLS', () => {
 
   test('a wrong CA fails with one sentence naming the host, and plain HTTP is never tried', async () => {
     const {client, events} = await connect(tlsRegistry, {caFiles: [pki.otherCa]})
-    const err = await client.headManifest({registry: tlsRegistry.host, repository: 'tls/x'}, '1').catch((e: unknown) => e)
+    const err = await client.repository({registry: tlsRegistry.host, repository: 'tls/x'}).headManifest('1').catch((e: unknown) => e)
     expect(err).toBeInstanceOf(NetworkError)
     expect((err as NetworkError).kind).toBe('tls-certificate')
     expect((err as NetworkError).message).toContain(`the TLS certificate of ${tlsRegistry.host} did not verify`)
@@ -92,7 +93,7 @@ describe('a loopback registry serving TLS', () => {
 
   test('without any CA for it, the default trust store refuses it the same way', async () => {
     const {client} = await connect(tlsRegistry, {})
-    const err = await client.headManifest({registry: tlsRegistry.host, repository: 'tls/x'}, '1').catch((e: unknown) => e)
+    const err = await client.repository({registry: tlsRegistry.host, repository: 'tls/x'}).headManifest('1').catch((e: unknown) => e)
     expect((err as NetworkError).kind).toBe('tls-certificate')
   })
 })
@@ -109,7 +110,7 @@ describe('a loopback registry that requires client certificates', () => {
     const proxy = await startOpeningBytesProxy(Number(new URL(mtlsRegistry.url).port))
     try {
       const {client, events} = await connect(mtlsRegistry, {caFiles: [pki.ca]})
-      const err = await client.headManifest({registry: proxy.host, repository: 'tls/x'}, '1').catch((e: unknown) => e)
+      const err = await client.repository({registry: proxy.host, repository: 'tls/x'}).headManifest('1').catch((e: unknown) => e)
       expect(err).toBeInstanceOf(NetworkError)
       expect((err as NetworkError).kind).toBe('tls-handshake')
       expect((err as NetworkError).message).toContain(`no TLS session with ${proxy.host} (EPROTO)`)
@@ -128,7 +129,7 @@ describe('a loopback registry that requires client certificates', () => {
     const proxy = await startOpeningBytesProxy((server.address() as {port: number}).port)
     try {
       const {client} = await connect(mtlsRegistry, {caFiles: [pki.ca]})
-      const err = await client.headManifest({registry: proxy.host, repository: 'tls/x'}, '1').catch((e: unknown) => e)
+      const err = await client.repository({registry: proxy.host, repository: 'tls/x'}).headManifest('1').catch((e: unknown) => e)
       expect(err).toBeInstanceOf(NetworkError)
       expect((err as NetworkError).message).toContain(`failed: no TLS session with ${proxy.host} (EPROTO)`)
       expect((err as NetworkError).message).not.toContain('\n')
@@ -156,7 +157,7 @@ describe('an --insecure-registry host (0.0.0.0 reaches loopback, yet is not a lo
 
   test('is tried over HTTPS first, like loopback, and reached over plain HTTP when it does not speak TLS', async () => {
     const {client, events} = await connect(plainRegistry, {insecureRegistries: [repo().registry]})
-    expect(await client.headManifest(repo(), '1')).toBeNull()
+    expect(await client.repository(repo()).headManifest('1')).toBeNull()
     expect(events.map((e) => [e.url.split('/v2/')[0], e.status])).toEqual([
       [`https://${repo().registry}`, null],
       [`http://${repo().registry}`, 200],
@@ -166,7 +167,7 @@ describe('an --insecure-registry host (0.0.0.0 reaches loopback, yet is not a lo
 
   test('without --insecure-registry it is HTTPS only', async () => {
     const {client} = await connect(plainRegistry, {})
-    const err = await client.headManifest(repo(), '1').catch((e: unknown) => e)
+    const err = await client.repository(repo()).headManifest('1').catch((e: unknown) => e)
     expect((err as NetworkError).kind).toBe('tls-handshake')
   })
 })

@@ -6,7 +6,7 @@
 import {dirname} from 'node:path'
 import {link, open, rename, unlink} from 'node:fs/promises'
 import {type Digest, digestAlgorithm, digestOf, streamingDigest} from '../../ref/digest.ts'
-import {LayoutError} from './errors.ts'
+import {LayoutError} from '../layout-errors.ts'
 import {blobPath, ensureDirectoryInside, openInside, readInside, realInside, sizeInside, syncDirectory} from './files.ts'
 
 /** Read size for streaming: large enough for throughput, small enough not to matter for memory. */

@@ -13,7 +13,7 @@ import {type FileHandle, link, lstat, mkdir, open, realpath, rename, unlink} fro
 import {basename, dirname, join, relative, sep} from 'node:path'
 import {readOpenFile} from '../../files/read.ts'
 import {type Digest, digestAlgorithm} from '../../ref/digest.ts'
-import {errnoCode, LayoutError} from './errors.ts'
+import {LayoutError} from '../layout-errors.ts'
 
 /** `blobs/<alg>/<hex>` under the layout root (spec: image-layout.md, "Blobs"). */
 export function blobPath(root: string, digest: Digest): string {
@@ -190,4 +190,10 @@ export async function ensureDirectoryInside(root: string, dir: string): Promise<
   const real = await realInside(root, dir)
   if (real === null) throw new LayoutError('NOT_A_LAYOUT', dir, `${dir} could not be created`)
   return real
+}
+
+/** The errno code of a Node/Bun file-system error, or null for anything else. */
+export function errnoCode(err: unknown): string | null {
+  const code = (err as {code?: unknown} | null)?.code
+  return typeof code === 'string' ? code : null
 }

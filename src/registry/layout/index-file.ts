@@ -9,7 +9,7 @@ import Value from 'typebox/value'
 import {type Descriptor, type Index, IndexSchema} from '../../oci/manifest.ts'
 import {MediaType} from '../../oci/media-types.ts'
 import {digestProblem} from '../../ref/digest.ts'
-import {LayoutError} from './errors.ts'
+import {LayoutError} from '../layout-errors.ts'
 import {readInside, writeAtomic} from './files.ts'
 import {type LockOptions, withLock} from './lock.ts'
 

@@ -18,7 +18,8 @@ import {constants} from 'node:fs'
 import {link, open, rename, unlink} from 'node:fs/promises'
 import {readOpenFile} from '../../files/read.ts'
 import {retryDelayMs, type RetryPolicy, sleep} from '../../transport/retry.ts'
-import {errnoCode, LayoutError} from './errors.ts'
+import {LayoutError} from '../layout-errors.ts'
+import {errnoCode} from './files.ts'
 
 /** How long a writer waits for a live lock before giving up. */
 const LOCK_WAIT_MS = 30_000

@@ -10,12 +10,11 @@
  * The Range request goes to the registry again, which redirects it to storage afresh (a signed storage URL of
  * the first answer may have expired).
  */
-import type {Digest} from '../ref/digest.ts'
-import {NetworkError} from '../transport/errors.ts'
-import {retryDelayMs, sleep} from '../transport/retry.ts'
-import {pullScope} from './client.ts'
-import {ContentError} from './errors.ts'
-import type {RegistryRepository} from './registry-repository.ts'
+import type {Digest} from '../../ref/digest.ts'
+import {NetworkError} from '../../transport/errors.ts'
+import {retryDelayMs, sleep} from '../../transport/retry.ts'
+import {ContentError} from '../errors.ts'
+import {pullScope, type RemoteRepository} from './connection.ts'
 
 type BlobReader = ReturnType<typeof readerOf>
 
@@ -57,7 +56,7 @@ export const MAX_RESUMES = 5
  * The blob's bytes as one stream, resumed with Range requests when the connection breaks. Nothing is read ahead
  * of the consumer (highWaterMark 0): the body stays a pull-through, as without resumption.
  */
-export async function readBlob(handle: RegistryRepository, digest: Digest, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+export async function readBlob(handle: RemoteRepository, digest: Digest, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
   const first = await requestBlob(handle, digest, null, signal)
   if (!first.body) throw new ContentError('DIGEST_MISMATCH', `blob ${digest} was served without a body`)
   let reader = readerOf(first.body)
@@ -101,7 +100,7 @@ export async function readBlob(handle: RegistryRepository, digest: Digest, signa
  * GETs the rest of the blob from `offset`. Null when the answer does not continue it: a 200 (the source ignores
  * ranges; at offset 0 it is the whole blob and serves), another range or length, or a failed request.
  */
-async function resume(handle: RegistryRepository, digest: Digest, offset: number, total: number | null, signal?: AbortSignal): Promise<{reader: BlobReader; total: number | null} | null> {
+async function resume(handle: RemoteRepository, digest: Digest, offset: number, total: number | null, signal?: AbortSignal): Promise<{reader: BlobReader; total: number | null} | null> {
   let response: Response
   try {
     response = await requestBlob(handle, digest, offset, signal)
@@ -120,7 +119,7 @@ async function resume(handle: RegistryRepository, digest: Digest, offset: number
 }
 
 /** A blob GET, from `from` on when given. Redirects to storage are followed by the transport. */
-function requestBlob(handle: RegistryRepository, digest: Digest, from: number | null, signal?: AbortSignal): Promise<Response> {
+function requestBlob(handle: RemoteRepository, digest: Digest, from: number | null, signal?: AbortSignal): Promise<Response> {
   const {repo} = handle
   return handle.connection.send(repo, {
     method: 'GET',

@@ -2,8 +2,8 @@
  * Verified manifests kept by repository and digest, so a one-shot run reads each once: plan reads the top
  * manifest, apply would read it again. Content-addressed, so never stale; bounded in total bytes, oldest first out.
  */
-import type {Digest} from '../ref/digest.ts'
-import type {FetchedManifest, Repository} from './client.ts'
+import type {Digest} from '../../ref/digest.ts'
+import type {FetchedManifest, Repository} from '../handle.ts'
 
 const KEPT_MANIFEST_BYTES = 32 * 1024 * 1024
 

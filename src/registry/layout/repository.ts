@@ -7,13 +7,14 @@
  * digest read as its ETag replaces only that), so the never-overwrite guarantee holds as on a registry; a
  * "mount" from another layout is a hard link of the (verified) blob file.
  */
-import type {Digest} from '../ref/digest.ts'
-import type {FetchedManifest, ManifestBytes, PutOutcome} from './client.ts'
-import {ContentError} from './errors.ts'
-import type {BlobSource, PutConditions, ReferrerRecord, RepositoryHandle, StoreLocation} from './handle.ts'
-import {type OciLayout, openLayout} from './layout/layout.ts'
-import {MAX_REFERRERS, ReferrersError, type ReferrerList} from './referrers.ts'
-import type {TagListing} from './tags.ts'
+import type {Digest} from '../../ref/digest.ts'
+import {ContentError} from '../errors.ts'
+import type {FetchedManifest, ManifestBytes, PutOutcome} from '../handle.ts'
+import type {BlobSource, PutOptions, ReferrerRecord, RepositoryHandle, StoreLocation, StoreOptions} from '../handle.ts'
+import type {ReferrerList} from '../handle.ts'
+import type {TagListing} from '../handle.ts'
+import {MAX_REFERRERS, ReferrersError} from '../referrer-manifests.ts'
+import {type OciLayout, openLayout} from './layout.ts'
 
 export type LayoutRole = 'source' | 'target'
 
@@ -60,8 +61,8 @@ export class LayoutRepository implements RepositoryHandle {
     return manifest && {digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size, bytes: manifest.bytes}
   }
 
-  async putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, conditions: PutConditions = {}): Promise<PutOutcome> {
-    const replacing = conditions.ifMatch ? (conditions.ifMatch as Digest) : null
+  async putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options: PutOptions = {}): Promise<PutOutcome> {
+    const replacing = options.ifMatch ? (options.ifMatch as Digest) : null
     const put = await (await this.layout()).putManifest(reference, manifest, replacing)
     // `exists`: the tag names other content, which a layout never replaces unasked, conditional or not.
     if (put.kind === 'exists') return {kind: 'precondition-failed'}
@@ -73,8 +74,8 @@ export class LayoutRepository implements RepositoryHandle {
   }
 
   /** A file whose size is not the descriptor's `size` is refused before it is read (a sparse file, a swap). */
-  async getBlob(digest: Digest, _signal?: AbortSignal, size?: number): Promise<ReadableStream<Uint8Array>> {
-    return (await (await this.layout()).getBlob(digest, size)).body
+  async getBlob(digest: Digest, options: StoreOptions & {size?: number} = {}): Promise<ReadableStream<Uint8Array>> {
+    return (await (await this.layout()).getBlob(digest, options.size)).body
   }
 
   async getSmallBlob(digest: Digest, maxBytes: number): Promise<Uint8Array> {
@@ -88,7 +89,7 @@ export class LayoutRepository implements RepositoryHandle {
   }
 
   /** `mountFrom` another layout: the file is hard-linked from there (see linkBlob), else the bytes are copied. */
-  async putBlob(blob: BlobSource, options: {mountFrom?: RepositoryHandle} = {}): Promise<'mounted' | 'uploaded'> {
+  async putBlob(blob: BlobSource, options: StoreOptions & {mountFrom?: RepositoryHandle} = {}): Promise<'mounted' | 'uploaded'> {
     const layout = await this.layout()
     const from = options.mountFrom
     // The other layout as it was opened (a real path checked against its tree), not the name it was given.

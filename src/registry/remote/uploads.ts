@@ -1,23 +1,14 @@
 /**
- * Blob operations of the distribution API: existence, cross-repository mounts and uploads (reads that resume
- * are in blob-read.ts). An upload is one POST and one streamed monolithic PUT (2 requests per blob), or, with
- * --chunk-size or for a registry that refused a monolithic PUT with 413, PATCH chunks (blob-chunks.ts); bytes are
- * never buffered whole.
+ * Blob uploads of the distribution API: cross-repository mounts and upload sessions (existence and small reads
+ * are in blobs.ts, reads that resume in blob-read.ts). An upload is one POST and one streamed monolithic PUT
+ * (2 requests per blob), or, with --chunk-size or for a registry that refused a monolithic PUT with 413, PATCH
+ * chunks (upload-chunks.ts); bytes are never buffered whole.
  */
-import type {Digest} from '../ref/digest.ts'
-import {RegistryError} from '../transport/errors.ts'
-import {completeUpload, sessionUrl, uploadInChunks} from './blob-chunks.ts'
-import {pullScope, pushScope, type Repository} from './client.ts'
-import type {BlobSource} from './handle.ts'
-import type {RegistryRepository} from './registry-repository.ts'
-
-/** Size of the blob when the repository has it, null when not. */
-export async function headBlob(handle: RegistryRepository, digest: Digest, signal?: AbortSignal): Promise<number | null> {
-  const {repo} = handle
-  const response = await handle.connection.send(repo, {method: 'HEAD', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pushScope(repo)], allowStatus: [404], signal})
-  if (response.status === 404) return null
-  return Number(response.headers.get('content-length') ?? -1)
-}
+import type {Digest} from '../../ref/digest.ts'
+import {RegistryError} from '../../transport/errors.ts'
+import type {BlobSource, Repository} from '../handle.ts'
+import {pullScope, pushScope, type RemoteRepository} from './connection.ts'
+import {completeUpload, sessionUrl, uploadInChunks} from './upload-chunks.ts'
 
 /**
  * Places a blob: a mount from `mountFrom` (same registry) when asked, else (or when the registry would not
@@ -26,7 +17,7 @@ export async function headBlob(handle: RegistryRepository, digest: Digest, signa
  * A monolithic PUT refused with 413 (the registry, or a proxy in front of it, limits request bodies) is done
  * again at once in chunks, from a fresh read of the source, and so is every later upload to that registry.
  */
-export async function uploadBlob(handle: RegistryRepository, blob: BlobSource, options: {mountFrom?: Repository; signal?: AbortSignal}): Promise<'mounted' | 'uploaded'> {
+export async function uploadBlob(handle: RemoteRepository, blob: BlobSource, options: {mountFrom?: Repository; signal?: AbortSignal}): Promise<'mounted' | 'uploaded'> {
   const {signal, mountFrom} = options
   let start: UploadStart | null = null
   if (mountFrom) {
@@ -63,7 +54,7 @@ type UploadStart = {kind: 'mounted'} | {kind: 'session'; location: string}
  * POSTs an upload, asking for a mount from `mountFrom` when given. 201 = mounted; 202 = the registry would not
  * mount (or no mount was asked) and opened an ordinary upload session instead.
  */
-async function startUpload(handle: RegistryRepository, options: {mount?: {digest: Digest; from: Repository}; signal?: AbortSignal}): Promise<UploadStart> {
+async function startUpload(handle: RemoteRepository, options: {mount?: {digest: Digest; from: Repository}; signal?: AbortSignal}): Promise<UploadStart> {
   const {repo, connection} = handle
   const query = options.mount ? `?mount=${encodeURIComponent(options.mount.digest)}&from=${encodeURIComponent(options.mount.from.repository)}` : ''
   const scopes = [pushScope(repo), ...(options.mount ? [pullScope(options.mount.from)] : [])]
@@ -79,7 +70,7 @@ async function startUpload(handle: RegistryRepository, options: {mount?: {digest
 }
 
 /** Abandons an upload session, best effort: a registry expires forgotten sessions anyway. */
-async function cancelUpload(handle: RegistryRepository, location: string): Promise<void> {
+async function cancelUpload(handle: RemoteRepository, location: string): Promise<void> {
   try {
     const response = await handle.connection.send(handle.repo, {method: 'DELETE', path: new URL(location).pathname, url: location, scopes: [pushScope(handle.repo)], allowStatus: [404, 405], retry: false})
     await response.body?.cancel()

@@ -7,7 +7,7 @@
  * something that is not a usable layout, or gave a bad name) and 'content' (bytes on disk are not what they
  * claim to be), so commands render it as one sentence and planning files it with the other failures.
  */
-import {type ErrorCategory, SyncerError} from '../../ref/errors.ts'
+import {type ErrorCategory, SyncerError} from '../ref/errors.ts'
 
 export type LayoutErrorCode =
   /** The directory is missing, or is not an OCI image layout (no `oci-layout`, not a directory). */
@@ -75,10 +75,4 @@ export class LayoutError extends SyncerError {
     super(message, options)
     this.category = CATEGORY[code]
   }
-}
-
-/** The errno code of a Node/Bun file-system error, or null for anything else. */
-export function errnoCode(err: unknown): string | null {
-  const code = (err as {code?: unknown} | null)?.code
-  return typeof code === 'string' ? code : null
 }

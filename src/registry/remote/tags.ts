@@ -6,13 +6,11 @@
  * Bounded: pages of TAGS_PAGE_SIZE, at most MAX_TAG_PAGES. A repository with more tags, or a registry that
  * refuses listing (403 to anonymous users on some registries), is `unlisted`: callers then ask per tag.
  */
-import {RegistryError} from '../transport/errors.ts'
-import {readLimited} from '../transport/body.ts'
-import {pullScope, tagsMemoKey} from './client.ts'
-import type {RegistryRepository} from './registry-repository.ts'
+import {readLimited} from '../../transport/body.ts'
+import {RegistryError} from '../../transport/errors.ts'
+import type {TagListing} from '../handle.ts'
+import {pullScope, type RemoteRepository, tagsMemoKey} from './connection.ts'
 import {nextLink} from './link.ts'
-
-export type TagListing = {kind: 'listed'; tags: ReadonlySet<string>} | {kind: 'unlisted'; reason: string}
 
 /** What we ask per page; ECR refuses n > 1000 (the figure go-containerregistry uses too). */
 const TAGS_PAGE_SIZE = 1000
@@ -30,17 +28,17 @@ const RULE_MAX_TAG_PAGES = 500
 /** A page of 1000 tags of up to 128 characters is ~150 KiB; anything far larger is not a tag list. */
 const MAX_PAGE_BYTES = 1024 * 1024
 
-/** The tags of the repository, listed once per client (a tag this client PUTs drops the memo, see client.ts). */
-export function listTags(handle: RegistryRepository, signal?: AbortSignal): Promise<TagListing> {
+/** The tags of the repository, listed once per client (a tag this client PUTs drops the memo, see manifests.ts). */
+export function listTags(handle: RemoteRepository, signal?: AbortSignal): Promise<TagListing> {
   return handle.connection.memo(tagsMemoKey(handle.repo), () => readTags(handle, signal))
 }
 
 /** A tag rule needs every tag (it cannot ask per tag): the same listing and memo, read up to RULE_MAX_TAG_PAGES. */
-export function listTagsForRule(handle: RegistryRepository, signal?: AbortSignal): Promise<TagListing> {
+export function listTagsForRule(handle: RemoteRepository, signal?: AbortSignal): Promise<TagListing> {
   return handle.connection.memo(tagsMemoKey(handle.repo), () => readTags(handle, signal, RULE_MAX_TAG_PAGES))
 }
 
-async function readTags(handle: RegistryRepository, signal?: AbortSignal, maxPages = MAX_TAG_PAGES): Promise<TagListing> {
+async function readTags(handle: RemoteRepository, signal?: AbortSignal, maxPages = MAX_TAG_PAGES): Promise<TagListing> {
   const {repo, connection} = handle
   const tags = new Set<string>()
   const first = `${connection.baseUrl(repo)}/v2/${repo.repository}/tags/list?n=${TAGS_PAGE_SIZE}`

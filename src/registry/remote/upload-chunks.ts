@@ -7,44 +7,19 @@
  * caller abandons the session, and the copy engine starts over. The registry checks `?digest=` against all it
  * received, so no attempt stores a blob under a digest its bytes do not have.
  */
-import {MAX_ECHO_CHARS, quoted} from '../ref/text.ts'
-import {RegistryError, NetworkError} from '../transport/errors.ts'
-import {redactUrl} from '../transport/redact.ts'
-import {retryDelayMs, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
-import type {Digest} from '../ref/digest.ts'
+import type {Digest} from '../../ref/digest.ts'
+import {MAX_ECHO_CHARS, quoted} from '../../ref/text.ts'
+import {RegistryError, NetworkError} from '../../transport/errors.ts'
+import {redactUrl} from '../../transport/redact.ts'
+import {retryDelayMs, sleep, TEMPORARY_STATUS} from '../../transport/retry.ts'
 import {CollectionHint} from './blob-read.ts'
-import {pushScope} from './client.ts'
-import type {RegistryRepository} from './registry-repository.ts'
-
-/**
- * Chunk size once a registry refused a monolithic PUT: well below the request-body limits of common fronts
- * (Cloud Run 32 MiB, Cloudflare 100 MB), large enough that a round trip per chunk costs little next to its
- * transfer, and small enough that the one buffered chunk stays a fraction of the memory budget.
- */
-export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
+import {pushScope, type RemoteRepository} from './connection.ts'
 
 /** Recoveries (status check, rest of a chunk sent again) per blob, across its chunks. */
 export const MAX_CHUNK_RECOVERIES = 5
 
-/** How this run uploads to each registry: --chunk-size for all, or chunks for those that refused a monolithic PUT. */
-export class UploadModes {
-  private readonly refusedMonolithic = new Set<string>()
-
-  constructor(private readonly chunkSize: number | null) {}
-
-  /** The chunk size for uploads to `registry`, or null for one monolithic PUT. */
-  chunkSizeFor(registry: string): number | null {
-    return this.chunkSize ?? (this.refusedMonolithic.has(registry) ? DEFAULT_CHUNK_SIZE : null)
-  }
-
-  /** `registry` answered a monolithic PUT with 413: chunks for the rest of the run. */
-  noteRefusedMonolithic(registry: string): void {
-    this.refusedMonolithic.add(registry)
-  }
-}
-
 /** Sends `body` to the session at `location` in chunks of `chunkSize`, then completes it with `PUT ?digest=`. */
-export async function uploadInChunks(handle: RegistryRepository, location: string, blob: {digest: Digest; body: ReadableStream<Uint8Array>}, chunkSize: number, signal?: AbortSignal): Promise<void> {
+export async function uploadInChunks(handle: RemoteRepository, location: string, blob: {digest: Digest; body: ReadableStream<Uint8Array>}, chunkSize: number, signal?: AbortSignal): Promise<void> {
   const budget = {used: 0}
   let at = location
   let offset = 0
@@ -60,7 +35,7 @@ export async function uploadInChunks(handle: RegistryRepository, location: strin
  * (a monolithic upload; registries backed by object stores refuse chunked transfer encoding), or without a body
  * after PATCH chunks. A body is never retried here: a stream cannot be sent twice.
  */
-export async function completeUpload(handle: RegistryRepository, location: string, digest: Digest, content: {size: number; body: ReadableStream<Uint8Array>} | null, signal?: AbortSignal): Promise<void> {
+export async function completeUpload(handle: RemoteRepository, location: string, digest: Digest, content: {size: number; body: ReadableStream<Uint8Array>} | null, signal?: AbortSignal): Promise<void> {
   const url = new URL(location)
   url.searchParams.set('digest', digest)
   const response = await handle.connection.send(handle.repo, {
@@ -116,7 +91,7 @@ async function* chunksOf(body: ReadableStream<Uint8Array>, size: number): AsyncG
  * PATCHes `chunk` (bytes `start`…) and returns the session's next Location. After a temporary failure (or a 416:
  * a replay that met bytes the registry had already taken), asks the registry how much it holds and sends the rest.
  */
-async function sendChunk(handle: RegistryRepository, location: string, chunk: Uint8Array, start: number, budget: {used: number}, signal?: AbortSignal): Promise<string> {
+async function sendChunk(handle: RemoteRepository, location: string, chunk: Uint8Array, start: number, budget: {used: number}, signal?: AbortSignal): Promise<string> {
   let at = location
   let from = start
   for (;;) {
@@ -136,7 +111,7 @@ async function sendChunk(handle: RegistryRepository, location: string, chunk: Ui
   }
 }
 
-async function patch(handle: RegistryRepository, location: string, bytes: Uint8Array, from: number, signal?: AbortSignal): Promise<string> {
+async function patch(handle: RemoteRepository, location: string, bytes: Uint8Array, from: number, signal?: AbortSignal): Promise<string> {
   const response = await handle.connection.send(handle.repo, {
     method: 'PATCH',
     path: new URL(location).pathname,
@@ -178,7 +153,7 @@ function slices(bytes: Uint8Array): ReadableStream<Uint8Array> {
 }
 
 /** `GET <location>`: how many bytes the session holds (204 with `Range: 0-END`), and where it goes on. */
-async function uploadStatus(handle: RegistryRepository, location: string, signal?: AbortSignal): Promise<{received: number; location: string} | null> {
+async function uploadStatus(handle: RemoteRepository, location: string, signal?: AbortSignal): Promise<{received: number; location: string} | null> {
   const response = await handle.connection.send(handle.repo, {method: 'GET', path: new URL(location).pathname, url: location, scopes: [pushScope(handle.repo)], signal})
   await response.body?.cancel()
   const end = rangeEndOf(response)
@@ -194,7 +169,7 @@ function rangeEndOf(response: Response): number | null {
 }
 
 /** A session may move with every answer (distribution's `_state`); a missing Location means it stays. */
-function nextLocation(handle: RegistryRepository, response: Response, current: string, method: 'PATCH' | 'GET'): string {
+function nextLocation(handle: RemoteRepository, response: Response, current: string, method: 'PATCH' | 'GET'): string {
   const location = response.headers.get('location')
   return location ? sessionUrl(handle, location, {method, url: current, status: response.status}) : current
 }
@@ -204,7 +179,7 @@ function nextLocation(handle: RegistryRepository, response: Response, current: s
  * https, or http where plain HTTP is allowed. Followed, a `file:` Location made fetch write the blob to the local
  * disk and the upload look done; refused, the blob fails here, naming the answer that gave it.
  */
-export function sessionUrl(handle: RegistryRepository, location: string, answer: {method: string; url: string; status: number}): string {
+export function sessionUrl(handle: RemoteRepository, location: string, answer: {method: string; url: string; status: number}): string {
   const base = `${handle.connection.baseUrl(handle.repo)}/`
   const url = URL.canParse(location, base) ? new URL(location, base).toString() : null
   if (url !== null && handle.connection.mayFollow(url)) return url

@@ -1,0 +1,70 @@
+/**
+ * What makes a manifest a referrer (its `subject`), the descriptor that lists it in a referrers index, and the
+ * bounds and error of referrer listings: the same for every store (remote/referrers.ts, layout/layout.ts).
+ */
+import type {Descriptor} from '../oci/manifest.ts'
+import {type Digest, isDigest} from '../ref/digest.ts'
+import {SyncerError} from '../ref/errors.ts'
+import type {FetchedManifest, ReferrerRecord, RepositoryHandle} from './handle.ts'
+
+/** Why referrers could not be read or recorded; `FALLBACK_TAG_CONFLICT`: `sha256-<hex>` holds a non-index. */
+export class ReferrersError extends SyncerError {
+  override readonly name = 'ReferrersError'
+  /** Listings and fallback indexes that are too large or malformed: content the registry serves, not its protocol. */
+  readonly category = 'content' as const
+  constructor(
+    readonly code: 'TOO_MANY_PAGES' | 'TOO_MANY_REFERRERS' | 'FALLBACK_TAG_CONFLICT' | 'FALLBACK_CONTENDED' | 'NOT_A_REFERRER',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Referrers read for one digest. Each is fetched (a manifest of up to 4 MiB) and kept for copying, so the
+ * list must be bounded in total, not only per page; real images carry a handful (signatures, SBOMs, provenance).
+ */
+export const MAX_REFERRERS = 1000
+/**
+ * The descriptor that represents `manifest` in a referrers list: its own `artifactType`, else its config's media
+ * type, and all of its annotations (distribution-spec §Listing Referrers; cosign#4641 shows what omitting them costs).
+ */
+export function referrerDescriptor(manifest: FetchedManifest): Descriptor {
+  const body = manifest.parsed.kind === 'image' ? manifest.parsed.manifest : manifest.parsed.index
+  const artifactType = body.artifactType ?? (manifest.parsed.kind === 'image' ? manifest.parsed.manifest.config.mediaType : undefined)
+  return {
+    mediaType: manifest.mediaType,
+    digest: manifest.digest,
+    size: manifest.size,
+    ...(artifactType !== undefined ? {artifactType} : {}),
+    ...(body.annotations && Object.keys(body.annotations).length > 0 ? {annotations: {...body.annotations}} : {}),
+  }
+}
+
+/** The subject digest of a referrer manifest, or null when it has none (then it is no referrer). */
+export function subjectOf(manifest: FetchedManifest): string | null {
+  const body = manifest.parsed.kind === 'image' ? manifest.parsed.manifest : manifest.parsed.index
+  return body.subject?.digest ?? null
+}
+
+/** The subject of a referrer manifest as a digest; a manifest without one cannot be pushed as a referrer. */
+export function subjectDigestOf(manifest: FetchedManifest): Digest {
+  const subject = subjectOf(manifest)
+  if (subject === null || !isDigest(subject)) throw new ReferrersError('NOT_A_REFERRER', `manifest ${manifest.digest} has no valid subject`)
+  return subject
+}
+
+/** What putReferrer did: whether the registry indexed the subject itself, or we updated the fallback index. */
+type ReferrerPush = {fallback: ReferrerRecord}
+
+/**
+ * PUTs a referrer manifest by digest, then makes it findable: when the answer lacks `OCI-Subject`, or the
+ * registry has no referrers API (ECR sends the header without serving the API), the fallback index gets it.
+ * The manifest's blobs must already be in `repo`.
+ */
+export async function putReferrer(handle: RepositoryHandle, manifest: FetchedManifest, signal?: AbortSignal): Promise<ReferrerPush> {
+  subjectDigestOf(manifest)
+  const outcome = await handle.putManifest(manifest.digest, manifest, signal ? {signal} : {})
+  const indexed = outcome.kind === 'stored' && outcome.subject !== null
+  return {fallback: await handle.recordReferrer(manifest, indexed, {signal})}
+}
