@@ -9,7 +9,8 @@
  * Assumes what Bun's fetch does: one request at a time per connection (no pipelining), request heads that
  * arrive in one read, Content-Length framed blob answers.
  */
-import {createServer, connect, type Server, type Socket} from 'node:net'
+import type {Socket} from 'node:net'
+import {startTcpProxy} from './tcp-proxy.ts'
 
 export interface ProxiedRequest {
   method: string
@@ -41,16 +42,9 @@ const BLOB_PATH = /^\/v2\/.+\/blobs\/[a-z0-9]+:[a-f0-9]+$/
 export async function startCutProxy(upstreamHost: string, options: CutProxyOptions = {}): Promise<CutProxy> {
   const [hostname, port] = upstreamHost.split(':') as [string, string]
   const requests: ProxiedRequest[] = []
-  const sockets = new Set<Socket>()
   let cutDone = options.cutAt === undefined
 
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(port), hostname)
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('close', () => sockets.delete(s))
-      s.on('error', () => {})
-    }
+  const proxy = await startTcpProxy({hostname, port: Number(port)}, (client, upstream) => {
     // The exchange in flight on this connection, and how its response is being read.
     let current: ProxiedRequest | null = null
     let cutAfter: number | null = null
@@ -98,20 +92,8 @@ export async function startCutProxy(upstreamHost: string, options: CutProxyOptio
       if (request) request.bodyBytes += body.byteLength
       forward(data, client, upstream)
     })
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => client.destroy())
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('the cut proxy has no TCP address')
-  return {
-    host: `127.0.0.1:${address.port}`,
-    requests,
-    stop: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
+  return {...proxy, requests}
 }
 
 /** Writes with backpressure: a slow reader pauses the other side instead of filling our memory. */

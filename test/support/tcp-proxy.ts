@@ -1,0 +1,36 @@
+/**
+ * The frame of the tests' TCP proxies: each client connection paired with one to the upstream, both tracked so
+ * `stop` can end them, the server on a free loopback port. What passes between the two is the caller's `pair`.
+ */
+import {connect, createServer, type Socket} from 'node:net'
+
+export interface TcpProxy {
+  /** `127.0.0.1:PORT`. */
+  readonly host: string
+  stop(): Promise<void>
+}
+
+export async function startTcpProxy(upstream: {hostname: string; port: number}, pair: (client: Socket, upstream: Socket) => void): Promise<TcpProxy> {
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const up = connect(upstream.port, upstream.hostname)
+    for (const s of [client, up]) {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.on('error', () => {})
+    }
+    pair(client, up)
+    client.on('close', () => up.destroy())
+    up.on('close', () => client.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP address')
+  return {
+    host: `127.0.0.1:${address.port}`,
+    stop: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
