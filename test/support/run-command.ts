@@ -10,7 +10,9 @@
  * that need runs side by side (separate processes writing one layout, shards) spawn them instead.
  *
  * What a process has and this does not: a terminal (stderr is never one here), signals, NO_COLOR settled at
- * startup (./views/no-color.ts), the exit itself. Tests of those spawn the CLI.
+ * startup (src/views/no-color.ts), the exit itself. Tests of those spawn the CLI. oclif decides colour and line
+ * width when it loads, from this process's terminal: run from one, its help and errors here are coloured, so tests
+ * that check oclif's own text spawn the CLI, whose output is a pipe.
  */
 import {join} from 'node:path'
 import {format} from 'node:util'
@@ -60,7 +62,10 @@ function enter(args: readonly string[], options: CliOptions, out: {stdout: strin
   // What oclif's help for a usage error reads the command from.
   process.argv = [process.execPath, CLI, ...args]
   console.log = (...values: unknown[]) => void (out.stdout += `${format(...values)}\n`)
-  console.error = (...values: unknown[]) => void (out.stderr += `${format(...values)}\n`)
+  // Bun writes a bare console.error() (oclif's blank line before a usage error's help) to stdout, unless
+  // --no-color has replaced console.error (src/views/no-color.ts).
+  const bare = noColor(args) ? 'stderr' : 'stdout'
+  console.error = (...values: unknown[]) => void (out[values.length === 0 ? bare : 'stderr'] += `${format(...values)}\n`)
   return () => {
     console.log = log
     console.error = error
@@ -72,4 +77,11 @@ function enter(args: readonly string[], options: CliOptions, out: {stdout: strin
       else process.env[name] = value
     }
   }
+}
+
+/** src/views/no-color.ts's rule: `--no-color` anywhere before `--`. */
+function noColor(args: readonly string[]): boolean {
+  const at = args.indexOf('--no-color')
+  const end = args.indexOf('--')
+  return at >= 0 && (end < 0 || at < end)
 }
