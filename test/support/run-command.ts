@@ -70,7 +70,8 @@ function enter(args: readonly string[], options: CliOptions, out: {stdout: strin
     console.log = log
     console.error = error
     process.argv = argv
-    process.exitCode = exitCode
+    // Bun ignores `process.exitCode = undefined`; 0 is what unset means, and bun test still fails on a failure.
+    process.exitCode = exitCode ?? 0
     process.chdir(cwd)
     for (const [name, value] of env) {
       if (value === undefined) delete process.env[name]
