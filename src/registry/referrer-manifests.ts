@@ -1,6 +1,7 @@
 /**
- * What makes a manifest a referrer (its `subject`), the descriptor that lists it in a referrers index, and the
- * bounds and error of referrer listings: the same for every store (remote/referrers.ts, layout/layout.ts).
+ * What makes a manifest a referrer (its `subject`, read from a manifest being put too), the descriptor that lists
+ * it in a referrers index, and the bounds and error of referrer listings: the same for every store
+ * (remote/referrers.ts, layout/layout.ts).
  */
 import {type Descriptor, parseManifest} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
