@@ -17,6 +17,7 @@ import {MediaType} from '../src/oci/media-types.ts'
 import {type Digest, sha256Digest} from '../src/ref/digest.ts'
 import type {RegistryClient} from '../src/registry/client.ts'
 import type {Repository} from '../src/registry/handle.ts'
+import {gzipFile} from './gzip.ts'
 
 /** The image user: a fixed non-root uid/gid (distroless's "nonroot"), with /tmp as its home. */
 export const IMAGE_USER = 65532
@@ -113,7 +114,7 @@ export async function buildImage(input: ImageInput, layout: string): Promise<{in
     for (const arch of Object.keys(ARCHES) as ImageArch[]) {
       const tar = await layerTar(arch, input.binaries[arch], input.time, work)
       const gz = `${tar}.gz`
-      await Bun.write(gz, run(['gzip', '-n', '-c', tar]))
+      await gzipFile(tar, gz)
       const layer: ImageBlob = {digest: await fileDigest(gz), size: Bun.file(gz).size, mediaType: MediaType.OciLayerGzip, path: gz}
       const config = inMemory(MediaType.OciConfig, json({
         created,
