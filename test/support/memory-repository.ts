@@ -18,7 +18,7 @@ import {baseMediaType} from '../../src/oci/media-types.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../src/ref/digest.ts'
 import {tagProblem} from '../../src/ref/reference.ts'
 import {ContentError} from '../../src/registry/errors.ts'
-import type {BlobSource, EtaggedManifest, FetchedManifest, ManifestBytes, ManifestHead, PutOptions, PutOutcome, ReferrerList, ReferrerRecord, Repository, RepositoryHandle, StoreLocation, StoreOptions, TagListing} from '../../src/registry/handle.ts'
+import type {BlobSource, EtaggedManifest, FetchedManifest, ManifestBytes, ManifestHead, PutOptions, PutOutcome, ReferrerList, Repository, RepositoryHandle, StoreLocation, StoreOptions, TagListing} from '../../src/registry/handle.ts'
 import {MAX_MANIFEST_BYTES} from '../../src/registry/handle.ts'
 import {referrerDescriptor, subjectOf} from '../../src/registry/referrer-manifests.ts'
 import {RegistryError} from '../../src/transport/errors.ts'
@@ -123,7 +123,8 @@ export class MemoryRepository implements RepositoryHandle {
     }
     this.contents.manifests.set(manifest.digest, {bytes: manifest.bytes.slice(), mediaType})
     if (!isDigest(reference)) this.contents.tags.set(reference, manifest.digest)
-    return {kind: 'stored', subject: subjectOf({...manifest, mediaType, size: manifest.bytes.byteLength, parsed})}
+    // Indexed by subject on the PUT itself (see listReferrers), as a registry with the referrers API does.
+    return {kind: 'stored', referrer: subjectOf({...manifest, mediaType, size: manifest.bytes.byteLength, parsed}) === null ? null : 'indexed'}
   }
 
   async headBlob(digest: Digest, _options?: StoreOptions): Promise<number | null> {
@@ -177,12 +178,6 @@ export class MemoryRepository implements RepositoryHandle {
       .map(referrerDescriptor)
       .sort((a, b) => a.digest.localeCompare(b.digest))
     return {api: 'supported', descriptors}
-  }
-
-  /** The PUT indexed the subject already (see listReferrers), whatever `indexedByStore` says. */
-  async recordReferrer(manifest: FetchedManifest, _indexedByStore: boolean, _options?: StoreOptions): Promise<ReferrerRecord> {
-    await this.enter('recordReferrer', manifest.digest)
-    return 'not-needed'
   }
 
   private enter(method: HandleMethod, reference: string | null): Promise<void> {

@@ -5,7 +5,6 @@
  */
 import {describe, expect, test} from 'bun:test'
 import {MediaType} from '../../src/oci/media-types.ts'
-import {parseManifest} from '../../src/oci/manifest.ts'
 import {ContentError} from '../../src/registry/errors.ts'
 import {RegistryError} from '../../src/transport/errors.ts'
 import {rejectedWith} from './errors.ts'
@@ -55,15 +54,15 @@ describe('the memory store', () => {
     expect({status: err.status, codes: err.diagnostics.map((d) => [d.code, d.detail])}).toStrictEqual({status: 400, codes: [['MANIFEST_BLOB_UNKNOWN', image.config.digest], ['MANIFEST_BLOB_UNKNOWN', image.layers[1]!.digest]]})
   })
 
-  test('a referrer is indexed by its PUT alone, which answers its subject; recording it is not needed', async () => {
+  test('a referrer is indexed by its PUT alone, which says so', async () => {
     const repo = new MemoryStores().repository(REPO)
     const subject = makeImage({flavor: 'oci'})
     const sbom = makeReferrer(subject, 'memory')
     for (const blob of sbom.blobs) await repo.putBlob(blobSource(blob))
-    expect(await repo.putManifest(sbom.digest, sbom)).toStrictEqual({kind: 'stored', subject: subject.digest})
+    expect(await repo.putManifest(sbom.digest, sbom)).toStrictEqual({kind: 'stored', referrer: 'indexed'})
     expect((await repo.listReferrers(subject.digest)).descriptors.map((d) => d.digest)).toStrictEqual([sbom.digest])
-    const manifest = {...sbom, size: sbom.bytes.byteLength, parsed: parseManifest(sbom.bytes, sbom.mediaType)}
-    expect(await repo.recordReferrer(manifest, false)).toBe('not-needed')
+    for (const blob of [subject.config, ...subject.layers]) await repo.putBlob(blobSource(blob))
+    expect(await repo.putManifest(subject.digest, subject)).toStrictEqual({kind: 'stored', referrer: null})
   })
 
   test('a mount is made between repositories of one registry of one store only; elsewhere the blob is uploaded', async () => {
