@@ -13,7 +13,7 @@ import {policyTrustFromRecord, trustInputFromRecord} from '../plan/policy-record
 import type {Digest} from '../ref/digest.ts'
 import type {CopyEngine, Route} from '../copy/engine.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
-import {checkPolicy, TrustStore} from '../signatures/check.ts'
+import {checkPolicy, type TrustStore} from '../signatures/check.ts'
 import {copyArtifacts} from '../signatures/copy.ts'
 import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from '../signatures/decide.ts'
 import {type Artifact, discoverArtifacts} from '../signatures/discover.ts'

@@ -115,7 +115,9 @@ export class CopyEngine {
       return null
     }
     let answer: T | null = null
-    await remember(this.manifests, key, this.placeManifest(route, manifest.digest, manifest, async () => void (answer = await put())))
+    await remember(this.manifests, key, this.placeManifest(route, manifest.digest, manifest, async () => {
+      answer = await put()
+    }))
     return answer
   }
 
@@ -133,6 +135,7 @@ export class CopyEngine {
   private async readTree(source: RepositoryHandle, manifest: FetchedManifest): Promise<void> {
     const signal = this.options.signal
     if (manifest.parsed.kind === 'index') {
+      // biome-ignore lint/nursery/noFloatingPromises: awaited; the rule takes mapLimit's results (void) for promises
       await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, async (child) => this.verifySource(source, await source.getManifest(child, {signal})))
       return
     }
