@@ -135,8 +135,8 @@ export class CopyEngine {
   private async readTree(source: RepositoryHandle, manifest: FetchedManifest): Promise<void> {
     const signal = this.options.signal
     if (manifest.parsed.kind === 'index') {
-      // biome-ignore lint/nursery/noFloatingPromises: awaited; the rule takes mapLimit's results (void) for promises
-      await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, async (child) => this.verifySource(source, await source.getManifest(child, {signal})))
+      // `await` in the callback too: without it Biome's noFloatingPromises takes mapLimit's results for promises.
+      await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, async (child) => await this.verifySource(source, await source.getManifest(child, {signal})))
       return
     }
     await Promise.all(blobsOf(manifest).map((blob) => this.limiter.run(async () => drain(await source.getBlob(blob.digest, {signal, size: blob.size})))))
