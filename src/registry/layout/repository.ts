@@ -33,7 +33,9 @@ export class LayoutRepository implements RepositoryHandle {
   private layout(): Promise<OciLayout> {
     if (this.opened === null) {
       const opening = openLayout(this.name, {create: this.role === 'target', ...(this.tree !== undefined ? {tree: this.tree} : {})})
-      opening.catch(() => this.opened === opening && (this.opened = null))
+      opening.catch(() => {
+        if (this.opened === opening) this.opened = null
+      })
       this.opened = opening
     }
     return this.opened
