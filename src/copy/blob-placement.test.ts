@@ -30,7 +30,9 @@ async function setup(attempts = 3) {
   for (const blob of [layer, config, emptyConfig]) await source.putBlob(blobSource(blob))
   memory.clearLog()
   const moved = {bytes: 0}
-  const route = (target: MemoryRepository): BlobRoute => ({source, target, onBytes: (n) => void (moved.bytes += n)})
+  const route = (target: MemoryRepository): BlobRoute => ({source, target, onBytes: (n) => {
+    moved.bytes += n
+  }})
   return {memory, source, target: memory.repository(TARGET), route, moved, placement: new BlobPlacement(new Limiter(4), attempts, undefined)}
 }
 

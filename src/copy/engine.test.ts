@@ -121,7 +121,10 @@ describe('copying a manifest tree', () => {
     const route = routeOf(source, target).route
     const fetched = await source.getManifest(image.digest)
     let puts = 0
-    const put = async () => (puts++, (await target.putManifest(image.digest, fetched)).kind)
+    const put = async () => {
+      puts++
+      return (await target.putManifest(image.digest, fetched)).kind
+    }
     expect(await engine.ensureManifestWith(route, fetched, put)).toBe('stored')
     expect(await engine.ensureManifestWith(route, fetched, put)).toBeNull()
     expect(puts).toBe(1)

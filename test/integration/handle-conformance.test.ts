@@ -226,7 +226,13 @@ function conformance(kind: string, can: Capabilities, start: () => Promise<Store
       await from.putBlob(blobSource(blob))
       await empty.putBlob(blobSource({bytes: new Uint8Array([1]), digest: sha256Digest(new Uint8Array([1]))}))
       let opened = 0
-      const counted = {...blobSource(blob), open: async () => (opened++, new Blob([bytes]).stream())}
+      const counted = {
+        ...blobSource(blob),
+        open: async () => {
+          opened++
+          return new Blob([bytes]).stream()
+        },
+      }
       expect(await to.putBlob(counted, {mountFrom: from})).toBe('mounted')
       expect({opened, size: await to.headBlob(blob.digest)}).toStrictEqual({opened: 0, size: 512})
       const third = fresh()

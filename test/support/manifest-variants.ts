@@ -25,12 +25,16 @@ interface ManifestJson {
 
 /** The same manifest with an annotation: another digest, the same config and layers (or children). */
 export function annotated(manifest: ManifestContent, note: string): ManifestContent {
-  return rewritten(manifest, (json) => void (json.annotations = {...json.annotations, 'org.example.note': note}))
+  return rewritten(manifest, (json) => {
+    json.annotations = {...json.annotations, 'org.example.note': note}
+  })
 }
 
 /** The manifest with the descriptor `pick` chooses listed one byte too large. */
 export function misSized(manifest: ManifestContent, pick: (json: ManifestJson) => Descriptor): ManifestContent {
-  return rewritten(manifest, (json) => void (pick(json).size += 1))
+  return rewritten(manifest, (json) => {
+    pick(json).size += 1
+  })
 }
 
 function rewritten(manifest: ManifestContent, change: (json: ManifestJson) => void): ManifestContent {

@@ -80,7 +80,7 @@ describe('the memory store', () => {
     const repo = stores.repository(REPO)
     const image = makeImage({flavor: 'oci', layers: 0})
     await seedImage(repo, image, 'v1')
-    stores.contents(REPO).manifests.get(image.digest)!.bytes = new TextEncoder().encode(new TextDecoder().decode(image.bytes) + ' ')
+    stores.contents(REPO).manifests.get(image.digest)!.bytes = new TextEncoder().encode(`${new TextDecoder().decode(image.bytes)} `)
     expect((await rejectedWith(ContentError, repo.getManifest('v1'))).code).toBe('DIGEST_MISMATCH')
     expect(await repo.headManifest('v1')).toStrictEqual({digest: image.digest, mediaType: MediaType.OciManifest, size: image.bytes.byteLength + 1})
   })
