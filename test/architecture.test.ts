@@ -57,12 +57,21 @@ const ALLOWED_SAME_RANK: ReadonlySet<string> = new Set([
   'auth→transport',
   // Planning reads the definition. (apply must not: it acts on the plan file alone.)
   'plan→definition',
-  // Apply executes the plan file: it reads plan's model and file reader, never the definition.
+  // Apply executes the plan file: it reads plan's model and file reader, never the definition (APPLY_READS_OF_PLAN).
   'apply→plan',
   // The entry point may load the command table, and runs the process's invocation.
   'cli.ts→commands.ts',
   'cli.ts→main.ts',
 ])
+
+/**
+ * What apply may read of plan/: the plan file (its model and its reader), and what binding.ts checks the file
+ * against before anything is sent (that it holds together; that it follows from the reviewed definition). The
+ * rest of plan/ is the planner: apply decodes each entry once (apply/step.ts) and never climbs back into it
+ * (policy records, platform selection) while copying. Signature and copy code sit below plan and never read it.
+ */
+const APPLY_READS_OF_PLAN: ReadonlySet<string> = new Set(['src/plan/model.ts', 'src/plan/planfile.ts', 'src/plan/consistency.ts', 'src/plan/definition-match.ts'])
+const NEVER_READ_PLAN = ['src/signatures/', 'src/copy/']
 
 const MAX_LINES = 400
 
@@ -121,6 +130,22 @@ function findViolations(files: readonly SourceFile[]): string[] {
       if (toRank === undefined) violations.push(`${where} (layer "${to}" has no rank)`)
       else if (toRank > fromRank) violations.push(`${where} (${from} [${fromRank}] must not import ${to} [${toRank}])`)
       else if (toRank === fromRank && !ALLOWED_SAME_RANK.has(`${from}→${to}`)) violations.push(`${where} (${from} and ${to} are both rank ${fromRank})`)
+    }
+  }
+  return violations
+}
+
+/** Every import of plan/ from code that must not read it, or from apply beyond the plan file, as `file → specifier (why)`. */
+function findPlanReaches(files: readonly SourceFile[]): string[] {
+  const violations: string[] = []
+  for (const file of files) {
+    const below = NEVER_READ_PLAN.some((prefix) => file.path.startsWith(prefix))
+    if (!below && !file.path.startsWith('src/apply/')) continue
+    for (const specifier of importSpecifiers(file.text)) {
+      const target = importTarget(file, specifier)
+      if (!target.startsWith('src/plan/')) continue
+      if (below) violations.push(`${file.path} → ${specifier} (signatures and copy never read plan/)`)
+      else if (!APPLY_READS_OF_PLAN.has(target)) violations.push(`${file.path} → ${specifier} (apply reads of plan/ only ${[...APPLY_READS_OF_PLAN].map((p) => p.slice('src/plan/'.length)).join(', ')})`)
     }
   }
   return violations
@@ -237,6 +262,10 @@ describe('architecture', () => {
     expect(findCycles(files)).toStrictEqual([])
   })
 
+  test('signatures/ and copy/ never import plan/; apply/ imports of plan/ only the plan file and what binding checks it against', () => {
+    expect(findPlanReaches(files)).toStrictEqual([])
+  })
+
   test(`no source file is longer than ${MAX_LINES} lines`, () => {
     const long = files.map((f) => ({path: f.path, lines: f.text.split('\n').length - (f.text.endsWith('\n') ? 1 : 0)})).filter((f) => f.lines > MAX_LINES)
     expect(long.map((f) => `${f.path}: ${f.lines} lines`)).toStrictEqual([])
@@ -328,6 +357,30 @@ describe('the architecture checker', () => {
       expect(findViolations(files)).toStrictEqual(want)
     })
   }
+
+  test('plan reaches: signatures/ or copy/ importing plan/, and apply/ importing the planner', () => {
+    const files = [
+      {path: 'src/signatures/x.ts', text: "import type {PolicyRecord} from '../plan/signature-record.ts'\n"},
+      {path: 'src/copy/x.ts', text: "import type {PlanEntry} from '../plan/model.ts'\n"},
+      {path: 'src/apply/x.ts', text: "import {subsetDecision} from '../plan/select-platforms.ts'\nimport {recordPolicy} from '../plan/policy-record.ts'\n"},
+    ]
+    const allowed = 'model.ts, planfile.ts, consistency.ts, definition-match.ts'
+    expect(findPlanReaches(files)).toStrictEqual([
+      'src/signatures/x.ts → ../plan/signature-record.ts (signatures and copy never read plan/)',
+      'src/copy/x.ts → ../plan/model.ts (signatures and copy never read plan/)',
+      `src/apply/x.ts → ../plan/select-platforms.ts (apply reads of plan/ only ${allowed})`,
+      `src/apply/x.ts → ../plan/policy-record.ts (apply reads of plan/ only ${allowed})`,
+    ])
+  })
+
+  test('allowed plan reaches: apply/ reading the plan file and binding checks, plan/ and commands reading anything of plan/', () => {
+    const files = [
+      {path: 'src/apply/x.ts', text: "import type {Plan} from '../plan/model.ts'\nimport {readPlanFile} from '../plan/planfile.ts'\nimport {planInconsistencies} from '../plan/consistency.ts'\nimport {matchDefinition} from '../plan/definition-match.ts'\n"},
+      {path: 'src/plan/x.ts', text: "import {pickSelection} from './select-platforms.ts'\n"},
+      {path: 'src/commands/x.ts', text: "import {computePlan} from '../plan/run.ts'\n"},
+    ]
+    expect(findPlanReaches(files)).toStrictEqual([])
+  })
 
   test('an import cycle between two files of one layer', () => {
     const files = [
