@@ -73,7 +73,9 @@ export async function runCommand(argv: readonly string[], io: Io = processIo): P
     // oclif's own errors (unknown flag, missing argument, --help's exit) keep oclif's rendering and code.
     if (exit !== undefined) return exit === 0 ? 0 : oclifRendering(err as Error)
     // Unexpected errors may still quote a registry (a RegistryError from verify or sign): printable, never obeyed.
-    io.stderr(`Error: ${printable(err instanceof Error ? ((process.env.SYNCER_DEBUG ? err.stack : undefined) ?? err.message) : String(err), {multiline: true})}\n`)
+    io.stderr(
+      `Error: ${printable(err instanceof Error ? ((process.env.SYNCER_DEBUG ? err.stack : undefined) ?? err.message) : String(err), {multiline: true})}\n`,
+    )
     return 1
   }
 }

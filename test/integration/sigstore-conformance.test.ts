@@ -15,7 +15,8 @@ import {loadTrustedRoot} from '../../src/signatures/trust.ts'
 import {runCommandInProcess} from '../support/run-command.ts'
 
 const CASES = join(import.meta.dir, '../fixtures/sigstore-conformance/bundle-verify')
-const DEFAULT_IDENTITY = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main'
+const DEFAULT_IDENTITY =
+  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main'
 const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com'
 
 const names = readdirSync(CASES, {withFileTypes: true})
@@ -70,7 +71,14 @@ describe('the verify-blob command takes the artifact as a path or as sha256:<hex
   const digest = `sha256:${createHash('sha256').update(readFileSync(A_TXT)).digest('hex')}`
   const scratch = mkdtempSync(join(tmpdir(), 'image-syncer-conformance-'))
   afterAll(() => rmSync(scratch, {recursive: true, force: true}))
-  const keyed = (name: string) => ['--bundle', join(CASES, name, 'bundle.sigstore.json'), '--key', join(CASES, name, 'key.pub'), '--trusted-root', join(CASES, name, 'trusted_root.json')]
+  const keyed = (name: string) => [
+    '--bundle',
+    join(CASES, name, 'bundle.sigstore.json'),
+    '--key',
+    join(CASES, name, 'key.pub'),
+    '--trusted-root',
+    join(CASES, name, 'trusted_root.json'),
+  ]
 
   test.each([A_TXT, digest])('a keyed bundle with a log entry and --trusted-root verifies for %s; the wrong key does not', async (artifact) => {
     expect((await cli([artifact, ...keyed('managed-key-and-trusted-root')])).exitCode).toBe(0)

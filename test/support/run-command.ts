@@ -44,7 +44,16 @@ async function runAlone(args: readonly string[], options: CliOptions): Promise<C
   const out = {stdout: '', stderr: ''}
   const restore = enter(args, options, out)
   try {
-    const exitCode = await runCommand(args, {stdout: (text) => void (out.stdout += text), stderr: (text) => void (out.stderr += text), stderrIsTTY: false, flush: async () => {}})
+    const exitCode = await runCommand(args, {
+      stdout: (text) => {
+        out.stdout += text
+      },
+      stderr: (text) => {
+        out.stderr += text
+      },
+      stderrIsTTY: false,
+      flush: async () => {},
+    })
     return {...out, exitCode}
   } finally {
     restore()
@@ -61,11 +70,15 @@ function enter(args: readonly string[], options: CliOptions, out: {stdout: strin
   if (options.cwd) process.chdir(options.cwd)
   // What oclif's help for a usage error reads the command from.
   process.argv = [process.execPath, CLI, ...args]
-  console.log = (...values: unknown[]) => void (out.stdout += `${format(...values)}\n`)
+  console.log = (...values: unknown[]) => {
+    out.stdout += `${format(...values)}\n`
+  }
   // Bun writes a bare console.error() (oclif's blank line before a usage error's help) to stdout, unless
   // --no-color has replaced console.error (src/views/no-color.ts).
   const bare = noColor(args) ? 'stderr' : 'stdout'
-  console.error = (...values: unknown[]) => void (out[values.length === 0 ? bare : 'stderr'] += `${format(...values)}\n`)
+  console.error = (...values: unknown[]) => {
+    out[values.length === 0 ? bare : 'stderr'] += `${format(...values)}\n`
+  }
   return () => {
     console.log = log
     console.error = error
