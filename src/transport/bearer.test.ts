@@ -62,7 +62,9 @@ describe('token realms', () => {
       const {seen, endpoint} = registry(() => `file://${file}`)
       const err = await get(ANONYMOUS, endpoint).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(AuthenticationError)
-      expect((err as Error).message).toBe(`${endpoint.registry}: refusing the token realm file://${file}: only https realms are accepted (http only on loopback or --insecure-registry hosts)`)
+      expect((err as Error).message).toBe(
+        `${endpoint.registry}: refusing the token realm file://${file}: only https realms are accepted (http only on loopback or --insecure-registry hosts)`,
+      )
       expect(seen.map((s) => s.authorization)).not.toContain('Bearer LOCAL-FILE-SECRET')
       expect(seen.map((s) => s.path)).toEqual(['/v2/'])
     } finally {

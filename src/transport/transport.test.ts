@@ -35,7 +35,13 @@ class FakeServer {
       port: 0,
       fetch: async (req) => {
         const url = new URL(req.url)
-        this.hits.push({method: req.method, path: url.pathname, query: url.searchParams, authorization: req.headers.get('authorization'), body: await req.text()})
+        this.hits.push({
+          method: req.method,
+          path: url.pathname,
+          query: url.searchParams,
+          authorization: req.headers.get('authorization'),
+          body: await req.text(),
+        })
         return this.handler(req, url, this)
       },
     })
@@ -81,8 +87,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  */
 function bearerRegistry(options: {accept?: (token: string) => boolean; tokenDelayMs?: number} = {}): FakeServer {
   let issued = 0
-  const challenge = (server: FakeServer, scope?: string) =>
-    `Bearer realm="${server.baseUrl}/token",service="test-registry"${scope ? `,scope="${scope}"` : ''}`
+  const challenge = (server: FakeServer, scope?: string) => `Bearer realm="${server.baseUrl}/token",service="test-registry"${scope ? `,scope="${scope}"` : ''}`
   const valid = new Set<string>()
   return serve(async (req, url, server) => {
     if (url.pathname === '/v2/') return new Response('{}', {status: 401, headers: {'www-authenticate': challenge(server)}})
@@ -99,9 +104,13 @@ function bearerRegistry(options: {accept?: (token: string) => boolean; tokenDela
     const token = req.headers.get('authorization')?.replace(/^Bearer /, '') ?? ''
     const scope = `repository:${url.pathname.split('/').slice(2, -2).join('/')}:pull`
     if (!valid.has(token) || (options.accept && !options.accept(token))) {
-      return Response.json({errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]}, {status: 401, headers: {'www-authenticate': challenge(server, scope)}})
+      return Response.json(
+        {errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]},
+        {status: 401, headers: {'www-authenticate': challenge(server, scope)}},
+      )
     }
-    if (url.pathname.endsWith('/forbidden')) return Response.json({errors: [{code: 'DENIED', message: 'requested access to the resource is denied'}]}, {status: 403})
+    if (url.pathname.endsWith('/forbidden'))
+      return Response.json({errors: [{code: 'DENIED', message: 'requested access to the resource is denied'}]}, {status: 403})
     return new Response(`manifest of ${url.pathname}`)
   })
 }
@@ -135,7 +144,9 @@ describe('Transport: bearer tokens', () => {
   test('20 concurrent requests of one scope fetch the token once', async () => {
     const server = bearerRegistry({tokenDelayMs: 30})
     const {transport: t} = transport(ALICE)
-    const responses = await Promise.all(Array.from({length: 20}, () => t.request({endpoint: server.endpoint, method: 'GET', path: MANIFEST, scopes: [PULL_BUSYBOX]})))
+    const responses = await Promise.all(
+      Array.from({length: 20}, () => t.request({endpoint: server.endpoint, method: 'GET', path: MANIFEST, scopes: [PULL_BUSYBOX]})),
+    )
     expect(responses.map((r) => r.status)).toStrictEqual(Array(20).fill(200))
     expect(server.hitsTo('/token')).toHaveLength(1)
     expect(server.hitsTo('/v2/')).toHaveLength(1)
@@ -165,7 +176,8 @@ describe('Transport: bearer tokens', () => {
 
   test('a registry token is sent as is, without the token service', async () => {
     const server = serve((req, url) => {
-      if (url.pathname === '/v2/') return new Response(null, {status: 401, headers: {'www-authenticate': `Bearer realm="http://127.0.0.1:1/token",service="s"`}})
+      if (url.pathname === '/v2/')
+        return new Response(null, {status: 401, headers: {'www-authenticate': `Bearer realm="http://127.0.0.1:1/token",service="s"`}})
       return req.headers.get('authorization') === 'Bearer registry-SECRET' ? new Response('ok') : new Response(null, {status: 401})
     })
     const {transport: t} = transport({kind: 'registry-token', token: 'registry-SECRET'})
@@ -180,7 +192,12 @@ describe('Transport: bearer tokens', () => {
     const [hit] = server.hitsTo('/token')
     expect(hit?.method).toBe('POST')
     const form = new URLSearchParams(hit?.body)
-    expect([form.get('grant_type'), form.get('refresh_token'), form.get('service'), form.get('scope')]).toStrictEqual(['refresh_token', 'identity-SECRET', 'test-registry', PULL_BUSYBOX])
+    expect([form.get('grant_type'), form.get('refresh_token'), form.get('service'), form.get('scope')]).toStrictEqual([
+      'refresh_token',
+      'identity-SECRET',
+      'test-registry',
+      PULL_BUSYBOX,
+    ])
   })
 
   test('a wrong password is an AuthenticationError naming the user, not the password', async () => {
@@ -334,12 +351,19 @@ describe('Transport: secrets', () => {
     const messages: string[] = []
     const scopes = [PULL_BUSYBOX]
     await t.request({endpoint: server.endpoint, method: 'GET', path: MANIFEST, scopes})
-    const forbidden = await t.request({endpoint: server.endpoint, method: 'GET', path: '/v2/library/busybox/manifests/forbidden', scopes}).catch((e: unknown) => e)
+    const forbidden = await t
+      .request({endpoint: server.endpoint, method: 'GET', path: '/v2/library/busybox/manifests/forbidden', scopes})
+      .catch((e: unknown) => e)
     expect(forbidden).toBeInstanceOf(RegistryError)
     messages.push((forbidden as Error).message)
     // A pre-signed URL's signature is redacted in events and errors.
     const signed = await t
-      .request({endpoint: server.endpoint, method: 'GET', path: '/v2/library/busybox/manifests/forbidden?X-Amz-Signature=sig-SECRET&X-Amz-Credential=cred-SECRET', scopes})
+      .request({
+        endpoint: server.endpoint,
+        method: 'GET',
+        path: '/v2/library/busybox/manifests/forbidden?X-Amz-Signature=sig-SECRET&X-Amz-Credential=cred-SECRET',
+        scopes,
+      })
       .catch((e: unknown) => e)
     expect(signed).toBeInstanceOf(RegistryError)
     messages.push((signed as Error).message)

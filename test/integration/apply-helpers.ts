@@ -61,14 +61,22 @@ export async function planFor(source: FakeRegistry, target: FakeRegistry, source
 }
 
 /** A client as `apply` connects it, recording the client-side request events. */
-export async function clientFor(target: FakeRegistry, planned: Planned, extra: {timeoutMs?: number} = {}): Promise<{client: RegistryClient; events: RequestEvent[]}> {
+export async function clientFor(
+  target: FakeRegistry,
+  planned: Planned,
+  extra: {timeoutMs?: number} = {},
+): Promise<{client: RegistryClient; events: RequestEvent[]}> {
   const events: RequestEvent[] = []
   const client = await connectRegistries({...planned.registryOptions, targetRegistry: target.host, onRequest: (e) => events.push(e), ...extra}, 'test')
   return {client, events}
 }
 
 /** Plans and applies once with a fresh client. */
-export async function apply(target: FakeRegistry, planned: Planned, options: {concurrency?: number; timeoutMs?: number} = {}): Promise<ApplyResult & {events: RequestEvent[]}> {
+export async function apply(
+  target: FakeRegistry,
+  planned: Planned,
+  options: {concurrency?: number; timeoutMs?: number} = {},
+): Promise<ApplyResult & {events: RequestEvent[]}> {
   const {client, events} = await clientFor(target, planned, options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {})
   const result = await applyPlan(planned.plan, client, options.concurrency !== undefined ? {concurrency: options.concurrency} : {})
   return {...result, events}

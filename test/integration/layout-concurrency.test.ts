@@ -34,10 +34,10 @@ describe('two processes writing one layout', () => {
     const dir = await freshDir()
     // Both open (and so create) the layout before the start time, then race on index.json.
     const startAt = String(Date.now() + 1500)
-    const procs = ['a', 'b'].map((prefix) =>
-      Bun.spawn([process.execPath, TAGGER, dir, prefix, '50', startAt], {stdout: 'pipe', stderr: 'pipe'}),
+    const procs = ['a', 'b'].map((prefix) => Bun.spawn([process.execPath, TAGGER, dir, prefix, '50', startAt], {stdout: 'pipe', stderr: 'pipe'}))
+    const results = await Promise.all(
+      procs.map(async (p) => ({code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text()})),
     )
-    const results = await Promise.all(procs.map(async (p) => ({code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text()})))
     for (const r of results) expect(r).toMatchObject({code: 0, out: 'done 50\n'})
     const layout = await openLayout(dir, {create: false})
     const want = ['a', 'b'].flatMap((prefix) => Array.from({length: 50}, (_, i) => `${prefix}-${i}`)).sort()
@@ -66,7 +66,10 @@ describe('index.json.lock', () => {
     const lock = join(dir, 'index.json.lock')
     await writeFile(lock, JSON.stringify({pid: process.pid, host: hostname(), nonce: 'someone-else', since: '2026-01-01T00:00:00Z'}))
     const started = Date.now()
-    const err = await rejectedWith(LayoutError, updateIndex(layout.root, () => ({next: null, result: null}), {waitMs: 300}))
+    const err = await rejectedWith(
+      LayoutError,
+      updateIndex(layout.root, () => ({next: null, result: null}), {waitMs: 300}),
+    )
     expect(Date.now() - started).toBeGreaterThanOrEqual(300)
     expect(err.code).toBe('LOCK_TIMEOUT')
     expect(err.message).toContain(lock)
@@ -79,7 +82,14 @@ describe('index.json.lock', () => {
     const dir = await freshDir()
     const layout = await openLayout(dir, {create: true})
     await writeFile(join(dir, 'index.json.lock'), JSON.stringify({pid: 1, host: `not-${hostname()}`, nonce: 'remote', since: '2026-01-01T00:00:00Z'}))
-    expect((await rejectedWith(LayoutError, updateIndex(layout.root, () => ({next: null, result: null}), {waitMs: 100}))).code).toBe('LOCK_TIMEOUT')
+    expect(
+      (
+        await rejectedWith(
+          LayoutError,
+          updateIndex(layout.root, () => ({next: null, result: null}), {waitMs: 100}),
+        )
+      ).code,
+    ).toBe('LOCK_TIMEOUT')
   })
 
   test('a writer whose lock was broken under it does not commit, and starts over', async () => {

@@ -9,7 +9,18 @@
  */
 import type {Digest} from '../../ref/digest.ts'
 import {ContentError} from '../errors.ts'
-import type {BlobSource, ManifestBytes, ManifestToPut, PutOptions, PutOutcome, ReferrerList, RepositoryHandle, StoreLocation, StoreOptions, TagListing} from '../handle.ts'
+import type {
+  BlobSource,
+  ManifestBytes,
+  ManifestToPut,
+  PutOptions,
+  PutOutcome,
+  ReferrerList,
+  RepositoryHandle,
+  StoreLocation,
+  StoreOptions,
+  TagListing,
+} from '../handle.ts'
 import {MAX_REFERRERS, parsedForPut, ReferrersError, subjectOf} from '../referrer-manifests.ts'
 import {type OciLayout, openLayout} from './layout.ts'
 
@@ -93,7 +104,8 @@ export class LayoutRepository implements RepositoryHandle {
     const layout = await this.layout()
     const from = options.mountFrom
     // The other layout as it was opened (a real path checked against its tree), not the name it was given.
-    if (from instanceof LayoutRepository && from.name !== this.name && (await layout.linkBlob((await from.layout()).root, blob.digest, blob.size))) return 'mounted'
+    if (from instanceof LayoutRepository && from.name !== this.name && (await layout.linkBlob((await from.layout()).root, blob.digest, blob.size)))
+      return 'mounted'
     await layout.putBlob({digest: blob.digest, size: blob.size, body: await blob.open()})
     return 'uploaded'
   }
@@ -105,7 +117,10 @@ export class LayoutRepository implements RepositoryHandle {
   async listReferrers(digest: Digest): Promise<ReferrerList> {
     const descriptors = await (await this.layout()).listReferrers(digest)
     if (descriptors.length > MAX_REFERRERS) {
-      throw new ReferrersError('TOO_MANY_REFERRERS', `${this.name}: ${digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`)
+      throw new ReferrersError(
+        'TOO_MANY_REFERRERS',
+        `${this.name}: ${digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`,
+      )
     }
     return {api: 'supported', descriptors}
   }
