@@ -203,9 +203,21 @@ describe('bad layouts: one sentence naming the path', () => {
     await Bun.file(blobPath(layout.root, image.digest)).delete()
     const err = await rejectedWith(LayoutError, layout.getManifest('v1'))
     expect(err.code).toBe('BLOB_MISSING')
+    expect(categoryOf(err)).toBe('content')
     expectNames(err, blobPath(layout.root, image.digest))
     // Listing referrers reads every listed manifest, so it fails the same way rather than hide the damage.
     expect((await rejectedWith(LayoutError, layout.listReferrers(image.digest))).code).toBe('BLOB_MISSING')
+  })
+
+  test('a manifest or blob the layout does not have is absent (not-found, as a registry 404), named by path', async () => {
+    const {layout} = await fresh()
+    const image = makeImage({flavor: 'oci'})
+    await storeImage(layout, image, 'v1')
+    const manifest = await rejectedWith(LayoutError, layout.getManifest('v2'))
+    expect([manifest.code, categoryOf(manifest), manifest.message]).toStrictEqual(['MANIFEST_UNKNOWN', 'not-found', `${layout.root} has no manifest v2`])
+    const other = makeImage({flavor: 'oci'}).layers[0]!.digest
+    const blob = await rejectedWith(LayoutError, layout.getBlob(other))
+    expect([blob.code, categoryOf(blob), blob.message]).toStrictEqual(['BLOB_UNKNOWN', 'not-found', `${blobPath(layout.root, other)} is missing`])
   })
 
   test('a manifest blob with wrong bytes, and a layer with wrong bytes (the stream errors, it does not end)', async () => {

@@ -259,7 +259,7 @@ export class OciLayout {
    */
   async getBlob(digest: Digest, size?: number): Promise<BlobStream> {
     const blob = await openBlob(this.root, digest, size)
-    if (blob === null) throw new LayoutError('BLOB_MISSING', blobPath(this.root, digest), `${blobPath(this.root, digest)} is missing`)
+    if (blob === null) throw new LayoutError('BLOB_UNKNOWN', blobPath(this.root, digest), `${blobPath(this.root, digest)} is missing`)
     return blob
   }
 
