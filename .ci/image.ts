@@ -17,6 +17,7 @@ import {MediaType} from '../src/oci/media-types.ts'
 import {type Digest, sha256Digest} from '../src/ref/digest.ts'
 import type {RegistryClient} from '../src/registry/client.ts'
 import type {Repository} from '../src/registry/handle.ts'
+import {gzipFile} from './gzip.ts'
 
 /** The image user: a fixed non-root uid/gid (distroless's "nonroot"), with /tmp as its home. */
 export const IMAGE_USER = 65532
@@ -110,17 +111,23 @@ export async function buildImage(input: ImageInput, layout: string): Promise<{in
     }
     const blobs: ImageBlob[] = []
     const manifests = []
-    for (const arch of Object.keys(ARCHES) as ImageArch[]) {
+    // The layers compress on the thread pool, both at once; the manifests are then written in platform order.
+    const arches = Object.keys(ARCHES) as ImageArch[]
+    const layers = await Promise.all(arches.map(async (arch) => {
       const tar = await layerTar(arch, input.binaries[arch], input.time, work)
       const gz = `${tar}.gz`
-      await Bun.write(gz, run(['gzip', '-n', '-c', tar]))
+      await gzipFile(tar, gz)
       const layer: ImageBlob = {digest: await fileDigest(gz), size: Bun.file(gz).size, mediaType: MediaType.OciLayerGzip, path: gz}
+      return {layer, diffId: await fileDigest(tar)}
+    }))
+    for (const [i, arch] of arches.entries()) {
+      const {layer, diffId} = layers[i]!
       const config = inMemory(MediaType.OciConfig, json({
         created,
         architecture: ARCHES[arch].platform.architecture,
         os: 'linux',
         config: {User: `${IMAGE_USER}:${IMAGE_USER}`, Entrypoint: ['/image-syncer'], Env: ['HOME=/tmp', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'], WorkingDir: '/tmp', Labels: annotations},
-        rootfs: {type: 'layers', diff_ids: [await fileDigest(tar)]},
+        rootfs: {type: 'layers', diff_ids: [diffId]},
         history: [{created, created_by: `image-syncer release ${input.version} (${input.commit})`}],
       }))
       const manifest = inMemory(MediaType.OciManifest, json({

@@ -72,7 +72,7 @@ run(withDefaultCommand(withoutNoColor(process.argv.slice(2))), {root: compiled ?
     const exit = (err as {oclif?: {exit?: number}})?.oclif?.exit
     if (exit !== undefined) {
       // oclif's own errors (unknown flag, missing argument, --help's exit) keep oclif's rendering and code.
-      if (exit !== 0) Errors.handle(err as Error)
+      if (exit !== 0) await Errors.handle(err as Error)
       else process.exit(0)
       return
     }

@@ -56,11 +56,20 @@ const ALLOWED_SAME_RANK: ReadonlySet<string> = new Set([
   'auth→transport',
   // Planning reads the definition. (apply must not: it acts on the plan file alone.)
   'plan→definition',
-  // Apply executes the plan file: it reads plan's model and file reader, never the definition.
+  // Apply executes the plan file: it reads plan's model and file reader, never the definition (APPLY_READS_OF_PLAN).
   'apply→plan',
   // The entry point may load the command table.
   'cli.ts→commands.ts',
 ])
+
+/**
+ * What apply may read of plan/: the plan file (its model and its reader), and what binding.ts checks the file
+ * against before anything is sent (that it holds together; that it follows from the reviewed definition). The
+ * rest of plan/ is the planner: apply decodes each entry once (apply/step.ts) and never climbs back into it
+ * (policy records, platform selection) while copying. Signature and copy code sit below plan and never read it.
+ */
+const APPLY_READS_OF_PLAN: ReadonlySet<string> = new Set(['src/plan/model.ts', 'src/plan/planfile.ts', 'src/plan/consistency.ts', 'src/plan/definition-match.ts'])
+const NEVER_READ_PLAN = ['src/signatures/', 'src/copy/']
 
 const MAX_LINES = 400
 
@@ -150,6 +159,22 @@ function findOwnPacing(files: readonly SourceFile[]): string[] {
       return rank !== undefined && rank < RANKS.commands! && !(file.path in OWN_TIMERS) && PACING.test(codeOf(file.text))
     })
     .map((file) => `${file.path}: waits or reads the clock itself (take the run's Pace)`)
+}
+
+/** Every import of plan/ from code that must not read it, or from apply beyond the plan file, as `file → specifier (why)`. */
+function findPlanReaches(files: readonly SourceFile[]): string[] {
+  const violations: string[] = []
+  for (const file of files) {
+    const below = NEVER_READ_PLAN.some((prefix) => file.path.startsWith(prefix))
+    if (!below && !file.path.startsWith('src/apply/')) continue
+    for (const specifier of importSpecifiers(file.text)) {
+      const target = importTarget(file, specifier)
+      if (!target.startsWith('src/plan/')) continue
+      if (below) violations.push(`${file.path} → ${specifier} (signatures and copy never read plan/)`)
+      else if (!APPLY_READS_OF_PLAN.has(target)) violations.push(`${file.path} → ${specifier} (apply reads of plan/ only ${[...APPLY_READS_OF_PLAN].map((p) => p.slice('src/plan/'.length)).join(', ')})`)
+    }
+  }
+  return violations
 }
 
 /** The file a relative specifier of `file` names, as a path from the repository root. */
@@ -267,6 +292,10 @@ describe('architecture', () => {
     expect(findOwnPacing(files)).toStrictEqual([])
   })
 
+  test('signatures/ and copy/ never import plan/; apply/ imports of plan/ only the plan file and what binding checks it against', () => {
+    expect(findPlanReaches(files)).toStrictEqual([])
+  })
+
   test(`no source file is longer than ${MAX_LINES} lines`, () => {
     const long = files.map((f) => ({path: f.path, lines: f.text.split('\n').length - (f.text.endsWith('\n') ? 1 : 0)})).filter((f) => f.lines > MAX_LINES)
     expect(long.map((f) => `${f.path}: ${f.lines} lines`)).toStrictEqual([])
@@ -358,6 +387,30 @@ describe('the architecture checker', () => {
       expect(findViolations(files)).toStrictEqual(want)
     })
   }
+
+  test('plan reaches: signatures/ or copy/ importing plan/, and apply/ importing the planner', () => {
+    const files = [
+      {path: 'src/signatures/x.ts', text: "import type {PolicyRecord} from '../plan/signature-record.ts'\n"},
+      {path: 'src/copy/x.ts', text: "import type {PlanEntry} from '../plan/model.ts'\n"},
+      {path: 'src/apply/x.ts', text: "import {subsetDecision} from '../plan/select-platforms.ts'\nimport {recordPolicy} from '../plan/policy-record.ts'\n"},
+    ]
+    const allowed = 'model.ts, planfile.ts, consistency.ts, definition-match.ts'
+    expect(findPlanReaches(files)).toStrictEqual([
+      'src/signatures/x.ts → ../plan/signature-record.ts (signatures and copy never read plan/)',
+      'src/copy/x.ts → ../plan/model.ts (signatures and copy never read plan/)',
+      `src/apply/x.ts → ../plan/select-platforms.ts (apply reads of plan/ only ${allowed})`,
+      `src/apply/x.ts → ../plan/policy-record.ts (apply reads of plan/ only ${allowed})`,
+    ])
+  })
+
+  test('allowed plan reaches: apply/ reading the plan file and binding checks, plan/ and commands reading anything of plan/', () => {
+    const files = [
+      {path: 'src/apply/x.ts', text: "import type {Plan} from '../plan/model.ts'\nimport {readPlanFile} from '../plan/planfile.ts'\nimport {planInconsistencies} from '../plan/consistency.ts'\nimport {matchDefinition} from '../plan/definition-match.ts'\n"},
+      {path: 'src/plan/x.ts', text: "import {pickSelection} from './select-platforms.ts'\n"},
+      {path: 'src/commands/x.ts', text: "import {computePlan} from '../plan/run.ts'\n"},
+    ]
+    expect(findPlanReaches(files)).toStrictEqual([])
+  })
 
   test('an import cycle between two files of one layer', () => {
     const files = [

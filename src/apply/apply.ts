@@ -1,6 +1,6 @@
 /**
- * `apply` as one domain call: reads only the plan file, refuses a plan with conflicts, then copies every
- * `to-copy` entry (in parallel, bounded). One entry's failure never stops the others.
+ * `apply` as one domain call: reads only the plan file, refuses a plan with conflicts, decodes every entry once
+ * (step.ts), then copies every `to-copy` entry (in parallel, bounded). One entry's failure never stops the others.
  */
 import {SyncerError} from '../ref/errors.ts'
 import type {Plan, PlanEntry, PullBudget} from '../plan/model.ts'
@@ -11,8 +11,9 @@ import {mapLimit} from '../transport/limiter.ts'
 import type {Pace} from '../transport/retry.ts'
 import {type Binding, checkPlanBinding} from './binding.ts'
 import {CopyEngine} from '../copy/engine.ts'
-import {type ApplyRun, copyEntry, type PlanAge} from './copy-entry.ts'
+import {type ApplyRun, copyEntry, unreadableEntry} from './copy-entry.ts'
 import type {MovedSources} from './source-tag.ts'
+import {type ApplyStep, decodeSteps, type PlanAge} from './step.ts'
 import {TrustStore} from '../signatures/check.ts'
 import {type ApplyResult, type EntryOutcome, type ProgressEvent, summarizeOutcomes} from './model.ts'
 import {writeResultFile} from './result-file.ts'
@@ -27,11 +28,14 @@ export const DEFAULT_CONCURRENCY = 16
 /** Blob transfers at once across all entries: what bounds bytes in flight and open streams. */
 export const DEFAULT_TRANSFERS = 16
 
+/** A conflicting-ID entry as the refusal names it. */
+type PlannedConflict = Pick<PlanEntry, 'target' | 'sourceDigest' | 'targetDigest'>
+
 export class PlanConflictError extends SyncerError {
   override readonly name = 'PlanConflictError'
   readonly category = 'conflict' as const
   readonly code = 'PLAN_HAS_CONFLICTS'
-  constructor(readonly conflicts: readonly PlanEntry[]) {
+  constructor(readonly conflicts: readonly PlannedConflict[]) {
     super(`the plan has ${conflicts.length} conflicting-ID entr${conflicts.length === 1 ? 'y' : 'ies'}; nothing was written:\n${conflicts.map((e) => `  ${e.target} holds ${e.targetDigest}, the plan's source is ${e.sourceDigest}`).join('\n')}\nResolve them in the definition (another tag) and plan again.`)
   }
 }
@@ -99,6 +103,15 @@ function refuseConflicts(plan: Plan): void {
   if (conflicts.length) throw new PlanConflictError(conflicts)
 }
 
+type RunnableStep = Exclude<ApplyStep, {kind: 'conflict'}>
+
+/** The steps of a plan without conflicts; a plan with any is refused before anything is sent. */
+function withoutConflicts(steps: readonly ApplyStep[]): RunnableStep[] {
+  const conflicts = steps.flatMap((s) => (s.kind === 'conflict' ? [{...s.identity, targetDigest: s.targetDigest}] : []))
+  if (conflicts.length) throw new PlanConflictError(conflicts)
+  return steps.filter((s): s is RunnableStep => s.kind !== 'conflict')
+}
+
 /** Refuses a plan that needs more pulls at a registry than it announced were left (only known budgets count). */
 export function refuseShortBudget(plan: Plan): void {
   for (const budget of plan.pulls ?? []) {
@@ -107,26 +120,23 @@ export function refuseShortBudget(plan: Plan): void {
 }
 
 export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOptions): Promise<ApplyResult> {
-  refuseConflicts(plan)
   const started = performance.now()
   const {signal, onProgress} = options
+  const steps = withoutConflicts(await decodeSteps(plan.entries, {planAge: options.planAge ?? 'reviewed', movedSources: options.movedSources ?? 'refuse'}))
   const run: ApplyRun = {
     stores,
     engine: new CopyEngine({transfers: options.transfers ?? DEFAULT_TRANSFERS, pace: options.pace, ...(signal ? {signal} : {})}),
     signatures: {trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})},
     onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
-    planAge: options.planAge ?? 'reviewed',
-    movedSources: options.movedSources ?? 'refuse',
     ...(signal ? {signal} : {}),
   }
-  onProgress?.({kind: 'started', entries: plan.entries.length})
-  const entries = await mapLimit(plan.entries, options.concurrency ?? DEFAULT_CONCURRENCY, async (entry): Promise<EntryOutcome> => {
+  onProgress?.({kind: 'started', entries: steps.length})
+  const entries = await mapLimit(steps, options.concurrency ?? DEFAULT_CONCURRENCY, async (step): Promise<EntryOutcome> => {
     const entryStarted = performance.now()
-    const identity = {source: entry.source, target: entry.target, sourceDigest: entry.sourceDigest}
-    let outcome: EntryOutcome = {...identity, result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, signature: null, durationMs: 0}
-    if (entry.action === 'to-copy') {
-      onProgress?.({kind: 'entry-started', target: entry.target})
-      outcome = {...identity, ...(await copyEntry(entry, run)), durationMs: 0}
+    let outcome: EntryOutcome = {...step.identity, result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, signature: null, durationMs: 0}
+    if (step.kind === 'copy' || step.kind === 'unreadable') {
+      onProgress?.({kind: 'entry-started', target: step.identity.target})
+      outcome = {...step.identity, ...(step.kind === 'copy' ? await copyEntry(step.copy, run) : unreadableEntry(step.error, signal)), durationMs: 0}
     }
     outcome.durationMs = performance.now() - entryStarted
     onProgress?.({kind: 'entry-finished', outcome})

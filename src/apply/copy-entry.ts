@@ -1,28 +1,19 @@
 /**
- * Copies one plan entry, and only orchestrates: stale check → verify the source → copy the image (the run's
- * CopyEngine) → carry signatures → sign → tag. The order guarantees that no target tag ever points at missing
- * content: blobs before the manifest that lists them, child manifests before their index, every manifest by
- * digest, and the tag last, create-only where the store allows it. Bytes are copied unchanged, so digests are kept.
+ * Copies one plan entry, as decoded (step.ts), and only orchestrates: stale check → verify the source → copy the
+ * image (the run's CopyEngine) → carry signatures → sign → tag. The order guarantees that no target tag ever
+ * points at missing content: blobs before the manifest that lists them, child manifests before their index,
+ * every manifest by digest, and the tag last, create-only where the store allows it. Bytes are copied unchanged,
+ * so digests are kept.
  */
-import type {Digest} from '../ref/digest.ts'
-import {parseReference} from '../ref/reference.ts'
-import type {PlanEntry} from '../plan/model.ts'
 import type {CopyEngine, Route} from '../copy/engine.ts'
 import type {FetchedManifest} from '../registry/handle.ts'
 import type {Stores} from '../registry/handle.ts'
 import {childrenOf} from '../copy/references.ts'
 import {subsetManifest} from './subset.ts'
 import {carryAndSign, type SignatureRun, verifySource} from './signatures.ts'
-import {checkSourceTag, type MovedSources, sourceTagOf} from './source-tag.ts'
+import {checkSourceTag} from './source-tag.ts'
+import type {CopyStep} from './step.ts'
 import type {BlobCounts, EntryOutcome, EntryResult} from './model.ts'
-
-/**
- * `reviewed` (apply): the plan may be hours old, so each entry looks at its target tag before copying anything.
- * `just-made` (sync): this process planned it a moment ago and saw the tag absent; only the look right before the
- * tag PUT remains, which is what guards against overwriting. Nor is its source tag looked at again: nobody could
- * edit a plan that never left memory, and the digest it copies is the one just observed and verified.
- */
-export type PlanAge = 'reviewed' | 'just-made'
 
 /** What every entry of one apply run shares. */
 export interface ApplyRun {
@@ -32,41 +23,45 @@ export interface ApplyRun {
   signal?: AbortSignal
   /** Every byte streamed, failed attempts included: what the link carried (progress, not accounting). */
   onBytes: (n: number) => void
-  planAge: PlanAge
-  /** What a reviewed plan's entry gets when its source tag moved since planning (source-tag.ts). */
-  movedSources: MovedSources
 }
 
 /** What copying one entry did: its result, what it moved, and what happened about signatures. */
 export type EntryCopy = Pick<EntryOutcome, 'result' | 'bytes' | 'blobs' | 'signature'>
 
 /** Never throws: a failure is the entry's result, with what it moved before failing. */
-export async function copyEntry(entry: PlanEntry, run: ApplyRun): Promise<EntryCopy> {
-  const copy: EntryCopy = {result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, signature: null}
+export async function copyEntry(step: CopyStep, run: ApplyRun): Promise<EntryCopy> {
+  const copy = nothingCopied()
   try {
-    copy.result = await copyInto(entry, run, copy)
+    copy.result = await copyInto(step, run, copy)
   } catch (err) {
     copy.result = failure(err, run.signal)
   }
   return copy
 }
 
-async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promise<EntryResult> {
-  const targetRef = parseReference(entry.target)
-  const sourceRef = parseReference(entry.sourceRepository)
+/** A to-copy entry that could not be decoded (step.ts `unreadable`) fails as it would have once started. */
+export function unreadableEntry(error: unknown, signal?: AbortSignal): EntryCopy {
+  return {...nothingCopied(), result: failure(error, signal)}
+}
+
+function nothingCopied(): EntryCopy {
+  return {result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, signature: null}
+}
+
+async function copyInto(step: CopyStep, run: ApplyRun, copy: EntryCopy): Promise<EntryResult> {
   const route: Route = {
-    source: run.stores.repository({registry: sourceRef.registry, repository: sourceRef.repository}),
-    target: run.stores.repository({registry: targetRef.registry, repository: targetRef.repository}),
+    source: run.stores.repository({registry: step.source.registry, repository: step.source.repository}),
+    target: run.stores.repository({registry: step.target.registry, repository: step.target.repository}),
     tally: tallyInto(copy.blobs, copy, run.onBytes),
   }
-  const tag = targetRef.tag!
-  const planned = entry.sourceDigest as Digest
+  const {tag} = step.target
+  const planned = step.digest
+  const {looks} = step
 
   // A reviewed plan may be stale or edited: look at the target tag, and at the source tag, before writing anything.
-  if (run.planAge === 'reviewed') {
-    const sourceTag = run.movedSources === 'refuse' ? sourceTagOf(entry) : null
+  if (looks.kind !== 'none') {
     // Both looks at once (no round trip added); the source's verdict matters only when there is something to copy.
-    const sourceLook = sourceTag === null ? Promise.resolve() : checkSourceTag(entry, sourceTag, route.source, run.signal)
+    const sourceLook = looks.kind === 'target-and-source' ? checkSourceTag(looks, step.source.name, route.source, run.signal) : Promise.resolve()
     sourceLook.catch(() => {})
     const before = await route.target.headManifest(tag, {signal: run.signal})
     if (before) return before.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: before.digest}
@@ -75,10 +70,10 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
 
   // A platform subset is an index we write: computed from the source index and checked against the plan
   // first, since its kept manifests are what the signatures must vouch for.
-  const subset = entry.selection.kind === 'platforms' ? await subsetManifest(entry.selection, route.source, run.signal) : null
+  const subset = step.content.kind === 'platforms' ? await subsetManifest(step.content, route.source, run.signal) : null
 
   // Verified again now, against the digest about to be copied: the plan's verdict is not trusted alone.
-  const check = await verifySource(entry, route.source, run.signatures, subset?.kept)
+  const check = await verifySource(step, route.source, run.signatures, subset?.kept)
   if (check.decision.status === 'failed') return {kind: 'failed', message: `signature check failed, nothing was copied: ${check.decision.reasons.join('; ')}`}
 
   // Read by digest, always: the tag is written from these bytes. Everything below it is copied once per run.
@@ -89,7 +84,7 @@ async function copyInto(entry: PlanEntry, run: ApplyRun, copy: EntryCopy): Promi
   run.signal?.throwIfAborted()
   // A subset's signatures are its children's: the index is new, and unsigned unless `sign:` signs it.
   const carried = subset ? childrenOf(top) : [planned]
-  copy.signature = await carryAndSign(entry, route, {digest: top.digest, mediaType: top.mediaType, size: top.size}, check, run.engine, run.signatures, carried)
+  copy.signature = await carryAndSign(step, route, {digest: top.digest, mediaType: top.mediaType, size: top.size}, check, run.engine, run.signatures, carried)
   run.signal?.throwIfAborted()
   return writeTag(run, route, tag, top)
 }

@@ -1,7 +1,7 @@
 /**
  * The result file of one apply worker (`apply --result FILE`): what the worker did, which plan file it applied (the
  * sha256 of its bytes), its shard and the targets that shard owns, so that `report` can tell a result of another
- * plan, a forged or incomplete one, from the real thing (merge.ts). Version 1 files (before the plan's sha256
+ * plan, a forged or incomplete one, from the real thing (merge-results.ts). Version 1 files (before the plan's sha256
  * and the owned targets were recorded) are still read, for `report --unchecked` only.
  */
 import Type, {type Static} from 'typebox'
@@ -20,7 +20,7 @@ const LEGACY_FORMAT_VERSION = 1
 
 /**
  * All result files of one `report` together: the shards hold one plan's entries between them, and a result entry
- * is smaller than a plan entry, so they get the plan file's bound (planfile.ts) in total, not once per file.
+ * is smaller than a plan entry, so they get the plan file's bound (plan/planfile.ts) in total, not once per file.
  */
 const MAX_RESULT_BYTES_IN_TOTAL = 64 * 1024 * 1024
 

@@ -5,14 +5,14 @@
  */
 import {parseManifest} from '../oci/manifest.ts'
 import {subsetIndex} from '../oci/subset-index.ts'
-import type {PlanEntry} from '../plan/model.ts'
-import {keptPlatformManifests} from '../plan/select-platforms.ts'
 import type {Digest} from '../ref/digest.ts'
 import {SyncerError} from '../ref/errors.ts'
 import type {FetchedManifest} from '../registry/handle.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
+import {keptPlatformManifests} from '../signatures/subset.ts'
+import type {StepContent} from './step.ts'
 
-type Subsetting = Extract<PlanEntry['selection'], {kind: 'platforms'}>
+type Subsetting = Extract<StepContent, {kind: 'platforms'}>
 
 /** The subset index to write, and the platform manifests it keeps (whose signatures may vouch for it). */
 export interface SubsetManifest {
@@ -21,12 +21,12 @@ export interface SubsetManifest {
 }
 
 export async function subsetManifest(selection: Subsetting, source: RepositoryHandle, signal?: AbortSignal): Promise<SubsetManifest> {
-  const index = await source.getManifest(selection.indexDigest, {signal})
-  if (index.parsed.kind !== 'index') throw new SubsetError(`${selection.indexDigest} is not an index at the source any more, so no platforms can be picked out of it`)
+  const index = await source.getManifest(selection.index, {signal})
+  if (index.parsed.kind !== 'index') throw new SubsetError(`${selection.index} is not an index at the source any more, so no platforms can be picked out of it`)
   const subset = subsetIndex(index.mediaType, index.parsed.index, selection.platforms)
-  if (subset.kind === 'missing') throw new SubsetError(`the source index ${selection.indexDigest} has no ${subset.missing.join(', ')} (it has ${subset.offered.join(', ')})`)
+  if (subset.kind === 'missing') throw new SubsetError(`the source index ${selection.index} has no ${subset.missing.join(', ')} (it has ${subset.offered.join(', ')})`)
   if (subset.digest !== selection.digest) {
-    throw new SubsetError(`the index of ${selection.platforms.join(', ')} computed from ${selection.indexDigest} is ${subset.digest}, not the planned ${selection.digest}: nothing was copied; plan again`)
+    throw new SubsetError(`the index of ${selection.platforms.join(', ')} computed from ${selection.index} is ${subset.digest}, not the planned ${selection.digest}: nothing was copied; plan again`)
   }
   const manifest = {digest: subset.digest, mediaType: subset.mediaType, size: subset.bytes.length, bytes: subset.bytes, parsed: parseManifest(subset.bytes, subset.mediaType)}
   return {manifest, kept: keptPlatformManifests(selection.platforms, subset.kept)}

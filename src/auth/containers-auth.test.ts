@@ -52,6 +52,6 @@ describe('containers auth files', () => {
     const file = join(home, '.config/containers/auth.json')
     await mkdir(dirname(file), {recursive: true})
     await writeFile(file, '{not json')
-    expect(resolve({}, 'quay.io')).rejects.toThrow(`${file} is not valid JSON`)
+    await expect(resolve({}, 'quay.io')).rejects.toThrow(`${file} is not valid JSON`)
   })
 })

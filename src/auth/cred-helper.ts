@@ -129,7 +129,7 @@ async function spawnWithTimeout(executable: string, request: CredentialHelperReq
   }
   // A helper that exits without reading stdin makes this write fail; its exit status tells the story.
   try {
-    proc.stdin.write(request.serverUrl)
+    await proc.stdin.write(request.serverUrl)
     await proc.stdin.end()
   } catch {}
 

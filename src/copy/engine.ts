@@ -122,7 +122,9 @@ export class CopyEngine {
       return null
     }
     let answer: T | null = null
-    await remember(this.manifests, key, this.placeManifest(route, manifest.digest, manifest, async () => void (answer = await put())))
+    await remember(this.manifests, key, this.placeManifest(route, manifest.digest, manifest, async () => {
+      answer = await put()
+    }))
     return answer
   }
 
@@ -140,7 +142,8 @@ export class CopyEngine {
   private async readTree(source: RepositoryHandle, manifest: FetchedManifest): Promise<void> {
     const signal = this.options.signal
     if (manifest.parsed.kind === 'index') {
-      await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, async (child) => this.verifySource(source, await source.getManifest(child, {signal})))
+      // `await` in the callback too: without it Biome's noFloatingPromises takes mapLimit's results for promises.
+      await mapLimit(childrenOf(manifest), CHILD_CONCURRENCY, async (child) => await this.verifySource(source, await source.getManifest(child, {signal})))
       return
     }
     await Promise.all(blobsOf(manifest).map((blob) => this.limiter.run(async () => drain(await source.getBlob(blob.digest, {signal, size: blob.size})))))

@@ -40,7 +40,7 @@ export interface EntryDraft extends Omit<DefinitionEntry, 'signatures'> {
 
 /**
  * A `tags:` entry: a repository and a rule, expanded at plan time into one entry per selected tag (see
- * expand.ts). Each expanded entry takes the rule's target repository, selection and policy.
+ * plan/expand.ts). Each expanded entry takes the rule's target repository, selection and policy.
  */
 export interface TagRuleEntry {
   /** The source as written: a repository, without tag or digest. */

@@ -16,7 +16,7 @@ function withImages(...lines: string[]): string {
 
 describe('target: renames', () => {
   test('the path replaces the mirrored name under the prefix; the tag rules are unchanged', () => {
-    const d = parseDefinition(FILE, withImages('- source: "bitnami/redis:7.2.4"', '  target: "tools/redis"', '- source: "quay.io/a/b@sha256:' + 'a'.repeat(64) + '"', '  tag: "1.0"', '  target: tools/b'), FILE_SHA)
+    const d = parseDefinition(FILE, withImages('- source: "bitnami/redis:7.2.4"', '  target: "tools/redis"', `- source: "quay.io/a/b@sha256:${'a'.repeat(64)}"`, '  tag: "1.0"', '  target: tools/b'), FILE_SHA)
     expect(d.entries.map((e) => [e.target, e.targetPath])).toEqual([
       [{registry: 'eu.gcr.io', repository: 'kyma-project/external/tools/redis', tag: '7.2.4'}, 'tools/redis'],
       [{registry: 'eu.gcr.io', repository: 'kyma-project/external/tools/b', tag: '1.0'}, 'tools/b'],

@@ -69,7 +69,7 @@ const HASH_CHUNK_BYTES = 1024 * 1024
 
 async function withUserFile<T>(path: string, limits: FileLimits, use: (handle: FileHandle, tooLargeError: () => FileReadError) => Promise<T>): Promise<T> {
   const fail = (code: FileReadErrorCode, reason: string) => new FileReadError(code, path, reason, limits.what)
-  let handle
+  let handle: FileHandle
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (error) {

@@ -9,13 +9,14 @@ import type {Digest} from '../ref/digest.ts'
 import {formatReference} from '../ref/reference.ts'
 import {abbreviate, printable} from '../ref/text.ts'
 import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from '../signatures/decide.ts'
+import {keptPlatformManifests, subsetDecision} from '../signatures/subset.ts'
 import type {Signer} from '../signatures/types.ts'
 import type {SignatureRecord} from './signature-record.ts'
 import {type Action, MAX_ARTIFACT_TYPE_CHARS, type Plan, type PlanEntry, PLAN_FORMAT_VERSION, type RuleRecord, summarize} from './model.ts'
 import type {FailureReason, Observation, SourceContent} from './observation.ts'
 
 type SourceIndex = Extract<SourceContent, {kind: 'index'}>
-import {keptPlatformManifests, type PlatformFailure, pickSelection, subsetDecision} from './select-platforms.ts'
+import {type PlatformFailure, pickSelection} from './select-platforms.ts'
 
 export interface PlanMeta {
   tool: {name: string; version: string}
@@ -142,7 +143,7 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
 }
 
 /** Reasons and keyless identities quote registries and certificates: recorded printable, like everything in a plan. */
-/** For a platform subset: the rule that its index or each kept manifest is signed (select-platforms.ts). */
+/** For a platform subset: the rule that its index or each kept manifest is signed (signatures/subset.ts). */
 function subsetSigned(entry: DefinitionEntry, source: Extract<Observation, {kind: 'observed'}>['source']): (d: SignatureDecision) => SignatureDecision {
   if (entry.selection.kind !== 'platforms' || source.content.kind !== 'index') return (d) => d
   const kept = keptPlatformManifests(entry.selection.platforms, source.content.manifests)

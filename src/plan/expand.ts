@@ -3,7 +3,7 @@
  * listing, pinned like any tag entry, and a record of what it matched for the plan. Pure: plan feeds it the
  * listings it read, `apply --definition` the tags the plan says matched, so both derive the same entries.
  */
-import {type Definition} from '../definition/load.ts'
+import type {Definition} from '../definition/load.ts'
 import {DefinitionError, type Problem} from '../definition/errors.ts'
 import type {DefinitionEntry, TagRuleEntry} from '../definition/resolve.ts'
 import {selectTags} from '../definition/tag-rules.ts'

@@ -133,14 +133,14 @@ describe('readPlanFile refuses', () => {
       code: 'UNKNOWN_FORMAT_VERSION',
       message: (p) => `${p} has plan format version "2", but this image-syncer reads version 2: plan again with this version`,
     },
-    {name: 'an entry with an invalid action', text: withEntry({action: 'overwrite'}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/action `)},
-    {name: 'an entry with a short digest', text: withEntry({sourceDigest: 'sha256:abc'}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/sourceDigest `)},
-    {name: 'an entry with an unknown field', text: withEntry({force: true}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0`)},
-    {name: 'an entry with negative bytes', text: withEntry({bytes: -1}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/bytes `)},
-    {name: 'an entry with fractional bytes', text: withEntry({bytes: 1.5}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/bytes `)},
-    {name: 'an entry with bytes as a string', text: withEntry({bytes: '12 MB'}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /entries/0/bytes `)},
-    {name: 'valid entries but a summary count that is not a number', text: JSON.stringify({...PLAN, summary: {...PLAN.summary, toCopy: 'many'}}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: /summary/toCopy `)},
-    {name: 'a plan without entries', text: JSON.stringify({...PLAN, entries: undefined}), code: 'INVALID', message: (p) => new RegExp(`^${escape(p)} is not a valid plan file: `)},
+    {name: 'an entry with an invalid action', text: withEntry({action: 'overwrite'}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/action `)},
+    {name: 'an entry with a short digest', text: withEntry({sourceDigest: 'sha256:abc'}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/sourceDigest `)},
+    {name: 'an entry with an unknown field', text: withEntry({force: true}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0`)},
+    {name: 'an entry with negative bytes', text: withEntry({bytes: -1}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/bytes `)},
+    {name: 'an entry with fractional bytes', text: withEntry({bytes: 1.5}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/bytes `)},
+    {name: 'an entry with bytes as a string', text: withEntry({bytes: '12 MB'}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/bytes `)},
+    {name: 'valid entries but a summary count that is not a number', text: JSON.stringify({...PLAN, summary: {...PLAN.summary, toCopy: 'many'}}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /summary/toCopy `)},
+    {name: 'a plan without entries', text: JSON.stringify({...PLAN, entries: undefined}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: `)},
     {name: 'a file that does not exist', text: null, code: 'UNREADABLE', message: (p) => `cannot read plan file ${p}: no such file`},
   ]
   cases.forEach(({name, text, code, message}, i) => {
@@ -202,6 +202,6 @@ describe('readPlanFile refuses', () => {
   })
 })
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }

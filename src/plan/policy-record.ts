@@ -1,12 +1,11 @@
 /**
- * Between a definition's signature policy and the plan's record of it. Apply verifies again from the record
- * alone, so the record carries public keys (PEM; not secrets) and pins a trusted root file by its sha256: a
- * root changed after review is refused rather than silently trusted. A key is recorded as the SPKI PEM
+ * From a definition's signature policy to the plan's record of it. Apply verifies again from the record alone
+ * (apply/recorded-trust.ts), so the record carries public keys (PEM; not secrets) and pins a trusted root file by
+ * its sha256: a root changed after review is refused rather than silently trusted. A key is recorded as the SPKI PEM
  * re-exported from the parsed key, so nothing else of a key file (a stray private key block) reaches the plan.
  */
 import {sha256Digest} from '../ref/digest.ts'
-import type {PolicyTrustInput, TrustInput} from '../signatures/check.ts'
-import {canonicalPem, fingerprintOfKey, parsePublicKey, readTrustedRootFile, SignatureError} from '../signatures/trust.ts'
+import {canonicalPem, fingerprintOfKey, parsePublicKey, readTrustedRootFile} from '../signatures/trust.ts'
 import type {Identity, SignaturePolicy} from '../signatures/types.ts'
 import type {PolicyRecord} from './signature-record.ts'
 
@@ -32,30 +31,3 @@ const recordKeys = (keys: SignaturePolicy['keys']) =>
     return {fingerprint: fingerprintOfKey(key), pem: canonicalPem(key)}
   })
 const recordIdentities = (identities: readonly Identity[]) => identities.map((i) => ({issuer: i.issuer, subject: i.subject}))
-
-/** The trust a recorded policy stands for; refuses a trusted root file that changed since the plan. */
-export async function trustInputFromRecord(record: PolicyRecord): Promise<TrustInput> {
-  if (record.trustedRoot.kind === 'file') {
-    const actual = sha256Digest(await readTrustedRootFile(record.trustedRoot.path))
-    if (actual !== record.trustedRoot.sha256) {
-      throw new SignatureError('TRUSTED_ROOT_INVALID', `trusted root ${record.trustedRoot.path} changed since the plan was made (${actual}, planned ${record.trustedRoot.sha256}): plan again`)
-    }
-  }
-  return {
-    keys: record.keys.map((k) => ({pem: k.pem})),
-    identities: record.identities,
-    trustedRoot: record.trustedRoot.kind === 'file' ? {kind: 'file', path: record.trustedRoot.path} : {kind: 'public-good'},
-  }
-}
-
-/** The trust of a recorded policy with its attestations: what apply checks the source against, again. */
-export async function policyTrustFromRecord(record: PolicyRecord): Promise<PolicyTrustInput> {
-  const entry = await trustInputFromRecord(record)
-  return {
-    entry,
-    attestations: record.attestations.map(({predicateType, trust}) => ({
-      predicateType,
-      trust: trust.kind === 'entry' ? entry : {keys: trust.keys.map((k) => ({pem: k.pem})), identities: trust.identities, trustedRoot: entry.trustedRoot},
-    })),
-  }
-}

@@ -121,13 +121,13 @@ describe('the plan records rules and renames, and stays consistent', () => {
   })
 
   const edits: Array<[string, (plan: Plan) => void, string]> = [
-    ['a targetPath pointing elsewhere', (p) => void (p.entries[0]!.targetPath = 'other/place'), 'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): target is not targetPath "other/place" under "registry.example/mirror/" ("registry.example/mirror/other/place:1.36")'],
-    ['a targetPath that climbs out of the prefix', (p) => void (p.entries[0]!.targetPath = '../../elsewhere'), 'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): targetPath "../../elsewhere" is not a repository path under "registry.example/mirror/": target has an invalid path component "..": use lower-case letters and digits, separated by ".", "_", "__" or "-"'],
+    ['a targetPath pointing elsewhere', (p) => Object.assign(p.entries[0]!, {targetPath: 'other/place'}), 'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): target is not targetPath "other/place" under "registry.example/mirror/" ("registry.example/mirror/other/place:1.36")'],
+    ['a targetPath that climbs out of the prefix', (p) => Object.assign(p.entries[0]!, {targetPath: '../../elsewhere'}), 'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): targetPath "../../elsewhere" is not a repository path under "registry.example/mirror/": target has an invalid path component "..": use lower-case letters and digits, separated by ".", "_", "__" or "-"'],
     ['a renamed target without its targetPath', (p) => void delete p.entries[0]!.targetPath, 'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): target is not where source "busybox:1.36" is mirrored under "registry.example/mirror/" ("registry.example/mirror/library/busybox:1.36")'],
     ['a matched tag the rule does not select', (p) => void p.rules![0]!.matched.push('latest'), 'rule 1 (source "bitnami/redis"): matched holds tags the rule does not select: "latest"'],
     ['a matched tag without its entry', (p) => void p.rules![0]!.matched.push('7.2.4-debian-12-r0'), 'rule 1 (source "bitnami/redis"): its entries are not exactly one per matched tag (3 matched, 2 entries)'],
-    ['a rule loosened to select more', (p) => void (p.rules![0]!.tags = {all: true, maxTags: 1}), 'rule 1 (source "bitnami/redis"): matched holds 2 tags, more than maxTags (1)'],
-    ['an entry pointing at a rule that is not there', (p) => void (p.entries[0]!.rule = 5), 'entry 1 refers to rule 6, but the plan has 2 rule(s)'],
+    ['a rule loosened to select more', (p) => Object.assign(p.rules![0]!, {tags: {all: true, maxTags: 1}}), 'rule 1 (source "bitnami/redis"): matched holds 2 tags, more than maxTags (1)'],
+    ['an entry pointing at a rule that is not there', (p) => Object.assign(p.entries[0]!, {rule: 5}), 'entry 1 refers to rule 6, but the plan has 2 rule(s)'],
   ]
   test.each(edits)('an edited plan is inconsistent: %s', async (_, edit, want) => {
     const plan = await planOf()

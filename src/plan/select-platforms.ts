@@ -10,7 +10,6 @@ import {offeredPlatforms, subsetIndex} from '../oci/subset-index.ts'
 import type {Selection} from '../definition/resolve.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import {abbreviate, printable} from '../ref/text.ts'
-import type {SignatureDecision} from '../signatures/decide.ts'
 import type {PlanEntry} from './model.ts'
 import type {SourceContent} from './observation.ts'
 
@@ -82,22 +81,4 @@ function pickSubset(platforms: string[], {digest, mediaType, content}: Source, n
 /** A platform asked of an artifact: it has none, and copying it whole loses nothing. */
 function notAnImage(artifactType: string, kind: PlatformFailure, what: string, name: string): PickResult {
   return {kind, message: `${what} but ${name} is an artifact (${abbreviate(printable(artifactType))}), not a container image: it has no platforms to pick; only a whole copy (neither amd64Only nor platforms) mirrors it`}
-}
-
-/** The platform manifests (attestations left out) a subset keeps, for the signatures that vouch for them. */
-export function keptPlatformManifests(platforms: readonly string[], manifests: readonly Descriptor[]): Digest[] {
-  const wanted = platforms.map(parsePlatform).filter((p) => p !== null)
-  return manifests.filter((d) => wanted.some((w) => platformMatches(w, d.platform)) && isDigest(d.digest)).map((d) => d.digest as Digest)
-}
-
-/**
- * A subset is vouched for by a verified signature on the source index (which lists every kept manifest) or on
- * each kept platform manifest: one signed platform does not vouch for another, so a verdict resting on some
- * kept manifests only is a failure, with the ones that lack a signature named.
- */
-export function subsetDecision(decision: SignatureDecision, indexDigest: string, kept: readonly string[]): SignatureDecision {
-  if (decision.status !== 'verified' || decision.verifiedDigests.includes(indexDigest)) return decision
-  const unsigned = kept.filter((d) => !decision.verifiedDigests.includes(d))
-  if (unsigned.length === 0) return decision
-  return {...decision, status: 'failed', reasons: [`neither the source index ${indexDigest} nor every kept platform manifest has a verified signature (none on ${unsigned.join(', ')})`, ...decision.reasons]}
 }

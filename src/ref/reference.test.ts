@@ -67,7 +67,7 @@ describe('parseReference rejects', () => {
     {input: 'Bitnami/redis', reason: 'repository name must be lower case'},
     {input: 'Quay.io/Prometheus/node-exporter', reason: 'repository name must be lower case'},
     {input: 'busybox:', reason: 'tag after ":" is empty'},
-    {input: 'busybox:@' + SHA, reason: 'tag after ":" is empty'},
+    {input: `busybox:@${SHA}`, reason: 'tag after ":" is empty'},
     {input: `busybox:${TAG_129}`, reason: 'tag must be at most 128 characters, it has 129'},
     {input: 'busybox:.hidden', reason: 'tag ".hidden" is invalid: use letters, digits, "_", "." and "-", and do not start with "." or "-"'},
     {input: 'busybox:-x', reason: 'tag "-x" is invalid: use letters, digits, "_", "." and "-", and do not start with "." or "-"'},

@@ -19,10 +19,10 @@ const UNPRINTABLE_BUT_NEWLINE = /(?!\n)[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u2
  */
 export function printable(text: string, options: {multiline?: boolean} = {}): string {
   const source = options.multiline ? text.replace(/\r\n/g, '\n') : text
-  return source.replace(options.multiline ? UNPRINTABLE_BUT_NEWLINE : UNPRINTABLE, escape)
+  return source.replace(options.multiline ? UNPRINTABLE_BUT_NEWLINE : UNPRINTABLE, escapeSequence)
 }
 
-function escape(c: string): string {
+function escapeSequence(c: string): string {
   const code = c.charCodeAt(0)
   return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
 }

@@ -38,8 +38,23 @@ export interface EtaggedManifest extends FetchedManifest {
   etag: string | null
 }
 
-/** What a manifest PUT did: stored (with the registry's `OCI-Subject`, if any), or refused by `If-Match`. */
-export type PutOutcome = {kind: 'stored'; subject: string | null} | {kind: 'precondition-failed'}
+/**
+ * How a stored manifest's `subject` was made findable, as part of its put: the store indexed it itself (a
+ * registry that answered `OCI-Subject` and serves the referrers API, a layout), or the fallback index
+ * (`sha256-<hex>`) got the manifest now or listed it already.
+ */
+export type ReferrerRecord = 'indexed' | 'added' | 'present'
+
+/** What a manifest put did: stored (`referrer` null for a manifest without `subject`), or refused by a condition. */
+export type PutOutcome = {kind: 'stored'; referrer: ReferrerRecord | null} | {kind: 'precondition-failed'}
+
+/** Manifest bytes to store; `parsed`, when the caller has them parsed, spares the store parsing them again. */
+export interface ManifestToPut {
+  bytes: Uint8Array
+  mediaType: string
+  digest: Digest
+  parsed?: ParsedManifest
+}
 
 /** distribution refuses manifests over 4 MiB; anything larger is not a manifest we should buffer. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -80,9 +95,6 @@ export interface PutOptions extends StoreOptions {
 /** How much of a tag listing is worth reading: see `RepositoryHandle.listTags`. */
 export type TagExtent = 'bounded' | 'all'
 
-/** Whether a referrer had to be recorded: the store indexes it itself, or the fallback index got (or had) it. */
-export type ReferrerRecord = 'not-needed' | 'added' | 'present'
-
 export interface RepositoryHandle {
   readonly location: StoreLocation
   /** `host/repository` or the layout directory, for messages. */
@@ -94,8 +106,12 @@ export interface RepositoryHandle {
   getManifestIfPresent(reference: string, options?: StoreOptions & {accept?: string}): Promise<EtaggedManifest | null>
   /** Verified but not parsed (content we must not fail on, e.g. another tool's manifest at a target tag). */
   getManifestBytesIfPresent(reference: string, options?: StoreOptions): Promise<ManifestBytes | null>
-  /** Stores manifest bytes unchanged under a tag or their digest. */
-  putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options?: PutOptions): Promise<PutOutcome>
+  /**
+   * Stores manifest bytes unchanged under a tag or their digest. A manifest with a `subject` is made findable
+   * as its referrer in the same call, as oras-go's push does: a registry that did not index it (no
+   * `OCI-Subject`, or no referrers API) gets a fallback-index entry, as distribution-spec asks of clients.
+   */
+  putManifest(reference: string, manifest: ManifestToPut, options?: PutOptions): Promise<PutOutcome>
   /** Size of the blob when present, null when not. */
   headBlob(digest: Digest, options?: StoreOptions): Promise<number | null>
   /**
@@ -118,11 +134,6 @@ export interface RepositoryHandle {
   listTags(options?: StoreOptions & {extent?: TagExtent}): Promise<TagListing>
   /** The referrers of `digest`: the registry's API or its fallback index, a layout's manifests by `subject`. */
   listReferrers(digest: Digest, options?: StoreOptions): Promise<ReferrerList>
-  /**
-   * Makes a stored referrer findable. `indexedByStore`: the store said it indexed the subject on the PUT
-   * (`OCI-Subject`); a registry without the referrers API gets a fallback-index entry regardless.
-   */
-  recordReferrer(manifest: FetchedManifest, indexedByStore: boolean, options?: StoreOptions): Promise<ReferrerRecord>
 }
 
 /** The stores of one command run: every repository the plan names resolves to a handle here. */

@@ -1,11 +1,12 @@
 /**
- * What makes a manifest a referrer (its `subject`), the descriptor that lists it in a referrers index, and the
- * bounds and error of referrer listings: the same for every store (remote/referrers.ts, layout/layout.ts).
+ * What makes a manifest a referrer (its `subject`, read from a manifest being put too), the descriptor that lists
+ * it in a referrers index, and the bounds and error of referrer listings: the same for every store
+ * (remote/referrers.ts, layout/layout.ts).
  */
-import type {Descriptor} from '../oci/manifest.ts'
+import {type Descriptor, parseManifest} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import {SyncerError} from '../ref/errors.ts'
-import type {FetchedManifest, ReferrerRecord, RepositoryHandle} from './handle.ts'
+import type {FetchedManifest, ManifestToPut, ReferrerRecord, RepositoryHandle} from './handle.ts'
 
 /** Why referrers could not be read or recorded; `FALLBACK_TAG_CONFLICT`: `sha256-<hex>` holds a non-index. */
 export class ReferrersError extends SyncerError {
@@ -54,17 +55,20 @@ export function subjectDigestOf(manifest: FetchedManifest): Digest {
   return subject
 }
 
-/** What putReferrer did: whether the registry indexed the subject itself, or we updated the fallback index. */
-type ReferrerPush = {fallback: ReferrerRecord}
+/** A manifest given to a put, parsed (the caller's parse when it gave one), so a store can read its `subject`. */
+export function parsedForPut(manifest: ManifestToPut): FetchedManifest {
+  const parsed = manifest.parsed ?? parseManifest(manifest.bytes, manifest.mediaType)
+  return {digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.bytes.byteLength, bytes: manifest.bytes, parsed}
+}
 
 /**
- * PUTs a referrer manifest by digest, then makes it findable: when the answer lacks `OCI-Subject`, or the
- * registry has no referrers API (ECR sends the header without serving the API), the fallback index gets it.
+ * PUTs a referrer manifest by digest; the put makes it findable (see RepositoryHandle.putManifest) and says how.
  * The manifest's blobs must already be in `repo`.
  */
-export async function putReferrer(handle: RepositoryHandle, manifest: FetchedManifest, signal?: AbortSignal): Promise<ReferrerPush> {
+export async function putReferrer(handle: RepositoryHandle, manifest: FetchedManifest, signal?: AbortSignal): Promise<ReferrerRecord> {
   subjectDigestOf(manifest)
   const outcome = await handle.putManifest(manifest.digest, manifest, signal ? {signal} : {})
-  const indexed = outcome.kind === 'stored' && outcome.subject !== null
-  return {fallback: await handle.recordReferrer(manifest, indexed, {signal})}
+  // Neither can happen for an unconditional put of a manifest with a subject; a store that says so is broken.
+  if (outcome.kind !== 'stored' || outcome.referrer === null) throw new Error(`${handle.name}: the referrer ${manifest.digest} was not stored as one`)
+  return outcome.referrer
 }

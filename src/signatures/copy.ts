@@ -19,8 +19,7 @@ import type {Descriptor} from '../oci/manifest.ts'
 import {parseManifest} from '../oci/manifest.ts'
 import {type Digest, isDigest, sha256Digest} from '../ref/digest.ts'
 import {type CopyEngine, NO_TALLY, type Route} from '../copy/engine.ts'
-import type {FetchedManifest} from '../registry/handle.ts'
-import type {ReferrerRecord, RepositoryHandle} from '../registry/handle.ts'
+import type {FetchedManifest, ReferrerRecord, RepositoryHandle} from '../registry/handle.ts'
 import {putReferrer, subjectDigestOf} from '../registry/referrer-manifests.ts'
 import {type Artifact, DSSE_MEDIA_TYPE, legacyTag} from './discover.ts'
 import {imageOf, layerKey, LegacySignatureError, pushBytes, writeSignatureImage} from './legacy-image.ts'
@@ -63,7 +62,7 @@ export async function copyArtifacts(
     if (subject !== subjectDigest) throw new Error(`referrer ${artifact.manifest.digest} is about ${subject}, not ${subjectDigest}`)
     const outcome = await copyReferrer(ctx, artifact.manifest)
     if (outcome.put) report.referrers++
-    if (outcome.fallback === 'added') report.fallbackEntries++
+    if (outcome.referrer === 'added') report.fallbackEntries++
   }
   return report
 }
@@ -113,18 +112,20 @@ async function createTag(ctx: CopyContext, tag: string, manifest: FetchedManifes
 }
 
 /**
- * One referrer: blobs (and, for an index referrer, its child manifests), the manifest by digest, then the
- * fallback index if the target needs one. The PUT is the run's one placement of that digest (the engine's), so an
- * index that lists the referrer (its source fallback index mirrored as a tag, say) waits for it and never PUTs it
- * a second time. A referrer already at the target (or placed by another need) is not PUT again, but still checked
- * for a fallback entry (a previous run may have stopped between the two writes).
+ * One referrer: blobs (and, for an index referrer, its child manifests), then the manifest by digest, whose put
+ * records it in the target's fallback index if the target needs one. The PUT is the run's one placement of that
+ * digest (the engine's), so an index that lists the referrer (its source fallback index mirrored as a tag, say)
+ * waits for it and never PUTs it a second time. A referrer already at the target (or placed by another need,
+ * whose put recorded it too) is PUT again only when the target does not list it: a previous run may have stopped
+ * between the PUT and the fallback write, and a PUT of the same bytes changes nothing but records it.
  */
-async function copyReferrer(ctx: CopyContext, manifest: FetchedManifest): Promise<{put: boolean; fallback: ReferrerRecord}> {
+async function copyReferrer(ctx: CopyContext, manifest: FetchedManifest): Promise<{put: boolean; referrer: ReferrerRecord}> {
   const {signal, route} = ctx
-  const put = await ctx.engine.ensureManifestWith(route, manifest, () => route.target.putManifest(manifest.digest, manifest, signal ? {signal} : {}))
-  // Stored earlier: a registry with the API indexed it on that push, so only a registry without needs the index.
-  if (put === null) return {put: false, fallback: await route.target.recordReferrer(manifest, true, {signal})}
-  return {put: true, fallback: await route.target.recordReferrer(manifest, put.kind === 'stored' && put.subject !== null, {signal})}
+  const put = await ctx.engine.ensureManifestWith(route, manifest, () => putReferrer(route.target, manifest, signal))
+  if (put !== null) return {put: true, referrer: put}
+  const listed = await route.target.listReferrers(subjectDigestOf(manifest), {signal})
+  if (listed.descriptors.some((d) => d.digest === manifest.digest)) return {put: false, referrer: listed.api === 'supported' ? 'indexed' : 'present'}
+  return {put: false, referrer: await putReferrer(route.target, manifest, signal)}
 }
 
 /** Source layers that repeat among themselves are added once. */
@@ -139,18 +140,17 @@ function digestOf(descriptor: Descriptor): Digest {
 
 /**
  * For the signer: pushes a freshly made referrer (e.g. a sigstore bundle manifest) to `repo`: its blobs (the
- * `{}` config and the bundle layer) unless present, the manifest by digest, then the fallback index if the
- * registry does not index the subject itself. The manifest must carry `subject` and its `mediaType`.
+ * `{}` config and the bundle layer) unless present, then the manifest by digest, whose put adds it to the fallback
+ * index if the registry does not index the subject itself. The manifest must carry `subject` and its `mediaType`.
  */
-export async function pushReferrer(repo: RepositoryHandle, manifestBytes: Uint8Array, blobs: readonly Uint8Array[], signal?: AbortSignal): Promise<{digest: Digest; fallback: ReferrerRecord}> {
+export async function pushReferrer(repo: RepositoryHandle, manifestBytes: Uint8Array, blobs: readonly Uint8Array[], signal?: AbortSignal): Promise<{digest: Digest; referrer: ReferrerRecord}> {
   const mediaType = (JSON.parse(new TextDecoder().decode(manifestBytes)) as {mediaType?: unknown}).mediaType
   if (typeof mediaType !== 'string') throw new Error('a referrer manifest must declare its mediaType')
   const digest = sha256Digest(manifestBytes)
   const manifest: FetchedManifest = {digest, mediaType, size: manifestBytes.byteLength, bytes: manifestBytes, parsed: parseManifest(manifestBytes, mediaType)}
   subjectDigestOf(manifest)
   for (const blob of blobs) await pushBytes(repo, blob, signal)
-  const pushed = await putReferrer(repo, manifest, signal)
-  return {digest, fallback: pushed.fallback}
+  return {digest, referrer: await putReferrer(repo, manifest, signal)}
 }
 
 /** One signature for the legacy tag scheme: the blob (simple-signing payload or DSSE envelope) and its annotations. */

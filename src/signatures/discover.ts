@@ -179,7 +179,7 @@ function plannedCandidates(artifact: Artifact): PlannedCandidate[] {
   }
   const source = `referrer ${artifact.manifest.digest}`
   const only = manifest.layers.length === 1 ? manifest.layers[0]! : undefined
-  if (only && only.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX) && isDigest(only.digest)) return [{kind: 'bundle', layer: only, source}]
+  if (only?.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX) && isDigest(only.digest)) return [{kind: 'bundle', layer: only, source}]
   const artifactType = manifest.artifactType ?? manifest.config.mediaType
   const layersOf = (kind: PlannedCandidate['kind'], mediaType: string) =>
     manifest.layers.flatMap((layer, i) => (layer.mediaType === mediaType && isDigest(layer.digest) ? [{kind, layer, source: `${source} layer ${i}`}] : []))

@@ -4,9 +4,9 @@
  * module maps the annotations onto an in-memory sigstore bundle that `@sigstore/verify` can check, and maps a
  * sigstore-js signing result back onto annotations when we write the legacy form.
  *
- * The mapping is docs/sigstore-notes.md §2.5. A **v0.1** bundle is built because the `bundle` annotation
- * carries Rekor's signed entry timestamp (SET) but no inclusion proof; v0.1 is the bundle version whose tlog
- * entries are proven by a SET alone. Everything here is pure: bytes and strings in, bundle or strings out.
+ * The mapping is ../shared/docs/sigstore-notes.md §2.5. A **v0.1** bundle is built because the `bundle`
+ * annotation carries Rekor's signed entry timestamp (SET) but no inclusion proof; v0.1 is the bundle version
+ * whose tlog entries are proven by a SET alone. Everything here is pure: bytes and strings in, bundle or strings out.
  */
 import {createHash} from 'node:crypto'
 import {BUNDLE_V01_MEDIA_TYPE, envelopeFromJSON, type Bundle, type TransparencyLogEntry} from '@sigstore/bundle'

@@ -156,7 +156,7 @@ describe('keylessToken', () => {
       expect(refused.code).toBe('OIDC_TOKEN_FAILED')
       expect(refused.message).toBe('the GitHub Actions OIDC token request failed (HTTP 403)')
     } finally {
-      server.stop(true)
+      await server.stop(true)
     }
   })
 

@@ -3,9 +3,9 @@
  * plain public keys, plus the one error type of this layer.
  *
  * The trusted root is loaded without TUF on purpose: TUF needs the network and a writable cache directory
- * (see docs/sigstore-notes.md §2.2), while a copy tool must verify offline and from a read-only binary. So the
- * public-good root comes from the snapshot `@sigstore/tuf` ships in `seeds.json` (embedded in the compiled
- * binary), and anything fresher or private is a TrustedRoot JSON file the user points at.
+ * (see ../shared/docs/sigstore-notes.md §2.2), while a copy tool must verify offline and from a read-only
+ * binary. So the public-good root comes from the snapshot `@sigstore/tuf` ships in `seeds.json` (embedded in
+ * the compiled binary), and anything fresher or private is a TrustedRoot JSON file the user points at.
  */
 import {SyncerError} from '../ref/errors.ts'
 import {createHash, createPublicKey, type KeyObject} from 'node:crypto'

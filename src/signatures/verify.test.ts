@@ -3,7 +3,7 @@ import {attestationEnvelope, COSIGN_ATTESTATION, COSIGN_SIGN, SLSA_V1, statement
 import {makeKeyPair, type KeyKind, type TestKeyPair} from '../../test/support/sigstore/test-keys.ts'
 import {COSIGN_ANNOTATIONS} from './legacy.ts'
 import {signBundleWithKey, signLegacyWithKey, signingKeyFromPem, simpleSigningPayload} from './sign.ts'
-import {EMPTY_TRUSTED_ROOT, SignatureError, keyFingerprint} from './trust.ts'
+import {EMPTY_TRUSTED_ROOT, type SignatureError, keyFingerprint} from './trust.ts'
 import type {Candidate, CandidateVerdict} from './types.ts'
 import {UNBOUND_MESSAGE_SIGNATURE, buildTrust, identityPolicy, verifyCandidate, type Trust} from './verify.ts'
 

@@ -45,8 +45,8 @@ function registry(realm: (port: number) => string, token: (port: number) => Resp
 }
 
 const servers: ReturnType<typeof Bun.serve>[] = []
-afterEach(() => {
-  for (const server of servers.splice(0)) server.stop(true)
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.stop(true)))
 })
 
 function get(credential: Credential, endpoint: {registry: string; baseUrl: string; scheme: 'fixed'}, insecureHosts: string[] = []) {

@@ -54,8 +54,8 @@ class FakeServer {
     return this.hits.filter((h) => h.path === path)
   }
 
-  stop(): void {
-    this.server.stop(true)
+  stop(): Promise<void> {
+    return this.server.stop(true)
   }
 }
 
@@ -65,8 +65,8 @@ function serve(handler: Handler): FakeServer {
   servers.push(server)
   return server
 }
-afterEach(() => {
-  for (const server of servers.splice(0)) server.stop()
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.stop()))
 })
 
 /** A transport on a pace that waits for nothing (its pauses are recorded), FAST_RETRY unless `retry` says otherwise. */

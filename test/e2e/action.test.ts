@@ -50,7 +50,7 @@ beforeAll(async () => {
   steps = (parse(await readFile(join(import.meta.dir, '../../action.yml'), 'utf8')) as {runs: {steps: Step[]}}).runs.steps
 })
 afterAll(async () => {
-  server?.stop(true)
+  await server?.stop(true)
   mock?.stop()
   if (work) await rm(work, {recursive: true, force: true})
 })

@@ -160,7 +160,7 @@ describe('the signed SHA256SUMS, verified by the released binary', () => {
     expect(ok.stdout).toMatch(/^Verified .*SHA256SUMS: signed by key sha256:[0-9a-f]{64}\n$/)
     expect(verifyBlob(['--key', join(dir, 'other.pub')]).exitCode).toBe(1)
     const sums = await readFile(join(dir, 'SHA256SUMS'))
-    await writeFile(join(dir, 'SHA256SUMS'), Buffer.concat([sums, Buffer.from('0'.repeat(64) + '  evil\n')]))
+    await writeFile(join(dir, 'SHA256SUMS'), Buffer.concat([sums, Buffer.from(`${'0'.repeat(64)}  evil\n`)]))
     const tampered = verifyBlob(['--key', join(dir, 'release.pub')])
     expect(tampered.exitCode).toBe(1)
     // The bundle records the digest it signs: a changed file is refused by it before the signature is checked.
@@ -185,7 +185,7 @@ describe('the signed SHA256SUMS, verified by the released binary', () => {
       const env = {GITHUB_ACTIONS: 'true', ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${oidc.port}/token?x=1`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-secret', SYNCER_FULCIO_URL: mock.url, SYNCER_REKOR_URL: mock.url}
       await signSums(dir, {kind: 'keyless'}, env)
     } finally {
-      oidc.stop(true)
+      await oidc.stop(true)
     }
     await writeFile(join(dir, 'root.json'), JSON.stringify(mock.trustedRootJSON))
     const ok = verifyBlob(['--identity', `${issuer}=${subject}`, '--trusted-root', join(dir, 'root.json')])

@@ -61,7 +61,7 @@ describe('an index DAG that repeats its children', () => {
     const uploaded = result.entries.reduce((n, e) => n + e.blobs.uploaded, 0)
     expect(uploaded).toBe(3)
     // assertTagsComplete walks every path (2^16 here), so the DAG's distinct contents are checked directly.
-    const repository = 'mirror/' + source.host.replace(':', '-') + '/acme/dag'
+    const repository = `mirror/${source.host.replace(':', '-')}/acme/dag`
     for (const tag of ['1', '2']) expect(target.storage.getManifest(repository, tag)?.digest).toBe(nested.top)
     for (const level of nested.levels) expect(target.storage.getManifest(repository, level.digest)).toBeDefined()
     for (const blob of [nested.image.config, ...nested.image.layers]) expect(target.storage.hasBlob(repository, blob.digest)).toBe(true)

@@ -36,7 +36,7 @@ async function target() {
 describe('a layout as a repository handle', () => {
   test('If-None-Match: * creates a tag once; another writer\'s tag is a precondition failure, never moved', async () => {
     const {repo, image} = await target()
-    expect(await repo.putManifest('1.0', image, {ifNoneMatch: '*'})).toStrictEqual({kind: 'stored', subject: null})
+    expect(await repo.putManifest('1.0', image, {ifNoneMatch: '*'})).toStrictEqual({kind: 'stored', referrer: null})
     const other = makeImage({flavor: 'oci', layers: 0})
     await repo.putBlob({digest: other.config.digest, size: other.config.bytes.length, open: async () => streamOf(other.config.bytes)})
     expect(await repo.putManifest('1.0', other, {ifNoneMatch: '*'})).toStrictEqual({kind: 'precondition-failed'})
@@ -52,7 +52,7 @@ describe('a layout as a repository handle', () => {
     const other = makeImage({flavor: 'oci', layers: 0})
     await repo.putBlob({digest: other.config.digest, size: other.config.bytes.length, open: async () => streamOf(other.config.bytes)})
     expect(await repo.putManifest('sig', other, {ifMatch: `sha256:${'0'.repeat(64)}`})).toStrictEqual({kind: 'precondition-failed'})
-    expect(await repo.putManifest('sig', other, {ifMatch: read!.etag})).toStrictEqual({kind: 'stored', subject: null})
+    expect(await repo.putManifest('sig', other, {ifMatch: read!.etag})).toStrictEqual({kind: 'stored', referrer: null})
     expect((await repo.headManifest('sig'))?.digest).toBe(other.digest)
     expect(await repo.listTags()).toStrictEqual({kind: 'listed', tags: new Set(['sig'])})
   })
@@ -70,7 +70,7 @@ describe('a layout as a repository handle', () => {
   test('a referrer is found through its subject: the layout needs no fallback index', async () => {
     const {repo, image} = await target()
     const bundle = bundleReferrer(image, 'handle')
-    expect((await pushReferrer(repo, bundle.bytes, bundle.blobs.map((b) => b.bytes))).fallback).toBe('not-needed')
+    expect((await pushReferrer(repo, bundle.bytes, bundle.blobs.map((b) => b.bytes))).referrer).toBe('indexed')
     expect(await repo.listReferrers(image.digest)).toStrictEqual({api: 'supported', descriptors: [expect.objectContaining({digest: bundle.digest})] as never})
     expect(await repo.listTags()).toStrictEqual({kind: 'listed', tags: new Set()})
   })

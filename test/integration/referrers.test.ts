@@ -94,12 +94,32 @@ for (const [kind, start] of KINDS) {
       const bundle = bundleReferrer(image, 'one')
       await pushBlobsOnly(registry.url, repo.repository, bundle)
       const pushed = await putReferrer(client.repository(repo), asFetched(bundle))
-      expect(pushed.fallback).toBe(registry.api ? 'not-needed' : 'added')
+      expect(pushed).toBe(registry.api ? 'indexed' : 'added')
       const listed = await client.repository(repo).listReferrers(image.digest)
       const annotations = JSON.parse(new TextDecoder().decode(bundle.bytes)).annotations
       expect(listed.descriptors).toStrictEqual([expectedDescriptor(bundle, 'application/vnd.dev.sigstore.bundle.v0.3+json', annotations)] as never)
       const tag = await getManifest(registry.url, repo.repository, fallbackTagOf(image.digest))
       expect(tag.status).toBe(registry.api ? 404 : 200)
+    })
+
+    test('a manifest put records its subject: a fallback entry only without the API, once; none without a subject', async () => {
+      const {repo, image} = await fresh()
+      const handle = client.repository(repo)
+      const sbom = sbomReferrer(image)
+      await pushBlobsOnly(registry.url, repo.repository, sbom)
+      // Bytes only, as a caller that never parsed them gives them: the store reads the subject itself.
+      const bytes = {bytes: sbom.bytes, mediaType: sbom.mediaType, digest: sbom.digest}
+      expect(await handle.putManifest(sbom.digest, bytes)).toStrictEqual({kind: 'stored', referrer: registry.api ? 'indexed' : 'added'})
+      const index = await readFallbackIndex(handle, image.digest)
+      expect(index?.index.manifests ?? null).toStrictEqual(registry.api ? null : [expectedDescriptor(sbom, 'application/spdx+json')] as never)
+      // The same manifest under a tag: the entry is there already, so the index is not written again.
+      if (registry.fake) registry.fake.clearLog()
+      expect(await handle.putManifest('sbom', bytes)).toStrictEqual({kind: 'stored', referrer: registry.api ? 'indexed' : 'present'})
+      if (registry.fake) expect(registry.fake.count('PUT', `/v2/${repo.repository}/manifests/${fallbackTagOf(image.digest)}`)).toBe(0)
+      expect((await handle.listReferrers(image.digest)).descriptors.map((d) => d.digest)).toStrictEqual([sbom.digest])
+      // The subject image itself has none: nothing recorded, and no fallback tag for it appears.
+      expect(await handle.putManifest('v2', image)).toStrictEqual({kind: 'stored', referrer: null})
+      expect((await getManifest(registry.url, repo.repository, fallbackTagOf(sbom.digest))).status).toBe(404)
     })
 
     test('the fallback index keeps what other tools put there and is written once per referrer', async () => {
@@ -223,6 +243,33 @@ describe('fake registry referrers API details', () => {
       expect(none.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(tag)).map((r) => r.status)).toStrictEqual([412, 201])
       const index = await readFallbackIndex(client.repository(repo), image.digest)
       expect(index?.index.manifests.map((d) => d.digest)).toStrictEqual([theirs.digest, ours.digest])
+    } finally {
+      await none.stop()
+    }
+  })
+
+  test('OCI-Subject from a registry without the API (as ECR answers) still gets the put a fallback entry', async () => {
+    const none = await startFakeRegistry()
+    try {
+      const client = loopbackClient()
+      const repo = {registry: none.host, repository: 'ecr'}
+      const image = makeImage({flavor: 'oci'})
+      await pushImage(none.url, repo.repository, image, 'v1')
+      const bundle = bundleReferrer(image, 'ecr')
+      await pushBlobsOnly(none.url, repo.repository, bundle)
+      const ecr = none.addFault({
+        method: 'PUT',
+        path: `/v2/ecr/manifests/${bundle.digest}`,
+        action: async (_ctx, next) => {
+          const answer = await next()
+          const headers = new Headers(answer.headers)
+          headers.set('OCI-Subject', image.digest)
+          return new Response(answer.body, {status: answer.status, headers})
+        },
+      })
+      expect(await client.repository(repo).putManifest(bundle.digest, asFetched(bundle))).toStrictEqual({kind: 'stored', referrer: 'added'})
+      expect(ecr.hits).toBe(1)
+      expect((await readFallbackIndex(client.repository(repo), image.digest))?.index.manifests.map((d) => d.digest)).toStrictEqual([bundle.digest])
     } finally {
       await none.stop()
     }

@@ -172,6 +172,22 @@ for (const [name, start] of PAIRS) {
       expect((await getManifest(pair.target.url, to.repository, legacyTag(subject, 'sig'))).digest).toBe(before.digest)
     })
 
+    test('a referrer already at the target without its fallback entry (a run stopped after the PUT) gets it', async () => {
+      const {to, seeded, copy, subject} = await scenario()
+      // The state such a run leaves: the referrers stored at the target (pushed raw, so nothing recorded them).
+      for (const referrer of [seeded.bundle, seeded.oci11, seeded.sbomReferrer]) await push(pair.target.url, to.repository, referrer)
+      pair.target.fake?.clearLog()
+      const report = await copy()
+      expect([report.referrers, report.fallbackEntries]).toStrictEqual([0, pair.target.api ? 0 : 3])
+      const listed = await client.repository(to).listReferrers(subject)
+      expect(listed.descriptors.map((d) => d.digest).sort()).toStrictEqual([seeded.bundle.digest, seeded.oci11.digest, seeded.sbomReferrer.digest].sort())
+      if (pair.target.fake) {
+        // The repair is a second PUT of the same bytes, whose put writes the entry; a registry that lists them gets none.
+        const again = pair.target.fake.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/manifests/${seeded.bundle.digest}`))
+        expect(again.length).toBe(pair.target.api ? 0 : 1)
+      }
+    })
+
     test('the signer appends legacy signatures idempotently and pushes bundle referrers', async () => {
       const {to, seeded, subject} = await scenario()
       const tag = legacyTag(subject, 'sig')
@@ -190,9 +206,9 @@ for (const [name, start] of PAIRS) {
 
       const bundle = bundleReferrer(seeded.image, `signed-at-target-${seq}`)
       const pushed = await pushReferrer(client.repository(to), bundle.bytes, bundle.blobs.map((b) => b.bytes))
-      expect(pushed).toStrictEqual({digest: bundle.digest, fallback: pair.target.api ? 'not-needed' : 'added'})
+      expect(pushed).toStrictEqual({digest: bundle.digest, referrer: pair.target.api ? 'indexed' : 'added'})
       expect((await client.repository(to).listReferrers(subject)).descriptors.map((d) => d.digest)).toContain(bundle.digest)
-      expect((await pushReferrer(client.repository(to), bundle.bytes, [])).fallback).toBe(pair.target.api ? 'not-needed' : 'present')
+      expect((await pushReferrer(client.repository(to), bundle.bytes, [])).referrer).toBe(pair.target.api ? 'indexed' : 'present')
     })
   })
 }

@@ -46,7 +46,7 @@ describe('upload faults', () => {
   test('refuseLargeBody: 413 for a PUT over the limit, every time; smaller ones pass', async () => {
     registry.addFault(refuseLargeBody(1024))
     const location = new URL(await session())
-    location.searchParams.set('digest', 'sha256:' + new Bun.CryptoHasher('sha256').update(bytes).digest('hex'))
+    location.searchParams.set('digest', `sha256:${new Bun.CryptoHasher('sha256').update(bytes).digest('hex')}`)
     expect((await fetch(location, {method: 'PUT', body: bytes})).status).toBe(413)
     expect((await fetch(location, {method: 'PUT', body: bytes})).status).toBe(413)
     const patch = await fetch(location, {method: 'PATCH', body: bytes, headers: {'content-range': '0-4095'}})

@@ -57,7 +57,7 @@ export async function openLayout(dir: string, options: OpenLayoutOptions): Promi
   if (marker === null && options.create) {
     // Another process may be creating the layout right now: it writes oci-layout before index.json, so an
     // index.json seen after our look for oci-layout means a second look finds oci-layout, if a creator made it.
-    if ((await sizeInside(root, indexPath(root))) !== null && (marker = await readInside(root, layoutFile, MAX_OCI_LAYOUT_BYTES, 'an oci-layout file')) === null) {
+    if ((await sizeInside(root, indexPath(root))) !== null && (await readInside(root, layoutFile, MAX_OCI_LAYOUT_BYTES, 'an oci-layout file')) === null) {
       throw new LayoutError('NOT_A_LAYOUT', layoutFile, `${root} has an index.json but no oci-layout file: refusing to turn an unknown directory into a layout`)
     }
     // oci-layout first, index.json second: a directory with oci-layout and no index.json is one being created.

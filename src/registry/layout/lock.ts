@@ -15,7 +15,7 @@
  */
 import {hostname} from 'node:os'
 import {constants} from 'node:fs'
-import {link, open, rename, unlink} from 'node:fs/promises'
+import {type FileHandle, link, open, rename, unlink} from 'node:fs/promises'
 import {readOpenFile} from '../../files/read.ts'
 import {backoff, type Pace, type RetryPolicy} from '../../transport/retry.ts'
 import {LayoutError} from '../layout-errors.ts'
@@ -79,7 +79,7 @@ async function acquire(lockPath: string, pace: Pace, waitMs: number): Promise<Lo
 
 /** O_EXCL create; false when the lock exists. The owner is written and synced before anyone can judge it. */
 async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
-  let handle
+  let handle: FileHandle
   try {
     handle = await open(lockPath, 'wx', 0o644)
   } catch (err) {
@@ -118,7 +118,7 @@ async function readOwner(lockPath: string): Promise<LockOwner | null> {
 async function readLockFile(lockPath: string): Promise<Uint8Array | null> {
   const notOurs = (code: 'NOT_A_FILE' | 'TOO_LARGE', what: string) =>
     new LayoutError(code, lockPath, `${lockPath} ${what}, so not a lock image-syncer wrote: remove it if no writer is using this layout`)
-  let handle
+  let handle: FileHandle
   try {
     handle = await open(lockPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
   } catch (err) {

@@ -3,7 +3,7 @@
  * manifest is never stored before its blobs, as a registry would refuse it), what a bare blob is when it has
  * no index.json entry, and the two index.json changes a manifest put makes (tag it, list a referrer).
  */
-import {type Descriptor, type ParsedManifest} from '../../oci/manifest.ts'
+import type {Descriptor, ParsedManifest} from '../../oci/manifest.ts'
 import {MediaType, baseMediaType} from '../../oci/media-types.ts'
 import type {Digest} from '../../ref/digest.ts'
 import {REF_NAME, tagOf, updateIndex} from './index-file.ts'

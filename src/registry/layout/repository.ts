@@ -10,11 +10,8 @@
 import type {Digest} from '../../ref/digest.ts'
 import type {Pace} from '../../transport/retry.ts'
 import {ContentError} from '../errors.ts'
-import type {FetchedManifest, ManifestBytes, PutOutcome} from '../handle.ts'
-import type {BlobSource, PutOptions, ReferrerRecord, RepositoryHandle, StoreLocation, StoreOptions} from '../handle.ts'
-import type {ReferrerList} from '../handle.ts'
-import type {TagListing} from '../handle.ts'
-import {MAX_REFERRERS, ReferrersError} from '../referrer-manifests.ts'
+import type {BlobSource, ManifestBytes, ManifestToPut, PutOptions, PutOutcome, ReferrerList, RepositoryHandle, StoreLocation, StoreOptions, TagListing} from '../handle.ts'
+import {MAX_REFERRERS, parsedForPut, ReferrersError, subjectOf} from '../referrer-manifests.ts'
 import {type OciLayout, openLayout} from './layout.ts'
 
 export type LayoutRole = 'source' | 'target'
@@ -40,7 +37,9 @@ export class LayoutRepository implements RepositoryHandle {
   private layout(): Promise<OciLayout> {
     if (this.opened === null) {
       const opening = openLayout(this.name, {create: this.role === 'target', pace: this.options.pace, ...(this.options.tree !== undefined ? {tree: this.options.tree} : {})})
-      opening.catch(() => this.opened === opening && (this.opened = null))
+      opening.catch(() => {
+        if (this.opened === opening) this.opened = null
+      })
       this.opened = opening
     }
     return this.opened
@@ -65,12 +64,13 @@ export class LayoutRepository implements RepositoryHandle {
     return manifest && {digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size, bytes: manifest.bytes}
   }
 
-  async putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options: PutOptions = {}): Promise<PutOutcome> {
+  async putManifest(reference: string, manifest: ManifestToPut, options: PutOptions = {}): Promise<PutOutcome> {
     const replacing = options.ifMatch ? (options.ifMatch as Digest) : null
     const put = await (await this.layout()).putManifest(reference, manifest, replacing)
     // `exists`: the tag names other content, which a layout never replaces unasked, conditional or not.
     if (put.kind === 'exists') return {kind: 'precondition-failed'}
-    return {kind: 'stored', subject: null}
+    // Storing a manifest with a subject listed it in index.json: the layout is its own referrers index.
+    return {kind: 'stored', referrer: subjectOf(parsedForPut(manifest)) === null ? null : 'indexed'}
   }
 
   async headBlob(digest: Digest) {
@@ -112,10 +112,5 @@ export class LayoutRepository implements RepositoryHandle {
       throw new ReferrersError('TOO_MANY_REFERRERS', `${this.name}: ${digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`)
     }
     return {api: 'supported', descriptors}
-  }
-
-  /** Storing a manifest with a subject listed it in index.json already: the layout is its own referrers index. */
-  async recordReferrer(_manifest: FetchedManifest): Promise<ReferrerRecord> {
-    return 'not-needed'
   }
 }

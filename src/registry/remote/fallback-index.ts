@@ -4,7 +4,7 @@
  * it only with read-modify-write (If-Match when the registry sends an ETag), adding to what is there and never
  * replacing it, because other tools (cosign, oras, notation) keep the same index.
  */
-import {type Descriptor, type Index} from '../../oci/manifest.ts'
+import type {Descriptor, Index} from '../../oci/manifest.ts'
 import {MediaType} from '../../oci/media-types.ts'
 import {type Digest, sha256Digest} from '../../ref/digest.ts'
 import {ReferrersError} from '../referrer-manifests.ts'

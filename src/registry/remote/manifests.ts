@@ -8,7 +8,7 @@ import {MANIFEST_ACCEPT, baseMediaType} from '../../oci/media-types.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest.ts'
 import {readLimited} from '../../transport/body.ts'
 import {ContentError} from '../errors.ts'
-import {type EtaggedManifest, type FetchedManifest, MAX_MANIFEST_BYTES, type ManifestBytes, type ManifestHead, type PutOptions, type PutOutcome} from '../handle.ts'
+import {type EtaggedManifest, type FetchedManifest, MAX_MANIFEST_BYTES, type ManifestBytes, type ManifestHead, type PutOptions} from '../handle.ts'
 import {pullScope, pushScope, type RemoteRepository, tagsMemoKey} from './connection.ts'
 
 /** HEAD a manifest by tag or digest; null when absent. Falls back to GET when the registry omits the digest. */
@@ -61,15 +61,19 @@ export async function getManifestBytesIfPresent(remote: RemoteRepository, refere
   return verifiedBytes(remote, reference, response)
 }
 
+/** What the registry answered a manifest PUT: stored, with its `OCI-Subject` header (null: none), or 412. */
+export type PutAnswer = {kind: 'stored'; ociSubject: string | null} | {kind: 'precondition-failed'}
+
 /**
- * PUTs manifest bytes unchanged under a tag or digest. Bytes are sent as they were read, so digests survive;
+ * PUTs manifest bytes unchanged under a tag or digest, and nothing else (referrers.ts
+ * putManifestRecordingSubject records a subject). Bytes are sent as they were read, so digests survive;
  * a registry that answers with another digest has rewritten them, which is refused. `ifMatch` (read-modify-write
  * of a tag) and `ifNoneMatch: '*'` (create a tag, never overwrite one) make a 412 come back as
  * `precondition-failed` instead of an error, so the caller can re-read; registries that ignore the headers
  * (distribution 2.8) just store. The answer's `OCI-Subject` tells whether the registry indexed the manifest's
  * subject itself (distribution-spec 1.1).
  */
-export async function putManifest(remote: RemoteRepository, reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options: PutOptions = {}): Promise<PutOutcome> {
+export async function putManifest(remote: RemoteRepository, reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options: PutOptions = {}): Promise<PutAnswer> {
   const {repo, connection} = remote
   const conditional = Boolean(options.ifMatch) || options.ifNoneMatch !== undefined
   const response = await connection.send(repo, {
@@ -92,7 +96,7 @@ export async function putManifest(remote: RemoteRepository, reference: string, m
   if (stored !== null && isDigest(stored) && stored !== manifest.digest) {
     throw new ContentError('DIGEST_MISMATCH', `${repo.registry}/${repo.repository}:${reference} was stored as ${stored}, not ${manifest.digest}: the registry rewrote the manifest`)
   }
-  return {kind: 'stored', subject: response.headers.get('oci-subject')}
+  return {kind: 'stored', ociSubject: response.headers.get('oci-subject')}
 }
 
 async function verifiedManifest(remote: RemoteRepository, reference: string, response: Response): Promise<FetchedManifest> {

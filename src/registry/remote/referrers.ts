@@ -12,12 +12,12 @@ import {MediaType, baseMediaType} from '../../oci/media-types.ts'
 import type {Digest} from '../../ref/digest.ts'
 import {readLimited} from '../../transport/body.ts'
 import {RegistryError} from '../../transport/errors.ts'
-import {type FetchedManifest, MAX_MANIFEST_BYTES, type ReferrerList, type ReferrerRecord, type Repository} from '../handle.ts'
-import {MAX_REFERRERS, ReferrersError, referrerDescriptor, subjectDigestOf} from '../referrer-manifests.ts'
+import {MAX_MANIFEST_BYTES, type ManifestToPut, type PutOptions, type PutOutcome, type ReferrerList, type Repository} from '../handle.ts'
+import {MAX_REFERRERS, parsedForPut, ReferrersError, referrerDescriptor, subjectDigestOf, subjectOf} from '../referrer-manifests.ts'
 import {pullScope, type RemoteRepository} from './connection.ts'
 import {fallbackTag, readFallbackIndex, updateFallbackIndex} from './fallback-index.ts'
 import {nextLink} from './link.ts'
-import {headManifest} from './manifests.ts'
+import {headManifest, putManifest} from './manifests.ts'
 import {listTags} from './tags.ts'
 
 /** Pages of one referrers listing we follow; a registry that links further is looping or hostile. */
@@ -100,13 +100,19 @@ export function referrersApiSupported(handle: RemoteRepository, signal?: AbortSi
 }
 
 /**
- * Makes an already-stored referrer findable at `repo`: nothing to do when the registry indexed it
- * (`indexedByRegistry`, i.e. it sent `OCI-Subject`) and serves the API; otherwise the fallback index gets it.
+ * PUTs a manifest, and makes one with a `subject` findable as its referrer, as oras-go's push does: nothing more
+ * when the registry indexed it (answered `OCI-Subject`) and serves the API; otherwise (no header, or no API: ECR
+ * sends the header without serving it) the fallback index gets it, as distribution-spec asks of clients. A
+ * subject that is no digest is refused before anything is written: it could have no fallback tag.
  */
-export async function recordReferrer(handle: RemoteRepository, manifest: FetchedManifest, indexedByRegistry: boolean, signal?: AbortSignal): Promise<ReferrerRecord> {
-  const subject = subjectDigestOf(manifest)
-  if (indexedByRegistry && (await referrersApiSupported(handle, signal))) return 'not-needed'
-  return updateFallbackIndex(handle, subject, referrerDescriptor(manifest), signal)
+export async function putManifestRecordingSubject(handle: RemoteRepository, reference: string, manifest: ManifestToPut, options: PutOptions = {}): Promise<PutOutcome> {
+  const fetched = parsedForPut(manifest)
+  const subject = subjectOf(fetched) === null ? null : subjectDigestOf(fetched)
+  const answer = await putManifest(handle, reference, manifest, options)
+  if (answer.kind !== 'stored') return answer
+  if (subject === null) return {kind: 'stored', referrer: null}
+  if (answer.ociSubject !== null && (await referrersApiSupported(handle, options.signal))) return {kind: 'stored', referrer: 'indexed'}
+  return {kind: 'stored', referrer: await updateFallbackIndex(handle, subject, referrerDescriptor(fetched), options.signal)}
 }
 
 /**

@@ -4,12 +4,12 @@
  * (the tag list per repository, referrers-API support per registry) through its connection.
  */
 import type {Digest} from '../../ref/digest.ts'
-import type {BlobSource, FetchedManifest, PutOptions, ReferrerList, ReferrerRecord, Repository, RepositoryHandle, StoreLocation, StoreOptions, TagExtent, TagListing} from '../handle.ts'
+import type {BlobSource, ManifestToPut, PutOptions, PutOutcome, ReferrerList, Repository, RepositoryHandle, StoreLocation, StoreOptions, TagExtent, TagListing} from '../handle.ts'
 import {readBlob} from './blob-read.ts'
 import {getSmallBlob, headBlob} from './blobs.ts'
 import type {RegistryConnection, RemoteRepository} from './connection.ts'
-import {getManifest, getManifestBytesIfPresent, getManifestIfPresent, headManifest, putManifest} from './manifests.ts'
-import {listReferrers, recordReferrer} from './referrers.ts'
+import {getManifest, getManifestBytesIfPresent, getManifestIfPresent, headManifest} from './manifests.ts'
+import {listReferrers, putManifestRecordingSubject} from './referrers.ts'
 import {listTags, listTagsForRule} from './tags.ts'
 import {uploadBlob} from './uploads.ts'
 
@@ -42,8 +42,9 @@ export class RegistryRepository implements RepositoryHandle, RemoteRepository {
     return getManifestBytesIfPresent(this, reference, options.signal)
   }
 
-  putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options: PutOptions = {}) {
-    return putManifest(this, reference, manifest, options)
+  /** The PUT, then the fallback index when the registry did not index the manifest's subject (referrers.ts). */
+  putManifest(reference: string, manifest: ManifestToPut, options: PutOptions = {}): Promise<PutOutcome> {
+    return putManifestRecordingSubject(this, reference, manifest, options)
   }
 
   headBlob(digest: Digest, options: StoreOptions = {}): Promise<number | null> {
@@ -71,9 +72,5 @@ export class RegistryRepository implements RepositoryHandle, RemoteRepository {
 
   listReferrers(digest: Digest, options: StoreOptions = {}): Promise<ReferrerList> {
     return listReferrers(this, digest, options.signal)
-  }
-
-  recordReferrer(manifest: FetchedManifest, indexedByStore: boolean, options: StoreOptions = {}): Promise<ReferrerRecord> {
-    return recordReferrer(this, manifest, indexedByStore, options.signal)
   }
 }
