@@ -32,11 +32,17 @@ const GLIBC = ['libc.so.6', 'libm.so.6', 'libpthread.so.0', 'libdl.so.2']
 export const ARCHES = {
   'linux-x64': {
     platform: {os: 'linux', architecture: 'amd64'},
-    libs: [['/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', '/lib64/ld-linux-x86-64.so.2'], ...GLIBC.map((l): [string, string] => [`/lib/x86_64-linux-gnu/${l}`, `/lib/x86_64-linux-gnu/${l}`])],
+    libs: [
+      ['/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', '/lib64/ld-linux-x86-64.so.2'],
+      ...GLIBC.map((l): [string, string] => [`/lib/x86_64-linux-gnu/${l}`, `/lib/x86_64-linux-gnu/${l}`]),
+    ],
   },
   'linux-arm64': {
     platform: {os: 'linux', architecture: 'arm64'},
-    libs: [['/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1', '/lib/ld-linux-aarch64.so.1'], ...GLIBC.map((l): [string, string] => [`/usr/aarch64-linux-gnu/lib/${l}`, `/lib/aarch64-linux-gnu/${l}`])],
+    libs: [
+      ['/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1', '/lib/ld-linux-aarch64.so.1'],
+      ...GLIBC.map((l): [string, string] => [`/usr/aarch64-linux-gnu/lib/${l}`, `/lib/aarch64-linux-gnu/${l}`]),
+    ],
   },
 } as const satisfies Record<string, Arch>
 export type ImageArch = keyof typeof ARCHES
@@ -83,7 +89,21 @@ async function layerTar(arch: ImageArch, binary: string, time: number, work: str
   run(['chmod', '1777', join(root, 'tmp')])
   const tar = join(work, `layer-${arch}.tar`)
   const pax = 'exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime'
-  run(['tar', '--sort=name', `--mtime=@${time}`, '--owner=0', '--group=0', '--numeric-owner', '--format=posix', `--pax-option=${pax}`, '-cf', tar, '-C', root, '.'])
+  run([
+    'tar',
+    '--sort=name',
+    `--mtime=@${time}`,
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--format=posix',
+    `--pax-option=${pax}`,
+    '-cf',
+    tar,
+    '-C',
+    root,
+    '.',
+  ])
   return tar
 }
 
@@ -113,30 +133,44 @@ export async function buildImage(input: ImageInput, layout: string): Promise<{in
     const manifests = []
     // The layers compress on the thread pool, both at once; the manifests are then written in platform order.
     const arches = Object.keys(ARCHES) as ImageArch[]
-    const layers = await Promise.all(arches.map(async (arch) => {
-      const tar = await layerTar(arch, input.binaries[arch], input.time, work)
-      const gz = `${tar}.gz`
-      await gzipFile(tar, gz)
-      const layer: ImageBlob = {digest: await fileDigest(gz), size: Bun.file(gz).size, mediaType: MediaType.OciLayerGzip, path: gz}
-      return {layer, diffId: await fileDigest(tar)}
-    }))
+    const layers = await Promise.all(
+      arches.map(async (arch) => {
+        const tar = await layerTar(arch, input.binaries[arch], input.time, work)
+        const gz = `${tar}.gz`
+        await gzipFile(tar, gz)
+        const layer: ImageBlob = {digest: await fileDigest(gz), size: Bun.file(gz).size, mediaType: MediaType.OciLayerGzip, path: gz}
+        return {layer, diffId: await fileDigest(tar)}
+      }),
+    )
     for (const [i, arch] of arches.entries()) {
       const {layer, diffId} = layers[i]!
-      const config = inMemory(MediaType.OciConfig, json({
-        created,
-        architecture: ARCHES[arch].platform.architecture,
-        os: 'linux',
-        config: {User: `${IMAGE_USER}:${IMAGE_USER}`, Entrypoint: ['/image-syncer'], Env: ['HOME=/tmp', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'], WorkingDir: '/tmp', Labels: annotations},
-        rootfs: {type: 'layers', diff_ids: [diffId]},
-        history: [{created, created_by: `image-syncer release ${input.version} (${input.commit})`}],
-      }))
-      const manifest = inMemory(MediaType.OciManifest, json({
-        schemaVersion: 2,
-        mediaType: MediaType.OciManifest,
-        config: {mediaType: config.mediaType, digest: config.digest, size: config.size},
-        layers: [{mediaType: layer.mediaType, digest: layer.digest, size: layer.size}],
-        annotations,
-      }))
+      const config = inMemory(
+        MediaType.OciConfig,
+        json({
+          created,
+          architecture: ARCHES[arch].platform.architecture,
+          os: 'linux',
+          config: {
+            User: `${IMAGE_USER}:${IMAGE_USER}`,
+            Entrypoint: ['/image-syncer'],
+            Env: ['HOME=/tmp', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
+            WorkingDir: '/tmp',
+            Labels: annotations,
+          },
+          rootfs: {type: 'layers', diff_ids: [diffId]},
+          history: [{created, created_by: `image-syncer release ${input.version} (${input.commit})`}],
+        }),
+      )
+      const manifest = inMemory(
+        MediaType.OciManifest,
+        json({
+          schemaVersion: 2,
+          mediaType: MediaType.OciManifest,
+          config: {mediaType: config.mediaType, digest: config.digest, size: config.size},
+          layers: [{mediaType: layer.mediaType, digest: layer.digest, size: layer.size}],
+          annotations,
+        }),
+      )
       blobs.push(layer, config, manifest)
       manifests.push({mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, platform: ARCHES[arch].platform})
     }
@@ -151,7 +185,14 @@ export async function buildImage(input: ImageInput, layout: string): Promise<{in
     }
     await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
     const ref = {'org.opencontainers.image.ref.name': input.version}
-    await writeFile(join(layout, 'index.json'), JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: ref}]}))
+    await writeFile(
+      join(layout, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [{mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: ref}],
+      }),
+    )
     return {index: index.digest, blobs: blobs.map((b) => (b.path ? {...b, path: join(layout, 'blobs/sha256', b.digest.slice(7))} : b))}
   } finally {
     await rm(work, {recursive: true, force: true})

@@ -107,7 +107,10 @@ async function verified(file: string, {pkg, version, integrity}: Pin): Promise<B
   const bytes = await readFile(file)
   const [algorithm, expected] = integrity.split('-', 2) as [string, string]
   const actual = createHash(algorithm).update(bytes).digest('base64')
-  if (actual !== expected) throw new ReleaseRefused(`${file} is not ${pkg}@${version}: its ${algorithm} differs from the integrity in package-lock.json, so the release is not built with it (delete the file to fetch it again)`)
+  if (actual !== expected)
+    throw new ReleaseRefused(
+      `${file} is not ${pkg}@${version}: its ${algorithm} differs from the integrity in package-lock.json, so the release is not built with it (delete the file to fetch it again)`,
+    )
   return bytes
 }
 
@@ -118,7 +121,9 @@ async function fetchRuntime(target: Target, cache: string): Promise<void> {
   if (existsSync(file)) return
   const tmp = await mkdtemp(join(cache, '.pack-'))
   try {
-    const packed = JSON.parse(run(['npm', 'pack', `${p.pkg}@${p.version}`, '--json', '--pack-destination', tmp], `npm pack ${p.pkg}`)) as Array<{filename: string}>
+    const packed = JSON.parse(run(['npm', 'pack', `${p.pkg}@${p.version}`, '--json', '--pack-destination', tmp], `npm pack ${p.pkg}`)) as Array<{
+      filename: string
+    }>
     await verified(join(tmp, packed[0]!.filename), p)
     await rename(join(tmp, packed[0]!.filename), file)
   } finally {
@@ -154,7 +159,11 @@ async function compile(target: Target, out: string, commit: string, executable: 
 /** A .tar.gz with one entry, byte-identical for one commit: fixed mtime, owner 0/0, no gzip name or time. */
 async function archive(dir: string, name: string, mtime: number): Promise<string> {
   const file = `${name.replace(/\.exe$/, '')}.tar.gz`
-  const tar = Bun.spawn(['tar', '--format=ustar', `--mtime=@${mtime}`, '--owner=0', '--group=0', '--numeric-owner', '--mode=0755', '-cf', '-', name], {cwd: dir, stdout: 'pipe', stderr: 'ignore'})
+  const tar = Bun.spawn(['tar', '--format=ustar', `--mtime=@${mtime}`, '--owner=0', '--group=0', '--numeric-owner', '--mode=0755', '-cf', '-', name], {
+    cwd: dir,
+    stdout: 'pipe',
+    stderr: 'ignore',
+  })
   const bytes = await new Response(tar.stdout).bytes()
   if ((await tar.exited) !== 0) throw new Error(`archiving ${name} failed`)
   await gzipFile(bytes, join(dir, file))
@@ -162,7 +171,9 @@ async function archive(dir: string, name: string, mtime: number): Promise<string
 }
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex')
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex')
 }
 
 export interface ReleaseOptions {
@@ -233,7 +244,17 @@ function signerFrom(values: {key?: string; keyless?: boolean}, env: Record<strin
 }
 
 if (import.meta.main) {
-  const {values} = parseArgs({options: {out: {type: 'string'}, targets: {type: 'string'}, key: {type: 'string'}, keyless: {type: 'boolean'}, cache: {type: 'string'}, image: {type: 'string'}, push: {type: 'string'}}})
+  const {values} = parseArgs({
+    options: {
+      out: {type: 'string'},
+      targets: {type: 'string'},
+      key: {type: 'string'},
+      keyless: {type: 'boolean'},
+      cache: {type: 'string'},
+      image: {type: 'string'},
+      push: {type: 'string'},
+    },
+  })
   const targets = (values.targets?.split(',') ?? Object.keys(TARGETS)) as Target[]
   const unknown = targets.find((t) => !(t in TARGETS))
   if (unknown) throw new Error(`unknown target ${unknown}; known: ${Object.keys(TARGETS).join(', ')}`)
@@ -250,7 +271,10 @@ if (import.meta.main) {
   if (values.image !== undefined || values.push !== undefined) {
     const version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version
     const binaries = {'linux-x64': join(out, releaseName(version, 'linux-x64')), 'linux-arm64': join(out, releaseName(version, 'linux-arm64'))}
-    const source = process.env.GITHUB_SERVER_URL && process.env.GITHUB_REPOSITORY ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}` : 'https://github.com/OWNER/image-syncer'
+    const source =
+      process.env.GITHUB_SERVER_URL && process.env.GITHUB_REPOSITORY
+        ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}`
+        : 'https://github.com/OWNER/image-syncer'
     const layout = resolve(values.image ?? join(ROOT, 'dist/image'))
     const image = await buildImage({binaries, version, commit: result.commit, time: sourceCommit().time, source}, layout)
     console.log(`${layout}: OCI layout, index ${image.index}`)

@@ -62,7 +62,11 @@ if (buildCommit !== undefined && process.argv.length === 3 && ['-v', '--version'
   process.exit(0)
 }
 
-run(withDefaultCommand(withoutNoColor(process.argv.slice(2))), {root: compiled ? dirname(Bun.main) : dirname(import.meta.dir), pjson: config, userPlugins: false} as never)
+run(withDefaultCommand(withoutNoColor(process.argv.slice(2))), {
+  root: compiled ? dirname(Bun.main) : dirname(import.meta.dir),
+  pjson: config,
+  userPlugins: false,
+} as never)
   .then(async (result) => {
     await flush()
     process.exit(typeof result === 'number' ? result : 0)
@@ -77,6 +81,8 @@ run(withDefaultCommand(withoutNoColor(process.argv.slice(2))), {root: compiled ?
       return
     }
     // Unexpected errors may still quote a registry (a RegistryError from verify or sign): printable, never obeyed.
-    process.stderr.write(`Error: ${printable(err instanceof Error ? ((process.env.SYNCER_DEBUG ? err.stack : undefined) ?? err.message) : String(err), {multiline: true})}\n`)
+    process.stderr.write(
+      `Error: ${printable(err instanceof Error ? ((process.env.SYNCER_DEBUG ? err.stack : undefined) ?? err.message) : String(err), {multiline: true})}\n`,
+    )
     process.exit(1)
   })

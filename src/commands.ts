@@ -9,4 +9,14 @@ import Sync from './commands/sync.ts'
 import Verify from './commands/verify.ts'
 import VerifyBlob from './commands/verify-blob.ts'
 
-export const COMMANDS = {plan: Plan, apply: Apply, report: Report, sync: Sync, verify: Verify, 'verify-blob': VerifyBlob, sign: Sign, schema: Schema, ...helpCommands}
+export const COMMANDS = {
+  plan: Plan,
+  apply: Apply,
+  report: Report,
+  sync: Sync,
+  verify: Verify,
+  'verify-blob': VerifyBlob,
+  sign: Sign,
+  schema: Schema,
+  ...helpCommands,
+}

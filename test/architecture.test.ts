@@ -68,7 +68,12 @@ const ALLOWED_SAME_RANK: ReadonlySet<string> = new Set([
  * rest of plan/ is the planner: apply decodes each entry once (apply/step.ts) and never climbs back into it
  * (policy records, platform selection) while copying. Signature and copy code sit below plan and never read it.
  */
-const APPLY_READS_OF_PLAN: ReadonlySet<string> = new Set(['src/plan/model.ts', 'src/plan/planfile.ts', 'src/plan/consistency.ts', 'src/plan/definition-match.ts'])
+const APPLY_READS_OF_PLAN: ReadonlySet<string> = new Set([
+  'src/plan/model.ts',
+  'src/plan/planfile.ts',
+  'src/plan/consistency.ts',
+  'src/plan/definition-match.ts',
+])
 const NEVER_READ_PLAN = ['src/signatures/', 'src/copy/']
 
 const MAX_LINES = 400
@@ -171,7 +176,10 @@ function findPlanReaches(files: readonly SourceFile[]): string[] {
       const target = importTarget(file, specifier)
       if (!target.startsWith('src/plan/')) continue
       if (below) violations.push(`${file.path} → ${specifier} (signatures and copy never read plan/)`)
-      else if (!APPLY_READS_OF_PLAN.has(target)) violations.push(`${file.path} → ${specifier} (apply reads of plan/ only ${[...APPLY_READS_OF_PLAN].map((p) => p.slice('src/plan/'.length)).join(', ')})`)
+      else if (!APPLY_READS_OF_PLAN.has(target))
+        violations.push(
+          `${file.path} → ${specifier} (apply reads of plan/ only ${[...APPLY_READS_OF_PLAN].map((p) => p.slice('src/plan/'.length)).join(', ')})`,
+        )
     }
   }
   return violations
@@ -190,7 +198,9 @@ function findCycles(files: readonly SourceFile[]): string[] {
   const known = new Set(files.map((f) => f.path))
   const edges = new Map<string, string[]>()
   for (const file of files) {
-    const targets = importSpecifiers(file.text).map((specifier) => importTarget(file, specifier)).filter((target) => known.has(target))
+    const targets = importSpecifiers(file.text)
+      .map((specifier) => importTarget(file, specifier))
+      .filter((target) => known.has(target))
     edges.set(file.path, [...new Set(targets)].sort())
   }
   // Tarjan's strongly connected components, iterative so that a deep import chain cannot overflow the stack.
@@ -288,7 +298,7 @@ describe('architecture', () => {
     expect(findCycles(files)).toStrictEqual([])
   })
 
-  test('below commands/, only timeouts keep timers: pauses and the clock are the run\'s Pace', () => {
+  test("below commands/, only timeouts keep timers: pauses and the clock are the run's Pace", () => {
     expect(findOwnPacing(files)).toStrictEqual([])
   })
 
@@ -356,12 +366,22 @@ describe('the architecture checker', () => {
     },
     {
       name: 'an import of the registry or layout implementation from above the registry layer',
-      files: [{path: 'src/signatures/x.ts', text: "import {listTags} from '../registry/remote/tags.ts'\nimport {openLayout} from '../registry/layout/layout.ts'\n"}],
-      want: ['src/signatures/x.ts → ../registry/remote/tags.ts (registry internals: use a RepositoryHandle)', 'src/signatures/x.ts → ../registry/layout/layout.ts (registry internals: use a RepositoryHandle)'],
+      files: [
+        {path: 'src/signatures/x.ts', text: "import {listTags} from '../registry/remote/tags.ts'\nimport {openLayout} from '../registry/layout/layout.ts'\n"},
+      ],
+      want: [
+        'src/signatures/x.ts → ../registry/remote/tags.ts (registry internals: use a RepositoryHandle)',
+        'src/signatures/x.ts → ../registry/layout/layout.ts (registry internals: use a RepositoryHandle)',
+      ],
     },
     {
       name: 'allowed: the registry layer importing its own implementations',
-      files: [{path: 'src/registry/stores.ts', text: "import {LayoutRepository} from './layout/repository.ts'\nimport {RegistryRepository} from './remote/repository.ts'\n"}],
+      files: [
+        {
+          path: 'src/registry/stores.ts',
+          text: "import {LayoutRepository} from './layout/repository.ts'\nimport {RegistryRepository} from './remote/repository.ts'\n",
+        },
+      ],
       want: [],
     },
     {
@@ -372,12 +392,18 @@ describe('the architecture checker', () => {
     {
       name: 'allowed: downward, same layer, the named same-rank pairs, top-level files, packages and files outside src',
       files: [
-        {path: 'src/plan/build.ts', text: "import {x} from '../definition/resolve.ts'\nimport {y} from './model.ts'\nimport {z} from '../ref/digest.ts'\nimport Value from 'typebox/value'\n"},
+        {
+          path: 'src/plan/build.ts',
+          text: "import {x} from '../definition/resolve.ts'\nimport {y} from './model.ts'\nimport {z} from '../ref/digest.ts'\nimport Value from 'typebox/value'\n",
+        },
         {path: 'src/transport/transport.ts', text: "import type {Credential} from '../auth/credential.ts'\n"},
         {path: 'src/auth/x.ts', text: "import type {Endpoint} from '../transport/transport.ts'\n"},
         {path: 'src/commands.ts', text: "import {PlanCommand} from './commands/plan.ts'\n"},
         {path: 'src/cli.ts', text: "import pkg from '../package.json'\nimport {COMMANDS} from './commands.ts'\n"},
-        {path: 'src/oci/x.ts', text: "/**\n * Unlike `import {a} from '../registry/client.ts'`, this stays pure.\n */\n// import {b} from '../views/plan.ts'\nexport const url = 'https://example.com/x'\n"},
+        {
+          path: 'src/oci/x.ts',
+          text: "/**\n * Unlike `import {a} from '../registry/client.ts'`, this stays pure.\n */\n// import {b} from '../views/plan.ts'\nexport const url = 'https://example.com/x'\n",
+        },
       ],
       want: [],
     },
@@ -405,7 +431,10 @@ describe('the architecture checker', () => {
 
   test('allowed plan reaches: apply/ reading the plan file and binding checks, plan/ and commands reading anything of plan/', () => {
     const files = [
-      {path: 'src/apply/x.ts', text: "import type {Plan} from '../plan/model.ts'\nimport {readPlanFile} from '../plan/planfile.ts'\nimport {planInconsistencies} from '../plan/consistency.ts'\nimport {matchDefinition} from '../plan/definition-match.ts'\n"},
+      {
+        path: 'src/apply/x.ts',
+        text: "import type {Plan} from '../plan/model.ts'\nimport {readPlanFile} from '../plan/planfile.ts'\nimport {planInconsistencies} from '../plan/consistency.ts'\nimport {matchDefinition} from '../plan/definition-match.ts'\n",
+      },
       {path: 'src/plan/x.ts', text: "import {pickSelection} from './select-platforms.ts'\n"},
       {path: 'src/commands/x.ts', text: "import {computePlan} from '../plan/run.ts'\n"},
     ]
@@ -428,7 +457,10 @@ describe('the architecture checker', () => {
       {path: 'src/registry/d.ts', text: "import {e} from '../ref/e.ts'\n"},
       {path: 'src/ref/e.ts', text: "const self = await import('./e.ts')\n"},
     ]
-    expect(findCycles(files)).toStrictEqual(['import cycle: src/ref/e.ts → src/ref/e.ts', 'import cycle: src/registry/a.ts → src/registry/b.ts → src/registry/c/c.ts → src/registry/a.ts'])
+    expect(findCycles(files)).toStrictEqual([
+      'import cycle: src/ref/e.ts → src/ref/e.ts',
+      'import cycle: src/registry/a.ts → src/registry/b.ts → src/registry/c/c.ts → src/registry/a.ts',
+    ])
   })
 
   test('files that import the same files without a loop are no cycle', () => {
@@ -466,7 +498,7 @@ describe('the architecture checker', () => {
       "import {a} from './a.ts'",
       "import type {B} from '../b/b.ts'",
       "export * from './c.ts'",
-      "export {d} from \"../d/d.ts\"",
+      'export {d} from "../d/d.ts"',
       "import './e.ts'",
       "const f = await import('../f/f.ts')",
       "import Table from 'cli-table3'",

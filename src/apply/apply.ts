@@ -36,7 +36,9 @@ export class PlanConflictError extends SyncerError {
   readonly category = 'conflict' as const
   readonly code = 'PLAN_HAS_CONFLICTS'
   constructor(readonly conflicts: readonly PlannedConflict[]) {
-    super(`the plan has ${conflicts.length} conflicting-ID entr${conflicts.length === 1 ? 'y' : 'ies'}; nothing was written:\n${conflicts.map((e) => `  ${e.target} holds ${e.targetDigest}, the plan's source is ${e.sourceDigest}`).join('\n')}\nResolve them in the definition (another tag) and plan again.`)
+    super(
+      `the plan has ${conflicts.length} conflicting-ID entr${conflicts.length === 1 ? 'y' : 'ies'}; nothing was written:\n${conflicts.map((e) => `  ${e.target} holds ${e.targetDigest}, the plan's source is ${e.sourceDigest}`).join('\n')}\nResolve them in the definition (another tag) and plan again.`,
+    )
   }
 }
 
@@ -46,7 +48,9 @@ class PullBudgetError extends SyncerError {
   readonly category = 'input' as const
   readonly code = 'PULL_BUDGET_TOO_SMALL'
   constructor(readonly budget: PullBudget & {remaining: number}) {
-    super(`${budget.registry} had ${budget.remaining} pull${budget.remaining === 1 ? '' : 's'} left when planned but this plan needs ${budget.needed}: plan again once the rate limit resets, or pass --ignore-pull-budget`)
+    super(
+      `${budget.registry} had ${budget.remaining} pull${budget.remaining === 1 ? '' : 's'} left when planned but this plan needs ${budget.needed}: plan again once the rate limit resets, or pass --ignore-pull-budget`,
+    )
   }
 }
 
@@ -133,7 +137,14 @@ export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOption
   onProgress?.({kind: 'started', entries: steps.length})
   const entries = await mapLimit(steps, options.concurrency ?? DEFAULT_CONCURRENCY, async (step): Promise<EntryOutcome> => {
     const entryStarted = performance.now()
-    let outcome: EntryOutcome = {...step.identity, result: {kind: 'already-present'}, bytes: 0, blobs: {uploaded: 0, mounted: 0, present: 0}, signature: null, durationMs: 0}
+    let outcome: EntryOutcome = {
+      ...step.identity,
+      result: {kind: 'already-present'},
+      bytes: 0,
+      blobs: {uploaded: 0, mounted: 0, present: 0},
+      signature: null,
+      durationMs: 0,
+    }
     if (step.kind === 'copy' || step.kind === 'unreadable') {
       onProgress?.({kind: 'entry-started', target: step.identity.target})
       outcome = {...step.identity, ...(step.kind === 'copy' ? await copyEntry(step.copy, run) : unreadableEntry(step.error, signal)), durationMs: 0}

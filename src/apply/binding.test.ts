@@ -21,7 +21,9 @@ describe('checkPlanBinding: where target-only credentials may go', () => {
     test(`${name} without --target-repo-prefix is refused, naming the flag to pass and not the secret`, async () => {
       const error = await rejectedWith(PlanBindingError, checkPlanBinding(PLAN, 'p.json', {}, credentials))
       expect(error.code).toBe('TARGET_NOT_NAMED')
-      expect(error.message).toBe(`${flag} is only sent to the target named at apply time: pass --target-repo-prefix (or SYNCER_TARGET_REPO_PREFIX) so that a plan file cannot send it elsewhere; nothing was written`)
+      expect(error.message).toBe(
+        `${flag} is only sent to the target named at apply time: pass --target-repo-prefix (or SYNCER_TARGET_REPO_PREFIX) so that a plan file cannot send it elsewhere; nothing was written`,
+      )
       expect(error.message).not.toContain('secret-token')
     })
   }
@@ -33,7 +35,13 @@ describe('checkPlanBinding: where target-only credentials may go', () => {
     })
   }
 
-  const refused = ['registry.example:5001/team/mirror/', 'registry.example/team/mirror/', 'registry.example:5000/team/mirror/sub/', 'registry.example:5000/te', 'registry.example:5000/other/']
+  const refused = [
+    'registry.example:5001/team/mirror/',
+    'registry.example/team/mirror/',
+    'registry.example:5000/team/mirror/sub/',
+    'registry.example:5000/te',
+    'registry.example:5000/other/',
+  ]
   for (const prefix of refused) {
     test(`a plan is refused when the named target is ${prefix}`, async () => {
       const error = await rejectedWith(PlanBindingError, checkPlanBinding(PLAN, 'p.json', {targetRepoPrefix: prefix}, {accessToken: 'secret-token'}))

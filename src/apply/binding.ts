@@ -50,15 +50,28 @@ export class PlanBindingError extends SyncerError {
 const NOTHING_WRITTEN = 'nothing was written'
 
 /** Throws PlanBindingError (or DefinitionError for an unusable definition file) unless `plan` may be applied. */
-export async function checkPlanBinding(plan: Plan, planPath: string, binding: Binding, credentials: Pick<ConnectOptions, 'accessToken' | 'authKeyFile'>): Promise<void> {
-  const given = credentials.accessToken ? '--access-token (SYNCER_ACCESS_TOKEN)' : credentials.authKeyFile ? '--target-repo-auth-key (SYNCER_TARGET_REPO_AUTH_KEY)' : null
+export async function checkPlanBinding(
+  plan: Plan,
+  planPath: string,
+  binding: Binding,
+  credentials: Pick<ConnectOptions, 'accessToken' | 'authKeyFile'>,
+): Promise<void> {
+  const given = credentials.accessToken
+    ? '--access-token (SYNCER_ACCESS_TOKEN)'
+    : credentials.authKeyFile
+      ? '--target-repo-auth-key (SYNCER_TARGET_REPO_AUTH_KEY)'
+      : null
   if (given !== null && binding.targetRepoPrefix === undefined) {
     const message = `${given} is only sent to the target named at apply time: pass --target-repo-prefix (or SYNCER_TARGET_REPO_PREFIX) so that a plan file cannot send it elsewhere; ${NOTHING_WRITTEN}`
     throw new PlanBindingError('TARGET_NOT_NAMED', [], message)
   }
   const inconsistencies = planInconsistencies(plan)
   if (inconsistencies.length) {
-    throw new PlanBindingError('INCONSISTENT', inconsistencies, refusal(`${planPath} contradicts itself`, inconsistencies, `${NOTHING_WRITTEN} (it was changed after plan wrote it: plan again instead of editing it)`))
+    throw new PlanBindingError(
+      'INCONSISTENT',
+      inconsistencies,
+      refusal(`${planPath} contradicts itself`, inconsistencies, `${NOTHING_WRITTEN} (it was changed after plan wrote it: plan again instead of editing it)`),
+    )
   }
   if (binding.targetRepoPrefix !== undefined) {
     const named = parseTargetPrefix(binding.targetRepoPrefix)
@@ -91,7 +104,11 @@ async function checkDefinition(plan: Plan, planPath: string, definitionPath: str
     throw new PlanBindingError('DEFINITION_CHANGED', [], message)
   }
   if (match.kind === 'differs') {
-    throw new PlanBindingError('NOT_FROM_DEFINITION', match.problems, refusal(`${planPath} does not follow from ${definitionPath}`, match.problems, `${NOTHING_WRITTEN} (plan again from it)`))
+    throw new PlanBindingError(
+      'NOT_FROM_DEFINITION',
+      match.problems,
+      refusal(`${planPath} does not follow from ${definitionPath}`, match.problems, `${NOTHING_WRITTEN} (plan again from it)`),
+    )
   }
 }
 

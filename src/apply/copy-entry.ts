@@ -102,10 +102,16 @@ async function writeTag(run: ApplyRun, route: Route, tag: string, top: FetchedMa
   const after = await target.headManifest(tag, {signal: run.signal})
   if (put === 'taken') {
     if (after) return after.digest === top.digest ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: after.digest}
-    return {kind: 'failed', message: `${target.name}:${tag} could not be created (the registry answered If-None-Match: * with 412) yet holds nothing now; nothing was overwritten, run apply again`}
+    return {
+      kind: 'failed',
+      message: `${target.name}:${tag} could not be created (the registry answered If-None-Match: * with 412) yet holds nothing now; nothing was overwritten, run apply again`,
+    }
   }
   if (after && after.digest !== top.digest) {
-    return {kind: 'failed', message: `${target.name}:${tag} was written by another writer at the same time: we wrote ${top.digest}, it now holds ${after.digest}; check which one it should hold`}
+    return {
+      kind: 'failed',
+      message: `${target.name}:${tag} was written by another writer at the same time: we wrote ${top.digest}, it now holds ${after.digest}; check which one it should hold`,
+    }
   }
   return {kind: 'copied'}
 }

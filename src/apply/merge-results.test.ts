@@ -21,16 +21,38 @@ const otherPlanPath = join(dir, 'other.plan.json')
 await writePlanFile(otherPlanPath, {...plan, createdAt: '2026-12-01T00:00:00.000Z'})
 const checked = {kind: 'plan', path: planPath} as const
 
-const outcomeOf = (e: Plan['entries'][number]): EntryOutcome => ({source: e.source, target: e.target, sourceDigest: e.sourceDigest, result: {kind: e.action === 'to-copy' ? 'copied' : 'already-present'}, bytes: 10, blobs: {uploaded: 1, mounted: 0, present: 0}, signature: null, durationMs: 1})
-const resultOf = (entries: EntryOutcome[], interrupted = false): ApplyResult => ({entries, summary: {copied: 0, alreadyPresent: 0, conflicts: 0, failed: 0, bytes: 0}, durationMs: entries.length, interrupted})
+const outcomeOf = (e: Plan['entries'][number]): EntryOutcome => ({
+  source: e.source,
+  target: e.target,
+  sourceDigest: e.sourceDigest,
+  result: {kind: e.action === 'to-copy' ? 'copied' : 'already-present'},
+  bytes: 10,
+  blobs: {uploaded: 1, mounted: 0, present: 0},
+  signature: null,
+  durationMs: 1,
+})
+const resultOf = (entries: EntryOutcome[], interrupted = false): ApplyResult => ({
+  entries,
+  summary: {copied: 0, alreadyPresent: 0, conflicts: 0, failed: 0, bytes: 0},
+  durationMs: entries.length,
+  interrupted,
+})
 
 /** What `apply --shard i/K --result` writes for this plan; `edit` changes the outcomes as a forger would. */
-async function shardResult(index: number, options: {from?: string; count?: number; edit?: (entries: EntryOutcome[]) => EntryOutcome[]; interrupted?: boolean; name?: string} = {}): Promise<string> {
+async function shardResult(
+  index: number,
+  options: {from?: string; count?: number; edit?: (entries: EntryOutcome[]) => EntryOutcome[]; interrupted?: boolean; name?: string} = {},
+): Promise<string> {
   const planFile = await readPlanFile(options.from ?? planPath)
   const shard: Shard = {index, count: options.count ?? SHARDS}
   const owned = shardEntries(planFile.plan.entries, shard)
   const path = join(dir, options.name ?? `result-${index}-${Math.random().toString(36).slice(2)}.json`)
-  await writeResultFile(path, planFile, {shard, owns: owned.map((e) => e.target)}, resultOf((options.edit ?? ((x) => x))(owned.map(outcomeOf)), options.interrupted))
+  await writeResultFile(
+    path,
+    planFile,
+    {shard, owns: owned.map((e) => e.target)},
+    resultOf((options.edit ?? ((x) => x))(owned.map(outcomeOf)), options.interrupted),
+  )
   return path
 }
 const allShards = () => Promise.all([1, 2, 3].map((i) => shardResult(i)))
@@ -59,7 +81,9 @@ describe('mergeResultFiles against the plan', () => {
     const [one, two] = await allShards()
     const foreign = await shardResult(3, {from: otherPlanPath})
     await expect(mergeResultFiles([foreign], checked)).rejects.toThrow(`${foreign} is the result of another plan file`)
-    await expect(mergeResultFiles([one!, two!, foreign], checked)).rejects.toThrow(new RegExp(`^${foreign} is the result of another plan file \\(sha256:[0-9a-f]{12}…, made 2026-12-01T00:00:00.000Z\\) than ${planPath}`))
+    await expect(mergeResultFiles([one!, two!, foreign], checked)).rejects.toThrow(
+      new RegExp(`^${foreign} is the result of another plan file \\(sha256:[0-9a-f]{12}…, made 2026-12-01T00:00:00.000Z\\) than ${planPath}`),
+    )
     // Without the plan, two results of different plans are still told apart.
     await expect(mergeResultFiles([one!, two!, foreign], {kind: 'unchecked'})).rejects.toThrow(/is the result of another plan \(made 2026-12-01/)
   })
@@ -73,7 +97,9 @@ describe('mergeResultFiles against the plan', () => {
   test('refuses a duplicated entry, within one file and across files', async () => {
     const [one, two, three] = await allShards()
     const doubled = await shardResult(1, {edit: (entries) => [...entries, entries[0]!]})
-    await expect(mergeResultFiles([doubled, two!, three!], checked)).rejects.toThrow(new RegExp(`${doubled} \\(shard 1/3\\) has a second outcome for "${shardEntries(plan.entries, {index: 1, count: 3})[0]!.target}"`))
+    await expect(mergeResultFiles([doubled, two!, three!], checked)).rejects.toThrow(
+      new RegExp(`${doubled} \\(shard 1/3\\) has a second outcome for "${shardEntries(plan.entries, {index: 1, count: 3})[0]!.target}"`),
+    )
     // Shard 2 also claims one of shard 3's targets: the first file to carry it keeps it, the second is named.
     const stolen = shardEntries(plan.entries, {index: 3, count: 3})[0]!
     const greedy = await shardResult(2, {edit: (entries) => [...entries, outcomeOf(stolen)]})
@@ -86,7 +112,9 @@ describe('mergeResultFiles against the plan', () => {
     const greedy = await shardResult(2, {edit: (entries) => [...entries, outcomeOf(stolen)]})
     await expect(mergeResultFiles([one!, greedy], checked)).rejects.toThrow(`(shard 2/3) has an outcome for "${stolen.target}", which belongs to shard 3/3`)
     const invented = await shardResult(2, {edit: (entries) => [...entries, {...entries[0]!, target: 'registry.example/mirror/evil:1'}]})
-    await expect(mergeResultFiles([one!, invented, three!], checked)).rejects.toThrow('has an outcome for "registry.example/mirror/evil:1", which is not in the plan')
+    await expect(mergeResultFiles([one!, invented, three!], checked)).rejects.toThrow(
+      'has an outcome for "registry.example/mirror/evil:1", which is not in the plan',
+    )
   })
 
   test('refuses an outcome for another image than the plan copies to that target', async () => {
@@ -97,7 +125,9 @@ describe('mergeResultFiles against the plan', () => {
   test('refuses a finished shard without the outcome of one of its entries, naming it', async () => {
     const dropped = shardEntries(plan.entries, {index: 2, count: 3})[0]!
     const short = await shardResult(2, {edit: (entries) => entries.slice(1)})
-    await expect(mergeResultFiles([short], checked)).rejects.toThrow(`has no outcome for 1 of the ${shardEntries(plan.entries, {index: 2, count: 3}).length} targets its shard owns ("${dropped.target}"), yet says it finished`)
+    await expect(mergeResultFiles([short], checked)).rejects.toThrow(
+      `has no outcome for 1 of the ${shardEntries(plan.entries, {index: 2, count: 3}).length} targets its shard owns ("${dropped.target}"), yet says it finished`,
+    )
   })
 
   test('refuses a result of an older version, which does not name its plan file', async () => {
@@ -106,7 +136,9 @@ describe('mergeResultFiles against the plan', () => {
     delete old.owns
     delete old.plan.sha256
     await writeFile(path, JSON.stringify({...old, formatVersion: 1}))
-    await expect(mergeResultFiles([path], checked)).rejects.toThrow(`${path} was written by an older image-syncer (result format version 1), which does not record the plan it applied`)
+    await expect(mergeResultFiles([path], checked)).rejects.toThrow(
+      `${path} was written by an older image-syncer (result format version 1), which does not record the plan it applied`,
+    )
     // Without the plan, as before.
     expect((await mergeResultFiles([path], {kind: 'unchecked'})).shards).toEqual({count: SHARDS, missing: [2, 3], unaccounted: 0})
   })
@@ -119,7 +151,9 @@ describe('mergeResultFiles --unchecked', () => {
     const stolen = shardEntries(plan.entries, {index: 3, count: 3})[0]!
     const greedy = await shardResult(2, {edit: (entries) => [...entries, outcomeOf(stolen)]})
     await expect(mergeResultFiles([one!, greedy], {kind: 'unchecked'})).rejects.toThrow(`has an outcome for "${stolen.target}", which that shard does not own`)
-    await expect(mergeResultFiles([one!, await shardResult(2, {edit: (entries) => entries.slice(1)})], {kind: 'unchecked'})).rejects.toThrow(/has no outcome for 1 of the \d+ targets its shard owns/)
+    await expect(mergeResultFiles([one!, await shardResult(2, {edit: (entries) => entries.slice(1)})], {kind: 'unchecked'})).rejects.toThrow(
+      /has no outcome for 1 of the \d+ targets its shard owns/,
+    )
   })
 
   test('no result files at all is one sentence', async () => {

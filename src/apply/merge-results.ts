@@ -53,19 +53,35 @@ function checkOneSplit(files: readonly Read[]): number {
   const first = files[0]!
   const seen = new Map<number, string>()
   for (const {path, file} of files) {
-    const samePlan = 'owns' in file && 'owns' in first.file ? file.plan.sha256 === first.file.plan.sha256 : file.plan.definitionSha256 === first.file.plan.definitionSha256 && file.plan.createdAt === first.file.plan.createdAt
-    if (!samePlan) throw new ResultFileError(`${path} is the result of another plan (made ${file.plan.createdAt}) than ${first.path} (made ${first.file.plan.createdAt}): merge the results of one plan only`)
-    if (file.shard.count !== first.file.shard.count) throw new ResultFileError(`${path} is shard ${file.shard.index}/${file.shard.count} but ${first.path} is one of ${first.file.shard.count} shards: merge one split of the plan only`)
+    const samePlan =
+      'owns' in file && 'owns' in first.file
+        ? file.plan.sha256 === first.file.plan.sha256
+        : file.plan.definitionSha256 === first.file.plan.definitionSha256 && file.plan.createdAt === first.file.plan.createdAt
+    if (!samePlan)
+      throw new ResultFileError(
+        `${path} is the result of another plan (made ${file.plan.createdAt}) than ${first.path} (made ${first.file.plan.createdAt}): merge the results of one plan only`,
+      )
+    if (file.shard.count !== first.file.shard.count)
+      throw new ResultFileError(
+        `${path} is shard ${file.shard.index}/${file.shard.count} but ${first.path} is one of ${first.file.shard.count} shards: merge one split of the plan only`,
+      )
     const twice = seen.get(file.shard.index)
-    if (twice !== undefined) throw new ResultFileError(`${path} and ${twice} are both shard ${file.shard.index}/${file.shard.count}: keep the result of one run of each shard`)
+    if (twice !== undefined)
+      throw new ResultFileError(`${path} and ${twice} are both shard ${file.shard.index}/${file.shard.count}: keep the result of one run of each shard`)
     seen.set(file.shard.index, path)
   }
   return first.file.shard.count
 }
 
 function checkPlanOf({path, file}: Read, planned: PlanFile, planPath: string): void {
-  if (!('owns' in file)) throw new ResultFileError(`${path} was written by an older image-syncer (result format version 1), which does not record the plan it applied, so it cannot be checked against ${planPath}: run that shard again with this version, or report with --unchecked`)
-  if (file.plan.sha256 !== planned.sha256) throw new ResultFileError(`${path} is the result of another plan file (${file.plan.sha256.slice(0, 19)}…, made ${file.plan.createdAt}) than ${planPath} (${planned.sha256.slice(0, 19)}…): report with the plan the workers applied`)
+  if (!('owns' in file))
+    throw new ResultFileError(
+      `${path} was written by an older image-syncer (result format version 1), which does not record the plan it applied, so it cannot be checked against ${planPath}: run that shard again with this version, or report with --unchecked`,
+    )
+  if (file.plan.sha256 !== planned.sha256)
+    throw new ResultFileError(
+      `${path} is the result of another plan file (${file.plan.sha256.slice(0, 19)}…, made ${file.plan.createdAt}) than ${planPath} (${planned.sha256.slice(0, 19)}…): report with the plan the workers applied`,
+    )
 }
 
 /** target → the shard that owns it, as the plan splits it (shard.ts). */
@@ -81,7 +97,10 @@ function ownersClaimed(files: readonly Read[]): Map<string, number> {
     if (!('owns' in file)) continue
     for (const target of file.owns) {
       const other = owners.get(target)
-      if (other !== undefined) throw new ResultFileError(`${path} (shard ${file.shard.index}/${file.shard.count}) and shard ${other}/${file.shard.count} both own ${quote(target)}: these files are not from one split of one plan`)
+      if (other !== undefined)
+        throw new ResultFileError(
+          `${path} (shard ${file.shard.index}/${file.shard.count}) and shard ${other}/${file.shard.count} both own ${quote(target)}: these files are not from one split of one plan`,
+        )
       owners.set(target, file.shard.index)
     }
   }
@@ -104,7 +123,10 @@ function checkEntries(files: readonly Read[], owners: Map<string, number>, plan:
     const checksOwners = plan !== null || 'owns' in file
     for (const entry of file.entries) {
       const before = where.get(entry.target)
-      if (before !== undefined) throw new ResultFileError(`${name} has a second outcome for ${quote(entry.target)}${before === path ? '' : `, also in ${before}`}: a duplicated or edited result; keep one run of each shard`)
+      if (before !== undefined)
+        throw new ResultFileError(
+          `${name} has a second outcome for ${quote(entry.target)}${before === path ? '' : `, also in ${before}`}: a duplicated or edited result; keep one run of each shard`,
+        )
       where.set(entry.target, path)
       const owner = owners.get(entry.target)
       if (checksOwners && owner !== index) {
@@ -113,7 +135,9 @@ function checkEntries(files: readonly Read[], owners: Map<string, number>, plan:
       }
       const planned = plan?.get(entry.target)
       if (planned && (planned.source !== entry.source || planned.sourceDigest !== entry.sourceDigest)) {
-        throw new ResultFileError(`${name} says ${quote(entry.target)} got ${quote(entry.source)} ${abbreviate(entry.sourceDigest, 80)}, but the plan copies ${planned.sourceDigest} there: it is not from an apply of this plan`)
+        throw new ResultFileError(
+          `${name} says ${quote(entry.target)} got ${quote(entry.source)} ${abbreviate(entry.sourceDigest, 80)}, but the plan copies ${planned.sourceDigest} there: it is not from an apply of this plan`,
+        )
       }
     }
     // Interrupted workers stop early by design: what they did not reach is counted, not refused.
@@ -123,7 +147,10 @@ function checkEntries(files: readonly Read[], owners: Map<string, number>, plan:
     }
     const owned = plan ? (byShard.get(index) ?? []) : (file as {owns: string[]}).owns
     const absent = owned.filter((target) => where.get(target) !== path)
-    if (absent.length > 0) throw new ResultFileError(`${name} has no outcome for ${absent.length} of the ${owned.length} targets its shard owns (${list(absent)}), yet says it finished: an incomplete or edited result; run that shard again`)
+    if (absent.length > 0)
+      throw new ResultFileError(
+        `${name} has no outcome for ${absent.length} of the ${owned.length} targets its shard owns (${list(absent)}), yet says it finished: an incomplete or edited result; run that shard again`,
+      )
     // The schema checked targetDigest's form; Digest is that string, branded.
     all.push(...(file.entries as EntryOutcome[]))
   }

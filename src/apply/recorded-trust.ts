@@ -19,7 +19,10 @@ export class RecordedTrust {
     if (record.trustedRoot.kind === 'file') {
       const actual = await this.rootDigest(record.trustedRoot.path)
       if (actual !== record.trustedRoot.sha256) {
-        throw new SignatureError('TRUSTED_ROOT_INVALID', `trusted root ${record.trustedRoot.path} changed since the plan was made (${actual}, planned ${record.trustedRoot.sha256}): plan again`)
+        throw new SignatureError(
+          'TRUSTED_ROOT_INVALID',
+          `trusted root ${record.trustedRoot.path} changed since the plan was made (${actual}, planned ${record.trustedRoot.sha256}): plan again`,
+        )
       }
     }
     const entry: TrustInput = {

@@ -38,7 +38,14 @@ const OutcomeSchema = Type.Object({
   ]),
   bytes: Count,
   blobs: Type.Object({uploaded: Count, mounted: Count, present: Count}),
-  signature: Type.Union([Type.Null(), Type.Object({status: Type.Union([Type.Literal('verified'), Type.Literal('unsigned'), Type.Literal('failed'), Type.Literal('skipped')]), copied: Count, signed: Type.Union([Type.Literal('signed'), Type.Literal('already-signed'), Type.Literal('not-asked')])})]),
+  signature: Type.Union([
+    Type.Null(),
+    Type.Object({
+      status: Type.Union([Type.Literal('verified'), Type.Literal('unsigned'), Type.Literal('failed'), Type.Literal('skipped')]),
+      copied: Count,
+      signed: Type.Union([Type.Literal('signed'), Type.Literal('already-signed'), Type.Literal('not-asked')]),
+    }),
+  ]),
   durationMs: Type.Number({minimum: 0}),
 })
 
@@ -115,7 +122,10 @@ function parseResultFile(path: string, text: string): ResultFile {
   }
   const version = (json as {formatVersion?: unknown} | null)?.formatVersion
   const schema = version === RESULT_FORMAT_VERSION ? ResultFileSchema : version === LEGACY_FORMAT_VERSION ? LegacyResultFileSchema : null
-  if (schema === null) throw new ResultFileError(`${path} is not a result file of this image-syncer (format version ${abbreviate(JSON.stringify(version) ?? 'missing')}, expected ${RESULT_FORMAT_VERSION})`)
+  if (schema === null)
+    throw new ResultFileError(
+      `${path} is not a result file of this image-syncer (format version ${abbreviate(JSON.stringify(version) ?? 'missing')}, expected ${RESULT_FORMAT_VERSION})`,
+    )
   if (!Value.Check(schema, json)) {
     const first = [...Value.Errors(schema, json)][0]
     throw new ResultFileError(`${path} is not a valid result file: ${first ? `${first.instancePath || '/'} ${first.message}` : 'it does not match the schema'}`)

@@ -5,7 +5,12 @@ type Entry = {target: string; action: 'to-copy' | 'already-present' | 'conflicti
 
 /** `repos` repositories with 1…7 tags each (uneven on purpose), every third entry already present. */
 function entries(repos: number): Entry[] {
-  return Array.from({length: repos}, (_, r) => Array.from({length: (r * 5) % 7 + 1}, (_, t) => ({target: `registry.example/mirror/r${r}:${t}`, action: (r + t) % 3 === 0 ? ('already-present' as const) : ('to-copy' as const)}))).flat()
+  return Array.from({length: repos}, (_, r) =>
+    Array.from({length: ((r * 5) % 7) + 1}, (_, t) => ({
+      target: `registry.example/mirror/r${r}:${t}`,
+      action: (r + t) % 3 === 0 ? ('already-present' as const) : ('to-copy' as const),
+    })),
+  ).flat()
 }
 
 describe('parseShard', () => {
@@ -33,7 +38,12 @@ describe('shardEntries', () => {
 
   test('every entry in exactly one shard, all of a repository in the same one', () => {
     const shards = [1, 2, 3, 4].map((index) => shardEntries(all, {index, count: 4}))
-    expect(shards.flat().map((e) => e.target).sort()).toEqual(all.map((e) => e.target).sort())
+    expect(
+      shards
+        .flat()
+        .map((e) => e.target)
+        .sort(),
+    ).toEqual(all.map((e) => e.target).sort())
     const owner = new Map<string, number>()
     shards.forEach((shard, i) => {
       for (const e of shard) {
@@ -57,8 +67,14 @@ describe('shardEntries', () => {
   })
 
   test('ties go by name, and more shards than repositories leaves some empty', () => {
-    const two = [{target: 'h.example/m/b:1', action: 'to-copy' as const}, {target: 'h.example/m/a:1', action: 'to-copy' as const}]
-    expect([...assignRepositories(two, 3)]).toEqual([['h.example/m/a', 1], ['h.example/m/b', 2]])
+    const two = [
+      {target: 'h.example/m/b:1', action: 'to-copy' as const},
+      {target: 'h.example/m/a:1', action: 'to-copy' as const},
+    ]
+    expect([...assignRepositories(two, 3)]).toEqual([
+      ['h.example/m/a', 1],
+      ['h.example/m/b', 2],
+    ])
     expect(shardEntries(two, {index: 3, count: 3})).toEqual([])
   })
 })
@@ -67,14 +83,20 @@ describe('balanced by the bytes the plan records', () => {
   type Sized = Entry & {bytes?: number; platforms?: string[]}
   const MB = 1024 * 1024
   const copy = (target: string, extra: Partial<Sized> = {}): Sized => ({target: `h.example/m/${target}`, action: 'to-copy', ...extra})
-  const split = (all: Sized[], count: number) => Object.fromEntries([...assignRepositories(all, count)].map(([repo, shard]) => [repo.slice('h.example/m/'.length), shard]))
+  const split = (all: Sized[], count: number) =>
+    Object.fromEntries([...assignRepositories(all, count)].map(([repo, shard]) => [repo.slice('h.example/m/'.length), shard]))
 
   test('one huge image outweighs many small ones: bytes decide, not the number of entries', () => {
     const small = ['a', 'b', 'c', 'd'].flatMap((repo) => [1, 2, 3].map((t) => copy(`${repo}:${t}`, {bytes: 100 * MB})))
     const all = [...small, copy('huge:1', {bytes: 10_000 * MB})]
     expect(split(all, 2)).toEqual({huge: 1, a: 2, b: 2, c: 2, d: 2})
     // Counted, the same repositories split 3+3+1 against 3+3.
-    expect(split(all.map(({bytes: _, ...e}) => e), 2)).toEqual({a: 1, b: 2, c: 1, d: 2, huge: 1})
+    expect(
+      split(
+        all.map(({bytes: _, ...e}) => e),
+        2,
+      ),
+    ).toEqual({a: 1, b: 2, c: 1, d: 2, huge: 1})
   })
 
   test('an entry without bytes weighs the mean of the known ones, times its platforms', () => {
@@ -102,7 +124,9 @@ describe('balanced by the bytes the plan records', () => {
   })
 
   test('the same split whatever the entry order, with estimates', () => {
-    const all: Sized[] = entries(41).map((e, i) => (i % 3 === 0 ? {...e, bytes: (i * 7919) % 100_003} : {...e, platforms: Array.from({length: i % 5}, (_, p) => `linux/p${p}`)}))
+    const all: Sized[] = entries(41).map((e, i) =>
+      i % 3 === 0 ? {...e, bytes: (i * 7919) % 100_003} : {...e, platforms: Array.from({length: i % 5}, (_, p) => `linux/p${p}`)},
+    )
     expect(assignRepositories([...all].reverse(), 4)).toEqual(assignRepositories(all, 4))
   })
 })

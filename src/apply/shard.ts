@@ -36,8 +36,12 @@ export function parseShard(text: string): Shard {
 /** The shard of a Kubernetes Indexed Job pod: JOB_COMPLETION_INDEX counts from 0. */
 export function shardFromEnv(env: Record<string, string | undefined>, count: number): Shard {
   const raw = env.JOB_COMPLETION_INDEX
-  if (raw === undefined || !/^\d{1,4}$/.test(raw)) throw new ShardError(`--shard-from-env needs JOB_COMPLETION_INDEX set to 0…${count - 1} (a Kubernetes Indexed Job sets it), got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`)
-  if (Number(raw) >= count) throw new ShardError(`JOB_COMPLETION_INDEX=${raw} is not below --shards ${count}: the Job's completions and --shards must be the same number`)
+  if (raw === undefined || !/^\d{1,4}$/.test(raw))
+    throw new ShardError(
+      `--shard-from-env needs JOB_COMPLETION_INDEX set to 0…${count - 1} (a Kubernetes Indexed Job sets it), got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`,
+    )
+  if (Number(raw) >= count)
+    throw new ShardError(`JOB_COMPLETION_INDEX=${raw} is not below --shards ${count}: the Job's completions and --shards must be the same number`)
   return checkShard(Number(raw) + 1, count, `--shards ${count}`)
 }
 

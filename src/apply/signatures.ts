@@ -72,7 +72,15 @@ export async function verifySource(step: CopyStep, source: RepositoryHandle, ctx
  * Steps 2–4, after the image manifests are in the target (by digest) and before its tag is written. Throws when
  * the target does not verify like the source did, so the entry fails and its tag is not written.
  */
-export async function carryAndSign(step: CopyStep, route: Route, subject: Subject, check: SourceCheck, engine: CopyEngine, ctx: SignatureRun, carried: readonly Digest[]): Promise<SignatureReport> {
+export async function carryAndSign(
+  step: CopyStep,
+  route: Route,
+  subject: Subject,
+  check: SourceCheck,
+  engine: CopyEngine,
+  ctx: SignatureRun,
+  carried: readonly Digest[],
+): Promise<SignatureReport> {
   const {source, target} = route
   const sourceDecision = check.decision
   const {signatures} = step
@@ -93,7 +101,9 @@ export async function carryAndSign(step: CopyStep, route: Route, subject: Subjec
     const checked = await checkPolicy(target, [step.digest], ctx.trust, {entry: trust.input.entry, attestations: []}, ctx.signal)
     const mirrored = decideSignatures(judgedBy(signatures, trust.input.entry), checked.verdicts)
     if (mirrored.status !== 'verified') {
-      throw new MirrorVerificationError(`the copied signatures of ${step.target.name} do not verify at the target (${mirrored.reasons[0] ?? mirrored.status}); the tag was not written`)
+      throw new MirrorVerificationError(
+        `the copied signatures of ${step.target.name} do not verify at the target (${mirrored.reasons[0] ?? mirrored.status}); the tag was not written`,
+      )
     }
   }
   return {status: sourceDecision.status, copied, signed}

@@ -20,7 +20,9 @@ export async function checkSourceTag(look: {tag: string; recorded: Digest}, name
   if (now?.digest === recorded) return
   const where = `${name}:${tag}`
   const found = now ? `now resolves to ${now.digest}` : 'no longer exists'
-  throw new SourceMovedError(`${where} ${found}, not the ${recorded} this plan recorded: a stale or edited plan, nothing was copied; plan again, or pass --allow-moved-sources to copy the recorded digest`)
+  throw new SourceMovedError(
+    `${where} ${found}, not the ${recorded} this plan recorded: a stale or edited plan, nothing was copied; plan again, or pass --allow-moved-sources to copy the recorded digest`,
+  )
 }
 
 class SourceMovedError extends SyncerError {

@@ -71,7 +71,11 @@ describe('decodeSteps: what each entry does', () => {
   })
 
   test('a conflicting entry keeps what the target held, for the refusal', async () => {
-    expect(await decodeOne(entry({action: 'conflicting-ID', targetDigest: dg('theirs')}))).toStrictEqual({kind: 'conflict', identity, targetDigest: dg('theirs')})
+    expect(await decodeOne(entry({action: 'conflicting-ID', targetDigest: dg('theirs')}))).toStrictEqual({
+      kind: 'conflict',
+      identity,
+      targetDigest: dg('theirs'),
+    })
   })
 
   test('a to-copy entry whose target does not parse, or names no tag, is unreadable with the reference error', async () => {
@@ -86,7 +90,9 @@ describe('decodeSteps: what each entry does', () => {
   })
 
   test('an unreadable sourceRepository is the entry failure, before any trust is resolved', async () => {
-    const step = await decodeOne(entry({sourceRepository: 'quay.io/Acme/app', ...policy({trustedRoot: {kind: 'file', path: '/nonexistent/root.json', sha256: dg('root')}})}))
+    const step = await decodeOne(
+      entry({sourceRepository: 'quay.io/Acme/app', ...policy({trustedRoot: {kind: 'file', path: '/nonexistent/root.json', sha256: dg('root')}})}),
+    )
     expect(step.kind).toBe('unreadable')
     if (step.kind === 'unreadable') expect(step.error).toBeInstanceOf(BadReferenceError)
   })
@@ -187,23 +193,42 @@ describe('decodeSteps: signatures', () => {
 
   test('a trusted root file that is what the plan pinned is trusted by its path', async () => {
     const copy = await copyOf(entry(policy({verify: 'required', trustedRoot: {kind: 'file', path: rootPath, sha256: sha256Digest(ROOT)}})))
-    expect(copy.signatures.trust).toStrictEqual({kind: 'resolved', input: {entry: {keys: [], identities: [], trustedRoot: {kind: 'file', path: rootPath}}, attestations: []}})
+    expect(copy.signatures.trust).toStrictEqual({
+      kind: 'resolved',
+      input: {entry: {keys: [], identities: [], trustedRoot: {kind: 'file', path: rootPath}}, attestations: []},
+    })
   })
 
   test('a trusted root file changed since the plan leaves the trust unusable, for the entry to fail with when it verifies', async () => {
-    const [changed, again] = await decodeSteps([entry(policy({verify: 'required', trustedRoot: {kind: 'file', path: rootPath, sha256: dg('planned root')}})), entry(policy({verify: 'required', trustedRoot: {kind: 'file', path: rootPath, sha256: sha256Digest(ROOT)}}))], REVIEWED)
+    const [changed, again] = await decodeSteps(
+      [
+        entry(policy({verify: 'required', trustedRoot: {kind: 'file', path: rootPath, sha256: dg('planned root')}})),
+        entry(policy({verify: 'required', trustedRoot: {kind: 'file', path: rootPath, sha256: sha256Digest(ROOT)}})),
+      ],
+      REVIEWED,
+    )
     const trust = changed?.kind === 'copy' ? changed.copy.signatures.trust : null
     expect(trust?.kind).toBe('unusable')
     if (trust?.kind !== 'unusable') return
     expect(trust.error).toBeInstanceOf(SignatureError)
     expect((trust.error as SignatureError).code).toBe('TRUSTED_ROOT_INVALID')
-    expect((trust.error as SignatureError).message).toBe(`trusted root ${rootPath} changed since the plan was made (${sha256Digest(ROOT)}, planned ${dg('planned root')}): plan again`)
+    expect((trust.error as SignatureError).message).toBe(
+      `trusted root ${rootPath} changed since the plan was made (${sha256Digest(ROOT)}, planned ${dg('planned root')}): plan again`,
+    )
     // The same file, read once, still resolves for the entry that pinned what it holds.
     expect(again?.kind === 'copy' ? again.copy.signatures.trust.kind : null).toBe('resolved')
   })
 
   test('an unreadable trusted root file leaves the trust unusable', async () => {
-    const copy = await copyOf(entry(policy({attestations: [{predicateType: 'https://slsa.dev/provenance/v1', trust: {kind: 'entry'}}], verify: 'skip', trustedRoot: {kind: 'file', path: join(dir, 'missing.json'), sha256: dg('root')}})))
+    const copy = await copyOf(
+      entry(
+        policy({
+          attestations: [{predicateType: 'https://slsa.dev/provenance/v1', trust: {kind: 'entry'}}],
+          verify: 'skip',
+          trustedRoot: {kind: 'file', path: join(dir, 'missing.json'), sha256: dg('root')},
+        }),
+      ),
+    )
     expect(copy.signatures.trust.kind).toBe('unusable')
     if (copy.signatures.trust.kind !== 'unusable') return
     expect(copy.signatures.trust.error).toBeInstanceOf(SignatureError)

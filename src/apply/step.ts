@@ -45,8 +45,8 @@ export type ApplyStep =
   | {kind: 'unreadable'; identity: StepIdentity; error: unknown}
 
 export interface CopyStep {
-  source: {registry: string; repository: string; /** `registry/repository`, for messages. */ name: string}
-  target: {registry: string; repository: string; tag: string; /** The full reference, for messages. */ name: string}
+  source: {registry: string; repository: string /** `registry/repository`, for messages. */; name: string}
+  target: {registry: string; repository: string; tag: string /** The full reference, for messages. */; name: string}
   /** What the target tag gets: the planned digest, read by digest whatever the source tag says by then. */
   digest: Digest
   content: StepContent

@@ -24,11 +24,20 @@ export async function subsetManifest(selection: Subsetting, source: RepositoryHa
   const index = await source.getManifest(selection.index, {signal})
   if (index.parsed.kind !== 'index') throw new SubsetError(`${selection.index} is not an index at the source any more, so no platforms can be picked out of it`)
   const subset = subsetIndex(index.mediaType, index.parsed.index, selection.platforms)
-  if (subset.kind === 'missing') throw new SubsetError(`the source index ${selection.index} has no ${subset.missing.join(', ')} (it has ${subset.offered.join(', ')})`)
+  if (subset.kind === 'missing')
+    throw new SubsetError(`the source index ${selection.index} has no ${subset.missing.join(', ')} (it has ${subset.offered.join(', ')})`)
   if (subset.digest !== selection.digest) {
-    throw new SubsetError(`the index of ${selection.platforms.join(', ')} computed from ${selection.index} is ${subset.digest}, not the planned ${selection.digest}: nothing was copied; plan again`)
+    throw new SubsetError(
+      `the index of ${selection.platforms.join(', ')} computed from ${selection.index} is ${subset.digest}, not the planned ${selection.digest}: nothing was copied; plan again`,
+    )
   }
-  const manifest = {digest: subset.digest, mediaType: subset.mediaType, size: subset.bytes.length, bytes: subset.bytes, parsed: parseManifest(subset.bytes, subset.mediaType)}
+  const manifest = {
+    digest: subset.digest,
+    mediaType: subset.mediaType,
+    size: subset.bytes.length,
+    bytes: subset.bytes,
+    parsed: parseManifest(subset.bytes, subset.mediaType),
+  }
   return {manifest, kept: keptPlatformManifests(selection.platforms, subset.kept)}
 }
 

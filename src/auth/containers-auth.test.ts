@@ -20,7 +20,10 @@ const resolve = (env: Record<string, string>, registry: string) => localLoginKey
 
 describe('containers auth files', () => {
   test('the lookup order of containers-auth.json(5)', () => {
-    expect(containersAuthPaths({XDG_RUNTIME_DIR: '/run/user/1000'}, '/home/u')).toEqual(['/run/user/1000/containers/auth.json', '/home/u/.config/containers/auth.json'])
+    expect(containersAuthPaths({XDG_RUNTIME_DIR: '/run/user/1000'}, '/home/u')).toEqual([
+      '/run/user/1000/containers/auth.json',
+      '/home/u/.config/containers/auth.json',
+    ])
     expect(containersAuthPaths({XDG_CONFIG_HOME: '/cfg'}, '/home/u')).toEqual(['/cfg/containers/auth.json'])
     expect(containersAuthPaths({REGISTRY_AUTH_FILE: '/a.json', XDG_RUNTIME_DIR: '/run/user/1000'}, '/home/u')).toEqual(['/a.json'])
   })

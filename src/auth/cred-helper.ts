@@ -73,14 +73,14 @@ export async function runCredentialHelper(request: CredentialHelperRequest): Pro
 
   const outcome = await spawnWithTimeout(executable, request)
   if (outcome.kind === 'timeout') {
-    throw new AuthError(
-      'CRED_HELPER_FAILED',
-      `credential helper ${program} for ${registry} did not answer within ${request.timeoutMs} ms`,
-      {registry},
-    )
+    throw new AuthError('CRED_HELPER_FAILED', `credential helper ${program} for ${registry} did not answer within ${request.timeoutMs} ms`, {registry})
   }
   if (outcome.kind === 'too-much-output') {
-    throw new AuthError('CRED_HELPER_FAILED', `credential helper ${program} for ${registry} answered with more than ${MAX_HELPER_OUTPUT_BYTES / (1024 * 1024)} MiB of output: it was stopped there`, {registry})
+    throw new AuthError(
+      'CRED_HELPER_FAILED',
+      `credential helper ${program} for ${registry} answered with more than ${MAX_HELPER_OUTPUT_BYTES / (1024 * 1024)} MiB of output: it was stopped there`,
+      {registry},
+    )
   }
   if (outcome.kind === 'spawn-error') {
     throw new AuthError('CRED_HELPER_FAILED', `credential helper ${program} for ${registry} could not be started`, {
@@ -95,11 +95,9 @@ export async function runCredentialHelper(request: CredentialHelperRequest): Pro
   }
   if (exitCode !== 0) {
     const summary = summariseDiagnostics(stdout, stderr)
-    throw new AuthError(
-      'CRED_HELPER_FAILED',
-      `credential helper ${program} for ${registry} exited with status ${exitCode}${summary ? `: ${summary}` : ''}`,
-      {registry},
-    )
+    throw new AuthError('CRED_HELPER_FAILED', `credential helper ${program} for ${registry} exited with status ${exitCode}${summary ? `: ${summary}` : ''}`, {
+      registry,
+    })
   }
   return parseHelperAnswer(stdout, program, registry)
 }
@@ -194,11 +192,7 @@ function parseHelperAnswer(stdout: string, program: string, registry: string): C
   }
   const {Username: username = '', Secret: secret = ''} = answer as Record<string, unknown>
   if (typeof username !== 'string' || typeof secret !== 'string') {
-    throw new AuthError(
-      'CRED_HELPER_FAILED',
-      `credential helper ${program} for ${registry} answered with a non-string Username or Secret`,
-      {registry},
-    )
+    throw new AuthError('CRED_HELPER_FAILED', `credential helper ${program} for ${registry} answered with a non-string Username or Secret`, {registry})
   }
   if (secret === '') return ANONYMOUS
   if (username === '<token>') return {kind: 'identity-token', token: secret}

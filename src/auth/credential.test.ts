@@ -61,48 +61,78 @@ describe('no secret reaches an error', () => {
   }
 
   const scenarios: Array<[string, () => Promise<AuthError>]> = [
-    ['unparsable docker config', async () => {
-      await box.writeRaw('docker/config.json', `{"auths": {"quay.io": {"password": "${SECRET}"}`)
-      return failure(keychain().resolve('quay.io'))
-    }],
-    ['docker config with a syntax error right after the secret', async () => {
-      await box.writeRaw('docker/config.json', `{"auths": {"quay.io": {"auth": "${base64(`user:${SECRET}`)}" x}}}`)
-      return failure(keychain().resolve('quay.io'))
-    }],
-    ['auth that is not base64', async () => {
-      await box.writeConfig({auths: {'quay.io': {auth: `${SECRET}!!`}}})
-      return failure(keychain().resolve('quay.io'))
-    }],
-    ['auth without a colon', async () => {
-      await box.writeConfig({auths: {'quay.io': {auth: base64(SECRET)}}})
-      return failure(keychain().resolve('quay.io'))
-    }],
-    ['helper prints its answer and then fails', async () => {
-      await box.writeConfig({credsStore: 'store'})
-      await box.writeHelper('store', `echo '{"Username":"u","Secret":"${SECRET}"}'; exit 1`)
-      return failure(keychain().resolve('quay.io'))
-    }],
-    ['helper prints Secret on stderr and fails', async () => {
-      await box.writeConfig({credsStore: 'store'})
-      await box.writeHelper('store', `echo '"Secret": "${SECRET}"' >&2; exit 1`)
-      return failure(keychain().resolve('quay.io'))
-    }],
-    ['helper answers broken JSON containing the secret', async () => {
-      await box.writeConfig({credsStore: 'store'})
-      await box.writeHelper('store', `echo '{"Username":"u","Secret":"${SECRET}"'`)
-      return failure(keychain().resolve('quay.io'))
-    }],
-    ['helper answers a non-string Secret', async () => {
-      await box.writeConfig({credsStore: 'store'})
-      await box.writeHelper('store', `echo '{"Username":"${SECRET}","Secret":1}'`)
-      return failure(keychain().resolve('quay.io'))
-    }],
-    ['key file that is not JSON', async () => {
-      return failure(jsonKeyCredential(await box.writeRaw('key.json', `{"private_key": "${SECRET}"`)))
-    }],
-    ['key file that is a JSON string', async () => {
-      return failure(jsonKeyCredential(await box.writeRaw('key.json', `"${SECRET}"`)))
-    }],
+    [
+      'unparsable docker config',
+      async () => {
+        await box.writeRaw('docker/config.json', `{"auths": {"quay.io": {"password": "${SECRET}"}`)
+        return failure(keychain().resolve('quay.io'))
+      },
+    ],
+    [
+      'docker config with a syntax error right after the secret',
+      async () => {
+        await box.writeRaw('docker/config.json', `{"auths": {"quay.io": {"auth": "${base64(`user:${SECRET}`)}" x}}}`)
+        return failure(keychain().resolve('quay.io'))
+      },
+    ],
+    [
+      'auth that is not base64',
+      async () => {
+        await box.writeConfig({auths: {'quay.io': {auth: `${SECRET}!!`}}})
+        return failure(keychain().resolve('quay.io'))
+      },
+    ],
+    [
+      'auth without a colon',
+      async () => {
+        await box.writeConfig({auths: {'quay.io': {auth: base64(SECRET)}}})
+        return failure(keychain().resolve('quay.io'))
+      },
+    ],
+    [
+      'helper prints its answer and then fails',
+      async () => {
+        await box.writeConfig({credsStore: 'store'})
+        await box.writeHelper('store', `echo '{"Username":"u","Secret":"${SECRET}"}'; exit 1`)
+        return failure(keychain().resolve('quay.io'))
+      },
+    ],
+    [
+      'helper prints Secret on stderr and fails',
+      async () => {
+        await box.writeConfig({credsStore: 'store'})
+        await box.writeHelper('store', `echo '"Secret": "${SECRET}"' >&2; exit 1`)
+        return failure(keychain().resolve('quay.io'))
+      },
+    ],
+    [
+      'helper answers broken JSON containing the secret',
+      async () => {
+        await box.writeConfig({credsStore: 'store'})
+        await box.writeHelper('store', `echo '{"Username":"u","Secret":"${SECRET}"'`)
+        return failure(keychain().resolve('quay.io'))
+      },
+    ],
+    [
+      'helper answers a non-string Secret',
+      async () => {
+        await box.writeConfig({credsStore: 'store'})
+        await box.writeHelper('store', `echo '{"Username":"${SECRET}","Secret":1}'`)
+        return failure(keychain().resolve('quay.io'))
+      },
+    ],
+    [
+      'key file that is not JSON',
+      async () => {
+        return failure(jsonKeyCredential(await box.writeRaw('key.json', `{"private_key": "${SECRET}"`)))
+      },
+    ],
+    [
+      'key file that is a JSON string',
+      async () => {
+        return failure(jsonKeyCredential(await box.writeRaw('key.json', `"${SECRET}"`)))
+      },
+    ],
   ]
   for (const [name, run] of scenarios) {
     test(name, async () => {

@@ -28,8 +28,7 @@ async function rejection(promise: Promise<unknown>): Promise<AuthError> {
   throw new Error('expected an AuthError, got a credential')
 }
 
-const helperAnswer = (username: string, secret: string) =>
-  `printf '{"ServerURL":"%s","Username":"${username}","Secret":"${secret}"}' "$input"`
+const helperAnswer = (username: string, secret: string) => `printf '{"ServerURL":"%s","Username":"${username}","Secret":"${secret}"}' "$input"`
 
 describe('config file location', () => {
   test('DOCKER_CONFIG wins over the home directory', () => {
@@ -58,16 +57,36 @@ describe('config file location', () => {
 describe('auths', () => {
   const cases: Array<{name: string; auths: Record<string, unknown>; registry: string; want: Credential}> = [
     {name: 'base64 auth', auths: {'quay.io': {auth: base64('robot:pa:ss')}}, registry: 'quay.io', want: {kind: 'basic', username: 'robot', password: 'pa:ss'}},
-    {name: 'username/password', auths: {'ghcr.io': {username: 'me', password: 'pw'}}, registry: 'ghcr.io', want: {kind: 'basic', username: 'me', password: 'pw'}},
-    {name: 'identitytoken wins over auth', auths: {'x.azurecr.io': {auth: base64('00000000-0000-0000-0000-000000000000:'), identitytoken: 'refresh'}}, registry: 'x.azurecr.io', want: {kind: 'identity-token', token: 'refresh'}},
+    {
+      name: 'username/password',
+      auths: {'ghcr.io': {username: 'me', password: 'pw'}},
+      registry: 'ghcr.io',
+      want: {kind: 'basic', username: 'me', password: 'pw'},
+    },
+    {
+      name: 'identitytoken wins over auth',
+      auths: {'x.azurecr.io': {auth: base64('00000000-0000-0000-0000-000000000000:'), identitytoken: 'refresh'}},
+      registry: 'x.azurecr.io',
+      want: {kind: 'identity-token', token: 'refresh'},
+    },
     {name: 'registrytoken', auths: {'r.example': {registrytoken: 'access'}}, registry: 'r.example', want: {kind: 'registry-token', token: 'access'}},
     {name: 'https scheme in key', auths: {'https://quay.io': {auth: base64('a:b')}}, registry: 'quay.io', want: {kind: 'basic', username: 'a', password: 'b'}},
-    {name: 'http scheme, port and path in key', auths: {'http://localhost:5000/v2/': {auth: base64('a:b')}}, registry: 'localhost:5000', want: {kind: 'basic', username: 'a', password: 'b'}},
+    {
+      name: 'http scheme, port and path in key',
+      auths: {'http://localhost:5000/v2/': {auth: base64('a:b')}},
+      registry: 'localhost:5000',
+      want: {kind: 'basic', username: 'a', password: 'b'},
+    },
     {name: 'port must match', auths: {'localhost:5000': {auth: base64('a:b')}}, registry: 'localhost:5001', want: {kind: 'anonymous'}},
     {name: 'case-insensitive host', auths: {'Quay.IO': {auth: base64('a:b')}}, registry: 'quay.io', want: {kind: 'basic', username: 'a', password: 'b'}},
     {name: 'empty placeholder entry', auths: {'quay.io': {}}, registry: 'quay.io', want: {kind: 'anonymous'}},
     {name: 'other registry', auths: {'quay.io': {auth: base64('a:b')}}, registry: 'ghcr.io', want: {kind: 'anonymous'}},
-    {name: 'trailing NULs in password are trimmed', auths: {'quay.io': {auth: base64('a:b\0\0')}}, registry: 'quay.io', want: {kind: 'basic', username: 'a', password: 'b'}},
+    {
+      name: 'trailing NULs in password are trimmed',
+      auths: {'quay.io': {auth: base64('a:b\0\0')}},
+      registry: 'quay.io',
+      want: {kind: 'basic', username: 'a', password: 'b'},
+    },
   ]
   for (const tc of cases) {
     test(tc.name, async () => {
@@ -237,9 +256,15 @@ describe('credential helpers', () => {
     // 16 MiB, then a mark that the helper ran to its end: a bounded reader kills it before it gets there.
     await box.writeHelper('chatty', `head -c 16777216 /dev/zero; : > '${join(box.root, 'chatty.finished')}'`)
     await box.writeHelper('noisy', `head -c 16777216 /dev/zero >&2; : > '${join(box.root, 'noisy.finished')}'; exit 1`)
-    for (const [registry, helper] of [['quay.io', 'chatty'], ['ghcr.io', 'noisy']] as const) {
+    for (const [registry, helper] of [
+      ['quay.io', 'chatty'],
+      ['ghcr.io', 'noisy'],
+    ] as const) {
       const error = await rejection(keychain().resolve(registry))
-      expect({code: error.code, message: error.message}).toEqual({code: 'CRED_HELPER_FAILED', message: `credential helper docker-credential-${helper} for ${registry} answered with more than 1 MiB of output: it was stopped there`})
+      expect({code: error.code, message: error.message}).toEqual({
+        code: 'CRED_HELPER_FAILED',
+        message: `credential helper docker-credential-${helper} for ${registry} answered with more than 1 MiB of output: it was stopped there`,
+      })
       expect(await Bun.file(join(box.root, `${helper}.finished`)).exists()).toBe(false)
     }
   })
@@ -248,12 +273,7 @@ describe('credential helpers', () => {
     await box.writeConfig({credsStore: 'store'})
     await box.writeHelper('store', `sleep 0.3\n${helperAnswer('u', 'p')}`)
     const chain = keychain()
-    const results = await Promise.all([
-      chain.resolve('quay.io'),
-      chain.resolve('https://quay.io'),
-      chain.resolve('QUAY.IO'),
-      chain.resolve('ghcr.io'),
-    ])
+    const results = await Promise.all([chain.resolve('quay.io'), chain.resolve('https://quay.io'), chain.resolve('QUAY.IO'), chain.resolve('ghcr.io')])
     expect(results.every((c) => c.kind === 'basic')).toBe(true)
     expect(await chain.resolve('quay.io')).toEqual({kind: 'basic', username: 'u', password: 'p'})
     expect((await box.helperCalls('store')).sort()).toEqual(['ghcr.io', 'quay.io'])

@@ -137,8 +137,7 @@ async function loadDockerConfig(path: string): Promise<DockerConfig | null> {
 }
 
 function validateDockerConfig(raw: unknown, path: string): DockerConfig {
-  const invalid = (what: string): AuthError =>
-    new AuthError('DOCKER_CONFIG_INVALID', `docker config ${path}: ${what}`, {path})
+  const invalid = (what: string): AuthError => new AuthError('DOCKER_CONFIG_INVALID', `docker config ${path}: ${what}`, {path})
   if (!isObject(raw)) throw invalid('the top level must be a JSON object')
 
   const auths: DockerConfig['auths'] = []

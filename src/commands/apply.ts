@@ -42,15 +42,35 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
 
   static override flags = {
     'target-repo-prefix': Flags.string({
-      description: 'The target this apply may write to: a plan whose targets lie elsewhere is refused. Required with --access-token or --target-repo-auth-key, which go to this registry only.',
+      description:
+        'The target this apply may write to: a plan whose targets lie elsewhere is refused. Required with --access-token or --target-repo-auth-key, which go to this registry only.',
       env: 'SYNCER_TARGET_REPO_PREFIX',
     }),
-    definition: Flags.string({description: 'The reviewed definition file: refuse a plan not made from exactly this file, or whose entries do not follow from it.', env: 'SYNCER_DEFINITION'}),
-    shard: Flags.string({description: 'Copy only part i of K of the plan (i counted from 1), e.g. 2/4: the plan split by target repository.', exclusive: ['shard-from-env']}),
-    'shard-from-env': Flags.boolean({description: 'Take the part from JOB_COMPLETION_INDEX (Kubernetes Indexed Job, counted from 0); needs --shards.', dependsOn: ['shards']}),
-    shards: Flags.integer({description: 'The number of parts, with --shard-from-env (the Job\'s completions).', min: 1, max: 1000, dependsOn: ['shard-from-env']}),
+    definition: Flags.string({
+      description: 'The reviewed definition file: refuse a plan not made from exactly this file, or whose entries do not follow from it.',
+      env: 'SYNCER_DEFINITION',
+    }),
+    shard: Flags.string({
+      description: 'Copy only part i of K of the plan (i counted from 1), e.g. 2/4: the plan split by target repository.',
+      exclusive: ['shard-from-env'],
+    }),
+    'shard-from-env': Flags.boolean({
+      description: 'Take the part from JOB_COMPLETION_INDEX (Kubernetes Indexed Job, counted from 0); needs --shards.',
+      dependsOn: ['shards'],
+    }),
+    shards: Flags.integer({
+      description: "The number of parts, with --shard-from-env (the Job's completions).",
+      min: 1,
+      max: 1000,
+      dependsOn: ['shard-from-env'],
+    }),
     result: Flags.string({description: 'Write what this run did to FILE (JSON), for `image-syncer report` to merge.', env: 'SYNCER_RESULT'}),
-    'allow-moved-sources': Flags.boolean({description: 'Copy the recorded digest even when a source tag no longer resolves to what the plan recorded (default: such an entry fails as a stale plan).', env: 'SYNCER_ALLOW_MOVED_SOURCES', default: false}),
+    'allow-moved-sources': Flags.boolean({
+      description:
+        'Copy the recorded digest even when a source tag no longer resolves to what the plan recorded (default: such an entry fails as a stale plan).',
+      env: 'SYNCER_ALLOW_MOVED_SOURCES',
+      default: false,
+    }),
     ...copyFlags,
     ...registryFlags,
   }

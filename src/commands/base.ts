@@ -85,7 +85,10 @@ export abstract class SyncerCommand extends Command {
 
   /** Progress on stderr (a redrawn line on a terminal, periodic lines otherwise, nothing when quiet); stopped when the command ends. */
   protected progress(quiet: boolean): ProgressReporter {
-    this.progressReporter ??= createProgressReporter({mode: progressModeFor({quiet, isTTY: Boolean(process.stderr.isTTY)}), write: (t) => process.stderr.write(this.secrets.mask(t))})
+    this.progressReporter ??= createProgressReporter({
+      mode: progressModeFor({quiet, isTTY: Boolean(process.stderr.isTTY)}),
+      write: (t) => process.stderr.write(this.secrets.mask(t)),
+    })
     return this.progressReporter
   }
 

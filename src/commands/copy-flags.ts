@@ -19,12 +19,23 @@ export function parseByteSize(input: string, bounds = CHUNK_SIZE_BOUNDS): number
 
 export const copyFlags = {
   concurrency: Flags.integer({description: 'Entries copied at once.', min: 1, max: 256, default: DEFAULT_CONCURRENCY, env: 'SYNCER_CONCURRENCY'}),
-  transfers: Flags.integer({description: 'Blob transfers at once across all entries (bounds bytes in flight).', min: 1, max: 256, default: DEFAULT_TRANSFERS, env: 'SYNCER_TRANSFERS'}),
+  transfers: Flags.integer({
+    description: 'Blob transfers at once across all entries (bounds bytes in flight).',
+    min: 1,
+    max: 256,
+    default: DEFAULT_TRANSFERS,
+    env: 'SYNCER_TRANSFERS',
+  }),
   format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
   quiet: Flags.boolean({description: 'No progress on stderr.', env: 'SYNCER_QUIET', default: false}),
-  'ignore-pull-budget': Flags.boolean({description: 'Start even when a source registry (Docker Hub) announced fewer pulls left than the plan needs.', env: 'SYNCER_IGNORE_PULL_BUDGET', default: false}),
+  'ignore-pull-budget': Flags.boolean({
+    description: 'Start even when a source registry (Docker Hub) announced fewer pulls left than the plan needs.',
+    env: 'SYNCER_IGNORE_PULL_BUDGET',
+    default: false,
+  }),
   'chunk-size': Flags.custom<number>({
-    description: 'Upload blobs in chunks of this size (e.g. 16MiB, 64MB; 64KiB to 1GiB), one request each, instead of one request per blob: for registries or proxies that limit request bodies. One chunk is held in memory. Without it, a registry that refuses a large upload (413) gets 16MiB chunks.',
+    description:
+      'Upload blobs in chunks of this size (e.g. 16MiB, 64MB; 64KiB to 1GiB), one request each, instead of one request per blob: for registries or proxies that limit request bodies. One chunk is held in memory. Without it, a registry that refuses a large upload (413) gets 16MiB chunks.',
     env: 'SYNCER_CHUNK_SIZE',
     helpValue: 'SIZE',
     parse: async (input) => parseByteSize(input),

@@ -33,7 +33,11 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
       default: 'table',
       env: 'SYNCER_FORMAT',
     })(),
-    'detailed-exitcode': Flags.boolean({description: 'Exit 2 when there is something to copy and no conflict.', env: 'SYNCER_DETAILED_EXITCODE', default: false}),
+    'detailed-exitcode': Flags.boolean({
+      description: 'Exit 2 when there is something to copy and no conflict.',
+      env: 'SYNCER_DETAILED_EXITCODE',
+      default: false,
+    }),
     'target-repo-prefix': Flags.string({description: 'Overrides targetRepoPrefix of the definition file.', env: 'SYNCER_TARGET_REPO_PREFIX'}),
     ...registryFlags,
   }

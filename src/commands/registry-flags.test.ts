@@ -21,7 +21,9 @@ describe('registryOptions', () => {
   })
 
   test('the same from SYNCER_MIRRORS', () => {
-    expect(() => registryOptions({debug: false}, {SYNCER_MIRRORS: 'https://user:s3cret@hub-cache.example'}, log)).toThrow('--mirror expects HOST=URL, got "https://REDACTED@hub-cache.example"')
+    expect(() => registryOptions({debug: false}, {SYNCER_MIRRORS: 'https://user:s3cret@hub-cache.example'}, log)).toThrow(
+      '--mirror expects HOST=URL, got "https://REDACTED@hub-cache.example"',
+    )
   })
 
   test('CA files from the repeatable flag, else from SYNCER_CA_FILE (comma-separated)', () => {

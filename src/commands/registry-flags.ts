@@ -11,12 +11,41 @@ import {DEFAULT_MAX_CONCURRENT_PER_HOST, type RateLimitWait, type RequestEvent} 
 import {realPace} from './pace.ts'
 
 export const registryFlags = {
-  'access-token': Flags.string({description: 'Bearer access token for the target registry (never sent to sources).', env: 'SYNCER_ACCESS_TOKEN', helpGroup: 'REGISTRY'}),
-  'target-repo-auth-key': Flags.string({description: 'JSON key file for the target registry: sent as Basic auth with username _json_key.', env: 'SYNCER_TARGET_REPO_AUTH_KEY', helpGroup: 'REGISTRY'}),
-  'insecure-registry': Flags.string({description: 'HOST[:PORT] that may be reached over plain HTTP when it does not speak TLS (loopback hosts always may). Repeatable; env SYNCER_INSECURE_REGISTRIES, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
-  'ca-file': Flags.string({description: 'PEM file of CA certificates trusted for every registry, besides the default ones. Per-host CAs and client certificates go in certs.d (env SYNCER_CERTS_DIR). Repeatable; env SYNCER_CA_FILE, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
-  mirror: Flags.string({description: 'HOST=URL: read sources on HOST from URL (e.g. docker.io=https://hub-cache.example), or HOST=oci:DIR/ from OCI image layouts under DIR. Repeatable; env SYNCER_MIRRORS, comma-separated.', multiple: true, helpGroup: 'REGISTRY'}),
-  'requests-per-registry': Flags.integer({description: `Requests in flight per registry host at most (default ${DEFAULT_MAX_CONCURRENT_PER_HOST}); lower it for a small self-hosted registry.`, min: 1, max: 1024, env: 'SYNCER_REQUESTS_PER_REGISTRY', helpGroup: 'REGISTRY'}),
+  'access-token': Flags.string({
+    description: 'Bearer access token for the target registry (never sent to sources).',
+    env: 'SYNCER_ACCESS_TOKEN',
+    helpGroup: 'REGISTRY',
+  }),
+  'target-repo-auth-key': Flags.string({
+    description: 'JSON key file for the target registry: sent as Basic auth with username _json_key.',
+    env: 'SYNCER_TARGET_REPO_AUTH_KEY',
+    helpGroup: 'REGISTRY',
+  }),
+  'insecure-registry': Flags.string({
+    description:
+      'HOST[:PORT] that may be reached over plain HTTP when it does not speak TLS (loopback hosts always may). Repeatable; env SYNCER_INSECURE_REGISTRIES, comma-separated.',
+    multiple: true,
+    helpGroup: 'REGISTRY',
+  }),
+  'ca-file': Flags.string({
+    description:
+      'PEM file of CA certificates trusted for every registry, besides the default ones. Per-host CAs and client certificates go in certs.d (env SYNCER_CERTS_DIR). Repeatable; env SYNCER_CA_FILE, comma-separated.',
+    multiple: true,
+    helpGroup: 'REGISTRY',
+  }),
+  mirror: Flags.string({
+    description:
+      'HOST=URL: read sources on HOST from URL (e.g. docker.io=https://hub-cache.example), or HOST=oci:DIR/ from OCI image layouts under DIR. Repeatable; env SYNCER_MIRRORS, comma-separated.',
+    multiple: true,
+    helpGroup: 'REGISTRY',
+  }),
+  'requests-per-registry': Flags.integer({
+    description: `Requests in flight per registry host at most (default ${DEFAULT_MAX_CONCURRENT_PER_HOST}); lower it for a small self-hosted registry.`,
+    min: 1,
+    max: 1024,
+    env: 'SYNCER_REQUESTS_PER_REGISTRY',
+    helpGroup: 'REGISTRY',
+  }),
   debug: Flags.boolean({description: 'Log every registry request (method, redacted URL, status, duration) on stderr.', env: 'SYNCER_DEBUG', default: false}),
 }
 
@@ -36,7 +65,11 @@ export interface RegistryFlagValues {
  * Turns the flags into connection options, validating mirrors up front so a typo fails before any request. They
  * carry the run's real pace, which every store and the copy engine wait on.
  */
-export function registryOptions(flags: RegistryFlagValues, env: Record<string, string | undefined>, log: (line: string) => void): Omit<ConnectOptions, 'targetRegistry'> {
+export function registryOptions(
+  flags: RegistryFlagValues,
+  env: Record<string, string | undefined>,
+  log: (line: string) => void,
+): Omit<ConnectOptions, 'targetRegistry'> {
   const insecureRegistries = flags['insecure-registry']?.length ? flags['insecure-registry'] : splitList(env.SYNCER_INSECURE_REGISTRIES)
   const mirrors = parseMirrors(flags.mirror?.length ? flags.mirror : splitList(env.SYNCER_MIRRORS))
   // `oci:DIR/` serves a registry's sources from a layout tree (checked when opened); the rest are URLs.
@@ -62,9 +95,11 @@ export function registryOptions(flags: RegistryFlagValues, env: Record<string, s
 function formatRateLimitWait(wait: RateLimitWait): string {
   const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`
   const why =
-    wait.retryAfterMs === null ? 'before retrying (no Retry-After)'
-    : wait.retryAfterMs > wait.delayMs ? `(Retry-After asks ${seconds(wait.retryAfterMs)}; retrying sooner, then giving up)`
-    : 'as Retry-After asks'
+    wait.retryAfterMs === null
+      ? 'before retrying (no Retry-After)'
+      : wait.retryAfterMs > wait.delayMs
+        ? `(Retry-After asks ${seconds(wait.retryAfterMs)}; retrying sooner, then giving up)`
+        : 'as Retry-After asks'
   return `${wait.registry}: rate limited (429), waiting ${seconds(wait.delayMs)} ${why}`
 }
 
@@ -75,5 +110,8 @@ function formatRequestEvent(e: RequestEvent): string {
 }
 
 function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 }

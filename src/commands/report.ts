@@ -18,7 +18,10 @@ Exit codes: 0 every entry of the plan copied or already present; 1 a conflict, a
 refused file; 130 a worker was interrupted (run that shard again). In GitHub Actions the report also goes to the step
 summary.`
 
-  static override examples = ['<%= config.bin %> report --plan plans/external-images.plan.json results/*.json', '<%= config.bin %> report --plan plan.json results/*.json --format json']
+  static override examples = [
+    '<%= config.bin %> report --plan plans/external-images.plan.json results/*.json',
+    '<%= config.bin %> report --plan plan.json results/*.json --format json',
+  ]
 
   static override strict = false
 
@@ -28,13 +31,16 @@ summary.`
 
   static override flags = {
     plan: Flags.string({description: 'The plan file the workers applied: every entry of it must be accounted for.', exclusive: ['unchecked']}),
-    unchecked: Flags.boolean({description: 'Merge without the plan, trusting the files: a missing or forged shard\'s entries go unseen.', exclusive: ['plan']}),
+    unchecked: Flags.boolean({description: "Merge without the plan, trusting the files: a missing or forged shard's entries go unseen.", exclusive: ['plan']}),
     format: Flags.option({description: 'What to print on stdout.', options: ['table', 'markdown', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
   }
 
   protected async execute(): Promise<ExitCode> {
     const {argv, flags} = await this.parse(Report)
-    if (flags.plan === undefined && !flags.unchecked) throw new UsageError('report needs --plan PLAN, the plan file the workers applied, to check that every entry of it is accounted for (or --unchecked to merge the result files without it)')
+    if (flags.plan === undefined && !flags.unchecked)
+      throw new UsageError(
+        'report needs --plan PLAN, the plan file the workers applied, to check that every entry of it is accounted for (or --unchecked to merge the result files without it)',
+      )
     const merged = await mergeResultFiles(argv as string[], flags.plan !== undefined ? {kind: 'plan', path: flags.plan} : {kind: 'unchecked'})
     this.stdout(renderReport(merged, this.format(flags)))
     await this.stepSummary(renderReport(merged, 'markdown'))

@@ -15,7 +15,10 @@ Key: PEM private key (PKCS#8, EC or RSA; password from SYNCER_SIGNING_KEY_PASSWO
 Keyless: OIDC token from SYNCER_OIDC_TOKEN or the GitHub Actions id-token endpoint; Fulcio and Rekor from
 SYNCER_FULCIO_URL and SYNCER_REKOR_URL (default: the public-good instances).`
 
-  static override examples = ['<%= config.bin %> sign registry.example/app:1.0 --key mirror.key', '<%= config.bin %> sign registry.example/app:1.0 --keyless --format legacy']
+  static override examples = [
+    '<%= config.bin %> sign registry.example/app:1.0 --key mirror.key',
+    '<%= config.bin %> sign registry.example/app:1.0 --keyless --format legacy',
+  ]
 
   static override args = {image: Args.string({description: 'Image reference (tag or digest).', required: true})}
 

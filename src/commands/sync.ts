@@ -62,7 +62,9 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
     }
     if (apply.kind === 'dry-run') return plan.summary.conflicting > 0 ? ExitCode.Error : ExitCode.Ok
     if (apply.kind === 'refused') {
-      this.stderr(`Not applied: ${apply.conflicts.length} conflicting-ID entr${apply.conflicts.length === 1 ? 'y' : 'ies'} (target tags holding other content are never overwritten).`)
+      this.stderr(
+        `Not applied: ${apply.conflicts.length} conflicting-ID entr${apply.conflicts.length === 1 ? 'y' : 'ies'} (target tags holding other content are never overwritten).`,
+      )
       return ExitCode.Error
     }
     return applyExitCode(apply.result)

@@ -40,8 +40,15 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
     bundle: Flags.string({description: 'Sigstore bundle JSON of the file.', required: true}),
     key: Flags.string({description: 'PEM public key the file was signed with.', exactlyOne: ['key', 'identity']}),
     identity: Flags.string({description: 'ISSUER=SUBJECT of the keyless signer (exact subject).', exactlyOne: ['key', 'identity']}),
-    'trusted-root': Flags.string({description: 'Sigstore TrustedRoot JSON (for keyless signers, and for the logs and timestamps of keyed bundles); default: the public-good root shipped with image-syncer.', env: 'SYNCER_TRUSTED_ROOT'}),
-    'predicate-type': Flags.string({description: 'The in-toto predicate type a DSSE bundle must attest (e.g. https://slsa.dev/provenance/v1); set, a plain sign-blob signature does not satisfy it.'}),
+    'trusted-root': Flags.string({
+      description:
+        'Sigstore TrustedRoot JSON (for keyless signers, and for the logs and timestamps of keyed bundles); default: the public-good root shipped with image-syncer.',
+      env: 'SYNCER_TRUSTED_ROOT',
+    }),
+    'predicate-type': Flags.string({
+      description:
+        'The in-toto predicate type a DSSE bundle must attest (e.g. https://slsa.dev/provenance/v1); set, a plain sign-blob signature does not satisfy it.',
+    }),
     format: Flags.option({description: 'What to print on stdout.', options: ['text', 'json'] as const, default: 'text'})(),
   }
 
@@ -52,7 +59,9 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
       ? {kind: 'key', pem: await readPublicKeyFile(flags.key), trustedRoot}
       : {kind: 'identity', identity: parseIdentity(flags.identity ?? '', 'exact'), trustedRoot}
     const bundle = await read(flags.bundle, 'bundle', MAX_BUNDLE_BYTES)
-    const verified = await usage(() => verifyBlobInput(artifactInput(args.file), bundle, trust, flags['predicate-type'] === undefined ? {} : {predicateType: flags['predicate-type']}))
+    const verified = await usage(() =>
+      verifyBlobInput(artifactInput(args.file), bundle, trust, flags['predicate-type'] === undefined ? {} : {predicateType: flags['predicate-type']}),
+    )
     this.stdout(renderBlobVerification({file: args.file, ...verified}, this.format(flags)))
     return ExitCode.Ok
   }

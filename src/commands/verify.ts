@@ -29,8 +29,14 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
     key: Flags.string({description: 'PEM public key file (repeatable; any one may satisfy).', multiple: true}),
     identity: Flags.string({description: 'ISSUER=SUBJECT of a keyless signer (repeatable; exact subject).', multiple: true}),
     'identity-regexp': Flags.string({description: 'ISSUER=REGEXP of a keyless signer (anchored; repeatable).', multiple: true}),
-    'attestation-type': Flags.string({description: 'Predicate type URI of an attestation that must verify too, e.g. https://slsa.dev/provenance/v1 (repeatable).', multiple: true}),
-    'trusted-root': Flags.string({description: 'Sigstore TrustedRoot JSON; default: the public-good root shipped with image-syncer.', env: 'SYNCER_TRUSTED_ROOT'}),
+    'attestation-type': Flags.string({
+      description: 'Predicate type URI of an attestation that must verify too, e.g. https://slsa.dev/provenance/v1 (repeatable).',
+      multiple: true,
+    }),
+    'trusted-root': Flags.string({
+      description: 'Sigstore TrustedRoot JSON; default: the public-good root shipped with image-syncer.',
+      env: 'SYNCER_TRUSTED_ROOT',
+    }),
     format: Flags.option({description: 'What to print on stdout.', options: ['table', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
     ...registryFlags,
   }
@@ -38,7 +44,10 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Verify)
     const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readPublicKeyFile(path)})))
-    const identities = [...(flags.identity ?? []).map((v) => parseIdentity(v, 'exact')), ...(flags['identity-regexp'] ?? []).map((v) => parseIdentity(v, 'regexp'))]
+    const identities = [
+      ...(flags.identity ?? []).map((v) => parseIdentity(v, 'exact')),
+      ...(flags['identity-regexp'] ?? []).map((v) => parseIdentity(v, 'regexp')),
+    ]
     if (!keys.length && !identities.length) throw new UsageError('give at least one --key or --identity to verify against')
     const attestationTypes = [...new Set(flags['attestation-type'] ?? [])]
     const notUri = attestationTypes.find((type) => !URL.canParse(type))

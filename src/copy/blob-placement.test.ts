@@ -22,7 +22,11 @@ function blobOf(bytes: Uint8Array) {
 const layer = blobOf(pseudoRandomBytes('placement-layer', 700))
 const config = blobOf(pseudoRandomBytes('placement-config', 90))
 const emptyConfig = blobOf(new TextEncoder().encode('{}'))
-const need = (blob: {bytes: Uint8Array; digest: BlobNeed['digest']}, kind: BlobNeed['kind'] = 'layer', size = blob.bytes.byteLength): BlobNeed => ({digest: blob.digest, size, kind})
+const need = (blob: {bytes: Uint8Array; digest: BlobNeed['digest']}, kind: BlobNeed['kind'] = 'layer', size = blob.bytes.byteLength): BlobNeed => ({
+  digest: blob.digest,
+  size,
+  kind,
+})
 
 /** A memory store whose source holds the test blobs, a placement with `attempts`, and routes that count bytes. */
 async function setup(attempts = 3) {
@@ -31,9 +35,13 @@ async function setup(attempts = 3) {
   for (const blob of [layer, config, emptyConfig]) await source.putBlob(blobSource(blob))
   memory.clearLog()
   const moved = {bytes: 0}
-  const route = (target: MemoryRepository): BlobRoute => ({source, target, onBytes: (n) => {
-    moved.bytes += n
-  }})
+  const route = (target: MemoryRepository): BlobRoute => ({
+    source,
+    target,
+    onBytes: (n) => {
+      moved.bytes += n
+    },
+  })
   return {memory, source, target: memory.repository(TARGET), route, moved, placement: new BlobPlacement(new Limiter(4), attempts, testPace(), undefined)}
 }
 
@@ -60,7 +68,9 @@ describe('placing a blob', () => {
     memory.clearLog()
     expect(await placement.ensure(route(target), need(config, 'config'))).toBe('uploaded')
     expect(await placement.ensure(route(target), need(emptyConfig, 'config'))).toBe('present')
-    expect(memory.calls.filter((c) => c.repository === target.name).map((c) => `${c.method} ${c.reference === config.digest ? 'config' : 'empty'}`)).toStrictEqual(['putBlob config', 'headBlob empty'])
+    expect(
+      memory.calls.filter((c) => c.repository === target.name).map((c) => `${c.method} ${c.reference === config.digest ? 'config' : 'empty'}`),
+    ).toStrictEqual(['putBlob config', 'headBlob empty'])
   })
 
   test('a forgotten placement is placed again by the next need', async () => {
@@ -74,7 +84,11 @@ describe('placing a blob', () => {
 
   test('a blob this run placed in one repository is mounted into another of the registry, not into another registry', async () => {
     const {memory, source, route, moved, placement} = await setup()
-    const [one, two, elsewhere] = [memory.repository({...TARGET, repository: 'mirror/one'}), memory.repository({...TARGET, repository: 'mirror/two'}), memory.repository({registry: 'other.test', repository: 'mirror/one'})]
+    const [one, two, elsewhere] = [
+      memory.repository({...TARGET, repository: 'mirror/one'}),
+      memory.repository({...TARGET, repository: 'mirror/two'}),
+      memory.repository({registry: 'other.test', repository: 'mirror/one'}),
+    ]
     expect(await placement.ensure(route(one), need(layer))).toBe('uploaded')
     expect(await placement.ensure(route(two), need(layer))).toBe('mounted')
     expect(await placement.ensure(route(elsewhere), need(layer))).toBe('uploaded')
@@ -109,7 +123,8 @@ describe('refusing a blob', () => {
   test('a refusal that is not temporary fails at the first attempt', async () => {
     const {memory, target, route, placement} = await setup()
     memory.fault = (call) => {
-      if (call.method === 'putBlob') throw new RegistryError({method: 'POST', url: 'memory://target.test/v2/mirror/app/blobs/uploads/', status: 403, diagnostics: [{code: 'DENIED'}]})
+      if (call.method === 'putBlob')
+        throw new RegistryError({method: 'POST', url: 'memory://target.test/v2/mirror/app/blobs/uploads/', status: 403, diagnostics: [{code: 'DENIED'}]})
     }
     expect((await rejectedWith(RegistryError, placement.ensure(route(target), need(layer)))).status).toBe(403)
     expect(memory.count('putBlob', target)).toBe(1)

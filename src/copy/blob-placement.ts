@@ -96,7 +96,11 @@ export class BlobPlacement {
    */
   private async upload(route: BlobRoute, blob: BlobNeed, mountFrom: RepositoryHandle | null): Promise<BlobOutcome> {
     const {signal} = this
-    const source = {digest: blob.digest, size: blob.size, open: async () => verified(await route.source.getBlob(blob.digest, {signal, size: blob.size}), blob, route.onBytes)}
+    const source = {
+      digest: blob.digest,
+      size: blob.size,
+      open: async () => verified(await route.source.getBlob(blob.digest, {signal, size: blob.size}), blob, route.onBytes),
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         const mount = attempt === 1 && mountFrom ? {mountFrom} : {}
@@ -122,7 +126,10 @@ export class BlobPlacement {
 /** A manifest that lists a blob with a size other than its own is refused, whoever placed the blob. */
 function checkSize(blob: BlobNeed, actual: number, where: string): void {
   if (actual !== blob.size) {
-    throw new ContentError('SIZE_MISMATCH', `blob ${blob.digest} is listed with ${blob.size} bytes but ${where} with ${actual}: refusing the manifest that lists it`)
+    throw new ContentError(
+      'SIZE_MISMATCH',
+      `blob ${blob.digest} is listed with ${blob.size} bytes but ${where} with ${actual}: refusing the manifest that lists it`,
+    )
   }
 }
 

@@ -19,7 +19,10 @@ import {CopyEngine, type Route} from './engine.ts'
 
 const SOURCE: Repository = {registry: 'source.test', repository: 'acme/app'}
 const TARGET: Repository = {registry: 'target.test', repository: 'mirror/app'}
-const PLATFORMS = [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]
+const PLATFORMS = [
+  {os: 'linux', architecture: 'amd64'},
+  {os: 'linux', architecture: 'arm64'},
+]
 
 /** A source and a target in one memory store, seeded through `seed` with the log cleared after. */
 async function stores(seed: (source: MemoryRepository) => Promise<void> = async () => {}) {
@@ -86,7 +89,11 @@ describe('copying a manifest tree', () => {
     const copies = [routeOf(source, one), routeOf(source, two), routeOf(source, elsewhere)]
     for (const {route} of copies) await engine.ensureManifest(route, image.digest)
 
-    expect(copies.map((c) => c.outcomes)).toStrictEqual([['uploaded', 'uploaded', 'uploaded'], ['mounted', 'mounted', 'mounted'], ['uploaded', 'uploaded', 'uploaded']])
+    expect(copies.map((c) => c.outcomes)).toStrictEqual([
+      ['uploaded', 'uploaded', 'uploaded'],
+      ['mounted', 'mounted', 'mounted'],
+      ['uploaded', 'uploaded', 'uploaded'],
+    ])
     // A known holder needs no HEAD, and a mount reads nothing from the source.
     expect([memory.count('headBlob', two), memory.count('getBlob', source)]).toStrictEqual([0, 6])
     expect(memory.contents({...TARGET, repository: 'mirror/two'}).blobs.size).toBe(3)
@@ -115,7 +122,7 @@ describe('copying a manifest tree', () => {
     expect((await target.headManifest('v1'))?.digest).toBe(image.digest)
   })
 
-  test('ensureManifestWith runs the caller\'s PUT once and answers null to later needs of the digest', async () => {
+  test("ensureManifestWith runs the caller's PUT once and answers null to later needs of the digest", async () => {
     const image = makeImage({flavor: 'oci'})
     const {source, target} = await stores((s) => seedImage(s, image))
     const engine = new CopyEngine({transfers: 2, pace: testPace()})
@@ -182,7 +189,10 @@ describe('declared sizes', () => {
     const image = makeImage({flavor: 'oci', layers: 1})
     const {source, target} = await stores((s) => seedImage(s, image))
     await seedImage(target, image)
-    const err = await rejectedWith(ContentError, new CopyEngine({transfers: 1, pace: testPace()}).ensureManifest(routeOf(source, target).route, {digest: image.digest, size: image.bytes.byteLength + 1}))
+    const err = await rejectedWith(
+      ContentError,
+      new CopyEngine({transfers: 1, pace: testPace()}).ensureManifest(routeOf(source, target).route, {digest: image.digest, size: image.bytes.byteLength + 1}),
+    )
     expect(err.code).toBe('SIZE_MISMATCH')
   })
 })
@@ -211,7 +221,10 @@ describe('reading a source tree through before writing', () => {
   test('a blob missing deep in the tree fails the copy before the target is written or even asked', async () => {
     const {memory, source, target} = await stores((s) => seedIndex(s, index))
     memory.contents(SOURCE).blobs.delete(lastLayer.digest)
-    const err = await copyChecked(new CopyEngine({transfers: 4, pace: testPace()}), routeOf(source, target).route).then(() => null, (e: unknown) => e)
+    const err = await copyChecked(new CopyEngine({transfers: 4, pace: testPace()}), routeOf(source, target).route).then(
+      () => null,
+      (e: unknown) => e,
+    )
     expect({error: err instanceof RegistryError, category: categoryOf(err)}).toStrictEqual({error: true, category: 'not-found'})
     expect(memory.calls.filter((c) => c.repository === target.name)).toStrictEqual([])
   })
@@ -240,7 +253,11 @@ describe('a manifest PUT refused for references the target does not show', () =>
     }
     await new CopyEngine({transfers: 4, pace: testPace()}).ensureManifest(routeOf(source, target).route, image.digest)
     expect((await target.headManifest(image.digest))?.digest).toBe(image.digest)
-    expect([memory.count('putManifest', target), callsAbout(memory, 'putBlob', target, layer.digest), callsAbout(memory, 'getBlob', source, layer.digest)]).toStrictEqual([2, 2, 2])
+    expect([
+      memory.count('putManifest', target),
+      callsAbout(memory, 'putBlob', target, layer.digest),
+      callsAbout(memory, 'getBlob', source, layer.digest),
+    ]).toStrictEqual([2, 2, 2])
     // Only what was missing moved again.
     expect(callsAbout(memory, 'putBlob', target, image.layers[0]!.digest)).toBe(1)
   })
@@ -249,7 +266,8 @@ describe('a manifest PUT refused for references the target does not show', () =>
     const image = makeImage({flavor: 'oci'})
     const {memory, source, target} = await stores((s) => seedImage(s, image))
     memory.fault = (call) => {
-      if (call.method === 'putManifest') throw new RegistryError({method: 'PUT', url: 'memory://target.test/v2/mirror/app/manifests/x', status: 403, diagnostics: [{code: 'DENIED'}]})
+      if (call.method === 'putManifest')
+        throw new RegistryError({method: 'PUT', url: 'memory://target.test/v2/mirror/app/manifests/x', status: 403, diagnostics: [{code: 'DENIED'}]})
     }
     const err = await rejectedWith(RegistryError, new CopyEngine({transfers: 4, pace: testPace()}).ensureManifest(routeOf(source, target).route, image.digest))
     expect([err.status, memory.count('putManifest', target)]).toStrictEqual([403, 1])

@@ -122,9 +122,13 @@ export class CopyEngine {
       return null
     }
     let answer: T | null = null
-    await remember(this.manifests, key, this.placeManifest(route, manifest.digest, manifest, async () => {
-      answer = await put()
-    }))
+    await remember(
+      this.manifests,
+      key,
+      this.placeManifest(route, manifest.digest, manifest, async () => {
+        answer = await put()
+      }),
+    )
     return answer
   }
 
@@ -163,7 +167,10 @@ export class CopyEngine {
     const signal = this.options.signal
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await route.target.putManifest(reference, manifest, {...(condition === 'if-absent' ? {ifNoneMatch: '*'} : {}), ...(signal ? {signal} : {})})
+        const outcome = await route.target.putManifest(reference, manifest, {
+          ...(condition === 'if-absent' ? {ifNoneMatch: '*'} : {}),
+          ...(signal ? {signal} : {}),
+        })
         return outcome.kind === 'stored' ? 'stored' : 'taken'
       } catch (err) {
         if (signal?.aborted || !(err instanceof RegistryError) || !err.diagnostics.some((d) => UNSEEN_REFERENCE_CODES.has(d.code))) throw err

@@ -7,7 +7,12 @@ import type {FetchedManifest} from '../registry/handle.ts'
 import {blobsOf, childReferencesOf, childrenOf, filterAsync, storedBlobsOf} from './references.ts'
 
 const d = (name: string): Digest => sha256Digest(name)
-const descriptor = (name: string, size: number, mediaType: string = MediaType.OciLayerGzip, extra: object = {}) => ({mediaType, digest: d(name), size, ...extra})
+const descriptor = (name: string, size: number, mediaType: string = MediaType.OciLayerGzip, extra: object = {}) => ({
+  mediaType,
+  digest: d(name),
+  size,
+  ...extra,
+})
 
 function fetched(json: object, mediaType: string): FetchedManifest {
   const bytes = new TextEncoder().encode(JSON.stringify({schemaVersion: 2, mediaType, ...json}))
@@ -18,11 +23,20 @@ const image = (config: object, layers: object[]) => fetched({config, layers}, Me
 const index = (manifests: object[]) => fetched({manifests}, MediaType.OciIndex)
 
 describe('children of an index', () => {
-  const listed = index([descriptor('a', 10, MediaType.OciManifest), descriptor('b', 20, MediaType.OciManifest), descriptor('a', 10, MediaType.OciManifest), descriptor('a', 11, MediaType.OciManifest)])
+  const listed = index([
+    descriptor('a', 10, MediaType.OciManifest),
+    descriptor('b', 20, MediaType.OciManifest),
+    descriptor('a', 10, MediaType.OciManifest),
+    descriptor('a', 11, MediaType.OciManifest),
+  ])
 
   test('each digest once for reading; each digest and size once for checking', () => {
     expect(childrenOf(listed)).toStrictEqual([d('a'), d('b')])
-    expect(childReferencesOf(listed)).toStrictEqual([{digest: d('a'), size: 10}, {digest: d('b'), size: 20}, {digest: d('a'), size: 11}])
+    expect(childReferencesOf(listed)).toStrictEqual([
+      {digest: d('a'), size: 10},
+      {digest: d('b'), size: 20},
+      {digest: d('a'), size: 11},
+    ])
   })
 
   test('an image has none, and an index has no blobs', () => {
@@ -53,10 +67,18 @@ describe('blobs of an image', () => {
 
   test('foreign layers with URLs are referenced, never copied; a foreign type without URLs is copied', () => {
     const foreign = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'
-    const manifest = image(descriptor('config', 5, MediaType.DockerConfig), [descriptor('base', 100, foreign, {urls: ['https://example.invalid/base']}), descriptor('local', 100, foreign), descriptor('app', 3)])
+    const manifest = image(descriptor('config', 5, MediaType.DockerConfig), [
+      descriptor('base', 100, foreign, {urls: ['https://example.invalid/base']}),
+      descriptor('local', 100, foreign),
+      descriptor('app', 3),
+    ])
     expect(blobsOf(manifest).map((b) => b.digest)).toStrictEqual([d('config'), d('local'), d('app')])
     const parsed = manifest.parsed.kind === 'image' ? manifest.parsed.manifest : null
-    expect(storedBlobsOf(parsed!).map((b) => [b.descriptor.digest, b.kind])).toStrictEqual([[d('config'), 'config'], [d('local'), 'layer'], [d('app'), 'layer']])
+    expect(storedBlobsOf(parsed!).map((b) => [b.descriptor.digest, b.kind])).toStrictEqual([
+      [d('config'), 'config'],
+      [d('local'), 'layer'],
+      [d('app'), 'layer'],
+    ])
   })
 })
 

@@ -24,7 +24,15 @@ images:
 `
 
 /** The policy of an entry when the file has no `signatures:` block. */
-const NO_POLICY: PolicyDraft = {verify: 'if-present', keyFiles: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}
+const NO_POLICY: PolicyDraft = {
+  verify: 'if-present',
+  keyFiles: [],
+  identities: [],
+  trustedRoot: {kind: 'public-good'},
+  copy: true,
+  sign: null,
+  attestations: [],
+}
 
 function parse(text: string, options: LoadOptions = {}): DefinitionDraft {
   return parseDefinition(FILE, text, FILE_SHA, options)
@@ -85,11 +93,36 @@ describe('parseDefinition: the seed file', () => {
 
 describe('parseDefinition: pins and target tags', () => {
   const cases: {name: string; image: string[]; pin: unknown; target: string}[] = [
-    {name: 'a tag source pins the tag and keeps it as target tag', image: ['- source: "busybox:1.36"'], pin: {kind: 'tag', tag: '1.36'}, target: `${PREFIX}library/busybox:1.36`},
-    {name: '`tag:` renames the target tag; the source tag stays the pin', image: ['- source: "busybox:1.36"', '  tag: "1.36-mirror"'], pin: {kind: 'tag', tag: '1.36'}, target: `${PREFIX}library/busybox:1.36-mirror`},
-    {name: 'name:tag@digest pins the digest, the target keeps the source tag', image: [`- source: "busybox:1.36@${SHA}"`], pin: {kind: 'digest', digest: SHA}, target: `${PREFIX}library/busybox:1.36`},
-    {name: 'name:tag@digest with `tag:` pins the digest, the target takes `tag:`', image: [`- source: "busybox:1.36@${SHA}"`, '  tag: "pinned"'], pin: {kind: 'digest', digest: SHA}, target: `${PREFIX}library/busybox:pinned`},
-    {name: 'a digest source with `tag:` pins the digest', image: [`- source: "busybox@${SHA}"`, '  tag: "1.32.0-v1"'], pin: {kind: 'digest', digest: SHA}, target: `${PREFIX}library/busybox:1.32.0-v1`},
+    {
+      name: 'a tag source pins the tag and keeps it as target tag',
+      image: ['- source: "busybox:1.36"'],
+      pin: {kind: 'tag', tag: '1.36'},
+      target: `${PREFIX}library/busybox:1.36`,
+    },
+    {
+      name: '`tag:` renames the target tag; the source tag stays the pin',
+      image: ['- source: "busybox:1.36"', '  tag: "1.36-mirror"'],
+      pin: {kind: 'tag', tag: '1.36'},
+      target: `${PREFIX}library/busybox:1.36-mirror`,
+    },
+    {
+      name: 'name:tag@digest pins the digest, the target keeps the source tag',
+      image: [`- source: "busybox:1.36@${SHA}"`],
+      pin: {kind: 'digest', digest: SHA},
+      target: `${PREFIX}library/busybox:1.36`,
+    },
+    {
+      name: 'name:tag@digest with `tag:` pins the digest, the target takes `tag:`',
+      image: [`- source: "busybox:1.36@${SHA}"`, '  tag: "pinned"'],
+      pin: {kind: 'digest', digest: SHA},
+      target: `${PREFIX}library/busybox:pinned`,
+    },
+    {
+      name: 'a digest source with `tag:` pins the digest',
+      image: [`- source: "busybox@${SHA}"`, '  tag: "1.32.0-v1"'],
+      pin: {kind: 'digest', digest: SHA},
+      target: `${PREFIX}library/busybox:1.32.0-v1`,
+    },
   ]
   for (const {name, image, pin, target} of cases) {
     test(name, () => {
@@ -193,12 +226,20 @@ describe('parseDefinition: each problem has file, line, column and message', () 
     {
       name: 'two spellings of one image write the same target',
       text: withImages('- source: "busybox:1"', '- source: "docker.io/library/busybox:1"'),
-      want: [{line: 4, column: 11, message: `${PREFIX}library/busybox:1 is also the target of the entry on line 3: two entries must not write the same target tag`}],
+      want: [
+        {line: 4, column: 11, message: `${PREFIX}library/busybox:1 is also the target of the entry on line 3: two entries must not write the same target tag`},
+      ],
     },
     {
       name: 'a `tag:` that collides with another entry names the line of the other',
       text: withImages('- source: "busybox:1.36"', '- source: "alpine:3"', `- source: "busybox@${SHA}"`, '  tag: "1.36"'),
-      want: [{line: 5, column: 11, message: `${PREFIX}library/busybox:1.36 is also the target of the entry on line 3: two entries must not write the same target tag`}],
+      want: [
+        {
+          line: 5,
+          column: 11,
+          message: `${PREFIX}library/busybox:1.36 is also the target of the entry on line 3: two entries must not write the same target tag`,
+        },
+      ],
     },
     {
       name: 'images is not a list',
@@ -222,7 +263,8 @@ describe('parseDefinition: each problem has file, line, column and message', () 
         {
           line: 1,
           column: 19,
-          message: 'targetRepoPrefix invalid target prefix "kyma/external/": target prefix must start with a registry host (containing "." or ":", or "localhost"), not "kyma"',
+          message:
+            'targetRepoPrefix invalid target prefix "kyma/external/": target prefix must start with a registry host (containing "." or ":", or "localhost"), not "kyma"',
         },
       ],
     },
@@ -308,7 +350,7 @@ describe('parseDefinition: several problems are reported at once, sorted by line
     expect(new Set(problems.map((p) => p.file))).toStrictEqual(new Set([FILE]))
   })
 
-  test('a missing prefix does not hide the entries\' own problems', () => {
+  test("a missing prefix does not hide the entries' own problems", () => {
     const problems = problemsOf('images:\n- source: "Busybox:1"\n')
     expect(problems.map((p) => `${p.line}:${p.column}`)).toStrictEqual(['1:1', '2:11'])
   })

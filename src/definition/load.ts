@@ -160,7 +160,9 @@ function schemaProblems(doc: Document, value: unknown, at: At): {problems: Probl
       continue
     }
     if (keyword === 'const') {
-      const allowed = errors.filter((e) => e.instancePath === error.instancePath && e.keyword === 'const').map((e) => String((e.params as {allowedValue?: unknown}).allowedValue))
+      const allowed = errors
+        .filter((e) => e.instancePath === error.instancePath && e.keyword === 'const')
+        .map((e) => String((e.params as {allowedValue?: unknown}).allowedValue))
       problems.push(at(nodeOffset(doc, path), oneOf(path, allowed, doc)))
       continue
     }
@@ -183,7 +185,7 @@ function oneOf(path: (string | number)[], allowed: string[], doc: Document): str
 }
 
 function describe(keyword: string, path: (string | number)[], params: Record<string, unknown>, doc: Document): string {
-  const name = path.length ? path.filter((p) => typeof p === 'string').at(-1) ?? 'entry' : 'the file'
+  const name = path.length ? (path.filter((p) => typeof p === 'string').at(-1) ?? 'entry') : 'the file'
   if (keyword === 'required') {
     const missing = (params.requiredProperties as string[] | undefined) ?? []
     return `${where(path)} is missing required key${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`

@@ -22,7 +22,18 @@ function selections(text: string) {
 describe('platforms: selections', () => {
   test('several platforms are a subset index, one is that platform alone, amd64Only is linux/amd64, none is the whole image', () => {
     expect(
-      selections(file('images:', '- source: "a:1"', '  platforms: [linux/amd64, linux/arm64]', '- source: "b:1"', '  platforms: [linux/arm/v7]', '- source: "c:1"', '  amd64Only: true', '- source: "d:1"')),
+      selections(
+        file(
+          'images:',
+          '- source: "a:1"',
+          '  platforms: [linux/amd64, linux/arm64]',
+          '- source: "b:1"',
+          '  platforms: [linux/arm/v7]',
+          '- source: "c:1"',
+          '  amd64Only: true',
+          '- source: "d:1"',
+        ),
+      ),
     ).toEqual([
       {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64'], from: 'entry'},
       {kind: 'platform', platform: 'linux/arm/v7', from: 'entry'},
@@ -31,9 +42,21 @@ describe('platforms: selections', () => {
     ])
   })
 
-  test('the file\'s platforms apply to every entry and rule; an entry\'s own list (or amd64Only) wins', () => {
+  test("the file's platforms apply to every entry and rule; an entry's own list (or amd64Only) wins", () => {
     expect(
-      selections(file('platforms: [linux/amd64, linux/arm64]', 'images:', '- source: "a:1"', '- source: "b:1"', '  platforms: [linux/s390x]', '- source: "c:1"', '  amd64Only: true', '- source: "d"', '  tags: {all: true}')),
+      selections(
+        file(
+          'platforms: [linux/amd64, linux/arm64]',
+          'images:',
+          '- source: "a:1"',
+          '- source: "b:1"',
+          '  platforms: [linux/s390x]',
+          '- source: "c:1"',
+          '  amd64Only: true',
+          '- source: "d"',
+          '  tags: {all: true}',
+        ),
+      ),
     ).toEqual([
       {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64'], from: 'file'},
       {kind: 'platform', platform: 'linux/s390x', from: 'entry'},
@@ -71,4 +94,3 @@ describe('platforms: problems, all at once, where they are', () => {
     expect(problemsOf(file('images:', '- source: "a:1"', '  platfroms: [linux/amd64]'))[0]?.message).toBe('unknown key "platfroms": did you mean platforms?')
   })
 })
-

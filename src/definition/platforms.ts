@@ -11,10 +11,24 @@ import {suggest} from './suggest.ts'
  * `from` says who asked: the file's default does not apply to an artifact (it has no platforms), the entry's does.
  */
 export type SelectionOrigin = 'entry' | 'file'
-export type Selection = {kind: 'whole'} | {kind: 'platform'; platform: string; from: SelectionOrigin} | {kind: 'platforms'; platforms: string[]; from: SelectionOrigin}
+export type Selection =
+  | {kind: 'whole'}
+  | {kind: 'platform'; platform: string; from: SelectionOrigin}
+  | {kind: 'platforms'; platforms: string[]; from: SelectionOrigin}
 
 /** Platforms people mirror, for "did you mean" on a misspelt one. */
-const COMMON_PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm64/v8', 'linux/arm/v7', 'linux/arm/v6', 'linux/386', 'linux/ppc64le', 'linux/s390x', 'linux/riscv64', 'windows/amd64']
+const COMMON_PLATFORMS = [
+  'linux/amd64',
+  'linux/arm64',
+  'linux/arm64/v8',
+  'linux/arm/v7',
+  'linux/arm/v6',
+  'linux/386',
+  'linux/ppc64le',
+  'linux/s390x',
+  'linux/riscv64',
+  'windows/amd64',
+]
 
 /**
  * The image spec's values are Go's GOOS and GOARCH: a name outside them is a typo (`linux/amd46`) that would
@@ -32,7 +46,10 @@ export function platformProblems(platforms: readonly string[], path: (string | n
     const platform = parsePlatform(text)
     if (platform === null || !GOOS.includes(platform.os) || !GOARCH.includes(platform.architecture)) {
       const hint = suggest(text, COMMON_PLATFORMS)
-      problem([...path, j], `platforms: ${JSON.stringify(text)} is not a platform: write os/arch or os/arch/variant as Go names them (e.g. linux/arm64, linux/arm/v7)${hint ? `: did you mean ${hint}?` : ''}`)
+      problem(
+        [...path, j],
+        `platforms: ${JSON.stringify(text)} is not a platform: write os/arch or os/arch/variant as Go names them (e.g. linux/arm64, linux/arm/v7)${hint ? `: did you mean ${hint}?` : ''}`,
+      )
       ok = false
     } else if (platforms.indexOf(text) !== j) {
       problem([...path, j], `platforms lists ${text} twice`)
@@ -46,7 +63,12 @@ export function platformProblems(platforms: readonly string[], path: (string | n
  * The entry's selection from its keys and the file's `platforms` (already checked); null after reporting a
  * problem. `here(key)` is where the entry's key is.
  */
-export function entrySelection(image: {amd64Only?: boolean; platforms?: string[]}, global: string[] | undefined, here: (key: string) => (string | number)[], problem: Report): Selection | null {
+export function entrySelection(
+  image: {amd64Only?: boolean; platforms?: string[]},
+  global: string[] | undefined,
+  here: (key: string) => (string | number)[],
+  problem: Report,
+): Selection | null {
   if (image.amd64Only === true && image.platforms !== undefined) {
     problem(here('platforms'), 'amd64Only and platforms are both set: amd64Only means platforms: [linux/amd64], keep one of them')
     return null

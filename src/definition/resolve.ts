@@ -62,9 +62,7 @@ export interface RuleDraft extends Omit<TagRuleEntry, 'signatures'> {
 
 type Locate = (path: (string | number)[]) => Problem
 
-export type Resolution =
-  | {kind: 'resolved'; targetRepoPrefix: string; entries: EntryDraft[]; rules: RuleDraft[]}
-  | {kind: 'invalid'; problems: Problem[]}
+export type Resolution = {kind: 'resolved'; targetRepoPrefix: string; entries: EntryDraft[]; rules: RuleDraft[]} | {kind: 'invalid'; problems: Problem[]}
 
 /** `images` entries that failed the schema are passed as null: skipped here, already reported. */
 export function resolveEntries(
@@ -112,7 +110,8 @@ export function resolveEntries(
       ...(image.target !== undefined ? {targetPath: image.target} : {}),
     })
     // Where the entry's tags go: the rename, or the naming rule of ref/target.ts.
-    const targetFor = (tag: string): Reference => (image.target !== undefined ? renamedTarget(targetPrefix!, image.target, tag) : targetReference(targetPrefix!, sourceRef, tag))
+    const targetFor = (tag: string): Reference =>
+      image.target !== undefined ? renamedTarget(targetPrefix!, image.target, tag) : targetReference(targetPrefix!, sourceRef, tag)
     const targetProblem = (err: unknown, key: string) => {
       if (!(err instanceof BadReferenceError)) throw err
       problem(here(image.target !== undefined ? 'target' : key), err.message)
@@ -127,7 +126,10 @@ export function resolveEntries(
 
     if (sourceRef.digest === undefined && sourceRef.tag === undefined) {
       // No implied `latest`: a mirror of a moving tag must be asked for by name.
-      return problem(here('source'), `source ${image.source} has neither a tag nor a digest: write the tag to mirror (e.g. ${image.source}:1.0), or a tags: rule`)
+      return problem(
+        here('source'),
+        `source ${image.source} has neither a tag nor a digest: write the tag to mirror (e.g. ${image.source}:1.0), or a tags: rule`,
+      )
     }
     const tag = image.tag ?? sourceRef.tag
     if (tag === undefined) {
@@ -138,13 +140,17 @@ export function resolveEntries(
     try {
       target = targetFor(tag)
     } catch (err) {
-      if (err instanceof BadReferenceError && image.target !== undefined && tagProblem(tag) !== null) return problem(here(image.tag !== undefined ? 'tag' : 'source'), err.message)
+      if (err instanceof BadReferenceError && image.target !== undefined && tagProblem(tag) !== null)
+        return problem(here(image.tag !== undefined ? 'tag' : 'source'), err.message)
       return targetProblem(err, image.tag !== undefined ? 'tag' : 'source')
     }
     const targetText = formatReference(target)
     const earlier = byTarget.get(targetText)
     if (earlier !== undefined) {
-      return problem(here(image.target !== undefined ? 'target' : 'source'), `${targetText} is also the target of the entry on line ${earlier}: two entries must not write the same target tag`)
+      return problem(
+        here(image.target !== undefined ? 'target' : 'source'),
+        `${targetText} is also the target of the entry on line ${earlier}: two entries must not write the same target tag`,
+      )
     }
     byTarget.set(targetText, line)
     entries.push({
@@ -170,8 +176,9 @@ function ruleProblems(image: Image, sourceRef: Reference, here: Here, problem: R
   const compiled = compileTagRule(image.tags!)
   if (compiled.kind === 'invalid') for (const p of compiled.problems) problem(p.key === null ? here('tags') : [...here('tags'), p.key], p.message)
   const pinned = sourceRef.tag !== undefined || sourceRef.digest !== undefined
-  if (pinned) problem(here('source'), `source ${image.source} names a ${sourceRef.digest ? 'digest' : 'tag'}, but tags: selects the tags: write the repository alone`)
-  if (image.tag !== undefined) problem(here('tag'), 'tag: cannot be combined with tags: (a rule keeps each selected tag\'s name at the target)')
+  if (pinned)
+    problem(here('source'), `source ${image.source} names a ${sourceRef.digest ? 'digest' : 'tag'}, but tags: selects the tags: write the repository alone`)
+  if (image.tag !== undefined) problem(here('tag'), "tag: cannot be combined with tags: (a rule keeps each selected tag's name at the target)")
   return compiled.kind === 'invalid' || pinned || image.tag !== undefined ? null : compiled.rule
 }
 
@@ -198,4 +205,3 @@ function resolveRule(
     return null
   }
 }
-

@@ -17,7 +17,11 @@ const SignSchema = Type.Object(
   {
     key: Type.Optional(Type.String({minLength: 1, description: 'PEM private key file to sign the target with, relative to the definition file.'})),
     keyless: Type.Optional(Type.Boolean({description: 'Sign keyless with an OIDC token (SYNCER_OIDC_TOKEN or GitHub Actions).'})),
-    format: Type.Optional(Type.Union([Type.Literal('bundle'), Type.Literal('legacy')], {description: 'bundle (sigstore bundle as an OCI referrer, default) or legacy (cosign .sig tag).'})),
+    format: Type.Optional(
+      Type.Union([Type.Literal('bundle'), Type.Literal('legacy')], {
+        description: 'bundle (sigstore bundle as an OCI referrer, default) or legacy (cosign .sig tag).',
+      }),
+    ),
   },
   {additionalProperties: false, description: 'Sign the target after copying.'},
 )
@@ -26,8 +30,8 @@ const SignSchema = Type.Object(
 const AttestationSchema = Type.Object(
   {
     predicateType: Type.String({minLength: 1, description: 'The in-toto predicate type (a URI) that must be present and verified.'}),
-    keys: Type.Optional(Type.Array(Type.String({minLength: 1}), {description: 'PEM public key files of its signers, instead of the block\'s.'})),
-    identities: Type.Optional(Type.Array(IdentitySchema, {description: 'Keyless signers of the attestation, instead of the block\'s.'})),
+    keys: Type.Optional(Type.Array(Type.String({minLength: 1}), {description: "PEM public key files of its signers, instead of the block's."})),
+    identities: Type.Optional(Type.Array(IdentitySchema, {description: "Keyless signers of the attestation, instead of the block's."})),
   },
   {additionalProperties: false, description: 'An attestation the image must carry.'},
 )
@@ -35,7 +39,9 @@ const AttestationSchema = Type.Object(
 /** A `signatures:` block, global or per image; an image's keys replace the global ones. */
 const SignaturesSchema = Type.Object(
   {
-    verify: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('if-present'), Type.Literal('skip')], {description: 'required | if-present (default) | skip.'})),
+    verify: Type.Optional(
+      Type.Union([Type.Literal('required'), Type.Literal('if-present'), Type.Literal('skip')], {description: 'required | if-present (default) | skip.'}),
+    ),
     keys: Type.Optional(Type.Array(Type.String({minLength: 1}), {description: 'PEM public key files; any one may satisfy. Relative to the definition file.'})),
     identities: Type.Optional(Type.Array(IdentitySchema, {description: 'Keyless signers; any one may satisfy.'})),
     trustedRoot: Type.Optional(Type.String({minLength: 1, description: 'Sigstore TrustedRoot JSON file; default: the public-good root.'})),
@@ -43,7 +49,7 @@ const SignaturesSchema = Type.Object(
     sign: Type.Optional(SignSchema),
     attestations: Type.Optional(Type.Array(AttestationSchema, {description: 'In-toto attestations the image must carry, verified.'})),
   },
-  {additionalProperties: false, description: 'The signature policy; an image\'s block replaces the global keys it sets.'},
+  {additionalProperties: false, description: "The signature policy; an image's block replaces the global keys it sets."},
 )
 
 /** Which tags of a repository a tag rule mirrors; at least one of semver, regex, latest or all. */
@@ -54,7 +60,9 @@ export const TagRuleSchema = Type.Object(
     exclude: Type.Optional(Type.Array(Type.String({minLength: 1}), {description: 'Globs (* and ?) of tags never selected, e.g. "*-debian-11-*".'})),
     latest: Type.Optional(Type.Integer({minimum: 1, description: 'Keep the highest N by version order (the last N listed when some tag is not a version).'})),
     all: Type.Optional(Type.Boolean({description: 'true: select every tag (with exclude, every tag but those).'})),
-    maxTags: Type.Optional(Type.Integer({minimum: 1, maximum: 10000, description: 'The most tags the rule may select before planning stops with an error (default 100).'})),
+    maxTags: Type.Optional(
+      Type.Integer({minimum: 1, maximum: 10000, description: 'The most tags the rule may select before planning stops with an error (default 100).'}),
+    ),
   },
   {additionalProperties: false, description: 'Mirror the tags of the source repository that this rule selects, resolved at plan time.'},
 )
@@ -62,14 +70,20 @@ export const TagRuleSchema = Type.Object(
 /** `platforms:` of an entry or of the whole file (an entry's list wins). */
 const PlatformsSchema = Type.Array(Type.String({minLength: 1}), {
   minItems: 1,
-  description: 'Copy only these platforms, written os/arch[/variant] (e.g. linux/amd64, linux/arm/v7): one is copied as its manifest alone, several as a new index listing exactly them and their attestations.',
+  description:
+    'Copy only these platforms, written os/arch[/variant] (e.g. linux/amd64, linux/arm/v7): one is copied as its manifest alone, several as a new index listing exactly them and their attestations.',
 })
 
 const ImageEntrySchema = Type.Object(
   {
-    source: Type.String({minLength: 1, description: 'A Docker reference: name:tag, name@sha256:… or name:tag@sha256:…; without tag or digest when tags: is set.'}),
+    source: Type.String({
+      minLength: 1,
+      description: 'A Docker reference: name:tag, name@sha256:… or name:tag@sha256:…; without tag or digest when tags: is set.',
+    }),
     tag: Type.Optional(Type.String({minLength: 1, description: 'The target tag; required for a digest source.'})),
-    target: Type.Optional(Type.String({minLength: 1, description: 'The target repository path under targetRepoPrefix (e.g. tools/redis), instead of the mirrored name.'})),
+    target: Type.Optional(
+      Type.String({minLength: 1, description: 'The target repository path under targetRepoPrefix (e.g. tools/redis), instead of the mirrored name.'}),
+    ),
     tags: Type.Optional(TagRuleSchema),
     amd64Only: Type.Optional(Type.Boolean({description: 'Copy only the linux/amd64 manifest (the same as platforms: [linux/amd64]).'})),
     platforms: Type.Optional(PlatformsSchema),

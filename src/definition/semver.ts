@@ -83,7 +83,12 @@ function parseComparator(token: string): Comparator[] | string {
   if (parts.length === 0) return op === '<' || op === '>' ? [{op: '<', version: [0, 0, 0]}] : []
   switch (op) {
     case '=':
-      return parts.length === 3 ? [{op: '=', version: full(parts)}] : [{op: '>=', version: full(parts)}, {op: '<', version: above(parts)}]
+      return parts.length === 3
+        ? [{op: '=', version: full(parts)}]
+        : [
+            {op: '>=', version: full(parts)},
+            {op: '<', version: above(parts)},
+          ]
     case '>=':
     case '<':
       return [{op, version: full(parts)}]
@@ -92,12 +97,18 @@ function parseComparator(token: string): Comparator[] | string {
     case '<=':
       return parts.length === 3 ? [{op: '<=', version: full(parts)}] : [{op: '<', version: above(parts)}]
     case '~':
-      return [{op: '>=', version: full(parts)}, {op: '<', version: above(parts.slice(0, Math.min(parts.length, 2)))}]
+      return [
+        {op: '>=', version: full(parts)},
+        {op: '<', version: above(parts.slice(0, Math.min(parts.length, 2)))},
+      ]
     default: {
       // `^`: changes that do not modify the left-most non-zero number.
       const v = full(parts)
       const upper: Triple = v[0] > 0 || parts.length === 1 ? [v[0] + 1, 0, 0] : v[1] > 0 || parts.length === 2 ? [0, v[1] + 1, 0] : [0, 0, v[2] + 1]
-      return [{op: '>=', version: v}, {op: '<', version: upper}]
+      return [
+        {op: '>=', version: v},
+        {op: '<', version: upper},
+      ]
     }
   }
 }

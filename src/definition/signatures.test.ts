@@ -40,7 +40,15 @@ async function problems(body: string): Promise<Array<Pick<Problem, 'line' | 'col
 describe('signature policy of entries', () => {
   test('no block: if-present, no keys, the public-good root, copy on, no signing', async () => {
     const {definition} = await load('images:\n- source: "a/b:1"\n')
-    expect((await definition()).entries[0]!.signatures).toEqual({verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []})
+    expect((await definition()).entries[0]!.signatures).toEqual({
+      verify: 'if-present',
+      keys: [],
+      identities: [],
+      trustedRoot: {kind: 'public-good'},
+      copy: true,
+      sign: null,
+      attestations: [],
+    })
   })
 
   test("an image's block replaces the global keys it names and inherits the others; paths are relative to the file", async () => {
@@ -64,7 +72,15 @@ describe('signature policy of entries', () => {
       ].join('\n'),
     )
     const [first, second] = (await definition()).entries
-    expect(first!.signatures).toEqual({verify: 'required', keys: [{path: join(dir, 'vendor.pub'), pem}], identities: [], trustedRoot: {kind: 'file', path: join(dir, 'root.json')}, copy: true, sign: null, attestations: []})
+    expect(first!.signatures).toEqual({
+      verify: 'required',
+      keys: [{path: join(dir, 'vendor.pub'), pem}],
+      identities: [],
+      trustedRoot: {kind: 'file', path: join(dir, 'root.json')},
+      copy: true,
+      sign: null,
+      attestations: [],
+    })
     expect(second!.signatures).toEqual({
       verify: 'required',
       keys: [{path: join(dir, 'other.pub'), pem}],
@@ -84,16 +100,44 @@ describe('signature policy of entries', () => {
 
 describe('signature policy problems, each at its line', () => {
   const cases: Array<[string, string, Array<Pick<Problem, 'line' | 'column' | 'message'>>]> = [
-    ['misspelt key gets a suggestion', 'signatures:\n  verfy: required\nimages: []\n', [{line: 3, column: 3, message: 'unknown key "verfy": did you mean verify?'}]],
-    ['unknown verify mode', 'signatures:\n  verify: requird\nimages: []\n', [{line: 3, column: 11, message: 'signatures.verify must be one of required, if-present, skip, got "requird": did you mean required?'}]],
-    ['required with nothing to verify against', 'signatures:\n  verify: required\nimages:\n- source: "a/b:1"\n', [{line: 3, column: 11, message: 'verify: required needs keys or identities to verify signatures against'}]],
-    ['an identity with both subject forms', 'signatures:\n  identities:\n  - issuer: https://i\n    subject: a\n    subjectRegExp: b\nimages:\n- source: "a/b:1"\n', [{line: 4, column: 5, message: 'an identity needs exactly one of subject or subjectRegExp'}]],
-    ['an invalid regular expression', "signatures:\n  identities:\n  - issuer: https://i\n    subjectRegExp: '(unclosed'\nimages:\n- source: \"a/b:1\"\n", [{line: 5, column: 20, message: 'subjectRegExp is not a valid regular expression: (unclosed'}]],
-    ['sign with both key and keyless', 'signatures:\n  sign: {key: k.pem, keyless: true}\nimages:\n- source: "a/b:1"\n', [{line: 3, column: 9, message: 'sign takes either key or keyless: true, not both'}]],
-    ['a missing key file and a file that is not a key', 'signatures:\n  keys: [./absent.pub, ./not-a-key.pub]\nimages:\n- source: "a/b:1"\n', [
-      {line: 3, column: 10, message: `cannot read key file ${'DIR'}/absent.pub: no such file`},
-      {line: 3, column: 24, message: `key file ${'DIR'}/not-a-key.pub is not PEM (no -----BEGIN …----- line)`},
-    ]],
+    [
+      'misspelt key gets a suggestion',
+      'signatures:\n  verfy: required\nimages: []\n',
+      [{line: 3, column: 3, message: 'unknown key "verfy": did you mean verify?'}],
+    ],
+    [
+      'unknown verify mode',
+      'signatures:\n  verify: requird\nimages: []\n',
+      [{line: 3, column: 11, message: 'signatures.verify must be one of required, if-present, skip, got "requird": did you mean required?'}],
+    ],
+    [
+      'required with nothing to verify against',
+      'signatures:\n  verify: required\nimages:\n- source: "a/b:1"\n',
+      [{line: 3, column: 11, message: 'verify: required needs keys or identities to verify signatures against'}],
+    ],
+    [
+      'an identity with both subject forms',
+      'signatures:\n  identities:\n  - issuer: https://i\n    subject: a\n    subjectRegExp: b\nimages:\n- source: "a/b:1"\n',
+      [{line: 4, column: 5, message: 'an identity needs exactly one of subject or subjectRegExp'}],
+    ],
+    [
+      'an invalid regular expression',
+      'signatures:\n  identities:\n  - issuer: https://i\n    subjectRegExp: \'(unclosed\'\nimages:\n- source: "a/b:1"\n',
+      [{line: 5, column: 20, message: 'subjectRegExp is not a valid regular expression: (unclosed'}],
+    ],
+    [
+      'sign with both key and keyless',
+      'signatures:\n  sign: {key: k.pem, keyless: true}\nimages:\n- source: "a/b:1"\n',
+      [{line: 3, column: 9, message: 'sign takes either key or keyless: true, not both'}],
+    ],
+    [
+      'a missing key file and a file that is not a key',
+      'signatures:\n  keys: [./absent.pub, ./not-a-key.pub]\nimages:\n- source: "a/b:1"\n',
+      [
+        {line: 3, column: 10, message: `cannot read key file ${'DIR'}/absent.pub: no such file`},
+        {line: 3, column: 24, message: `key file ${'DIR'}/not-a-key.pub is not PEM (no -----BEGIN …----- line)`},
+      ],
+    ],
   ]
   for (const [name, body, want] of cases) {
     test(name, async () => {
@@ -107,7 +151,9 @@ describe('attestations', () => {
   const SLSA = 'https://slsa.dev/provenance/v1'
 
   test('an unreadable key file of an attestation is a problem at its line', async () => {
-    const got = await problems(`signatures:\n  keys: [./vendor.pub]\n  attestations:\n  - predicateType: ${SLSA}\n    keys: [./absent.pub]\nimages:\n- source: "a/b:1"\n`)
+    const got = await problems(
+      `signatures:\n  keys: [./vendor.pub]\n  attestations:\n  - predicateType: ${SLSA}\n    keys: [./absent.pub]\nimages:\n- source: "a/b:1"\n`,
+    )
     expect(got).toEqual([{line: 6, column: 12, message: `cannot read key file ${dir}/absent.pub: no such file`}])
   })
 
@@ -132,7 +178,10 @@ describe('attestations', () => {
     const [first, second] = (await definition()).entries
     expect(first!.signatures.attestations).toEqual([
       {predicateType: SLSA, trust: {kind: 'entry'}},
-      {predicateType: 'https://spdx.dev/Document', trust: {kind: 'own', keys: [{path: join(dir, 'other.pub'), pem}], identities: [{issuer: 'https://i', subject: {kind: 'exact', value: 'builder'}}]}},
+      {
+        predicateType: 'https://spdx.dev/Document',
+        trust: {kind: 'own', keys: [{path: join(dir, 'other.pub'), pem}], identities: [{issuer: 'https://i', subject: {kind: 'exact', value: 'builder'}}]},
+      },
     ])
     // An image's own list replaces the global one, like every other key of the block.
     expect(second!.signatures.attestations).toEqual([])
@@ -162,10 +211,18 @@ describe('attestations', () => {
       {line: 5, column: 5, message: 'signatures.attestations[0] is missing required key "predicateType"'},
       {line: 5, column: 5, message: 'unknown key "predicatType": did you mean predicateType?'},
       {line: 6, column: 20, message: 'predicateType must be a predicate type URI such as https://slsa.dev/provenance/v1, got "slsaprovenance"'},
-      {line: 7, column: 20, message: "https://sigstore.dev/cosign/sign/v1 is cosign's signature predicate, not an attestation: use verify: required to require a signature"},
+      {
+        line: 7,
+        column: 20,
+        message: "https://sigstore.dev/cosign/sign/v1 is cosign's signature predicate, not an attestation: use verify: required to require a signature",
+      },
       {line: 8, column: 5, message: `attestation ${SLSA} needs keys or identities: give them in the attestation or in signatures`},
       {line: 9, column: 20, message: `attestation ${SLSA} is listed twice`},
-      {line: 10, column: 5, message: "attestation https://spdx.dev/Document has empty keys and identities: give at least one, or leave both out to use the entry's"},
+      {
+        line: 10,
+        column: 5,
+        message: "attestation https://spdx.dev/Document has empty keys and identities: give at least one, or leave both out to use the entry's",
+      },
       {line: 13, column: 18, message: 'an identity needs exactly one of subject or subjectRegExp'},
     ])
   })

@@ -73,15 +73,18 @@ export function resolvePolicy(
     const at = [...origin('attestations'), i]
     const type = item?.predicateType
     if (typeof type !== 'string') return
-    if (!URL.canParse(type)) return problem([...at, 'predicateType'], `predicateType must be a predicate type URI such as https://slsa.dev/provenance/v1, got ${JSON.stringify(type)}`)
-    if (type === COSIGN_SIGN_PREDICATE) return problem([...at, 'predicateType'], `${type} is cosign's signature predicate, not an attestation: use verify: required to require a signature`)
+    if (!URL.canParse(type))
+      return problem([...at, 'predicateType'], `predicateType must be a predicate type URI such as https://slsa.dev/provenance/v1, got ${JSON.stringify(type)}`)
+    if (type === COSIGN_SIGN_PREDICATE)
+      return problem([...at, 'predicateType'], `${type} is cosign's signature predicate, not an attestation: use verify: required to require a signature`)
     if (listed.findIndex((other) => other?.predicateType === type) < i) return problem([...at, 'predicateType'], `attestation ${type} is listed twice`)
     if (item.keys === undefined && item.identities === undefined) {
       if (!entryHasTrust) problem(at, `attestation ${type} needs keys or identities: give them in the attestation or in signatures`)
       return attestations.push({predicateType: type, trust: {kind: 'entry'}})
     }
     const ownKeys = keyFilesOf(Array.isArray(item.keys) ? item.keys : [], [...at, 'keys'])
-    if (ownKeys.length === 0 && !item.identities?.length) return problem(at, `attestation ${type} has empty keys and identities: give at least one, or leave both out to use the entry's`)
+    if (ownKeys.length === 0 && !item.identities?.length)
+      return problem(at, `attestation ${type} has empty keys and identities: give at least one, or leave both out to use the entry's`)
     const ownIdentities = resolveIdentities(Array.isArray(item.identities) ? item.identities : [], [...at, 'identities'], problem)
     attestations.push({predicateType: type, trust: {kind: 'own', keyFiles: ownKeys, identities: ownIdentities}})
   })
@@ -126,7 +129,12 @@ export async function readPolicyKeys(draft: PolicyDraft, read: (refs: KeyFileRef
     ...policy,
     keys: await read(keyFiles),
     attestations: await Promise.all(
-      attestations.map(async (a): Promise<AttestationPolicy> => (a.trust.kind === 'entry' ? {predicateType: a.predicateType, trust: a.trust} : {predicateType: a.predicateType, trust: {kind: 'own', keys: await read(a.trust.keyFiles), identities: a.trust.identities}})),
+      attestations.map(
+        async (a): Promise<AttestationPolicy> =>
+          a.trust.kind === 'entry'
+            ? {predicateType: a.predicateType, trust: a.trust}
+            : {predicateType: a.predicateType, trust: {kind: 'own', keys: await read(a.trust.keyFiles), identities: a.trust.identities}},
+      ),
     ),
   }
 }

@@ -9,14 +9,32 @@ function rule(spec: TagRuleBlock): TagRule {
 }
 
 /** What a Bitnami-like repository lists, in the registry's (lexical) order. */
-const LISTED = ['7.0.15', '7.2', '7.2.4-debian-11-r0', '7.2.4-debian-12-r0', '7.2.5-debian-12-r1', '7.4.0-debian-12-r0', '8.0.0-rc1', '8.0.1', 'latest', 'sha256-abc.sig']
+const LISTED = [
+  '7.0.15',
+  '7.2',
+  '7.2.4-debian-11-r0',
+  '7.2.4-debian-12-r0',
+  '7.2.5-debian-12-r1',
+  '7.4.0-debian-12-r0',
+  '8.0.0-rc1',
+  '8.0.1',
+  'latest',
+  'sha256-abc.sig',
+]
 
 describe('selectTags', () => {
   test('semver with an excluded suffix and latest: the highest versions in range, highest first', () => {
     expect(selectTags(rule({semver: '>=7.2 <8', exclude: ['*-debian-11-*'], latest: 2}), LISTED)).toEqual(['7.4.0-debian-12-r0', '7.2.5-debian-12-r1'])
   })
   test('semver skips tags that are not versions and prereleases', () => {
-    expect(selectTags(rule({semver: '>=7'}), LISTED)).toEqual(['8.0.1', '7.4.0-debian-12-r0', '7.2.5-debian-12-r1', '7.2.4-debian-12-r0', '7.2.4-debian-11-r0', '7.0.15'])
+    expect(selectTags(rule({semver: '>=7'}), LISTED)).toEqual([
+      '8.0.1',
+      '7.4.0-debian-12-r0',
+      '7.2.5-debian-12-r1',
+      '7.2.4-debian-12-r0',
+      '7.2.4-debian-11-r0',
+      '7.0.15',
+    ])
   })
   test('regex is anchored: a pattern matches whole tags only', () => {
     expect(selectTags(rule({regex: '7\\.2'}), LISTED)).toEqual(['7.2'])

@@ -47,7 +47,10 @@ export function compileTagRule(spec: TagRuleBlock): CompiledRule {
     }
   }
   if (problems.length) return {kind: 'invalid', problems}
-  return {kind: 'rule', rule: {spec, range, pattern, exclude: (spec.exclude ?? []).map(globPattern), latest: spec.latest ?? null, maxTags: spec.maxTags ?? DEFAULT_MAX_TAGS}}
+  return {
+    kind: 'rule',
+    rule: {spec, range, pattern, exclude: (spec.exclude ?? []).map(globPattern), latest: spec.latest ?? null, maxTags: spec.maxTags ?? DEFAULT_MAX_TAGS},
+  }
 }
 
 /**
@@ -81,6 +84,9 @@ export function selectTags(rule: TagRule, listed: readonly string[]): string[] {
 
 /** `*` any run of characters, `?` one; everything else literal; the whole tag must match. */
 function globPattern(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${body}$`)
 }

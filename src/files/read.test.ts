@@ -76,7 +76,9 @@ describe('hashUserFile', () => {
     bytes.write('image-syncer', 1024 * 1024 + 5)
     await writeFile(path, bytes)
     for (const algorithm of ['sha256', 'sha512']) {
-      expect((await hashUserFile(path, algorithm, {what: 'file to verify', maxBytes: bytes.length})).toString('hex')).toBe(createHash(algorithm).update(bytes).digest('hex'))
+      expect((await hashUserFile(path, algorithm, {what: 'file to verify', maxBytes: bytes.length})).toString('hex')).toBe(
+        createHash(algorithm).update(bytes).digest('hex'),
+      )
     }
     const tooLarge = await hashUserFile(path, 'sha256', {what: 'file to verify', maxBytes: bytes.length - 1}).catch((e: unknown) => e)
     expect((tooLarge as FileReadError).code).toBe('TOO_LARGE')

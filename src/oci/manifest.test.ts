@@ -13,7 +13,10 @@ const OCI_INDEX = {
   manifests: [
     descriptor(MediaType.OciManifest, D('a'), {platform: {os: 'linux', architecture: 'amd64'}}),
     descriptor(MediaType.OciManifest, D('b'), {platform: {os: 'linux', architecture: 'arm64', variant: 'v8'}}),
-    descriptor(MediaType.OciManifest, D('c'), {platform: {os: 'unknown', architecture: 'unknown'}, annotations: {'vnd.docker.reference.type': 'attestation-manifest'}}),
+    descriptor(MediaType.OciManifest, D('c'), {
+      platform: {os: 'unknown', architecture: 'unknown'},
+      annotations: {'vnd.docker.reference.type': 'attestation-manifest'},
+    }),
   ],
 }
 const DOCKER_LIST = {
@@ -52,10 +55,34 @@ describe('parseManifest accepts', () => {
     {name: 'an OCI manifest', body: OCI_MANIFEST, contentType: MediaType.OciManifest, kind: 'image', mediaType: MediaType.OciManifest},
     {name: 'a Docker v2 manifest', body: DOCKER_MANIFEST, contentType: MediaType.DockerManifest, kind: 'image', mediaType: MediaType.DockerManifest},
     // OCI makes the body's mediaType optional: the served type decides.
-    {name: 'an OCI index without mediaType in the body', body: {...OCI_INDEX, mediaType: undefined}, contentType: MediaType.OciIndex, kind: 'index', mediaType: MediaType.OciIndex},
-    {name: 'an OCI manifest without mediaType in the body', body: {...OCI_MANIFEST, mediaType: undefined}, contentType: MediaType.OciManifest, kind: 'image', mediaType: MediaType.OciManifest},
-    {name: 'a Content-Type with parameters and odd case', body: OCI_MANIFEST, contentType: 'Application/VND.oci.image.manifest.v1+json; charset=utf-8', kind: 'image', mediaType: MediaType.OciManifest},
-    {name: 'an index with unknown extra fields', body: {...OCI_INDEX, 'x-vendor': {anything: true}}, contentType: MediaType.OciIndex, kind: 'index', mediaType: MediaType.OciIndex},
+    {
+      name: 'an OCI index without mediaType in the body',
+      body: {...OCI_INDEX, mediaType: undefined},
+      contentType: MediaType.OciIndex,
+      kind: 'index',
+      mediaType: MediaType.OciIndex,
+    },
+    {
+      name: 'an OCI manifest without mediaType in the body',
+      body: {...OCI_MANIFEST, mediaType: undefined},
+      contentType: MediaType.OciManifest,
+      kind: 'image',
+      mediaType: MediaType.OciManifest,
+    },
+    {
+      name: 'a Content-Type with parameters and odd case',
+      body: OCI_MANIFEST,
+      contentType: 'Application/VND.oci.image.manifest.v1+json; charset=utf-8',
+      kind: 'image',
+      mediaType: MediaType.OciManifest,
+    },
+    {
+      name: 'an index with unknown extra fields',
+      body: {...OCI_INDEX, 'x-vendor': {anything: true}},
+      contentType: MediaType.OciIndex,
+      kind: 'index',
+      mediaType: MediaType.OciIndex,
+    },
   ]
   for (const {name, body, contentType, kind, mediaType} of cases) {
     test(name, () => {
@@ -144,9 +171,27 @@ describe('parseManifest refuses', () => {
       code: 'INVALID_MANIFEST',
       message: /^invalid application\/vnd\.oci\.image\.manifest\.v1\+json manifest at \/schemaVersion/,
     },
-    {name: 'invalid JSON', body: '{"schemaVersion": 2,', contentType: MediaType.OciManifest, code: 'INVALID_MANIFEST', message: `manifest of type ${MediaType.OciManifest} is not valid JSON`},
-    {name: 'JSON null', body: 'null', contentType: MediaType.OciIndex, code: 'INVALID_MANIFEST', message: /^invalid application\/vnd\.oci\.image\.index\.v1\+json manifest/},
-    {name: 'an unknown media type', body: {...OCI_MANIFEST, mediaType: undefined}, contentType: 'application/json', code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported manifest media type "application/json"'},
+    {
+      name: 'invalid JSON',
+      body: '{"schemaVersion": 2,',
+      contentType: MediaType.OciManifest,
+      code: 'INVALID_MANIFEST',
+      message: `manifest of type ${MediaType.OciManifest} is not valid JSON`,
+    },
+    {
+      name: 'JSON null',
+      body: 'null',
+      contentType: MediaType.OciIndex,
+      code: 'INVALID_MANIFEST',
+      message: /^invalid application\/vnd\.oci\.image\.index\.v1\+json manifest/,
+    },
+    {
+      name: 'an unknown media type',
+      body: {...OCI_MANIFEST, mediaType: undefined},
+      contentType: 'application/json',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'unsupported manifest media type "application/json"',
+    },
     {
       name: 'an artifact media type',
       body: {schemaVersion: 2},
@@ -167,7 +212,12 @@ describe('parseManifest refuses', () => {
 })
 
 describe('artifactTypeOf', () => {
-  const manifest = (config: string, extra: Partial<Manifest> = {}): Manifest => ({schemaVersion: 2, config: descriptor(config, D('1')), layers: [descriptor(MediaType.OciLayerGzip, D('2'))], ...extra})
+  const manifest = (config: string, extra: Partial<Manifest> = {}): Manifest => ({
+    schemaVersion: 2,
+    config: descriptor(config, D('1')),
+    layers: [descriptor(MediaType.OciLayerGzip, D('2'))],
+    ...extra,
+  })
   test('an image (OCI or Docker config) is no artifact', () => {
     expect(artifactTypeOf(manifest(MediaType.OciConfig))).toBeNull()
     expect(artifactTypeOf(manifest(`${MediaType.DockerConfig}; charset=utf-8`))).toBeNull()

@@ -31,7 +31,9 @@ export function offeredPlatforms(manifests: readonly Descriptor[]): string[] {
 export function subsetIndex(mediaType: string, source: Pick<Index, 'manifests' | 'annotations'>, platforms: readonly string[]): Subset {
   const wanted = platforms.map((text) => ({text, platform: parsePlatform(text)}))
   const matches = (d: Descriptor) => !isUnknownPlatform(d.platform) && wanted.some((w) => w.platform !== null && platformMatches(w.platform, d.platform))
-  const missing = wanted.filter((w) => w.platform === null || !source.manifests.some((d) => !isUnknownPlatform(d.platform) && platformMatches(w.platform!, d.platform))).map((w) => w.text)
+  const missing = wanted
+    .filter((w) => w.platform === null || !source.manifests.some((d) => !isUnknownPlatform(d.platform) && platformMatches(w.platform!, d.platform)))
+    .map((w) => w.text)
   if (missing.length) return {kind: 'missing', missing, offered: offeredPlatforms(source.manifests)}
   const images = new Set(source.manifests.filter(matches).map((d) => d.digest))
   const kept = source.manifests.filter((d) => images.has(d.digest) || isAttestationOf(d, images))

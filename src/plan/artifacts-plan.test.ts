@@ -17,7 +17,12 @@ const CHART = dg('chart')
 const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json'
 
 function observed(content: SourceContent, digest: Digest = CHART): Observation {
-  return {kind: 'observed', source: {digest, mediaType: MediaType.OciManifest, content}, targetDigest: null, signatures: {policy: POLICY, verdicts: [], attestations: []}}
+  return {
+    kind: 'observed',
+    source: {digest, mediaType: MediaType.OciManifest, content},
+    targetDigest: null,
+    signatures: {policy: POLICY, verdicts: [], attestations: []},
+  }
 }
 const chart = (artifactType = HELM_CONFIG) => observed({kind: 'artifact', artifactType, bytes: 4096})
 
@@ -33,7 +38,14 @@ function failure(lines: string[], observations: Observation[]) {
 describe('artifacts in the plan', () => {
   test('a Helm chart pinned by digest is planned whole, named by its config media type, without platforms', () => {
     const p = planned([`- source: "charts/nginx@${CHART}"`, '  tag: "15.0.0"'], [chart()])
-    expect(p.entries[0]).toMatchObject({sourceDigest: CHART, platforms: [], artifactType: HELM_CONFIG, selection: {kind: 'whole'}, bytes: 4096, action: 'to-copy'})
+    expect(p.entries[0]).toMatchObject({
+      sourceDigest: CHART,
+      platforms: [],
+      artifactType: HELM_CONFIG,
+      selection: {kind: 'whole'},
+      bytes: 4096,
+      action: 'to-copy',
+    })
     // What plan writes, apply reads back: the field is part of the schema and the plan holds together.
     expect(parsePlan('p.json', serializePlan(p))).toEqual(p)
     expect(planInconsistencies(p)).toEqual([])
@@ -49,23 +61,42 @@ describe('artifacts in the plan', () => {
   test('a pinned single image manifest without amd64Only is still refused, saying its config is an image config', () => {
     const f = failure([`- source: "busybox@${dg('img')}"`, '  tag: "1"'], [observed({kind: 'image', platform: null, bytes: 1}, dg('img'))])
     expect(f.kind).toBe('single-platform-pin')
-    expect(f.message).toBe(`${dg('img')} is a single-platform manifest, not a multi-platform index: it is a container image (its config is an image config), and copying it alone would leave out the image's other platforms; pin the index digest that the tag resolves to, or set amd64Only: true to copy this one manifest`)
+    expect(f.message).toBe(
+      `${dg('img')} is a single-platform manifest, not a multi-platform index: it is a container image (its config is an image config), and copying it alone would leave out the image's other platforms; pin the index digest that the tag resolves to, or set amd64Only: true to copy this one manifest`,
+    )
   })
 
   test('amd64Only or platforms on an artifact is an entry error saying it has no platforms', () => {
     const one = failure([`- source: "charts/nginx@${CHART}"`, '  tag: "15.0.0"', '  amd64Only: true'], [chart()])
-    expect(one).toMatchObject({kind: 'not-linux-amd64', message: `amd64Only is set but charts/nginx@${CHART} is an artifact (${HELM_CONFIG}), not a container image: it has no platforms to pick; only a whole copy (neither amd64Only nor platforms) mirrors it`})
+    expect(one).toMatchObject({
+      kind: 'not-linux-amd64',
+      message: `amd64Only is set but charts/nginx@${CHART} is an artifact (${HELM_CONFIG}), not a container image: it has no platforms to pick; only a whole copy (neither amd64Only nor platforms) mirrors it`,
+    })
     const several = failure(['- source: "charts/nginx:15"', '  platforms: [linux/amd64, linux/arm64]'], [chart()])
-    expect(several).toMatchObject({kind: 'not-platform', message: expect.stringContaining('platforms is [linux/amd64, linux/arm64] but charts/nginx:15 is an artifact')})
+    expect(several).toMatchObject({
+      kind: 'not-platform',
+      message: expect.stringContaining('platforms is [linux/amd64, linux/arm64] but charts/nginx:15 is an artifact'),
+    })
   })
 
   test('the file-wide platforms are a default for images: an artifact next to them is copied whole, an image gets the subset', () => {
-    const index = observed({kind: 'index', manifests: [
-      {mediaType: MediaType.OciManifest, digest: dg('amd'), size: 1, platform: {os: 'linux', architecture: 'amd64'}},
-      {mediaType: MediaType.OciManifest, digest: dg('arm'), size: 1, platform: {os: 'linux', architecture: 'arm64'}},
-      {mediaType: MediaType.OciManifest, digest: dg('s390'), size: 1, platform: {os: 'linux', architecture: 's390x'}},
-    ]} as SourceContent, dg('idx'))
-    const p = plannedLines(PREFIX, [`- source: "charts/nginx@${CHART}"`, '  tag: "15.0.0"', '- source: "busybox:1"'], [chart(), index], ['platforms: [linux/amd64, linux/arm64]'])
+    const index = observed(
+      {
+        kind: 'index',
+        manifests: [
+          {mediaType: MediaType.OciManifest, digest: dg('amd'), size: 1, platform: {os: 'linux', architecture: 'amd64'}},
+          {mediaType: MediaType.OciManifest, digest: dg('arm'), size: 1, platform: {os: 'linux', architecture: 'arm64'}},
+          {mediaType: MediaType.OciManifest, digest: dg('s390'), size: 1, platform: {os: 'linux', architecture: 's390x'}},
+        ],
+      } as SourceContent,
+      dg('idx'),
+    )
+    const p = plannedLines(
+      PREFIX,
+      [`- source: "charts/nginx@${CHART}"`, '  tag: "15.0.0"', '- source: "busybox:1"'],
+      [chart(), index],
+      ['platforms: [linux/amd64, linux/arm64]'],
+    )
     expect(p.entries[0]).toMatchObject({sourceDigest: CHART, artifactType: HELM_CONFIG, selection: {kind: 'whole'}})
     expect(p.entries[1]!.selection).toMatchObject({kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64']})
   })

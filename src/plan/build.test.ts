@@ -31,7 +31,10 @@ const META: PlanMeta = {
 function entries(...lines: string[]): DefinitionEntry[] {
   const text = [`targetRepoPrefix: "${PREFIX}"`, 'images:', ...lines, ''].join('\n')
   // No key files in these definitions, so a draft's policy is complete once it has an empty key list.
-  return parseDefinition('external-images.yaml', text, DEF_SHA).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: [], attestations: []}}))
+  return parseDefinition('external-images.yaml', text, DEF_SHA).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({
+    ...entry,
+    signatures: {...policy, keys: [], attestations: []},
+  }))
 }
 
 function child(platform: Platform | undefined, digest: Digest, mediaType: string = MediaType.OciManifest): Descriptor {
@@ -63,11 +66,21 @@ const NO_POLICY: PolicyRecord = {verify: 'if-present', keys: [], identities: [],
 const UNSIGNED = {policy: NO_POLICY, status: 'unsigned' as const, signers: [], found: 0, reasons: [], attestations: []}
 
 function indexObservation(manifests: Descriptor[], targetDigest: Digest | null, digest: Digest = INDEX): Observation {
-  return {kind: 'observed', source: {digest, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: [], attestations: []}}
+  return {
+    kind: 'observed',
+    source: {digest, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests}},
+    targetDigest,
+    signatures: {policy: NO_POLICY, verdicts: [], attestations: []},
+  }
 }
 
 function imageObservation(digest: Digest, platform: Platform | null, targetDigest: Digest | null, mediaType: string = MediaType.DockerManifest): Observation {
-  return {kind: 'observed', source: {digest, mediaType, content: {kind: 'image', platform, bytes: 1000}}, targetDigest, signatures: {policy: NO_POLICY, verdicts: [], attestations: []}}
+  return {
+    kind: 'observed',
+    source: {digest, mediaType, content: {kind: 'image', platform, bytes: 1000}},
+    targetDigest,
+    signatures: {policy: NO_POLICY, verdicts: [], attestations: []},
+  }
 }
 
 function planned(result: ReturnType<typeof buildPlan>): Plan {
@@ -127,7 +140,12 @@ describe('buildPlan: whole images', () => {
   test('a digest-pinned index is copied whole under the `tag:` target', () => {
     const [entry] = entries(`- source: "busybox@${INDEX}"`, '  tag: "1.32.0-v1"')
     const plan = planned(buildPlan([entry!], [indexObservation(BUILDX_INDEX, null)], META))
-    expect(plan.entries[0]).toMatchObject({sourceDigest: INDEX, target: `${PREFIX}library/busybox:1.32.0-v1`, selection: {kind: 'whole'}, sourceRepository: 'docker.io/library/busybox'})
+    expect(plan.entries[0]).toMatchObject({
+      sourceDigest: INDEX,
+      target: `${PREFIX}library/busybox:1.32.0-v1`,
+      selection: {kind: 'whole'},
+      sourceRepository: 'docker.io/library/busybox',
+    })
     expectValidPlan(plan)
   })
 
@@ -158,7 +176,9 @@ describe('buildPlan: whole images', () => {
 
 describe('buildPlan: amd64Only', () => {
   test('on an index picks the linux/amd64 child: its digest is the source digest, the index is recorded', () => {
-    const plan = planned(buildPlan(entries('- source: "bitnami/postgres-exporter:0.11.1-debian-11-r69"', '  amd64Only: true'), [indexObservation(BUILDX_INDEX, null)], META))
+    const plan = planned(
+      buildPlan(entries('- source: "bitnami/postgres-exporter:0.11.1-debian-11-r69"', '  amd64Only: true'), [indexObservation(BUILDX_INDEX, null)], META),
+    )
     expect(plan.entries[0]).toStrictEqual({
       source: 'bitnami/postgres-exporter:0.11.1-debian-11-r69',
       sourceRepository: 'docker.io/bitnami/postgres-exporter',
@@ -197,7 +217,12 @@ describe('buildPlan: amd64Only', () => {
 
   test('on a single linux/amd64 manifest copies it, with no index', () => {
     const plan = planned(buildPlan(entries('- source: "busybox:1"', '  amd64Only: true'), [imageObservation(dg('img'), AMD64, null)], META))
-    expect(plan.entries[0]).toMatchObject({sourceDigest: dg('img'), platforms: ['linux/amd64'], selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: null}, bytes: 1000})
+    expect(plan.entries[0]).toMatchObject({
+      sourceDigest: dg('img'),
+      platforms: ['linux/amd64'],
+      selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: null},
+      bytes: 1000,
+    })
     expectValidPlan(plan)
   })
 
@@ -316,7 +341,14 @@ describe('buildPlan: failures', () => {
 
 describe('buildPlan: the plan', () => {
   test('carries the meta, format version and summary counts, and validates against PlanSchema', () => {
-    const defs = entries('- source: "a/one:1"', '- source: "a/two:1"', '- source: "a/three:1"', '- source: "a/four:1"', '  amd64Only: true', '- source: "a/five:1"')
+    const defs = entries(
+      '- source: "a/one:1"',
+      '- source: "a/two:1"',
+      '- source: "a/three:1"',
+      '- source: "a/four:1"',
+      '  amd64Only: true',
+      '- source: "a/five:1"',
+    )
     const observations: Observation[] = [
       indexObservation(BUILDX_INDEX, null, dg('one')),
       imageObservation(dg('two'), AMD64, dg('two')),
@@ -368,7 +400,13 @@ describe('registry text recorded in the plan', () => {
       targetDigest: null,
       signatures,
     })
-    const signed = observed([child(AMD64, AMD64_CHILD), child(hostile, ARM64_CHILD)], INDEX, {policy, verdicts: [{kind: 'verified', signer: {kind: 'identity', subject: 'ci\x1b[8m@evil', issuer: 'https://issuer\x7f'}, source: 'referrer', claim: {kind: 'signature'}}], attestations: []})
+    const signed = observed([child(AMD64, AMD64_CHILD), child(hostile, ARM64_CHILD)], INDEX, {
+      policy,
+      verdicts: [
+        {kind: 'verified', signer: {kind: 'identity', subject: 'ci\x1b[8m@evil', issuer: 'https://issuer\x7f'}, source: 'referrer', claim: {kind: 'signature'}},
+      ],
+      attestations: [],
+    })
     const picked = observed([child(AMD64, AMD64_CHILD, `${MediaType.OciManifest}; x="\x1b[2J"`)], dg('other-index'), {
       policy,
       verdicts: [{kind: 'failed', reason: 'DENIED: \x1b[31mno\x1b[0m', source: 'tag sha256-x.sig', claim: {kind: 'signature'}}],

@@ -44,7 +44,12 @@ export interface AnnouncedLimit {
   remaining: number | null
 }
 
-export function buildPlan(entries: readonly DefinitionEntry[], observations: readonly Observation[], meta: PlanMeta, limits: ReadonlyMap<string, AnnouncedLimit> = new Map()): PlanResult {
+export function buildPlan(
+  entries: readonly DefinitionEntry[],
+  observations: readonly Observation[],
+  meta: PlanMeta,
+  limits: ReadonlyMap<string, AnnouncedLimit> = new Map(),
+): PlanResult {
   if (entries.length !== observations.length) throw new Error(`buildPlan: ${entries.length} entries but ${observations.length} observations`)
   const planned: PlanEntry[] = []
   const failures: EntryFailure[] = []
@@ -69,7 +74,9 @@ export function buildPlan(entries: readonly DefinitionEntry[], observations: rea
       targetRepoPrefix: meta.targetRepoPrefix,
       entries: planned,
       summary: summarize(planned),
-      pulls: [...needed].sort(([a], [b]) => a.localeCompare(b)).map(([registry, n]) => ({registry, needed: n, limit: limits.get(registry)?.limit ?? null, remaining: limits.get(registry)?.remaining ?? null})),
+      pulls: [...needed]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([registry, n]) => ({registry, needed: n, limit: limits.get(registry)?.limit ?? null, remaining: limits.get(registry)?.remaining ?? null})),
       // Only when there are rules: a definition without them plans exactly as before.
       ...(meta.rules?.length ? {rules: meta.rules} : {}),
     },
@@ -86,7 +93,14 @@ function pullsOf(entry: PlanEntry, observation: Observation): number {
   const signatures = observation.signaturePulls ?? 0
   if (entry.signature.status === 'failed') return signatures + (entry.selection.kind === 'platforms' ? 1 : 0)
   const content = observation.source.content
-  const children = content.kind !== 'index' ? 0 : entry.selection.kind === 'whole' ? content.manifests.length : entry.selection.kind === 'platforms' ? keptChildren(entry, content.manifests) : 0
+  const children =
+    content.kind !== 'index'
+      ? 0
+      : entry.selection.kind === 'whole'
+        ? content.manifests.length
+        : entry.selection.kind === 'platforms'
+          ? keptChildren(entry, content.manifests)
+          : 0
   return signatures + 1 + children
 }
 
@@ -116,7 +130,8 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
   const content = source.content
   // The file's `platforms:` is a default for images; an artifact has none, so it is copied whole (an entry's own
   // platforms or amd64Only on an artifact still fail: that entry asked for what is not there).
-  const selection = content.kind === 'artifact' && entry.selection.kind !== 'whole' && entry.selection.from === 'file' ? {kind: 'whole' as const} : entry.selection
+  const selection =
+    content.kind === 'artifact' && entry.selection.kind !== 'whole' && entry.selection.from === 'file' ? {kind: 'whole' as const} : entry.selection
   if (selection.kind === 'whole') {
     if (entry.pin.kind === 'digest' && content.kind === 'image') {
       // The seed's rule: a pinned digest must be the multi-platform index, or the copy silently loses platforms.
@@ -134,7 +149,17 @@ function planEntry(entry: DefinitionEntry, observation: Observation): EntryResul
           ? [formatPlatform(content.platform)]
           : []
     const artifact = content.kind === 'artifact' ? {artifactType: abbreviate(printable(content.artifactType), MAX_ARTIFACT_TYPE_CHARS)} : {}
-    return {entry: {...common, sourceDigest: source.digest, mediaType: source.mediaType, platforms, ...artifact, selection: {kind: 'whole'}, action: decide(source.digest, targetDigest)}}
+    return {
+      entry: {
+        ...common,
+        sourceDigest: source.digest,
+        mediaType: source.mediaType,
+        platforms,
+        ...artifact,
+        selection: {kind: 'whole'},
+        action: decide(source.digest, targetDigest),
+      },
+    }
   }
 
   const picked = pickSelection(selection, source, entry.source)
@@ -150,7 +175,10 @@ function subsetSigned(entry: DefinitionEntry, source: Extract<Observation, {kind
   return (d) => subsetDecision(d, source.digest, kept)
 }
 
-function signatureRecord({policy, verdicts, attestations}: Extract<Observation, {kind: 'observed'}>['signatures'], rule: (d: SignatureDecision) => SignatureDecision): SignatureRecord {
+function signatureRecord(
+  {policy, verdicts, attestations}: Extract<Observation, {kind: 'observed'}>['signatures'],
+  rule: (d: SignatureDecision) => SignatureDecision,
+): SignatureRecord {
   const decided = attestations.map((a) => {
     const d = decideAttestation(a.predicateType, a.verdicts)
     return {...d, predicateType: printable(d.predicateType), signers: d.signers.map(printableSigner), reasons: d.reasons.map((r) => printable(r))}

@@ -26,12 +26,22 @@ const MANIFESTS = [
 ]
 
 function index(targetDigest: Digest | null): Observation {
-  return {kind: 'observed', source: {digest: INDEX, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests: MANIFESTS}}, targetDigest, signatures: {policy: POLICY, verdicts: [], attestations: []}}
+  return {
+    kind: 'observed',
+    source: {digest: INDEX, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests: MANIFESTS}},
+    targetDigest,
+    signatures: {policy: POLICY, verdicts: [], attestations: []},
+  }
 }
 
 function image(digest: Digest, targetDigest: Digest | null): Observation {
   const content = {kind: 'image' as const, platform: {os: 'linux', architecture: 'amd64'}, bytes: 1000}
-  return {kind: 'observed', source: {digest, mediaType: MediaType.OciManifest, content}, targetDigest, signatures: {policy: POLICY, verdicts: [], attestations: []}}
+  return {
+    kind: 'observed',
+    source: {digest, mediaType: MediaType.OciManifest, content},
+    targetDigest,
+    signatures: {policy: POLICY, verdicts: [], attestations: []},
+  }
 }
 
 /** A plan exactly as `plan` writes it, covering every naming rule and selection. */
@@ -46,9 +56,17 @@ function goodPlan(): Plan {
     '- source: "acme/conflict:1.0"',
   ]
   const text = `targetRepoPrefix: "${PREFIX}"\nimages:\n${lines.join('\n')}\n`
-  const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: [], attestations: []}}))
+  const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({
+    ...entry,
+    signatures: {...policy, keys: [], attestations: []},
+  }))
   const observations = [index(null), index(null), index(null), image(dg('tool'), null), index(null), index(INDEX), index(dg('other'))]
-  const result = buildPlan(entries, observations, {tool: {name: 'image-syncer', version: 'test'}, createdAt: '2026-01-01T00:00:00.000Z', definition: {path: 'images.yaml', sha256: dg('definition')}, targetRepoPrefix: PREFIX})
+  const result = buildPlan(entries, observations, {
+    tool: {name: 'image-syncer', version: 'test'},
+    createdAt: '2026-01-01T00:00:00.000Z',
+    definition: {path: 'images.yaml', sha256: dg('definition')},
+    targetRepoPrefix: PREFIX,
+  })
   if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))
   return result.plan
 }
@@ -81,25 +99,93 @@ describe('planInconsistencies', () => {
 
   const otherPrefix = 'elsewhere.example/mirror/'
   const cases: Array<{name: string; plan: () => Plan; want: string}> = [
-    {name: 'summary counts that contradict the entries', plan: () => ({...goodPlan(), summary: {toCopy: 0, alreadyPresent: 7, conflicting: 0, signatureFailures: 0}}), want: 'the summary says 0 to copy, 7 already present, 0 conflicting, 0 signature failures, but the entries hold 5 to copy, 1 already present, 1 conflicting, 0 signature failures'},
-    {name: 'a sourceRepository other than the source shown', plan: () => withEntry(0, () => ({sourceRepository: 'evil.example/library/busybox'})), want: `entry 1 (target "${PREFIX}library/busybox:1.36"): sourceRepository "evil.example/library/busybox" is not the repository of source "busybox:1.36" ("docker.io/library/busybox")`},
-    {name: 'a source that is not a reference', plan: () => withEntry(0, () => ({source: 'Busybox:1.36'})), want: 'source "Busybox:1.36" is not a reference: repository name must be lower case'},
-    {name: 'a source with neither tag nor digest', plan: () => withEntry(0, () => ({source: 'busybox'})), want: 'source "busybox" has neither a tag nor a digest'},
-    {name: 'a target on another registry', plan: () => withEntry(0, () => ({target: `${otherPrefix}library/busybox:1.36`})), want: `target is not under targetRepoPrefix "${PREFIX}"`},
-    {name: 'a target under the prefix that breaks the naming rules', plan: () => withEntry(0, () => ({target: `${PREFIX}library/alpine:1.36`})), want: `target is not where source "busybox:1.36" is mirrored under "${PREFIX}" ("${PREFIX}library/busybox:1.36")`},
+    {
+      name: 'summary counts that contradict the entries',
+      plan: () => ({...goodPlan(), summary: {toCopy: 0, alreadyPresent: 7, conflicting: 0, signatureFailures: 0}}),
+      want: 'the summary says 0 to copy, 7 already present, 0 conflicting, 0 signature failures, but the entries hold 5 to copy, 1 already present, 1 conflicting, 0 signature failures',
+    },
+    {
+      name: 'a sourceRepository other than the source shown',
+      plan: () => withEntry(0, () => ({sourceRepository: 'evil.example/library/busybox'})),
+      want: `entry 1 (target "${PREFIX}library/busybox:1.36"): sourceRepository "evil.example/library/busybox" is not the repository of source "busybox:1.36" ("docker.io/library/busybox")`,
+    },
+    {
+      name: 'a source that is not a reference',
+      plan: () => withEntry(0, () => ({source: 'Busybox:1.36'})),
+      want: 'source "Busybox:1.36" is not a reference: repository name must be lower case',
+    },
+    {
+      name: 'a source with neither tag nor digest',
+      plan: () => withEntry(0, () => ({source: 'busybox'})),
+      want: 'source "busybox" has neither a tag nor a digest',
+    },
+    {
+      name: 'a target on another registry',
+      plan: () => withEntry(0, () => ({target: `${otherPrefix}library/busybox:1.36`})),
+      want: `target is not under targetRepoPrefix "${PREFIX}"`,
+    },
+    {
+      name: 'a target under the prefix that breaks the naming rules',
+      plan: () => withEntry(0, () => ({target: `${PREFIX}library/alpine:1.36`})),
+      want: `target is not where source "busybox:1.36" is mirrored under "${PREFIX}" ("${PREFIX}library/busybox:1.36")`,
+    },
     {name: 'a target without a tag', plan: () => withEntry(0, () => ({target: `${PREFIX}library/busybox`})), want: 'target must name a tag and no digest'},
-    {name: 'a target prefix that moved without its targets', plan: () => ({...goodPlan(), targetRepoPrefix: otherPrefix}), want: `target is not under targetRepoPrefix "${otherPrefix}"`},
-    {name: 'a target prefix not written as plan writes it', plan: () => ({...goodPlan(), targetRepoPrefix: 'Registry.example/mirror'}), want: 'targetRepoPrefix "Registry.example/mirror" is not written the way plan writes it ("registry.example/mirror/")'},
-    {name: 'a swapped sourceDigest under a digest pin', plan: () => withEntry(1, () => ({sourceDigest: dg('evil')})), want: `sourceDigest ${dg('evil')} is not the digest the source pins (${INDEX})`},
-    {name: 'a swapped index under an amd64Only digest pin', plan: () => withEntry(1, () => ({selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: dg('evil')}, platforms: ['linux/amd64']})), want: `selection.indexDigest ${dg('evil')} is not the digest the source pins (${INDEX})`},
-    {name: 'platforms that contradict an amd64Only selection', plan: () => withEntry(2, () => ({platforms: ['linux/amd64', 'linux/arm64']})), want: 'platforms "linux/amd64, linux/arm64" contradict the selection of linux/amd64 alone'},
-    {name: 'an index picked out of itself', plan: () => withEntry(2, (e) => ({selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: e.sourceDigest}})), want: 'selection.indexDigest equals sourceDigest'},
+    {
+      name: 'a target prefix that moved without its targets',
+      plan: () => ({...goodPlan(), targetRepoPrefix: otherPrefix}),
+      want: `target is not under targetRepoPrefix "${otherPrefix}"`,
+    },
+    {
+      name: 'a target prefix not written as plan writes it',
+      plan: () => ({...goodPlan(), targetRepoPrefix: 'Registry.example/mirror'}),
+      want: 'targetRepoPrefix "Registry.example/mirror" is not written the way plan writes it ("registry.example/mirror/")',
+    },
+    {
+      name: 'a swapped sourceDigest under a digest pin',
+      plan: () => withEntry(1, () => ({sourceDigest: dg('evil')})),
+      want: `sourceDigest ${dg('evil')} is not the digest the source pins (${INDEX})`,
+    },
+    {
+      name: 'a swapped index under an amd64Only digest pin',
+      plan: () => withEntry(1, () => ({selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: dg('evil')}, platforms: ['linux/amd64']})),
+      want: `selection.indexDigest ${dg('evil')} is not the digest the source pins (${INDEX})`,
+    },
+    {
+      name: 'platforms that contradict an amd64Only selection',
+      plan: () => withEntry(2, () => ({platforms: ['linux/amd64', 'linux/arm64']})),
+      want: 'platforms "linux/amd64, linux/arm64" contradict the selection of linux/amd64 alone',
+    },
+    {
+      name: 'an index picked out of itself',
+      plan: () => withEntry(2, (e) => ({selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: e.sourceDigest}})),
+      want: 'selection.indexDigest equals sourceDigest',
+    },
     {name: 'a platform listed twice', plan: () => withEntry(0, () => ({platforms: ['linux/amd64', 'linux/amd64']})), want: 'platforms lists a platform twice'},
-    {name: 'an artifactType on an amd64Only entry', plan: () => withEntry(2, () => ({artifactType: 'application/vnd.cncf.helm.config.v1+json'})), want: 'artifactType "application/vnd.cncf.helm.config.v1+json" is recorded, but an artifact has no platforms to list or pick'},
-    {name: 'an artifactType next to platforms', plan: () => withEntry(0, () => ({artifactType: 'application/vnd.example'})), want: 'artifactType "application/vnd.example" is recorded, but an artifact has no platforms'},
-    {name: 'to-copy over a tag seen holding content', plan: () => withEntry(0, () => ({targetDigest: dg('other')})), want: `action is to-copy but the target was seen holding ${dg('other')}`},
-    {name: 'already-present at another digest', plan: () => withEntry(5, () => ({targetDigest: dg('other')})), want: `action is already-present but the target was seen holding ${dg('other')}, not ${INDEX}`},
-    {name: 'a conflict with nothing at the target', plan: () => withEntry(6, () => ({targetDigest: null})), want: 'action is conflicting-ID but the target was seen holding nothing'},
+    {
+      name: 'an artifactType on an amd64Only entry',
+      plan: () => withEntry(2, () => ({artifactType: 'application/vnd.cncf.helm.config.v1+json'})),
+      want: 'artifactType "application/vnd.cncf.helm.config.v1+json" is recorded, but an artifact has no platforms to list or pick',
+    },
+    {
+      name: 'an artifactType next to platforms',
+      plan: () => withEntry(0, () => ({artifactType: 'application/vnd.example'})),
+      want: 'artifactType "application/vnd.example" is recorded, but an artifact has no platforms',
+    },
+    {
+      name: 'to-copy over a tag seen holding content',
+      plan: () => withEntry(0, () => ({targetDigest: dg('other')})),
+      want: `action is to-copy but the target was seen holding ${dg('other')}`,
+    },
+    {
+      name: 'already-present at another digest',
+      plan: () => withEntry(5, () => ({targetDigest: dg('other')})),
+      want: `action is already-present but the target was seen holding ${dg('other')}, not ${INDEX}`,
+    },
+    {
+      name: 'a conflict with nothing at the target',
+      plan: () => withEntry(6, () => ({targetDigest: null})),
+      want: 'action is conflicting-ID but the target was seen holding nothing',
+    },
     {
       name: 'an added entry writing the same target',
       plan: () => {
@@ -118,12 +204,17 @@ describe('planInconsistencies', () => {
   }
 
   test('a key whose PEM is not the key its fingerprint names', () => {
-    const pem = (generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}) as string)
-    const other = (generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}) as string)
-    const withKey = (key: {fingerprint: string; pem: string}) => withEntry(0, (e) => ({signature: {...e.signature, policy: {...e.signature.policy, keys: [key]}}}))
+    const pem = generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}) as string
+    const other = generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}) as string
+    const withKey = (key: {fingerprint: string; pem: string}) =>
+      withEntry(0, (e) => ({signature: {...e.signature, policy: {...e.signature.policy, keys: [key]}}}))
     expect(planInconsistencies(withKey({fingerprint: keyFingerprint(pem), pem}))).toEqual([])
-    expect(planInconsistencies(withKey({fingerprint: keyFingerprint(pem), pem: other}))).toEqual([`entry 1 (target "${PREFIX}library/busybox:1.36"): signature key 1 has fingerprint "${keyFingerprint(pem)}", but its PEM is the key ${keyFingerprint(other)}`])
-    expect(planInconsistencies(withKey({fingerprint: keyFingerprint(pem), pem: 'junk'}))).toEqual([`entry 1 (target "${PREFIX}library/busybox:1.36"): signature key 1 is not a usable public key`])
+    expect(planInconsistencies(withKey({fingerprint: keyFingerprint(pem), pem: other}))).toEqual([
+      `entry 1 (target "${PREFIX}library/busybox:1.36"): signature key 1 has fingerprint "${keyFingerprint(pem)}", but its PEM is the key ${keyFingerprint(other)}`,
+    ])
+    expect(planInconsistencies(withKey({fingerprint: keyFingerprint(pem), pem: 'junk'}))).toEqual([
+      `entry 1 (target "${PREFIX}library/busybox:1.36"): signature key 1 is not a usable public key`,
+    ])
   })
 
   test('values from the file are quoted, so control characters show as escapes, and cut', () => {

@@ -74,7 +74,9 @@ function targetProblems(entry: PlanEntry, source: Reference, prefix: string): st
   }
   let expected: string
   try {
-    expected = formatReference(entry.targetPath !== undefined ? renamedTarget(prefix, entry.targetPath, target.ref.tag) : targetReference(prefix, source, target.ref.tag))
+    expected = formatReference(
+      entry.targetPath !== undefined ? renamedTarget(prefix, entry.targetPath, target.ref.tag) : targetReference(prefix, source, target.ref.tag),
+    )
   } catch (err) {
     if (!(err instanceof BadReferenceError)) throw err
     if (entry.targetPath !== undefined) return [`targetPath ${quote(entry.targetPath)} is not a repository path under ${quote(prefix)}: ${err.reason}`]
@@ -102,7 +104,10 @@ function contentProblems(entry: PlanEntry, source: Reference): string[] {
   }
   if (selection.kind !== 'whole') {
     const chosen = selection.kind === 'platform' ? [selection.platform] : selection.platforms
-    if (!isDeepStrictEqual(entry.platforms, chosen)) problems.push(`platforms ${quote(entry.platforms.join(', '))} contradict the selection of ${selection.kind === 'platform' ? `${selection.platform} alone` : `the index of ${chosen.join(', ')}`}`)
+    if (!isDeepStrictEqual(entry.platforms, chosen))
+      problems.push(
+        `platforms ${quote(entry.platforms.join(', '))} contradict the selection of ${selection.kind === 'platform' ? `${selection.platform} alone` : `the index of ${chosen.join(', ')}`}`,
+      )
     if (selection.indexDigest === entry.sourceDigest) problems.push('selection.indexDigest equals sourceDigest: content cannot be picked out of itself')
   }
   if (selection.kind === 'platforms' && selection.digest !== entry.sourceDigest) {
@@ -110,7 +115,8 @@ function contentProblems(entry: PlanEntry, source: Reference): string[] {
   }
   if (new Set(entry.platforms).size !== entry.platforms.length) problems.push('platforms lists a platform twice')
   // An artifact has no platform: plan records it only for a whole copy with none.
-  if (entry.artifactType !== undefined && (selection.kind !== 'whole' || entry.platforms.length > 0)) problems.push(`artifactType ${quote(entry.artifactType)} is recorded, but an artifact has no platforms to list or pick`)
+  if (entry.artifactType !== undefined && (selection.kind !== 'whole' || entry.platforms.length > 0))
+    problems.push(`artifactType ${quote(entry.artifactType)} is recorded, but an artifact has no platforms to list or pick`)
   return problems
 }
 
@@ -118,15 +124,19 @@ function contentProblems(entry: PlanEntry, source: Reference): string[] {
 function actionProblems(entry: PlanEntry): string[] {
   const {action, targetDigest, sourceDigest} = entry
   if (action === 'to-copy' && targetDigest !== null) return [`action is to-copy but the target was seen holding ${targetDigest}`]
-  if (action === 'already-present' && targetDigest !== sourceDigest) return [`action is already-present but the target was seen holding ${targetDigest ?? 'nothing'}, not ${sourceDigest}`]
-  if (action === 'conflicting-ID' && (targetDigest === null || targetDigest === sourceDigest)) return [`action is conflicting-ID but the target was seen holding ${targetDigest ?? 'nothing'}`]
+  if (action === 'already-present' && targetDigest !== sourceDigest)
+    return [`action is already-present but the target was seen holding ${targetDigest ?? 'nothing'}, not ${sourceDigest}`]
+  if (action === 'conflicting-ID' && (targetDigest === null || targetDigest === sourceDigest))
+    return [`action is conflicting-ID but the target was seen holding ${targetDigest ?? 'nothing'}`]
   return []
 }
 
 /** The fingerprint is what the table shows a reviewer; the PEM is what apply verifies with (attestations' own keys too). */
 function keyProblems(entry: PlanEntry): string[] {
   const {policy} = entry.signature
-  const own = policy.attestations.flatMap((a) => (a.trust.kind === 'own' ? a.trust.keys.map((key, i) => ({key, what: `attestation ${quote(a.predicateType)} key ${i + 1}`})) : []))
+  const own = policy.attestations.flatMap((a) =>
+    a.trust.kind === 'own' ? a.trust.keys.map((key, i) => ({key, what: `attestation ${quote(a.predicateType)} key ${i + 1}`})) : [],
+  )
   const all = [...policy.keys.map((key, i) => ({key, what: `signature key ${i + 1}`})), ...own]
   return all.flatMap(({key, what}) => {
     let actual: string

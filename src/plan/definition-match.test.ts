@@ -64,7 +64,12 @@ async function planOf(file: string): Promise<Plan> {
       signatures: {policy: await recordPolicy(entry.signatures), verdicts: [], attestations: []},
     })),
   )
-  const meta = {tool: {name: 'image-syncer', version: 'test'}, createdAt: '2026-01-01T00:00:00.000Z', definition: {path: definition.path, sha256: definition.sha256}, targetRepoPrefix: definition.targetRepoPrefix}
+  const meta = {
+    tool: {name: 'image-syncer', version: 'test'},
+    createdAt: '2026-01-01T00:00:00.000Z',
+    definition: {path: definition.path, sha256: definition.sha256},
+    targetRepoPrefix: definition.targetRepoPrefix,
+  }
   const result = buildPlan(definition.entries, observations, meta)
   if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))
   return result.plan
@@ -130,7 +135,9 @@ describe('matchDefinition', () => {
     {
       name: 'another source repository',
       plan: () => withEntry(0, () => ({sourceRepository: 'evil.example/library/busybox'})),
-      want: [`entry 1 (target ${target('library/busybox:1.36')}): sourceRepository is "evil.example/library/busybox", the definition's source is in "docker.io/library/busybox"`],
+      want: [
+        `entry 1 (target ${target('library/busybox:1.36')}): sourceRepository is "evil.example/library/busybox", the definition's source is in "docker.io/library/busybox"`,
+      ],
     },
     {
       name: 'a swapped digest under a pin',
@@ -143,14 +150,25 @@ describe('matchDefinition', () => {
       want: [`entry 3 (target ${target('quay.io/acme/app:2.0')}): the plan copies the whole image, the definition asks for linux/amd64 alone (line 10)`],
     },
     {
-      name: 'another platform than amd64Only\'s',
-      plan: () => withEntry(2, (e) => ({selection: {kind: 'platform', platform: 'linux/arm64', indexDigest: INDEX}, platforms: ['linux/arm64'], sourceDigest: e.sourceDigest})),
+      name: "another platform than amd64Only's",
+      plan: () =>
+        withEntry(2, (e) => ({
+          selection: {kind: 'platform', platform: 'linux/arm64', indexDigest: INDEX},
+          platforms: ['linux/arm64'],
+          sourceDigest: e.sourceDigest,
+        })),
       want: [`entry 3 (target ${target('quay.io/acme/app:2.0')}): the plan copies linux/arm64 alone, the definition asks for linux/amd64 alone (line 10)`],
     },
     {
       name: 'a platforms subset instead of the whole image',
-      plan: () => withEntry(0, () => ({selection: {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64'], indexDigest: INDEX, digest: dg('subset')}, platforms: ['linux/amd64', 'linux/arm64']})),
-      want: [`entry 1 (target ${target('library/busybox:1.36')}): the plan copies an index of linux/amd64, linux/arm64, the definition asks for the whole image (line 7)`],
+      plan: () =>
+        withEntry(0, () => ({
+          selection: {kind: 'platforms', platforms: ['linux/amd64', 'linux/arm64'], indexDigest: INDEX, digest: dg('subset')},
+          platforms: ['linux/amd64', 'linux/arm64'],
+        })),
+      want: [
+        `entry 1 (target ${target('library/busybox:1.36')}): the plan copies an index of linux/amd64, linux/arm64, the definition asks for the whole image (line 7)`,
+      ],
     },
     {
       name: 'a weakened signature policy',

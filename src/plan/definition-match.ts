@@ -62,7 +62,9 @@ async function entryDifferences(plan: Plan, definition: Definition): Promise<str
     const record = planned[i]
     if (!record) return []
     if (record.source !== rule.source || record.line !== rule.line || !isDeepStrictEqual(record.tags, rule.rule.spec)) {
-      problems.push(`rule ${i + 1} is ${quote(record.source)} ${quote(JSON.stringify(record.tags))} (line ${record.line}), the definition says ${quote(rule.source)} ${quote(JSON.stringify(rule.rule.spec))} (line ${rule.line})`)
+      problems.push(
+        `rule ${i + 1} is ${quote(record.source)} ${quote(JSON.stringify(record.tags))} (line ${record.line}), the definition says ${quote(rule.source)} ${quote(JSON.stringify(rule.rule.spec))} (line ${rule.line})`,
+      )
       return []
     }
     return ruleEntries(rule, i, record.matched)
@@ -80,7 +82,8 @@ async function entryDifferences(plan: Plan, definition: Definition): Promise<str
     for (const difference of await differences(entry, expected)) problems.push(`${where}: ${difference}`)
   }
   for (const [target, entry] of byTarget) {
-    if (!paired.has(target)) problems.push(`the definition's entry on line ${entry.line} (source ${quote(entry.source)}, target ${quote(target)}) is missing from the plan`)
+    if (!paired.has(target))
+      problems.push(`the definition's entry on line ${entry.line} (source ${quote(entry.source)}, target ${quote(target)}) is missing from the plan`)
   }
   return problems
 }
@@ -88,14 +91,18 @@ async function entryDifferences(plan: Plan, definition: Definition): Promise<str
 async function differences(entry: PlanEntry, expected: DefinitionEntry): Promise<string[]> {
   const problems: string[] = []
   if (entry.source !== expected.source) problems.push(`source is ${quote(entry.source)}, the definition says ${quote(expected.source)} (line ${expected.line})`)
-  if (entry.targetPath !== expected.targetPath) problems.push(`targetPath is ${quote(entry.targetPath ?? '(none)')}, the definition says ${quote(expected.targetPath ?? '(none)')} (line ${expected.line})`)
-  if (entry.rule !== expected.rule) problems.push(`it is ${entry.rule === undefined ? 'not ' : ''}an entry of a tag rule, the definition's line ${expected.line} says otherwise`)
+  if (entry.targetPath !== expected.targetPath)
+    problems.push(`targetPath is ${quote(entry.targetPath ?? '(none)')}, the definition says ${quote(expected.targetPath ?? '(none)')} (line ${expected.line})`)
+  if (entry.rule !== expected.rule)
+    problems.push(`it is ${entry.rule === undefined ? 'not ' : ''}an entry of a tag rule, the definition's line ${expected.line} says otherwise`)
   const repository = `${expected.sourceRef.registry}/${expected.sourceRef.repository}`
-  if (entry.sourceRepository !== repository) problems.push(`sourceRepository is ${quote(entry.sourceRepository)}, the definition's source is in ${quote(repository)}`)
+  if (entry.sourceRepository !== repository)
+    problems.push(`sourceRepository is ${quote(entry.sourceRepository)}, the definition's source is in ${quote(repository)}`)
   const copies = describeSelection(entry.selection)
   const asked = describeSelection(expected.selection)
   // The file's platforms do not apply to an artifact, which the plan then copies whole (build.ts).
-  const fileDefaultOnArtifact = entry.artifactType !== undefined && entry.selection.kind === 'whole' && expected.selection.kind !== 'whole' && expected.selection.from === 'file'
+  const fileDefaultOnArtifact =
+    entry.artifactType !== undefined && entry.selection.kind === 'whole' && expected.selection.kind !== 'whole' && expected.selection.from === 'file'
   if (copies !== asked && !fileDefaultOnArtifact) problems.push(`the plan copies ${copies}, the definition asks for ${asked} (line ${expected.line})`)
   if (expected.pin.kind === 'digest') {
     const pinned = entry.selection.kind !== 'whole' && entry.selection.indexDigest !== null ? entry.selection.indexDigest : entry.sourceDigest

@@ -34,9 +34,13 @@ export function expandRules(definition: Pick<Definition, 'path' | 'entries' | 'r
     const matched = selectTags(rule.rule, tags)
     const repository = formatReference({registry: rule.sourceRef.registry, repository: rule.sourceRef.repository})
     if (matched.length > rule.rule.maxTags) {
-      return at(rule, `tags selects ${matched.length} tags of ${repository}, more than maxTags (${rule.rule.maxTags}): narrow the rule, or raise maxTags if you mean it`)
+      return at(
+        rule,
+        `tags selects ${matched.length} tags of ${repository}, more than maxTags (${rule.rule.maxTags}): narrow the rule, or raise maxTags if you mean it`,
+      )
     }
-    if (matched.length === 0) warnings.push(`${definition.path}:${rule.line}: tags of ${rule.source} matched none of the ${tags.length} tags listed: nothing is planned for it`)
+    if (matched.length === 0)
+      warnings.push(`${definition.path}:${rule.line}: tags of ${rule.source} matched none of the ${tags.length} tags listed: nothing is planned for it`)
     records.push({source: rule.source, line: rule.line, tags: rule.rule.spec, listed: tags.length, matched})
     expanded.push(...ruleEntries(rule, index, matched))
   })
@@ -49,17 +53,19 @@ export function expandRules(definition: Pick<Definition, 'path' | 'entries' | 'r
 /** One entry per tag, read by tag at the source like `source: repo:tag`, written under the rule's target repository. */
 export function ruleEntries(rule: TagRuleEntry, index: number, tags: readonly string[]): DefinitionEntry[] {
   // selectTags never selects an invalid tag; a plan's `matched` is checked the same way before it gets here.
-  return tags.filter((tag) => tagProblem(tag) === null).map((tag) => ({
-    source: `${rule.source}:${tag}`,
-    sourceRef: {...rule.sourceRef, tag},
-    pin: {kind: 'tag', tag},
-    target: {...rule.targetRepository, tag},
-    ...(rule.targetPath !== undefined ? {targetPath: rule.targetPath} : {}),
-    selection: rule.selection,
-    signatures: rule.signatures,
-    line: rule.line,
-    rule: index,
-  }))
+  return tags
+    .filter((tag) => tagProblem(tag) === null)
+    .map((tag) => ({
+      source: `${rule.source}:${tag}`,
+      sourceRef: {...rule.sourceRef, tag},
+      pin: {kind: 'tag', tag},
+      target: {...rule.targetRepository, tag},
+      ...(rule.targetPath !== undefined ? {targetPath: rule.targetPath} : {}),
+      selection: rule.selection,
+      signatures: rule.signatures,
+      line: rule.line,
+      rule: index,
+    }))
 }
 
 /**
@@ -79,7 +85,12 @@ function collisions(definition: Pick<Definition, 'path' | 'rules'>, entries: rea
     const rule = definition.rules[entry.rule ?? earlier.rule!]!
     // Tags of one rule are distinct, so the other entry is on another line.
     const other = entry.rule !== undefined ? earlier.line : entry.line
-    problems.push({file: definition.path, line: rule.line, column: rule.column, message: `${target} is selected by the tags rule on line ${rule.line} and also written by the entry on line ${other}: two entries must not write the same target tag`})
+    problems.push({
+      file: definition.path,
+      line: rule.line,
+      column: rule.column,
+      message: `${target} is selected by the tags rule on line ${rule.line} and also written by the entry on line ${other}: two entries must not write the same target tag`,
+    })
   }
   return problems
 }

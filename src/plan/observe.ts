@@ -30,7 +30,13 @@ export async function observeEntries(entries: readonly DefinitionEntry[], stores
   return mapLimit(entries, OBSERVE_CONCURRENCY, (entry) => observeEntry(entry, stores, contents, signatures, signal))
 }
 
-async function observeEntry(entry: DefinitionEntry, stores: Stores, contents: ContentReader, signatures: SignatureObserver, signal?: AbortSignal): Promise<Observation> {
+async function observeEntry(
+  entry: DefinitionEntry,
+  stores: Stores,
+  contents: ContentReader,
+  signatures: SignatureObserver,
+  signal?: AbortSignal,
+): Promise<Observation> {
   const source = stores.repository({registry: entry.sourceRef.registry, repository: entry.sourceRef.repository})
   const target = stores.repository({registry: entry.target.registry, repository: entry.target.repository})
   try {
@@ -38,14 +44,26 @@ async function observeEntry(entry: DefinitionEntry, stores: Stores, contents: Co
     const [head, held] = await Promise.all([source.headManifest(reference, {signal}), target.getManifestBytesIfPresent(entry.target.tag!, {signal})])
     if (!head) {
       const what = entry.pin.kind === 'digest' ? `digest ${entry.pin.digest}` : `tag ${entry.pin.tag}`
-      return {kind: 'unreachable', reason: 'source-not-found', message: `${what} does not exist in ${formatReference({...entry.sourceRef, tag: undefined, digest: undefined})}`}
+      return {
+        kind: 'unreachable',
+        reason: 'source-not-found',
+        message: `${what} does not exist in ${formatReference({...entry.sourceRef, tag: undefined, digest: undefined})}`,
+      }
     }
     // The target holds exactly the source digest: everything below it is there too, and reading it is free.
     const warm = held !== null && held.digest === head.digest
-    const content = warm ? await contents.contentOf(target, head.digest, head.mediaType, held, signal) : await contents.contentOf(source, head.digest, head.mediaType, null, signal)
+    const content = warm
+      ? await contents.contentOf(target, head.digest, head.mediaType, held, signal)
+      : await contents.contentOf(source, head.digest, head.mediaType, null, signal)
     const digests = signedDigests(entry, head.digest, content)
     const checked = warm ? await signatures.observeMirrored(entry, source, target, digests, signal) : await signatures.observe(entry, source, digests, signal)
-    return {kind: 'observed', source: {digest: head.digest, mediaType: head.mediaType, content}, targetDigest: held?.digest ?? null, signatures: {policy: checked.policy, verdicts: checked.verdicts, attestations: checked.attestations}, signaturePulls: checked.pulls}
+    return {
+      kind: 'observed',
+      source: {digest: head.digest, mediaType: head.mediaType, content},
+      targetDigest: held?.digest ?? null,
+      signatures: {policy: checked.policy, verdicts: checked.verdicts, attestations: checked.attestations},
+      signaturePulls: checked.pulls,
+    }
   } catch (err) {
     const reason = classify(err)
     if (!reason) throw err
@@ -124,5 +142,5 @@ const FAILURE_REASONS: Partial<Record<ErrorCategory, FailureReason>> = {
 /** Known failures become a reported reason; anything else propagates. */
 function classify(err: unknown): FailureReason | null {
   const category = categoryOf(err)
-  return category === null ? null : FAILURE_REASONS[category] ?? null
+  return category === null ? null : (FAILURE_REASONS[category] ?? null)
 }

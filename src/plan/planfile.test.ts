@@ -27,7 +27,15 @@ const PLAN: Plan = {
       action: 'to-copy',
       targetDigest: null,
       signature: {
-        policy: {verify: 'required', keys: [{fingerprint: `sha256:${'a'.repeat(64)}`, pem: '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n'}], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []},
+        policy: {
+          verify: 'required',
+          keys: [{fingerprint: `sha256:${'a'.repeat(64)}`, pem: '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n'}],
+          identities: [],
+          trustedRoot: {kind: 'public-good'},
+          copy: true,
+          sign: null,
+          attestations: [],
+        },
         status: 'verified',
         signers: [{kind: 'key', fingerprint: `sha256:${'a'.repeat(64)}`}],
         found: 1,
@@ -108,11 +116,26 @@ describe('readPlanFile refuses', () => {
   const valid = serializePlan(PLAN)
   const withEntry = (patch: Record<string, unknown>) => JSON.stringify({...PLAN, entries: [{...PLAN.entries[0], ...patch}]})
   const cases: {name: string; text: string | null; code: PlanFileError['code']; message: (path: string) => string | RegExp}[] = [
-    {name: 'a file that is not JSON', text: 'formatVersion: 1\n', code: 'NOT_JSON', message: (p) => `${p} is not a plan file: it is not valid JSON (truncated or edited?)`},
+    {
+      name: 'a file that is not JSON',
+      text: 'formatVersion: 1\n',
+      code: 'NOT_JSON',
+      message: (p) => `${p} is not a plan file: it is not valid JSON (truncated or edited?)`,
+    },
     {name: 'an empty file', text: '', code: 'NOT_JSON', message: (p) => `${p} is not a plan file: it is not valid JSON (it is empty)`},
     {name: 'a blank file', text: '  \n', code: 'NOT_JSON', message: (p) => `${p} is not a plan file: it is not valid JSON (it is empty)`},
-    {name: 'truncated JSON', text: valid.slice(0, valid.length / 2), code: 'NOT_JSON', message: (p) => `${p} is not a plan file: it is not valid JSON (truncated or edited?)`},
-    {name: 'JSON without formatVersion', text: JSON.stringify({entries: []}), code: 'NOT_A_PLAN', message: (p) => `${p} is not a plan file: it has no formatVersion`},
+    {
+      name: 'truncated JSON',
+      text: valid.slice(0, valid.length / 2),
+      code: 'NOT_JSON',
+      message: (p) => `${p} is not a plan file: it is not valid JSON (truncated or edited?)`,
+    },
+    {
+      name: 'JSON without formatVersion',
+      text: JSON.stringify({entries: []}),
+      code: 'NOT_A_PLAN',
+      message: (p) => `${p} is not a plan file: it has no formatVersion`,
+    },
     {name: 'a JSON array', text: '[]', code: 'NOT_A_PLAN', message: (p) => `${p} is not a plan file: it has no formatVersion`},
     {name: 'JSON null', text: 'null', code: 'NOT_A_PLAN', message: (p) => `${p} is not a plan file: it has no formatVersion`},
     {
@@ -133,14 +156,54 @@ describe('readPlanFile refuses', () => {
       code: 'UNKNOWN_FORMAT_VERSION',
       message: (p) => `${p} has plan format version "2", but this image-syncer reads version 2: plan again with this version`,
     },
-    {name: 'an entry with an invalid action', text: withEntry({action: 'overwrite'}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/action `)},
-    {name: 'an entry with a short digest', text: withEntry({sourceDigest: 'sha256:abc'}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/sourceDigest `)},
-    {name: 'an entry with an unknown field', text: withEntry({force: true}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0`)},
-    {name: 'an entry with negative bytes', text: withEntry({bytes: -1}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/bytes `)},
-    {name: 'an entry with fractional bytes', text: withEntry({bytes: 1.5}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/bytes `)},
-    {name: 'an entry with bytes as a string', text: withEntry({bytes: '12 MB'}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/bytes `)},
-    {name: 'valid entries but a summary count that is not a number', text: JSON.stringify({...PLAN, summary: {...PLAN.summary, toCopy: 'many'}}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /summary/toCopy `)},
-    {name: 'a plan without entries', text: JSON.stringify({...PLAN, entries: undefined}), code: 'INVALID', message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: `)},
+    {
+      name: 'an entry with an invalid action',
+      text: withEntry({action: 'overwrite'}),
+      code: 'INVALID',
+      message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/action `),
+    },
+    {
+      name: 'an entry with a short digest',
+      text: withEntry({sourceDigest: 'sha256:abc'}),
+      code: 'INVALID',
+      message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/sourceDigest `),
+    },
+    {
+      name: 'an entry with an unknown field',
+      text: withEntry({force: true}),
+      code: 'INVALID',
+      message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0`),
+    },
+    {
+      name: 'an entry with negative bytes',
+      text: withEntry({bytes: -1}),
+      code: 'INVALID',
+      message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/bytes `),
+    },
+    {
+      name: 'an entry with fractional bytes',
+      text: withEntry({bytes: 1.5}),
+      code: 'INVALID',
+      message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/bytes `),
+    },
+    {
+      name: 'an entry with bytes as a string',
+      text: withEntry({bytes: '12 MB'}),
+      code: 'INVALID',
+      message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /entries/0/bytes `),
+    },
+    {
+      name: 'valid entries but a summary count that is not a number',
+      text: JSON.stringify({...PLAN, summary: {...PLAN.summary, toCopy: 'many'}}),
+      code: 'INVALID',
+      message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: /summary/toCopy `),
+    },
+    {
+      name: 'a plan without entries',
+      text: JSON.stringify({...PLAN, entries: undefined}),
+      code: 'INVALID',
+      message: (p) => new RegExp(`^${escapeRegExp(p)} is not a valid plan file: `),
+    },
     {name: 'a file that does not exist', text: null, code: 'UNREADABLE', message: (p) => `cannot read plan file ${p}: no such file`},
   ]
   cases.forEach(({name, text, code, message}, i) => {
@@ -197,7 +260,13 @@ describe('readPlanFile refuses', () => {
   })
 
   test('bytes are optional: a plan records them where it knows them, and plans without them stay valid', () => {
-    const sized = {...PLAN, entries: [{...PLAN.entries[0]!, bytes: 0}, {...PLAN.entries[1]!, bytes: 3_221_225_472}]}
+    const sized = {
+      ...PLAN,
+      entries: [
+        {...PLAN.entries[0]!, bytes: 0},
+        {...PLAN.entries[1]!, bytes: 3_221_225_472},
+      ],
+    }
     expect(parsePlan('plan.json', serializePlan(sized))).toStrictEqual(sized)
   })
 })

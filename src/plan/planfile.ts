@@ -84,21 +84,31 @@ export function parsePlan(path: string, text: string): Plan {
   try {
     json = JSON.parse(text)
   } catch {
-    throw new PlanFileError('NOT_JSON', path, `${path} is not a plan file: it is not valid JSON${text.trim() === '' ? ' (it is empty)' : ' (truncated or edited?)'}`)
+    throw new PlanFileError(
+      'NOT_JSON',
+      path,
+      `${path} is not a plan file: it is not valid JSON${text.trim() === '' ? ' (it is empty)' : ' (truncated or edited?)'}`,
+    )
   }
   if (typeof json !== 'object' || json === null || !('formatVersion' in json)) {
     throw new PlanFileError('NOT_A_PLAN', path, `${path} is not a plan file: it has no formatVersion`)
   }
   const version = (json as {formatVersion: unknown}).formatVersion
   if (version !== PLAN_FORMAT_VERSION) {
-    throw new PlanFileError('UNKNOWN_FORMAT_VERSION', path, `${path} has plan format version ${abbreviate(JSON.stringify(version) ?? String(version))}, but this image-syncer reads version ${PLAN_FORMAT_VERSION}: plan again with this version`)
+    throw new PlanFileError(
+      'UNKNOWN_FORMAT_VERSION',
+      path,
+      `${path} has plan format version ${abbreviate(JSON.stringify(version) ?? String(version))}, but this image-syncer reads version ${PLAN_FORMAT_VERSION}: plan again with this version`,
+    )
   }
   compiled ??= Compile(PlanSchema)
   if (!compiled.Check(json)) {
     const errors = firstErrors(json).filter((e) => e.keyword !== 'boolean')
     const first = errors[0]
     // A union of literals fails once per branch: say which values would do.
-    const allowed = errors.filter((e) => e.instancePath === first?.instancePath && e.keyword === 'const').map((e) => JSON.stringify((e.params as {allowedValue?: unknown}).allowedValue))
+    const allowed = errors
+      .filter((e) => e.instancePath === first?.instancePath && e.keyword === 'const')
+      .map((e) => JSON.stringify((e.params as {allowedValue?: unknown}).allowedValue))
     const what = allowed.length > 1 ? `must be one of ${allowed.join(', ')}` : first?.message
     const where = first ? `${first.instancePath || '/'} ${what}` : 'it does not match the plan schema'
     throw new PlanFileError('INVALID', path, `${path} is not a valid plan file: ${where}`)

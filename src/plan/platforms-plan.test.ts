@@ -16,8 +16,20 @@ import type {PolicyRecord} from './signature-record.ts'
 
 const PREFIX = 'registry.example/mirror/'
 const INDEX = dg('index')
-const [AMD64, ARM64, ARMV7, ATT_AMD64, ATT_ARM64, ATT_ARMV7] = ['amd64', 'arm64', 'armv7', 'att-amd64', 'att-arm64', 'att-armv7'].map(dg) as [Digest, Digest, Digest, Digest, Digest, Digest]
-const image = (digest: Digest, architecture: string, variant?: string): Descriptor => ({mediaType: MediaType.OciManifest, digest, size: 10, platform: {os: 'linux', architecture, ...(variant ? {variant} : {})}})
+const [AMD64, ARM64, ARMV7, ATT_AMD64, ATT_ARM64, ATT_ARMV7] = ['amd64', 'arm64', 'armv7', 'att-amd64', 'att-arm64', 'att-armv7'].map(dg) as [
+  Digest,
+  Digest,
+  Digest,
+  Digest,
+  Digest,
+  Digest,
+]
+const image = (digest: Digest, architecture: string, variant?: string): Descriptor => ({
+  mediaType: MediaType.OciManifest,
+  digest,
+  size: 10,
+  platform: {os: 'linux', architecture, ...(variant ? {variant} : {})},
+})
 const attestation = (digest: Digest, about: Digest): Descriptor => ({
   mediaType: MediaType.OciManifest,
   digest,
@@ -25,11 +37,23 @@ const attestation = (digest: Digest, about: Digest): Descriptor => ({
   annotations: {'vnd.docker.reference.digest': about, 'vnd.docker.reference.type': 'attestation-manifest'},
   platform: {os: 'unknown', architecture: 'unknown'},
 })
-const MANIFESTS = [image(AMD64, 'amd64'), image(ARM64, 'arm64', 'v8'), image(ARMV7, 'arm', 'v7'), attestation(ATT_AMD64, AMD64), attestation(ATT_ARM64, ARM64), attestation(ATT_ARMV7, ARMV7)]
+const MANIFESTS = [
+  image(AMD64, 'amd64'),
+  image(ARM64, 'arm64', 'v8'),
+  image(ARMV7, 'arm', 'v7'),
+  attestation(ATT_AMD64, AMD64),
+  attestation(ATT_ARM64, ARM64),
+  attestation(ATT_ARMV7, ARMV7),
+]
 const ANNOTATIONS = {'org.opencontainers.image.revision': 'abc'}
 
 function observed(targetDigest: Digest | null, verdicts: CandidateVerdict[] = [], policy: PolicyRecord = POLICY): Observation {
-  return {kind: 'observed', source: {digest: INDEX, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests: MANIFESTS, annotations: ANNOTATIONS}}, targetDigest, signatures: {policy, verdicts, attestations: []}}
+  return {
+    kind: 'observed',
+    source: {digest: INDEX, mediaType: MediaType.OciIndex, content: {kind: 'index', manifests: MANIFESTS, annotations: ANNOTATIONS}},
+    targetDigest,
+    signatures: {policy, verdicts, attestations: []},
+  }
 }
 
 const plan = (lines: string[], observations: Observation[]) => planLines(PREFIX, lines, observations)
@@ -69,25 +93,53 @@ describe('buildPlan: platforms', () => {
   })
 
   test('a platform the index lacks is an entry error naming what it offers', () => {
-    expect(plan(['- source: "app:1"\n  platforms: [linux/amd64, linux/s390x]', '- source: "app:2"\n  platforms: [linux/arm/v6]'], [observed(null), observed(null)])).toEqual({
+    expect(
+      plan(['- source: "app:1"\n  platforms: [linux/amd64, linux/s390x]', '- source: "app:2"\n  platforms: [linux/arm/v6]'], [observed(null), observed(null)]),
+    ).toEqual({
       kind: 'failed',
       failures: [
-        {line: 3, source: 'app:1', kind: 'platform-missing', message: 'platforms asks for linux/s390x, which the index of app:1 does not have (it has linux/amd64, linux/arm64/v8, linux/arm/v7)'},
-        {line: 5, source: 'app:2', kind: 'platform-missing', message: 'platforms is [linux/arm/v6] but the index of app:2 has no linux/arm/v6 manifest (it has linux/amd64, linux/arm64/v8, linux/arm/v7)'},
+        {
+          line: 3,
+          source: 'app:1',
+          kind: 'platform-missing',
+          message: 'platforms asks for linux/s390x, which the index of app:1 does not have (it has linux/amd64, linux/arm64/v8, linux/arm/v7)',
+        },
+        {
+          line: 5,
+          source: 'app:2',
+          kind: 'platform-missing',
+          message: 'platforms is [linux/arm/v6] but the index of app:2 has no linux/arm/v6 manifest (it has linux/amd64, linux/arm64/v8, linux/arm/v7)',
+        },
       ],
     })
   })
 
   test('several platforms of a single manifest is an entry error', () => {
-    const single: Observation = {kind: 'observed', source: {digest: AMD64, mediaType: MediaType.OciManifest, content: {kind: 'image', platform: {os: 'linux', architecture: 'amd64'}, bytes: 1000}}, targetDigest: null, signatures: {policy: POLICY, verdicts: [], attestations: []}}
-    expect(plan(['- source: "app:1"\n  platforms: [linux/amd64, linux/arm64]'], [single])).toMatchObject({failures: [{kind: 'not-platform', message: 'platforms is [linux/amd64, linux/arm64] but app:1 is a single manifest for linux/amd64, not an index of several platforms'}]})
+    const single: Observation = {
+      kind: 'observed',
+      source: {digest: AMD64, mediaType: MediaType.OciManifest, content: {kind: 'image', platform: {os: 'linux', architecture: 'amd64'}, bytes: 1000}},
+      targetDigest: null,
+      signatures: {policy: POLICY, verdicts: [], attestations: []},
+    }
+    expect(plan(['- source: "app:1"\n  platforms: [linux/amd64, linux/arm64]'], [single])).toMatchObject({
+      failures: [
+        {
+          kind: 'not-platform',
+          message: 'platforms is [linux/amd64, linux/arm64] but app:1 is a single manifest for linux/amd64, not an index of several platforms',
+        },
+      ],
+    })
   })
 })
 
-describe('buildPlan: a subset\'s signatures', () => {
+describe("buildPlan: a subset's signatures", () => {
   const KEYED: PolicyRecord = {...POLICY, keys: [{fingerprint: 'SHA256:test', pem: 'a key'}]}
   // The digest a verdict is about, as checkPolicy adds it.
-  const verified = (digest: Digest): CandidateVerdict => Object.assign({kind: 'verified' as const, signer: {kind: 'key' as const, fingerprint: 'SHA256:test'}, source: 'referrer', claim: {kind: 'signature' as const}}, {digest})
+  const verified = (digest: Digest): CandidateVerdict =>
+    Object.assign(
+      {kind: 'verified' as const, signer: {kind: 'key' as const, fingerprint: 'SHA256:test'}, source: 'referrer', claim: {kind: 'signature' as const}},
+      {digest},
+    )
   const lines = ['- source: "app:1"\n  platforms: [linux/amd64, linux/arm64]']
   test('a signature on the source index vouches for every kept manifest', () => {
     expect(planned(lines, [observed(null, [verified(INDEX)], KEYED)]).entries[0]?.signature.status).toBe('verified')
@@ -103,7 +155,11 @@ describe('buildPlan: a subset\'s signatures', () => {
 })
 
 describe('planInconsistencies: platforms', () => {
-  const good = () => planned(['- source: "app:1"\n  platforms: [linux/amd64, linux/arm64]', `- source: "app@${INDEX}"\n  tag: "pinned"\n  platforms: [linux/amd64, linux/arm64]`], [observed(null), observed(null)])
+  const good = () =>
+    planned(
+      ['- source: "app:1"\n  platforms: [linux/amd64, linux/arm64]', `- source: "app@${INDEX}"\n  tag: "pinned"\n  platforms: [linux/amd64, linux/arm64]`],
+      [observed(null), observed(null)],
+    )
   const edited = (i: number, change: (e: PlanEntry) => Partial<PlanEntry>) => {
     const p = good()
     p.entries[i] = {...p.entries[i]!, ...change(p.entries[i]!)}
@@ -113,12 +169,18 @@ describe('planInconsistencies: platforms', () => {
 
   test('a plan as plan writes it holds together', () => expect(planInconsistencies(good())).toEqual([]))
   test('an edited platforms list is refused', () => {
-    expect(edited(0, (e) => ({selection: {...selection(e), platforms: ['linux/amd64', 'linux/arm/v7']}}))).toEqual([expect.stringContaining('platforms "linux/amd64, linux/arm64" contradict the selection of the index of linux/amd64, linux/arm/v7')])
+    expect(edited(0, (e) => ({selection: {...selection(e), platforms: ['linux/amd64', 'linux/arm/v7']}}))).toEqual([
+      expect.stringContaining('platforms "linux/amd64, linux/arm64" contradict the selection of the index of linux/amd64, linux/arm/v7'),
+    ])
   })
   test('an edited selection digest is refused', () => {
-    expect(edited(0, (e) => ({selection: {...selection(e), digest: dg('evil')}}))).toEqual([expect.stringContaining(`selection.digest ${dg('evil')} is not sourceDigest`)])
+    expect(edited(0, (e) => ({selection: {...selection(e), digest: dg('evil')}}))).toEqual([
+      expect.stringContaining(`selection.digest ${dg('evil')} is not sourceDigest`),
+    ])
   })
   test('a swapped source index under a digest pin is refused', () => {
-    expect(edited(1, (e) => ({selection: {...selection(e), indexDigest: dg('evil')}}))).toEqual([expect.stringContaining(`selection.indexDigest ${dg('evil')} is not the digest the source pins (${INDEX})`)])
+    expect(edited(1, (e) => ({selection: {...selection(e), indexDigest: dg('evil')}}))).toEqual([
+      expect.stringContaining(`selection.indexDigest ${dg('evil')} is not the digest the source pins (${INDEX})`),
+    ])
   })
 })

@@ -9,7 +9,15 @@ const pair = makeKeyPair('p256')
 const other = makeKeyPair('p256')
 
 function policy(pem: string): SignaturePolicy {
-  return {verify: 'required', keys: [{path: '/keys/vendor.pub', pem}], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}
+  return {
+    verify: 'required',
+    keys: [{path: '/keys/vendor.pub', pem}],
+    identities: [],
+    trustedRoot: {kind: 'public-good'},
+    copy: true,
+    sign: null,
+    attestations: [],
+  }
 }
 
 describe('recordPolicy', () => {

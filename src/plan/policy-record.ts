@@ -14,7 +14,10 @@ export async function recordPolicy(policy: SignaturePolicy): Promise<PolicyRecor
     verify: policy.verify,
     keys: recordKeys(policy.keys),
     identities: recordIdentities(policy.identities),
-    trustedRoot: policy.trustedRoot.kind === 'file' ? {kind: 'file', path: policy.trustedRoot.path, sha256: sha256Digest(await readTrustedRootFile(policy.trustedRoot.path))} : {kind: 'public-good'},
+    trustedRoot:
+      policy.trustedRoot.kind === 'file'
+        ? {kind: 'file', path: policy.trustedRoot.path, sha256: sha256Digest(await readTrustedRootFile(policy.trustedRoot.path))}
+        : {kind: 'public-good'},
     copy: policy.copy,
     sign: policy.sign,
     attestations: policy.attestations.map(({predicateType, trust}) => ({

@@ -29,8 +29,15 @@ export function ruleInconsistencies(plan: Plan): string[] {
     // Selecting again from what matched must keep all of it: each tag passes the filters, and `latest` cannot drop any.
     const kept = new Set(selectTags(compiled.rule, rule.matched))
     const foreign = rule.matched.filter((tag) => !kept.has(tag))
-    if (foreign.length) problems.push(`${where}: matched holds tags the rule does not select: ${foreign.slice(0, 5).map((t) => JSON.stringify(t)).join(', ')}`)
-    if (rule.matched.length > compiled.rule.maxTags) problems.push(`${where}: matched holds ${rule.matched.length} tags, more than maxTags (${compiled.rule.maxTags})`)
+    if (foreign.length)
+      problems.push(
+        `${where}: matched holds tags the rule does not select: ${foreign
+          .slice(0, 5)
+          .map((t) => JSON.stringify(t))
+          .join(', ')}`,
+      )
+    if (rule.matched.length > compiled.rule.maxTags)
+      problems.push(`${where}: matched holds ${rule.matched.length} tags, more than maxTags (${compiled.rule.maxTags})`)
     if (rule.matched.length > rule.listed) problems.push(`${where}: matched holds more tags than the ${rule.listed} listed`)
     const sources = new Set(sourcesOf.get(i))
     const expected = rule.matched.map((tag) => `${rule.source}:${tag}`)
@@ -40,7 +47,8 @@ export function ruleInconsistencies(plan: Plan): string[] {
     }
   })
   plan.entries.forEach((entry, i) => {
-    if (entry.rule !== undefined && entry.rule >= rules.length) problems.push(`entry ${i + 1} refers to rule ${entry.rule + 1}, but the plan has ${rules.length} rule(s)`)
+    if (entry.rule !== undefined && entry.rule >= rules.length)
+      problems.push(`entry ${i + 1} refers to rule ${entry.rule + 1}, but the plan has ${rules.length} rule(s)`)
   })
   return problems
 }

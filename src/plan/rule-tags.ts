@@ -29,7 +29,8 @@ export async function listRuleTags(rules: readonly TagRuleEntry[], stores: Store
       return fail('registry', `tags cannot be listed in ${formatReference(repo)} (${listing.reason}), so the tags rule cannot be resolved`)
     } catch (err) {
       const category = categoryOf(err)
-      if (category === 'auth' || category === 'network' || category === 'registry' || category === 'not-found') return fail(category === 'not-found' ? 'source-not-found' : category, (err as Error).message)
+      if (category === 'auth' || category === 'network' || category === 'registry' || category === 'not-found')
+        return fail(category === 'not-found' ? 'source-not-found' : category, (err as Error).message)
       throw err
     }
   })

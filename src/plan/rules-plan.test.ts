@@ -55,14 +55,25 @@ afterAll(async () => {
 async function planOf(listed: string[][] = [LISTED, ['v1.0']]): Promise<Plan> {
   const {entries, rules} = expandRules(definition, listed)
   const policy = await recordPolicy(entries[0]!.signatures)
-  const observations: Observation[] = entries.map((e) => ({kind: 'observed', source: {digest: dg(e.source), mediaType: MediaType.OciManifest, content: {kind: 'image', platform: {os: 'linux', architecture: 'amd64'}, bytes: 1000}}, targetDigest: null, signatures: {policy, verdicts: [], attestations: []}}))
-  const result = buildPlan(entries, observations, {tool: {name: 'image-syncer', version: 'test'}, createdAt: '2026-01-01T00:00:00.000Z', definition: {path, sha256: definition.sha256}, targetRepoPrefix: PREFIX, rules})
+  const observations: Observation[] = entries.map((e) => ({
+    kind: 'observed',
+    source: {digest: dg(e.source), mediaType: MediaType.OciManifest, content: {kind: 'image', platform: {os: 'linux', architecture: 'amd64'}, bytes: 1000}},
+    targetDigest: null,
+    signatures: {policy, verdicts: [], attestations: []},
+  }))
+  const result = buildPlan(entries, observations, {
+    tool: {name: 'image-syncer', version: 'test'},
+    createdAt: '2026-01-01T00:00:00.000Z',
+    definition: {path, sha256: definition.sha256},
+    targetRepoPrefix: PREFIX,
+    rules,
+  })
   if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))
   return result.plan
 }
 
 describe('expandRules', () => {
-  test('one entry per selected tag, in file order, read by tag and written under the rule\'s target', () => {
+  test("one entry per selected tag, in file order, read by tag and written under the rule's target", () => {
     const {entries, rules, warnings} = expandRules(definition, [LISTED, ['v1.0']])
     expect(entries.map((e) => [e.line, e.source, `${e.target.repository}:${e.target.tag}`, e.rule])).toEqual([
       [3, 'busybox:1.36', 'mirror/tools/busybox:1.36', undefined],
@@ -71,14 +82,30 @@ describe('expandRules', () => {
     ])
     expect(entries[1]!.pin).toEqual({kind: 'tag', tag: '7.4.0-debian-12-r0'})
     expect(rules).toEqual([
-      {source: 'bitnami/redis', line: 5, tags: {semver: '>=7.2 <8', exclude: ['*-debian-11-*'], latest: 2}, listed: 7, matched: ['7.4.0-debian-12-r0', '7.2.5-debian-12-r1']},
+      {
+        source: 'bitnami/redis',
+        line: 5,
+        tags: {semver: '>=7.2 <8', exclude: ['*-debian-11-*'], latest: 2},
+        listed: 7,
+        matched: ['7.4.0-debian-12-r0', '7.2.5-debian-12-r1'],
+      },
       {source: 'quay.io/acme/app', line: 8, tags: {regex: 'v9.*'}, listed: 1, matched: []},
     ])
     expect(warnings).toEqual([`${path}:8: tags of quay.io/acme/app matched none of the 1 tags listed: nothing is planned for it`])
   })
 
-  test('a rule selecting more than maxTags, and a rule writing another entry\'s target tag, are definition problems naming both lines', async () => {
-    const text = [`targetRepoPrefix: "${PREFIX}"`, 'images:', '- source: "tools/redis:8.0.1"', '- source: bitnami/redis', '  tags: {all: true, maxTags: 2}', '- source: bitnami/redis', '  tags: {semver: ">=8"}', '  target: tools/redis', ''].join('\n')
+  test("a rule selecting more than maxTags, and a rule writing another entry's target tag, are definition problems naming both lines", async () => {
+    const text = [
+      `targetRepoPrefix: "${PREFIX}"`,
+      'images:',
+      '- source: "tools/redis:8.0.1"',
+      '- source: bitnami/redis',
+      '  tags: {all: true, maxTags: 2}',
+      '- source: bitnami/redis',
+      '  tags: {semver: ">=8"}',
+      '  target: tools/redis',
+      '',
+    ].join('\n')
     const file = join(dir, 'collide.yaml')
     await writeFile(file, text)
     const d = await loadDefinition(file)
@@ -90,8 +117,19 @@ describe('expandRules', () => {
     }
     expect(thrown).toBeInstanceOf(DefinitionError)
     expect((thrown as DefinitionError).problems).toEqual([
-      {file, line: 4, column: 11, message: 'tags selects 7 tags of docker.io/bitnami/redis, more than maxTags (2): narrow the rule, or raise maxTags if you mean it'},
-      {file, line: 6, column: 11, message: 'registry.example/mirror/tools/redis:8.0.1 is selected by the tags rule on line 6 and also written by the entry on line 3: two entries must not write the same target tag'},
+      {
+        file,
+        line: 4,
+        column: 11,
+        message: 'tags selects 7 tags of docker.io/bitnami/redis, more than maxTags (2): narrow the rule, or raise maxTags if you mean it',
+      },
+      {
+        file,
+        line: 6,
+        column: 11,
+        message:
+          'registry.example/mirror/tools/redis:8.0.1 is selected by the tags rule on line 6 and also written by the entry on line 3: two entries must not write the same target tag',
+      },
     ])
   })
 })
@@ -114,19 +152,66 @@ describe('the plan records rules and renames, and stays consistent', () => {
     const d = await loadDefinition(file)
     const {entries, rules} = expandRules(d, [])
     const policy = await recordPolicy(entries[0]!.signatures)
-    const result = buildPlan(entries, [{kind: 'observed', source: {digest: dg('x'), mediaType: MediaType.OciManifest, content: {kind: 'image', platform: null, bytes: 1000}}, targetDigest: null, signatures: {policy, verdicts: [], attestations: []}}], {tool: {name: 't', version: 't'}, createdAt: 'now', definition: {path: file, sha256: d.sha256}, targetRepoPrefix: PREFIX, rules})
+    const result = buildPlan(
+      entries,
+      [
+        {
+          kind: 'observed',
+          source: {digest: dg('x'), mediaType: MediaType.OciManifest, content: {kind: 'image', platform: null, bytes: 1000}},
+          targetDigest: null,
+          signatures: {policy, verdicts: [], attestations: []},
+        },
+      ],
+      {tool: {name: 't', version: 't'}, createdAt: 'now', definition: {path: file, sha256: d.sha256}, targetRepoPrefix: PREFIX, rules},
+    )
     if (result.kind !== 'planned') throw new Error('failed')
     expect(result.plan).not.toHaveProperty('rules')
-    expect(Object.keys(result.plan.entries[0]!)).toEqual(['source', 'sourceRepository', 'sourceDigest', 'mediaType', 'platforms', 'selection', 'bytes', 'target', 'action', 'targetDigest', 'signature'])
+    expect(Object.keys(result.plan.entries[0]!)).toEqual([
+      'source',
+      'sourceRepository',
+      'sourceDigest',
+      'mediaType',
+      'platforms',
+      'selection',
+      'bytes',
+      'target',
+      'action',
+      'targetDigest',
+      'signature',
+    ])
   })
 
   const edits: Array<[string, (plan: Plan) => void, string]> = [
-    ['a targetPath pointing elsewhere', (p) => Object.assign(p.entries[0]!, {targetPath: 'other/place'}), 'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): target is not targetPath "other/place" under "registry.example/mirror/" ("registry.example/mirror/other/place:1.36")'],
-    ['a targetPath that climbs out of the prefix', (p) => Object.assign(p.entries[0]!, {targetPath: '../../elsewhere'}), 'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): targetPath "../../elsewhere" is not a repository path under "registry.example/mirror/": target has an invalid path component "..": use lower-case letters and digits, separated by ".", "_", "__" or "-"'],
-    ['a renamed target without its targetPath', (p) => void delete p.entries[0]!.targetPath, 'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): target is not where source "busybox:1.36" is mirrored under "registry.example/mirror/" ("registry.example/mirror/library/busybox:1.36")'],
-    ['a matched tag the rule does not select', (p) => void p.rules![0]!.matched.push('latest'), 'rule 1 (source "bitnami/redis"): matched holds tags the rule does not select: "latest"'],
-    ['a matched tag without its entry', (p) => void p.rules![0]!.matched.push('7.2.4-debian-12-r0'), 'rule 1 (source "bitnami/redis"): its entries are not exactly one per matched tag (3 matched, 2 entries)'],
-    ['a rule loosened to select more', (p) => Object.assign(p.rules![0]!, {tags: {all: true, maxTags: 1}}), 'rule 1 (source "bitnami/redis"): matched holds 2 tags, more than maxTags (1)'],
+    [
+      'a targetPath pointing elsewhere',
+      (p) => Object.assign(p.entries[0]!, {targetPath: 'other/place'}),
+      'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): target is not targetPath "other/place" under "registry.example/mirror/" ("registry.example/mirror/other/place:1.36")',
+    ],
+    [
+      'a targetPath that climbs out of the prefix',
+      (p) => Object.assign(p.entries[0]!, {targetPath: '../../elsewhere'}),
+      'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): targetPath "../../elsewhere" is not a repository path under "registry.example/mirror/": target has an invalid path component "..": use lower-case letters and digits, separated by ".", "_", "__" or "-"',
+    ],
+    [
+      'a renamed target without its targetPath',
+      (p) => void delete p.entries[0]!.targetPath,
+      'entry 1 (target "registry.example/mirror/tools/busybox:1.36"): target is not where source "busybox:1.36" is mirrored under "registry.example/mirror/" ("registry.example/mirror/library/busybox:1.36")',
+    ],
+    [
+      'a matched tag the rule does not select',
+      (p) => void p.rules![0]!.matched.push('latest'),
+      'rule 1 (source "bitnami/redis"): matched holds tags the rule does not select: "latest"',
+    ],
+    [
+      'a matched tag without its entry',
+      (p) => void p.rules![0]!.matched.push('7.2.4-debian-12-r0'),
+      'rule 1 (source "bitnami/redis"): its entries are not exactly one per matched tag (3 matched, 2 entries)',
+    ],
+    [
+      'a rule loosened to select more',
+      (p) => Object.assign(p.rules![0]!, {tags: {all: true, maxTags: 1}}),
+      'rule 1 (source "bitnami/redis"): matched holds 2 tags, more than maxTags (1)',
+    ],
     ['an entry pointing at a rule that is not there', (p) => Object.assign(p.entries[0]!, {rule: 5}), 'entry 1 refers to rule 6, but the plan has 2 rule(s)'],
   ]
   test.each(edits)('an edited plan is inconsistent: %s', async (_, edit, want) => {
@@ -161,7 +246,7 @@ describe('apply --definition: the plan follows from the definition, rules includ
 })
 
 describe('--format markdown', () => {
-  test('the summary first, then each rule\'s entries under it, the plain entries first', async () => {
+  test("the summary first, then each rule's entries under it, the plain entries first", async () => {
     const md = renderPlan(await planOf(), 'markdown')
     const [summary, size, pulls, ...sections] = md.split('\n\n')
     expect(summary).toStartWith('Plan: ')

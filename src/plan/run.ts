@@ -50,10 +50,12 @@ export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Pro
   for (const warning of warnings) request.onWarning?.(warning)
   const observations = await observeEntries(entries, stores, request.signal)
   // Read after observing: the lowest remaining count any source answer announced.
-  const limits = new Map(entries.flatMap((e) => {
-    const limit = stores.rateLimit(e.sourceRef.registry)
-    return limit ? [[e.sourceRef.registry, limit] as const] : []
-  }))
+  const limits = new Map(
+    entries.flatMap((e) => {
+      const limit = stores.rateLimit(e.sourceRef.registry)
+      return limit ? [[e.sourceRef.registry, limit] as const] : []
+    }),
+  )
   const result = buildPlan(
     entries,
     observations,

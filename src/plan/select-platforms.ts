@@ -59,9 +59,15 @@ function pickOne(platform: string, {digest, mediaType, content}: Source, name: s
   const picked = pickPlatform(content.manifests, platform)
   if (!picked) {
     const available = offeredPlatforms(content.manifests)
-    return {kind: amd64 ? 'no-linux-amd64' : 'platform-missing', message: `${asked(platform)} but the index of ${name} has no ${platform} manifest (it has ${available.join(', ') || 'no platforms'})`}
+    return {
+      kind: amd64 ? 'no-linux-amd64' : 'platform-missing',
+      message: `${asked(platform)} but the index of ${name} has no ${platform} manifest (it has ${available.join(', ') || 'no platforms'})`,
+    }
   }
-  return {kind: 'picked', picked: {sourceDigest: picked.digest, mediaType: picked.mediaType, platforms: [platform], selection: {kind: 'platform', platform, indexDigest: digest}}}
+  return {
+    kind: 'picked',
+    picked: {sourceDigest: picked.digest, mediaType: picked.mediaType, platforms: [platform], selection: {kind: 'platform', platform, indexDigest: digest}},
+  }
 }
 
 /** Several platforms: the new index's digest is what the target tag gets, so it is the entry's sourceDigest. */
@@ -69,16 +75,28 @@ function pickSubset(platforms: string[], {digest, mediaType, content}: Source, n
   if (content.kind === 'artifact') return notAnImage(content.artifactType, 'not-platform', `platforms is [${platforms.join(', ')}]`, name)
   if (content.kind === 'image') {
     const got = content.platform ? formatPlatform(content.platform) : 'an unknown platform'
-    return {kind: 'not-platform', message: `platforms is [${platforms.join(', ')}] but ${name} is a single manifest for ${got}, not an index of several platforms`}
+    return {
+      kind: 'not-platform',
+      message: `platforms is [${platforms.join(', ')}] but ${name} is a single manifest for ${got}, not an index of several platforms`,
+    }
   }
   const subset = subsetIndex(mediaType, content, platforms)
   if (subset.kind === 'missing') {
-    return {kind: 'platform-missing', message: `platforms asks for ${subset.missing.join(', ')}, which the index of ${name} does not have (it has ${subset.offered.join(', ') || 'no platforms'})`}
+    return {
+      kind: 'platform-missing',
+      message: `platforms asks for ${subset.missing.join(', ')}, which the index of ${name} does not have (it has ${subset.offered.join(', ') || 'no platforms'})`,
+    }
   }
-  return {kind: 'picked', picked: {sourceDigest: subset.digest, mediaType, platforms, selection: {kind: 'platforms', platforms, indexDigest: digest, digest: subset.digest}}}
+  return {
+    kind: 'picked',
+    picked: {sourceDigest: subset.digest, mediaType, platforms, selection: {kind: 'platforms', platforms, indexDigest: digest, digest: subset.digest}},
+  }
 }
 
 /** A platform asked of an artifact: it has none, and copying it whole loses nothing. */
 function notAnImage(artifactType: string, kind: PlatformFailure, what: string, name: string): PickResult {
-  return {kind, message: `${what} but ${name} is an artifact (${abbreviate(printable(artifactType))}), not a container image: it has no platforms to pick; only a whole copy (neither amd64Only nor platforms) mirrors it`}
+  return {
+    kind,
+    message: `${what} but ${name} is an artifact (${abbreviate(printable(artifactType))}), not a container image: it has no platforms to pick; only a whole copy (neither amd64Only nor platforms) mirrors it`,
+  }
 }

@@ -19,7 +19,10 @@ const IdentitiesRecord = Type.Array(
   Type.Object(
     {
       issuer: Type.String(),
-      subject: Type.Union([Type.Object({kind: Literal('exact'), value: Type.String()}, Strict), Type.Object({kind: Literal('regexp'), pattern: Type.String()}, Strict)]),
+      subject: Type.Union([
+        Type.Object({kind: Literal('exact'), value: Type.String()}, Strict),
+        Type.Object({kind: Literal('regexp'), pattern: Type.String()}, Strict),
+      ]),
     },
     Strict,
   ),
@@ -29,7 +32,10 @@ const IdentitiesRecord = Type.Array(
 const AttestationPolicyRecord = Type.Object(
   {
     predicateType: Type.String({minLength: 1}),
-    trust: Type.Union([Type.Object({kind: Literal('entry')}, Strict), Type.Object({kind: Literal('own'), keys: KeysRecord, identities: IdentitiesRecord}, Strict)]),
+    trust: Type.Union([
+      Type.Object({kind: Literal('entry')}, Strict),
+      Type.Object({kind: Literal('own'), keys: KeysRecord, identities: IdentitiesRecord}, Strict),
+    ]),
   },
   Strict,
 )
@@ -39,7 +45,10 @@ const PolicyRecordSchema = Type.Object(
     verify: Type.Union([Literal('required'), Literal('if-present'), Literal('skip')]),
     keys: KeysRecord,
     identities: IdentitiesRecord,
-    trustedRoot: Type.Union([Type.Object({kind: Literal('public-good')}, Strict), Type.Object({kind: Literal('file'), path: Type.String(), sha256: Type.String()}, Strict)]),
+    trustedRoot: Type.Union([
+      Type.Object({kind: Literal('public-good')}, Strict),
+      Type.Object({kind: Literal('file'), path: Type.String(), sha256: Type.String()}, Strict),
+    ]),
     copy: Type.Boolean(),
     sign: Type.Union([
       Type.Null(),

@@ -56,7 +56,8 @@ export function parseRegistry(input: string): RegistryParse {
     host = lower.slice(0, close + 1)
     const after = lower.slice(close + 1)
     if (after !== '') {
-      if (!after.startsWith(':')) return fail(`unexpected "${abbreviate(after, MAX_REFERENCE_CHARS)}" after the IPv6 address in "${abbreviate(input, MAX_REFERENCE_CHARS)}"`)
+      if (!after.startsWith(':'))
+        return fail(`unexpected "${abbreviate(after, MAX_REFERENCE_CHARS)}" after the IPv6 address in "${abbreviate(input, MAX_REFERENCE_CHARS)}"`)
       port = after.slice(1)
     }
     const address = normaliseIpv6(host.slice(1, -1))
@@ -97,7 +98,8 @@ function portProblem(port: string, input: string): string | null {
   if (port === '') return `port after ":" in "${abbreviate(input, MAX_REFERENCE_CHARS)}" is empty`
   if (!PORT.test(port)) return `port "${abbreviate(port, MAX_REFERENCE_CHARS)}" in "${abbreviate(input, MAX_REFERENCE_CHARS)}" must be a number`
   const value = Number(port)
-  if (value < 1 || value > MAX_PORT) return `port ${abbreviate(port, MAX_REFERENCE_CHARS)} in "${abbreviate(input, MAX_REFERENCE_CHARS)}" is out of range (1-${MAX_PORT})`
+  if (value < 1 || value > MAX_PORT)
+    return `port ${abbreviate(port, MAX_REFERENCE_CHARS)} in "${abbreviate(input, MAX_REFERENCE_CHARS)}" is out of range (1-${MAX_PORT})`
   return null
 }
 

@@ -74,7 +74,10 @@ describe('parseReference rejects', () => {
     {input: 'busybox@', reason: 'digest after "@" is empty'},
     {input: 'busybox@sha256:abc', reason: 'sha256 digest must have 64 hex characters, "sha256:abc" has 3'},
     {input: `busybox@${SHA.slice(0, -1)}`, reason: `sha256 digest must have 64 hex characters, "${SHA.slice(0, -1)}" has 63`},
-    {input: `busybox@${SHA.toUpperCase().replace('SHA256', 'sha256')}`, reason: `digest "${SHA.toUpperCase().replace('SHA256', 'sha256')}" must be lower-case hex`},
+    {
+      input: `busybox@${SHA.toUpperCase().replace('SHA256', 'sha256')}`,
+      reason: `digest "${SHA.toUpperCase().replace('SHA256', 'sha256')}" must be lower-case hex`,
+    },
     {input: `busybox@md5:${'a'.repeat(32)}`, reason: `unsupported digest algorithm "md5" in "md5:${'a'.repeat(32)}" (sha256 or sha512)`},
     {input: 'busybox@sha256', reason: '"sha256" is not a digest (expected algorithm:hex)'},
     {input: `busybox@${SHA}@${SHA}`, reason: 'reference must contain at most one "@"'},
@@ -92,7 +95,10 @@ describe('parseReference rejects', () => {
       input,
       reason: `repository name has an invalid path component "${input.split('/').pop()}": use lower-case letters and digits, separated by ".", "_", "__" or "-"`,
     })),
-    {input: 'busybox:1.0:2', reason: 'repository name has an invalid path component "busybox:1.0": use lower-case letters and digits, separated by ".", "_", "__" or "-"'},
+    {
+      input: 'busybox:1.0:2',
+      reason: 'repository name has an invalid path component "busybox:1.0": use lower-case letters and digits, separated by ".", "_", "__" or "-"',
+    },
     {input: 'localhost:/foo', reason: 'port after ":" in "localhost:" is empty'},
     {input: 'localhost:abc/foo', reason: 'port "abc" in "localhost:abc" must be a number'},
     {input: 'localhost:70000/foo', reason: 'port 70000 in "localhost:70000" is out of range (1-65535)'},

@@ -12,7 +12,11 @@ describe('oci: target prefixes', () => {
   })
 
   test('targets follow the registry naming rules under the reserved layout host', () => {
-    expect(targetReference('oci:./m/', parseReference('busybox:1.36'), '1.36')).toStrictEqual({registry: LAYOUT_REGISTRY, repository: 'library/busybox', tag: '1.36'})
+    expect(targetReference('oci:./m/', parseReference('busybox:1.36'), '1.36')).toStrictEqual({
+      registry: LAYOUT_REGISTRY,
+      repository: 'library/busybox',
+      tag: '1.36',
+    })
     expect(targetReference('oci:./m/', parseReference('localhost:5000/a/b:1'), '1')).toMatchObject({repository: 'localhost-5000/a/b'})
   })
 

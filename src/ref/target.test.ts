@@ -104,9 +104,7 @@ describe('targetReference rejects', () => {
     const name = `${PREFIX}quay.io/${'a'.repeat(220)}`
     expect(error.subject).toBe('target reference')
     expect(error.input).toBe(`${name}:1`)
-    expect(error.reason).toBe(
-      `name "${name}" is ${name.length} characters, at most 255 are allowed (target of ${formatReference(source)} under "${PREFIX}")`,
-    )
+    expect(error.reason).toBe(`name "${name}" is ${name.length} characters, at most 255 are allowed (target of ${formatReference(source)} under "${PREFIX}")`)
     expect(error.cause).toBeInstanceOf(BadReferenceError)
   })
   const badTags: {tag: string; reason: string}[] = [

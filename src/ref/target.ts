@@ -47,7 +47,8 @@ export function formatTargetPrefix(prefix: TargetPrefix): string {
 export function layoutDirOf(text: string): string | null {
   if (!text.startsWith(LAYOUT_SCHEME)) return null
   const dir = text.slice(LAYOUT_SCHEME.length)
-  if (dir === '' || /[\u0000-\u001f]/.test(dir)) throw new BadReferenceError(text, 'an oci: prefix names a directory: oci:DIR/ (e.g. oci:./mirror/)', 'target prefix')
+  if (dir === '' || /[\u0000-\u001f]/.test(dir))
+    throw new BadReferenceError(text, 'an oci: prefix names a directory: oci:DIR/ (e.g. oci:./mirror/)', 'target prefix')
   return dir.endsWith('/') ? dir : `${dir}/`
 }
 

@@ -31,7 +31,10 @@ async function certsDir(name: string, host: string, files: Record<string, string
 }
 
 async function failure(promise: Promise<unknown>): Promise<EndpointError> {
-  const err = await promise.then(() => null, (e: unknown) => e)
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
   expect(err).toBeInstanceOf(EndpointError)
   expect((err as EndpointError).code).toBe('INVALID_TLS')
   return err as EndpointError
@@ -41,7 +44,10 @@ describe('certificateLookup', () => {
   test('--ca-file CAs apply to every host; certs.d adds per-host CAs and the client pair', async () => {
     const dir = await certsDir('full', 'reg.example:5000', {'ca.crt': pki.otherCa, 'client.cert': pki.clientCertificate, 'client.key': pki.clientKey})
     const lookup = await certificateLookup({caFiles: [pki.ca], certsDirs: [join(root, 'missing'), dir]})
-    expect(await lookup('reg.example:5000')).toEqual({ca: [(await pem(pki.ca)).trim(), (await pem(pki.otherCa)).trim()], client: {cert: (await pem(pki.clientCertificate)).trim(), key: await pem(pki.clientKey)}})
+    expect(await lookup('reg.example:5000')).toEqual({
+      ca: [(await pem(pki.ca)).trim(), (await pem(pki.otherCa)).trim()],
+      client: {cert: (await pem(pki.clientCertificate)).trim(), key: await pem(pki.clientKey)},
+    })
     expect(await lookup('other.example')).toEqual({ca: [(await pem(pki.ca)).trim()], client: null})
   })
 
@@ -58,7 +64,9 @@ describe('certificateLookup', () => {
   test('--ca-file problems are one sentence each, before any request', async () => {
     const notPem = join(root, 'not.pem')
     await writeFile(notPem, 'hello')
-    expect((await failure(certificateLookup({caFiles: [join(root, 'nope.pem')], certsDirs: []}))).message).toBe(`--ca-file ${join(root, 'nope.pem')} cannot be read (ENOENT)`)
+    expect((await failure(certificateLookup({caFiles: [join(root, 'nope.pem')], certsDirs: []}))).message).toBe(
+      `--ca-file ${join(root, 'nope.pem')} cannot be read (ENOENT)`,
+    )
     expect((await failure(certificateLookup({caFiles: [notPem], certsDirs: []}))).message).toBe(`--ca-file ${notPem} holds no PEM certificate`)
     expect((await failure(certificateLookup({caFiles: [root], certsDirs: []}))).message).toBe(`--ca-file ${root} is not a regular file`)
   })

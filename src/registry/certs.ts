@@ -66,7 +66,8 @@ async function readCertsDir(dir: string): Promise<HostTls> {
     const base = name.replace(/\.(crt|cert|key)$/, '')
     if (name.endsWith('.crt')) ca.push(...(await readCertificates(path, path)))
     // Docker's rule: a client certificate and its key come in pairs, and a lone half is a mistake worth saying.
-    if (name.endsWith('.key') && !names.includes(`${base}.cert`)) throw new EndpointError(`${path} has no client certificate next to it (${base}.cert)`, 'INVALID_TLS')
+    if (name.endsWith('.key') && !names.includes(`${base}.cert`))
+      throw new EndpointError(`${path} has no client certificate next to it (${base}.cert)`, 'INVALID_TLS')
     if (name.endsWith('.cert') && !names.includes(`${base}.key`)) throw new EndpointError(`${path} has no private key next to it (${base}.key)`, 'INVALID_TLS')
     if (name.endsWith('.cert') && client === null) client = await readClientPair(path, join(dir, `${base}.key`))
   }

@@ -52,7 +52,8 @@ function mirrorEndpoint(registry: string, mirror: string, options: EndpointOptio
     throw new EndpointError(`mirror for ${registry} must be a URL like https://host[:port], got "${redactUserinfo(mirror)}"`)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new EndpointError(`mirror for ${registry} must use http or https, got "${url.protocol}"`)
-  if (url.pathname !== '/' && url.pathname !== '') throw new EndpointError(`mirror for ${registry} must not have a path ("${url.pathname}"): registries serve the API at /v2/`)
+  if (url.pathname !== '/' && url.pathname !== '')
+    throw new EndpointError(`mirror for ${registry} must not have a path ("${url.pathname}"): registries serve the API at /v2/`)
   if (url.username || url.password) throw new EndpointError(`mirror for ${registry} must not carry credentials in its URL; use the docker config file`)
   if (url.protocol === 'http:' && !isInsecure(url.host, options)) {
     throw new EndpointError(`mirror ${url.host} uses plain HTTP: allow it with --insecure-registry ${url.host}`)

@@ -142,4 +142,3 @@ export interface Stores {
   /** The rate-limit budget a registry announced last; null for layouts and registries that send none. */
   rateLimit(registry: string): RateLimit | null
 }
-

@@ -53,7 +53,8 @@ export interface ArtifactDigest {
 export async function verifyBlobInput(input: BlobInput, bundleBytes: Uint8Array, trust: BlobTrust, required: BlobRequirements = {}): Promise<BlobVerification> {
   const bundle = parseBlobBundle(bundleBytes)
   const algorithm = signedAlgorithm(bundle)
-  const artifact = input.kind === 'digest' ? input : {algorithm, digest: await hashUserFile(input.path, algorithm, {what: 'file to verify', maxBytes: input.maxBytes})}
+  const artifact =
+    input.kind === 'digest' ? input : {algorithm, digest: await hashUserFile(input.path, algorithm, {what: 'file to verify', maxBytes: input.maxBytes})}
   return verifyBlob(artifact, bundle, trust, required)
 }
 
@@ -79,7 +80,9 @@ export function verifyBlob(artifact: ArtifactDigest, bundle: Bundle, trust: Blob
   if (artifact.algorithm !== algorithm) throw new BlobVerificationError(`the bundle signs the file's ${algorithm} digest, not a ${artifact.algorithm} one`)
   const {signature, messageDigest} = bundle.content.messageSignature
   if (messageDigest !== undefined && messageDigest.digest.length > 0 && !same(messageDigest.digest, artifact.digest)) {
-    throw new BlobVerificationError(`the bundle is for another file: it signs ${algorithm}:${messageDigest.digest.toString('hex')}, the file is ${algorithm}:${artifact.digest.toString('hex')} (changed since it was signed?)`)
+    throw new BlobVerificationError(
+      `the bundle is for another file: it signs ${algorithm}:${messageDigest.digest.toString('hex')}, the file is ${algorithm}:${artifact.digest.toString('hex')} (changed since it was signed?)`,
+    )
   }
   // sigstore-js would hash the file's bytes itself; here the digest stands for them, and also for what a
   // hashedrekord log entry records.
@@ -108,7 +111,10 @@ function signedAlgorithm(bundle: Bundle): HashName {
   if (bundle.content.$case === 'dsseEnvelope') return 'sha256'
   const algorithm = bundle.content.messageSignature.messageDigest?.algorithm ?? HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED
   const name = HASHES[algorithm]
-  if (name === undefined) throw new BlobVerificationError(`the bundle's message digest uses ${HashAlgorithm[algorithm] ?? algorithm}, which is not supported (SHA-256, SHA-384 or SHA-512)`)
+  if (name === undefined)
+    throw new BlobVerificationError(
+      `the bundle's message digest uses ${HashAlgorithm[algorithm] ?? algorithm}, which is not supported (SHA-256, SHA-384 or SHA-512)`,
+    )
   return name
 }
 
@@ -118,7 +124,8 @@ function verifyEntity(bundle: Bundle, entity: SignedEntity, trust: BlobTrust): S
   try {
     if (trust.kind === 'key') {
       const publicKey = parsePublicKey(trust.pem, 'the --key file')
-      if (bundle.verificationMaterial.content.$case !== 'publicKey') throw new BlobVerificationError('the bundle was signed keyless (it holds a certificate), not with a key: verify it with --identity')
+      if (bundle.verificationMaterial.content.$case !== 'publicKey')
+        throw new BlobVerificationError('the bundle was signed keyless (it holds a certificate), not with a key: verify it with --identity')
       const unsupported = bundle.content.$case === 'messageSignature' ? prehashProblem(publicKey) : null
       if (unsupported !== null) throw new BlobVerificationError(unsupported)
       // The key is the trust; witnesses are optional (our release bundles carry none) but verified when present.

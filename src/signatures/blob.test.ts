@@ -25,7 +25,8 @@ const CONFORMANCE = join(import.meta.dir, '../../test/fixtures/sigstore-conforma
 const conformance = (name: string, file: string) => readFileSync(join(CONFORMANCE, name, file))
 const A_TXT = readFileSync(join(CONFORMANCE, 'a.txt'))
 /** The identity sigstore-conformance's public-good bundles were signed by. */
-const BEACON = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main'
+const BEACON =
+  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main'
 
 let mock: MockSigstore
 let publicGood: TrustedRoot
@@ -103,9 +104,13 @@ describe('keyed', () => {
     expect((await verifyBlobInput({kind: 'file', path, maxBytes: 1024}, bundle, keyed(key.publicPem))).signer.kind).toBe('key')
     expect((await verifyBlobInput({kind: 'digest', algorithm: 'sha256', digest: sha256}, bundle, keyed(key.publicPem))).signer.kind).toBe('key')
     const other = createHash('sha256').update('other').digest()
-    expect(await verifyBlobInput({kind: 'digest', algorithm: 'sha256', digest: other}, bundle, keyed(key.publicPem)).catch((e: Error) => e.message)).toContain('for another file')
+    expect(await verifyBlobInput({kind: 'digest', algorithm: 'sha256', digest: other}, bundle, keyed(key.publicPem)).catch((e: Error) => e.message)).toContain(
+      'for another file',
+    )
     const sha512 = createHash('sha512').update(DATA).digest()
-    expect(await verifyBlobInput({kind: 'digest', algorithm: 'sha512', digest: sha512}, bundle, keyed(key.publicPem)).catch((e: Error) => e.message)).toContain('signs the file\'s sha256 digest')
+    expect(await verifyBlobInput({kind: 'digest', algorithm: 'sha512', digest: sha512}, bundle, keyed(key.publicPem)).catch((e: Error) => e.message)).toContain(
+      "signs the file's sha256 digest",
+    )
   })
 
   test('an Ed25519 message signature covers the whole file, which a digest cannot stand for: refused in one sentence', async () => {
@@ -124,7 +129,10 @@ describe('keyed', () => {
 describe('keyless', () => {
   test('verifies by identity under the trusted root; another identity, root or a --key are refused', async () => {
     const bundle = await signBlobKeyless({data: DATA, identityToken: fakeIdentityToken({sub: SUBJECT, iss: ISSUER}), fulcioURL: mock.url, rekorURL: mock.url})
-    expect(check(DATA, bundle, {kind: 'identity', identity, trustedRoot: mock.trustedRoot})).toEqual({signer: {kind: 'identity', subject: SUBJECT, issuer: ISSUER}, statement: null})
+    expect(check(DATA, bundle, {kind: 'identity', identity, trustedRoot: mock.trustedRoot})).toEqual({
+      signer: {kind: 'identity', subject: SUBJECT, issuer: ISSUER},
+      statement: null,
+    })
     const other = {...identity, subject: {kind: 'exact' as const, value: `${SUBJECT}x`}}
     expect(failure(() => check(DATA, bundle, {kind: 'identity', identity: other, trustedRoot: mock.trustedRoot}))).toContain('not the expected identity')
     expect(failure(() => check(DATA, bundle, keyed(makeKeyPair().publicPem)))).toContain('signed keyless')
@@ -132,7 +140,11 @@ describe('keyless', () => {
 
   test('a public-good in-toto attestation (DSSE) verifies by identity and yields its statement', () => {
     const beacon = {issuer: ISSUER, subject: {kind: 'exact' as const, value: BEACON}}
-    const verified = check(A_TXT, conformance('happy-path-intoto-in-dsse-v3', 'bundle.sigstore.json'), {kind: 'identity', identity: beacon, trustedRoot: publicGood})
+    const verified = check(A_TXT, conformance('happy-path-intoto-in-dsse-v3', 'bundle.sigstore.json'), {
+      kind: 'identity',
+      identity: beacon,
+      trustedRoot: publicGood,
+    })
     expect(verified.signer).toEqual({kind: 'identity', subject: BEACON, issuer: ISSUER})
     expect(verified.statement?.['_type']).toBe('https://in-toto.io/Statement/v1')
   })

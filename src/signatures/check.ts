@@ -30,7 +30,9 @@ export class TrustStore {
     let trust = this.trusts.get(key)
     if (!trust) {
       // buildTrust checks keys and identity patterns up front, so a bad one is one clear error, not a verdict per candidate.
-      trust = this.root(input.trustedRoot).then((trustedRoot) => buildTrust({keys: input.keys.map((k) => ({pem: k.pem})), identities: [...input.identities], trustedRoot}))
+      trust = this.root(input.trustedRoot).then((trustedRoot) =>
+        buildTrust({keys: input.keys.map((k) => ({pem: k.pem})), identities: [...input.identities], trustedRoot}),
+      )
       this.trusts.set(key, trust)
     }
     return trust
@@ -88,15 +90,20 @@ export async function checkPolicy(
     digests.map(async (digest) => {
       const artifacts = await discoverArtifacts(repo, digest, signal)
       found?.set(digest, artifacts)
-      return eachCandidate(repo, artifacts, (candidate) => {
-        const verdict: DigestVerdict = {...verifyCandidate(candidate, digest, entryTrust), digest}
-        const claim = verdict.claim
-        const asAttestation = required.map(({predicateType, trust}) => {
-          if (claim.kind !== 'attestation' || claim.predicateType !== predicateType) return null
-          return trust === entryTrust ? verdict : {...verifyCandidate(candidate, digest, trust), digest}
-        })
-        return {verdict, asAttestation}
-      }, signal)
+      return eachCandidate(
+        repo,
+        artifacts,
+        (candidate) => {
+          const verdict: DigestVerdict = {...verifyCandidate(candidate, digest, entryTrust), digest}
+          const claim = verdict.claim
+          const asAttestation = required.map(({predicateType, trust}) => {
+            if (claim.kind !== 'attestation' || claim.predicateType !== predicateType) return null
+            return trust === entryTrust ? verdict : {...verifyCandidate(candidate, digest, trust), digest}
+          })
+          return {verdict, asAttestation}
+        },
+        signal,
+      )
     }),
   )
   const judged = perDigest.flat()

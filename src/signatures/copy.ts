@@ -143,7 +143,12 @@ function digestOf(descriptor: Descriptor): Digest {
  * `{}` config and the bundle layer) unless present, then the manifest by digest, whose put adds it to the fallback
  * index if the registry does not index the subject itself. The manifest must carry `subject` and its `mediaType`.
  */
-export async function pushReferrer(repo: RepositoryHandle, manifestBytes: Uint8Array, blobs: readonly Uint8Array[], signal?: AbortSignal): Promise<{digest: Digest; referrer: ReferrerRecord}> {
+export async function pushReferrer(
+  repo: RepositoryHandle,
+  manifestBytes: Uint8Array,
+  blobs: readonly Uint8Array[],
+  signal?: AbortSignal,
+): Promise<{digest: Digest; referrer: ReferrerRecord}> {
   const mediaType = (JSON.parse(new TextDecoder().decode(manifestBytes)) as {mediaType?: unknown}).mediaType
   if (typeof mediaType !== 'string') throw new Error('a referrer manifest must declare its mediaType')
   const digest = sha256Digest(manifestBytes)
@@ -166,9 +171,19 @@ export interface LegacySignatureLayer {
  * absent. Idempotent: a layer with the same payload digest and the same signature annotation already there
  * means nothing is written. Concurrent writers are handled with If-Match and a re-read.
  */
-export async function appendLegacySignature(repo: RepositoryHandle, subjectDigest: Digest, layer: LegacySignatureLayer, signal?: AbortSignal): Promise<'appended' | 'already-present'> {
+export async function appendLegacySignature(
+  repo: RepositoryHandle,
+  subjectDigest: Digest,
+  layer: LegacySignatureLayer,
+  signal?: AbortSignal,
+): Promise<'appended' | 'already-present'> {
   const tag = legacyTag(subjectDigest, layer.mediaType === DSSE_MEDIA_TYPE ? 'att' : 'sig')
-  const descriptor: Descriptor = {mediaType: layer.mediaType, size: layer.payload.byteLength, digest: sha256Digest(layer.payload), annotations: {...layer.annotations}}
+  const descriptor: Descriptor = {
+    mediaType: layer.mediaType,
+    size: layer.payload.byteLength,
+    digest: sha256Digest(layer.payload),
+    annotations: {...layer.annotations},
+  }
   for (let attempt = 1; attempt <= MERGE_ATTEMPTS; attempt++) {
     const current = await repo.getManifestIfPresent(tag, signal ? {signal} : {})
     const have = current === null ? [] : imageOf(current, repo, tag).layers

@@ -48,7 +48,12 @@ describe('attestations are not signatures', () => {
   })
 
   test('a required attestation is verified, missing or failed', () => {
-    expect(decideAttestation(SLSA, [ok, attested])).toEqual({predicateType: SLSA, status: 'verified', signers: [{kind: 'key', fingerprint: 'sha256:aa'}], reasons: []})
+    expect(decideAttestation(SLSA, [ok, attested])).toEqual({
+      predicateType: SLSA,
+      status: 'verified',
+      signers: [{kind: 'key', fingerprint: 'sha256:aa'}],
+      reasons: [],
+    })
     // A signature, or an attestation of another type, is not the attestation asked for.
     expect(decideAttestation(SLSA, [ok, {...attested, claim: {kind: 'attestation', predicateType: 'https://spdx.dev/Document'}}])).toEqual({
       predicateType: SLSA,
@@ -56,7 +61,12 @@ describe('attestations are not signatures', () => {
       signers: [],
       reasons: [`required attestation ${SLSA} was not found`],
     })
-    expect(decideAttestation(SLSA, [badAttestation])).toEqual({predicateType: SLSA, status: 'failed', signers: [], reasons: [`required attestation ${SLSA}: referrer sha256:bb: signature does not verify`]})
+    expect(decideAttestation(SLSA, [badAttestation])).toEqual({
+      predicateType: SLSA,
+      status: 'failed',
+      signers: [],
+      reasons: [`required attestation ${SLSA}: referrer sha256:bb: signature does not verify`],
+    })
   })
 
   test('an unmet attestation fails the entry but keeps who signed it; met ones change nothing', () => {

@@ -36,7 +36,10 @@ const MAX_REASONS = 5
 type Verdict = CandidateVerdict & {digest?: string}
 type Verified = Extract<CandidateVerdict, {kind: 'verified'}> & {digest?: string}
 
-export function decideSignatures(policy: {verify: SignaturePolicy['verify']; keys: readonly unknown[]; identities: readonly unknown[]}, verdicts: readonly Verdict[]): SignatureDecision {
+export function decideSignatures(
+  policy: {verify: SignaturePolicy['verify']; keys: readonly unknown[]; identities: readonly unknown[]},
+  verdicts: readonly Verdict[],
+): SignatureDecision {
   const none = {signers: [], verifiedDigests: [], attestations: []}
   const signatures = verdicts.filter((v) => v.claim.kind === 'signature')
   const found = signatures.length
@@ -49,7 +52,14 @@ export function decideSignatures(policy: {verify: SignaturePolicy['verify']; key
       : {status: 'unsigned', ...none, found, reasons: []}
   }
   if (policy.keys.length === 0 && policy.identities.length === 0) {
-    return {status: 'failed', ...none, found, reasons: [`${found} signature${found === 1 ? ' was' : 's were'} found, but no keys or identities are configured to verify them: add signatures.keys or signatures.identities, or set verify: skip`]}
+    return {
+      status: 'failed',
+      ...none,
+      found,
+      reasons: [
+        `${found} signature${found === 1 ? ' was' : 's were'} found, but no keys or identities are configured to verify them: add signatures.keys or signatures.identities, or set verify: skip`,
+      ],
+    }
   }
   const verified = signatures.filter((v): v is Verified => v.kind === 'verified')
   if (verified.length) {
@@ -76,7 +86,12 @@ export function decideAttestation(predicateType: string, verdicts: readonly Verd
 export function withAttestations(decision: SignatureDecision, attestations: readonly AttestationDecision[]): SignatureDecision {
   const unmet = attestations.filter((a) => a.status !== 'verified')
   if (unmet.length === 0) return {...decision, attestations: [...attestations]}
-  return {...decision, status: 'failed', reasons: [...decision.reasons, ...unmet.flatMap((a) => a.reasons)].slice(0, MAX_REASONS * 2), attestations: [...attestations]}
+  return {
+    ...decision,
+    status: 'failed',
+    reasons: [...decision.reasons, ...unmet.flatMap((a) => a.reasons)].slice(0, MAX_REASONS * 2),
+    attestations: [...attestations],
+  }
 }
 
 function failureReasons(verdicts: readonly Verdict[]): string[] {

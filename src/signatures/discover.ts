@@ -123,10 +123,18 @@ export function candidatesOf(repo: RepositoryHandle, artifacts: readonly Artifac
  * the result (a verdict) holds a few blobs at once, not all of them. More than MAX_SIGNATURE_BYTES_TOTAL of
  * layers for these artifacts is refused before it is read (declared sizes) or while it is (actual bytes).
  */
-export async function eachCandidate<R>(repo: RepositoryHandle, artifacts: readonly Artifact[], visit: (candidate: Candidate) => R, signal?: AbortSignal): Promise<R[]> {
+export async function eachCandidate<R>(
+  repo: RepositoryHandle,
+  artifacts: readonly Artifact[],
+  visit: (candidate: Candidate) => R,
+  signal?: AbortSignal,
+): Promise<R[]> {
   const planned = artifacts.flatMap((artifact) => plannedCandidates(artifact))
   const first = artifacts[0]
-  const budget = new ByteBudget(repo, first === undefined ? 'the image' : first.kind === 'legacy-tag' ? first.tag : (subjectOf(first.manifest) ?? first.manifest.digest))
+  const budget = new ByteBudget(
+    repo,
+    first === undefined ? 'the image' : first.kind === 'legacy-tag' ? first.tag : (subjectOf(first.manifest) ?? first.manifest.digest),
+  )
   budget.check(planned.reduce((n, p) => n + Math.max(0, p.layer.size), 0))
   return mapLimit(planned, FETCH_CONCURRENCY, async (p): Promise<R> => {
     const bytes = await repo.getSmallBlob(p.layer.digest as Digest, MAX_SIGNATURE_BLOB_BYTES, {signal})
@@ -157,7 +165,10 @@ class ByteBudget {
 
   check(total: number): void {
     if (total <= MAX_SIGNATURE_BYTES_TOTAL) return
-    throw new SignatureError('SIGNATURES_TOO_LARGE', `${this.repo.name}: the signatures next to ${this.subject} exceed ${MAX_SIGNATURE_BYTES_TOTAL / (1024 * 1024)} MiB in total, more than image-syncer reads for one image`)
+    throw new SignatureError(
+      'SIGNATURES_TOO_LARGE',
+      `${this.repo.name}: the signatures next to ${this.subject} exceed ${MAX_SIGNATURE_BYTES_TOTAL / (1024 * 1024)} MiB in total, more than image-syncer reads for one image`,
+    )
   }
 }
 
@@ -175,7 +186,9 @@ function plannedCandidates(artifact: Artifact): PlannedCandidate[] {
     const wanted = artifact.suffix === 'sig' ? SIMPLE_SIGNING_MEDIA_TYPE : artifact.suffix === 'att' ? DSSE_MEDIA_TYPE : null
     if (wanted === null) return []
     const kind = artifact.suffix === 'sig' ? 'simple-signing' : 'dsse-envelope'
-    return manifest.layers.flatMap((layer, i) => (layer.mediaType === wanted && isDigest(layer.digest) ? [{kind, layer, source: `tag ${artifact.tag} layer ${i}`}] : []))
+    return manifest.layers.flatMap((layer, i) =>
+      layer.mediaType === wanted && isDigest(layer.digest) ? [{kind, layer, source: `tag ${artifact.tag} layer ${i}`}] : [],
+    )
   }
   const source = `referrer ${artifact.manifest.digest}`
   const only = manifest.layers.length === 1 ? manifest.layers[0]! : undefined

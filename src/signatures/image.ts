@@ -38,13 +38,18 @@ export async function verifyImage(request: ImageRequest & {trust: TrustInput; at
   const checked = await checkPolicy(repo, [digest], new TrustStore(), input, request.signal)
   // `required`: a verify command that finds nothing has verified nothing.
   const signatures = decideSignatures({verify: 'required', keys: request.trust.keys, identities: request.trust.identities}, checked.verdicts)
-  const decision = withAttestations(signatures, checked.attestations.map((a) => decideAttestation(a.predicateType, a.verdicts)))
+  const decision = withAttestations(
+    signatures,
+    checked.attestations.map((a) => decideAttestation(a.predicateType, a.verdicts)),
+  )
   const types = new Set(checked.verdicts.flatMap((v) => (v.kind === 'verified' && v.claim.kind === 'attestation' ? [v.claim.predicateType] : [])))
   const verifiedAttestations = [...types].map((predicateType) => ({predicateType, signers: decideAttestation(predicateType, checked.verdicts).signers}))
   return {reference, digest, decision, verifiedAttestations}
 }
 
-export async function signImage(request: ImageRequest & {spec: SignSpec; env: Record<string, string | undefined>}): Promise<{reference: string; digest: Digest; outcome: SignOutcome}> {
+export async function signImage(
+  request: ImageRequest & {spec: SignSpec; env: Record<string, string | undefined>},
+): Promise<{reference: string; digest: Digest; outcome: SignOutcome}> {
   const {repo, digest, reference, mediaType, size} = await resolve(request)
   const outcome = await signTarget(repo, {digest, mediaType, size}, request.spec, request.env, request.signal)
   return {reference, digest, outcome}

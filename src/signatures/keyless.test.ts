@@ -37,7 +37,12 @@ const trustOf = (identities: Identity[], m = mock): Trust => buildTrust({keys: [
 const urls = (m = mock) => ({identityToken: TOKEN, fulcioURL: m.url, rekorURL: m.url})
 const bundleCandidate = (bundle: Uint8Array): Candidate => ({kind: 'bundle', bundle, source: 'test'})
 const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
-const verifiedAs = (subject: string, issuer = ISSUER): CandidateVerdict => ({kind: 'verified', signer: {kind: 'identity', subject, issuer}, source: 'test', claim: {kind: 'signature'}})
+const verifiedAs = (subject: string, issuer = ISSUER): CandidateVerdict => ({
+  kind: 'verified',
+  signer: {kind: 'identity', subject, issuer},
+  source: 'test',
+  claim: {kind: 'signature'},
+})
 
 function expectFailed(verdict: CandidateVerdict, reason: RegExp): void {
   expect(verdict.kind).toBe('failed')
@@ -48,7 +53,12 @@ function expectFailed(verdict: CandidateVerdict, reason: RegExp): void {
 function attestationLayer(bundleBytes: Uint8Array, rekorBundle?: string): Candidate {
   const bundle = bundleFromJSON(json(bundleBytes))
   const material = bundle.verificationMaterial.content
-  const der = material.$case === 'certificate' ? material.certificate.rawBytes : material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]!.rawBytes : undefined
+  const der =
+    material.$case === 'certificate'
+      ? material.certificate.rawBytes
+      : material.$case === 'x509CertificateChain'
+        ? material.x509CertificateChain.certificates[0]!.rawBytes
+        : undefined
   const serialized = bundleToJSON(bundle) as {dsseEnvelope: unknown}
   return {
     kind: 'dsse-envelope',
@@ -64,9 +74,22 @@ function attestationLayer(bundleBytes: Uint8Array, rekorBundle?: string): Candid
 
 /** A Rekor bundle annotation for an `intoto` 0.0.1 entry (cosign ≤ 2.2.2 attestations), signed by the mock log. */
 async function intoto001Annotation(m: MockSigstore): Promise<string> {
-  const logged = await m.tlog.log({apiVersion: '0.0.1', kind: 'intoto', spec: {content: {hash: {algorithm: 'sha256', value: '00'.repeat(32)}}, publicKey: 'AAAA'}})
-  const entry = Object.values(logged)[0] as {body: string; integratedTime: number; logIndex: number; logID: string; verification: {signedEntryTimestamp: string}}
-  return JSON.stringify({SignedEntryTimestamp: entry.verification.signedEntryTimestamp, Payload: {body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.logIndex, logID: entry.logID}})
+  const logged = await m.tlog.log({
+    apiVersion: '0.0.1',
+    kind: 'intoto',
+    spec: {content: {hash: {algorithm: 'sha256', value: '00'.repeat(32)}}, publicKey: 'AAAA'},
+  })
+  const entry = Object.values(logged)[0] as {
+    body: string
+    integratedTime: number
+    logIndex: number
+    logID: string
+    verification: {signedEntryTimestamp: string}
+  }
+  return JSON.stringify({
+    SignedEntryTimestamp: entry.verification.signedEntryTimestamp,
+    Payload: {body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.logIndex, logID: entry.logID},
+  })
 }
 
 describe('keyless bundles (cosign v3 format)', () => {
@@ -123,14 +146,27 @@ describe('keyless identity policy', () => {
   })
 
   test('a wrong issuer fails', () => {
-    expectFailed(verifyCandidate(bundleCandidate(bytes), DIGEST, trustOf([{issuer: 'https://accounts.google.com', subject: ME.subject}])), /UNTRUSTED_SIGNER_ERROR/)
+    expectFailed(
+      verifyCandidate(bundleCandidate(bytes), DIGEST, trustOf([{issuer: 'https://accounts.google.com', subject: ME.subject}])),
+      /UNTRUSTED_SIGNER_ERROR/,
+    )
   })
 
   test('regular expressions are anchored: "acme" does not match "evil-acme", a prefix pattern does not match a longer URL', async () => {
     const evil = await signBundleKeyless({digest: DIGEST, ...urls(), identityToken: fakeIdentityToken({sub: 'evil-acme', iss: ISSUER})})
-    expectFailed(verifyCandidate(bundleCandidate(evil), DIGEST, trustOf([{issuer: ISSUER, subject: {kind: 'regexp', pattern: 'acme'}}])), /"evil-acme".*UNTRUSTED_SIGNER_ERROR/)
-    const embedded = await signBundleKeyless({digest: DIGEST, ...urls(), identityToken: fakeIdentityToken({sub: `https://evil.example/?u=${SUBJECT}`, iss: ISSUER})})
-    expectFailed(verifyCandidate(bundleCandidate(embedded), DIGEST, trustOf([{issuer: ISSUER, subject: {kind: 'regexp', pattern: 'https://github\\.com/acme/app/.*'}}])), /UNTRUSTED_SIGNER_ERROR/)
+    expectFailed(
+      verifyCandidate(bundleCandidate(evil), DIGEST, trustOf([{issuer: ISSUER, subject: {kind: 'regexp', pattern: 'acme'}}])),
+      /"evil-acme".*UNTRUSTED_SIGNER_ERROR/,
+    )
+    const embedded = await signBundleKeyless({
+      digest: DIGEST,
+      ...urls(),
+      identityToken: fakeIdentityToken({sub: `https://evil.example/?u=${SUBJECT}`, iss: ISSUER}),
+    })
+    expectFailed(
+      verifyCandidate(bundleCandidate(embedded), DIGEST, trustOf([{issuer: ISSUER, subject: {kind: 'regexp', pattern: 'https://github\\.com/acme/app/.*'}}])),
+      /UNTRUSTED_SIGNER_ERROR/,
+    )
     expectFailed(verifyCandidate(bundleCandidate(embedded), DIGEST, trustOf([ME])), /UNTRUSTED_SIGNER_ERROR/)
   })
 
@@ -155,7 +191,9 @@ describe('keyless legacy .sig and .att', () => {
   test('signLegacyKeyless writes cosign annotations that verify as a legacy layer', async () => {
     const payload = simpleSigningPayload('registry.example/app', DIGEST)
     const {annotations} = await signLegacyKeyless({payload, ...urls()})
-    expect(Object.keys(annotations).sort()).toEqual([COSIGN_ANNOTATIONS.signature, COSIGN_ANNOTATIONS.bundle, COSIGN_ANNOTATIONS.certificate, COSIGN_ANNOTATIONS.chain].sort())
+    expect(Object.keys(annotations).sort()).toEqual(
+      [COSIGN_ANNOTATIONS.signature, COSIGN_ANNOTATIONS.bundle, COSIGN_ANNOTATIONS.certificate, COSIGN_ANNOTATIONS.chain].sort(),
+    )
     expect(annotations[COSIGN_ANNOTATIONS.certificate]).toStartWith('-----BEGIN CERTIFICATE-----\n')
     const rekor = JSON.parse(annotations[COSIGN_ANNOTATIONS.bundle]!) as {Payload: Record<string, unknown>}
     expect(Object.keys(rekor)).toEqual(['SignedEntryTimestamp', 'Payload'])
@@ -164,7 +202,10 @@ describe('keyless legacy .sig and .att', () => {
     const candidate: Candidate = {kind: 'simple-signing', payload, annotations, source: 'test'}
     expect(verifyCandidate(candidate, DIGEST, trustOf([ME]))).toEqual(verifiedAs(SUBJECT))
     expectFailed(verifyCandidate(candidate, `sha256:${'cd'.repeat(32)}`, trustOf([ME])), /signature is for image/)
-    expectFailed(verifyCandidate({...candidate, payload: simpleSigningPayload('registry.example/app', `sha256:${'cd'.repeat(32)}`)}, DIGEST, trustOf([ME])), /keyless verification failed/)
+    expectFailed(
+      verifyCandidate({...candidate, payload: simpleSigningPayload('registry.example/app', `sha256:${'cd'.repeat(32)}`)}, DIGEST, trustOf([ME])),
+      /keyless verification failed/,
+    )
   })
 
   test('with a TSA the rfc3161timestamp annotation is written and verified', async () => {
@@ -177,7 +218,10 @@ describe('keyless legacy .sig and .att', () => {
   test('a keyless legacy .att with a dsse entry verifies; with an intoto 0.0.1 entry it cannot', async () => {
     const bytes = await signBundleKeyless({digest: DIGEST, ...urls()})
     // A legacy .att is an attestation even with cosign's signing predicate: cosign verify reads only .sig and bundles.
-    expect(verifyCandidate(attestationLayer(bytes), DIGEST, trustOf([ME]))).toEqual({...verifiedAs(SUBJECT), claim: {kind: 'attestation', predicateType: COSIGN_SIGN_PREDICATE}})
+    expect(verifyCandidate(attestationLayer(bytes), DIGEST, trustOf([ME]))).toEqual({
+      ...verifiedAs(SUBJECT),
+      claim: {kind: 'attestation', predicateType: COSIGN_SIGN_PREDICATE},
+    })
     const old = attestationLayer(bytes, await intoto001Annotation(mock))
     expectFailed(verifyCandidate(old, DIGEST, trustOf([ME])), /entry is of kind intoto 0\.0\.1 .* cannot be verified/)
   })
@@ -201,7 +245,10 @@ describe('keyed signatures with a transparency log', () => {
     expect(verdict).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: key.fingerprint}, source: 'test', claim: {kind: 'signature'}})
     const entries = (bundle['verificationMaterial'] as {tlogEntries: Array<{integratedTime: string}>}).tlogEntries
     entries[0]!.integratedTime = String(Number(entries[0]!.integratedTime) + 1)
-    expectFailed(verifyCandidate(bundleCandidate(encode(bundle)), DIGEST, keyTrust()), /no trusted key verifies the signature: inclusion promise could not be verified \(TLOG_INCLUSION_PROMISE_ERROR\)/)
+    expectFailed(
+      verifyCandidate(bundleCandidate(encode(bundle)), DIGEST, keyTrust()),
+      /no trusted key verifies the signature: inclusion promise could not be verified \(TLOG_INCLUSION_PROMISE_ERROR\)/,
+    )
   })
 
   test('entries from logs the trusted root does not know are ignored: the key alone is trusted', async () => {
@@ -214,6 +261,11 @@ describe('keyed signatures with a transparency log', () => {
     const builder = new DSSEBundleBuilder({signer: keySigner(key), witnesses: []})
     const bundle = await builder.create({data: Buffer.from(imageStatement(DIGEST)), type: 'application/vnd.in-toto+json'})
     const layer = attestationLayer(encode(bundleToJSON(bundle)), await intoto001Annotation(mock))
-    expect(verifyCandidate(layer, DIGEST, keyTrust())).toEqual({kind: 'verified', signer: {kind: 'key', fingerprint: key.fingerprint}, source: 'test', claim: {kind: 'attestation', predicateType: COSIGN_SIGN_PREDICATE}})
+    expect(verifyCandidate(layer, DIGEST, keyTrust())).toEqual({
+      kind: 'verified',
+      signer: {kind: 'key', fingerprint: key.fingerprint},
+      source: 'test',
+      claim: {kind: 'attestation', predicateType: COSIGN_SIGN_PREDICATE},
+    })
   })
 })

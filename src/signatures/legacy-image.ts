@@ -95,9 +95,18 @@ function signatureManifest(base: Manifest | null, config: Descriptor, layers: re
  * Returns false when the tag changed meanwhile (412), so the caller re-reads and merges again.
  * Every layer blob must already be in `repo`.
  */
-export async function writeSignatureImage(repo: RepositoryHandle, tag: string, current: EtaggedManifest | null, layers: readonly Descriptor[], signal?: AbortSignal): Promise<boolean> {
+export async function writeSignatureImage(
+  repo: RepositoryHandle,
+  tag: string,
+  current: EtaggedManifest | null,
+  layers: readonly Descriptor[],
+  signal?: AbortSignal,
+): Promise<boolean> {
   if (layers.length > MAX_SIGNATURE_LAYERS) {
-    throw new LegacySignatureError('TOO_MANY_LAYERS', `${repo.name}:${tag} would have ${layers.length} signatures; cosign reads at most ${MAX_SIGNATURE_LAYERS}`)
+    throw new LegacySignatureError(
+      'TOO_MANY_LAYERS',
+      `${repo.name}:${tag} would have ${layers.length} signatures; cosign reads at most ${MAX_SIGNATURE_LAYERS}`,
+    )
   }
   const base = current === null ? null : imageOf(current, repo, tag)
   const kept = base?.layers.length ?? 0

@@ -3,7 +3,14 @@ import {thrownBy} from '../../test/support/errors.ts'
 import {createHash} from 'node:crypto'
 import {BUNDLE_V01_MEDIA_TYPE, bundleFromJSON, bundleToJSON} from '@sigstore/bundle'
 import {pem} from '@sigstore/core'
-import {COSIGN_ANNOTATIONS, certificatePem, legacyAttestationBundle, legacySignatureBundle, rekorBundleFromTlogEntry, tlogEntryFromRekorBundle} from './legacy.ts'
+import {
+  COSIGN_ANNOTATIONS,
+  certificatePem,
+  legacyAttestationBundle,
+  legacySignatureBundle,
+  rekorBundleFromTlogEntry,
+  tlogEntryFromRekorBundle,
+} from './legacy.ts'
 import {SignatureError} from './trust.ts'
 
 const body = Buffer.from(JSON.stringify({apiVersion: '0.0.1', kind: 'hashedrekord', spec: {}}))

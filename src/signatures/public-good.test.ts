@@ -19,7 +19,9 @@ const ISSUER = 'https://github.com/login/oauth'
 
 const statement = JSON.parse(readFileSync(join(FIXTURES, 'statement.json'), 'utf8')) as {subject: Array<{digest: {sha512: string}}>; predicateType: string}
 const DIGEST = `sha512:${statement.subject[0]!.digest.sha512}`
-const bundles = readdirSync(FIXTURES).filter((name) => name.endsWith('.sigstore')).sort()
+const bundles = readdirSync(FIXTURES)
+  .filter((name) => name.endsWith('.sigstore'))
+  .sort()
 const ME: Identity = {issuer: ISSUER, subject: {kind: 'exact', value: SIGNER}}
 
 describe('public-good bundles, offline, with the embedded trusted root', async () => {
@@ -33,10 +35,17 @@ describe('public-good bundles, offline, with the embedded trusted root', async (
   // npm provenance is an attestation (its predicate is not cosign's signing predicate), never a signature.
   test.each(bundles)('%s verifies and is bound to the statement subject', (name) => {
     const bytes = readFileSync(join(FIXTURES, name))
-    const payload = JSON.parse(Buffer.from((JSON.parse(bytes.toString('utf8')) as {dsseEnvelope: {payload: string}}).dsseEnvelope.payload, 'base64').toString('utf8'))
+    const payload = JSON.parse(
+      Buffer.from((JSON.parse(bytes.toString('utf8')) as {dsseEnvelope: {payload: string}}).dsseEnvelope.payload, 'base64').toString('utf8'),
+    )
     expect(payload).toEqual(statement)
     const verdict = verifyCandidate({kind: 'bundle', bundle: bytes, source: name}, DIGEST, trust)
-    expect(verdict).toEqual({kind: 'verified', signer: {kind: 'identity', subject: SIGNER, issuer: ISSUER}, source: name, claim: {kind: 'attestation', predicateType: statement.predicateType}})
+    expect(verdict).toEqual({
+      kind: 'verified',
+      signer: {kind: 'identity', subject: SIGNER, issuer: ISSUER},
+      source: name,
+      claim: {kind: 'attestation', predicateType: statement.predicateType},
+    })
   })
 
   test.each(bundles)('%s fails for another digest, another signer, or with a byte of the payload changed', (name) => {
@@ -44,9 +53,14 @@ describe('public-good bundles, offline, with the embedded trusted root', async (
     const other = verifyCandidate({kind: 'bundle', bundle: bytes, source: name}, `sha512:${'0'.repeat(128)}`, trust)
     expect(other).toMatchObject({kind: 'failed', reason: expect.stringContaining('subjects do not include')})
     const stranger = buildTrust({keys: [], identities: [{issuer: ISSUER, subject: {kind: 'regexp', pattern: 'dehamer\\.com'}}], trustedRoot})
-    expect(verifyCandidate({kind: 'bundle', bundle: bytes, source: name}, DIGEST, stranger)).toMatchObject({kind: 'failed', reason: expect.stringContaining('UNTRUSTED_SIGNER_ERROR')})
+    expect(verifyCandidate({kind: 'bundle', bundle: bytes, source: name}, DIGEST, stranger)).toMatchObject({
+      kind: 'failed',
+      reason: expect.stringContaining('UNTRUSTED_SIGNER_ERROR'),
+    })
     const json = JSON.parse(bytes.toString('utf8')) as {dsseEnvelope: {payload: string}}
-    json.dsseEnvelope.payload = Buffer.from(Buffer.from(json.dsseEnvelope.payload, 'base64').toString('utf8').replace('"sigstore"', '"sigstorf"')).toString('base64')
+    json.dsseEnvelope.payload = Buffer.from(Buffer.from(json.dsseEnvelope.payload, 'base64').toString('utf8').replace('"sigstore"', '"sigstorf"')).toString(
+      'base64',
+    )
     const tampered = verifyCandidate({kind: 'bundle', bundle: new TextEncoder().encode(JSON.stringify(json)), source: name}, DIGEST, trust)
     expect(tampered.kind).toBe('failed')
   })

@@ -28,7 +28,13 @@ export interface Subject {
   size: number
 }
 
-export async function signTarget(repo: RepositoryHandle, subject: Subject, spec: SignSpec, env: Record<string, string | undefined>, signal?: AbortSignal): Promise<SignOutcome> {
+export async function signTarget(
+  repo: RepositoryHandle,
+  subject: Subject,
+  spec: SignSpec,
+  env: Record<string, string | undefined>,
+  signal?: AbortSignal,
+): Promise<SignOutcome> {
   const signer = await signerFor(spec, env)
   if (await alreadySigned(repo, subject.digest, signer.id, signal)) return 'already-signed'
   const marker = {[SIGNER_ANNOTATION]: signer.id}

@@ -57,7 +57,11 @@ describe('loadSigningKey', () => {
     const sec1 = pair.privateKey.export({format: 'pem', type: 'sec1'}).toString()
     const encrypted = pair.privateKey.export({format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'hunter2'}).toString()
     expect(encrypted).toStartWith('-----BEGIN ENCRYPTED PRIVATE KEY-----')
-    const keys = [await loadSigningKey(await keyFile('p8.pem', pair.privatePem)), await loadSigningKey(await keyFile('sec1.pem', sec1)), await loadSigningKey(await keyFile('enc.pem', encrypted), 'hunter2')]
+    const keys = [
+      await loadSigningKey(await keyFile('p8.pem', pair.privatePem)),
+      await loadSigningKey(await keyFile('sec1.pem', sec1)),
+      await loadSigningKey(await keyFile('enc.pem', encrypted), 'hunter2'),
+    ]
     for (const key of keys) {
       expect(key.fingerprint).toBe(keyFingerprint(pair.publicPem))
       expect(key.hint).toBe(keyHint(pair.publicKey))
@@ -77,12 +81,24 @@ describe('loadSigningKey', () => {
     const cosign = '-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnt9fQ==\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n'
     const p384 = generateKeyPairSync('ec', {namedCurve: 'P-384'}).privateKey.export({format: 'pem', type: 'pkcs8'}).toString()
     const cases: Array<[string, string, string | undefined, string, string]> = [
-      ['cosign.key', cosign, 'pw', 'SIGNING_KEY_UNSUPPORTED', 'is a cosign-encrypted key (ENCRYPTED SIGSTORE PRIVATE KEY), which is not supported; export it as PKCS#8 PEM'],
+      [
+        'cosign.key',
+        cosign,
+        'pw',
+        'SIGNING_KEY_UNSUPPORTED',
+        'is a cosign-encrypted key (ENCRYPTED SIGSTORE PRIVATE KEY), which is not supported; export it as PKCS#8 PEM',
+      ],
       ['nopw.pem', encrypted, undefined, 'SIGNING_KEY_PASSWORD', 'is encrypted and no password was given'],
       ['badpw.pem', encrypted, 'wrong', 'SIGNING_KEY_PASSWORD', 'could not be decrypted with the given password'],
       ['pub.pem', pair.publicPem, undefined, 'SIGNING_KEY_INVALID', 'is a PEM "PUBLIC KEY", not a private key'],
       ['junk.pem', 'junk', undefined, 'SIGNING_KEY_INVALID', 'is not PEM'],
-      ['broken.pem', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', undefined, 'SIGNING_KEY_INVALID', 'could not be parsed as a PEM private key'],
+      [
+        'broken.pem',
+        '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
+        undefined,
+        'SIGNING_KEY_INVALID',
+        'could not be parsed as a PEM private key',
+      ],
       ['p384.pem', p384, undefined, 'SIGNING_KEY_UNSUPPORTED', 'is an ECDSA key on secp384r1; only P-256 is supported'],
     ]
     for (const [name, pem, password, code, reason] of cases) {
@@ -133,7 +149,9 @@ describe('keylessToken', () => {
   const jwt = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJtZSJ9.c2ln'
 
   test('SYNCER_OIDC_TOKEN comes first', async () => {
-    expect(await keylessToken({SYNCER_OIDC_TOKEN: ` ${jwt}\n`, ACTIONS_ID_TOKEN_REQUEST_URL: 'http://127.0.0.1:1/x', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 't'})).toBe(jwt)
+    expect(
+      await keylessToken({SYNCER_OIDC_TOKEN: ` ${jwt}\n`, ACTIONS_ID_TOKEN_REQUEST_URL: 'http://127.0.0.1:1/x', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 't'}),
+    ).toBe(jwt)
   })
 
   test('in GitHub Actions the id-token endpoint is asked for audience sigstore', async () => {

@@ -20,7 +20,6 @@ import {COSIGN_SIGN_PREDICATE} from './types.ts'
 
 export {loadSigningKey, signingKeyFromPem, type SigningKey} from './keys.ts'
 
-
 /** A legacy `.sig` layer: its blob and its annotations. */
 export interface LegacySignature {
   payload: Uint8Array
@@ -172,8 +171,7 @@ export async function keylessToken(env: Record<string, string | undefined> = pro
 }
 
 async function githubActionsToken(requestURL: string, bearer: string): Promise<string> {
-  const failed = (reason: string, cause?: unknown) =>
-    new SignatureError('OIDC_TOKEN_FAILED', `the GitHub Actions OIDC token request ${reason}`, {cause})
+  const failed = (reason: string, cause?: unknown) => new SignatureError('OIDC_TOKEN_FAILED', `the GitHub Actions OIDC token request ${reason}`, {cause})
   let url: URL
   try {
     url = new URL(requestURL)

@@ -23,5 +23,12 @@ export function subsetDecision(decision: SignatureDecision, indexDigest: string,
   if (decision.status !== 'verified' || decision.verifiedDigests.includes(indexDigest)) return decision
   const unsigned = kept.filter((d) => !decision.verifiedDigests.includes(d))
   if (unsigned.length === 0) return decision
-  return {...decision, status: 'failed', reasons: [`neither the source index ${indexDigest} nor every kept platform manifest has a verified signature (none on ${unsigned.join(', ')})`, ...decision.reasons]}
+  return {
+    ...decision,
+    status: 'failed',
+    reasons: [
+      `neither the source index ${indexDigest} nor every kept platform manifest has a verified signature (none on ${unsigned.join(', ')})`,
+      ...decision.reasons,
+    ],
+  }
 }

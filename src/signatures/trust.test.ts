@@ -69,8 +69,16 @@ describe('loadTrustedRoot', () => {
   const invalid: Array<[string, string, string]> = [
     ['not JSON', '{"mediaType":', 'is not valid JSON'],
     ['not an object', '[1]', 'is not a JSON object'],
-    ['another document', '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}', 'is not a sigstore trusted root (mediaType "application/vnd.dev.sigstore.bundle.v0.3+json")'],
-    ['empty', '{"mediaType":"application/vnd.dev.sigstore.trustedroot.v0.2+json","tlogs":[]}', 'has no certificate authorities, transparency logs or timestamp authorities'],
+    [
+      'another document',
+      '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}',
+      'is not a sigstore trusted root (mediaType "application/vnd.dev.sigstore.bundle.v0.3+json")',
+    ],
+    [
+      'empty',
+      '{"mediaType":"application/vnd.dev.sigstore.trustedroot.v0.2+json","tlogs":[]}',
+      'has no certificate authorities, transparency logs or timestamp authorities',
+    ],
     [
       'a broken certificate',
       '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","certificateAuthorities":[{"certChain":{"certificates":[{"rawBytes":"AAAA"}]}}]}',

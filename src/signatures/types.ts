@@ -21,9 +21,7 @@ export type TrustedRootSource = {kind: 'public-good'} | {kind: 'file'; path: str
 
 export type SignFormat = 'bundle' | 'legacy'
 
-export type SignSpec =
-  | {kind: 'key'; keyPath: string; format: SignFormat}
-  | {kind: 'keyless'; format: SignFormat}
+export type SignSpec = {kind: 'key'; keyPath: string; format: SignFormat} | {kind: 'keyless'; format: SignFormat}
 
 /**
  * An attestation the entry must carry (sigstore policy-controller's `attestations`): a verified in-toto
@@ -71,9 +69,7 @@ export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
 export type Claim = {kind: 'signature'} | {kind: 'attestation'; predicateType: string}
 
 /** Who a verified signature is from. */
-export type Signer =
-  | {kind: 'key'; fingerprint: string}
-  | {kind: 'identity'; subject: string; issuer: string}
+export type Signer = {kind: 'key'; fingerprint: string} | {kind: 'identity'; subject: string; issuer: string}
 
 export type CandidateVerdict =
   | {kind: 'verified'; signer: Signer; source: string; claim: Claim}

@@ -63,7 +63,8 @@ describe.each(['p256', 'rsa', 'ed25519'] as KeyKind[])('keyed signatures (%s)', 
 
   test('a wrong key fails every form', async () => {
     const forms = await signedForms(key)
-    for (const candidate of Object.values(forms)) expectFailed(verifyCandidate(candidate, DIGEST, trustFor(stranger)), /no trusted key verifies the signature.*\(SIGNATURE_ERROR\)/)
+    for (const candidate of Object.values(forms))
+      expectFailed(verifyCandidate(candidate, DIGEST, trustFor(stranger)), /no trusted key verifies the signature.*\(SIGNATURE_ERROR\)/)
   })
 
   test('a byte of the payload tampered fails', async () => {
@@ -116,9 +117,36 @@ describe('binding and malformed input', () => {
       [{kind: 'dsse-envelope', envelope: bytes('[]'), annotations: {}, source: 'test'}, /not a DSSE envelope.*LEGACY_FORMAT_INVALID/],
       [{kind: 'dsse-envelope', envelope: bytes({payloadType: 'x', payload: '', signatures: []}), annotations: {}, source: 'test'}, /no signatures/],
       [{kind: 'simple-signing', payload: bytes('{}'), annotations: {}, source: 'test'}, /no dev.cosignproject.cosign\/signature annotation/],
-      [{kind: 'simple-signing', payload: bytes('{}'), annotations: {[COSIGN_ANNOTATIONS.signature]: 'AAAA', [COSIGN_ANNOTATIONS.bundle]: '{"x":1}'}, source: 'test'}, /not a Rekor bundle/],
-      [{kind: 'simple-signing', payload: bytes('{}'), annotations: {[COSIGN_ANNOTATIONS.signature]: 'AAAA', [COSIGN_ANNOTATIONS.certificate]: 'nope'}, source: 'test'}, /not a PEM certificate/],
-      [{kind: 'simple-signing', payload: bytes('{}'), annotations: {[COSIGN_ANNOTATIONS.signature]: 'AAAA', [COSIGN_ANNOTATIONS.certificate]: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'}, source: 'test'}, /policy trusts no identities/],
+      [
+        {
+          kind: 'simple-signing',
+          payload: bytes('{}'),
+          annotations: {[COSIGN_ANNOTATIONS.signature]: 'AAAA', [COSIGN_ANNOTATIONS.bundle]: '{"x":1}'},
+          source: 'test',
+        },
+        /not a Rekor bundle/,
+      ],
+      [
+        {
+          kind: 'simple-signing',
+          payload: bytes('{}'),
+          annotations: {[COSIGN_ANNOTATIONS.signature]: 'AAAA', [COSIGN_ANNOTATIONS.certificate]: 'nope'},
+          source: 'test',
+        },
+        /not a PEM certificate/,
+      ],
+      [
+        {
+          kind: 'simple-signing',
+          payload: bytes('{}'),
+          annotations: {
+            [COSIGN_ANNOTATIONS.signature]: 'AAAA',
+            [COSIGN_ANNOTATIONS.certificate]: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+          },
+          source: 'test',
+        },
+        /policy trusts no identities/,
+      ],
     ]
     for (const [candidate, reason] of cases) expectFailed(verifyCandidate(candidate, DIGEST, trust), reason)
     // A certificate that does not parse is only looked at when identities are trusted.
@@ -140,12 +168,21 @@ describe('binding and malformed input', () => {
       verificationMaterial: {publicKey: {hint: 'x'}, tlogEntries: [], timestampVerificationData: {rfc3161Timestamps: []}},
       messageSignature: {messageDigest: {algorithm: 'SHA2_256', digest: Buffer.alloc(32).toString('base64')}, signature: 'AAAA'},
     }
-    expect(verifyCandidate({kind: 'bundle', bundle: bytes(bundle), source: 'ref'}, DIGEST, trustFor(key))).toEqual({kind: 'failed', reason: UNBOUND_MESSAGE_SIGNATURE, source: 'ref', claim: {kind: 'signature'}})
+    expect(verifyCandidate({kind: 'bundle', bundle: bytes(bundle), source: 'ref'}, DIGEST, trustFor(key))).toEqual({
+      kind: 'failed',
+      reason: UNBOUND_MESSAGE_SIGNATURE,
+      source: 'ref',
+      claim: {kind: 'signature'},
+    })
   })
 
   test('a keyed signature fails when the policy trusts only identities, and an invalid digest fails', async () => {
     const {sig} = await signedForms(key)
-    const identitiesOnly = buildTrust({keys: [], identities: [{issuer: 'https://issuer', subject: {kind: 'exact', value: 'me'}}], trustedRoot: EMPTY_TRUSTED_ROOT})
+    const identitiesOnly = buildTrust({
+      keys: [],
+      identities: [{issuer: 'https://issuer', subject: {kind: 'exact', value: 'me'}}],
+      trustedRoot: EMPTY_TRUSTED_ROOT,
+    })
     expectFailed(verifyCandidate(sig, DIGEST, identitiesOnly), /policy trusts no keys/)
     expectFailed(verifyCandidate(sig, 'sha256:nope', trustFor(key)), /is not an image digest/)
   })
@@ -154,7 +191,9 @@ describe('binding and malformed input', () => {
 describe('trust', () => {
   test('identity subjects are always anchored', () => {
     const exact = identityPolicy({issuer: 'i', subject: {kind: 'exact', value: 'https://github.com/acme/app/.github/workflows/r.yml@refs/heads/main'}})
-    expect((exact.subjectAlternativeName as RegExp).source).toBe('^(?:https:\\/\\/github\\.com\\/acme\\/app\\/\\.github\\/workflows\\/r\\.yml@refs\\/heads\\/main)$')
+    expect((exact.subjectAlternativeName as RegExp).source).toBe(
+      '^(?:https:\\/\\/github\\.com\\/acme\\/app\\/\\.github\\/workflows\\/r\\.yml@refs\\/heads\\/main)$',
+    )
     expect(exact.extensions).toEqual({issuer: 'i'})
     const re = identityPolicy({issuer: 'i', subject: {kind: 'regexp', pattern: 'acme'}}).subjectAlternativeName as RegExp
     expect(re.test('acme')).toBe(true)
@@ -179,14 +218,25 @@ describe('trust', () => {
     expect(privateKey?.message).toBe('public key cosign.key is a PEM "PRIVATE KEY", not a public key; give the "PUBLIC KEY" file (e.g. cosign.pub)')
     const pattern = attempt({keys: [], identities: [{issuer: 'i', subject: {kind: 'regexp', pattern: '(['}}], trustedRoot: EMPTY_TRUSTED_ROOT})
     expect(pattern?.code).toBe('IDENTITY_INVALID')
-    expect(attempt({keys: [], identities: [{issuer: '', subject: {kind: 'exact', value: 'x'}}], trustedRoot: EMPTY_TRUSTED_ROOT})?.code).toBe('IDENTITY_INVALID')
+    expect(attempt({keys: [], identities: [{issuer: '', subject: {kind: 'exact', value: 'x'}}], trustedRoot: EMPTY_TRUSTED_ROOT})?.code).toBe(
+      'IDENTITY_INVALID',
+    )
   })
 })
 
 describe('signature or attestation: what the signed statement says, as cosign verify reads it', () => {
   const key = makeKeyPair()
-  const bundle = async (predicateType: string): Promise<Candidate> => ({kind: 'bundle', bundle: await statementBundle(key, DIGEST, predicateType), source: 'test'})
-  const att = async (predicateType: string): Promise<Candidate> => ({kind: 'dsse-envelope', envelope: await attestationEnvelope(key, DIGEST, predicateType), annotations: {[COSIGN_ANNOTATIONS.signature]: ''}, source: 'test'})
+  const bundle = async (predicateType: string): Promise<Candidate> => ({
+    kind: 'bundle',
+    bundle: await statementBundle(key, DIGEST, predicateType),
+    source: 'test',
+  })
+  const att = async (predicateType: string): Promise<Candidate> => ({
+    kind: 'dsse-envelope',
+    envelope: await attestationEnvelope(key, DIGEST, predicateType),
+    annotations: {[COSIGN_ANNOTATIONS.signature]: ''},
+    source: 'test',
+  })
 
   test('a bundle with cosign sign/v1 is a signature; any other predicate is an attestation of that type', async () => {
     expect(verifyCandidate(await bundle(COSIGN_SIGN), DIGEST, trustFor(key))).toMatchObject({kind: 'verified', claim: {kind: 'signature'}})
@@ -197,7 +247,10 @@ describe('signature or attestation: what the signed statement says, as cosign ve
 
   test('a legacy .att is an attestation, even with the signing predicate; a .sig is a signature', async () => {
     expect(verifyCandidate(await att(SLSA_V1), DIGEST, trustFor(key))).toMatchObject({kind: 'verified', claim: {kind: 'attestation', predicateType: SLSA_V1}})
-    expect(verifyCandidate(await att(COSIGN_SIGN), DIGEST, trustFor(key))).toMatchObject({kind: 'verified', claim: {kind: 'attestation', predicateType: COSIGN_SIGN}})
+    expect(verifyCandidate(await att(COSIGN_SIGN), DIGEST, trustFor(key))).toMatchObject({
+      kind: 'verified',
+      claim: {kind: 'attestation', predicateType: COSIGN_SIGN},
+    })
     const {sig} = await signedForms(key)
     expect(verifyCandidate(sig, DIGEST, trustFor(key))).toMatchObject({kind: 'verified', claim: {kind: 'signature'}})
   })
@@ -210,7 +263,13 @@ describe('signature or attestation: what the signed statement says, as cosign ve
   })
 
   test('unreadable candidates fail closed: a broken bundle claims to be a signature, a broken .att an attestation', () => {
-    expect(verifyCandidate({kind: 'bundle', bundle: bytes('{nope'), source: 'test'}, DIGEST, trustFor(key))).toMatchObject({kind: 'failed', claim: {kind: 'signature'}})
-    expect(verifyCandidate({kind: 'dsse-envelope', envelope: bytes('[]'), annotations: {}, source: 'test'}, DIGEST, trustFor(key))).toMatchObject({kind: 'failed', claim: {kind: 'attestation', predicateType: ''}})
+    expect(verifyCandidate({kind: 'bundle', bundle: bytes('{nope'), source: 'test'}, DIGEST, trustFor(key))).toMatchObject({
+      kind: 'failed',
+      claim: {kind: 'signature'},
+    })
+    expect(verifyCandidate({kind: 'dsse-envelope', envelope: bytes('[]'), annotations: {}, source: 'test'}, DIGEST, trustFor(key))).toMatchObject({
+      kind: 'failed',
+      claim: {kind: 'attestation', predicateType: ''},
+    })
   })
 })

@@ -12,15 +12,7 @@
 import {verify as cryptoVerify, type KeyObject} from 'node:crypto'
 import {bundleFromJSON, type Bundle, type TransparencyLogEntry} from '@sigstore/bundle'
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
-import {
-  PolicyError,
-  Verifier,
-  toSignedEntity,
-  toTrustMaterial,
-  type SignedEntity,
-  type VerificationPolicy,
-  type VerifierOptions,
-} from '@sigstore/verify'
+import {PolicyError, Verifier, toSignedEntity, toTrustMaterial, type SignedEntity, type VerificationPolicy, type VerifierOptions} from '@sigstore/verify'
 import {isDigest} from '../ref/digest.ts'
 import {asBuffer, inTotoProblem, predicateTypeOf, quote, simpleSigningProblem} from './binding.ts'
 import {legacyAttestationBundle, legacySignatureBundle} from './legacy.ts'

@@ -26,5 +26,9 @@ export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
   if (conflicts.length) return {kind: 'planned', plan, apply: {kind: 'refused', conflicts}}
   // As apply would: a run that stalls on 429s halfway through is worse than one that does not start.
   if (!request.ignorePullBudget) refuseShortBudget(plan)
-  return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, stores, {...request, pace: request.registry.pace, planAge: 'just-made'})}}
+  return {
+    kind: 'planned',
+    plan,
+    apply: {kind: 'applied', result: await applyPlan(plan, stores, {...request, pace: request.registry.pace, planAge: 'just-made'})},
+  }
 }

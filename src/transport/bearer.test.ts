@@ -50,7 +50,11 @@ afterEach(async () => {
 })
 
 function get(credential: Credential, endpoint: {registry: string; baseUrl: string; scheme: 'fixed'}, insecureHosts: string[] = []) {
-  const transport = new Transport({credentials: async () => credential, pace: testPace({retry: {maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1}}), insecureHosts})
+  const transport = new Transport({
+    credentials: async () => credential,
+    pace: testPace({retry: {maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1}}),
+    insecureHosts,
+  })
   return transport.request({endpoint, method: 'GET', path: '/v2/library/busybox/manifests/1', scopes: [SCOPE]})
 }
 
@@ -63,7 +67,9 @@ describe('token realms', () => {
       const {seen, endpoint} = registry(() => `file://${file}`)
       const err = await get(ANONYMOUS, endpoint).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(AuthenticationError)
-      expect((err as Error).message).toBe(`${endpoint.registry}: refusing the token realm file://${file}: only https realms are accepted (http only on loopback or --insecure-registry hosts)`)
+      expect((err as Error).message).toBe(
+        `${endpoint.registry}: refusing the token realm file://${file}: only https realms are accepted (http only on loopback or --insecure-registry hosts)`,
+      )
       expect(seen.map((s) => s.authorization)).not.toContain('Bearer LOCAL-FILE-SECRET')
       expect(seen.map((s) => s.path)).toEqual(['/v2/'])
     } finally {

@@ -76,8 +76,14 @@ export class TokenCache {
       const location = REDIRECT_STATUS.has(response.status) ? response.headers.get('location') : null
       if (location === null) return response
       await response.body?.cancel()
-      if (hop >= MAX_REDIRECTS) throw new AuthenticationError(registry, response.status, `${registry}: the token service redirected more than ${MAX_REDIRECTS} times`)
-      const next = realmUrl(registry, URL.canParse(location, url.toString()) ? new URL(location, url).toString() : location, credential, this.options.insecureHosts)
+      if (hop >= MAX_REDIRECTS)
+        throw new AuthenticationError(registry, response.status, `${registry}: the token service redirected more than ${MAX_REDIRECTS} times`)
+      const next = realmUrl(
+        registry,
+        URL.canParse(location, url.toString()) ? new URL(location, url).toString() : location,
+        credential,
+        this.options.insecureHosts,
+      )
       const headers = new Headers(init.headers)
       if (next.origin !== url.origin) headers.delete('authorization')
       const toGet = response.status === 303 || ((response.status === 301 || response.status === 302) && init.method === 'POST')
@@ -114,13 +120,21 @@ export class TokenCache {
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel()
       const who = credential.kind === 'basic' ? `as "${credential.username}"` : credential.kind === 'anonymous' ? 'anonymously' : 'with the identity token'
-      throw new AuthenticationError(registry, response.status, `${registry}: the token service refused access ${who} for ${scopes.join(' ') || 'the registry'} (HTTP ${response.status})`)
+      throw new AuthenticationError(
+        registry,
+        response.status,
+        `${registry}: the token service refused access ${who} for ${scopes.join(' ') || 'the registry'} (HTTP ${response.status})`,
+      )
     }
     if (!response.ok) {
       await response.body?.cancel()
       throw new AuthenticationError(registry, response.status, `${registry}: the token service answered HTTP ${response.status}`)
     }
-    const bytes = await readLimited(response, MAX_TOKEN_RESPONSE_BYTES, () => new AuthenticationError(registry, response.status, `${registry}: the token service answered with more than ${MAX_TOKEN_RESPONSE_BYTES} bytes`))
+    const bytes = await readLimited(
+      response,
+      MAX_TOKEN_RESPONSE_BYTES,
+      () => new AuthenticationError(registry, response.status, `${registry}: the token service answered with more than ${MAX_TOKEN_RESPONSE_BYTES} bytes`),
+    )
     const body = parseJson(bytes) as {token?: unknown; access_token?: unknown; expires_in?: unknown} | null
     const token = typeof body?.token === 'string' ? body.token : typeof body?.access_token === 'string' ? body.access_token : null
     if (!token) throw new AuthenticationError(registry, response.status, `${registry}: the token service answered without a token`)
@@ -140,10 +154,18 @@ function realmUrl(registry: string, realm: string, credential: Credential, insec
   if (url?.protocol === 'https:') return url
   const plain = url?.protocol === 'http:' ? plainHttpFor(url.host, insecureHosts) : 'refused'
   if (url === null || plain === 'refused') {
-    throw new AuthenticationError(registry, null, `${registry}: refusing the token realm ${url ? redactUrl(url) : '(not a URL)'}: only https realms are accepted (http only on loopback or --insecure-registry hosts)`)
+    throw new AuthenticationError(
+      registry,
+      null,
+      `${registry}: refusing the token realm ${url ? redactUrl(url) : '(not a URL)'}: only https realms are accepted (http only on loopback or --insecure-registry hosts)`,
+    )
   }
   if (plain === 'insecure' && credential.kind !== 'anonymous') {
-    throw new AuthenticationError(registry, null, `${registry}: refusing to send credentials to the plain-HTTP token realm ${redactUrl(url)}; it must use https`)
+    throw new AuthenticationError(
+      registry,
+      null,
+      `${registry}: refusing to send credentials to the plain-HTTP token realm ${redactUrl(url)}; it must use https`,
+    )
   }
   return url
 }
@@ -161,6 +183,11 @@ export function basicAuthorization(username: string, password: string): string {
 }
 
 function cacheKey(challenge: BearerChallenge, scopes: readonly string[], credential: Credential): string {
-  const who = credential.kind === 'basic' ? `basic:${credential.username}:${Bun.hash(credential.password)}` : credential.kind === 'identity-token' ? `id:${Bun.hash(credential.token)}` : credential.kind
+  const who =
+    credential.kind === 'basic'
+      ? `basic:${credential.username}:${Bun.hash(credential.password)}`
+      : credential.kind === 'identity-token'
+        ? `id:${Bun.hash(credential.token)}`
+        : credential.kind
   return [challenge.realm, challenge.service ?? '', [...scopes].sort().join(' '), who].join('|')
 }

@@ -24,7 +24,10 @@ describe('parseChallenge', () => {
     {header: 'bearer Realm=https://r.example.com/token,Service=reg', want: {scheme: 'bearer', realm: 'https://r.example.com/token', service: 'reg'}},
     {header: 'BEARER realm="https://r.example.com/token"', want: {scheme: 'bearer', realm: 'https://r.example.com/token'}},
     // Escaped quotes inside a quoted value.
-    {header: 'Bearer realm="https://r.example.com/token",service="a \\"quoted\\" name"', want: {scheme: 'bearer', realm: 'https://r.example.com/token', service: 'a "quoted" name'}},
+    {
+      header: 'Bearer realm="https://r.example.com/token",service="a \\"quoted\\" name"',
+      want: {scheme: 'bearer', realm: 'https://r.example.com/token', service: 'a "quoted" name'},
+    },
     {header: 'Basic realm="Registry Realm"', want: {scheme: 'basic', realm: 'Registry Realm'}},
     {header: 'Basic realm="a, b"', want: {scheme: 'basic', realm: 'a, b'}},
     {header: 'basic', want: {scheme: 'basic'}},
@@ -46,7 +49,11 @@ describe('parseChallenge', () => {
 
 describe('several challenges in one header', () => {
   test('Bearer is found after another scheme', () => {
-    expect(parseChallenge('Negotiate, Bearer realm="https://auth.example/token",service="reg"')).toEqual({scheme: 'bearer', realm: 'https://auth.example/token', service: 'reg'})
+    expect(parseChallenge('Negotiate, Bearer realm="https://auth.example/token",service="reg"')).toEqual({
+      scheme: 'bearer',
+      realm: 'https://auth.example/token',
+      service: 'reg',
+    })
   })
   test('parameters of one challenge do not leak into another', () => {
     expect(parseChallenge('Basic realm="x", Bearer realm="https://y.example/token"')).toEqual({scheme: 'bearer', realm: 'https://y.example/token'})

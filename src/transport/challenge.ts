@@ -2,9 +2,7 @@
  * WWW-Authenticate parsing. The registry's challenge decides how we authenticate: Bearer (token service,
  * Docker Hub style), Basic, or none. A header may carry several challenges (`Negotiate, Bearer realm=…`).
  */
-export type Challenge =
-  | {scheme: 'basic'; realm?: string}
-  | {scheme: 'bearer'; realm: string; service?: string; scope?: string; error?: string}
+export type Challenge = {scheme: 'basic'; realm?: string} | {scheme: 'bearer'; realm: string; service?: string; scope?: string; error?: string}
 
 interface RawChallenge {
   scheme: string

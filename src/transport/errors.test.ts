@@ -68,7 +68,11 @@ describe('RegistryError.fromResponse', () => {
   }
 
   test('entries without a string code are dropped', async () => {
-    const error = await RegistryError.fromResponse('GET', URL_, json({errors: [{message: 'no code'}, 'text', null, {code: 7}, {code: 'DENIED', message: 42}]}, 403))
+    const error = await RegistryError.fromResponse(
+      'GET',
+      URL_,
+      json({errors: [{message: 'no code'}, 'text', null, {code: 7}, {code: 'DENIED', message: 42}]}, 403),
+    )
     expect(error.diagnostics).toStrictEqual([{code: 'DENIED'}])
   })
 
@@ -151,5 +155,12 @@ test('AuthenticationError keeps registry and status', () => {
 test('networkFailureKind: certificate failures and EPROTO are TLS kinds, anything else a connection failure', () => {
   const failure = (code?: string) => Object.assign(new TypeError('fetch failed'), code ? {code} : {})
   const codes = ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'EPROTO', 'ECONNREFUSED', undefined]
-  expect(codes.map((code) => networkFailureKind(failure(code)))).toEqual(['tls-certificate', 'tls-certificate', 'tls-certificate', 'tls-handshake', 'connection', 'connection'])
+  expect(codes.map((code) => networkFailureKind(failure(code)))).toEqual([
+    'tls-certificate',
+    'tls-certificate',
+    'tls-certificate',
+    'tls-handshake',
+    'connection',
+    'connection',
+  ])
 })

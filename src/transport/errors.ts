@@ -34,7 +34,7 @@ export class RegistryError extends SyncerError {
     const said = diagnostics.length
       ? // Codes and messages are the registry's text: printable, so printing this error cannot drive a terminal.
         diagnostics.map((d) => printable(d.message ? `${d.code}: ${d.message}` : d.code)).join('; ')
-      : init.reason ?? `HTTP ${init.status}`
+      : (init.reason ?? `HTTP ${init.status}`)
     const headNote = init.method === 'HEAD' && !diagnostics.length ? ' (HEAD responses have no body)' : ''
     super(`${init.method} ${url}: ${said}${headNote}`)
     this.method = init.method
@@ -55,7 +55,13 @@ export class RegistryError extends SyncerError {
 
   /** Reads the OCI error body (bounded) of a failed response. */
   static async fromResponse(method: string, url: string, response: Response): Promise<RegistryError> {
-    return new RegistryError({method, url, status: response.status, diagnostics: await readDiagnostics(method, response), retryAfter: response.headers.get('retry-after')})
+    return new RegistryError({
+      method,
+      url,
+      status: response.status,
+      diagnostics: await readDiagnostics(method, response),
+      retryAfter: response.headers.get('retry-after'),
+    })
   }
 }
 
@@ -79,7 +85,6 @@ export class NetworkError extends SyncerError {
     this.url = url
     this.kind = init.kind
   }
-
 }
 
 export type ContentErrorCode = 'DIGEST_MISMATCH' | 'SIZE_MISMATCH' | 'MANIFEST_TOO_LARGE' | 'BLOB_TOO_LARGE'
@@ -124,7 +129,11 @@ async function readDiagnostics(method: string, response: Response): Promise<Diag
     if (!Array.isArray(json.errors)) return []
     return json.errors
       .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as {code?: unknown}).code === 'string')
-      .map((e) => ({code: String(e.code), ...(typeof e.message === 'string' ? {message: e.message} : {}), ...(e.detail !== undefined ? {detail: e.detail} : {})}))
+      .map((e) => ({
+        code: String(e.code),
+        ...(typeof e.message === 'string' ? {message: e.message} : {}),
+        ...(e.detail !== undefined ? {detail: e.detail} : {}),
+      }))
   } catch {
     return []
   }

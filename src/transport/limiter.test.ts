@@ -44,7 +44,13 @@ describe('Limiter', () => {
       ),
     )
     expect(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<number>).value)).toStrictEqual([1, 3, 5, 7, 9])
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.message)).toStrictEqual(['task 0 failed', 'task 2 failed', 'task 4 failed', 'task 6 failed', 'task 8 failed'])
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.message)).toStrictEqual([
+      'task 0 failed',
+      'task 2 failed',
+      'task 4 failed',
+      'task 6 failed',
+      'task 8 failed',
+    ])
     // All slots are free again: `limit` new tasks start at once.
     const {max} = await maxInFlight((task) => limiter.run(task), 6)
     expect(max).toBe(2)

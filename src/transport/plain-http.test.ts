@@ -14,12 +14,22 @@ test('plainHttpFor: loopback always, named hosts (with or without port) as insec
 
 test('rebased: URLs on the endpoint origin follow it to plain HTTP; other origins are left alone', () => {
   const from = 'https://127.0.0.1:5000'
-  expect(rebased('https://127.0.0.1:5000/v2/a/blobs/uploads/x?_state=s', from, 'http://127.0.0.1:5000')).toBe('http://127.0.0.1:5000/v2/a/blobs/uploads/x?_state=s')
+  expect(rebased('https://127.0.0.1:5000/v2/a/blobs/uploads/x?_state=s', from, 'http://127.0.0.1:5000')).toBe(
+    'http://127.0.0.1:5000/v2/a/blobs/uploads/x?_state=s',
+  )
   expect(rebased('https://storage.example/blob', from, 'http://127.0.0.1:5000')).toBe('https://storage.example/blob')
   expect(rebased('https://127.0.0.1:5000/v2/', from, from)).toBe('https://127.0.0.1:5000/v2/')
 })
 
 test('mayFollow: https anywhere, http where plain HTTP is allowed, no other scheme', () => {
-  const urls = ['https://storage.example/u', 'http://127.0.0.1:5000/u', 'http://registry.lan/u', 'http://storage.example/u', 'file:///etc/passwd', 'ftp://storage.example/u', 'data:,x']
+  const urls = [
+    'https://storage.example/u',
+    'http://127.0.0.1:5000/u',
+    'http://registry.lan/u',
+    'http://storage.example/u',
+    'file:///etc/passwd',
+    'ftp://storage.example/u',
+    'data:,x',
+  ]
   expect(urls.map((u) => mayFollow(new URL(u), ['registry.lan']))).toEqual([true, true, true, false, false, false, false])
 })

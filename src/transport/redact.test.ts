@@ -26,10 +26,26 @@ describe('redactUrl', () => {
       input: 'https://d111.cloudfront.net/x?Expires=1700000000&Signature=abc&Key-Pair-Id=K1',
       want: 'https://d111.cloudfront.net/x?Expires=REDACTED&Signature=REDACTED&Key-Pair-Id=REDACTED',
     },
-    {name: 'token parameters', input: 'https://auth.example.com/token?access_token=t0k&refresh_token=r3f&service=s', want: 'https://auth.example.com/token?access_token=REDACTED&refresh_token=REDACTED&service=s'},
-    {name: 'upload session state', input: 'https://r.example.com/v2/a/blobs/uploads/1?_state=c2VjcmV0&digest=sha256%3Aab', want: 'https://r.example.com/v2/a/blobs/uploads/1?_state=REDACTED&digest=sha256%3Aab'},
-    {name: 'a plain registry URL is unchanged', input: 'https://r.example.com/v2/library/busybox/manifests/1.36', want: 'https://r.example.com/v2/library/busybox/manifests/1.36'},
-    {name: 'a scope query is kept', input: 'https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Fbusybox%3Apull', want: 'https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Fbusybox%3Apull'},
+    {
+      name: 'token parameters',
+      input: 'https://auth.example.com/token?access_token=t0k&refresh_token=r3f&service=s',
+      want: 'https://auth.example.com/token?access_token=REDACTED&refresh_token=REDACTED&service=s',
+    },
+    {
+      name: 'upload session state',
+      input: 'https://r.example.com/v2/a/blobs/uploads/1?_state=c2VjcmV0&digest=sha256%3Aab',
+      want: 'https://r.example.com/v2/a/blobs/uploads/1?_state=REDACTED&digest=sha256%3Aab',
+    },
+    {
+      name: 'a plain registry URL is unchanged',
+      input: 'https://r.example.com/v2/library/busybox/manifests/1.36',
+      want: 'https://r.example.com/v2/library/busybox/manifests/1.36',
+    },
+    {
+      name: 'a scope query is kept',
+      input: 'https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Fbusybox%3Apull',
+      want: 'https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Fbusybox%3Apull',
+    },
     {name: 'not a URL', input: 'not a url', want: '<invalid url>'},
   ]
   for (const {name, input, want} of cases) {

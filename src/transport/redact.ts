@@ -2,7 +2,8 @@
  * URLs reach errors and debug logs; credentials must not. Registries redirect blob reads to pre-signed storage
  * URLs whose query carries signatures, and users may put userinfo in a mirror URL.
  */
-const SECRET_QUERY_KEYS = /^(x-amz-.*|x-goog-.*|sig|signature|token|access_token|refresh_token|password|se|sp|sv|skoid|sktid|skt|ske|sks|skv|st|expires|key-pair-id|policy|_state)$/i
+const SECRET_QUERY_KEYS =
+  /^(x-amz-.*|x-goog-.*|sig|signature|token|access_token|refresh_token|password|se|sp|sv|skoid|sktid|skt|ske|sks|skv|st|expires|key-pair-id|policy|_state)$/i
 
 export function redactUrl(input: string | URL): string {
   let url: URL
@@ -26,7 +27,5 @@ export function redactUrl(input: string | URL): string {
  * of `scheme://user:password@host`, and of a scheme-less `user:password@host`, becomes `REDACTED`.
  */
 export function redactUserinfo(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1REDACTED@')
-    .replace(/(^|[\s="'])[^\s/?#@="':]+:[^\s/?#]*@/g, '$1REDACTED@')
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1REDACTED@').replace(/(^|[\s="'])[^\s/?#@="':]+:[^\s/?#]*@/g, '$1REDACTED@')
 }

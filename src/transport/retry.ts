@@ -29,12 +29,18 @@ export function retryDelayMs(policy: RetryPolicy, attempt: number, retryAfter: s
 }
 
 /** Waits out attempt `attempt` of `policy` on `pace` (Retry-After, when the server sent one, says how long). */
-export function backoff(pace: Pace, policy: RetryPolicy, attempt: number, options: {retryAfter?: string | null; signal?: AbortSignal | undefined} = {}): Promise<void> {
+export function backoff(
+  pace: Pace,
+  policy: RetryPolicy,
+  attempt: number,
+  options: {retryAfter?: string | null; signal?: AbortSignal | undefined} = {},
+): Promise<void> {
   return pace.sleep(retryDelayMs(policy, attempt, options.retryAfter ?? null, pace.now()), options.signal)
 }
 
 /** IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) and the two obsolete forms RFC 9110 still asks us to accept. */
-const HTTP_DATE = /^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
+const HTTP_DATE =
+  /^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
 
 /** Retry-After is either delta-seconds or an HTTP date, which is read against `now`. */
 export function parseRetryAfter(value: string | null, now: number): number | null {

@@ -36,7 +36,13 @@ class FakeServer {
       port: 0,
       fetch: async (req) => {
         const url = new URL(req.url)
-        this.hits.push({method: req.method, path: url.pathname, query: url.searchParams, authorization: req.headers.get('authorization'), body: await req.text()})
+        this.hits.push({
+          method: req.method,
+          path: url.pathname,
+          query: url.searchParams,
+          authorization: req.headers.get('authorization'),
+          body: await req.text(),
+        })
         return this.handler(req, url, this)
       },
     })
@@ -70,7 +76,10 @@ afterEach(async () => {
 })
 
 /** A transport on a pace that waits for nothing (its pauses are recorded), FAST_RETRY unless `retry` says otherwise. */
-function transport(credential: Credential, options: Partial<TransportOptions> & {retry?: RetryPolicy} = {}): {transport: Transport; events: RequestEvent[]; pace: TestPace} {
+function transport(
+  credential: Credential,
+  options: Partial<TransportOptions> & {retry?: RetryPolicy} = {},
+): {transport: Transport; events: RequestEvent[]; pace: TestPace} {
   const events: RequestEvent[] = []
   const {retry, ...rest} = options
   const pace = testPace({retry: retry ?? FAST_RETRY})
@@ -85,8 +94,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  */
 function bearerRegistry(options: {accept?: (token: string) => boolean; tokenDelayMs?: number} = {}): FakeServer {
   let issued = 0
-  const challenge = (server: FakeServer, scope?: string) =>
-    `Bearer realm="${server.baseUrl}/token",service="test-registry"${scope ? `,scope="${scope}"` : ''}`
+  const challenge = (server: FakeServer, scope?: string) => `Bearer realm="${server.baseUrl}/token",service="test-registry"${scope ? `,scope="${scope}"` : ''}`
   const valid = new Set<string>()
   return serve(async (req, url, server) => {
     if (url.pathname === '/v2/') return new Response('{}', {status: 401, headers: {'www-authenticate': challenge(server)}})
@@ -103,9 +111,13 @@ function bearerRegistry(options: {accept?: (token: string) => boolean; tokenDela
     const token = req.headers.get('authorization')?.replace(/^Bearer /, '') ?? ''
     const scope = `repository:${url.pathname.split('/').slice(2, -2).join('/')}:pull`
     if (!valid.has(token) || (options.accept && !options.accept(token))) {
-      return Response.json({errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]}, {status: 401, headers: {'www-authenticate': challenge(server, scope)}})
+      return Response.json(
+        {errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]},
+        {status: 401, headers: {'www-authenticate': challenge(server, scope)}},
+      )
     }
-    if (url.pathname.endsWith('/forbidden')) return Response.json({errors: [{code: 'DENIED', message: 'requested access to the resource is denied'}]}, {status: 403})
+    if (url.pathname.endsWith('/forbidden'))
+      return Response.json({errors: [{code: 'DENIED', message: 'requested access to the resource is denied'}]}, {status: 403})
     return new Response(`manifest of ${url.pathname}`)
   })
 }
@@ -154,7 +166,9 @@ describe('Transport: bearer tokens', () => {
   test('20 concurrent requests of one scope fetch the token once', async () => {
     const server = bearerRegistry({tokenDelayMs: 30})
     const {transport: t} = transport(ALICE)
-    const responses = await Promise.all(Array.from({length: 20}, () => t.request({endpoint: server.endpoint, method: 'GET', path: MANIFEST, scopes: [PULL_BUSYBOX]})))
+    const responses = await Promise.all(
+      Array.from({length: 20}, () => t.request({endpoint: server.endpoint, method: 'GET', path: MANIFEST, scopes: [PULL_BUSYBOX]})),
+    )
     expect(responses.map((r) => r.status)).toStrictEqual(Array(20).fill(200))
     expect(server.hitsTo('/token')).toHaveLength(1)
     expect(server.hitsTo('/v2/')).toHaveLength(1)
@@ -184,7 +198,8 @@ describe('Transport: bearer tokens', () => {
 
   test('a registry token is sent as is, without the token service', async () => {
     const server = serve((req, url) => {
-      if (url.pathname === '/v2/') return new Response(null, {status: 401, headers: {'www-authenticate': `Bearer realm="http://127.0.0.1:1/token",service="s"`}})
+      if (url.pathname === '/v2/')
+        return new Response(null, {status: 401, headers: {'www-authenticate': `Bearer realm="http://127.0.0.1:1/token",service="s"`}})
       return req.headers.get('authorization') === 'Bearer registry-SECRET' ? new Response('ok') : new Response(null, {status: 401})
     })
     const {transport: t} = transport({kind: 'registry-token', token: 'registry-SECRET'})
@@ -199,7 +214,12 @@ describe('Transport: bearer tokens', () => {
     const [hit] = server.hitsTo('/token')
     expect(hit?.method).toBe('POST')
     const form = new URLSearchParams(hit?.body)
-    expect([form.get('grant_type'), form.get('refresh_token'), form.get('service'), form.get('scope')]).toStrictEqual(['refresh_token', 'identity-SECRET', 'test-registry', PULL_BUSYBOX])
+    expect([form.get('grant_type'), form.get('refresh_token'), form.get('service'), form.get('scope')]).toStrictEqual([
+      'refresh_token',
+      'identity-SECRET',
+      'test-registry',
+      PULL_BUSYBOX,
+    ])
   })
 
   test('a wrong password is an AuthenticationError naming the user, not the password', async () => {
@@ -256,7 +276,10 @@ describe('Transport: retries', () => {
   test('429 with Retry-After: 1 waits a second, then succeeds', async () => {
     const server = sequence([{status: 429, headers: {'retry-after': '1'}}, {status: 200}])
     const waits: RateLimitWait[] = []
-    const {transport: t, pace} = transport({kind: 'anonymous'}, {retry: {maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 5000}, onRateLimited: (w) => waits.push(w)})
+    const {transport: t, pace} = transport(
+      {kind: 'anonymous'},
+      {retry: {maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 5000}, onRateLimited: (w) => waits.push(w)},
+    )
     expect((await get(t, server)).status).toBe(200)
     expect(pace.sleeps).toStrictEqual([1000])
     expect(waits).toStrictEqual([{registry: server.endpoint.registry, delayMs: 1000, retryAfterMs: 1000}])
@@ -370,12 +393,19 @@ describe('Transport: secrets', () => {
     const messages: string[] = []
     const scopes = [PULL_BUSYBOX]
     await t.request({endpoint: server.endpoint, method: 'GET', path: MANIFEST, scopes})
-    const forbidden = await t.request({endpoint: server.endpoint, method: 'GET', path: '/v2/library/busybox/manifests/forbidden', scopes}).catch((e: unknown) => e)
+    const forbidden = await t
+      .request({endpoint: server.endpoint, method: 'GET', path: '/v2/library/busybox/manifests/forbidden', scopes})
+      .catch((e: unknown) => e)
     expect(forbidden).toBeInstanceOf(RegistryError)
     messages.push((forbidden as Error).message)
     // A pre-signed URL's signature is redacted in events and errors.
     const signed = await t
-      .request({endpoint: server.endpoint, method: 'GET', path: '/v2/library/busybox/manifests/forbidden?X-Amz-Signature=sig-SECRET&X-Amz-Credential=cred-SECRET', scopes})
+      .request({
+        endpoint: server.endpoint,
+        method: 'GET',
+        path: '/v2/library/busybox/manifests/forbidden?X-Amz-Signature=sig-SECRET&X-Amz-Credential=cred-SECRET',
+        scopes,
+      })
       .catch((e: unknown) => e)
     expect(signed).toBeInstanceOf(RegistryError)
     messages.push((signed as Error).message)

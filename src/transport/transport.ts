@@ -160,14 +160,26 @@ export class Transport {
     const headers = new Headers(req.headers)
     if (this.options.userAgent) headers.set('user-agent', this.options.userAgent)
     if (authorization) headers.set('authorization', authorization)
-    return this.retrying(url, {method: req.method, headers, signal: req.signal}, req.body, req.retry === false ? 1 : this.pace.retry.maxAttempts, req.endpoint.registry)
+    return this.retrying(
+      url,
+      {method: req.method, headers, signal: req.signal},
+      req.body,
+      req.retry === false ? 1 : this.pace.retry.maxAttempts,
+      req.endpoint.registry,
+    )
   }
 
   /**
    * Sends, retrying temporary statuses and network failures with backoff. The last response is returned
    * whatever its status; `body` is a factory so that every attempt sends a fresh body.
    */
-  private async retrying(url: string, init: RequestInit, body?: () => NonNullable<RequestInit['body']>, maxAttempts = this.pace.retry.maxAttempts, registry = new URL(url).host): Promise<Response> {
+  private async retrying(
+    url: string,
+    init: RequestInit,
+    body?: () => NonNullable<RequestInit['body']>,
+    maxAttempts = this.pace.retry.maxAttempts,
+    registry = new URL(url).host,
+  ): Promise<Response> {
     const method = init.method ?? 'GET'
     const {pace} = this
     const signal = init.signal ?? undefined
@@ -255,13 +267,20 @@ export class Transport {
     const contact = await this.contact(req.endpoint, req.signal)
     const state = contact.auth
     if (state.scheme === 'bearer') this.tokens.invalidate(state.challenge, req.scopes, credential)
-    if (challenge && (state.scheme !== challenge.scheme || (challenge.scheme === 'bearer' && state.scheme === 'bearer' && challenge.realm !== state.challenge.realm))) {
+    if (
+      challenge &&
+      (state.scheme !== challenge.scheme || (challenge.scheme === 'bearer' && state.scheme === 'bearer' && challenge.realm !== state.challenge.realm))
+    ) {
       // The endpoint answered /v2/ without a challenge but protects repositories: adopt the challenge it sent now.
       const auth: AuthState = challenge.scheme === 'bearer' ? {scheme: 'bearer', challenge} : {scheme: 'basic'}
       this.contacts.set(req.endpoint.baseUrl, Promise.resolve({baseUrl: contact.baseUrl, auth}))
     }
     if (!challenge && state.scheme === 'none') {
-      throw new AuthenticationError(req.endpoint.registry, 401, `${req.endpoint.registry}: ${req.method} ${redactUrl(url)} was refused (HTTP 401) without a usable challenge`)
+      throw new AuthenticationError(
+        req.endpoint.registry,
+        401,
+        `${req.endpoint.registry}: ${req.method} ${redactUrl(url)} was refused (HTTP 401) without a usable challenge`,
+      )
     }
   }
 

@@ -90,7 +90,10 @@ export async function fetchWithIdleTimeout(url: string, init: RequestInit, timeo
     dog.stop()
     outer?.removeEventListener('abort', onAbort)
   }
-  const fail = (err: unknown) => (err instanceof NetworkError ? err : new NetworkError({method, url, kind: timedOut ? 'timeout' : outer?.aborted ? 'aborted' : networkFailureKind(err), cause: err}))
+  const fail = (err: unknown) =>
+    err instanceof NetworkError
+      ? err
+      : new NetworkError({method, url, kind: timedOut ? 'timeout' : outer?.aborted ? 'aborted' : networkFailureKind(err), cause: err})
   // An error of our own request body (e.g. bytes that failed verification) is reported as itself.
   let bodyError: unknown = null
   const keep = (err: unknown) => (bodyError = err)

@@ -124,10 +124,7 @@ describe('renderApplyResult table, other runs', () => {
   })
 
   test('an interrupted run says to apply again, after the summary', () => {
-    const entries = [
-      outcome('a:1', {kind: 'copied'}, 2_000_000, [2, 0, 0], 900),
-      outcome('b:1', {kind: 'failed', message: 'interrupted'}, 0, [0, 0, 0], 5),
-    ]
+    const entries = [outcome('a:1', {kind: 'copied'}, 2_000_000, [2, 0, 0], 900), outcome('b:1', {kind: 'failed', message: 'interrupted'}, 0, [0, 0, 0], 5)]
     const text = renderApplyResult(resultOf(entries, 950, true), 'table')
     expect(text.endsWith('1 failed; 2.0 MB transferred in 1.0s.\nInterrupted: run apply again to finish.\n')).toBe(true)
   })
@@ -158,7 +155,13 @@ describe('registry text in the apply result', () => {
   const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/
   const hostile = resultOf(
     [
-      outcome('acme/app:1\x1b[2J', {kind: 'failed', message: 'PUT https://r.io/v2/x: DENIED: \x1b]0;pwned\x07\x1b[31mno\x1b[0m\u009b2J\nsecond line\r\n'}, 0, [0, 0, 0], 10),
+      outcome(
+        'acme/app:1\x1b[2J',
+        {kind: 'failed', message: 'PUT https://r.io/v2/x: DENIED: \x1b]0;pwned\x07\x1b[31mno\x1b[0m\u009b2J\nsecond line\r\n'},
+        0,
+        [0, 0, 0],
+        10,
+      ),
     ],
     10,
   )

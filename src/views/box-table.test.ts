@@ -4,11 +4,21 @@ import {BLOCK_ROWS, boxTable} from './box-table.ts'
 
 describe('boxTable', () => {
   test('padded columns, no separators between rows', () => {
-    expect(boxTable(['A', 'Bee'], [['xx', 'y'], ['1', '']])).toBe(['┌────┬─────┐', '│ A  │ Bee │', '│ xx │ y   │', '│ 1  │     │', '└────┴─────┘'].join('\n'))
+    expect(
+      boxTable(
+        ['A', 'Bee'],
+        [
+          ['xx', 'y'],
+          ['1', ''],
+        ],
+      ),
+    ).toBe(['┌────┬─────┐', '│ A  │ Bee │', '│ xx │ y   │', '│ 1  │     │', '└────┴─────┘'].join('\n'))
   })
 
   test('wide characters count two columns; a cell with a line break spans two lines', () => {
-    expect(boxTable(['A', 'B'], [['漢字', 'multi\nline']])).toBe(['┌──────┬───────┐', '│ A    │ B     │', '│ 漢字 │ multi │', '│      │ line  │', '└──────┴───────┘'].join('\n'))
+    expect(boxTable(['A', 'B'], [['漢字', 'multi\nline']])).toBe(
+      ['┌──────┬───────┐', '│ A    │ B     │', '│ 漢字 │ multi │', '│      │ line  │', '└──────┴───────┘'].join('\n'),
+    )
   })
 
   test('a header alone is a box of one line', () => {

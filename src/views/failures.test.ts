@@ -7,7 +7,12 @@ const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/
 describe('renderFailures', () => {
   test("a registry's escape sequences are shown as text, one line per entry", () => {
     const text = renderFailures('images.yaml', [
-      {line: 3, source: 'r.io/acme/app:1', kind: 'registry', message: 'GET https://r.io/v2/acme/app/manifests/1: DENIED\x1b[2J: \x1b]8;;https://evil\x07click\x1b]8;;\x07\u009b31m\nfake line'},
+      {
+        line: 3,
+        source: 'r.io/acme/app:1',
+        kind: 'registry',
+        message: 'GET https://r.io/v2/acme/app/manifests/1: DENIED\x1b[2J: \x1b]8;;https://evil\x07click\x1b]8;;\x07\u009b31m\nfake line',
+      },
     ])
     expect(text).not.toMatch(RAW_CONTROL)
     expect(text).toBe(

@@ -28,7 +28,9 @@ describe('step summary size', () => {
     const text = planSummary(largePlan({count: 10_000, repositories: 200}), 'plans/many.plan.json')
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(STEP_SUMMARY_MAX_BYTES)
     expect(text).toStartWith('### image-syncer plan\n\nPlan: ')
-    expect(text).toMatch(/\*\*\d+ of 10000 entries are not shown here\*\* \(a GitHub step summary holds at most 1 MiB\): every entry is in the plan file `plans\/many\.plan\.json`\.\n\n$/)
+    expect(text).toMatch(
+      /\*\*\d+ of 10000 entries are not shown here\*\* \(a GitHub step summary holds at most 1 MiB\): every entry is in the plan file `plans\/many\.plan\.json`\.\n\n$/,
+    )
   })
 
   test('any other summary is cut at a line, its code block closed, with the number of lines left out', () => {
@@ -36,7 +38,11 @@ describe('step summary size', () => {
     const text = boundedSummary(`### image-syncer apply\n\n\`\`\`text\n${lines.join('\n')}\n\`\`\`\n`, 20_000)
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(20_000)
     const kept = text.split('\n').filter((l) => l.startsWith('row ')).length
-    expect(text.endsWith(`\n\`\`\`\n\n**${1000 - kept + 2} more lines are not shown here** (a GitHub step summary holds at most 1 MiB): the job log has all of them.\n`)).toBe(true)
+    expect(
+      text.endsWith(
+        `\n\`\`\`\n\n**${1000 - kept + 2} more lines are not shown here** (a GitHub step summary holds at most 1 MiB): the job log has all of them.\n`,
+      ),
+    ).toBe(true)
   })
 
   test('a summary under the limit is left as it is', () => {

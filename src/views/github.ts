@@ -67,7 +67,11 @@ export function conflictAnnotations(plan: Plan, definitionPath: string, definiti
 
 export function applyConflictAnnotations(result: ApplyResult): string {
   return result.entries
-    .flatMap((e) => (e.result.kind === 'conflict' ? [annotation(`${e.target} holds ${e.result.targetDigest}, not ${e.sourceDigest}: not overwritten`, {title: 'image-syncer: conflict'})] : []))
+    .flatMap((e) =>
+      e.result.kind === 'conflict'
+        ? [annotation(`${e.target} holds ${e.result.targetDigest}, not ${e.sourceDigest}: not overwritten`, {title: 'image-syncer: conflict'})]
+        : [],
+    )
     .join('')
 }
 

@@ -5,7 +5,14 @@ import {htmlText, markdownCode} from './markdown.ts'
 import {renderMarkdown} from './plan-markdown.ts'
 
 /** What registries may put in platforms, reasons and signer identities, meant to be rendered by GitHub. */
-const HOSTILE = ['linux<!--', '<img src=x onerror=alert(1)>', '[click here](https://evil.example/)', '`</details>`', 'a\\|b|c', '*bold* _x_ www.evil.example http://evil.example/']
+const HOSTILE = [
+  'linux<!--',
+  '<img src=x onerror=alert(1)>',
+  '[click here](https://evil.example/)',
+  '`</details>`',
+  'a\\|b|c',
+  '*bold* _x_ www.evil.example http://evil.example/',
+]
 
 /** GitHub's rendering, as near as Bun's GFM renderer gets: tables, and autolinks for bare URLs. */
 const render = (markdown: string) => Bun.markdown.html(markdown, {autolinks: true})

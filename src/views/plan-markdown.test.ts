@@ -13,8 +13,13 @@ describe('Markdown of a large plan', () => {
 
   test('starts with the summary line, then the counts per target prefix', () => {
     const s = PLAN.summary
-    expect(summary).toBe(`Plan: ${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting. ${s.signatureFailures} signature failures.`)
-    const prefixes = rest.find((p) => p.startsWith('| Target prefix |'))!.split('\n').slice(2)
+    expect(summary).toBe(
+      `Plan: ${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting. ${s.signatureFailures} signature failures.`,
+    )
+    const prefixes = rest
+      .find((p) => p.startsWith('| Target prefix |'))!
+      .split('\n')
+      .slice(2)
     expect(prefixes).toHaveLength(7)
     expect(prefixes.map((r) => Number(r.split(' | ')[1])).reduce((a, b) => a + b)).toBe(2000)
     expect(prefixes[0]).toStartWith('| `registry.example/mirror/team0/` | 286 |')
@@ -31,7 +36,9 @@ describe('Markdown of a large plan', () => {
   test('every entry is a row inside one collapsed <details>, with its counts in the summary', () => {
     const details = text.slice(text.indexOf('<details>'))
     const s = summarize(PLAN.entries)
-    expect(details).toStartWith(`<details><summary>2000 entries: ${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting, ${s.signatureFailures} failing the signature check</summary>\n\n| Source |`)
+    expect(details).toStartWith(
+      `<details><summary>2000 entries: ${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting, ${s.signatureFailures} failing the signature check</summary>\n\n| Source |`,
+    )
     expect(details.trimEnd()).toEndWith('</details>')
     expect(rowsOf(details).map((r) => r.split(' | ')[1])).toEqual(PLAN.entries.map((e) => `\`${e.target}\``))
   })
@@ -46,7 +53,9 @@ describe('Markdown of a large plan', () => {
   test('each tag rule is its own collapsed section', () => {
     const entries = PLAN.entries.map((e, i) => (i >= 1000 ? {...e, rule: 0} : e))
     const rules = [{source: 'team0/app0', line: 7, tags: {all: true as const}, listed: 1000, matched: entries.slice(1000).map((e) => e.source.split(':')[1]!)}]
-    const sections = renderMarkdown({...PLAN, entries, rules}).split('<details>').slice(1)
+    const sections = renderMarkdown({...PLAN, entries, rules})
+      .split('<details>')
+      .slice(1)
     expect(sections).toHaveLength(2)
     expect(sections[0]).toStartWith('<summary>1000 entries: ')
     expect(sections[1]).toStartWith('<summary>team0/app0 tags {"all":true} (line 7): 1000 of 1000 listed tags: ')

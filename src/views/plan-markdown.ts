@@ -140,7 +140,11 @@ function prefixTable(plan: Plan): string {
     const s = summarize(entries)
     return `| ${name} | ${entries.length} | ${s.toCopy} | ${s.alreadyPresent} | ${s.conflicting} | ${s.signatureFailures} |`
   })
-  return ['| Target prefix | Entries | To copy | Already present | Conflicting | Signature failures |', '| --- | ---: | ---: | ---: | ---: | ---: |', ...rows].join('\n')
+  return [
+    '| Target prefix | Entries | To copy | Already present | Conflicting | Signature failures |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n')
 }
 
 /** `<prefix><first component>/` of a target reference, or its registry when it lies outside the prefix. */
@@ -167,8 +171,13 @@ function attention(plan: Plan): string[] {
   const lists: string[] = []
   const conflicts = plan.entries.filter((e) => e.action === 'conflicting-ID')
   if (conflicts.length) {
-    const items = conflicts.map((e) => `- ${markdownCode(e.target)} holds ${markdownCode(shortDigest(e.targetDigest ?? e.sourceDigest))}, the source ${markdownCode(e.source)} is ${markdownCode(shortDigest(e.sourceDigest))}`)
-    lists.push(list(`**${conflicts.length} conflicting** (a target tag holding other content is never overwritten, and apply refuses a plan with conflicts):`, items))
+    const items = conflicts.map(
+      (e) =>
+        `- ${markdownCode(e.target)} holds ${markdownCode(shortDigest(e.targetDigest ?? e.sourceDigest))}, the source ${markdownCode(e.source)} is ${markdownCode(shortDigest(e.sourceDigest))}`,
+    )
+    lists.push(
+      list(`**${conflicts.length} conflicting** (a target tag holding other content is never overwritten, and apply refuses a plan with conflicts):`, items),
+    )
   }
   const failed = plan.entries.filter((e) => e.signature.status === 'failed')
   if (failed.length) {

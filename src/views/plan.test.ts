@@ -16,7 +16,14 @@ function entry(source: string, target: string, action: PlanEntry['action'], dige
     target: `${PREFIX}${target}`,
     action,
     targetDigest: action === 'to-copy' ? null : action === 'already-present' ? digest : D('f'),
-    signature: {policy: {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}, status: 'unsigned', signers: [], found: 0, reasons: [], attestations: []},
+    signature: {
+      policy: {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []},
+      status: 'unsigned',
+      signers: [],
+      found: 0,
+      reasons: [],
+      attestations: [],
+    },
   }
 }
 
@@ -51,9 +58,14 @@ describe('renderPlan table', () => {
     for (const action of ['to-copy', 'already-present', 'conflicting-ID']) expect(text).toContain(action)
   })
 
-  test('a platform subset\'s digest says it is a new index, and from which source index', () => {
-    const subset = {...PLAN.entries[0]!, selection: {kind: 'platforms' as const, platforms: ['linux/amd64', 'linux/arm64'], indexDigest: D('e'), digest: D('a')}}
-    expect(renderPlan(planOf([subset]), 'markdown')).toContain(`${D('a').slice(0, 'sha256:'.length + 12)} (new index, from ${D('e').slice(0, 'sha256:'.length + 12)})`)
+  test("a platform subset's digest says it is a new index, and from which source index", () => {
+    const subset = {
+      ...PLAN.entries[0]!,
+      selection: {kind: 'platforms' as const, platforms: ['linux/amd64', 'linux/arm64'], indexDigest: D('e'), digest: D('a')},
+    }
+    expect(renderPlan(planOf([subset]), 'markdown')).toContain(
+      `${D('a').slice(0, 'sha256:'.length + 12)} (new index, from ${D('e').slice(0, 'sha256:'.length + 12)})`,
+    )
   })
 
   test('one row per entry, in order', () => {
@@ -84,7 +96,15 @@ describe('the size to copy', () => {
     const line = 'Size to copy: 1.5 MB, and 1 entry of unknown size.'
     expect(renderPlan(sized, 'table')).toContain(`\nPlan: 3 to copy, 1 already present, 1 conflicting. 1 signature failure.\n${line}\n`)
     expect(renderPlan(sized, 'markdown')).toContain(`1 signature failure.\n\n${line}\n`)
-    expect(renderPlan(planOf([{...index!, bytes: 2_000}, {...other!, bytes: 3_000}]), 'table')).toContain('\nSize to copy: 5.0 kB.\n')
+    expect(
+      renderPlan(
+        planOf([
+          {...index!, bytes: 2_000},
+          {...other!, bytes: 3_000},
+        ]),
+        'table',
+      ),
+    ).toContain('\nSize to copy: 5.0 kB.\n')
   })
 
   test('a plan that records no bytes reads as before', () => {
@@ -109,7 +129,11 @@ describe('renderPlan markdown', () => {
   const lines = text.split('\n')
   const tableLines = lines.filter((l) => l.startsWith('|'))
   /** Cells of a row, splitting on unescaped pipes. */
-  const cells = (row: string) => row.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim())
+  const cells = (row: string) =>
+    row
+      .slice(1, -1)
+      .split(/(?<!\\)\|/)
+      .map((c) => c.trim())
 
   test('is the summary, then a header, a separator and one row per entry, each with six cells', () => {
     expect(tableLines).toHaveLength(2 + PLAN.entries.length)
@@ -125,9 +149,30 @@ describe('renderPlan markdown', () => {
   test('rows hold the entries in order, the conflict in bold', () => {
     const rows = tableLines.slice(2).map(cells)
     expect(rows).toStrictEqual([
-      [`\`bitnami/keycloak-gatekeeper:9.0.3\``, `\`${PREFIX}bitnami/keycloak-gatekeeper:9.0.3\``, 'to-copy', `\`sha256:${'a'.repeat(12)}\``, '`linux/amd64, linux/arm64`', '`unsigned`'],
-      [`\`busybox@${D('b')}\``, `\`${PREFIX}library/busybox:1.32.0-v1\``, 'already-present', `\`sha256:${'b'.repeat(12)}\``, '`linux/amd64, linux/arm/v7, linux/arm64/v8`', '`unsigned`'],
-      [`\`bitnami/postgres-exporter:0.11.1-debian-11-r69\``, `\`${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69\``, '**conflicting-ID**', `\`sha256:${'c'.repeat(12)}\``, '`linux/amd64`', '`unsigned`'],
+      [
+        `\`bitnami/keycloak-gatekeeper:9.0.3\``,
+        `\`${PREFIX}bitnami/keycloak-gatekeeper:9.0.3\``,
+        'to-copy',
+        `\`sha256:${'a'.repeat(12)}\``,
+        '`linux/amd64, linux/arm64`',
+        '`unsigned`',
+      ],
+      [
+        `\`busybox@${D('b')}\``,
+        `\`${PREFIX}library/busybox:1.32.0-v1\``,
+        'already-present',
+        `\`sha256:${'b'.repeat(12)}\``,
+        '`linux/amd64, linux/arm/v7, linux/arm64/v8`',
+        '`unsigned`',
+      ],
+      [
+        `\`bitnami/postgres-exporter:0.11.1-debian-11-r69\``,
+        `\`${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69\``,
+        '**conflicting-ID**',
+        `\`sha256:${'c'.repeat(12)}\``,
+        '`linux/amd64`',
+        '`unsigned`',
+      ],
       [`\`cypress/included:9.5.0\``, `\`${PREFIX}cypress/included:9.5.0\``, 'to-copy', `\`sha256:${'d'.repeat(12)}\``, '`-`', '`unsigned`'],
     ])
   })
@@ -145,7 +190,9 @@ describe('renderPlan markdown', () => {
   })
 
   test('an empty plan is the summary and a header-only table', () => {
-    expect(renderPlan(planOf([]), 'markdown')).toBe('Plan: 0 to copy, 0 already present, 0 conflicting.\n\n| Source | Target | Action | Digest | Platforms | Signature |\n| --- | --- | --- | --- | --- | --- |\n')
+    expect(renderPlan(planOf([]), 'markdown')).toBe(
+      'Plan: 0 to copy, 0 already present, 0 conflicting.\n\n| Source | Target | Action | Digest | Platforms | Signature |\n| --- | --- | --- | --- | --- | --- |\n',
+    )
   })
 })
 
@@ -181,7 +228,9 @@ describe('attestations in the signature cell', () => {
   })
 
   test('control characters in recorded text never reach the terminal', () => {
-    const plan = attested('failed', [{predicateType: 'https://x/\u001b[2J', status: 'missing', signers: [], reasons: ['required attestation https://x/\u001b[2J was not found']}])
+    const plan = attested('failed', [
+      {predicateType: 'https://x/\u001b[2J', status: 'missing', signers: [], reasons: ['required attestation https://x/\u001b[2J was not found']},
+    ])
     expect(renderPlan(plan, 'table')).toContain('x/\\x1b[2J missing')
     expect(renderPlan(plan, 'table')).not.toContain('\u001b')
     expect(renderSignatureFailures(plan)).toContain('required attestation https://x/\\x1b[2J was not found')

@@ -108,10 +108,7 @@ function bar(progress: Progress): string {
 }
 
 function progressLine(progress: Progress, now: number): string {
-  return (
-    `progress: ${progress.counts()} entries, ${formatBytes(progress.bytes)} transferred, ` +
-    `${formatBytes(progress.rate(now))}/s\n`
-  )
+  return `progress: ${progress.counts()} entries, ${formatBytes(progress.bytes)} transferred, ` + `${formatBytes(progress.rate(now))}/s\n`
 }
 
 /** A timer that never keeps the process alive on its own: apply decides when the run is over. */
@@ -124,9 +121,7 @@ function unrefInterval(fn: () => void, ms: number): ReturnType<typeof setInterva
 export function createProgressReporter(options: ProgressReporterOptions): ProgressReporter {
   if (options.mode === 'quiet') return {onEvent() {}, stop() {}}
   const now = options.now ?? Date.now
-  return options.mode === 'tty'
-    ? ttyReporter(options.write, now)
-    : linesReporter(options.write, now, options.intervalMs ?? DEFAULT_INTERVAL_MS)
+  return options.mode === 'tty' ? ttyReporter(options.write, now) : linesReporter(options.write, now, options.intervalMs ?? DEFAULT_INTERVAL_MS)
 }
 
 function ttyReporter(write: (text: string) => void, now: () => number): ProgressReporter {

@@ -8,7 +8,10 @@ type ReportFormat = 'table' | 'markdown' | 'json'
 /** `all 4 shards reported` or `shards 2/4, 4/4 sent no result file: …`, the line a reader looks for first. */
 function shardsLine({shards, plan}: MergedResults): string {
   const unchecked = plan === null ? ' Not checked against the plan (--unchecked).' : ''
-  const unaccounted = shards.unaccounted > 0 ? ` ${shards.unaccounted} entr${shards.unaccounted === 1 ? 'y' : 'ies'} of the plan ha${shards.unaccounted === 1 ? 's' : 've'} no outcome.` : ''
+  const unaccounted =
+    shards.unaccounted > 0
+      ? ` ${shards.unaccounted} entr${shards.unaccounted === 1 ? 'y' : 'ies'} of the plan ha${shards.unaccounted === 1 ? 's' : 've'} no outcome.`
+      : ''
   if (shards.missing.length === 0) return `All ${shards.count} shard${shards.count === 1 ? '' : 's'} reported.${unaccounted}${unchecked}`
   const names = shards.missing.map((i) => `${i}/${shards.count}`).join(', ')
   return `Missing shard${shards.missing.length === 1 ? '' : 's'} ${names}: no result file, so their entries are not in this report (run them again).${unaccounted}${unchecked}`

@@ -11,17 +11,29 @@ export function renderVerification(result: VerifyImageResult, format: 'table' | 
   const {decision} = result
   const lines = [printable(`${result.reference}@${result.digest}`)]
   if (decision.found > 0 && decision.signers.length > 0) {
-    lines.push(`Verified: ${decision.signers.length} signer${decision.signers.length === 1 ? '' : 's'} (${decision.found} signature${decision.found === 1 ? '' : 's'} found)`)
+    lines.push(
+      `Verified: ${decision.signers.length} signer${decision.signers.length === 1 ? '' : 's'} (${decision.found} signature${decision.found === 1 ? '' : 's'} found)`,
+    )
     for (const signer of decision.signers) lines.push(`  ${describeSigner(signer)}`)
   }
   for (const a of decision.attestations) {
-    lines.push(a.status === 'verified' ? `Attestation ${printable(a.predicateType)}: verified by ${a.signers.map(describeSigner).join(', ')}` : `Attestation ${printable(a.predicateType)}: ${a.status}`)
+    lines.push(
+      a.status === 'verified'
+        ? `Attestation ${printable(a.predicateType)}: verified by ${a.signers.map(describeSigner).join(', ')}`
+        : `Attestation ${printable(a.predicateType)}: ${a.status}`,
+    )
   }
   const asked = new Set(decision.attestations.map((a) => a.predicateType))
   const others = result.verifiedAttestations.filter((a) => !asked.has(a.predicateType))
-  if (others.length) lines.push(`Also verified (attestations, not signatures): ${others.map((a) => printable(a.predicateType || '(no predicate type)')).join(', ')}`)
+  if (others.length)
+    lines.push(`Also verified (attestations, not signatures): ${others.map((a) => printable(a.predicateType || '(no predicate type)')).join(', ')}`)
   if (decision.status !== 'verified') {
-    const why = decision.found === 0 ? 'no signature was found.' : decision.signers.length ? 'a required attestation did not verify.' : `none of ${decision.found} signature${decision.found === 1 ? '' : 's'} verified.`
+    const why =
+      decision.found === 0
+        ? 'no signature was found.'
+        : decision.signers.length
+          ? 'a required attestation did not verify.'
+          : `none of ${decision.found} signature${decision.found === 1 ? '' : 's'} verified.`
     lines.push(`Not verified: ${why}`)
     for (const reason of decision.reasons) lines.push(`  ${printable(reason)}`)
   }

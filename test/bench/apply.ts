@@ -20,7 +20,13 @@ const args = process.argv.slice(2)
 const largeMb = Number(args[args.indexOf('--large-mb') + 1] || 300) || 300
 const skipSkopeo = args.includes('--skip-skopeo')
 
-const [source, target, rawTarget, skopeoTarget, layoutTarget] = await Promise.all([startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry(), startRealRegistry()])
+const [source, target, rawTarget, skopeoTarget, layoutTarget] = await Promise.all([
+  startRealRegistry(),
+  startRealRegistry(),
+  startRealRegistry(),
+  startRealRegistry(),
+  startRealRegistry(),
+])
 const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-'))
 try {
   // ---- seed ----
@@ -29,7 +35,16 @@ try {
   const entries: Array<{repo: string; tag: string}> = []
   for (let i = 0; i < 8; i++) {
     const children = (['amd64', 'arm64'] as const).map((arch) => image(arch, [base[arch], blob(randomBytes(4 * MB))]))
-    await push(source, `bench/multi${i}`, '1.0', children, index([{arch: 'amd64', manifest: children[0]!}, {arch: 'arm64', manifest: children[1]!}]))
+    await push(
+      source,
+      `bench/multi${i}`,
+      '1.0',
+      children,
+      index([
+        {arch: 'amd64', manifest: children[0]!},
+        {arch: 'arm64', manifest: children[1]!},
+      ]),
+    )
     entries.push({repo: `bench/multi${i}`, tag: '1.0'})
   }
   for (let i = 0; i < 8; i++) {
@@ -50,7 +65,11 @@ try {
     const definition = join(dir, `${label}.yaml`)
     await writeFile(definition, `targetRepoPrefix: "${prefix}"\nimages:\n${sources}\n`)
     const planPath = join(dir, `${label}.plan.json`)
-    const plan = Bun.spawnSync([...cli, 'plan', '-i', definition, '-o', planPath, '--detailed-exitcode', ...flags], {stdout: 'ignore', stderr: 'pipe', cwd: dir})
+    const plan = Bun.spawnSync([...cli, 'plan', '-i', definition, '-o', planPath, '--detailed-exitcode', ...flags], {
+      stdout: 'ignore',
+      stderr: 'pipe',
+      cwd: dir,
+    })
     if (plan.exitCode !== 2) throw new Error(`plan exited ${plan.exitCode}: ${plan.stderr}`)
     const started = performance.now()
     const apply = Bun.spawn([...cli, 'apply', planPath, '--format', 'json', '--debug', '--quiet', ...flags], {stdout: 'pipe', stderr: 'pipe', cwd: dir})
@@ -63,7 +82,9 @@ try {
     const requests = err.split('\n').filter((l) => l.startsWith('debug: ')).length
     const bytes: number = result.summary.bytes
     const mounted = result.entries.reduce((n: number, e: {blobs: {mounted: number}}) => n + e.blobs.mounted, 0)
-    console.log(`image-syncer apply ${label}: ${seconds.toFixed(2)} s, ${(bytes / MB).toFixed(0)} MB written, ${(bytes / MB / seconds).toFixed(0)} MB/s, peak RSS ${applyPeak.toFixed(0)} MiB, ${requests} requests, ${mounted} blobs mounted`)
+    console.log(
+      `image-syncer apply ${label}: ${seconds.toFixed(2)} s, ${(bytes / MB).toFixed(0)} MB written, ${(bytes / MB / seconds).toFixed(0)} MB/s, peak RSS ${applyPeak.toFixed(0)} MiB, ${requests} requests, ${mounted} blobs mounted`,
+    )
     return seconds
   }
   const applySeconds = await timedApply('registry → registry', `${target.host}/mirror/`, [])
@@ -73,15 +94,19 @@ try {
   // ---- raw stream of the same unique blobs: the practical limit ----
   const unique = await uniqueBlobs(source, entries)
   const {seconds: rawSeconds, bytes: rawBytes} = await rawStream(source, rawTarget, unique, 8, 'raw')
-  console.log(`raw stream (same ${unique.size} unique blobs): ${rawSeconds.toFixed(2)} s, ${(rawBytes / MB).toFixed(0)} MB, ${(rawBytes / MB / rawSeconds).toFixed(0)} MB/s`)
+  console.log(
+    `raw stream (same ${unique.size} unique blobs): ${rawSeconds.toFixed(2)} s, ${(rawBytes / MB).toFixed(0)} MB, ${(rawBytes / MB / rawSeconds).toFixed(0)} MB/s`,
+  )
   console.log(`image-syncer / raw stream: ${((rawSeconds / applySeconds) * 100).toFixed(0)}% of the raw throughput (time ratio raw/apply)`)
 
   // ---- skopeo sync --all, when installed ----
   const skopeo = skipSkopeo ? null : await skopeoSync(source, skopeoTarget, entries, dir)
-  if (skopeo) console.log(`skopeo sync --all: ${skopeo.seconds.toFixed(2)} s, peak RSS ${skopeo.peakMiB.toFixed(0)} MiB; image-syncer took ${((applySeconds / skopeo.seconds) * 100).toFixed(0)}% of skopeo's time`)
+  if (skopeo)
+    console.log(
+      `skopeo sync --all: ${skopeo.seconds.toFixed(2)} s, peak RSS ${skopeo.peakMiB.toFixed(0)} MiB; image-syncer took ${((applySeconds / skopeo.seconds) * 100).toFixed(0)}% of skopeo's time`,
+    )
   else console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
 } finally {
   await Promise.all([source, target, rawTarget, skopeoTarget, layoutTarget].map((r) => r.stop()))
   await rm(dir, {recursive: true, force: true})
 }
-

@@ -91,7 +91,9 @@ try {
     const run = await timedRun([...cli, 'apply', planPath, '--format', 'json', '--quiet', ...flags], dir)
     if (run.code !== 0) throw new Error(`apply exited ${run.code}: ${run.stderr.slice(-2000)}`)
     const bytes: number = JSON.parse(run.stdout).summary.bytes
-    console.log(`${label}: ${run.seconds.toFixed(2)} s, ${(bytes / MiB).toFixed(0)} MiB, ${(bytes / MiB / run.seconds).toFixed(0)} MiB/s, peak RSS ${run.peakMiB.toFixed(0)} MiB${flags.length ? ` (${flags.join(' ')})` : ''}`)
+    console.log(
+      `${label}: ${run.seconds.toFixed(2)} s, ${(bytes / MiB).toFixed(0)} MiB, ${(bytes / MiB / run.seconds).toFixed(0)} MiB/s, peak RSS ${run.peakMiB.toFixed(0)} MiB${flags.length ? ` (${flags.join(' ')})` : ''}`,
+    )
   }
 
   await timedApply('monolithic', source.host, [])
@@ -101,7 +103,10 @@ try {
   const gets = proxy.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${layer}`))
   const read = gets.reduce((n, r) => n + r.bodyBytes, 0)
   const resumed = gets.find((r) => r.range !== null)
-  if (gets.length) console.log(`reset-at-70: ${gets.length} GETs of the layer (${gets.map((r) => r.range ?? 'whole').join(', ')}), cut after ${gets[0]?.bodyBytes ?? 0} bytes; source bytes read ${read} for a ${SIZE}-byte layer: ${read - SIZE} bytes re-read${resumed ? '' : ' (no resume!)'}`)
+  if (gets.length)
+    console.log(
+      `reset-at-70: ${gets.length} GETs of the layer (${gets.map((r) => r.range ?? 'whole').join(', ')}), cut after ${gets[0]?.bodyBytes ?? 0} bytes; source bytes read ${read} for a ${SIZE}-byte layer: ${read - SIZE} bytes re-read${resumed ? '' : ' (no resume!)'}`,
+    )
 } finally {
   await Promise.all([proxy?.stop(), source.stop(), target.stop()])
   await rm(dir, {recursive: true, force: true})

@@ -41,26 +41,55 @@ const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-many-'))
 try {
   // ---- seed: one config per architecture and one tiny layer, shared by every image; manifests differ by an annotation ----
   const layer = blob(new TextEncoder().encode('layer'))
-  const configs = Object.fromEntries(['amd64', 'arm64'].map((arch) => [arch, blob(json({os: 'linux', architecture: arch, rootfs: {type: 'layers', diff_ids: [layer.digest]}}), MediaType.OciConfig)]))
+  const configs = Object.fromEntries(
+    ['amd64', 'arm64'].map((arch) => [
+      arch,
+      blob(json({os: 'linux', architecture: arch, rootfs: {type: 'layers', diff_ids: [layer.digest]}}), MediaType.OciConfig),
+    ]),
+  )
   const descriptor = (b: {digest: string; bytes: Uint8Array; mediaType: string}) => ({mediaType: b.mediaType, digest: b.digest, size: b.bytes.byteLength})
   const manifest = (value: unknown, mediaType: string): Manifest => {
     const bytes = json(value)
     return {bytes, digest: sha256Digest(bytes), mediaType, blobs: []}
   }
-  const imageOf = (arch: string, entry: number) => manifest({schemaVersion: 2, mediaType: MediaType.OciManifest, config: descriptor(configs[arch]!), layers: [descriptor(layer)], annotations: {'bench.entry': String(entry)}}, MediaType.OciManifest)
+  const imageOf = (arch: string, entry: number) =>
+    manifest(
+      {
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: descriptor(configs[arch]!),
+        layers: [descriptor(layer)],
+        annotations: {'bench.entry': String(entry)},
+      },
+      MediaType.OciManifest,
+    )
   const entries = Array.from({length: count}, (_, i) => ({repo: `bench/app${i % repos}`, tag: `t${i}`, multi: i % 4 === 0, i}))
   /** Every manifest of entry i, children first, the tagged one last. */
   const manifestsOf = (e: (typeof entries)[number]): Manifest[] => {
     if (!e.multi) return [imageOf('amd64', e.i)]
     const children = ['amd64', 'arm64'].map((arch) => ({arch, m: imageOf(arch, e.i)}))
-    return [...children.map((c) => c.m), manifest({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children.map((c) => ({...descriptor(c.m), platform: {os: 'linux', architecture: c.arch}}))}, MediaType.OciIndex)]
+    return [
+      ...children.map((c) => c.m),
+      manifest(
+        {
+          schemaVersion: 2,
+          mediaType: MediaType.OciIndex,
+          manifests: children.map((c) => ({...descriptor(c.m), platform: {os: 'linux', architecture: c.arch}})),
+        },
+        MediaType.OciIndex,
+      ),
+    ]
   }
   /** Pushes every entry into `registry`, each repository named by `repoOf`. */
   async function seed(registry: RealRegistry, repoOf: (repo: string) => string): Promise<number> {
     const started = performance.now()
-    await mapLimit(Array.from({length: repos}, (_, r) => repoOf(`bench/app${r}`)), 16, async (repo) => {
-      for (const b of [layer, ...Object.values(configs)]) await pushBlob(registry.url, repo, b)
-    })
+    await mapLimit(
+      Array.from({length: repos}, (_, r) => repoOf(`bench/app${r}`)),
+      16,
+      async (repo) => {
+        for (const b of [layer, ...Object.values(configs)]) await pushBlob(registry.url, repo, b)
+      },
+    )
     await mapLimit(entries, 32, async (e) => {
       const all = manifestsOf(e)
       for (const [k, m] of all.entries()) await putManifest(registry.url, repoOf(e.repo), k === all.length - 1 ? e.tag : m.digest, m.bytes, m.mediaType)
@@ -68,10 +97,15 @@ try {
     return (performance.now() - started) / 1000
   }
   const seeded = await seed(source, (r) => r)
-  console.log(`seeded ${count} entries (${entries.filter((e) => e.multi).length} indexes) in ${repos} repositories in ${seeded.toFixed(1)} s; running ${cli.join(' ')} ${extra.join(' ')}`)
+  console.log(
+    `seeded ${count} entries (${entries.filter((e) => e.multi).length} indexes) in ${repos} repositories in ${seeded.toFixed(1)} s; running ${cli.join(' ')} ${extra.join(' ')}`,
+  )
 
   const definition = join(dir, 'many.yaml')
-  await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`)
+  await writeFile(
+    definition,
+    `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`,
+  )
 
   /** One CLI run: wall time, CPU, peak RSS, and requests by kind when --debug. */
   async function run(label: string, argv: string[]): Promise<void> {
@@ -83,7 +117,8 @@ try {
     const requestPart = requests ? `, ${requests} requests (${(requests / count).toFixed(2)} per entry)\n    ${breakdown}` : ''
     console.log(`${label}: ${seconds.toFixed(2)} s wall${cpu}, peak RSS ${peakMiB.toFixed(0)} MiB${requestPart}`)
     // On a busy machine the registries' CPU next to ours tells whether the run waited on them.
-    if (requests) console.log(`    registry CPU during it: source ${sourceCpu!.toFixed(2)} s, target ${targetCpu!.toFixed(2)} s; load average ${loadavg()[0]!.toFixed(1)}`)
+    if (requests)
+      console.log(`    registry CPU during it: source ${sourceCpu!.toFixed(2)} s, target ${targetCpu!.toFixed(2)} s; load average ${loadavg()[0]!.toFixed(1)}`)
   }
 
   // (a) plan into an empty target.

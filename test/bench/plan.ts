@@ -19,20 +19,27 @@ const [source, target] = await Promise.all([startRealRegistry(), startRealRegist
 const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-'))
 try {
   const seedStart = performance.now()
-  const platforms = [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]
-  await mapLimit(Array.from({length: n}, (_, i) => i), 16, async (i) => {
-    const repo = `bench/app${i % 50}`
-    const tag = `v${i}`
-    if (i % 4 === 0) {
-      const index = makeIndex({flavor: 'oci', platforms, layers: 1, layerSize: 64})
-      await pushIndex(source.url, repo, index, tag)
-      if (i % 10 === 0) await pushIndex(target.url, `mirror/${repo}`, index, tag)
-    } else {
-      const image = makeImage({flavor: 'docker', layers: 1, layerSize: 64})
-      await pushImage(source.url, repo, image, tag)
-      if (i % 10 === 0) await pushImage(target.url, `mirror/${repo}`, image, tag)
-    }
-  })
+  const platforms = [
+    {os: 'linux', architecture: 'amd64'},
+    {os: 'linux', architecture: 'arm64'},
+  ]
+  await mapLimit(
+    Array.from({length: n}, (_, i) => i),
+    16,
+    async (i) => {
+      const repo = `bench/app${i % 50}`
+      const tag = `v${i}`
+      if (i % 4 === 0) {
+        const index = makeIndex({flavor: 'oci', platforms, layers: 1, layerSize: 64})
+        await pushIndex(source.url, repo, index, tag)
+        if (i % 10 === 0) await pushIndex(target.url, `mirror/${repo}`, index, tag)
+      } else {
+        const image = makeImage({flavor: 'docker', layers: 1, layerSize: 64})
+        await pushImage(source.url, repo, image, tag)
+        if (i % 10 === 0) await pushImage(target.url, `mirror/${repo}`, image, tag)
+      }
+    },
+  )
   console.log(`seeded ${n} images in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`)
 
   const definitionPath = join(dir, 'bench.yaml')
@@ -53,7 +60,9 @@ try {
   clearInterval(sampler)
   if (outcome.kind !== 'planned') throw new Error(`plan failed: ${JSON.stringify(outcome.failures.slice(0, 3))}`)
   const s = outcome.plan.summary
-  console.log(`plan of ${n} entries: ${seconds.toFixed(2)} s wall, ${requests} requests (${(requests / seconds).toFixed(0)}/s), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`)
+  console.log(
+    `plan of ${n} entries: ${seconds.toFixed(2)} s wall, ${requests} requests (${(requests / seconds).toFixed(0)}/s), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+  )
   console.log(`  ${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting`)
 } finally {
   await Promise.all([source.stop(), target.stop()])

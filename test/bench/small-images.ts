@@ -41,23 +41,36 @@ const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-small-'))
 try {
   const base = {amd64: blob(randomBytes(600 * KB)), arm64: blob(randomBytes(600 * KB))}
   const entries: Array<{repo: string; tag: string}> = []
-  await mapLimit(Array.from({length: count}, (_, i) => i), 8, async (i) => {
-    const repo = `small/app${i}`
-    if (i % 2 === 0) {
-      const children = (['amd64', 'arm64'] as const).map((arch) => ({arch, manifest: image(arch, [base[arch], blob(randomBytes(200 * KB))])}))
-      await push(source, repo, '1.0', children.map((c) => c.manifest), index(children))
-    } else {
-      await push(source, repo, '1.0', [image('amd64', [base.amd64, blob(randomBytes(400 * KB))])])
-    }
-    entries.push({repo, tag: '1.0'})
-  })
+  await mapLimit(
+    Array.from({length: count}, (_, i) => i),
+    8,
+    async (i) => {
+      const repo = `small/app${i}`
+      if (i % 2 === 0) {
+        const children = (['amd64', 'arm64'] as const).map((arch) => ({arch, manifest: image(arch, [base[arch], blob(randomBytes(200 * KB))])}))
+        await push(
+          source,
+          repo,
+          '1.0',
+          children.map((c) => c.manifest),
+          index(children),
+        )
+      } else {
+        await push(source, repo, '1.0', [image('amd64', [base.amd64, blob(randomBytes(400 * KB))])])
+      }
+      entries.push({repo, tag: '1.0'})
+    },
+  )
   entries.sort((a, b) => a.repo.localeCompare(b.repo))
   if (latency !== null) for (const fake of fakes) fake.addFault(delay(latency, {times: Number.POSITIVE_INFINITY}))
   console.log(`seeded ${entries.length} images (${entries.length / 2} indexes) on ${source.host}; running ${cli.join(' ')} ${extra.join(' ')}`)
 
   const definition = async (name: string, registry: Server) => {
     const path = join(dir, `${name}.yaml`)
-    await writeFile(path, `targetRepoPrefix: "${registry.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`)
+    await writeFile(
+      path,
+      `targetRepoPrefix: "${registry.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`,
+    )
     return path
   }
 
@@ -67,7 +80,9 @@ try {
     const flags = argv[0] === 'plan' ? ['--debug'] : ['--debug', '--quiet', ...extra]
     const {seconds, cpuSeconds, peakMiB, requests, breakdown} = await measuredRun([...cli, ...argv, ...flags], dir, source.host)
     const cpu = cpuSeconds !== null ? `, ${cpuSeconds.toFixed(2)} s CPU` : ''
-    console.log(`${label}: ${seconds.toFixed(2)} s${cpu}, peak RSS ${peakMiB.toFixed(0)} MiB, ${requests} requests (${(requests / entries.length).toFixed(1)} per entry; mean duration in brackets)\n    ${breakdown}`)
+    console.log(
+      `${label}: ${seconds.toFixed(2)} s${cpu}, peak RSS ${peakMiB.toFixed(0)} MiB, ${requests} requests (${(requests / entries.length).toFixed(1)} per entry; mean duration in brackets)\n    ${breakdown}`,
+    )
     return {seconds, requests}
   }
 
@@ -91,7 +106,10 @@ try {
   }
 
   const skopeo = skipSkopeo ? null : await skopeoSync(source, skopeoTarget, entries, dir)
-  if (skopeo) console.log(`skopeo sync --all: ${skopeo.seconds.toFixed(2)} s, peak RSS ${skopeo.peakMiB.toFixed(0)} MiB\nratio one-shot sync / skopeo sync --all: ${(oneShot.seconds / skopeo.seconds).toFixed(2)}×`)
+  if (skopeo)
+    console.log(
+      `skopeo sync --all: ${skopeo.seconds.toFixed(2)} s, peak RSS ${skopeo.peakMiB.toFixed(0)} MiB\nratio one-shot sync / skopeo sync --all: ${(oneShot.seconds / skopeo.seconds).toFixed(2)}×`,
+    )
   else console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
 } finally {
   await Promise.all([source, target, warmTarget, rawTarget, skopeoTarget].map((r) => r.stop()))
@@ -104,5 +122,6 @@ function registryCpu(...servers: Server[]): number[] {
 }
 
 function printCpu(before: number[], after: number[]): void {
-  if (before.length === 2) console.log(`    registry CPU during it: source ${(after[0]! - before[0]!).toFixed(2)} s, target ${(after[1]! - before[1]!).toFixed(2)} s`)
+  if (before.length === 2)
+    console.log(`    registry CPU during it: source ${(after[0]! - before[0]!).toFixed(2)} s, target ${(after[1]! - before[1]!).toFixed(2)} s`)
 }

@@ -26,14 +26,21 @@ export interface Manifest {
 }
 
 export function image(arch: string, layers: Blob[]): Manifest {
-  const config = blob(json({os: 'linux', architecture: arch, rootfs: {type: 'layers', diff_ids: layers.map((l) => l.digest)}, nonce: crypto.randomUUID()}), MediaType.OciConfig)
+  const config = blob(
+    json({os: 'linux', architecture: arch, rootfs: {type: 'layers', diff_ids: layers.map((l) => l.digest)}, nonce: crypto.randomUUID()}),
+    MediaType.OciConfig,
+  )
   const bytes = json({schemaVersion: 2, mediaType: MediaType.OciManifest, config: descriptor(config), layers: layers.map(descriptor)})
   return {bytes, digest: sha256Digest(bytes), mediaType: MediaType.OciManifest, blobs: [config, ...layers]}
 }
 
 /** An OCI index of linux images, one per architecture, in the order given. */
 export function index(children: Array<{arch: string; manifest: Manifest}>): Manifest {
-  const bytes = json({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children.map((c) => ({...descriptor(c.manifest), platform: {os: 'linux', architecture: c.arch}}))})
+  const bytes = json({
+    schemaVersion: 2,
+    mediaType: MediaType.OciIndex,
+    manifests: children.map((c) => ({...descriptor(c.manifest), platform: {os: 'linux', architecture: c.arch}})),
+  })
   return {bytes, digest: sha256Digest(bytes), mediaType: MediaType.OciIndex, blobs: []}
 }
 
@@ -71,7 +78,11 @@ export function watchPeakRss(pid: number): {stop(): number} {
 /** Blob descriptors of every image manifest under repo:tag (children of an index included). */
 export async function manifestsOf(registry: {url: string}, repo: string, reference: string): Promise<Array<Array<{digest: string; size: number}>>> {
   const accept = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ')
-  const body = (await (await fetch(`${registry.url}/v2/${repo}/manifests/${reference}`, {headers: {accept}})).json()) as {manifests?: Array<{digest: string}>; config?: {digest: string; size: number}; layers?: Array<{digest: string; size: number}>}
+  const body = (await (await fetch(`${registry.url}/v2/${repo}/manifests/${reference}`, {headers: {accept}})).json()) as {
+    manifests?: Array<{digest: string}>
+    config?: {digest: string; size: number}
+    layers?: Array<{digest: string; size: number}>
+  }
   if (body.manifests) return (await Promise.all(body.manifests.map((m) => manifestsOf(registry, repo, m.digest)))).flat()
   return [[body.config!, ...body.layers!]]
 }
@@ -108,12 +119,15 @@ export function requestBreakdown(stderr: string, sourceHost: string): {requests:
     requests++
     const url = new URL(match[2]!)
     const where = url.host === sourceHost ? 'source' : 'target'
-    const kind = /\/blobs\/uploads\//.test(url.pathname) ? 'uploads' : /\/(manifests|blobs|tags|referrers)\//.exec(url.pathname)?.[1] ?? url.pathname
+    const kind = /\/blobs\/uploads\//.test(url.pathname) ? 'uploads' : (/\/(manifests|blobs|tags|referrers)\//.exec(url.pathname)?.[1] ?? url.pathname)
     const key = `${where} ${match[1]} ${kind}`
     const group = groups.get(key) ?? {n: 0, ms: 0}
     groups.set(key, {n: group.n + 1, ms: group.ms + Number(match[3])})
   }
-  const breakdown = [...groups].sort((a, b) => b[1].n - a[1].n).map(([k, g]) => `${k} ${g.n} (${(g.ms / g.n).toFixed(1)} ms)`).join(', ')
+  const breakdown = [...groups]
+    .sort((a, b) => b[1].n - a[1].n)
+    .map(([k, g]) => `${k} ${g.n} (${(g.ms / g.n).toFixed(1)} ms)`)
+    .join(', ')
   return {requests, breakdown}
 }
 
@@ -149,7 +163,8 @@ export function cpuSecondsOf(pid: number): number {
 /** The blobs of every image below the given tags, each digest once, with a repository that holds it. */
 export async function uniqueBlobs(registry: {url: string}, entries: Array<{repo: string; tag: string}>): Promise<Map<string, {repo: string; size: number}>> {
   const unique = new Map<string, {repo: string; size: number}>()
-  for (const e of entries) for (const m of await manifestsOf(registry, e.repo, e.tag)) for (const b of m) if (!unique.has(b.digest)) unique.set(b.digest, {repo: e.repo, size: b.size})
+  for (const e of entries)
+    for (const m of await manifestsOf(registry, e.repo, e.tag)) for (const b of m) if (!unique.has(b.digest)) unique.set(b.digest, {repo: e.repo, size: b.size})
   return unique
 }
 
@@ -157,7 +172,13 @@ export async function uniqueBlobs(registry: {url: string}, entries: Array<{repo:
  * The practical limit of any copy: each blob streamed GET → PUT (POST, then one monolithic PUT), `streams` at once,
  * into repository `repo` of `to`, with nothing else (no manifests, no checks). Returns seconds and bytes.
  */
-export async function rawStream(from: {url: string}, to: {url: string}, blobs: Map<string, {repo: string}>, streams: number, repo: string): Promise<{seconds: number; bytes: number}> {
+export async function rawStream(
+  from: {url: string},
+  to: {url: string},
+  blobs: Map<string, {repo: string}>,
+  streams: number,
+  repo: string,
+): Promise<{seconds: number; bytes: number}> {
   const started = performance.now()
   let bytes = 0
   await mapLimit([...blobs], streams, async ([digest, {repo: sourceRepo}]) => {
@@ -177,7 +198,12 @@ export async function rawStream(from: {url: string}, to: {url: string}, blobs: M
  * `skopeo sync --all` of the given tags from `from` (plain HTTP) into `<to.host>/mirror`, with its wall time and
  * peak RSS; null when skopeo is not installed. Throws with skopeo's words when it fails.
  */
-export async function skopeoSync(from: {host: string}, to: {host: string}, entries: Array<{repo: string; tag: string}>, dir: string): Promise<{seconds: number; peakMiB: number} | null> {
+export async function skopeoSync(
+  from: {host: string},
+  to: {host: string},
+  entries: Array<{repo: string; tag: string}>,
+  dir: string,
+): Promise<{seconds: number; peakMiB: number} | null> {
   const skopeo = Bun.which('skopeo')
   if (!skopeo) return null
   const yaml = join(dir, 'skopeo.yaml')

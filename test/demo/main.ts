@@ -42,7 +42,8 @@ images:
 `,
   )
   console.error(`Source (stands in for Docker Hub): ${hub.url}   Target: ${org.url}\n`)
-  const cli = (args: string[]) => Bun.spawn([process.execPath, join(repoRoot, 'src/cli.ts'), ...args, '--mirror', `docker.io=${hub.url}`], {stdout: 'inherit', stderr: 'inherit'}).exited
+  const cli = (args: string[]) =>
+    Bun.spawn([process.execPath, join(repoRoot, 'src/cli.ts'), ...args, '--mirror', `docker.io=${hub.url}`], {stdout: 'inherit', stderr: 'inherit'}).exited
   const planFile = join(repoRoot, 'plans/demo.plan.json')
   console.error('$ image-syncer plan -i external-images.yaml --detailed-exitcode')
   // --detailed-exitcode: 2 means "something to copy", the expected outcome of the first plan.
@@ -52,7 +53,11 @@ images:
   console.error('\n$ image-syncer plan -i external-images.yaml --detailed-exitcode   # again: nothing left to copy')
   const replanned = applied === 0 ? await cli(['plan', '-i', definition, '-o', planFile, '--detailed-exitcode']) : 1
   exitCode = planned === 2 && applied === 0 && replanned === 0 ? 0 : 1
-  console.error(exitCode === 0 ? '\nDone: plan, apply, and a re-plan that finds everything present.' : `\nUnexpected exit codes: plan ${planned}, apply ${applied}, re-plan ${replanned}`)
+  console.error(
+    exitCode === 0
+      ? '\nDone: plan, apply, and a re-plan that finds everything present.'
+      : `\nUnexpected exit codes: plan ${planned}, apply ${applied}, re-plan ${replanned}`,
+  )
 } finally {
   await Promise.all([hub.stop(), org.stop()])
   await rm(dir, {recursive: true, force: true})

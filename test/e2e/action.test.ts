@@ -61,12 +61,25 @@ const expand = (text: string, inputs: Record<string, string>) => text.replace(/\
 async function runStep(step: Step, inputs: Record<string, string>, cwd: string) {
   const output = join(work, `output-${Math.random()}`)
   await writeFile(output, '')
-  const env: Record<string, string> = {PATH: process.env.PATH ?? '', GITHUB_OUTPUT: output, RUNNER_TOOL_CACHE: join(work, 'tools'), RUNNER_TEMP: work, GITHUB_RUN_ID: '1', GITHUB_ACTION: 'run'}
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    GITHUB_OUTPUT: output,
+    RUNNER_TOOL_CACHE: join(work, 'tools'),
+    RUNNER_TEMP: work,
+    GITHUB_RUN_ID: '1',
+    GITHUB_ACTION: 'run',
+  }
   for (const [key, value] of Object.entries(step.env ?? {})) env[key] = expand(value, inputs)
   // Not spawnSync: the release server runs in this process and must keep answering curl.
   const child = Bun.spawn(['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {cwd, env, stdout: 'pipe', stderr: 'pipe'})
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
-  const outputs = Object.fromEntries((await readFile(output, 'utf8')).trim().split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2)))
+  const outputs = Object.fromEntries(
+    (await readFile(output, 'utf8'))
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+  )
   return {exitCode, stdout, stderr, outputs: outputs as Record<string, string>}
 }
 
@@ -121,7 +134,11 @@ describe('action.yml', () => {
     expect(download.exitCode).toBe(0)
     expect(download.stdout).toContain(`image-syncer-${set.version}-linux-x64: OK`)
     expect(download.stdout).toContain(`signed by https://github.com/${REPO}/.github/workflows/release.yml@refs/tags/v${set.version}`)
-    const run = await runStep(steps.find((s) => s.id === 'run')!, {...inputs, 'inputs.args': `--version`, 'inputs.ok-exit-codes': '0', 'inputs.working-directory': '.'}, work)
+    const run = await runStep(
+      steps.find((s) => s.id === 'run')!,
+      {...inputs, 'inputs.args': `--version`, 'inputs.ok-exit-codes': '0', 'inputs.working-directory': '.'},
+      work,
+    )
     expect(run.exitCode).toBe(0)
     expect(run.outputs['exit-code']).toBe('0')
     const version = Bun.spawnSync([set.path('linux-x64'), '--version']).stdout.toString()

@@ -48,7 +48,10 @@ describe('examples/kubernetes', () => {
   })
 
   test('the Indexed Job applies one shard per pod: --shards is the completions, the plan from a ConfigMap, the release image', async () => {
-    const job = parse(await readFile(join(EXAMPLES, 'kubernetes', SHARDED_JOB), 'utf8')) as {kind: string; spec: {completionMode: string; completions: number; template: {spec: PodSpec & {containers: Array<{image: string}>}}}}
+    const job = parse(await readFile(join(EXAMPLES, 'kubernetes', SHARDED_JOB), 'utf8')) as {
+      kind: string
+      spec: {completionMode: string; completions: number; template: {spec: PodSpec & {containers: Array<{image: string}>}}}
+    }
     expect({kind: job.kind, mode: job.spec.completionMode}).toEqual({kind: 'Job', mode: 'Indexed'})
     const pod = job.spec.template.spec
     const args = pod.containers[0]!.args
@@ -58,7 +61,10 @@ describe('examples/kubernetes', () => {
     expect(pod.volumes).toContainEqual({name: 'plan', configMap: {name: 'image-syncer-plan'}})
     expect(pod.volumes).toContainEqual({name: 'auth', secret: {secretName: 'image-syncer-auth'}})
     // Kubernetes expands $(JOB_COMPLETION_INDEX) and sets the variable; the run then fails on the missing plan.
-    const run = await runCli(args.map((a) => a.replace('$(JOB_COMPLETION_INDEX)', '0')), {cwd: tmpdir(), env: {JOB_COMPLETION_INDEX: '0'}})
+    const run = await runCli(
+      args.map((a) => a.replace('$(JOB_COMPLETION_INDEX)', '0')),
+      {cwd: tmpdir(), env: {JOB_COMPLETION_INDEX: '0'}},
+    )
     expectAccepted(run)
     expect(run.stderr).toContain('/plan/plan.json')
   })
@@ -67,9 +73,14 @@ describe('examples/kubernetes', () => {
 describe('examples/github', () => {
   test('the workflows use the action with commands the CLI accepts', async () => {
     for (const name of ['plan.yml', 'apply.yml']) {
-      const workflow = parse(await readFile(join(EXAMPLES, 'github', name), 'utf8')) as {jobs: Record<string, {steps: Array<{uses?: string; with?: {args?: string}}>}>}
+      const workflow = parse(await readFile(join(EXAMPLES, 'github', name), 'utf8')) as {
+        jobs: Record<string, {steps: Array<{uses?: string; with?: {args?: string}}>}>
+      }
       const step = Object.values(workflow.jobs)[0]!.steps.find((s) => s.uses?.includes('/image-syncer@'))!
-      const words = step.with!.args!.split(/\s+/).filter(Boolean).map((w) => w.replace(/^"\$\w+"$/, 'registry.example/x/'))
+      const words = step
+        .with!.args!.split(/\s+/)
+        .filter(Boolean)
+        .map((w) => w.replace(/^"\$\w+"$/, 'registry.example/x/'))
       expectAccepted(await runCli(words, {cwd: tmpdir()}))
     }
   })
@@ -153,14 +164,19 @@ describe('examples/github/plan.yml checkout and credentials', () => {
     expect(planSecrets.filter((s) => pushSecrets.includes(s))).toEqual([])
   })
 
-  test("a same-repository pull request gets the refreshed plan committed onto its branch from the detached head", async () => {
+  test('a same-repository pull request gets the refreshed plan committed onto its branch from the detached head', async () => {
     const {dir, work, context, job} = await scenario(false)
     await mkdir(join(work, 'plans'))
     await writeFile(join(work, 'plans', 'external-images.plan.json'), '{"formatVersion":1}\n')
     const commit = job.steps.find((s) => s.run?.includes('git push'))!
     expect(commit.if).toBe('github.event.pull_request.head.repo.full_name == github.repository')
     const env = Object.fromEntries(Object.entries(commit.env ?? {}).map(([k, v]) => [k, expand(v, context)]))
-    const r = Bun.spawnSync(['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', commit.run!], {cwd: work, env: {PATH: process.env.PATH ?? '', HOME: dir, ...env}, stdout: 'pipe', stderr: 'pipe'})
+    const r = Bun.spawnSync(['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', commit.run!], {
+      cwd: work,
+      env: {PATH: process.env.PATH ?? '', HOME: dir, ...env},
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
     expect(r.stderr.toString()).not.toContain('fatal')
     expect(r.exitCode).toBe(0)
     expect(git(join(dir, 'acme'), 'show', `${BRANCH}:plans/external-images.plan.json`)).toBe('{"formatVersion":1}')
@@ -171,12 +187,17 @@ describe('examples/github/plan.yml checkout and credentials', () => {
 describe('examples/github/plan.yml comment step', () => {
   /** Runs the step's github-script with GitHub's objects standing in, and returns the comment it would create. */
   async function commentFor(markdown: string): Promise<string> {
-    const workflow = parse(await readFile(join(EXAMPLES, 'github', 'plan.yml'), 'utf8')) as {jobs: Record<string, {steps: Array<{uses?: string; with?: {script?: string}}>}>}
+    const workflow = parse(await readFile(join(EXAMPLES, 'github', 'plan.yml'), 'utf8')) as {
+      jobs: Record<string, {steps: Array<{uses?: string; with?: {script?: string}}>}>
+    }
     const script = Object.values(workflow.jobs)[0]!.steps.find((s) => s.uses?.startsWith('actions/github-script'))!.with!.script!
     const dir = await mkdtemp(join(tmpdir(), 'plan-comment-'))
     await writeFile(join(dir, 'plan.md'), markdown)
     const created: string[] = []
-    const github = {paginate: async () => [], rest: {issues: {listComments: null, updateComment: null, createComment: async ({body}: {body: string}) => created.push(body)}}}
+    const github = {
+      paginate: async () => [],
+      rest: {issues: {listComments: null, updateComment: null, createComment: async ({body}: {body: string}) => created.push(body)}},
+    }
     const context = {repo: {owner: 'acme', repo: 'mirror'}, issue: {number: 7}, serverUrl: 'https://github.com', runId: 42}
     const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>
     await new AsyncFunction('require', 'process', 'context', 'github', script)(require, {env: {PLAN_FILE: join(dir, 'plan.md')}}, context, github)
@@ -190,7 +211,7 @@ describe('examples/github/plan.yml comment step', () => {
     expect(await commentFor(markdown)).toBe(`<!-- image-syncer-plan -->\n### image-syncer plan\n\n${markdown}`)
   })
 
-  test('a 10,000-entry plan keeps its summary and conflicts under GitHub\'s 65,536 characters and links the rest', async () => {
+  test("a 10,000-entry plan keeps its summary and conflicts under GitHub's 65,536 characters and links the rest", async () => {
     const markdown = renderPlan(largePlan({count: 10_000}), 'markdown')
     expect(markdown.length).toBeGreaterThan(65_536)
     const body = await commentFor(markdown)
@@ -203,13 +224,23 @@ describe('examples/github/plan.yml comment step', () => {
 
 describe('examples/github/apply-sharded.yml', () => {
   test('each matrix shard runs apply --shard with --result, and the report job merges the results', async () => {
-    const workflow = parse(await readFile(join(EXAMPLES, 'github', 'apply-sharded.yml'), 'utf8')) as {jobs: Record<string, {strategy?: {matrix: {shard: number[]}}; steps: Array<{uses?: string; with?: {args?: string}}>}>}
+    const workflow = parse(await readFile(join(EXAMPLES, 'github', 'apply-sharded.yml'), 'utf8')) as {
+      jobs: Record<string, {strategy?: {matrix: {shard: number[]}}; steps: Array<{uses?: string; with?: {args?: string}}>}>
+    }
     expect(workflow.jobs.apply!.strategy!.matrix.shard).toEqual([1, 2, 3, 4])
     const commands = Object.values(workflow.jobs).map((job) => job.steps.find((s) => s.uses?.includes('/image-syncer@'))!.with!.args!)
     expect(commands.map((c) => c.split(/\s+/)[0])).toEqual(['apply', 'report'])
     for (const command of commands) {
       // As the action's `eval "set -- $ARGS"` would: $SHARD is the matrix value, the other variables some value.
-      const words = command.split(/\s+/).filter((w) => w && !w.startsWith('#')).map((w) => w.replaceAll('$SHARD', '1').replace(/^"\$\w+"$/, 'registry.example/x/').replace(/^"(.*)"$/, '$1'))
+      const words = command
+        .split(/\s+/)
+        .filter((w) => w && !w.startsWith('#'))
+        .map((w) =>
+          w
+            .replaceAll('$SHARD', '1')
+            .replace(/^"\$\w+"$/, 'registry.example/x/')
+            .replace(/^"(.*)"$/, '$1'),
+        )
       const run = await runCli(words, {cwd: tmpdir()})
       expectAccepted(run)
     }

@@ -24,7 +24,13 @@ beforeAll(async () => {
   set = await releaseSet()
   s = await startScenario()
   work = await mkdtemp(join(tmpdir(), 'image-syncer-oci-'))
-  const input = {binaries: {'linux-x64': set.path('linux-x64'), 'linux-arm64': set.path('linux-arm64')}, version: set.version, commit: set.commit, time: sourceCommit().time, source: 'https://github.com/acme/image-syncer'}
+  const input = {
+    binaries: {'linux-x64': set.path('linux-x64'), 'linux-arm64': set.path('linux-arm64')},
+    version: set.version,
+    commit: set.commit,
+    time: sourceCommit().time,
+    source: 'https://github.com/acme/image-syncer',
+  }
   built = await buildImage(input, join(work, 'layout-a'))
   await buildImage(input, join(work, 'layout-b'))
 })
@@ -40,8 +46,15 @@ describe('the container image', () => {
     const layoutIndex = (name: string) => readFile(join(work, name, 'index.json'), 'utf8')
     expect(await layoutIndex('layout-b')).toBe(await layoutIndex('layout-a'))
     const index = await readJson('layout-a', built.index)
-    expect(index.manifests.map((m: {platform: unknown}) => m.platform)).toEqual([{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}])
-    expect(index.annotations).toMatchObject({'org.opencontainers.image.revision': set.commit, 'org.opencontainers.image.version': set.version, 'org.opencontainers.image.licenses': 'Apache-2.0'})
+    expect(index.manifests.map((m: {platform: unknown}) => m.platform)).toEqual([
+      {os: 'linux', architecture: 'amd64'},
+      {os: 'linux', architecture: 'arm64'},
+    ])
+    expect(index.annotations).toMatchObject({
+      'org.opencontainers.image.revision': set.commit,
+      'org.opencontainers.image.version': set.version,
+      'org.opencontainers.image.licenses': 'Apache-2.0',
+    })
     const manifest = await readJson('layout-a', index.manifests[0].digest)
     const config = await readJson('layout-a', manifest.config.digest)
     expect(config.config).toMatchObject({User: `${IMAGE_USER}:${IMAGE_USER}`, Entrypoint: ['/image-syncer']})
@@ -70,7 +83,11 @@ describe('the container image', () => {
 
   async function runInChroot(rootfs: string): Promise<void> {
     const chroot = (args: string[]) => {
-      const r = Bun.spawnSync(['/usr/sbin/chroot', `--userspec=${IMAGE_USER}:${IMAGE_USER}`, rootfs, '/image-syncer', ...args], {env: {HOME: '/tmp', PATH: '/'}, stdout: 'pipe', stderr: 'pipe'})
+      const r = Bun.spawnSync(['/usr/sbin/chroot', `--userspec=${IMAGE_USER}:${IMAGE_USER}`, rootfs, '/image-syncer', ...args], {
+        env: {HOME: '/tmp', PATH: '/'},
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
       return {exitCode: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString()}
     }
     expect(chroot(['--version'])).toEqual({exitCode: 0, stdout: `image-syncer/${set.version} (commit ${set.commit})\n`, stderr: ''})
@@ -87,7 +104,10 @@ describe('the container image', () => {
     const raw = Bun.spawnSync(['skopeo', 'inspect', '--tls-verify=false', '--raw', ref], {stdout: 'pipe', stderr: 'pipe'})
     expect(raw.stderr.toString()).toBe('')
     expect(`sha256:${new Bun.CryptoHasher('sha256').update(raw.stdout).digest('hex')}`).toBe(built.index)
-    const inspect = Bun.spawnSync(['skopeo', 'inspect', '--tls-verify=false', '--override-arch', 'amd64', '--override-os', 'linux', ref], {stdout: 'pipe', stderr: 'pipe'})
+    const inspect = Bun.spawnSync(['skopeo', 'inspect', '--tls-verify=false', '--override-arch', 'amd64', '--override-os', 'linux', ref], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
     const info = JSON.parse(inspect.stdout.toString()) as {Architecture: string; Labels: Record<string, string>}
     expect(info.Architecture).toBe('amd64')
     expect(info.Labels['org.opencontainers.image.revision']).toBe(set.commit)

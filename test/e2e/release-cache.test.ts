@@ -20,7 +20,11 @@ afterAll(async () => {
 })
 
 const build = async (out: string) => {
-  const child = Bun.spawn([process.execPath, '.ci/release.ts', '--out', out, '--targets', 'linux-x64', '--cache', join(work, 'cache')], {cwd: ROOT, stdout: 'pipe', stderr: 'pipe'})
+  const child = Bun.spawn([process.execPath, '.ci/release.ts', '--out', out, '--targets', 'linux-x64', '--cache', join(work, 'cache')], {
+    cwd: ROOT,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
   return {exitCode, stdout, stderr}
 }
@@ -38,7 +42,9 @@ describe('the runtime cache of the release build', () => {
     for (const f of files) await appendFile(join(f.parentPath, f.name), 'planted')
     const second = await build(join(work, 'second'))
     expect(second.exitCode).toBe(1)
-    expect(second.stderr).toMatch(/^release: \S+\/@oven\+bun-linux-x64-[\d.]+\.tgz is not @oven\/bun-linux-x64@[\d.]+: its sha512 differs from the integrity in package-lock\.json, so the release is not built with it \(delete the file to fetch it again\)\.\n$/)
+    expect(second.stderr).toMatch(
+      /^release: \S+\/@oven\+bun-linux-x64-[\d.]+\.tgz is not @oven\/bun-linux-x64@[\d.]+: its sha512 differs from the integrity in package-lock\.json, so the release is not built with it \(delete the file to fetch it again\)\.\n$/,
+    )
     expect(existsSync(join(work, 'second', binary))).toBe(false)
   })
 })

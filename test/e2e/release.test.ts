@@ -49,7 +49,11 @@ describe('the release set', () => {
     expect(lines).toHaveLength(Object.keys(TARGETS).length * 2)
     for (const line of lines) {
       const [hex, name] = line.split('  ') as [string, string]
-      expect(createHash('sha256').update(await readFile(join(set.dir, name))).digest('hex')).toBe(hex)
+      expect(
+        createHash('sha256')
+          .update(await readFile(join(set.dir, name)))
+          .digest('hex'),
+      ).toBe(hex)
     }
     for (const target of Object.keys(TARGETS) as Target[]) {
       const binary = set.path(target)
@@ -117,7 +121,7 @@ describe('the release set', () => {
 
   test('linux-x64: the full plan → apply cycle from a directory outside the checkout', () => cycle('linux-x64'))
 
-  test.if(canRunMusl())('linux-x64-musl, on musl\'s loader: --version and the full plan → apply cycle', async () => {
+  test.if(canRunMusl())("linux-x64-musl, on musl's loader: --version and the full plan → apply cycle", async () => {
     const env = await muslEnv(cwd)
     expect(run([set.path('linux-x64-musl'), '--version'], env).stdout).toBe(`image-syncer/${set.version} (commit ${set.commit})\n`)
     await cycle('linux-x64-musl', env)
@@ -147,7 +151,8 @@ describe('the signed SHA256SUMS, verified by the released binary', () => {
     mock?.stop()
     if (dir) await rm(dir, {recursive: true, force: true})
   })
-  const verifyBlob = (args: string[]) => run([set.path('linux-x64'), 'verify-blob', join(dir, 'SHA256SUMS'), '--bundle', join(dir, 'SHA256SUMS.sigstore.json'), ...args])
+  const verifyBlob = (args: string[]) =>
+    run([set.path('linux-x64'), 'verify-blob', join(dir, 'SHA256SUMS'), '--bundle', join(dir, 'SHA256SUMS.sigstore.json'), ...args])
 
   test('keyed: verifies with the public key, not with another key, and not once the file changed', async () => {
     const key = makeKeyPair()
@@ -182,7 +187,13 @@ describe('the signed SHA256SUMS, verified by the released binary', () => {
           : new Response('no', {status: 401}),
     })
     try {
-      const env = {GITHUB_ACTIONS: 'true', ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${oidc.port}/token?x=1`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-secret', SYNCER_FULCIO_URL: mock.url, SYNCER_REKOR_URL: mock.url}
+      const env = {
+        GITHUB_ACTIONS: 'true',
+        ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${oidc.port}/token?x=1`,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-secret',
+        SYNCER_FULCIO_URL: mock.url,
+        SYNCER_REKOR_URL: mock.url,
+      }
       await signSums(dir, {kind: 'keyless'}, env)
     } finally {
       await oidc.stop(true)
@@ -191,7 +202,12 @@ describe('the signed SHA256SUMS, verified by the released binary', () => {
     const ok = verifyBlob(['--identity', `${issuer}=${subject}`, '--trusted-root', join(dir, 'root.json')])
     expect(ok.stderr).toBe('')
     expect(ok.stdout).toContain(`signed by ${subject} (issuer ${issuer})`)
-    const someoneElse = verifyBlob(['--identity', `${issuer}=https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main`, '--trusted-root', join(dir, 'root.json')])
+    const someoneElse = verifyBlob([
+      '--identity',
+      `${issuer}=https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main`,
+      '--trusted-root',
+      join(dir, 'root.json'),
+    ])
     expect(someoneElse.exitCode).toBe(1)
     expect(someoneElse.stderr).toContain('not the expected identity')
     // The public-good root (the default) does not know the mock CA.

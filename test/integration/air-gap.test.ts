@@ -53,7 +53,13 @@ async function seedSigned(repo: string, image: Image): Promise<Digest> {
   const annotations = {'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': COSIGN_SIGN}
   const built = referrer(image, {artifactType: BUNDLE_V03, layers: [{blob: bundle, annotations: {}}], annotations})
   const handle = loopbackClient().repository({registry: source.host, repository: repo})
-  return (await pushReferrer(handle, built.bytes, built.blobs.map((b) => b.bytes))).digest
+  return (
+    await pushReferrer(
+      handle,
+      built.bytes,
+      built.blobs.map((b) => b.bytes),
+    )
+  ).digest
 }
 
 beforeAll(async () => {
@@ -86,7 +92,10 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     expect(plan.exitCode).toBe(0)
     const planned = await readPlan(join(dir, 'outside.plan.json'))
     expect(planned.targetRepoPrefix).toBe('oci:./mirror/')
-    expect(planned.entries.map((e) => [e.action, e.signature.status, e.signature.found])).toStrictEqual([['to-copy', 'verified', 2], ['to-copy', 'verified', 2]])
+    expect(planned.entries.map((e) => [e.action, e.signature.status, e.signature.found])).toStrictEqual([
+      ['to-copy', 'verified', 2],
+      ['to-copy', 'verified', 2],
+    ])
 
     // Named at apply time, an oci: prefix binds the plan like a registry's: another directory is refused.
     const elsewhere = await cli(['apply', 'outside.plan.json', ...fromSource(), '--target-repo-prefix', 'oci:./elsewhere/'])
@@ -94,7 +103,12 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     expect(elsewhere.stderr).toContain('is not under --target-repo-prefix')
     const apply = await cli(['apply', 'outside.plan.json', ...fromSource(), '--target-repo-prefix', `oci:${join(dir, 'mirror')}`, '--format', 'json'])
     expect(apply.exitCode).toBe(0)
-    expect(JSON.parse(apply.stdout).entries.map((e: {result: {kind: string}; signature: {copied: number}}) => [e.result.kind, e.signature.copied])).toStrictEqual([['copied', 2], ['copied', 2]])
+    expect(
+      JSON.parse(apply.stdout).entries.map((e: {result: {kind: string}; signature: {copied: number}}) => [e.result.kind, e.signature.copied]),
+    ).toStrictEqual([
+      ['copied', 2],
+      ['copied', 2],
+    ])
 
     const layout = await openLayout(join(dir, 'mirror/acme/app'), {create: false, pace: testPace()})
     expect((await layout.headManifest('1.0'))?.digest).toBe(app.digest)
@@ -112,7 +126,14 @@ describe('the air-gap workflow through an OCI layout tree', () => {
 
   test('skopeo reads the layouts apply wrote and pushes them with every digest unchanged', async () => {
     expect(await skopeo(['inspect', '--raw', `oci:${join(dir, 'mirror/acme/app')}:1.0`])).toStrictEqual(app.bytes)
-    await skopeo(['copy', '--all', `oci:${join(dir, 'mirror/acme/app')}:1.0`, `docker://${internal.host}/skopeo/app:1.0`, '--dest-tls-verify=false', '--dest-no-creds'])
+    await skopeo([
+      'copy',
+      '--all',
+      `oci:${join(dir, 'mirror/acme/app')}:1.0`,
+      `docker://${internal.host}/skopeo/app:1.0`,
+      '--dest-tls-verify=false',
+      '--dest-no-creds',
+    ])
     expect((await headManifest(internal.url, 'skopeo/app', '1.0')).digest).toBe(app.digest)
   })
 
@@ -121,7 +142,10 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     expect(plan.stderr).toContain('Plan written to inside.plan.json')
     expect(plan.exitCode).toBe(0)
     const planned = await readPlan(join(dir, 'inside.plan.json'))
-    expect(planned.entries.map((e) => [e.action, e.signature.status])).toStrictEqual([['to-copy', 'verified'], ['to-copy', 'verified']])
+    expect(planned.entries.map((e) => [e.action, e.signature.status])).toStrictEqual([
+      ['to-copy', 'verified'],
+      ['to-copy', 'verified'],
+    ])
 
     const apply = await cli(['apply', 'inside.plan.json', ...fromLayout, '--format', 'json'])
     expect(apply.exitCode).toBe(0)
@@ -138,7 +162,10 @@ describe('the air-gap workflow through an OCI layout tree', () => {
   })
 
   test('a layout tag holding other content is never overwritten: plan shows the conflict, a stale apply leaves it', async () => {
-    await writeFile(join(dir, 'late.yaml'), `targetRepoPrefix: "oci:./late/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\nimages:\n- source: "acme/app:1.0"\n`)
+    await writeFile(
+      join(dir, 'late.yaml'),
+      `targetRepoPrefix: "oci:./late/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\nimages:\n- source: "acme/app:1.0"\n`,
+    )
     const plan = await cli(['plan', '-i', 'late.yaml', '-o', 'late.plan.json', ...fromSource()])
     expect(plan.exitCode).toBe(0)
     // Another writer takes the tag after planning: apply must find it and leave it.
@@ -159,7 +186,10 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     const bytes = await readFile(path)
     bytes[bytes.length - 1]! ^= 0xff
     await writeFile(path, bytes)
-    await writeFile(join(dir, 'damaged.yaml'), `targetRepoPrefix: "${internal.host}/damaged/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\nimages:\n- source: "acme/app:1.0"\n`)
+    await writeFile(
+      join(dir, 'damaged.yaml'),
+      `targetRepoPrefix: "${internal.host}/damaged/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\nimages:\n- source: "acme/app:1.0"\n`,
+    )
     const from = ['--mirror', 'docker.io=oci:./damaged/']
     const plan = await cli(['plan', '-i', 'damaged.yaml', '-o', 'damaged.plan.json', ...from])
     expect(plan.exitCode).toBe(0)

@@ -41,7 +41,12 @@ async function planRound(round: number): Promise<Plan> {
   const definitionPath = join(dir, `round${round}.yaml`)
   const sources = [...repos, `src${round}/single`].map((repo) => `- source: "${registry.host}/${repo}:1"`)
   await writeFile(definitionPath, `targetRepoPrefix: "${registry.host}/mirror/"\nimages:\n${sources.join('\n')}\n`)
-  const outcome = await runPlan({definitionPath, outputPath: join(dir, `round${round}.plan.json`), registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()}, tool: {name: 'image-syncer', version: 'test'}})
+  const outcome = await runPlan({
+    definitionPath,
+    outputPath: join(dir, `round${round}.plan.json`),
+    registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()},
+    tool: {name: 'image-syncer', version: 'test'},
+  })
   if (outcome.kind !== 'planned') throw new Error(`plan failed: ${JSON.stringify(outcome.failures)}`)
   return outcome.plan
 }
@@ -65,7 +70,10 @@ describe('two applies of the same plan at once', () => {
       for (const entry of plan.entries) {
         const target = entry.target.slice(registry.host.length + 1)
         const [repository, tag] = target.split(':') as [string, string]
-        const response = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {method: 'HEAD', headers: {accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json'}})
+        const response = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
+          method: 'HEAD',
+          headers: {accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json'},
+        })
         expect({round, target, digest: response.headers.get('docker-content-digest')}).toEqual({round, target, digest: entry.sourceDigest})
       }
     }

@@ -79,15 +79,31 @@ describe('an index DAG that repeats its children', () => {
     await pushImage(target.url, to.repository, nested.image, 'subject')
     const top = nested.levels.at(-1)!
     const descriptor = {mediaType: MediaType.OciIndex, digest: top.digest, size: top.bytes.byteLength}
-    const bytes = new TextEncoder().encode(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, artifactType: 'application/spdx+json', manifests: [descriptor, descriptor], subject: {mediaType: nested.image.mediaType, digest: nested.image.digest, size: nested.image.bytes.byteLength}}))
-    const referrer: FetchedManifest = {digest: sha256Digest(bytes), mediaType: MediaType.OciIndex, size: bytes.byteLength, bytes, parsed: parseManifest(bytes, MediaType.OciIndex)}
+    const bytes = new TextEncoder().encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        artifactType: 'application/spdx+json',
+        manifests: [descriptor, descriptor],
+        subject: {mediaType: nested.image.mediaType, digest: nested.image.digest, size: nested.image.bytes.byteLength},
+      }),
+    )
+    const referrer: FetchedManifest = {
+      digest: sha256Digest(bytes),
+      mediaType: MediaType.OciIndex,
+      size: bytes.byteLength,
+      bytes,
+      parsed: parseManifest(bytes, MediaType.OciIndex),
+    }
     source.clearLog()
     target.clearLog()
     limitRequests(source)
     limitRequests(target)
 
     const client = loopbackClient()
-    const report = await copyArtifacts(new CopyEngine({transfers: 4, pace: testPace()}), client.repository(from), client.repository(to), nested.image.digest, [{kind: 'referrer', manifest: referrer, descriptor: {...descriptor, digest: referrer.digest}}])
+    const report = await copyArtifacts(new CopyEngine({transfers: 4, pace: testPace()}), client.repository(from), client.repository(to), nested.image.digest, [
+      {kind: 'referrer', manifest: referrer, descriptor: {...descriptor, digest: referrer.digest}},
+    ])
 
     expect(report.referrers).toBe(1)
     for (const level of nested.levels) {

@@ -68,43 +68,56 @@ describe('a wrong blob size in one entry', () => {
     await assertTagsComplete(target)
   })
 
-  test.each(orders)('a layer listed one byte too large, another target repository (a mount), %s: the valid entry is copied, the invalid fails', async (order) => {
-    const source = await fake()
-    const target = await fake()
-    const image = makeImage({flavor: 'oci', seed: 'sized-layer'})
-    await pushImage(source.url, 'acme/good', image, 'good')
-    const bad = misSized(image.bytes, (m) => m.layers![0]!)
-    await pushImage(source.url, 'acme/bad', image)
-    await putManifest(source.url, 'acme/bad', 'bad', bad.bytes, image.mediaType)
-    const planned = await planFor(source, target, ['acme/bad:bad', 'acme/good:good'])
-    force(order, source, target, new RegExp(`/blobs/${image.layers[0]!.digest}$`))
+  test.each(orders)(
+    'a layer listed one byte too large, another target repository (a mount), %s: the valid entry is copied, the invalid fails',
+    async (order) => {
+      const source = await fake()
+      const target = await fake()
+      const image = makeImage({flavor: 'oci', seed: 'sized-layer'})
+      await pushImage(source.url, 'acme/good', image, 'good')
+      const bad = misSized(image.bytes, (m) => m.layers![0]!)
+      await pushImage(source.url, 'acme/bad', image)
+      await putManifest(source.url, 'acme/bad', 'bad', bad.bytes, image.mediaType)
+      const planned = await planFor(source, target, ['acme/bad:bad', 'acme/good:good'])
+      force(order, source, target, new RegExp(`/blobs/${image.layers[0]!.digest}$`))
 
-    const result = await apply(target, planned)
+      const result = await apply(target, planned)
 
-    expect(resultOf(result, 'good')).toEqual({kind: 'copied'})
-    expect(resultOf(result, 'bad').kind).toBe('failed')
-    expect((resultOf(result, 'bad') as {message: string}).message).toContain(image.layers[0]!.digest)
-    await assertTagsComplete(target)
-  })
+      expect(resultOf(result, 'good')).toEqual({kind: 'copied'})
+      expect(resultOf(result, 'bad').kind).toBe('failed')
+      expect((resultOf(result, 'bad') as {message: string}).message).toContain(image.layers[0]!.digest)
+      await assertTagsComplete(target)
+    },
+  )
 })
 
 describe('a wrong child manifest size in one entry', () => {
-  test.each(['invalid first', 'valid first'] as Order[])('an index listing its child one byte too large, %s: the valid index is copied, the invalid fails', async (order) => {
-    const source = await fake()
-    const target = await fake()
-    const index = makeIndex({flavor: 'oci', seed: 'sized-child', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]})
-    await pushIndex(source.url, 'acme/multi', index, 'good')
-    const child: Image = index.children[0]!
-    const bad = misSized(index.bytes, (m) => m.manifests!.find((d) => d.digest === child.digest)!)
-    await putManifest(source.url, 'acme/multi', 'bad', bad.bytes, index.mediaType)
-    const planned = await planFor(source, target, ['acme/multi:bad', 'acme/multi:good'])
-    force(order, source, target, new RegExp(`/manifests/${child.digest}$`))
+  test.each(['invalid first', 'valid first'] as Order[])(
+    'an index listing its child one byte too large, %s: the valid index is copied, the invalid fails',
+    async (order) => {
+      const source = await fake()
+      const target = await fake()
+      const index = makeIndex({
+        flavor: 'oci',
+        seed: 'sized-child',
+        platforms: [
+          {os: 'linux', architecture: 'amd64'},
+          {os: 'linux', architecture: 'arm64'},
+        ],
+      })
+      await pushIndex(source.url, 'acme/multi', index, 'good')
+      const child: Image = index.children[0]!
+      const bad = misSized(index.bytes, (m) => m.manifests!.find((d) => d.digest === child.digest)!)
+      await putManifest(source.url, 'acme/multi', 'bad', bad.bytes, index.mediaType)
+      const planned = await planFor(source, target, ['acme/multi:bad', 'acme/multi:good'])
+      force(order, source, target, new RegExp(`/manifests/${child.digest}$`))
 
-    const result = await apply(target, planned)
+      const result = await apply(target, planned)
 
-    expect(resultOf(result, 'good')).toEqual({kind: 'copied'})
-    expect(resultOf(result, 'bad').kind).toBe('failed')
-    expect((resultOf(result, 'bad') as {message: string}).message).toContain(child.digest)
-    await assertTagsComplete(target)
-  })
+      expect(resultOf(result, 'good')).toEqual({kind: 'copied'})
+      expect(resultOf(result, 'bad').kind).toBe('failed')
+      expect((resultOf(result, 'bad') as {message: string}).message).toContain(child.digest)
+      await assertTagsComplete(target)
+    },
+  )
 })

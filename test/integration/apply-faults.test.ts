@@ -6,7 +6,16 @@
 import {describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {DEFAULT_RETRY} from '../../src/commands/pace.ts'
 import {digestOf} from '../../src/ref/digest.ts'
-import {type FakeRegistry, type FaultSpec, type Where, corruptBlob, delay, resetConnection, serverError, tooManyRequests} from '../support/fake-registry/index.ts'
+import {
+  type FakeRegistry,
+  type FaultSpec,
+  type Where,
+  corruptBlob,
+  delay,
+  resetConnection,
+  serverError,
+  tooManyRequests,
+} from '../support/fake-registry/index.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {apply, assertTagsComplete, cleanUpAfterEach, fake, headTag, kinds, planFor, targetOf} from './apply-helpers.ts'
 
@@ -28,10 +37,15 @@ async function seeded(options: {layerSize?: number; layers?: number} = {}) {
 
 /** Requests of `registry` that complete a blob upload (`PUT <location>?digest=`), optionally for one digest. */
 function blobPuts(registry: FakeRegistry, digest?: string) {
-  return registry.requests.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/') && (digest === undefined || new URLSearchParams(r.query).get('digest') === digest))
+  return registry.requests.filter(
+    (r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/') && (digest === undefined || new URLSearchParams(r.query).get('digest') === digest),
+  )
 }
 
-const digestParam = (digest: string): Where['when'] => (ctx) => ctx.query.get('digest') === digest
+const digestParam =
+  (digest: string): Where['when'] =>
+  (ctx) =>
+    ctx.query.get('digest') === digest
 
 /**
  * The one pause an apply made before its retry: the announced Retry-After when there was one, else the first
@@ -93,7 +107,10 @@ describe('apply and broken transfers', () => {
 
     expect(kinds(result)).toEqual(['copied'])
     const gets = source.requests.filter((r) => r.method === 'GET' && r.path === `/v2/acme/app/blobs/${layer.digest}`)
-    expect(gets.map((r) => [r.faults, r.range])).toEqual([[['reset connection'], null], [[], expect.stringMatching(/^bytes=[1-9]\d*-$/)]])
+    expect(gets.map((r) => [r.faults, r.range])).toEqual([
+      [['reset connection'], null],
+      [[], expect.stringMatching(/^bytes=[1-9]\d*-$/)],
+    ])
     expect(blobPuts(target, layer.digest).at(-1)!.status).toBe(201)
     const stored = target.storage.getBlob(repository, layer.digest)
     expect(stored?.byteLength).toBe(layer.bytes.byteLength)
@@ -105,7 +122,13 @@ describe('apply and broken transfers', () => {
   test('a blob served with wrong bytes is refused: the entry fails, nothing is tagged or stored; after the fault, apply completes', async () => {
     const source = await fake()
     const target = await fake()
-    const index = makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]})
+    const index = makeIndex({
+      flavor: 'oci',
+      platforms: [
+        {os: 'linux', architecture: 'amd64'},
+        {os: 'linux', architecture: 'arm64'},
+      ],
+    })
     await pushIndex(source.url, 'acme/evil', index, '1')
     const planned = await planFor(source, target, ['acme/evil:1'])
     const {repository, tag} = targetOf(planned.plan.entries[0]!)

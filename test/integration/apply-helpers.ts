@@ -63,14 +63,22 @@ export async function planFor(source: FakeRegistry, target: FakeRegistry, source
 }
 
 /** A client as `apply` connects it, recording the client-side request events (on the planning pace unless given one). */
-export async function clientFor(target: FakeRegistry, planned: Planned, extra: {timeoutMs?: number; pace?: TestPace} = {}): Promise<{client: RegistryClient; events: RequestEvent[]}> {
+export async function clientFor(
+  target: FakeRegistry,
+  planned: Planned,
+  extra: {timeoutMs?: number; pace?: TestPace} = {},
+): Promise<{client: RegistryClient; events: RequestEvent[]}> {
   const events: RequestEvent[] = []
   const client = await connectRegistries({...planned.registryOptions, targetRegistry: target.host, onRequest: (e) => events.push(e), ...extra}, 'test')
   return {client, events}
 }
 
 /** Applies the plan once with a fresh client, on a fresh pace: `pace.sleeps` are the waits of this apply alone. */
-export async function apply(target: FakeRegistry, planned: Planned, options: {concurrency?: number; timeoutMs?: number} = {}): Promise<ApplyResult & {events: RequestEvent[]; pace: TestPace}> {
+export async function apply(
+  target: FakeRegistry,
+  planned: Planned,
+  options: {concurrency?: number; timeoutMs?: number} = {},
+): Promise<ApplyResult & {events: RequestEvent[]; pace: TestPace}> {
   const pace = testPace()
   const {client, events} = await clientFor(target, planned, {pace, ...(options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {})})
   const result = await applyPlan(planned.plan, client, {pace, ...(options.concurrency !== undefined ? {concurrency: options.concurrency} : {})})

@@ -20,7 +20,13 @@ test('SIGINT aborts in-flight transfers, tags nothing and exits 130 within 2 s; 
   const [source, target] = await Promise.all([startFakeRegistry(), startFakeRegistry()])
   registries.push(source, target)
   dir = await mkdtemp(join(tmpdir(), 'image-syncer-sigint-'))
-  const index = makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]})
+  const index = makeIndex({
+    flavor: 'oci',
+    platforms: [
+      {os: 'linux', architecture: 'amd64'},
+      {os: 'linux', architecture: 'arm64'},
+    ],
+  })
   await pushIndex(source.url, 'acme/slow', index, '1')
   const definition = join(dir, 'images.yaml')
   await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "${source.host}/acme/slow:1"\n`)

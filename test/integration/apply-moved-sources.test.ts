@@ -19,7 +19,11 @@ import {runCli} from './scenario.ts'
 setDefaultTimeout(30_000)
 cleanUpAfterEach()
 
-const PLATFORMS = [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}, {os: 'linux', architecture: 's390x'}]
+const PLATFORMS = [
+  {os: 'linux', architecture: 'amd64'},
+  {os: 'linux', architecture: 'arm64'},
+  {os: 'linux', architecture: 's390x'},
+]
 const writes = (registry: FakeRegistry) => registry.requests.filter((r) => !['GET', 'HEAD'].includes(r.method))
 const tagLooks = (registry: FakeRegistry, repository: string, tag: string) => registry.count('HEAD', `/v2/${repository}/manifests/${tag}`)
 
@@ -37,7 +41,8 @@ async function planWith(source: FakeRegistry, target: FakeRegistry, entries: str
   return {plan: outcome.plan, planPath, dir, registryOptions, definitionPath}
 }
 
-const applyFile = (planned: Planned, extra: {movedSources?: 'allow'} = {}) => runApply({planPath: planned.planPath, registry: planned.registryOptions, version: 'test', ...extra})
+const applyFile = (planned: Planned, extra: {movedSources?: 'allow'} = {}) =>
+  runApply({planPath: planned.planPath, registry: planned.registryOptions, version: 'test', ...extra})
 const failure = (result: Awaited<ReturnType<typeof applyFile>>, i = 0) => {
   const r = result.entries[i]!.result
   return r.kind === 'failed' ? r.message : `not failed: ${r.kind}`
@@ -136,7 +141,11 @@ describe('what the look costs', () => {
     await pushImage(source.url, 'acme/a', a, '1')
     await pushImage(source.url, 'acme/b', b, '1')
     await pushIndex(source.url, 'acme/pinned', pinned, 'x')
-    const planned = await planWith(source, target, `- source: "SOURCE/acme/a:1"\n- source: "SOURCE/acme/b:1"\n- source: "SOURCE/acme/pinned@${pinned.digest}"\n  tag: "1"\n`)
+    const planned = await planWith(
+      source,
+      target,
+      `- source: "SOURCE/acme/a:1"\n- source: "SOURCE/acme/b:1"\n- source: "SOURCE/acme/pinned@${pinned.digest}"\n  tag: "1"\n`,
+    )
 
     const cold = await applyFile(planned)
     expect(kinds(cold)).toEqual(['copied', 'copied', 'copied'])
@@ -145,7 +154,11 @@ describe('what the look costs', () => {
     const coldTotal = source.requests.length
 
     source.clearLog()
-    const replanned = await planWith(source, target, `- source: "SOURCE/acme/a:1"\n- source: "SOURCE/acme/b:1"\n- source: "SOURCE/acme/pinned@${pinned.digest}"\n  tag: "1"\n`)
+    const replanned = await planWith(
+      source,
+      target,
+      `- source: "SOURCE/acme/a:1"\n- source: "SOURCE/acme/b:1"\n- source: "SOURCE/acme/pinned@${pinned.digest}"\n  tag: "1"\n`,
+    )
     const warm = await applyFile(replanned)
     expect(kinds(warm)).toEqual(['already-present', 'already-present', 'already-present'])
     expect(source.requests).toEqual([])
@@ -160,7 +173,12 @@ describe('what the look costs', () => {
     const dir = await workdir()
     const definitionPath = join(dir, 'images.yaml')
     await writeFile(definitionPath, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "${source.host}/acme/a:1"\n`)
-    const outcome = await runSync({definitionPath, dryRun: false, registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()}, tool: {name: 'image-syncer', version: 'test'}})
+    const outcome = await runSync({
+      definitionPath,
+      dryRun: false,
+      registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()},
+      tool: {name: 'image-syncer', version: 'test'},
+    })
     expect(outcome.kind === 'planned' && outcome.apply.kind === 'applied' ? kinds(outcome.apply.result) : []).toEqual(['copied'])
     // The plan's own look only.
     expect(tagLooks(source, 'acme/a', '1')).toBe(1)

@@ -43,7 +43,8 @@ async function sharedLayer() {
   return {source, target, a, b, shared: a.layers[0]!.digest, planned, repos: planned.plan.entries.map((e) => targetOf(e).repository)}
 }
 
-const sum = (entries: {blobs: {uploaded: number; mounted: number; present: number}}[], key: 'uploaded' | 'mounted' | 'present') => entries.reduce((n, e) => n + e.blobs[key], 0)
+const sum = (entries: {blobs: {uploaded: number; mounted: number; present: number}}[], key: 'uploaded' | 'mounted' | 'present') =>
+  entries.reduce((n, e) => n + e.blobs[key], 0)
 
 describe('apply moves each blob as little as possible', () => {
   test('a layer shared by two entries is downloaded once and mounted into the second target repository', async () => {
@@ -92,7 +93,14 @@ describe('apply moves each blob as little as possible', () => {
 
   test('a mount request that errors (403) falls back to a plain upload', async () => {
     const {source, target, shared, planned} = await sharedLayer()
-    target.addFault({method: 'POST', when: (ctx) => new URL(ctx.request.url).searchParams.has('mount'), times: Infinity, name: 'deny mount', action: () => new Response(JSON.stringify({errors: [{code: 'DENIED', message: 'mount denied'}]}), {status: 403, headers: {'content-type': 'application/json'}})})
+    target.addFault({
+      method: 'POST',
+      when: (ctx) => new URL(ctx.request.url).searchParams.has('mount'),
+      times: Infinity,
+      name: 'deny mount',
+      action: () =>
+        new Response(JSON.stringify({errors: [{code: 'DENIED', message: 'mount denied'}]}), {status: 403, headers: {'content-type': 'application/json'}}),
+    })
     const result = await apply(target, planned, {concurrency: 2})
     expect(kinds(result)).toEqual(['copied', 'copied'])
     expect(target.requests.filter((r) => r.method === 'POST' && isMount(r.query)).map((r) => r.status)).toEqual([403])
@@ -144,7 +152,14 @@ describe('apply moves each blob as little as possible', () => {
   test('a second apply of the same plan moves nothing: 0 bytes, every entry already present', async () => {
     const source = await fake()
     const target = await fake()
-    const index = makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}], attestation: true})
+    const index = makeIndex({
+      flavor: 'oci',
+      platforms: [
+        {os: 'linux', architecture: 'amd64'},
+        {os: 'linux', architecture: 'arm64'},
+      ],
+      attestation: true,
+    })
     const single = makeImage({flavor: 'docker'})
     await pushIndex(source.url, 'acme/multi', index, '1')
     await pushImage(source.url, 'acme/single', single, '1')
@@ -275,4 +290,3 @@ describe('a plan made a moment ago (sync)', () => {
     expect(repos[0]).toBe(repository)
   })
 })
-

@@ -38,10 +38,17 @@ describe('apply sharded over four processes', () => {
     target.clearLog()
 
     const runs = await Promise.all(
-      Array.from({length: SHARDS}, (_, i) => runCli(['apply', planned.planPath, '--shard', `${i + 1}/${SHARDS}`, '--result', join(planned.dir, `result-${i + 1}.json`), '--quiet', '--format', 'json'], {env: {DOCKER_CONFIG: planned.dir}})),
+      Array.from({length: SHARDS}, (_, i) =>
+        runCli(
+          ['apply', planned.planPath, '--shard', `${i + 1}/${SHARDS}`, '--result', join(planned.dir, `result-${i + 1}.json`), '--quiet', '--format', 'json'],
+          {env: {DOCKER_CONFIG: planned.dir}},
+        ),
+      ),
     )
     for (const run of runs) expect({exitCode: run.exitCode, stderr: run.stderr}).toEqual({exitCode: 0, stderr: ''})
-    const shards = await Promise.all(Array.from({length: SHARDS}, async (_, i) => JSON.parse(await readFile(join(planned.dir, `result-${i + 1}.json`), 'utf8')) as {entries: EntryOutcome[]}))
+    const shards = await Promise.all(
+      Array.from({length: SHARDS}, async (_, i) => JSON.parse(await readFile(join(planned.dir, `result-${i + 1}.json`), 'utf8')) as {entries: EntryOutcome[]}),
+    )
 
     // Each entry in exactly one shard, and the shards' outcomes are those of one apply of the same plan elsewhere.
     const union = shards.flatMap((s) => s.entries.map((e) => `${withoutHost(e.target)} ${e.sourceDigest} ${e.result.kind}`)).sort()
@@ -73,7 +80,10 @@ describe('apply sharded over four processes', () => {
     expect({exitCode: report.exitCode, stderr: report.stderr}).toEqual({exitCode: 0, stderr: ''})
     expect(JSON.parse(report.stdout).summary.copied).toBe(REPOSITORIES * TAGS)
     const partial = await runCli(['report', '--plan', planned.planPath, ...files.slice(0, 3)])
-    expect({exitCode: partial.exitCode, line: partial.stdout.trim().split('\n').at(-1)}).toEqual({exitCode: 1, line: `Missing shard 4/${SHARDS}: no result file, so their entries are not in this report (run them again). ${shards[3]!.entries.length} entries of the plan have no outcome.`})
+    expect({exitCode: partial.exitCode, line: partial.stdout.trim().split('\n').at(-1)}).toEqual({
+      exitCode: 1,
+      line: `Missing shard 4/${SHARDS}: no result file, so their entries are not in this report (run them again). ${shards[3]!.entries.length} entries of the plan have no outcome.`,
+    })
 
     // Issue 16: a shard 4 that drops one of its entries, or carries shard 3's, is refused by name; without --plan
     // report refuses to vouch at all unless told --unchecked.
@@ -83,13 +93,25 @@ describe('apply sharded over four processes', () => {
     await writeFile(forged, JSON.stringify({...original, entries: original.entries.slice(1)}))
     const short = await runCli(['report', '--plan', planned.planPath, ...files.slice(0, 3), forged])
     expect(short.exitCode).toBe(1)
-    expect(short.stderr).toContain(`${forged} (shard 4/4) has no outcome for 1 of the ${original.entries.length} targets its shard owns ("${dropped}"), yet says it finished`)
+    expect(short.stderr).toContain(
+      `${forged} (shard 4/4) has no outcome for 1 of the ${original.entries.length} targets its shard owns ("${dropped}"), yet says it finished`,
+    )
     await writeFile(forged, JSON.stringify({...original, entries: [...original.entries, shards[2]!.entries[0]]}))
     const stolen = await runCli(['report', '--plan', planned.planPath, ...files.slice(0, 3), forged])
-    expect({exitCode: stolen.exitCode, duplicate: stolen.stderr.includes(`has a second outcome for "${shards[2]!.entries[0]!.target}"`)}).toEqual({exitCode: 1, duplicate: true})
+    expect({exitCode: stolen.exitCode, duplicate: stolen.stderr.includes(`has a second outcome for "${shards[2]!.entries[0]!.target}"`)}).toEqual({
+      exitCode: 1,
+      duplicate: true,
+    })
     const unplanned = await runCli(['report', ...files])
-    expect({exitCode: unplanned.exitCode, stderr: unplanned.stderr.trim()}).toEqual({exitCode: 1, stderr: 'Error: report needs --plan PLAN, the plan file the workers applied, to check that every entry of it is accounted for (or --unchecked to merge the result files without it)'})
+    expect({exitCode: unplanned.exitCode, stderr: unplanned.stderr.trim()}).toEqual({
+      exitCode: 1,
+      stderr:
+        'Error: report needs --plan PLAN, the plan file the workers applied, to check that every entry of it is accounted for (or --unchecked to merge the result files without it)',
+    })
     const unchecked = await runCli(['report', '--unchecked', ...files])
-    expect({exitCode: unchecked.exitCode, line: unchecked.stdout.trim().split('\n').at(-1)}).toEqual({exitCode: 0, line: `All ${SHARDS} shards reported. Not checked against the plan (--unchecked).`})
+    expect({exitCode: unchecked.exitCode, line: unchecked.stdout.trim().split('\n').at(-1)}).toEqual({
+      exitCode: 0,
+      line: `All ${SHARDS} shards reported. Not checked against the plan (--unchecked).`,
+    })
   })
 })

@@ -16,7 +16,10 @@ import {apply, assertTagsComplete, cleanUpAfterEach, fake, headTag, planFor, tar
 setDefaultTimeout(30_000)
 cleanUpAfterEach()
 
-const PLATFORMS = [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]
+const PLATFORMS = [
+  {os: 'linux', architecture: 'amd64'},
+  {os: 'linux', architecture: 'arm64'},
+]
 
 /** An index (two platform images) at the source, planned into an empty target. */
 async function indexScenario() {
@@ -45,7 +48,10 @@ describe('a manifest PUT refused for references it cannot see', () => {
     expect(puts(target, path)).toEqual([400, 201])
     // Between the two PUTs: one HEAD per child, and nothing copied again (they were there).
     const refused = target.requests.findIndex((r) => r.method === 'PUT' && r.path === path)
-    const between = target.requests.slice(refused + 1, target.requests.findLastIndex((r) => r.method === 'PUT' && r.path === path))
+    const between = target.requests.slice(
+      refused + 1,
+      target.requests.findLastIndex((r) => r.method === 'PUT' && r.path === path),
+    )
     expect(between.map((r) => r.method).sort()).toEqual(['HEAD', 'HEAD'])
     expect(await assertTagsComplete(target)).toBe(1)
   })
@@ -73,14 +79,16 @@ describe('a manifest PUT refused for references it cannot see', () => {
     const result = await apply(target, planned)
 
     expect(result.entries.map((e) => e.result)).toEqual([{kind: 'copied'}])
-    expect(target.requests.filter((r) => r.method === 'PUT' && new URLSearchParams(r.query).get('digest') === layer.digest).map((r) => r.status)).toEqual([201, 201])
+    expect(target.requests.filter((r) => r.method === 'PUT' && new URLSearchParams(r.query).get('digest') === layer.digest).map((r) => r.status)).toEqual([
+      201, 201,
+    ])
     // Two transfers of the layer, each counted once.
     const total = [image.config, ...image.layers].reduce((n, b) => n + b.bytes.byteLength, 0)
     expect(result.summary.bytes).toBe(total + layer.bytes.byteLength)
     expect(await assertTagsComplete(target)).toBe(1)
   })
 
-  test('refused every time: the entry fails after 4 attempts with the registry\'s code, and no tag is written', async () => {
+  test("refused every time: the entry fails after 4 attempts with the registry's code, and no tag is written", async () => {
     const {target, index, planned, repository, tag} = await indexScenario()
     const path = `/v2/${repository}/manifests/${index.digest}`
     target.addFault(refuseManifestPut('DIGEST_INVALID', {path, times: Infinity}))

@@ -64,7 +64,13 @@ async function planAndApply(name: string, lines: string[]) {
 describe('OCI artifacts against real registries', () => {
   test('an untagged Helm chart pinned by digest is planned as a Helm artifact and mirrored digest-exactly', async () => {
     const {table, markdown, planned} = await planAndApply('helm-pin', [`- source: "charts/nginx@${chart.digest}"`, '  tag: "15.0.0"'])
-    expect(planned.entries[0]).toMatchObject({sourceDigest: chart.digest, platforms: [], artifactType: HELM_CONFIG, selection: {kind: 'whole'}, action: 'to-copy'})
+    expect(planned.entries[0]).toMatchObject({
+      sourceDigest: chart.digest,
+      platforms: [],
+      artifactType: HELM_CONFIG,
+      selection: {kind: 'whole'},
+      action: 'to-copy',
+    })
     expect(table).toContain(`artifact: ${HELM_CONFIG}`)
     expect(markdown).toContain(`| \`artifact: ${HELM_CONFIG}\` |`)
     await expectMirrored('charts/nginx', '15.0.0', chart)

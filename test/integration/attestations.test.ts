@@ -49,12 +49,22 @@ beforeAll(async () => {
   await writeFile(join(dir, 'vendor.pub'), vendor.publicPem)
   await writeFile(join(dir, 'builder.pub'), builder.publicPem)
   await seed('acme/att-only', [[COSIGN_ATTESTATION, vendor]])
-  await seed('acme/signed', [[COSIGN_SIGN, vendor], [SLSA_V1, vendor], [SPDX, builder], [HOSTILE, vendor]])
+  await seed('acme/signed', [
+    [COSIGN_SIGN, vendor],
+    [SLSA_V1, vendor],
+    [SPDX, builder],
+    [HOSTILE, vendor],
+  ])
   await seed('acme/no-slsa', [[COSIGN_SIGN, vendor]])
   // A legacy .att (cosign v2 attest) with SLSA provenance, and nothing else.
   await seed('acme/legacy-att', [])
   const envelope = blob(await attestationEnvelope(vendor, images['acme/legacy-att']!.digest, SLSA_V1), DSSE)
-  await push(source.url, 'acme/legacy-att', legacyImage([{blob: envelope, annotations: {[SIGNATURE_KEY]: '', predicateType: SLSA_V1}}]), `${fallbackTagOf(images['acme/legacy-att']!.digest)}.att`)
+  await push(
+    source.url,
+    'acme/legacy-att',
+    legacyImage([{blob: envelope, annotations: {[SIGNATURE_KEY]: '', predicateType: SLSA_V1}}]),
+    `${fallbackTagOf(images['acme/legacy-att']!.digest)}.att`,
+  )
 })
 afterAll(async () => {
   await Promise.all([source?.stop(), target?.stop()])
@@ -64,7 +74,10 @@ afterAll(async () => {
 /** A definition mirroring under `<target>/<name>/`, so each test starts from an empty mirror. */
 async function definition(name: string, signatures: string, repos: string[]): Promise<string> {
   const path = join(dir, `${name}.yaml`)
-  await writeFile(path, `targetRepoPrefix: "${target.host}/${name}/"\nsignatures:\n${signatures}\nimages:\n${repos.map((r) => `- source: "${source.host}/${r}:1.0"`).join('\n')}\n`)
+  await writeFile(
+    path,
+    `targetRepoPrefix: "${target.host}/${name}/"\nsignatures:\n${signatures}\nimages:\n${repos.map((r) => `- source: "${source.host}/${r}:1.0"`).join('\n')}\n`,
+  )
   return path
 }
 const mirrored = (name: string, repo: string) => `${name}/${source.host.replace(':', '-')}/${repo}`
@@ -135,11 +148,16 @@ describe('attestations: required predicate types', () => {
     expect(plan.exitCode).toBe(1)
     expect(plan.stderr).toContain(`required attestation ${SPDX}: referrer sha256:`)
     expect(plan.stderr).toContain('no trusted key verifies the signature')
-    expect((await readPlan(join(dir, 'wrong-key.plan.json'))).entries[0]!.signature.attestations).toMatchObject([{predicateType: SPDX, status: 'failed', signers: []}])
+    expect((await readPlan(join(dir, 'wrong-key.plan.json'))).entries[0]!.signature.attestations).toMatchObject([
+      {predicateType: SPDX, status: 'failed', signers: []},
+    ])
   })
 
   test('under verify: skip signatures are not checked, but listed attestations still are', async () => {
-    const def = await definition('skip', `  verify: skip\n  attestations:\n  - predicateType: ${SLSA_V1}\n    keys: [./vendor.pub]`, ['acme/signed', 'acme/att-only'])
+    const def = await definition('skip', `  verify: skip\n  attestations:\n  - predicateType: ${SLSA_V1}\n    keys: [./vendor.pub]`, [
+      'acme/signed',
+      'acme/att-only',
+    ])
     const planPath = join(dir, 'skip.plan.json')
     expect((await runCli(['plan', '-i', def, '-o', planPath])).exitCode).toBe(1)
     const entries = (await readPlan(planPath)).entries
@@ -192,7 +210,11 @@ describe('verify --attestation-type', () => {
     await seed('acme/oci11', [[COSIGN_SIGN, vendor]])
     const image = images['acme/oci11']!
     const envelope = blob(await attestationEnvelope(vendor, image.digest, SLSA_V1), DSSE)
-    await push(source.url, 'acme/oci11', referrer(image, {artifactType: 'application/vnd.in-toto+json', layers: [{blob: envelope, annotations: {[SIGNATURE_KEY]: '', predicateType: SLSA_V1}}]}))
+    await push(
+      source.url,
+      'acme/oci11',
+      referrer(image, {artifactType: 'application/vnd.in-toto+json', layers: [{blob: envelope, annotations: {[SIGNATURE_KEY]: '', predicateType: SLSA_V1}}]}),
+    )
     const run = await verify('acme/oci11', '--attestation-type', SLSA_V1)
     expect(run.stdout).toContain(`Attestation ${SLSA_V1}: verified by key`)
     expect(run.exitCode).toBe(0)

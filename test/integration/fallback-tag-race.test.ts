@@ -42,7 +42,7 @@ cleanUpAfterEach()
 const REFERRER_PUTS_MS = [1_000, 3_000]
 
 describe('an image mirrored with its own referrers fallback tag', () => {
-  test('the referrer is PUT once, before the fallback index and the image\'s fallback entry that list it', async () => {
+  test("the referrer is PUT once, before the fallback index and the image's fallback entry that list it", async () => {
     const dir = await workdir()
     const layout = await openLayout(join(dir, 'layouts/acme/app'), {create: true, pace: testPace()})
     const image = makeImage({flavor: 'oci', seed: 'fallback-race'})
@@ -53,7 +53,15 @@ describe('an image mirrored with its own referrers fallback tag', () => {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaType.OciIndex,
-        manifests: [{mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.bytes.length, artifactType: 'application/spdx+json', annotations: {'org.example.seed': 'sbom'}}],
+        manifests: [
+          {
+            mediaType: referrer.mediaType,
+            digest: referrer.digest,
+            size: referrer.bytes.length,
+            artifactType: 'application/spdx+json',
+            annotations: {'org.example.seed': 'sbom'},
+          },
+        ],
       }),
     )
     const tag = fallbackTag(image.digest)

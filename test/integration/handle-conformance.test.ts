@@ -60,23 +60,41 @@ const REGISTRY: Capabilities = {
 }
 
 const STORES: [string, Capabilities, () => Promise<StoreUnderTest>][] = [
-  ['the memory store', REGISTRY, async () => {
-    const stores = new MemoryStores()
-    return {repository: (name) => stores.repository({registry: 'memory.test', repository: name}), stop: async () => {}}
-  }],
-  ['the registry store on the fake registry (referrers API)', REGISTRY, async () => {
-    const fake = await startFakeRegistry({referrers: 'api'})
-    const client = loopbackClient()
-    return {repository: (name) => client.repository({registry: fake.host, repository: name}), stop: () => fake.stop()}
-  }],
-  ['the registry store on docker-registry 2.8', {...REGISTRY, conditionalPuts: 'ignored', referrersApi: 'unsupported'}, async () => {
-    const real = await startRealRegistry()
-    const client = loopbackClient()
-    return {repository: (name) => client.repository({registry: real.host, repository: name}), stop: () => real.stop()}
-  }],
+  [
+    'the memory store',
+    REGISTRY,
+    async () => {
+      const stores = new MemoryStores()
+      return {repository: (name) => stores.repository({registry: 'memory.test', repository: name}), stop: async () => {}}
+    },
+  ],
+  [
+    'the registry store on the fake registry (referrers API)',
+    REGISTRY,
+    async () => {
+      const fake = await startFakeRegistry({referrers: 'api'})
+      const client = loopbackClient()
+      return {repository: (name) => client.repository({registry: fake.host, repository: name}), stop: () => fake.stop()}
+    },
+  ],
+  [
+    'the registry store on docker-registry 2.8',
+    {...REGISTRY, conditionalPuts: 'ignored', referrersApi: 'unsupported'},
+    async () => {
+      const real = await startRealRegistry()
+      const client = loopbackClient()
+      return {repository: (name) => client.repository({registry: real.host, repository: name}), stop: () => real.stop()}
+    },
+  ],
   [
     'the layout store',
-    {refusals: {'missing-references': 'input', 'wrong-bytes': 'content'}, conditionalPuts: 'honoured', tagOverwrite: 'refused', referrersApi: 'supported', sizedRead: 'refused'},
+    {
+      refusals: {'missing-references': 'input', 'wrong-bytes': 'content'},
+      conditionalPuts: 'honoured',
+      tagOverwrite: 'refused',
+      referrersApi: 'supported',
+      sizedRead: 'refused',
+    },
     async () => {
       const {dir, cleanup} = await tempDir('conformance')
       return {repository: (name) => new LayoutRepository(join(dir, name), 'target', {pace: testPace()}), stop: cleanup}
@@ -88,7 +106,10 @@ for (const [kind, can, start] of STORES) conformance(kind, can, start)
 
 /** The category of what `promise` rejects with; a rejection that is no deliberate error fails the test. */
 async function refusalOf(promise: Promise<unknown>): Promise<ErrorCategory> {
-  const err = await promise.then(() => new Error('resolved, want a refusal'), (e: unknown) => e)
+  const err = await promise.then(
+    () => new Error('resolved, want a refusal'),
+    (e: unknown) => e,
+  )
   const category = categoryOf(err)
   if (category === null) throw err
   return category
@@ -112,7 +133,12 @@ function conformance(kind: string, can: Capabilities, start: () => Promise<Store
       expect(await repo.headManifest('v1')).toStrictEqual(head)
       expect(await repo.headManifest(image.digest)).toStrictEqual(head)
       const byTag = await repo.getManifest('v1')
-      expect({digest: byTag.digest, size: byTag.size, bytes: byTag.bytes, kind: byTag.parsed.kind}).toStrictEqual({digest: image.digest, size: head.size, bytes: image.bytes, kind: 'image'})
+      expect({digest: byTag.digest, size: byTag.size, bytes: byTag.bytes, kind: byTag.parsed.kind}).toStrictEqual({
+        digest: image.digest,
+        size: head.size,
+        bytes: image.bytes,
+        kind: 'image',
+      })
       expect((await repo.getManifest(image.digest)).bytes).toStrictEqual(image.bytes)
       expect((await repo.getManifestBytesIfPresent('v1'))?.bytes).toStrictEqual(image.bytes)
       const present = await repo.getManifestIfPresent('v1')
@@ -121,7 +147,13 @@ function conformance(kind: string, can: Capabilities, start: () => Promise<Store
 
     test('an index and its children: the children are found by digest, the index parses as one', async () => {
       const repo = fresh()
-      const index = makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]})
+      const index = makeIndex({
+        flavor: 'oci',
+        platforms: [
+          {os: 'linux', architecture: 'amd64'},
+          {os: 'linux', architecture: 'arm64'},
+        ],
+      })
       await seedIndex(repo, index, 'multi')
       expect((await repo.getManifest('multi')).parsed.kind).toBe('index')
       for (const child of index.children) expect((await repo.headManifest(child.digest))?.size).toBe(child.bytes.byteLength)
@@ -165,7 +197,9 @@ function conformance(kind: string, can: Capabilities, start: () => Promise<Store
       await seedImage(repo, second)
       expect((await repo.putManifest('1.0', first, {ifNoneMatch: '*'})).kind).toBe('stored')
       const again = await repo.putManifest('1.0', second, {ifNoneMatch: '*'})
-      expect({kind: again.kind, now: (await repo.headManifest('1.0'))?.digest}).toStrictEqual(can.conditionalPuts === 'honoured' ? {kind: 'precondition-failed', now: first.digest} : {kind: 'stored', now: second.digest})
+      expect({kind: again.kind, now: (await repo.headManifest('1.0'))?.digest}).toStrictEqual(
+        can.conditionalPuts === 'honoured' ? {kind: 'precondition-failed', now: first.digest} : {kind: 'stored', now: second.digest},
+      )
     })
 
     test(`If-Match with the ETag read moves a tag; a stale ETag is ${can.conditionalPuts}`, async () => {
@@ -177,7 +211,9 @@ function conformance(kind: string, can: Capabilities, start: () => Promise<Store
       expect((await repo.putManifest('sig', b, {ifMatch: read!.etag})).kind).toBe('stored')
       expect((await repo.headManifest('sig'))?.digest).toBe(b.digest)
       const stale = await repo.putManifest('sig', c, {ifMatch: read!.etag})
-      expect({kind: stale.kind, now: (await repo.headManifest('sig'))?.digest}).toStrictEqual(can.conditionalPuts === 'honoured' ? {kind: 'precondition-failed', now: b.digest} : {kind: 'stored', now: c.digest})
+      expect({kind: stale.kind, now: (await repo.headManifest('sig'))?.digest}).toStrictEqual(
+        can.conditionalPuts === 'honoured' ? {kind: 'precondition-failed', now: b.digest} : {kind: 'stored', now: c.digest},
+      )
     })
 
     test(`a plain PUT of other content at a taken tag: the tag ${can.tagOverwrite === 'moves' ? 'moves' : 'is left alone'}`, async () => {
@@ -186,7 +222,9 @@ function conformance(kind: string, can: Capabilities, start: () => Promise<Store
       await seedImage(repo, a, 'latest')
       await seedImage(repo, b)
       const put = await repo.putManifest('latest', b)
-      expect({kind: put.kind, now: (await repo.headManifest('latest'))?.digest}).toStrictEqual(can.tagOverwrite === 'moves' ? {kind: 'stored', now: b.digest} : {kind: 'precondition-failed', now: a.digest})
+      expect({kind: put.kind, now: (await repo.headManifest('latest'))?.digest}).toStrictEqual(
+        can.tagOverwrite === 'moves' ? {kind: 'stored', now: b.digest} : {kind: 'precondition-failed', now: a.digest},
+      )
     })
 
     test('a blob is put, then found by head, get and a bounded small read; absent is null or the declared refusal', async () => {
@@ -261,7 +299,15 @@ function conformance(kind: string, can: Capabilities, start: () => Promise<Store
       const sbom = makeReferrer(subject, `sbom-${kind}`)
       // The put records the subject itself: the store indexes it, or the put adds the fallback entry (once).
       const indexed = can.referrersApi === 'supported'
-      expect((await pushReferrer(repo, sbom.bytes, sbom.blobs.map((b) => b.bytes))).referrer).toBe(indexed ? 'indexed' : 'added')
+      expect(
+        (
+          await pushReferrer(
+            repo,
+            sbom.bytes,
+            sbom.blobs.map((b) => b.bytes),
+          )
+        ).referrer,
+      ).toBe(indexed ? 'indexed' : 'added')
       expect(await repo.putManifest(sbom.digest, sbom)).toStrictEqual({kind: 'stored', referrer: indexed ? 'indexed' : 'present'})
       const descriptor = referrerDescriptor({...sbom, size: sbom.bytes.byteLength, parsed: parseManifest(sbom.bytes, sbom.mediaType)})
       expect(await repo.listReferrers(subject.digest)).toStrictEqual({api: can.referrersApi, descriptors: [descriptor]})

@@ -59,11 +59,33 @@ beforeAll(async () => {
   env = {DOCKER_CONFIG: dir, SYNCER_QUIET: 'false'}
 
   // A platform whose os and architecture carry escape sequences (C0 and the one-character C1 CSI).
-  seed(source, 'acme/multi', makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: `linux${TITLE}`, architecture: `arm64${CLEAR}`}]}), '1')
+  seed(
+    source,
+    'acme/multi',
+    makeIndex({
+      flavor: 'oci',
+      platforms: [
+        {os: 'linux', architecture: 'amd64'},
+        {os: `linux${TITLE}`, architecture: `arm64${CLEAR}`},
+      ],
+    }),
+    '1',
+  )
   // An amd64 descriptor whose media type has a parameter with an escape sequence.
   const amd64 = makeImage({flavor: 'oci'})
   const picked = new TextEncoder().encode(
-    JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{mediaType: `${MediaType.OciManifest}; x="${TITLE}"`, digest: amd64.digest, size: amd64.bytes.byteLength, platform: {os: 'linux', architecture: 'amd64'}}]}),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciIndex,
+      manifests: [
+        {
+          mediaType: `${MediaType.OciManifest}; x="${TITLE}"`,
+          digest: amd64.digest,
+          size: amd64.bytes.byteLength,
+          platform: {os: 'linux', architecture: 'amd64'},
+        },
+      ],
+    }),
   )
   seed(source, 'acme/picked', {mediaType: MediaType.OciIndex, bytes: picked, digest: sha256Digest(picked), children: [amd64], attestations: []}, '1')
   // Found by HEAD, refused on GET (its manifest, and the referrers API verify asks) with an error body full of escape sequences.
@@ -166,7 +188,9 @@ describe('registry text with Markdown and HTML', () => {
   test('plan --format markdown and the step summary: every row in place, no tag or link of the registry', async () => {
     const images = await definition('html.yaml', `- source: "${source.host}/acme/html:1"\n- source: "${source.host}/acme/conflict:1"`)
     const summary = join(dir, 'html-summary.md')
-    const run = await runCli(['plan', '-i', images, '-o', join(dir, 'html.plan.json'), '--format', 'markdown'], {env: {...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary}})
+    const run = await runCli(['plan', '-i', images, '-o', join(dir, 'html.plan.json'), '--format', 'markdown'], {
+      env: {...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary},
+    })
     expect(run.exitCode).toBe(1)
     for (const markdown of [run.stdout, await readFile(summary, 'utf8')]) {
       const html = render(markdown)

@@ -53,7 +53,8 @@ async function expectIntact(target: FakeRegistry, repository: string, layer: Blo
   expect(await assertTagsComplete(target)).toBe(1)
 }
 
-const uploadsOf = (registry: FakeRegistry, method: string) => registry.requests.filter((r) => r.method === method && r.path.includes('/blobs/uploads/') && r.path.split('/blobs/uploads/')[1] !== '')
+const uploadsOf = (registry: FakeRegistry, method: string) =>
+  registry.requests.filter((r) => r.method === method && r.path.includes('/blobs/uploads/') && r.path.split('/blobs/uploads/')[1] !== '')
 
 describe('a blob GET reset mid-body', () => {
   test('resumes with Range from the bytes already read: the source is not read from 0 again', async () => {
@@ -63,7 +64,10 @@ describe('a blob GET reset mid-body', () => {
 
     expect(kinds(result)).toEqual(['copied'])
     const gets = source.requests.filter((r) => r.method === 'GET' && r.path === layerPath)
-    expect(gets.map((r) => [r.faults, r.status])).toEqual([[['reset connection'], 200], [[], 206]])
+    expect(gets.map((r) => [r.faults, r.status])).toEqual([
+      [['reset connection'], 200],
+      [[], 206],
+    ])
     expect(gets[0]!.range).toBeNull()
     const resumedAt = Number(/^bytes=(\d+)-$/.exec(gets[1]!.range ?? '')?.[1])
     expect(resumedAt).toBeGreaterThan(0)
@@ -82,7 +86,11 @@ describe('a blob GET reset mid-body', () => {
 
     expect(kinds(result)).toEqual(['copied'])
     const gets = source.requests.filter((r) => r.method === 'GET' && r.path === layerPath)
-    expect(gets.map((r) => [r.range !== null, r.status])).toEqual([[false, 200], [true, 200], [false, 200]])
+    expect(gets.map((r) => [r.range !== null, r.status])).toEqual([
+      [false, 200],
+      [true, 200],
+      [false, 200],
+    ])
     expect(target.count('DELETE', /\/blobs\/uploads\//)).toBe(1)
     await expectIntact(target, repository, layer)
   })
@@ -105,7 +113,9 @@ describe('chunked uploads', () => {
     // The same run (client) uploads another blob to that registry: chunks straight away, no second 413.
     target.clearLog()
     const other = makeImage({flavor: 'oci', layers: 1, layerSize: LAYER_SIZE}).layers[0]!
-    await shared.repository({registry: target.host, repository}).putBlob({digest: other.digest, size: other.bytes.byteLength, open: async () => new Response(other.bytes).body!})
+    await shared
+      .repository({registry: target.host, repository})
+      .putBlob({digest: other.digest, size: other.bytes.byteLength, open: async () => new Response(other.bytes).body!})
     expect(uploadsOf(target, 'PUT').map((r) => r.status)).toEqual([201])
     expect(uploadsOf(target, 'PATCH')).toHaveLength(1)
     expect(digestOf(target.storage.getBlob(repository, other.digest)!)).toBe(other.digest)
@@ -142,7 +152,13 @@ describe('chunked uploads', () => {
 
   test('chunks cut off every time: bounded recoveries, sessions abandoned, nothing stored; a later run completes', async () => {
     const {target, planned, layer, repository} = await seeded()
-    target.addFault(resetMidChunk({path: new RegExp(`/v2/${repository}/blobs/uploads/.+`), when: (ctx) => Number(ctx.request.headers.get('content-range')?.split('-')[0]) >= CHUNK, times: Infinity}))
+    target.addFault(
+      resetMidChunk({
+        path: new RegExp(`/v2/${repository}/blobs/uploads/.+`),
+        when: (ctx) => Number(ctx.request.headers.get('content-range')?.split('-')[0]) >= CHUNK,
+        times: Infinity,
+      }),
+    )
     const failed = await applyPlan(planned.plan, client(CHUNK), {pace})
 
     expect(kinds(failed)).toEqual(['failed'])

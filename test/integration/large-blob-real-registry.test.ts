@@ -94,9 +94,18 @@ describe('large layers with real docker-registry', () => {
     expect(digestOf(await targetLayer(mirrored('chunked', source.host)))).toBe(layer.digest)
 
     // Another client reads it all (skopeo verifies every blob's digest as it copies).
-    expect(await skopeo(['inspect', '--raw', '--tls-verify=false', '--no-creds', `docker://${target.host}/${mirrored('chunked', source.host)}:1`])).toStrictEqual(image.bytes)
+    expect(
+      await skopeo(['inspect', '--raw', '--tls-verify=false', '--no-creds', `docker://${target.host}/${mirrored('chunked', source.host)}:1`]),
+    ).toStrictEqual(image.bytes)
     const out = join(dir, 'skopeo-out')
-    await skopeo(['copy', '--preserve-digests', '--src-tls-verify=false', '--src-no-creds', `docker://${target.host}/${mirrored('chunked', source.host)}:1`, `oci:${out}:1`])
+    await skopeo([
+      'copy',
+      '--preserve-digests',
+      '--src-tls-verify=false',
+      '--src-no-creds',
+      `docker://${target.host}/${mirrored('chunked', source.host)}:1`,
+      `oci:${out}:1`,
+    ])
     expect(await Bun.file(join(out, 'blobs', 'sha256', layer.digest.slice('sha256:'.length))).size).toBe(LAYER_SIZE)
   })
 })

@@ -35,10 +35,10 @@ describe('two processes writing one layout', () => {
     const dir = await freshDir()
     // Both open (and so create) the layout before the start time, then race on index.json.
     const startAt = String(Date.now() + 1500)
-    const procs = ['a', 'b'].map((prefix) =>
-      Bun.spawn([process.execPath, TAGGER, dir, prefix, '50', startAt], {stdout: 'pipe', stderr: 'pipe'}),
+    const procs = ['a', 'b'].map((prefix) => Bun.spawn([process.execPath, TAGGER, dir, prefix, '50', startAt], {stdout: 'pipe', stderr: 'pipe'}))
+    const results = await Promise.all(
+      procs.map(async (p) => ({code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text()})),
     )
-    const results = await Promise.all(procs.map(async (p) => ({code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text()})))
     for (const r of results) expect(r).toMatchObject({code: 0, out: 'done 50\n'})
     const layout = await openLayout(dir, {create: false, pace: testPace()})
     const want = ['a', 'b'].flatMap((prefix) => Array.from({length: 50}, (_, i) => `${prefix}-${i}`)).sort()
@@ -69,7 +69,10 @@ describe('index.json.lock', () => {
     // A clock that moves by the pauses: the 300 ms are waited out on it, at once.
     const pace = testPace({clock: 'paced'})
     const started = pace.now()
-    const err = await rejectedWith(LayoutError, updateIndex(layout.root, () => ({next: null, result: null}), {pace, waitMs: 300}))
+    const err = await rejectedWith(
+      LayoutError,
+      updateIndex(layout.root, () => ({next: null, result: null}), {pace, waitMs: 300}),
+    )
     expect(pace.now() - started).toBeGreaterThanOrEqual(300)
     // Backoff from 2 ms up to 100 ms: many short pauses, none longer than the policy allows.
     expect(pace.sleeps.length).toBeGreaterThan(3)
@@ -85,7 +88,14 @@ describe('index.json.lock', () => {
     const dir = await freshDir()
     const layout = await openLayout(dir, {create: true, pace: testPace()})
     await writeFile(join(dir, 'index.json.lock'), JSON.stringify({pid: 1, host: `not-${hostname()}`, nonce: 'remote', since: '2026-01-01T00:00:00Z'}))
-    expect((await rejectedWith(LayoutError, updateIndex(layout.root, () => ({next: null, result: null}), {pace: testPace({clock: 'paced'}), waitMs: 100}))).code).toBe('LOCK_TIMEOUT')
+    expect(
+      (
+        await rejectedWith(
+          LayoutError,
+          updateIndex(layout.root, () => ({next: null, result: null}), {pace: testPace({clock: 'paced'}), waitMs: 100}),
+        )
+      ).code,
+    ).toBe('LOCK_TIMEOUT')
   })
 
   test('a writer whose lock was broken under it does not commit, and starts over', async () => {
@@ -93,12 +103,16 @@ describe('index.json.lock', () => {
     const layout = await openLayout(dir, {create: true, pace: testPace()})
     const lock = join(dir, 'index.json.lock')
     let rounds = 0
-    const result = await updateIndex(layout.root, (index) => {
-      rounds++
-      // The first round finds its lock replaced by another (dead) writer's, as after a concurrent stale break.
-      if (rounds === 1) writeFileSync(lock, JSON.stringify({pid: 2 ** 22 + 1, host: hostname(), nonce: 'usurper', since: ''}))
-      return {next: {...index, annotations: {round: String(rounds)}}, result: rounds}
-    }, {pace: testPace()})
+    const result = await updateIndex(
+      layout.root,
+      (index) => {
+        rounds++
+        // The first round finds its lock replaced by another (dead) writer's, as after a concurrent stale break.
+        if (rounds === 1) writeFileSync(lock, JSON.stringify({pid: 2 ** 22 + 1, host: hostname(), nonce: 'usurper', since: ''}))
+        return {next: {...index, annotations: {round: String(rounds)}}, result: rounds}
+      },
+      {pace: testPace()},
+    )
     expect(result).toBe(2)
     expect(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')).annotations).toStrictEqual({round: '2'})
     expect(await Bun.file(lock).exists()).toBe(false)

@@ -34,7 +34,7 @@ async function target() {
 }
 
 describe('a layout as a repository handle', () => {
-  test('If-None-Match: * creates a tag once; another writer\'s tag is a precondition failure, never moved', async () => {
+  test("If-None-Match: * creates a tag once; another writer's tag is a precondition failure, never moved", async () => {
     const {repo, image} = await target()
     expect(await repo.putManifest('1.0', image, {ifNoneMatch: '*'})).toStrictEqual({kind: 'stored', referrer: null})
     const other = makeImage({flavor: 'oci', layers: 0})
@@ -59,7 +59,11 @@ describe('a layout as a repository handle', () => {
 
   test('a cosign .sig tag is appended to in place, and both signatures are discovered', async () => {
     const {repo, image} = await target()
-    const layer = (note: string) => ({payload: new TextEncoder().encode(`{"critical":{"image":{"docker-manifest-digest":"${image.digest}"}},"optional":{"n":"${note}"}}`), annotations: {[SIGNATURE_KEY]: note}, mediaType: SIMPLE_SIGNING})
+    const layer = (note: string) => ({
+      payload: new TextEncoder().encode(`{"critical":{"image":{"docker-manifest-digest":"${image.digest}"}},"optional":{"n":"${note}"}}`),
+      annotations: {[SIGNATURE_KEY]: note},
+      mediaType: SIMPLE_SIGNING,
+    })
     expect(await appendLegacySignature(repo, image.digest, layer('one'))).toBe('appended')
     expect(await appendLegacySignature(repo, image.digest, layer('two'))).toBe('appended')
     expect(await appendLegacySignature(repo, image.digest, layer('two'))).toBe('already-present')
@@ -70,7 +74,15 @@ describe('a layout as a repository handle', () => {
   test('a referrer is found through its subject: the layout needs no fallback index', async () => {
     const {repo, image} = await target()
     const bundle = bundleReferrer(image, 'handle')
-    expect((await pushReferrer(repo, bundle.bytes, bundle.blobs.map((b) => b.bytes))).referrer).toBe('indexed')
+    expect(
+      (
+        await pushReferrer(
+          repo,
+          bundle.bytes,
+          bundle.blobs.map((b) => b.bytes),
+        )
+      ).referrer,
+    ).toBe('indexed')
     expect(await repo.listReferrers(image.digest)).toStrictEqual({api: 'supported', descriptors: [expect.objectContaining({digest: bundle.digest})] as never})
     expect(await repo.listTags()).toStrictEqual({kind: 'listed', tags: new Set()})
   })
@@ -100,7 +112,9 @@ describe('a layout as a repository handle', () => {
 
     const third = new LayoutRepository(join(first.name, '..', 'third'), 'target', {pace: testPace()})
     await writeFile(blobFile(first.name), new Uint8Array(layer.bytes.length))
-    await expect(third.putBlob({...image.layers[1]!, size: image.layers[1]!.bytes.length, open: async () => streamOf(image.layers[1]!.bytes)}, {mountFrom: first})).resolves.toBe('mounted')
+    await expect(
+      third.putBlob({...image.layers[1]!, size: image.layers[1]!.bytes.length, open: async () => streamOf(image.layers[1]!.bytes)}, {mountFrom: first}),
+    ).resolves.toBe('mounted')
     const err = await rejectedWith(LayoutError, third.putBlob(source, {mountFrom: first}))
     expect(err.code).toBe('DIGEST_MISMATCH')
     expect(await third.headBlob(layer.digest)).toBeNull()

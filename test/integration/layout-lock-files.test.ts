@@ -40,37 +40,57 @@ async function deadOwner(): Promise<string> {
 }
 
 describe('index.json.lock that is not a lock file', () => {
-  test('a FIFO is refused at once instead of blocking the writer', async () => {
-    const {root, lock} = await layoutWithLock()
-    expect(Bun.spawnSync(['mkfifo', lock]).exitCode).toBe(0)
-    let timer: Timer | undefined
-    const bound = new Promise<'blocked'>((done) => (timer = setTimeout(() => done('blocked'), BOUND_MS - 1_000)))
-    const outcome = await Promise.race([write(root).then(() => null, (err: unknown) => err), bound])
-    clearTimeout(timer)
-    if (outcome === 'blocked') {
-      // A reader blocked in open() of the FIFO is released by a writer end opening and closing.
-      await (await open(lock, constants.O_RDWR | constants.O_NONBLOCK)).close()
-    }
-    expect(outcome).toBeInstanceOf(LayoutError)
-    expect((outcome as LayoutError).code).toBe('NOT_A_FILE')
-    expect((outcome as LayoutError).message).toBe(`${lock} is not a regular file, so not a lock image-syncer wrote: remove it if no writer is using this layout`)
-  }, BOUND_MS)
+  test(
+    'a FIFO is refused at once instead of blocking the writer',
+    async () => {
+      const {root, lock} = await layoutWithLock()
+      expect(Bun.spawnSync(['mkfifo', lock]).exitCode).toBe(0)
+      let timer: Timer | undefined
+      const bound = new Promise<'blocked'>((done) => (timer = setTimeout(() => done('blocked'), BOUND_MS - 1_000)))
+      const outcome = await Promise.race([
+        write(root).then(
+          () => null,
+          (err: unknown) => err,
+        ),
+        bound,
+      ])
+      clearTimeout(timer)
+      if (outcome === 'blocked') {
+        // A reader blocked in open() of the FIFO is released by a writer end opening and closing.
+        await (await open(lock, constants.O_RDWR | constants.O_NONBLOCK)).close()
+      }
+      expect(outcome).toBeInstanceOf(LayoutError)
+      expect((outcome as LayoutError).code).toBe('NOT_A_FILE')
+      expect((outcome as LayoutError).message).toBe(
+        `${lock} is not a regular file, so not a lock image-syncer wrote: remove it if no writer is using this layout`,
+      )
+    },
+    BOUND_MS,
+  )
 
-  test('a symlink is not followed, even to a lock that could be broken', async () => {
-    const {root, lock, dir} = await layoutWithLock()
-    await writeFile(join(dir, 'planted.json'), await deadOwner())
-    await symlink(join(dir, 'planted.json'), lock)
-    const err = await rejectedWith(LayoutError, write(root))
-    expect(err.code).toBe('NOT_A_FILE')
-    expect(err.message).toBe(`${lock} is a symlink, so not a lock image-syncer wrote: remove it if no writer is using this layout`)
-  }, BOUND_MS)
+  test(
+    'a symlink is not followed, even to a lock that could be broken',
+    async () => {
+      const {root, lock, dir} = await layoutWithLock()
+      await writeFile(join(dir, 'planted.json'), await deadOwner())
+      await symlink(join(dir, 'planted.json'), lock)
+      const err = await rejectedWith(LayoutError, write(root))
+      expect(err.code).toBe('NOT_A_FILE')
+      expect(err.message).toBe(`${lock} is a symlink, so not a lock image-syncer wrote: remove it if no writer is using this layout`)
+    },
+    BOUND_MS,
+  )
 
-  test('a lock file larger than any lock is refused, not read through', async () => {
-    const {root, lock} = await layoutWithLock()
-    // Valid JSON, padded past the bound: read whole, it would name a dead owner and be broken.
-    await writeFile(lock, (await deadOwner()) + ' '.repeat(1024 * 1024))
-    const err = await rejectedWith(LayoutError, write(root))
-    expect(err.code).toBe('TOO_LARGE')
-    expect(err.message).toBe(`${lock} is larger than 4096 bytes, so not a lock image-syncer wrote: remove it if no writer is using this layout`)
-  }, BOUND_MS)
+  test(
+    'a lock file larger than any lock is refused, not read through',
+    async () => {
+      const {root, lock} = await layoutWithLock()
+      // Valid JSON, padded past the bound: read whole, it would name a dead owner and be broken.
+      await writeFile(lock, (await deadOwner()) + ' '.repeat(1024 * 1024))
+      const err = await rejectedWith(LayoutError, write(root))
+      expect(err.code).toBe('TOO_LARGE')
+      expect(err.message).toBe(`${lock} is larger than 4096 bytes, so not a lock image-syncer wrote: remove it if no writer is using this layout`)
+    },
+    BOUND_MS,
+  )
 })

@@ -39,30 +39,42 @@ async function sparseLayer() {
 }
 
 describe('a layout blob larger than its descriptor', () => {
-  test('is refused by its size before it is read', async () => {
-    const {repo, layer, path} = await sparseLayer()
-    const err = await rejectedWith(LayoutError, repo.getBlob(layer.digest, {size: layer.bytes.length}))
-    expect(err.code).toBe('SIZE_MISMATCH')
-    expect(err.message).toBe(`${path} is ${SPARSE_BYTES} bytes, but its descriptor says ${layer.bytes.length}`)
-  }, BOUND_MS)
+  test(
+    'is refused by its size before it is read',
+    async () => {
+      const {repo, layer, path} = await sparseLayer()
+      const err = await rejectedWith(LayoutError, repo.getBlob(layer.digest, {size: layer.bytes.length}))
+      expect(err.code).toBe('SIZE_MISMATCH')
+      expect(err.message).toBe(`${path} is ${SPARSE_BYTES} bytes, but its descriptor says ${layer.bytes.length}`)
+    },
+    BOUND_MS,
+  )
 
-  test('stops the check apply makes of a layout source before writing anything', async () => {
-    const {repo, image} = await sparseLayer()
-    const err = await rejectedWith(LayoutError, new CopyEngine({transfers: 2, pace: testPace()}).verifySource(repo, await repo.getManifest('v1')))
-    expect(err.code).toBe('SIZE_MISMATCH')
-    expect(err.message).toContain(image.layers[0]!.digest.slice('sha256:'.length))
-  }, BOUND_MS)
+  test(
+    'stops the check apply makes of a layout source before writing anything',
+    async () => {
+      const {repo, image} = await sparseLayer()
+      const err = await rejectedWith(LayoutError, new CopyEngine({transfers: 2, pace: testPace()}).verifySource(repo, await repo.getManifest('v1')))
+      expect(err.code).toBe('SIZE_MISMATCH')
+      expect(err.message).toContain(image.layers[0]!.digest.slice('sha256:'.length))
+    },
+    BOUND_MS,
+  )
 
-  test('a file that grows while it is read is not read past the size it had', async () => {
-    const {dir, cleanup} = await tempDir('oversized')
-    cleanups.push(cleanup)
-    const layout = await openLayout(join(dir, 'repo'), {create: true, pace: testPace()})
-    const image = makeImage({flavor: 'oci', layers: 1, layerSize: 1024 * 1024})
-    await storeImage(layout, image, 'v1')
-    const layer = image.layers[0]!
-    const stream = await new LayoutRepository(layout.root, 'source', {pace: testPace()}).getBlob(layer.digest, {size: layer.bytes.length})
-    // Grown after the open: the bytes past the declared size are never read, so the blob still verifies.
-    await appendFile(blobPath(layout.root, layer.digest), new Uint8Array(SPARSE_BYTES / 1024))
-    expect(await readAll(stream)).toStrictEqual(layer.bytes)
-  }, BOUND_MS)
+  test(
+    'a file that grows while it is read is not read past the size it had',
+    async () => {
+      const {dir, cleanup} = await tempDir('oversized')
+      cleanups.push(cleanup)
+      const layout = await openLayout(join(dir, 'repo'), {create: true, pace: testPace()})
+      const image = makeImage({flavor: 'oci', layers: 1, layerSize: 1024 * 1024})
+      await storeImage(layout, image, 'v1')
+      const layer = image.layers[0]!
+      const stream = await new LayoutRepository(layout.root, 'source', {pace: testPace()}).getBlob(layer.digest, {size: layer.bytes.length})
+      // Grown after the open: the bytes past the declared size are never read, so the blob still verifies.
+      await appendFile(blobPath(layout.root, layer.digest), new Uint8Array(SPARSE_BYTES / 1024))
+      expect(await readAll(stream)).toStrictEqual(layer.bytes)
+    },
+    BOUND_MS,
+  )
 })

@@ -21,7 +21,10 @@ import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(60_000)
 
-const PLATFORMS = [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]
+const PLATFORMS = [
+  {os: 'linux', architecture: 'amd64'},
+  {os: 'linux', architecture: 'arm64'},
+]
 let registry: RealRegistry
 let dir: string
 let cleanup: () => Promise<void>
@@ -111,7 +114,10 @@ describe('Docker media types in a layout', () => {
     expect((await layout.getManifest('docker-list')).bytes).toStrictEqual(list.bytes)
     // If this starts to pass after a skopeo upgrade, update the README's "OCI image layouts" section.
     for (const tag of ['docker-img', 'docker-list']) {
-      const error = await skopeo(['inspect', '--raw', `oci:${path}:${tag}`]).then(() => null, (e: Error) => e)
+      const error = await skopeo(['inspect', '--raw', `oci:${path}:${tag}`]).then(
+        () => null,
+        (e: Error) => e,
+      )
       expect(error?.message, `${version} read ${tag}`).toMatch(new RegExp(`no descriptor found for reference \\\\?"${tag}\\\\?"`))
     }
   })

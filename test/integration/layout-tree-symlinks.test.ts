@@ -31,7 +31,10 @@ async function scratch(): Promise<string> {
 
 /** The stores of a run with `oci:TARGET/` as target prefix and quay.io served from `oci:SOURCE/`. */
 function stores(target: string, source: string) {
-  return connectStores({targetRepoPrefix: `oci:${target}/`, mirrors: {'quay.io': `oci:${source}/`}, insecureRegistries: [], env: {}, certsDirs: [], pace: testPace()}, 'test')
+  return connectStores(
+    {targetRepoPrefix: `oci:${target}/`, mirrors: {'quay.io': `oci:${source}/`}, insecureRegistries: [], env: {}, certsDirs: [], pace: testPace()},
+    'test',
+  )
 }
 
 describe('a layout tree is bounded by its named directory', () => {
@@ -42,7 +45,10 @@ describe('a layout tree is bounded by its named directory', () => {
     await symlink(join(dir, 'outside'), join(dir, 'mirror', 'library'))
     const repo = (await stores(join(dir, 'mirror'), join(dir, 'in'))).repository({registry: LAYOUT_REGISTRY, repository: 'library/busybox'})
     const image = makeImage({flavor: 'oci', layers: 0})
-    const err = await rejectedWith(LayoutError, repo.putBlob({digest: image.config.digest, size: image.config.bytes.length, open: async () => streamOf(image.config.bytes)}))
+    const err = await rejectedWith(
+      LayoutError,
+      repo.putBlob({digest: image.config.digest, size: image.config.bytes.length, open: async () => streamOf(image.config.bytes)}),
+    )
     expect(err.code).toBe('OUTSIDE_LAYOUT')
     expect(err.message).toContain(join(dir, 'mirror', 'library'))
     expect(await readdir(join(dir, 'outside'))).toStrictEqual([])
@@ -70,13 +76,15 @@ describe('a layout tree is bounded by its named directory', () => {
 })
 
 describe('apply --target-repo-prefix oci:DIR/ compares resolved directories', () => {
-
   test('a plan prefix under the named one through a symlink leading out is refused', async () => {
     const dir = await scratch()
     await mkdir(join(dir, 'mirror'))
     await mkdir(join(dir, 'outside'))
     await symlink(join(dir, 'outside'), join(dir, 'mirror', 'evil'))
-    const err = await rejectedWith(PlanBindingError, checkPlanBinding(emptyPlan(`oci:${dir}/mirror/evil/`), 'p.json', {targetRepoPrefix: `oci:${dir}/mirror/`}, {}))
+    const err = await rejectedWith(
+      PlanBindingError,
+      checkPlanBinding(emptyPlan(`oci:${dir}/mirror/evil/`), 'p.json', {targetRepoPrefix: `oci:${dir}/mirror/`}, {}),
+    )
     expect(err.code).toBe('OUTSIDE_TARGET')
   })
 

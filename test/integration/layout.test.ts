@@ -45,7 +45,13 @@ describe('creating and round-tripping a layout', () => {
   test('an image, a 2-platform index and a referrer come back byte for byte, verified', async () => {
     const {layout} = await fresh()
     const image = makeImage({flavor: 'oci'})
-    const index = makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]})
+    const index = makeIndex({
+      flavor: 'oci',
+      platforms: [
+        {os: 'linux', architecture: 'amd64'},
+        {os: 'linux', architecture: 'arm64'},
+      ],
+    })
     const referrer = makeReferrer(image, 'sbom')
     expect(await storeImage(layout, image, 'v1')).toStrictEqual({kind: 'tagged'})
     expect(await storeIndex(layout, index, 'multi')).toStrictEqual({kind: 'tagged'})
@@ -74,7 +80,13 @@ describe('creating and round-tripping a layout', () => {
     expect(await reopened.headBlob(image.config.digest)).toBe(image.config.bytes.length)
 
     expect(await reopened.listReferrers(image.digest)).toStrictEqual([
-      {mediaType: MediaType.OciManifest, digest: referrer.digest, size: referrer.bytes.length, artifactType: 'application/spdx+json', annotations: {'org.example.seed': 'sbom'}},
+      {
+        mediaType: MediaType.OciManifest,
+        digest: referrer.digest,
+        size: referrer.bytes.length,
+        artifactType: 'application/spdx+json',
+        annotations: {'org.example.seed': 'sbom'},
+      },
     ])
     expect(await reopened.listReferrers(index.digest)).toStrictEqual([])
     // An entry of a type we cannot parse (old oras's artifact manifest) does not hide the referrers we can.
@@ -85,7 +97,12 @@ describe('creating and round-tripping a layout', () => {
     expect((await reopened.listReferrers(image.digest)).map((d) => d.digest)).toStrictEqual([referrer.digest])
     // The referrer is listed in index.json, untagged, so other tools (and the fallback scan) find it.
     const entries = JSON.parse(await readFile(join(layout.root, 'index.json'), 'utf8')).manifests
-    expect(entries.find((d: {digest: string}) => d.digest === referrer.digest)).toStrictEqual({mediaType: MediaType.OciManifest, digest: referrer.digest, size: referrer.bytes.length, artifactType: 'application/spdx+json'})
+    expect(entries.find((d: {digest: string}) => d.digest === referrer.digest)).toStrictEqual({
+      mediaType: MediaType.OciManifest,
+      digest: referrer.digest,
+      size: referrer.bytes.length,
+      artifactType: 'application/spdx+json',
+    })
   })
 
   test('a large blob streams in and out in chunks, verified', async () => {
@@ -100,7 +117,9 @@ describe('creating and round-tripping a layout', () => {
     const {layout} = await fresh()
     const image = makeImage({flavor: 'docker'})
     await storeImage(layout, image, 'v1')
-    expect(await layout.putBlob({digest: image.config.digest, size: image.config.bytes.length, body: streamOf(image.config.bytes)})).toStrictEqual({kind: 'exists'})
+    expect(await layout.putBlob({digest: image.config.digest, size: image.config.bytes.length, body: streamOf(image.config.bytes)})).toStrictEqual({
+      kind: 'exists',
+    })
     expect((await layout.getManifest('v1')).mediaType).toBe(MediaType.DockerManifest)
   })
 })
@@ -187,7 +206,11 @@ describe('bad layouts: one sentence naming the path', () => {
   test('an index.json that is not JSON, not an index, or lists an invalid digest', async () => {
     const {layout} = await fresh()
     const path = join(layout.root, 'index.json')
-    for (const text of ['{not json', '{"schemaVersion":2}', JSON.stringify({schemaVersion: 2, manifests: [{mediaType: MediaType.OciManifest, digest: 'sha256:../../etc/passwd', size: 1}]})]) {
+    for (const text of [
+      '{not json',
+      '{"schemaVersion":2}',
+      JSON.stringify({schemaVersion: 2, manifests: [{mediaType: MediaType.OciManifest, digest: 'sha256:../../etc/passwd', size: 1}]}),
+    ]) {
       await writeFile(path, text)
       const err = await rejectedWith(LayoutError, openLayout(layout.root, {create: false, pace: testPace()}))
       expect(err.code).toBe('INVALID_INDEX')
@@ -224,7 +247,10 @@ describe('bad layouts: one sentence naming the path', () => {
     const {layout} = await fresh()
     const image = makeImage({flavor: 'oci'})
     await storeImage(layout, image, 'v1')
-    await writeFile(blobPath(layout.root, image.digest), new TextEncoder().encode(new TextDecoder().decode(image.bytes).replace('"schemaVersion": 2', '"schemaVersion":  2')))
+    await writeFile(
+      blobPath(layout.root, image.digest),
+      new TextEncoder().encode(new TextDecoder().decode(image.bytes).replace('"schemaVersion": 2', '"schemaVersion":  2')),
+    )
     const manifest = await rejectedWith(LayoutError, layout.getManifest('v1'))
     expect(manifest.code).toBe('DIGEST_MISMATCH')
     expectNames(manifest, blobPath(layout.root, image.digest))
@@ -236,13 +262,16 @@ describe('bad layouts: one sentence naming the path', () => {
     const blob = await layout.getBlob(layer.digest)
     const received: Uint8Array[] = []
     const reader = blob.body.getReader()
-    const streamed = await rejectedWith(LayoutError, (async () => {
-      for (;;) {
-        const {done, value} = await reader.read()
-        if (done) return
-        received.push(value)
-      }
-    })())
+    const streamed = await rejectedWith(
+      LayoutError,
+      (async () => {
+        for (;;) {
+          const {done, value} = await reader.read()
+          if (done) return
+          received.push(value)
+        }
+      })(),
+    )
     expect(streamed.code).toBe('DIGEST_MISMATCH')
     expectNames(streamed, blobPath(layout.root, layer.digest))
     // The last chunk is held back until verified: the consumer never saw the whole (wrong) blob.

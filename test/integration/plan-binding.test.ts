@@ -28,7 +28,13 @@ let mirrored: string
 beforeAll(async () => {
   ;[source, target] = await Promise.all([startRealRegistry(), startRealRegistry()])
   dir = await mkdtemp(join(tmpdir(), 'image-syncer-binding-'))
-  app = makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]})
+  app = makeIndex({
+    flavor: 'oci',
+    platforms: [
+      {os: 'linux', architecture: 'amd64'},
+      {os: 'linux', architecture: 'arm64'},
+    ],
+  })
   other = makeImage({flavor: 'oci'})
   await Promise.all([pushIndex(source.url, 'acme/app', app, '1.0'), pushImage(source.url, 'acme/other', other, '1.0')])
   mirrored = `mirror/${source.host.replace(':', '-')}`
@@ -140,12 +146,19 @@ describe('target-only credentials go only to the target named at apply time', ()
       expect(other.requests.filter((r) => r.authorization === 'bearer')).toEqual([])
       expect({exitCode: leak.exitCode, stderr: leak.stderr}).toEqual({
         exitCode: 1,
-        stderr: 'Error: --access-token (SYNCER_ACCESS_TOKEN) is only sent to the target named at apply time: pass --target-repo-prefix (or SYNCER_TARGET_REPO_PREFIX) so that a plan file cannot send it elsewhere; nothing was written\n',
+        stderr:
+          'Error: --access-token (SYNCER_ACCESS_TOKEN) is only sent to the target named at apply time: pass --target-repo-prefix (or SYNCER_TARGET_REPO_PREFIX) so that a plan file cannot send it elsewhere; nothing was written\n',
       })
       await expectRefused([redirected], 'pass --target-repo-prefix', {SYNCER_ACCESS_TOKEN: 'secret-token'})
-      await expectRefused([redirected, '--target-repo-prefix', prefix(), '--access-token', 'secret-token'], `which is not under --target-repo-prefix "${prefix()}"; nothing was written and no credential was sent`)
+      await expectRefused(
+        [redirected, '--target-repo-prefix', prefix(), '--access-token', 'secret-token'],
+        `which is not under --target-repo-prefix "${prefix()}"; nothing was written and no credential was sent`,
+      )
       await expectRefused([redirected, '--target-repo-prefix', prefix()], 'which is not under --target-repo-prefix')
-      await expectRefused([redirected, '--target-repo-auth-key', join(dir, 'key.json')], '--target-repo-auth-key (SYNCER_TARGET_REPO_AUTH_KEY) is only sent to the target named at apply time')
+      await expectRefused(
+        [redirected, '--target-repo-auth-key', join(dir, 'key.json')],
+        '--target-repo-auth-key (SYNCER_TARGET_REPO_AUTH_KEY) is only sent to the target named at apply time',
+      )
       expect(other.requests).toEqual([])
 
       // The detector works: when the operator does name B, B sees the token (and refuses it: it wants Basic).
@@ -185,10 +198,20 @@ describe('apply --definition ties the plan to the reviewed definition', () => {
 
     // An entry added to the plan, consistent in itself, with the recorded definition sha256 left alone.
     const added = await tampered(planPath, 'added', (p) => {
-      p.entries.push({...p.entries[0]!, source: `${source.host}/acme/other:1.0`, sourceRepository: `${source.host}/acme/other`, sourceDigest: other.digest, target: `${prefix()}${mirrored.slice('mirror/'.length)}/acme/other:1.0`, platforms: ['linux/amd64']})
+      p.entries.push({
+        ...p.entries[0]!,
+        source: `${source.host}/acme/other:1.0`,
+        sourceRepository: `${source.host}/acme/other`,
+        sourceDigest: other.digest,
+        target: `${prefix()}${mirrored.slice('mirror/'.length)}/acme/other:1.0`,
+        platforms: ['linux/amd64'],
+      })
       p.summary.toCopy++
     })
-    await expectRefused([added, '--definition', definition], `Error: ${added} does not follow from ${definition}: entry 2 (target "${prefix()}${mirrored.slice('mirror/'.length)}/acme/other:1.0") is not made by any entry of the definition; nothing was written`)
+    await expectRefused(
+      [added, '--definition', definition],
+      `Error: ${added} does not follow from ${definition}: entry 2 (target "${prefix()}${mirrored.slice('mirror/'.length)}/acme/other:1.0") is not made by any entry of the definition; nothing was written`,
+    )
 
     const run = await runCli(['apply', planPath, '--definition', definition, '--quiet'])
     expect({stderr: run.stderr, exitCode: run.exitCode}).toEqual({stderr: '', exitCode: 0})

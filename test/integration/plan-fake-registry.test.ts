@@ -9,7 +9,15 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {runPlan, type PlanRequest} from '../../src/plan/run.ts'
-import {type FakeRegistry, type FakeRegistryOptions, corruptManifest, omitDigestHeader, serverError, startFakeRegistry, tooManyRequests} from '../support/fake-registry/index.ts'
+import {
+  type FakeRegistry,
+  type FakeRegistryOptions,
+  corruptManifest,
+  omitDigestHeader,
+  serverError,
+  startFakeRegistry,
+  tooManyRequests,
+} from '../support/fake-registry/index.ts'
 import {testPace} from '../support/pace.ts'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
@@ -67,7 +75,13 @@ describe('plan against the in-process registry', () => {
   test('bearer token flow: tokens are asked with the repository scope and reused', async () => {
     const source = await fake({auth: {kind: 'bearer', users: {alice: 's3cret'}}})
     const target = await fake()
-    const index = makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]})
+    const index = makeIndex({
+      flavor: 'oci',
+      platforms: [
+        {os: 'linux', architecture: 'amd64'},
+        {os: 'linux', architecture: 'arm64'},
+      ],
+    })
     // Seeded directly: the fake requires auth for pushes too.
     for (const child of index.children) {
       for (const blob of [child.config, ...child.layers]) source.putBlob('acme/app', blob.bytes)
@@ -162,10 +176,11 @@ describe('plan against the in-process registry', () => {
     await pushImage(source.url, 'acme/ok', makeImage({flavor: 'oci'}), '1')
     const {outcome} = await plan(source, target, ['acme/ok:1', 'acme/missing:1', 'acme/gone:2'])
     expect(outcome.kind).toBe('unclassified')
-    if (outcome.kind === 'unclassified') expect(outcome.failures.map((f) => [f.source, f.kind])).toEqual([
-      [`${source.host}/acme/missing:1`, 'source-not-found'],
-      [`${source.host}/acme/gone:2`, 'source-not-found'],
-    ])
+    if (outcome.kind === 'unclassified')
+      expect(outcome.failures.map((f) => [f.source, f.kind])).toEqual([
+        [`${source.host}/acme/missing:1`, 'source-not-found'],
+        [`${source.host}/acme/gone:2`, 'source-not-found'],
+      ])
   })
 
   test('a single manifest records its bytes: the config and each distinct stored layer once, no foreign layer', async () => {
@@ -175,7 +190,12 @@ describe('plan against the in-process registry', () => {
     for (const blob of [image.config, ...image.layers]) source.putBlob('acme/win', blob.bytes)
     const described = ({mediaType, digest, bytes}: Blob) => ({mediaType, digest, size: bytes.length})
     // A Windows base layer: referenced by URL, never stored by registries nor copied, so it weighs nothing.
-    const foreign = {mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: sha256Digest(new TextEncoder().encode('base')), size: 1_000_000, urls: ['https://mcr.example/base']}
+    const foreign = {
+      mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+      digest: sha256Digest(new TextEncoder().encode('base')),
+      size: 1_000_000,
+      urls: ['https://mcr.example/base'],
+    }
     const [first, second] = image.layers.map(described)
     const manifest = {schemaVersion: 2, mediaType: MediaType.DockerManifest, config: described(image.config), layers: [foreign, first, second, first]}
     source.putManifest('acme/win', '1', new TextEncoder().encode(JSON.stringify(manifest)), MediaType.DockerManifest)
@@ -191,7 +211,8 @@ describe('plan against the in-process registry', () => {
     source.putManifest('acme/old', '1', schema1, 'application/vnd.docker.distribution.manifest.v1+prettyjws')
     const {outcome} = await plan(source, target, ['acme/old:1'])
     expect(outcome.kind).toBe('unclassified')
-    if (outcome.kind === 'unclassified') expect(outcome.failures[0]!.message).toContain('Docker schema 1 manifests (application/vnd.docker.distribution.manifest.v1+prettyjws) are not supported')
+    if (outcome.kind === 'unclassified')
+      expect(outcome.failures[0]!.message).toContain('Docker schema 1 manifests (application/vnd.docker.distribution.manifest.v1+prettyjws) are not supported')
   })
 
   test('--debug logs every request with redacted URLs; secrets reach neither the log, the errors nor the plan', async () => {

@@ -24,14 +24,35 @@ afterEach(async () => {
 async function planned(count: number): Promise<{kinds: Map<string, number>; entries: number}> {
   const [source, target] = await Promise.all([startFakeRegistry(), startFakeRegistry()])
   const dir = await mkdtemp(join(tmpdir(), 'image-syncer-many-'))
-  cleanups.push(() => source.stop(), () => target.stop(), () => rm(dir, {recursive: true, force: true}))
+  cleanups.push(
+    () => source.stop(),
+    () => target.stop(),
+    () => rm(dir, {recursive: true, force: true}),
+  )
   for (let i = 0; i < count; i++) {
-    if (i % 4 === 0) await pushIndex(source.url, 'acme/app', makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}], layers: 1, layerSize: 32}), `v${i}`)
+    if (i % 4 === 0)
+      await pushIndex(
+        source.url,
+        'acme/app',
+        makeIndex({
+          flavor: 'oci',
+          platforms: [
+            {os: 'linux', architecture: 'amd64'},
+            {os: 'linux', architecture: 'arm64'},
+          ],
+          layers: 1,
+          layerSize: 32,
+        }),
+        `v${i}`,
+      )
     else await pushImage(source.url, 'acme/app', makeImage({flavor: 'oci', layers: 1, layerSize: 32}), `v${i}`)
   }
   source.clearLog()
   const definitionPath = join(dir, 'many.yaml')
-  await writeFile(definitionPath, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${Array.from({length: count}, (_, i) => `- source: "${source.host}/acme/app:v${i}"`).join('\n')}\n`)
+  await writeFile(
+    definitionPath,
+    `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${Array.from({length: count}, (_, i) => `- source: "${source.host}/acme/app:v${i}"`).join('\n')}\n`,
+  )
   const outcome = await runPlan({
     definitionPath,
     outputPath: join(dir, 'many.plan.json'),

@@ -36,7 +36,10 @@ async function seeded() {
   const target = await fake()
   const sources: string[] = []
   const shared = makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]})
-  for (const [repo, tags] of [['acme/a', ['1', '2', '3']], ['acme/b', ['1']]] as const) {
+  for (const [repo, tags] of [
+    ['acme/a', ['1', '2', '3']],
+    ['acme/b', ['1']],
+  ] as const) {
     for (const tag of tags) {
       await pushIndex(source.url, repo, tag === '1' && repo === 'acme/a' ? shared : makeIndex({flavor: 'oci', platforms: [AMD64, ARM64]}), tag)
       sources.push(`${repo}:${tag}`)
@@ -80,7 +83,9 @@ describe('planning spends no Docker Hub pulls it does not need', () => {
     const warm = await planFor(source, target, sources)
     expect(warm.plan.entries.map((e) => e.action)).toEqual(sources.map(() => 'already-present'))
     // What the plan shows is the same, read from the target instead of the source.
-    expect(warm.plan.entries.map((e) => [e.platforms, e.signature.status, e.bytes])).toEqual(cold.plan.entries.map((e) => [e.platforms, e.signature.status, e.bytes]))
+    expect(warm.plan.entries.map((e) => [e.platforms, e.signature.status, e.bytes])).toEqual(
+      cold.plan.entries.map((e) => [e.platforms, e.signature.status, e.bytes]),
+    )
     const [atSource, atTarget] = [cost(source), cost(target)]
     expect(atSource).toEqual({requests: 7, manifestGets: 0, manifestHeads: 7, blobGets: 0, tagLists: 0, referrers: 0})
     // Per entry a GET of the target tag; per single manifest (two) its config; per repository (three) one tag
@@ -126,7 +131,9 @@ describe('the plan counts the pulls apply will spend', () => {
     const env = {DOCKER_CONFIG: planned.dir}
     const refused = await runCli(['apply', planned.planPath, '--quiet'], {env})
     expect(refused.exitCode).toBe(1)
-    expect(refused.stderr.trim()).toBe(`Error: ${source.host} had 4 pulls left when planned but this plan needs 6: plan again once the rate limit resets, or pass --ignore-pull-budget`)
+    expect(refused.stderr.trim()).toBe(
+      `Error: ${source.host} had 4 pulls left when planned but this plan needs 6: plan again once the rate limit resets, or pass --ignore-pull-budget`,
+    )
     expect(source.requests).toEqual([])
 
     spec.state.remaining = 100
@@ -138,7 +145,10 @@ describe('the plan counts the pulls apply will spend', () => {
     const {spec, source, target} = await indexesBehindBudget()
     const dir = await workdir()
     const definition = join(dir, 'images.yaml')
-    await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "${source.host}/acme/a:1"\n- source: "${source.host}/acme/a:2"\n`)
+    await writeFile(
+      definition,
+      `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "${source.host}/acme/a:1"\n- source: "${source.host}/acme/a:2"\n`,
+    )
     target.clearLog()
     const refused = await runCli(['sync', '-i', definition, '--quiet'], {env: {DOCKER_CONFIG: dir}})
     expect(refused.exitCode).toBe(1)
@@ -176,7 +186,10 @@ describe('a warm plan reads signatures at the target', () => {
     const dir = await workdir()
     await writeFile(join(dir, 'vendor.pub'), vendor.publicPem)
     const definitionPath = join(dir, 'images.yaml')
-    await writeFile(definitionPath, `targetRepoPrefix: "${target.host}/mirror/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\n  copy: ${copy}\nimages:\n- source: "${source.host}/acme/signed:1"\n`)
+    await writeFile(
+      definitionPath,
+      `targetRepoPrefix: "${target.host}/mirror/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\n  copy: ${copy}\nimages:\n- source: "${source.host}/acme/signed:1"\n`,
+    )
     const registry = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()}
     const plan = async () => {
       const outcome = await runPlan({definitionPath, outputPath: join(dir, 'out.plan.json'), registry, tool: {name: 'image-syncer', version: 'test'}})
@@ -197,7 +210,7 @@ describe('a warm plan reads signatures at the target', () => {
     expect(cost(source).manifestGets).toBe(0)
   })
 
-  test('signatures not carried (copy: false) are read at the source, so the verdict is not worse than the source\'s', async () => {
+  test("signatures not carried (copy: false) are read at the source, so the verdict is not worse than the source's", async () => {
     const {source, warm} = await signedCase(false)
     expect(warm.entries[0]).toMatchObject({action: 'already-present', signature: {status: 'verified', found: 1}})
     // The .sig manifest only: the image itself is still read at the target.

@@ -35,15 +35,40 @@ describe('plan against real registries', () => {
     expect(plan.definition.sha256).toMatch(/^sha256:[a-f0-9]{64}$/)
 
     const multi = entry(plan.entries, 'library/multi:1.0')
-    expect(multi).toMatchObject({action: 'to-copy', sourceDigest: s.images.multi.digest, mediaType: 'application/vnd.oci.image.index.v1+json', targetDigest: null, selection: {kind: 'whole'}, sourceRepository: 'docker.io/library/multi'})
+    expect(multi).toMatchObject({
+      action: 'to-copy',
+      sourceDigest: s.images.multi.digest,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      targetDigest: null,
+      selection: {kind: 'whole'},
+      sourceRepository: 'docker.io/library/multi',
+    })
     // The attestation manifests (unknown/unknown) travel with the index but are not platforms.
     expect(multi.platforms).toEqual(['linux/amd64', 'linux/arm64/v8'])
 
-    expect(entry(plan.entries, 'acme/list:2.0')).toMatchObject({action: 'to-copy', sourceDigest: s.images.list.digest, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', platforms: ['linux/amd64', 'linux/arm/v7']})
-    expect(entry(plan.entries, 'library/single:1.0')).toMatchObject({action: 'to-copy', sourceDigest: s.images.single.digest, platforms: ['linux/amd64'], selection: {kind: 'whole'}})
+    expect(entry(plan.entries, 'acme/list:2.0')).toMatchObject({
+      action: 'to-copy',
+      sourceDigest: s.images.list.digest,
+      mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+      platforms: ['linux/amd64', 'linux/arm/v7'],
+    })
+    expect(entry(plan.entries, 'library/single:1.0')).toMatchObject({
+      action: 'to-copy',
+      sourceDigest: s.images.single.digest,
+      platforms: ['linux/amd64'],
+      selection: {kind: 'whole'},
+    })
     expect(entry(plan.entries, 'acme/arm:1.0')).toMatchObject({action: 'to-copy', platforms: ['linux/arm64/v8']})
-    expect(entry(plan.entries, 'acme/present:1.0')).toMatchObject({action: 'already-present', sourceDigest: s.images.present.digest, targetDigest: s.images.present.digest})
-    expect(entry(plan.entries, 'acme/conflict:1.0')).toMatchObject({action: 'conflicting-ID', sourceDigest: s.images.conflictSource.digest, targetDigest: s.images.conflictTarget.digest})
+    expect(entry(plan.entries, 'acme/present:1.0')).toMatchObject({
+      action: 'already-present',
+      sourceDigest: s.images.present.digest,
+      targetDigest: s.images.present.digest,
+    })
+    expect(entry(plan.entries, 'acme/conflict:1.0')).toMatchObject({
+      action: 'conflicting-ID',
+      sourceDigest: s.images.conflictSource.digest,
+      targetDigest: s.images.conflictTarget.digest,
+    })
 
     // amd64Only on an index: the linux/amd64 child is the entry's ID, the index is remembered.
     const amd64Child = s.images.amdPick.children.find((c) => c.platform.architecture === 'amd64')!
@@ -55,9 +80,16 @@ describe('plan against real registries', () => {
       selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: s.images.amdPick.digest},
     })
     // amd64Only on a single linux/amd64 manifest.
-    expect(entry(plan.entries, 'library/single:1.0-amd64')).toMatchObject({sourceDigest: s.images.single.digest, selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: null}})
+    expect(entry(plan.entries, 'library/single:1.0-amd64')).toMatchObject({
+      sourceDigest: s.images.single.digest,
+      selection: {kind: 'platform', platform: 'linux/amd64', indexDigest: null},
+    })
     // A digest pin is re-tagged with `tag:`.
-    expect(entry(plan.entries, 'library/multi:1.0-pinned')).toMatchObject({action: 'to-copy', sourceDigest: s.images.multi.digest, source: `multi@${s.images.multi.digest}`})
+    expect(entry(plan.entries, 'library/multi:1.0-pinned')).toMatchObject({
+      action: 'to-copy',
+      sourceDigest: s.images.multi.digest,
+      source: `multi@${s.images.multi.digest}`,
+    })
 
     for (const e of plan.entries) expect(run.stdout).toContain(e.target)
     expect(run.stdout).toContain('Plan: 7 to copy, 1 already present, 1 conflicting.')
@@ -137,7 +169,9 @@ describe('plan against real registries', () => {
     const fromEnv = await runCli(['plan', '-i', def, '-o', out, '--mirror', s.mirrorFlag], {env: {SYNCER_TARGET_REPO_PREFIX: `${s.target.host}/from-env/`}})
     expect(fromEnv.exitCode).toBe(0)
     expect((await readPlan(out)).entries[0]!.target).toBe(`${s.target.host}/from-env/library/single:1.0`)
-    const fromFlag = await runCli(['plan', '-i', def, '-o', out, '--mirror', s.mirrorFlag, '--target-repo-prefix', `${s.target.host}/from-flag`], {env: {SYNCER_TARGET_REPO_PREFIX: `${s.target.host}/from-env/`}})
+    const fromFlag = await runCli(['plan', '-i', def, '-o', out, '--mirror', s.mirrorFlag, '--target-repo-prefix', `${s.target.host}/from-flag`], {
+      env: {SYNCER_TARGET_REPO_PREFIX: `${s.target.host}/from-env/`},
+    })
     expect(fromFlag.exitCode).toBe(0)
     const plan = await readPlan(out)
     expect(plan.targetRepoPrefix).toBe(`${s.target.host}/from-flag/`)

@@ -43,7 +43,9 @@ describe('platform subsets against real registries', () => {
   test('3 platforms subset to 2: the planned index lands, exactly 2 platforms and their attestations, children unchanged; a second plan is present', async () => {
     const def = await s.definition(
       'subset.yaml',
-      ['- source: "acme/three:1.0"', '  platforms: [linux/amd64, linux/arm64]', '- source: "acme/three:1.0"', '  tag: "1.0-amd64"', '  amd64Only: true'].join('\n'),
+      ['- source: "acme/three:1.0"', '  platforms: [linux/amd64, linux/arm64]', '- source: "acme/three:1.0"', '  tag: "1.0-amd64"', '  amd64Only: true'].join(
+        '\n',
+      ),
     )
     const out = join(s.dir, 'subset.plan.json')
     expect((await plan(def, out)).exitCode).toBe(0)
@@ -62,7 +64,11 @@ describe('platform subsets against real registries', () => {
     expect(await targetDigest('acme/three', '1.0')).toBe(subset.selection.digest)
     const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${s.target.host}/mirror/acme/three:1.0`])
     expect(new Bun.CryptoHasher('sha256').update(raw).digest('hex')).toBe(subset.selection.digest.slice('sha256:'.length))
-    const index = JSON.parse(new TextDecoder().decode(raw)) as {mediaType: string; annotations: unknown; manifests: Array<{digest: string; platform: {architecture: string}}>}
+    const index = JSON.parse(new TextDecoder().decode(raw)) as {
+      mediaType: string
+      annotations: unknown
+      manifests: Array<{digest: string; platform: {architecture: string}}>
+    }
     const [amd64, arm64, armv7] = three.children
     const [attAmd64, attArm64] = three.attestations
     expect(index.mediaType).toBe(three.mediaType)
@@ -85,7 +91,9 @@ describe('platform subsets against real registries', () => {
     const def = await s.definition('missing.yaml', ['- source: "acme/three:1.0"', '  tag: "missing"', '  platforms: [linux/amd64, linux/s390x]'].join('\n'))
     const run = await plan(def, join(s.dir, 'missing.plan.json'))
     expect(run.exitCode).toBe(1)
-    expect(run.stdout + run.stderr).toContain('platforms asks for linux/s390x, which the index of acme/three:1.0 does not have (it has linux/amd64, linux/arm64/v8, linux/arm/v7)')
+    expect(run.stdout + run.stderr).toContain(
+      'platforms asks for linux/s390x, which the index of acme/three:1.0 does not have (it has linux/amd64, linux/arm64/v8, linux/arm/v7)',
+    )
   })
 
   test('an edited platforms list or digest is refused, and nothing is written', async () => {

@@ -18,7 +18,11 @@ setDefaultTimeout(60_000)
 
 const vendor = makeKeyPair()
 const mirrorKey = makeKeyPair()
-const PLATFORMS = [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64', variant: 'v8'}, {os: 'linux', architecture: 'arm', variant: 'v7'}]
+const PLATFORMS = [
+  {os: 'linux', architecture: 'amd64'},
+  {os: 'linux', architecture: 'arm64', variant: 'v8'},
+  {os: 'linux', architecture: 'arm', variant: 'v7'},
+]
 const perChild = makeIndex({flavor: 'oci', platforms: PLATFORMS, attestation: true})
 const partly = makeIndex({flavor: 'oci', platforms: PLATFORMS})
 let source: RealRegistry
@@ -48,7 +52,11 @@ const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`
 
 describe('platform subsets and signatures', () => {
   test('each kept manifest signed: verified, signatures carried per child, the new index signed by sign: alone', async () => {
-    const def = await definition('per-child.yaml', '  verify: required\n  keys: [./vendor.pub]\n  sign:\n    key: ./mirror.key', '- source: "acme/per-child:1.0"\n  platforms: [linux/amd64, linux/arm64]')
+    const def = await definition(
+      'per-child.yaml',
+      '  verify: required\n  keys: [./vendor.pub]\n  sign:\n    key: ./mirror.key',
+      '- source: "acme/per-child:1.0"\n  platforms: [linux/amd64, linux/arm64]',
+    )
     const planPath = join(dir, 'per-child.plan.json')
     expect((await runCli(['plan', '-i', def, '-o', planPath, ...mirror()])).exitCode).toBe(0)
     const entry = (await readPlan(planPath)).entries[0]!
@@ -58,7 +66,9 @@ describe('platform subsets and signatures', () => {
     expect(apply.exitCode).toBe(0)
     expect(JSON.parse(apply.stdout).entries[0]).toMatchObject({result: {kind: 'copied'}, signature: {status: 'verified', copied: 2, signed: 'signed'}})
     for (const child of perChild.children.slice(0, 2)) {
-      expect((await headManifest(target.url, 'mirror/acme/per-child', sigTag(child.digest))).digest).toBe((await headManifest(source.url, 'acme/per-child', sigTag(child.digest))).digest)
+      expect((await headManifest(target.url, 'mirror/acme/per-child', sigTag(child.digest))).digest).toBe(
+        (await headManifest(source.url, 'acme/per-child', sigTag(child.digest))).digest,
+      )
     }
     // The new index carries the mirror's signature only: no one upstream signed it.
     const byMirror = await runCli(['verify', `${target.host}/mirror/acme/per-child:1.0`, '--key', join(dir, 'mirror.pub'), '--format', 'json'])
@@ -68,7 +78,11 @@ describe('platform subsets and signatures', () => {
   })
 
   test('one signed platform does not vouch for another: the entry fails and nothing is copied', async () => {
-    const def = await definition('partly.yaml', '  verify: required\n  keys: [./vendor.pub]', '- source: "acme/partly:1.0"\n  platforms: [linux/amd64, linux/arm64]')
+    const def = await definition(
+      'partly.yaml',
+      '  verify: required\n  keys: [./vendor.pub]',
+      '- source: "acme/partly:1.0"\n  platforms: [linux/amd64, linux/arm64]',
+    )
     const run = await runCli(['plan', '-i', def, '-o', join(dir, 'partly.plan.json'), ...mirror()])
     expect(run.exitCode).toBe(1)
     expect(run.stdout + run.stderr).toContain(`nor every kept platform manifest has a verified signature (none on ${partly.children[1]!.digest})`)

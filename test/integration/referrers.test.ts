@@ -33,18 +33,27 @@ interface Started {
 }
 
 const KINDS: [string, () => Promise<Started>][] = [
-  ['fake registry with the referrers API', async () => {
-    const fake = await startFakeRegistry({referrers: 'api'})
-    return {url: fake.url, host: fake.host, fake, api: true, stop: () => fake.stop()}
-  }],
-  ['fake registry without the referrers API', async () => {
-    const fake = await startFakeRegistry()
-    return {url: fake.url, host: fake.host, fake, api: false, stop: () => fake.stop()}
-  }],
-  ['real docker-registry 2.8', async () => {
-    const real = await startRealRegistry()
-    return {url: real.url, host: real.host, fake: null, api: false, stop: () => real.stop()}
-  }],
+  [
+    'fake registry with the referrers API',
+    async () => {
+      const fake = await startFakeRegistry({referrers: 'api'})
+      return {url: fake.url, host: fake.host, fake, api: true, stop: () => fake.stop()}
+    },
+  ],
+  [
+    'fake registry without the referrers API',
+    async () => {
+      const fake = await startFakeRegistry()
+      return {url: fake.url, host: fake.host, fake, api: false, stop: () => fake.stop()}
+    },
+  ],
+  [
+    'real docker-registry 2.8',
+    async () => {
+      const real = await startRealRegistry()
+      return {url: real.url, host: real.host, fake: null, api: false, stop: () => real.stop()}
+    },
+  ],
 ]
 
 /** The pushed manifest's descriptor as the library builds it, for comparison with listings. */
@@ -111,7 +120,7 @@ for (const [kind, start] of KINDS) {
       const bytes = {bytes: sbom.bytes, mediaType: sbom.mediaType, digest: sbom.digest}
       expect(await handle.putManifest(sbom.digest, bytes)).toStrictEqual({kind: 'stored', referrer: registry.api ? 'indexed' : 'added'})
       const index = await readFallbackIndex(handle, image.digest)
-      expect(index?.index.manifests ?? null).toStrictEqual(registry.api ? null : [expectedDescriptor(sbom, 'application/spdx+json')] as never)
+      expect(index?.index.manifests ?? null).toStrictEqual(registry.api ? null : ([expectedDescriptor(sbom, 'application/spdx+json')] as never))
       // The same manifest under a tag: the entry is there already, so the index is not written again.
       if (registry.fake) registry.fake.clearLog()
       expect(await handle.putManifest('sbom', bytes)).toStrictEqual({kind: 'stored', referrer: registry.api ? 'indexed' : 'present'})
@@ -131,8 +140,22 @@ for (const [kind, start] of KINDS) {
       const bundle = bundleReferrer(image, 'two')
       await push(registry.url, repo.repository, bundle)
       const fetched = await client.repository(repo).getManifest(bundle.digest)
-      expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('added')
-      expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size, artifactType: 'x/y'})).toBe('present')
+      expect(
+        await updateFallbackIndex(client.repository(repo), image.digest, {
+          mediaType: fetched.mediaType,
+          digest: fetched.digest,
+          size: fetched.size,
+          artifactType: 'x/y',
+        }),
+      ).toBe('added')
+      expect(
+        await updateFallbackIndex(client.repository(repo), image.digest, {
+          mediaType: fetched.mediaType,
+          digest: fetched.digest,
+          size: fetched.size,
+          artifactType: 'x/y',
+        }),
+      ).toBe('present')
       const index = await readFallbackIndex(client.repository(repo), image.digest)
       expect(index?.index.manifests.map((d) => d.digest)).toStrictEqual([other.digest, bundle.digest])
       expect(index?.index.manifests[0]).toStrictEqual(foreign as never)
@@ -144,7 +167,9 @@ for (const [kind, start] of KINDS) {
       // What `cosign copy` does: the image itself under the fallback tag.
       await pushImage(registry.url, repo.repository, image, fallbackTag(image.digest))
       if (!registry.api) expect((await client.repository(repo).listReferrers(image.digest)).descriptors).toStrictEqual([])
-      const error = await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: MediaType.OciManifest, digest: image.digest, size: 1}).catch((e: unknown) => e)
+      const error = await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: MediaType.OciManifest, digest: image.digest, size: 1}).catch(
+        (e: unknown) => e,
+      )
       expect(error).toBeInstanceOf(ReferrersError)
       expect((error as ReferrersError).code).toBe('FALLBACK_TAG_CONFLICT')
       expect((await getManifest(registry.url, repo.repository, fallbackTag(image.digest))).digest).toBe(image.digest)
@@ -154,7 +179,11 @@ for (const [kind, start] of KINDS) {
       const {repo, image} = await fresh()
       const bundle = bundleReferrer(image, 'three')
       await pushBlobsOnly(registry.url, repo.repository, bundle)
-      const response = await fetch(`${registry.url}/v2/${repo.repository}/manifests/${bundle.digest}`, {method: 'PUT', body: bundle.bytes, headers: {'content-type': bundle.mediaType}})
+      const response = await fetch(`${registry.url}/v2/${repo.repository}/manifests/${bundle.digest}`, {
+        method: 'PUT',
+        body: bundle.bytes,
+        headers: {'content-type': bundle.mediaType},
+      })
       expect(response.status).toBe(201)
       expect(response.headers.get('oci-subject')).toBe(registry.api ? image.digest : null)
       const back = await getManifest(registry.url, repo.repository, bundle.digest)
@@ -163,10 +192,18 @@ for (const [kind, start] of KINDS) {
 
     test('If-Match: the fake refuses a stale ETag with 412, docker-registry 2.8 ignores it', async () => {
       const {repo, image} = await fresh()
-      const response = await fetch(`${registry.url}/v2/${repo.repository}/manifests/v1`, {method: 'PUT', body: image.bytes, headers: {'content-type': image.mediaType, 'if-match': `"sha256:${'1'.repeat(64)}"`}})
+      const response = await fetch(`${registry.url}/v2/${repo.repository}/manifests/v1`, {
+        method: 'PUT',
+        body: image.bytes,
+        headers: {'content-type': image.mediaType, 'if-match': `"sha256:${'1'.repeat(64)}"`},
+      })
       await response.arrayBuffer()
       expect(response.status).toBe(registry.fake ? 412 : 201)
-      const matching = await fetch(`${registry.url}/v2/${repo.repository}/manifests/v1`, {method: 'PUT', body: image.bytes, headers: {'content-type': image.mediaType, 'if-match': `"${image.digest}"`}})
+      const matching = await fetch(`${registry.url}/v2/${repo.repository}/manifests/v1`, {
+        method: 'PUT',
+        body: image.bytes,
+        headers: {'content-type': image.mediaType, 'if-match': `"${image.digest}"`},
+      })
       await matching.arrayBuffer()
       expect(matching.status).toBe(201)
     })
@@ -214,7 +251,7 @@ describe('fake registry referrers API details', () => {
     expect(fake.count('GET', /\/referrers\//)).toBe(1)
   })
 
-  test('a 412 on the fallback index makes the writer read again and keep the other writer\'s entry', async () => {
+  test("a 412 on the fallback index makes the writer read again and keep the other writer's entry", async () => {
     const none = await startFakeRegistry()
     try {
       const client = loopbackClient()
@@ -239,7 +276,9 @@ describe('fake registry referrers API details', () => {
       })
       const fetched = await client.repository(repo).getManifest(ours.digest)
       none.clearLog()
-      expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size})).toBe('added')
+      expect(await updateFallbackIndex(client.repository(repo), image.digest, {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size})).toBe(
+        'added',
+      )
       expect(none.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(tag)).map((r) => r.status)).toStrictEqual([412, 201])
       const index = await readFallbackIndex(client.repository(repo), image.digest)
       expect(index?.index.manifests.map((d) => d.digest)).toStrictEqual([theirs.digest, ours.digest])

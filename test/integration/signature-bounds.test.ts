@@ -84,7 +84,12 @@ describe('what a hostile registry can make us hold is bounded in total', () => {
       times: Infinity,
       action: (ctx) => {
         const page = Number(ctx.query.get('page') ?? '0')
-        const manifests = Array.from({length: perPage}, (_, i) => ({mediaType: MediaType.OciManifest, digest: sha256Digest(new TextEncoder().encode(`${page}/${i}`)), size: 100, artifactType: 'application/example'}))
+        const manifests = Array.from({length: perPage}, (_, i) => ({
+          mediaType: MediaType.OciManifest,
+          digest: sha256Digest(new TextEncoder().encode(`${page}/${i}`)),
+          size: 100,
+          artifactType: 'application/example',
+        }))
         const headers = new Headers({'content-type': MediaType.OciIndex})
         if (page + 1 < pages) headers.set('link', `<${ctx.path}?page=${page + 1}>; rel="next"`)
         return new Response(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests}), {headers})
@@ -97,7 +102,9 @@ describe('what a hostile registry can make us hold is bounded in total', () => {
     const failure = await discoverArtifacts(loopbackClient().repository({registry: registry.host, repository: REPO}), image.digest).catch((err: unknown) => err)
     expect(failure).toBeInstanceOf(ReferrersError)
     expect((failure as ReferrersError).code).toBe('TOO_MANY_REFERRERS')
-    expect((failure as Error).message).toBe(`${registry.host}/${REPO}: ${image.digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`)
+    expect((failure as Error).message).toBe(
+      `${registry.host}/${REPO}: ${image.digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`,
+    )
     // The API probe and the first page of this digest; no manifest of a referrer.
     expect(registry.count('GET', /\/referrers\//)).toBe(2)
     expect(registry.count('GET', /\/manifests\/sha256:/)).toBe(0)

@@ -52,19 +52,28 @@ const fakeSide = async (api: boolean): Promise<Side & {stop(): Promise<void>}> =
 }
 
 const PAIRS: [string, () => Promise<Pair>][] = [
-  ['fake without API → fake with API', async () => {
-    const [source, target] = await Promise.all([fakeSide(false), fakeSide(true)])
-    return {source, target, stop: async () => void (await Promise.all([source.stop(), target.stop()]))}
-  }],
-  ['fake with API → fake without API', async () => {
-    const [source, target] = await Promise.all([fakeSide(true), fakeSide(false)])
-    return {source, target, stop: async () => void (await Promise.all([source.stop(), target.stop()]))}
-  }],
-  ['real docker-registry 2.8 → itself, other repository', async () => {
-    const real = await startRealRegistry()
-    const side = {url: real.url, host: real.host, api: false, fake: null}
-    return {source: side, target: side, stop: () => real.stop()}
-  }],
+  [
+    'fake without API → fake with API',
+    async () => {
+      const [source, target] = await Promise.all([fakeSide(false), fakeSide(true)])
+      return {source, target, stop: async () => void (await Promise.all([source.stop(), target.stop()]))}
+    },
+  ],
+  [
+    'fake with API → fake without API',
+    async () => {
+      const [source, target] = await Promise.all([fakeSide(true), fakeSide(false)])
+      return {source, target, stop: async () => void (await Promise.all([source.stop(), target.stop()]))}
+    },
+  ],
+  [
+    'real docker-registry 2.8 → itself, other repository',
+    async () => {
+      const real = await startRealRegistry()
+      const side = {url: real.url, host: real.host, api: false, fake: null}
+      return {source: side, target: side, stop: () => real.stop()}
+    },
+  ],
 ]
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
@@ -89,7 +98,8 @@ for (const [name, start] of PAIRS) {
       const seeded = await seedSigned(pair.source.url, from.repository, {api: pair.source.api, signatures})
       await pushImage(pair.target.url, to.repository, seeded.image, 'v1')
       const artifacts = await discoverArtifacts(client.repository(from), seeded.image.digest)
-      const copy = () => copyArtifacts(new CopyEngine({transfers: 4, pace: testPace()}), client.repository(from), client.repository(to), seeded.image.digest, artifacts)
+      const copy = () =>
+        copyArtifacts(new CopyEngine({transfers: 4, pace: testPace()}), client.repository(from), client.repository(to), seeded.image.digest, artifacts)
       return {from, to, seeded, artifacts, copy, subject: seeded.image.digest}
     }
 
@@ -97,7 +107,11 @@ for (const [name, start] of PAIRS) {
       const {to, seeded, copy, subject} = await scenario()
       const report = await copy()
       expect(report).toStrictEqual({legacyTags: 3, referrers: 3, merged: 0, fallbackEntries: pair.target.api ? 0 : 3})
-      for (const [suffix, built] of [['sig', seeded.sig], ['att', seeded.att], ['sbom', seeded.sbom]] as const) {
+      for (const [suffix, built] of [
+        ['sig', seeded.sig],
+        ['att', seeded.att],
+        ['sbom', seeded.sbom],
+      ] as const) {
         const got = await getManifest(pair.target.url, to.repository, legacyTag(subject, suffix))
         expect([got.digest, got.bytes]).toStrictEqual([built.digest, built.bytes])
       }
@@ -117,7 +131,13 @@ for (const [name, start] of PAIRS) {
       // Pushed at the target by someone else (another tool, an earlier signer), with its own fallback entry.
       const existing = bundleReferrer(seeded.image, `target-own-${seq}`)
       await push(pair.target.url, to.repository, existing)
-      if (!pair.target.api) await push(pair.target.url, to.repository, fallbackIndex([descriptorOf(existing, {artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json'})]), fallbackTagOf(subject))
+      if (!pair.target.api)
+        await push(
+          pair.target.url,
+          to.repository,
+          fallbackIndex([descriptorOf(existing, {artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json'})]),
+          fallbackTagOf(subject),
+        )
       await copy()
       const index = await readFallbackIndex(client.repository(to), subject)
       if (pair.target.api) {
@@ -160,7 +180,12 @@ for (const [name, start] of PAIRS) {
 
     test('a second copy writes nothing, also after a merge', async () => {
       const {to, copy, subject} = await scenario()
-      await push(pair.target.url, to.repository, legacyImage([sigLayer(simpleSigningPayload(to.repository, subject, 'x'), 'MEUCIQx')]), legacyTag(subject, 'sig'))
+      await push(
+        pair.target.url,
+        to.repository,
+        legacyImage([sigLayer(simpleSigningPayload(to.repository, subject, 'x'), 'MEUCIQx')]),
+        legacyTag(subject, 'sig'),
+      )
       await copy()
       const before = await getManifest(pair.target.url, to.repository, legacyTag(subject, 'sig'))
       pair.target.fake?.clearLog()
@@ -205,7 +230,11 @@ for (const [name, start] of PAIRS) {
       expect(two.parsed.kind === 'image' && two.parsed.manifest.layers.length).toBe(2)
 
       const bundle = bundleReferrer(seeded.image, `signed-at-target-${seq}`)
-      const pushed = await pushReferrer(client.repository(to), bundle.bytes, bundle.blobs.map((b) => b.bytes))
+      const pushed = await pushReferrer(
+        client.repository(to),
+        bundle.bytes,
+        bundle.blobs.map((b) => b.bytes),
+      )
       expect(pushed).toStrictEqual({digest: bundle.digest, referrer: pair.target.api ? 'indexed' : 'added'})
       expect((await client.repository(to).listReferrers(subject)).descriptors.map((d) => d.digest)).toContain(bundle.digest)
       expect((await pushReferrer(client.repository(to), bundle.bytes, [])).referrer).toBe(pair.target.api ? 'indexed' : 'present')
@@ -214,7 +243,7 @@ for (const [name, start] of PAIRS) {
 }
 
 describe('merging while another writer changes the tag', () => {
-  test('a 412 makes the merge read the tag again; nobody\'s signature is lost', async () => {
+  test("a 412 makes the merge read the tag again; nobody's signature is lost", async () => {
     const target = await startFakeRegistry()
     try {
       const client = loopbackClient()
@@ -233,7 +262,11 @@ describe('merging while another writer changes the tag', () => {
           return next()
         },
       })
-      const mine = {payload: blob('{"mine":1}', 'application/vnd.dev.cosign.simplesigning.v1+json').bytes, annotations: {[SIGNATURE_KEY]: 'MEUCIQmine'}, mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json'}
+      const mine = {
+        payload: blob('{"mine":1}', 'application/vnd.dev.cosign.simplesigning.v1+json').bytes,
+        annotations: {[SIGNATURE_KEY]: 'MEUCIQmine'},
+        mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      }
       expect(await appendLegacySignature(client.repository(repo), seeded.image.digest, mine)).toBe('appended')
       const result = await client.repository(repo).getManifest(tag)
       const signatures = result.parsed.kind === 'image' ? result.parsed.manifest.layers.map((l) => l.annotations?.[SIGNATURE_KEY]) : []

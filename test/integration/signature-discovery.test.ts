@@ -53,7 +53,10 @@ for (const [kind, start] of KINDS) {
         [legacyTag(seeded.image.digest, 'att'), 'att', seeded.att.digest],
         [legacyTag(seeded.image.digest, 'sbom'), 'sbom', seeded.sbom.digest],
       ])
-      const referrers = artifacts.filter((a) => a.kind === 'referrer').map((a) => a.manifest.digest).sort()
+      const referrers = artifacts
+        .filter((a) => a.kind === 'referrer')
+        .map((a) => a.manifest.digest)
+        .sort()
       // Not the stale entry (manifest deleted), not the entry about another image, not the fallback tag itself.
       expect(referrers).toStrictEqual([seeded.bundle.digest, seeded.oci11.digest, seeded.sbomReferrer.digest].sort())
       for (const artifact of artifacts) expect(artifact.manifest.parsed.kind).toBe('image')

@@ -45,11 +45,21 @@ export function blob(content: string | Uint8Array, mediaType: string): Blob {
 /** The simple-signing payload cosign signs (sigstore/sigstore payload.go field order). */
 export function simpleSigningPayload(repository: string, digest: Digest, note = ''): Blob {
   const optional = note ? `{"note":"${note}"}` : 'null'
-  return blob(`{"critical":{"identity":{"docker-reference":"${repository}"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"},"optional":${optional}}`, SIMPLE_SIGNING)
+  return blob(
+    `{"critical":{"identity":{"docker-reference":"${repository}"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"},"optional":${optional}}`,
+    SIMPLE_SIGNING,
+  )
 }
 
 export function dsseEnvelope(digest: Digest): Blob {
-  const statement = btoa(JSON.stringify({_type: 'https://in-toto.io/Statement/v1', subject: [{name: 'x', digest: {sha256: digest.slice(7)}}], predicateType: 'https://slsa.dev/provenance/v1', predicate: {}}))
+  const statement = btoa(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{name: 'x', digest: {sha256: digest.slice(7)}}],
+      predicateType: 'https://slsa.dev/provenance/v1',
+      predicate: {},
+    }),
+  )
   return blob(`{"payloadType":"application/vnd.in-toto+json","payload":"${statement}","signatures":[{"keyid":"","sig":"c2lnbmF0dXJl"}]}`, DSSE)
 }
 
@@ -62,7 +72,10 @@ export interface SignatureLayer {
 export function cosignConfig(digests: readonly string[]): Blob {
   const history = digests.map(() => '{"created":"0001-01-01T00:00:00Z"}').join(',')
   const diffIds = digests.map((d) => `"${d}"`).join(',')
-  return blob(`{"architecture":"","created":"0001-01-01T00:00:00Z","history":[${history}],"os":"","rootfs":{"type":"layers","diff_ids":[${diffIds}]},"config":{}}`, MediaType.OciConfig)
+  return blob(
+    `{"architecture":"","created":"0001-01-01T00:00:00Z","history":[${history}],"os":"","rootfs":{"type":"layers","diff_ids":[${diffIds}]},"config":{}}`,
+    MediaType.OciConfig,
+  )
 }
 
 /** A legacy signature image (`.sig`, `.att` or `.sbom`), as cosign writes it. */
@@ -84,7 +97,10 @@ export function sigLayer(payload: Blob, signature: string, extra: Record<string,
 const EMPTY_CONFIG = blob('{}', MediaType.OciEmpty)
 
 /** A referrer with the empty config and the given layers (bundle: one bundle layer; cosign oci-1-1: sig layers). */
-export function referrer(subject: Image, options: {artifactType?: string; layers: SignatureLayer[]; annotations?: Record<string, string>; config?: Blob}): Built {
+export function referrer(
+  subject: Image,
+  options: {artifactType?: string; layers: SignatureLayer[]; annotations?: Record<string, string>; config?: Blob},
+): Built {
   const config = options.config ?? EMPTY_CONFIG
   const body = {
     schemaVersion: 2,
@@ -100,11 +116,22 @@ export function referrer(subject: Image, options: {artifactType?: string; layers
 
 /** A cosign v3 bundle referrer (notes §1B); `seed` makes distinct bundles. */
 export function bundleReferrer(subject: Image, seed: string): Built {
-  const bundle = blob(JSON.stringify({mediaType: BUNDLE_V03, verificationMaterial: {publicKey: {hint: seed}}, dsseEnvelope: {payload: btoa(seed), payloadType: 'application/vnd.in-toto+json', signatures: [{sig: 'c2ln'}]}}), BUNDLE_V03)
+  const bundle = blob(
+    JSON.stringify({
+      mediaType: BUNDLE_V03,
+      verificationMaterial: {publicKey: {hint: seed}},
+      dsseEnvelope: {payload: btoa(seed), payloadType: 'application/vnd.in-toto+json', signatures: [{sig: 'c2ln'}]},
+    }),
+    BUNDLE_V03,
+  )
   return referrer(subject, {
     artifactType: BUNDLE_V03,
     layers: [{blob: bundle, annotations: {}}],
-    annotations: {'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1', 'org.opencontainers.image.created': '2025-04-07T14:08:20Z'},
+    annotations: {
+      'dev.sigstore.bundle.content': 'dsse-envelope',
+      'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1',
+      'org.opencontainers.image.created': '2025-04-07T14:08:20Z',
+    },
   })
 }
 
@@ -114,7 +141,10 @@ export function cosignOci11Referrer(subject: Image, layers: SignatureLayer[]): B
 }
 
 export function sbomReferrer(subject: Image): Built {
-  return referrer(subject, {artifactType: 'application/spdx+json', layers: [{blob: blob('{"spdxVersion":"SPDX-2.3"}', 'application/spdx+json'), annotations: {}}]})
+  return referrer(subject, {
+    artifactType: 'application/spdx+json',
+    layers: [{blob: blob('{"spdxVersion":"SPDX-2.3"}', 'application/spdx+json'), annotations: {}}],
+  })
 }
 
 /** A hand-written fallback index (`sha256-<hex>`), with descriptors exactly as given (stale, empty types…). */
@@ -135,7 +165,13 @@ export async function push(registryUrl: string, repo: string, content: Built, re
 
 /** What the client would have read back: the bytes, parsed. */
 export function asFetched(content: Built): FetchedManifest {
-  return {digest: content.digest, mediaType: content.mediaType, size: content.bytes.length, bytes: content.bytes, parsed: parseManifest(content.bytes, content.mediaType)}
+  return {
+    digest: content.digest,
+    mediaType: content.mediaType,
+    size: content.bytes.length,
+    bytes: content.bytes,
+    parsed: parseManifest(content.bytes, content.mediaType),
+  }
 }
 
 export function descriptorOf(content: Built, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -37,7 +37,13 @@ test('a .sig tag created by another writer between our look and our PUT is merge
   })
   const artifacts = (await discoverArtifacts(client.repository(from), seeded.image.digest)).filter((a) => a.kind === 'legacy-tag' && a.suffix === 'sig')
 
-  const report = await copyArtifacts(new CopyEngine({transfers: 4, pace: testPace()}), client.repository(from), client.repository(to), seeded.image.digest, artifacts)
+  const report = await copyArtifacts(
+    new CopyEngine({transfers: 4, pace: testPace()}),
+    client.repository(from),
+    client.repository(to),
+    seeded.image.digest,
+    artifacts,
+  )
 
   expect(report).toMatchObject({legacyTags: 0, merged: 1})
   const now = await client.repository(to).getManifest(tag)

@@ -23,7 +23,13 @@ let source: RealRegistry
 let target: RealRegistry
 let dir: string
 const images = {
-  signed: makeIndex({flavor: 'oci', platforms: [{os: 'linux', architecture: 'amd64'}, {os: 'linux', architecture: 'arm64'}]}),
+  signed: makeIndex({
+    flavor: 'oci',
+    platforms: [
+      {os: 'linux', architecture: 'amd64'},
+      {os: 'linux', architecture: 'arm64'},
+    ],
+  }),
   unsigned: makeImage({flavor: 'oci'}),
   tampered: makeImage({flavor: 'docker'}),
   wrongKey: makeImage({flavor: 'oci'}),
@@ -92,12 +98,20 @@ describe('signature policies on loopback registries', () => {
   })
 
   test('under `if-present`: unsigned proceeds, a tampered or foreign signature is refused', async () => {
-    const def = await definition('ifpresent.yaml', '  keys: [./vendor.pub]', ['- source: "acme/unsigned:1.0"\n  tag: "ip"', '- source: "acme/tampered:1.0"', '- source: "acme/other-key:1.0"'].join('\n'))
+    const def = await definition(
+      'ifpresent.yaml',
+      '  keys: [./vendor.pub]',
+      ['- source: "acme/unsigned:1.0"\n  tag: "ip"', '- source: "acme/tampered:1.0"', '- source: "acme/other-key:1.0"'].join('\n'),
+    )
     const planPath = join(dir, 'ifpresent.plan.json')
     const plan = await runCli(['plan', '-i', def, '-o', planPath, ...mirror()])
     expect(plan.exitCode).toBe(1)
     const statuses = (await readPlan(planPath)).entries.map((e) => [e.source, e.signature.status])
-    expect(statuses).toEqual([['acme/unsigned:1.0', 'unsigned'], ['acme/tampered:1.0', 'failed'], ['acme/other-key:1.0', 'failed']])
+    expect(statuses).toEqual([
+      ['acme/unsigned:1.0', 'unsigned'],
+      ['acme/tampered:1.0', 'failed'],
+      ['acme/other-key:1.0', 'failed'],
+    ])
     const apply = JSON.parse((await runCli(['apply', planPath, ...mirror(), '--format', 'json'])).stdout)
     expect(apply.entries.map((e: {result: {kind: string}}) => e.result.kind)).toEqual(['copied', 'failed', 'failed'])
     expect((await headManifest(target.url, 'mirror/acme/tampered', '1.0')).status).toBe(404)
@@ -112,12 +126,20 @@ describe('signature policies on loopback registries', () => {
 
   test('sign: adds one bundle signature to the mirror; applying again adds none', async () => {
     // Two entries of one digest, copied at once: the digest is signed once.
-    const def = await definition('sign.yaml', '  verify: skip\n  sign:\n    key: ./mirror.key', '- source: "acme/to-sign:1.0"\n- source: "acme/to-sign:1.0"\n  tag: "1.0-also"')
+    const def = await definition(
+      'sign.yaml',
+      '  verify: skip\n  sign:\n    key: ./mirror.key',
+      '- source: "acme/to-sign:1.0"\n- source: "acme/to-sign:1.0"\n  tag: "1.0-also"',
+    )
     const planPath = join(dir, 'sign.plan.json')
     expect((await runCli(['plan', '-i', def, '-o', planPath, ...mirror()])).exitCode).toBe(0)
     const apply = await runCli(['apply', planPath, ...mirror(), '--format', 'json', '--concurrency', '2'])
     expect(apply.exitCode).toBe(0)
-    expect(JSON.parse(apply.stdout).entries.map((e: {signature: {signed: string}}) => e.signature.signed).sort()).toEqual(['already-signed', 'signed'])
+    expect(
+      JSON.parse(apply.stdout)
+        .entries.map((e: {signature: {signed: string}}) => e.signature.signed)
+        .sort(),
+    ).toEqual(['already-signed', 'signed'])
     // A later apply of another tag of the same digest finds the mirror's signature and adds none.
     const later = await definition('sign-later.yaml', '  verify: skip\n  sign:\n    key: ./mirror.key', '- source: "acme/to-sign:1.0"\n  tag: "1.0-later"')
     const laterPlan = join(dir, 'sign-later.plan.json')

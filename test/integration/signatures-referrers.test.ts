@@ -50,7 +50,10 @@ const keylessEnv = () => ({
 })
 
 describe('bundle referrers are verified and carried to the mirror', () => {
-  for (const [from, to] of [['api', 'none'], ['none', 'api']] as const) {
+  for (const [from, to] of [
+    ['api', 'none'],
+    ['none', 'api'],
+  ] as const) {
     test(`keyed bundle: source referrers ${from} → target referrers ${to}`, async () => {
       const [source, target] = await Promise.all([registry(from), registry(to)])
       const image = makeImage({flavor: 'oci'})
@@ -58,7 +61,10 @@ describe('bundle referrers are verified and carried to the mirror', () => {
       expect((await runCli(['sign', `${source.host}/acme/app:1.0`, '--key', join(dir, 'vendor.key')])).exitCode).toBe(0)
 
       const def = join(dir, `keyed-${from}-${to}.yaml`)
-      await writeFile(def, `targetRepoPrefix: "${target.host}/m/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\nimages:\n- source: "${source.host}/acme/app:1.0"\n`)
+      await writeFile(
+        def,
+        `targetRepoPrefix: "${target.host}/m/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\nimages:\n- source: "${source.host}/acme/app:1.0"\n`,
+      )
       const planPath = join(dir, `keyed-${from}-${to}.plan.json`)
       expect((await runCli(['plan', '-i', def, '-o', planPath])).exitCode).toBe(0)
       expect((await readPlan(planPath)).entries[0]!.signature.status).toBe('verified')
@@ -97,7 +103,10 @@ describe('bundle referrers are verified and carried to the mirror', () => {
 
     // Another workflow's identity does not satisfy the policy.
     const wrong = join(dir, 'keyless-wrong.yaml')
-    await writeFile(wrong, `targetRepoPrefix: "${target.host}/m2/"\n${policy(SUBJECT.replace('release.yml', 'evil.yml'))}images:\n- source: "${source.host}/acme/keyless:2.0"\n`)
+    await writeFile(
+      wrong,
+      `targetRepoPrefix: "${target.host}/m2/"\n${policy(SUBJECT.replace('release.yml', 'evil.yml'))}images:\n- source: "${source.host}/acme/keyless:2.0"\n`,
+    )
     const refused = await runCli(['plan', '-i', wrong, '-o', join(dir, 'keyless-wrong.plan.json')])
     expect(refused.exitCode).toBe(1)
     expect((await readPlan(join(dir, 'keyless-wrong.plan.json'))).entries[0]!.signature.status).toBe('failed')

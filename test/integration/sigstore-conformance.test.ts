@@ -14,7 +14,8 @@ import {type BlobInput, type BlobTrust, verifyBlobInput} from '../../src/signatu
 import {loadTrustedRoot} from '../../src/signatures/trust.ts'
 
 const CASES = join(import.meta.dir, '../fixtures/sigstore-conformance/bundle-verify')
-const DEFAULT_IDENTITY = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main'
+const DEFAULT_IDENTITY =
+  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main'
 const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com'
 
 const names = readdirSync(CASES, {withFileTypes: true})
@@ -64,12 +65,20 @@ test('every vendored case is found and run', () => {
 })
 
 describe('the verify-blob command takes the artifact as a path or as sha256:<hex>', () => {
-  const cli = (args: string[]) => Bun.spawnSync([process.execPath, join(import.meta.dir, '../../src/cli.ts'), 'verify-blob', ...args], {stdout: 'pipe', stderr: 'pipe'})
+  const cli = (args: string[]) =>
+    Bun.spawnSync([process.execPath, join(import.meta.dir, '../../src/cli.ts'), 'verify-blob', ...args], {stdout: 'pipe', stderr: 'pipe'})
   const A_TXT = join(CASES, 'a.txt')
   const digest = `sha256:${createHash('sha256').update(readFileSync(A_TXT)).digest('hex')}`
   const scratch = mkdtempSync(join(tmpdir(), 'image-syncer-conformance-'))
   afterAll(() => rmSync(scratch, {recursive: true, force: true}))
-  const keyed = (name: string) => ['--bundle', join(CASES, name, 'bundle.sigstore.json'), '--key', join(CASES, name, 'key.pub'), '--trusted-root', join(CASES, name, 'trusted_root.json')]
+  const keyed = (name: string) => [
+    '--bundle',
+    join(CASES, name, 'bundle.sigstore.json'),
+    '--key',
+    join(CASES, name, 'key.pub'),
+    '--trusted-root',
+    join(CASES, name, 'trusted_root.json'),
+  ]
 
   test.each([A_TXT, digest])('a keyed bundle with a log entry and --trusted-root verifies for %s; the wrong key does not', (artifact) => {
     expect(cli([artifact, ...keyed('managed-key-and-trusted-root')]).exitCode).toBe(0)

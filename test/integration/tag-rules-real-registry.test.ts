@@ -58,7 +58,13 @@ describe('tag rules and renames against real registries', () => {
     expect(run.exitCode).toBe(0)
     const p = await readPlan(out)
     expect(p.rules).toEqual([
-      {source: 'bitnami/redis', line: 3, tags: {semver: '>=7.2 <8', exclude: ['*-debian-11-*'], latest: 3}, listed: 40, matched: ['7.4.5-debian-12-r37', '7.4.3-debian-12-r35', '7.4.1-debian-12-r33']},
+      {
+        source: 'bitnami/redis',
+        line: 3,
+        tags: {semver: '>=7.2 <8', exclude: ['*-debian-11-*'], latest: 3},
+        listed: 40,
+        matched: ['7.4.5-debian-12-r37', '7.4.3-debian-12-r35', '7.4.1-debian-12-r33'],
+      },
       {source: 'prom/node-exporter', line: 5, tags: {regex: 'v1\\.(8|9|10)\\.\\d+'}, listed: 7, matched: ['v1.10.0', 'v1.9.1', 'v1.8.2', 'v1.8.0']},
       {source: 'prom/node-exporter', line: 8, tags: {all: true, exclude: ['v1.*', 'latest']}, listed: 7, matched: ['v2.0.0-rc.1']},
     ])
@@ -87,7 +93,7 @@ describe('tag rules and renames against real registries', () => {
     expect(second.entries.map((e) => e.target)).toEqual(p.entries.map((e) => e.target))
   })
 
-  test('a rule or a rename writing another entry\'s target tag is a definition error naming both lines', async () => {
+  test("a rule or a rename writing another entry's target tag is a definition error naming both lines", async () => {
     const def = await s.definition(
       'collide.yaml',
       [
@@ -102,12 +108,19 @@ describe('tag rules and renames against real registries', () => {
     )
     const run = await plan(def, join(s.dir, 'collide.plan.json'))
     expect(run.exitCode).toBe(1)
-    expect(run.stderr).toContain(`${def}:6:11: ${s.prefix}bitnami/redis:1.0 is also the target of the entry on line 3: two entries must not write the same target tag`)
+    expect(run.stderr).toContain(
+      `${def}:6:11: ${s.prefix}bitnami/redis:1.0 is also the target of the entry on line 3: two entries must not write the same target tag`,
+    )
     // Renames collide at load; a rule's collisions are known once its tags are listed, and reported the same way.
-    const ruled = await s.definition('collide-rule.yaml', ['- source: "bitnami/redis:7.0.0-debian-11-r0"', '- source: bitnami/redis', '  tags: {semver: "7.0.0"}'].join('\n'))
+    const ruled = await s.definition(
+      'collide-rule.yaml',
+      ['- source: "bitnami/redis:7.0.0-debian-11-r0"', '- source: bitnami/redis', '  tags: {semver: "7.0.0"}'].join('\n'),
+    )
     const second = await plan(ruled, join(s.dir, 'collide-rule.plan.json'))
     expect(second.exitCode).toBe(1)
-    expect(second.stderr).toContain(`${ruled}:4:11: ${s.prefix}bitnami/redis:7.0.0-debian-11-r0 is selected by the tags rule on line 4 and also written by the entry on line 3: two entries must not write the same target tag`)
+    expect(second.stderr).toContain(
+      `${ruled}:4:11: ${s.prefix}bitnami/redis:7.0.0-debian-11-r0 is selected by the tags rule on line 4 and also written by the entry on line 3: two entries must not write the same target tag`,
+    )
   })
 
   test('an empty match is a warning, a runaway rule an error', async () => {
@@ -121,6 +134,8 @@ describe('tag rules and renames against real registries', () => {
     const runaway = await s.definition('runaway.yaml', ['- source: bitnami/redis', '  tags: {all: true, maxTags: 10}'].join('\n'))
     const refused = await plan(runaway, join(s.dir, 'runaway.plan.json'))
     expect(refused.exitCode).toBe(1)
-    expect(refused.stderr).toContain(`${runaway}:3:11: tags selects 40 tags of docker.io/bitnami/redis, more than maxTags (10): narrow the rule, or raise maxTags if you mean it`)
+    expect(refused.stderr).toContain(
+      `${runaway}:3:11: tags selects 40 tags of docker.io/bitnami/redis, more than maxTags (10): narrow the rule, or raise maxTags if you mean it`,
+    )
   })
 })

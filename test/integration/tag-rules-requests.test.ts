@@ -67,7 +67,11 @@ describe('tag rules spend no manifest GET at the source', () => {
     const {source, target} = await seeded()
     const rule = `- source: "${source.host}/bitnami/redis"\n  tags: {semver: "^7.4"}\n  target: tools/redis`
     const cold = await plan(target, rule)
-    expect(cold.plan.entries.map((e) => e.target)).toEqual(['7.4.5-debian-12-r37', '7.4.4-debian-12-r36', '7.4.3-debian-12-r35', '7.4.2-debian-12-r34', '7.4.1-debian-12-r33', '7.4.0-debian-12-r32'].map((t) => `${target.host}/mirror/tools/redis:${t}`))
+    expect(cold.plan.entries.map((e) => e.target)).toEqual(
+      ['7.4.5-debian-12-r37', '7.4.4-debian-12-r36', '7.4.3-debian-12-r35', '7.4.2-debian-12-r34', '7.4.1-debian-12-r33', '7.4.0-debian-12-r32'].map(
+        (t) => `${target.host}/mirror/tools/redis:${t}`,
+      ),
+    )
     // apply works from the plan alone: it re-derives each renamed target from the recorded targetPath.
     expect(kinds(await apply(target, cold))).toEqual(cold.plan.entries.map(() => 'copied'))
     source.clearLog()
@@ -76,7 +80,7 @@ describe('tag rules spend no manifest GET at the source', () => {
     expect(cost(source)).toEqual({requests: 2 + 6, manifestGets: 0, manifestHeads: 6, blobGets: 0, tagLists: 2, referrers: 0})
   })
 
-  test('a rule reads a long listing to its end, where a plain entry\'s signature lookup would stop at 20 pages', async () => {
+  test("a rule reads a long listing to its end, where a plain entry's signature lookup would stop at 20 pages", async () => {
     const source = await fake({tagsPageSize: 1})
     const target = await fake()
     const image = makeImage({flavor: 'docker', platform: {os: 'linux', architecture: 'amd64'}})
@@ -89,4 +93,3 @@ describe('tag rules spend no manifest GET at the source', () => {
     expect(cost(source).tagLists).toBe(30)
   })
 })
-

@@ -42,7 +42,10 @@ afterAll(async () => {
 
 async function connect(registry: RealRegistry, options: Partial<ConnectOptions>): Promise<{client: RegistryClient; events: RequestEvent[]}> {
   const events: RequestEvent[] = []
-  const client = await connectRegistries({insecureRegistries: [], mirrors: {}, env: {}, targetRegistry: registry.host, onRequest: (e) => events.push(e), pace: testPace(), ...options}, 'test')
+  const client = await connectRegistries(
+    {insecureRegistries: [], mirrors: {}, env: {}, targetRegistry: registry.host, onRequest: (e) => events.push(e), pace: testPace(), ...options},
+    'test',
+  )
   return {client, events}
 }
 
@@ -51,7 +54,9 @@ async function roundTrip(client: RegistryClient, registry: RealRegistry, seed: s
   const repo: Repository = {registry: registry.host, repository: `tls/${seed}`}
   const image: Image = makeImage({flavor: 'oci', seed, layers: 0})
   const config = image.config
-  expect(await client.repository(repo).putBlob({digest: config.digest, size: config.bytes.byteLength, open: async () => new Blob([config.bytes]).stream()})).toBe('uploaded')
+  expect(
+    await client.repository(repo).putBlob({digest: config.digest, size: config.bytes.byteLength, open: async () => new Blob([config.bytes]).stream()}),
+  ).toBe('uploaded')
   await client.repository(repo).putManifest('1', {bytes: image.bytes, mediaType: image.mediaType, digest: image.digest})
   expect((await client.repository(repo).headManifest('1'))?.digest).toBe(image.digest)
 }
@@ -83,7 +88,10 @@ describe('a loopback registry serving TLS', () => {
 
   test('a wrong CA fails with one sentence naming the host, and plain HTTP is never tried', async () => {
     const {client, events} = await connect(tlsRegistry, {caFiles: [pki.otherCa]})
-    const err = await client.repository({registry: tlsRegistry.host, repository: 'tls/x'}).headManifest('1').catch((e: unknown) => e)
+    const err = await client
+      .repository({registry: tlsRegistry.host, repository: 'tls/x'})
+      .headManifest('1')
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(NetworkError)
     expect((err as NetworkError).kind).toBe('tls-certificate')
     expect((err as NetworkError).message).toContain(`the TLS certificate of ${tlsRegistry.host} did not verify`)
@@ -94,7 +102,10 @@ describe('a loopback registry serving TLS', () => {
 
   test('without any CA for it, the default trust store refuses it the same way', async () => {
     const {client} = await connect(tlsRegistry, {})
-    const err = await client.repository({registry: tlsRegistry.host, repository: 'tls/x'}).headManifest('1').catch((e: unknown) => e)
+    const err = await client
+      .repository({registry: tlsRegistry.host, repository: 'tls/x'})
+      .headManifest('1')
+      .catch((e: unknown) => e)
     expect((err as NetworkError).kind).toBe('tls-certificate')
   })
 })
@@ -111,7 +122,10 @@ describe('a loopback registry that requires client certificates', () => {
     const proxy = await startOpeningBytesProxy(Number(new URL(mtlsRegistry.url).port))
     try {
       const {client, events} = await connect(mtlsRegistry, {caFiles: [pki.ca]})
-      const err = await client.repository({registry: proxy.host, repository: 'tls/x'}).headManifest('1').catch((e: unknown) => e)
+      const err = await client
+        .repository({registry: proxy.host, repository: 'tls/x'})
+        .headManifest('1')
+        .catch((e: unknown) => e)
       expect(err).toBeInstanceOf(NetworkError)
       expect((err as NetworkError).kind).toBe('tls-handshake')
       expect((err as NetworkError).message).toContain(`no TLS session with ${proxy.host} (EPROTO)`)
@@ -125,12 +139,17 @@ describe('a loopback registry that requires client certificates', () => {
 
   test('a node:tls server that requires one (requestCert, rejectUnauthorized) gets the sentence and no plain HTTP', async () => {
     const [cert, key, ca] = await Promise.all([pki.serverCertificate, pki.serverKey, pki.ca].map((f) => readFile(f)))
-    const server: Server = createServer({cert, key, ca, requestCert: true, rejectUnauthorized: true}, (socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'))
+    const server: Server = createServer({cert, key, ca, requestCert: true, rejectUnauthorized: true}, (socket) =>
+      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'),
+    )
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const proxy = await startOpeningBytesProxy((server.address() as {port: number}).port)
     try {
       const {client} = await connect(mtlsRegistry, {caFiles: [pki.ca]})
-      const err = await client.repository({registry: proxy.host, repository: 'tls/x'}).headManifest('1').catch((e: unknown) => e)
+      const err = await client
+        .repository({registry: proxy.host, repository: 'tls/x'})
+        .headManifest('1')
+        .catch((e: unknown) => e)
       expect(err).toBeInstanceOf(NetworkError)
       expect((err as NetworkError).message).toContain(`failed: no TLS session with ${proxy.host} (EPROTO)`)
       expect((err as NetworkError).message).not.toContain('\n')
@@ -168,7 +187,10 @@ describe('an --insecure-registry host (0.0.0.0 reaches loopback, yet is not a lo
 
   test('without --insecure-registry it is HTTPS only', async () => {
     const {client} = await connect(plainRegistry, {})
-    const err = await client.repository(repo()).headManifest('1').catch((e: unknown) => e)
+    const err = await client
+      .repository(repo())
+      .headManifest('1')
+      .catch((e: unknown) => e)
     expect((err as NetworkError).kind).toBe('tls-handshake')
   })
 })
@@ -195,7 +217,9 @@ describe('image-syncer plan with a private CA', () => {
 
   test('an unreadable --ca-file is one sentence before any request', async () => {
     const definition = join(pki.dir, 'images.yaml')
-    const run = await runCli(['plan', '-i', definition, '-o', join(pki.dir, 'd.plan.json'), '--ca-file', join(pki.dir, 'missing.pem')], {env: {SYNCER_CERTS_DIR: ''}})
+    const run = await runCli(['plan', '-i', definition, '-o', join(pki.dir, 'd.plan.json'), '--ca-file', join(pki.dir, 'missing.pem')], {
+      env: {SYNCER_CERTS_DIR: ''},
+    })
     expect(run.exitCode).toBe(1)
     expect(run.stderr.trim()).toBe(`Error: --ca-file ${join(pki.dir, 'missing.pem')} cannot be read (ENOENT)`)
   })

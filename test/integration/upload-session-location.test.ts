@@ -84,6 +84,9 @@ describe('chunked uploads whose PATCH answer moves the session', () => {
 /** A client as apply connects it, uploading in chunks smaller than the layer. */
 async function connectChunked(target: FakeRegistry, planned: Planned) {
   const events: RequestEvent[] = []
-  const client = await connectRegistries({...planned.registryOptions, targetRegistry: target.host, chunkSize: 16 * 1024, onRequest: (e) => events.push(e)}, 'test')
+  const client = await connectRegistries(
+    {...planned.registryOptions, targetRegistry: target.host, chunkSize: 16 * 1024, onRequest: (e) => events.push(e)},
+    'test',
+  )
   return {client, events}
 }

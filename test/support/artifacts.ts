@@ -45,7 +45,14 @@ export async function pushArtifact(registryUrl: string, repo: string, artifact: 
 function manifest(config: Blob, layers: Blob[], extra: {artifactType?: string; annotations?: Record<string, string>}): Artifact {
   const descriptor = (b: Blob) => ({mediaType: b.mediaType, digest: b.digest, size: b.bytes.length})
   const mediaType = MediaType.OciManifest
-  const body = {schemaVersion: 2, mediaType, ...(extra.artifactType ? {artifactType: extra.artifactType} : {}), config: descriptor(config), layers: layers.map(descriptor), ...(extra.annotations ? {annotations: extra.annotations} : {})}
+  const body = {
+    schemaVersion: 2,
+    mediaType,
+    ...(extra.artifactType ? {artifactType: extra.artifactType} : {}),
+    config: descriptor(config),
+    layers: layers.map(descriptor),
+    ...(extra.annotations ? {annotations: extra.annotations} : {}),
+  }
   // Indented, so a client that re-serialises the JSON changes the digest.
   const bytes = encoder.encode(JSON.stringify(body, null, 3))
   return {mediaType, bytes, digest: sha256Digest(bytes), config, layers}

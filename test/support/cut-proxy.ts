@@ -57,7 +57,8 @@ export async function startCutProxy(upstreamHost: string, options: CutProxyOptio
         const range = /^range:\s*(.+)$/im.exec(match[3]!)?.[1]?.trim() ?? null
         current = {method: match[1]!, path: match[2]!.split('?')[0]!, range, bodyBytes: 0, cut: false}
         requests.push(current)
-        cutAfter = !cutDone && current.method === 'GET' && range === null && BLOB_PATH.test(current.path) && (options.path?.test(current.path) ?? true) ? -1 : null
+        cutAfter =
+          !cutDone && current.method === 'GET' && range === null && BLOB_PATH.test(current.path) && (options.path?.test(current.path) ?? true) ? -1 : null
         head = Buffer.alloc(0)
         inBody = false
       }

@@ -6,8 +6,7 @@ import {makeImage} from './images.ts'
 
 setDefaultTimeout(10_000)
 
-const basic = (username: string, password: string) =>
-  `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
 
 /** `Bearer realm="…",service="…",scope="…"` → its parameters. */
 function challenge(response: Response): Record<string, string> {
@@ -108,10 +107,7 @@ describe('bearer auth', () => {
     expect((await put()).status).toBe(201)
 
     const logged = registry.tokenRequests.slice(-2)
-    expect(logged.map((entry) => entry.granted)).toEqual([
-      ['repository:team/app:pull'],
-      ['repository:team/app:pull,push'],
-    ])
+    expect(logged.map((entry) => entry.granted)).toEqual([['repository:team/app:pull'], ['repository:team/app:pull,push']])
     expect(logged.every((entry) => entry.username === 'bob' && entry.grantType === 'basic')).toBe(true)
     expect(JSON.stringify([registry.requests, registry.tokenRequests])).not.toContain('hunter2')
   })
@@ -124,8 +120,7 @@ describe('bearer auth', () => {
   })
 
   test('POST /token: password grant with a refresh token, refresh_token grant, identity tokens', async () => {
-    const post = (form: Record<string, string>) =>
-      fetch(`${registry.url}/token`, {method: 'POST', body: new URLSearchParams({service: 'fake.test', ...form})})
+    const post = (form: Record<string, string>) => fetch(`${registry.url}/token`, {method: 'POST', body: new URLSearchParams({service: 'fake.test', ...form})})
     const scope = 'repository:team/app:pull repository:other:pull,push'
     const first = await post({
       grant_type: 'password',
@@ -163,8 +158,7 @@ describe('bearer auth: anonymous pull, expiry, mount across repositories', () =>
         users: {carol: 'pw'},
         anonymous: true,
         tokenTtlSeconds: 0.3,
-        authorize: (subject, _resource, requested) =>
-          subject === null ? requested.filter((action) => action === 'pull') : requested,
+        authorize: (subject, _resource, requested) => (subject === null ? requested.filter((action) => action === 'pull') : requested),
       },
     })
     registry.putBlob('src', image.config.bytes)

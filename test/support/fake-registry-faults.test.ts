@@ -38,8 +38,7 @@ afterEach(() => {
 })
 afterAll(() => registry.stop())
 
-const get = (url: string, init: RequestInit = {}) =>
-  fetch(url, {...init, headers: {Accept: MANIFEST_ACCEPT, ...(init.headers as Record<string, string>)}})
+const get = (url: string, init: RequestInit = {}) => fetch(url, {...init, headers: {Accept: MANIFEST_ACCEPT, ...(init.headers as Record<string, string>)}})
 
 describe('status faults', () => {
   test('tooManyRequests: the first N matching requests get 429 + Retry-After, then normal service', async () => {
@@ -198,7 +197,13 @@ describe('seeding and protocol details', () => {
 
 describe('write races', () => {
   test('slowManifestPut: while a PUT of the manifest waits, it reads as absent and an index listing it is refused', async () => {
-    const index = new TextEncoder().encode(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{mediaType: image.mediaType, digest: image.digest, size: image.bytes.length}]}))
+    const index = new TextEncoder().encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [{mediaType: image.mediaType, digest: image.digest, size: image.bytes.length}],
+      }),
+    )
     const put = (reference: string, bytes: Uint8Array, mediaType: string) =>
       fetch(`${registry.url}/v2/f/app/manifests/${reference}`, {method: 'PUT', body: bytes, headers: {'content-type': mediaType}})
     registry.addFault(slowManifestPut(image.digest, [300]))

@@ -15,7 +15,12 @@ export function makeGzipImage(seed: string, platform: Platform = {os: 'linux', a
   const raw = Array.from({length: layerCount}, (_, i) => pseudoRandomBytes(`${seed}/${platform.os}/${platform.architecture}/${i}`, 2048))
   const layers = raw.map((bytes) => blobOf(Bun.gzipSync(new Uint8Array(bytes)), MediaType.OciLayerGzip))
   const config = blobOf(
-    json({...platform, created: '1970-01-01T00:00:00Z', config: {Labels: {'org.example.seed': seed}}, rootfs: {type: 'layers', diff_ids: raw.map((bytes) => sha256Digest(bytes))}}),
+    json({
+      ...platform,
+      created: '1970-01-01T00:00:00Z',
+      config: {Labels: {'org.example.seed': seed}},
+      rootfs: {type: 'layers', diff_ids: raw.map((bytes) => sha256Digest(bytes))},
+    }),
     MediaType.OciConfig,
   )
   const bytes = json({schemaVersion: 2, mediaType: MediaType.OciManifest, config: describe(config), layers: layers.map(describe)})

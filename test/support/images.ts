@@ -95,9 +95,7 @@ export function makeImage(options: ImageOptions): Image {
 
 export function makeIndex(options: IndexOptions): Index {
   const seed = options.seed ?? crypto.randomUUID()
-  const images = options.platforms.map((platform) =>
-    makeImage({flavor: options.flavor, platform, seed, layers: options.layers, layerSize: options.layerSize}),
-  )
+  const images = options.platforms.map((platform) => makeImage({flavor: options.flavor, platform, seed, layers: options.layers, layerSize: options.layerSize}))
   const attestations = options.attestation ? images.map((image) => makeAttestation(image, seed)) : []
   const descriptors = [
     ...images.map((image) => ({...descriptorOf(image), platform: image.platform})),
@@ -131,22 +129,13 @@ function makeAttestation(subject: Image, seed: string): Image {
     }),
     ATTESTATION_LAYER_MEDIA_TYPE,
   )
-  const config = blob(
-    json({...platform, config: {}, rootfs: {type: 'layers', diff_ids: [statement.digest]}}),
-    MediaType.OciConfig,
-  )
+  const config = blob(json({...platform, config: {}, rootfs: {type: 'layers', diff_ids: [statement.digest]}}), MediaType.OciConfig)
   return manifestOf(MediaType.OciManifest, config, [statement], platform, {
     'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2',
   })
 }
 
-function manifestOf(
-  mediaType: string,
-  config: Blob,
-  layers: Blob[],
-  platform: Platform,
-  layerAnnotations?: Record<string, string>,
-): Image {
+function manifestOf(mediaType: string, config: Blob, layers: Blob[], platform: Platform, layerAnnotations?: Record<string, string>): Image {
   const bytes = json({
     schemaVersion: 2,
     mediaType,
@@ -220,13 +209,7 @@ export async function pushBlob(registryUrl: string, repo: string, content: Blob)
   await expectStatus(put, 201, `PUT blob ${content.digest} to ${repo}`)
 }
 
-export async function putManifest(
-  registryUrl: string,
-  repo: string,
-  reference: string,
-  bytes: Uint8Array,
-  mediaType: string,
-): Promise<void> {
+export async function putManifest(registryUrl: string, repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<void> {
   const response = await fetch(`${registryUrl}/v2/${repo}/manifests/${reference}`, {
     method: 'PUT',
     body: bytes,

@@ -53,7 +53,15 @@ function largeEntry(i: number, repositories: number, conflictEvery: number, sign
     action,
     targetDigest: action === 'to-copy' ? null : action === 'already-present' ? digest : digestOf(10_000_000 + i),
     signature: {
-      policy: {verify: failed ? 'required' : 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []},
+      policy: {
+        verify: failed ? 'required' : 'if-present',
+        keys: [],
+        identities: [],
+        trustedRoot: {kind: 'public-good'},
+        copy: true,
+        sign: null,
+        attestations: [],
+      },
       status: failed ? 'failed' : 'unsigned',
       signers: [],
       found: 0,

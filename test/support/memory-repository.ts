@@ -18,7 +18,21 @@ import {baseMediaType} from '../../src/oci/media-types.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../src/ref/digest.ts'
 import {tagProblem} from '../../src/ref/reference.ts'
 import {ContentError} from '../../src/registry/errors.ts'
-import type {BlobSource, EtaggedManifest, FetchedManifest, ManifestBytes, ManifestHead, PutOptions, PutOutcome, ReferrerList, Repository, RepositoryHandle, StoreLocation, StoreOptions, TagListing} from '../../src/registry/handle.ts'
+import type {
+  BlobSource,
+  EtaggedManifest,
+  FetchedManifest,
+  ManifestBytes,
+  ManifestHead,
+  PutOptions,
+  PutOutcome,
+  ReferrerList,
+  Repository,
+  RepositoryHandle,
+  StoreLocation,
+  StoreOptions,
+  TagListing,
+} from '../../src/registry/handle.ts'
 import {MAX_MANIFEST_BYTES} from '../../src/registry/handle.ts'
 import {referrerDescriptor, subjectOf} from '../../src/registry/referrer-manifests.ts'
 import {RegistryError} from '../../src/transport/errors.ts'
@@ -108,7 +122,8 @@ export class MemoryRepository implements RepositoryHandle {
     }
     // A tag PUT of bytes that are not the digest given: a registry would store them under their own digest and the
     // registry store then refuses the answer; here nothing is stored at all.
-    if (actual !== manifest.digest) throw new ContentError('DIGEST_MISMATCH', `${this.name}:${reference}: the manifest given as ${manifest.digest} hashes to ${actual}`)
+    if (actual !== manifest.digest)
+      throw new ContentError('DIGEST_MISMATCH', `${this.name}:${reference}: the manifest given as ${manifest.digest} hashes to ${actual}`)
     if (manifest.bytes.byteLength > MAX_MANIFEST_BYTES) throw this.error('PUT', path, 400, 'MANIFEST_INVALID', 'manifest too large')
     const mediaType = baseMediaType(manifest.mediaType)
     let parsed: FetchedManifest['parsed']
@@ -119,7 +134,12 @@ export class MemoryRepository implements RepositoryHandle {
     }
     const missing = referencesOf(parsed).filter((digest) => (parsed.kind === 'index' ? !this.contents.manifests.has(digest) : !this.contents.blobs.has(digest)))
     if (missing.length > 0) {
-      throw new RegistryError({method: 'PUT', url: this.url(path), status: 400, diagnostics: missing.map((digest) => ({code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry', detail: digest}))})
+      throw new RegistryError({
+        method: 'PUT',
+        url: this.url(path),
+        status: 400,
+        diagnostics: missing.map((digest) => ({code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry', detail: digest})),
+      })
     }
     this.contents.manifests.set(manifest.digest, {bytes: manifest.bytes.slice(), mediaType})
     if (!isDigest(reference)) this.contents.tags.set(reference, manifest.digest)
@@ -149,7 +169,12 @@ export class MemoryRepository implements RepositoryHandle {
   async putBlob(blob: BlobSource, options: StoreOptions & {mountFrom?: RepositoryHandle} = {}): Promise<'mounted' | 'uploaded'> {
     await this.enter('putBlob', blob.digest)
     const from = options.mountFrom
-    if (from instanceof MemoryRepository && from.backend === this.backend && from.repo.registry === this.repo.registry && from.repo.repository !== this.repo.repository) {
+    if (
+      from instanceof MemoryRepository &&
+      from.backend === this.backend &&
+      from.repo.registry === this.repo.registry &&
+      from.repo.repository !== this.repo.repository
+    ) {
       const held = this.backend.contents(from.repo).blobs.get(blob.digest)
       if (held) {
         this.contents.blobs.set(blob.digest, held)
@@ -158,8 +183,10 @@ export class MemoryRepository implements RepositoryHandle {
     }
     const bytes = new Uint8Array(await new Response(await blob.open()).arrayBuffer())
     const path = `blobs/uploads/?digest=${blob.digest}`
-    if (digestOf(bytes, digestAlgorithm(blob.digest)) !== blob.digest) throw this.error('PUT', path, 400, 'DIGEST_INVALID', 'provided digest did not match uploaded content')
-    if (bytes.byteLength !== blob.size) throw this.error('PUT', path, 400, 'SIZE_INVALID', `provided length ${blob.size} did not match content length ${bytes.byteLength}`)
+    if (digestOf(bytes, digestAlgorithm(blob.digest)) !== blob.digest)
+      throw this.error('PUT', path, 400, 'DIGEST_INVALID', 'provided digest did not match uploaded content')
+    if (bytes.byteLength !== blob.size)
+      throw this.error('PUT', path, 400, 'SIZE_INVALID', `provided length ${blob.size} did not match content length ${bytes.byteLength}`)
     this.contents.blobs.set(blob.digest, bytes)
     return 'uploaded'
   }
@@ -196,7 +223,8 @@ export class MemoryRepository implements RepositoryHandle {
     const found = this.lookup(reference)
     if (found === null) return null
     const actual = digestOf(found.bytes, digestAlgorithm(found.digest))
-    if (actual !== found.digest) throw new ContentError('DIGEST_MISMATCH', `manifest ${this.name}@${found.digest} was served with bytes whose digest is ${actual}: refusing it`)
+    if (actual !== found.digest)
+      throw new ContentError('DIGEST_MISMATCH', `manifest ${this.name}@${found.digest} was served with bytes whose digest is ${actual}: refusing it`)
     return {digest: found.digest, mediaType: found.mediaType, size: found.bytes.byteLength, bytes: found.bytes.slice()}
   }
 

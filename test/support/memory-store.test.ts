@@ -33,7 +33,7 @@ describe('the memory store', () => {
     expect(stores.calls).toStrictEqual([])
   })
 
-  test('the fault hook runs before a call is served: what it throws is the call\'s failure, and the call is logged', async () => {
+  test("the fault hook runs before a call is served: what it throws is the call's failure, and the call is logged", async () => {
     const stores = new MemoryStores()
     const repo = stores.repository(REPO)
     const image = makeImage({flavor: 'oci', layers: 0})
@@ -51,7 +51,13 @@ describe('the memory store', () => {
     const image = makeImage({flavor: 'oci', layers: 2})
     await repo.putBlob(blobSource(image.layers[0]!))
     const err = await rejectedWith(RegistryError, repo.putManifest(image.digest, image))
-    expect({status: err.status, codes: err.diagnostics.map((d) => [d.code, d.detail])}).toStrictEqual({status: 400, codes: [['MANIFEST_BLOB_UNKNOWN', image.config.digest], ['MANIFEST_BLOB_UNKNOWN', image.layers[1]!.digest]]})
+    expect({status: err.status, codes: err.diagnostics.map((d) => [d.code, d.detail])}).toStrictEqual({
+      status: 400,
+      codes: [
+        ['MANIFEST_BLOB_UNKNOWN', image.config.digest],
+        ['MANIFEST_BLOB_UNKNOWN', image.layers[1]!.digest],
+      ],
+    })
   })
 
   test('a referrer is indexed by its PUT alone, which says so', async () => {
@@ -71,8 +77,15 @@ describe('the memory store', () => {
     const from = stores.repository(REPO)
     await from.putBlob(blobSource(image.config))
     const stranger = new MemoryStores().repository({...REPO, repository: 'acme/copy'})
-    const [sameRegistry, otherRegistry] = [stores.repository({...REPO, repository: 'acme/copy'}), stores.repository({registry: 'elsewhere.test', repository: 'acme/copy'})]
-    expect(await Promise.all([sameRegistry, otherRegistry, stranger].map((to) => to.putBlob(blobSource(image.config), {mountFrom: from})))).toStrictEqual(['mounted', 'uploaded', 'uploaded'])
+    const [sameRegistry, otherRegistry] = [
+      stores.repository({...REPO, repository: 'acme/copy'}),
+      stores.repository({registry: 'elsewhere.test', repository: 'acme/copy'}),
+    ]
+    expect(await Promise.all([sameRegistry, otherRegistry, stranger].map((to) => to.putBlob(blobSource(image.config), {mountFrom: from})))).toStrictEqual([
+      'mounted',
+      'uploaded',
+      'uploaded',
+    ])
   })
 
   test('stored bytes changed behind its back are refused on read, as the registry store refuses them', async () => {

@@ -27,7 +27,9 @@ export function testPace(options: {retry?: RetryPolicy; clock?: 'wall' | 'paced'
     retry: options.retry ?? DEFAULT_RETRY,
     sleeps,
     now: () => (clock === 'wall' ? Date.now() : start) + offset,
-    advance: (ms) => void (offset += ms),
+    advance: (ms) => {
+      offset += ms
+    },
     async sleep(ms, signal) {
       if (signal?.aborted) throw signal.reason
       sleeps.push(ms)

@@ -8,14 +8,30 @@ import type {Digest} from '../../src/ref/digest.ts'
 
 export const dg = (name: string): Digest => `sha256:${new Bun.CryptoHasher('sha256').update(name).digest('hex')}`
 
-export const POLICY: PolicyRecord = {verify: 'if-present', keys: [], identities: [], trustedRoot: {kind: 'public-good'}, copy: true, sign: null, attestations: []}
+export const POLICY: PolicyRecord = {
+  verify: 'if-present',
+  keys: [],
+  identities: [],
+  trustedRoot: {kind: 'public-good'},
+  copy: true,
+  sign: null,
+  attestations: [],
+}
 
-const meta = (targetRepoPrefix: string) => ({tool: {name: 'image-syncer', version: 'test'}, createdAt: '2026-01-01T00:00:00.000Z', definition: {path: 'images.yaml', sha256: dg('definition')}, targetRepoPrefix})
+const meta = (targetRepoPrefix: string) => ({
+  tool: {name: 'image-syncer', version: 'test'},
+  createdAt: '2026-01-01T00:00:00.000Z',
+  definition: {path: 'images.yaml', sha256: dg('definition')},
+  targetRepoPrefix,
+})
 
 /** buildPlan over `images:` lines (and any top-level `header` lines) with these observations, one per entry. */
 export function planLines(prefix: string, lines: string[], observations: Observation[], header: string[] = []) {
   const text = `targetRepoPrefix: "${prefix}"\n${header.map((l) => `${l}\n`).join('')}images:\n${lines.join('\n')}\n`
-  const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({...entry, signatures: {...policy, keys: [], attestations: []}}))
+  const entries = parseDefinition('images.yaml', text, dg('definition')).entries.map(({signatures: {keyFiles: _, ...policy}, ...entry}) => ({
+    ...entry,
+    signatures: {...policy, keys: [], attestations: []},
+  }))
   return buildPlan(entries, observations, meta(prefix))
 }
 

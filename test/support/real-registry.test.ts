@@ -41,9 +41,7 @@ describe('startRealRegistry', () => {
   })
 
   test('a missing binary says how to install it', async () => {
-    await expect(startRealRegistry({binary: join(scripts, 'nope')})).rejects.toThrow(
-      'install it with `apt-get install -y docker-registry`',
-    )
+    await expect(startRealRegistry({binary: join(scripts, 'nope')})).rejects.toThrow('install it with `apt-get install -y docker-registry`')
   })
 
   test('a registry that dies at start-up is reported with its stderr', async () => {

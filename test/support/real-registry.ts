@@ -199,10 +199,7 @@ async function waitUntilReady(url: string, proc: Subprocess, stderr: () => strin
     }
     await Bun.sleep(25)
   }
-  throw new RegistryStartError(
-    `docker-registry did not answer 200 on ${url}/v2/ within ${READY_TIMEOUT_MS} ms:\n${stderr()}`,
-    false,
-  )
+  throw new RegistryStartError(`docker-registry did not answer 200 on ${url}/v2/ within ${READY_TIMEOUT_MS} ms:\n${stderr()}`, false)
 }
 
 /** Asks the kernel for a free port. Racy by nature, hence the retry in startRealRegistry. */

@@ -6,17 +6,7 @@ import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bu
 import {MANIFEST_ACCEPT, MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 import {startFakeRegistry} from './fake-registry/index.ts'
-import {
-  type Image,
-  type Index,
-  getManifest,
-  headManifest,
-  makeImage,
-  makeIndex,
-  pushBlob,
-  pushImage,
-  pushIndex,
-} from './images.ts'
+import {type Image, type Index, getManifest, headManifest, makeImage, makeIndex, pushBlob, pushImage, pushIndex} from './images.ts'
 import {startRealRegistry} from './real-registry.ts'
 
 setDefaultTimeout(15_000)
@@ -147,10 +137,7 @@ for (const [kind, start] of KINDS) {
 
     test('mount: 201 when the source repository has the blob, 202 (an upload) when it does not', async () => {
       const layer = index.children[0]!.layers[0]!
-      const mounted = await fetch(
-        `${registry.url}/v2/mirror/blobs/uploads/?mount=${layer.digest}&from=team/app/multi`,
-        {method: 'POST'},
-      )
+      const mounted = await fetch(`${registry.url}/v2/mirror/blobs/uploads/?mount=${layer.digest}&from=team/app/multi`, {method: 'POST'})
       expect(mounted.status).toBe(201)
       expect(mounted.headers.get('docker-content-digest')).toBe(layer.digest)
       expect((await fetch(`${registry.url}/v2/mirror/blobs/${layer.digest}`, {method: 'HEAD'})).status).toBe(200)

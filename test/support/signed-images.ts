@@ -15,7 +15,12 @@ export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json'
 
 /** cosign's simple-signing payload for `digest`. */
 export function simpleSigning(reference: string, digest: string): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({critical: {identity: {'docker-reference': reference}, image: {'docker-manifest-digest': digest}, type: 'cosign container image signature'}, optional: null}))
+  return new TextEncoder().encode(
+    JSON.stringify({
+      critical: {identity: {'docker-reference': reference}, image: {'docker-manifest-digest': digest}, type: 'cosign container image signature'},
+      optional: null,
+    }),
+  )
 }
 
 export type Tamper = 'none' | 'payload' | 'signature' | 'binding'
@@ -29,7 +34,8 @@ export async function pushLegacySignature(registryUrl: string, repo: string, dig
   let payload = simpleSigning(repo, signedFor)
   const signature = sign('sha256', payload, key.privateKey)
   if (tamper === 'signature') signature[signature.length - 1]! ^= 0x01
-  if (tamper === 'payload') payload = new TextEncoder().encode(new TextDecoder().decode(payload).replace('cosign container image signature', 'cosign container image signaturE'))
+  if (tamper === 'payload')
+    payload = new TextEncoder().encode(new TextDecoder().decode(payload).replace('cosign container image signature', 'cosign container image signaturE'))
   const layer = {bytes: payload, digest: sha256Digest(payload), mediaType: SIMPLE_SIGNING}
   const configBytes = new TextEncoder().encode(JSON.stringify({architecture: '', os: '', config: {}, rootfs: {type: 'layers', diff_ids: [layer.digest]}}))
   const config = {bytes: configBytes, digest: sha256Digest(configBytes), mediaType: MediaType.OciConfig}
@@ -38,7 +44,14 @@ export async function pushLegacySignature(registryUrl: string, repo: string, dig
       schemaVersion: 2,
       mediaType: MediaType.OciManifest,
       config: {mediaType: config.mediaType, digest: config.digest, size: configBytes.byteLength},
-      layers: [{mediaType: SIMPLE_SIGNING, digest: layer.digest, size: payload.byteLength, annotations: {'dev.cosignproject.cosign/signature': signature.toString('base64')}}],
+      layers: [
+        {
+          mediaType: SIMPLE_SIGNING,
+          digest: layer.digest,
+          size: payload.byteLength,
+          annotations: {'dev.cosignproject.cosign/signature': signature.toString('base64')},
+        },
+      ],
     }),
   )
   await pushBlob(registryUrl, repo, config)

@@ -13,7 +13,9 @@ import {join} from 'node:path'
 export function skopeoBinary(): string {
   const found = Bun.which('skopeo')
   if (found === null) {
-    throw new Error('skopeo is not installed, and the OCI layout conformance tests need it: run `apt-get install -y skopeo` (CI installs it in .ci/run and .ci/ensure-deps)')
+    throw new Error(
+      'skopeo is not installed, and the OCI layout conformance tests need it: run `apt-get install -y skopeo` (CI installs it in .ci/run and .ci/ensure-deps)',
+    )
   }
   return found
 }

@@ -39,8 +39,37 @@ export async function createTestPki(): Promise<TestPki> {
 async function issue(dir: string, name: string, subject: string, extensions: string): Promise<void> {
   const at = (file: string) => join(dir, file)
   await writeFile(at(`${name}.ext`), extensions)
-  await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', at(`${name}.key`), '-out', at(`${name}.csr`), '-subj', subject])
-  await openssl(['x509', '-req', '-in', at(`${name}.csr`), '-CA', at('ca.crt'), '-CAkey', at('ca.key'), '-CAcreateserial', '-out', at(`${name}.crt`), '-days', '2', '-extfile', at(`${name}.ext`)])
+  await openssl([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    at(`${name}.key`),
+    '-out',
+    at(`${name}.csr`),
+    '-subj',
+    subject,
+  ])
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    at(`${name}.csr`),
+    '-CA',
+    at('ca.crt'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    at(`${name}.crt`),
+    '-days',
+    '2',
+    '-extfile',
+    at(`${name}.ext`),
+  ])
 }
 
 async function openssl(args: string[]): Promise<void> {

@@ -56,7 +56,10 @@ describe('upload faults', () => {
   test('resetMidChunk: the registry keeps the first half, the client sees a reset, the status tells the offset', async () => {
     registry.addFault(resetMidChunk())
     const location = await session()
-    const cut = await fetch(location, {method: 'PATCH', body: bytes, headers: {'content-range': '0-4095'}}).then(() => 'answered', () => 'reset')
+    const cut = await fetch(location, {method: 'PATCH', body: bytes, headers: {'content-range': '0-4095'}}).then(
+      () => 'answered',
+      () => 'reset',
+    )
     expect(cut).toBe('reset')
     const status = await fetch(location)
     expect(status.status).toBe(204)

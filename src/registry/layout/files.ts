@@ -128,7 +128,12 @@ export type WriteMode = 'replace' | 'keep-existing'
  * Returns whether our bytes are now at `path`; `aborted` when `beforeCommit` (run after the fsync, just before
  * the rename) said no.
  */
-export async function writeAtomic(path: string, bytes: Uint8Array, mode: WriteMode, beforeCommit?: () => Promise<boolean>): Promise<'written' | 'exists' | 'aborted'> {
+export async function writeAtomic(
+  path: string,
+  bytes: Uint8Array,
+  mode: WriteMode,
+  beforeCommit?: () => Promise<boolean>,
+): Promise<'written' | 'exists' | 'aborted'> {
   const temp = tempPathFor(path)
   try {
     const handle = await open(temp, 'wx', 0o644)
@@ -175,7 +180,9 @@ export async function syncDirectory(dir: string): Promise<void> {
  * creating anything beneath it: a `blobs` symlink to /etc must not get a `sha256` directory created in /etc.
  */
 export async function ensureDirectoryInside(root: string, dir: string): Promise<string> {
-  const parts = relative(root, dir).split(sep).filter((part) => part !== '')
+  const parts = relative(root, dir)
+    .split(sep)
+    .filter((part) => part !== '')
   let current = root
   for (const part of parts) {
     current = join(current, part)

@@ -79,14 +79,22 @@ const UPDATE_ATTEMPTS = 5
 export async function updateIndex<T>(root: string, change: (index: Index) => IndexChange<T>, options: LockOptions): Promise<T> {
   const path = indexPath(root)
   for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
-    const outcome = await withLock(`${path}.lock`, async (stillHeld) => {
-      const current = (await readIndex(root)) ?? emptyIndex()
-      const {next, result} = change(current)
-      if (next === null) return {result}
-      const bytes = new TextEncoder().encode(JSON.stringify(next))
-      return (await writeAtomic(path, bytes, 'replace', stillHeld)) === 'aborted' ? null : {result}
-    }, options)
+    const outcome = await withLock(
+      `${path}.lock`,
+      async (stillHeld) => {
+        const current = (await readIndex(root)) ?? emptyIndex()
+        const {next, result} = change(current)
+        if (next === null) return {result}
+        const bytes = new TextEncoder().encode(JSON.stringify(next))
+        return (await writeAtomic(path, bytes, 'replace', stillHeld)) === 'aborted' ? null : {result}
+      },
+      options,
+    )
     if (outcome !== null) return outcome.result
   }
-  throw new LayoutError('LOCK_TIMEOUT', `${path}.lock`, `${path}.lock was taken from us ${UPDATE_ATTEMPTS} times before ${path} could be written: is a clock or pid namespace shared oddly between writers?`)
+  throw new LayoutError(
+    'LOCK_TIMEOUT',
+    `${path}.lock`,
+    `${path}.lock was taken from us ${UPDATE_ATTEMPTS} times before ${path} could be written: is a clock or pid namespace shared oddly between writers?`,
+  )
 }

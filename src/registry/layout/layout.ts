@@ -70,7 +70,8 @@ export async function openLayout(dir: string, options: OpenLayoutOptions): Promi
     await ensureDirectoryInside(root, join(root, 'blobs'))
     if ((await readIndex(root)) === null) await writeAtomic(indexPath(root), new TextEncoder().encode(JSON.stringify(emptyIndex())), 'keep-existing')
   }
-  if ((await readIndex(root)) === null) throw new LayoutError('INVALID_INDEX', indexPath(root), `${root} is not a complete OCI image layout: ${indexPath(root)} is missing`)
+  if ((await readIndex(root)) === null)
+    throw new LayoutError('INVALID_INDEX', indexPath(root), `${root} is not a complete OCI image layout: ${indexPath(root)} is missing`)
   return new OciLayout(root, options.pace)
 }
 
@@ -113,7 +114,11 @@ function checkLayoutVersion(bytes: Uint8Array, path: string): void {
   }
   const version = (json as {imageLayoutVersion?: unknown} | null)?.imageLayoutVersion
   if (version !== IMAGE_LAYOUT_VERSION) {
-    throw new LayoutError('UNSUPPORTED_LAYOUT_VERSION', path, `${path} has imageLayoutVersion ${JSON.stringify(version ?? null)}, but only "${IMAGE_LAYOUT_VERSION}" is supported`)
+    throw new LayoutError(
+      'UNSUPPORTED_LAYOUT_VERSION',
+      path,
+      `${path} has imageLayoutVersion ${JSON.stringify(version ?? null)}, but only "${IMAGE_LAYOUT_VERSION}" is supported`,
+    )
   }
 }
 
@@ -155,7 +160,11 @@ export class OciLayout {
     if (entries.length === 0) return null
     const digests = new Set(entries.map((d) => d.digest))
     if (digests.size > 1) {
-      throw new LayoutError('AMBIGUOUS_TAG', indexPath(this.root), `${indexPath(this.root)} tags ${reference} with ${digests.size} different manifests (${[...digests].join(', ')})`)
+      throw new LayoutError(
+        'AMBIGUOUS_TAG',
+        indexPath(this.root),
+        `${indexPath(this.root)} tags ${reference} with ${digests.size} different manifests (${[...digests].join(', ')})`,
+      )
     }
     return this.present(entries[0]!, `${indexPath(this.root)} tags ${reference} as ${entries[0]!.digest}`)
   }
@@ -199,7 +208,11 @@ export class OciLayout {
    * an untagged index.json entry, so listReferrers finds it. A tag naming other content is left alone, unless
    * it names `replacing` (a read-modify-write of the tag; see setTag).
    */
-  async putManifest(reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, replacing: Digest | null = null): Promise<ManifestPut> {
+  async putManifest(
+    reference: string,
+    manifest: {bytes: Uint8Array; mediaType: string; digest: Digest},
+    replacing: Digest | null = null,
+  ): Promise<ManifestPut> {
     if (isDigest(reference) && reference !== manifest.digest) {
       throw new LayoutError('INVALID_REFERENCE', this.root, `manifest ${manifest.digest} cannot be stored under the digest ${reference}`)
     }
@@ -207,7 +220,11 @@ export class OciLayout {
     const fetched = toFetched(manifest, blobPath(this.root, manifest.digest))
     for (const child of childrenOf(fetched.parsed)) {
       if ((await headBlob(this.root, child.digest as Digest)) === null) {
-        throw new LayoutError('MANIFEST_BLOB_UNKNOWN', blobPath(this.root, child.digest as Digest), `manifest ${manifest.digest} references ${child.digest}, which is not in ${this.root} yet: store it first`)
+        throw new LayoutError(
+          'MANIFEST_BLOB_UNKNOWN',
+          blobPath(this.root, child.digest as Digest),
+          `manifest ${manifest.digest} references ${child.digest}, which is not in ${this.root} yet: store it first`,
+        )
       }
     }
     await putBlob(this.root, {digest: manifest.digest, size: fetched.size, body: new Blob([fetched.bytes]).stream()})
@@ -281,9 +298,11 @@ function checkTag(tag: string): void {
 
 /** Bytes given to putManifest, checked as we check bytes read: hash, size cap, parse. */
 function toFetched(manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, path: string): FetchedManifest {
-  if (manifest.bytes.byteLength > MAX_MANIFEST_BYTES) throw new LayoutError('TOO_LARGE', path, `manifest ${manifest.digest} is larger than ${MAX_MANIFEST_BYTES} bytes: not storing it at ${path}`)
+  if (manifest.bytes.byteLength > MAX_MANIFEST_BYTES)
+    throw new LayoutError('TOO_LARGE', path, `manifest ${manifest.digest} is larger than ${MAX_MANIFEST_BYTES} bytes: not storing it at ${path}`)
   const actual = digestOf(manifest.bytes, digestAlgorithm(manifest.digest))
-  if (actual !== manifest.digest) throw new LayoutError('DIGEST_MISMATCH', path, `${path} was not written: the manifest given as ${manifest.digest} hashes to ${actual}`)
+  if (actual !== manifest.digest)
+    throw new LayoutError('DIGEST_MISMATCH', path, `${path} was not written: the manifest given as ${manifest.digest} hashes to ${actual}`)
   const mediaType = baseMediaType(manifest.mediaType)
   try {
     return {digest: manifest.digest, mediaType, size: manifest.bytes.byteLength, bytes: manifest.bytes, parsed: parseManifest(manifest.bytes, mediaType)}

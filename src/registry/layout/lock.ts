@@ -71,7 +71,11 @@ async function acquire(lockPath: string, pace: Pace, waitMs: number): Promise<Lo
     }
     if (pace.now() - started >= waitMs) {
       const who = holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'a writer that has not recorded itself'
-      throw new LayoutError('LOCK_TIMEOUT', lockPath, `${lockPath} has been held by ${who} for more than ${Math.round(waitMs / 1000)} s: if no image-syncer or other writer is using this layout, remove the file`)
+      throw new LayoutError(
+        'LOCK_TIMEOUT',
+        lockPath,
+        `${lockPath} has been held by ${who} for more than ${Math.round(waitMs / 1000)} s: if no image-syncer or other writer is using this layout, remove the file`,
+      )
     }
     await backoff(pace, LOCK_BACKOFF, attempt)
   }

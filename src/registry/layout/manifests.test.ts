@@ -8,7 +8,11 @@ const digest = (c: string) => `sha256:${c.repeat(64)}`
 
 describe('detectMediaType', () => {
   const cases: [string, unknown, string | null][] = [
-    ['a declared media type wins (parameters dropped)', {schemaVersion: 2, mediaType: `${MediaType.DockerManifest}; charset=utf-8`, config: {}, layers: []}, MediaType.DockerManifest],
+    [
+      'a declared media type wins (parameters dropped)',
+      {schemaVersion: 2, mediaType: `${MediaType.DockerManifest}; charset=utf-8`, config: {}, layers: []},
+      MediaType.DockerManifest,
+    ],
     ['an OCI index without mediaType, by shape', {schemaVersion: 2, manifests: []}, MediaType.OciIndex],
     ['an OCI manifest without mediaType, by shape', {schemaVersion: 2, config: {}, layers: []}, MediaType.OciManifest],
     ['an image config is not a manifest', {architecture: 'amd64', os: 'linux', rootfs: {}}, null],
@@ -22,12 +26,24 @@ describe('detectMediaType', () => {
 describe('childrenOf', () => {
   test('an image: config and layers, but not foreign layers nor the subject', () => {
     const d = (c: string, extra = {}) => ({mediaType: MediaType.OciLayerGzip, digest: digest(c), size: 1, ...extra})
-    const parsed = parseManifest(encode({schemaVersion: 2, mediaType: MediaType.OciManifest, config: d('a'), layers: [d('b'), d('c', {urls: ['https://example.invalid/c']})], subject: d('e')}), MediaType.OciManifest)
+    const parsed = parseManifest(
+      encode({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: d('a'),
+        layers: [d('b'), d('c', {urls: ['https://example.invalid/c']})],
+        subject: d('e'),
+      }),
+      MediaType.OciManifest,
+    )
     expect(childrenOf(parsed).map((x) => x.digest)).toStrictEqual([digest('a'), digest('b')])
   })
 
   test('an index: its manifests', () => {
-    const parsed = parseManifest(encode({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{mediaType: MediaType.OciManifest, digest: digest('f'), size: 2}]}), MediaType.OciIndex)
+    const parsed = parseManifest(
+      encode({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{mediaType: MediaType.OciManifest, digest: digest('f'), size: 2}]}),
+      MediaType.OciIndex,
+    )
     expect(childrenOf(parsed).map((x) => x.digest)).toStrictEqual([digest('f')])
   })
 })

@@ -51,21 +51,29 @@ export function detectMediaType(bytes: Uint8Array): string | null {
  * registry); any other content, or a tag created meanwhile, is left alone and reported as `exists`.
  */
 export function setTag(root: string, tag: string, descriptor: Descriptor, replacing: Digest | null, lock: LockOptions): Promise<TagPut> {
-  return updateIndex<TagPut>(root, (index) => {
-    const current = index.manifests.find((d) => tagOf(d) === tag)
-    if (current?.digest === descriptor.digest) return {next: null, result: {kind: 'unchanged'}}
-    if (current && current.digest !== replacing) return {next: null, result: {kind: 'exists', digest: current.digest as Digest}}
-    if (!current && replacing !== null) return {next: null, result: {kind: 'exists', digest: replacing}}
-    const entry: Descriptor = {...descriptor, annotations: {[REF_NAME]: tag}}
-    const kept = index.manifests.filter((d) => tagOf(d) !== tag)
-    return {next: {...index, manifests: [...kept, entry]}, result: {kind: 'tagged'}}
-  }, lock)
+  return updateIndex<TagPut>(
+    root,
+    (index) => {
+      const current = index.manifests.find((d) => tagOf(d) === tag)
+      if (current?.digest === descriptor.digest) return {next: null, result: {kind: 'unchanged'}}
+      if (current && current.digest !== replacing) return {next: null, result: {kind: 'exists', digest: current.digest as Digest}}
+      if (!current && replacing !== null) return {next: null, result: {kind: 'exists', digest: replacing}}
+      const entry: Descriptor = {...descriptor, annotations: {[REF_NAME]: tag}}
+      const kept = index.manifests.filter((d) => tagOf(d) !== tag)
+      return {next: {...index, manifests: [...kept, entry]}, result: {kind: 'tagged'}}
+    },
+    lock,
+  )
 }
 
 /** Lists a referrer in index.json without a tag, once: the layout's referrers are found from those entries. */
 export function addUntagged(root: string, descriptor: Descriptor, lock: LockOptions): Promise<void> {
-  return updateIndex<void>(root, (index) => {
-    if (index.manifests.some((d) => d.digest === descriptor.digest)) return {next: null, result: undefined}
-    return {next: {...index, manifests: [...index.manifests, descriptor]}, result: undefined}
-  }, lock)
+  return updateIndex<void>(
+    root,
+    (index) => {
+      if (index.manifests.some((d) => d.digest === descriptor.digest)) return {next: null, result: undefined}
+      return {next: {...index, manifests: [...index.manifests, descriptor]}, result: undefined}
+    },
+    lock,
+  )
 }

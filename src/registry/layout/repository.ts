@@ -10,7 +10,18 @@
 import type {Digest} from '../../ref/digest.ts'
 import type {Pace} from '../../transport/retry.ts'
 import {ContentError} from '../errors.ts'
-import type {BlobSource, ManifestBytes, ManifestToPut, PutOptions, PutOutcome, ReferrerList, RepositoryHandle, StoreLocation, StoreOptions, TagListing} from '../handle.ts'
+import type {
+  BlobSource,
+  ManifestBytes,
+  ManifestToPut,
+  PutOptions,
+  PutOutcome,
+  ReferrerList,
+  RepositoryHandle,
+  StoreLocation,
+  StoreOptions,
+  TagListing,
+} from '../handle.ts'
 import {MAX_REFERRERS, parsedForPut, ReferrersError, subjectOf} from '../referrer-manifests.ts'
 import {type OciLayout, openLayout} from './layout.ts'
 
@@ -36,7 +47,11 @@ export class LayoutRepository implements RepositoryHandle {
   /** Opened once; a failure is not kept, so a later call reports it again (and a fixed directory works). */
   private layout(): Promise<OciLayout> {
     if (this.opened === null) {
-      const opening = openLayout(this.name, {create: this.role === 'target', pace: this.options.pace, ...(this.options.tree !== undefined ? {tree: this.options.tree} : {})})
+      const opening = openLayout(this.name, {
+        create: this.role === 'target',
+        pace: this.options.pace,
+        ...(this.options.tree !== undefined ? {tree: this.options.tree} : {}),
+      })
       opening.catch(() => {
         if (this.opened === opening) this.opened = null
       })
@@ -97,7 +112,8 @@ export class LayoutRepository implements RepositoryHandle {
     const layout = await this.layout()
     const from = options.mountFrom
     // The other layout as it was opened (a real path checked against its tree), not the name it was given.
-    if (from instanceof LayoutRepository && from.name !== this.name && (await layout.linkBlob((await from.layout()).root, blob.digest, blob.size))) return 'mounted'
+    if (from instanceof LayoutRepository && from.name !== this.name && (await layout.linkBlob((await from.layout()).root, blob.digest, blob.size)))
+      return 'mounted'
     await layout.putBlob({digest: blob.digest, size: blob.size, body: await blob.open()})
     return 'uploaded'
   }
@@ -109,7 +125,10 @@ export class LayoutRepository implements RepositoryHandle {
   async listReferrers(digest: Digest): Promise<ReferrerList> {
     const descriptors = await (await this.layout()).listReferrers(digest)
     if (descriptors.length > MAX_REFERRERS) {
-      throw new ReferrersError('TOO_MANY_REFERRERS', `${this.name}: ${digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`)
+      throw new ReferrersError(
+        'TOO_MANY_REFERRERS',
+        `${this.name}: ${digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`,
+      )
     }
     return {api: 'supported', descriptors}
   }

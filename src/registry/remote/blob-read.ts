@@ -100,7 +100,13 @@ export async function readBlob(handle: RemoteRepository, digest: Digest, signal?
  * GETs the rest of the blob from `offset`. Null when the answer does not continue it: a 200 (the source ignores
  * ranges; at offset 0 it is the whole blob and serves), another range or length, or a failed request.
  */
-async function resume(handle: RemoteRepository, digest: Digest, offset: number, total: number | null, signal?: AbortSignal): Promise<{reader: BlobReader; total: number | null} | null> {
+async function resume(
+  handle: RemoteRepository,
+  digest: Digest,
+  offset: number,
+  total: number | null,
+  signal?: AbortSignal,
+): Promise<{reader: BlobReader; total: number | null} | null> {
   let response: Response
   try {
     response = await requestBlob(handle, digest, offset, signal)
@@ -109,8 +115,9 @@ async function resume(handle: RemoteRepository, digest: Digest, offset: number, 
   }
   const range = response.status === 206 ? contentRangeOf(response) : null
   const continues =
-    range !== null ? range.start === offset && range.end === range.total - 1 && (total === null || range.total === total)
-    : response.status === 200 && offset === 0
+    range !== null
+      ? range.start === offset && range.end === range.total - 1 && (total === null || range.total === total)
+      : response.status === 200 && offset === 0
   if (!continues || !response.body) {
     await response.body?.cancel()
     return null

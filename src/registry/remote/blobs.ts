@@ -10,7 +10,13 @@ import {pullScope, pushScope, type RemoteRepository} from './connection.ts'
 /** Size of the blob when the repository has it, null when not. */
 export async function headBlob(handle: RemoteRepository, digest: Digest, signal?: AbortSignal): Promise<number | null> {
   const {repo} = handle
-  const response = await handle.connection.send(repo, {method: 'HEAD', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pushScope(repo)], allowStatus: [404], signal})
+  const response = await handle.connection.send(repo, {
+    method: 'HEAD',
+    path: `/v2/${repo.repository}/blobs/${digest}`,
+    scopes: [pushScope(repo)],
+    allowStatus: [404],
+    signal,
+  })
   if (response.status === 404) return null
   return Number(response.headers.get('content-length') ?? -1)
 }
@@ -20,6 +26,7 @@ export async function getSmallBlob({repo, connection}: RemoteRepository, digest:
   const response = await connection.send(repo, {method: 'GET', path: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pullScope(repo)], signal})
   const bytes = await readLimited(response, maxBytes, () => new ContentError('BLOB_TOO_LARGE', `blob ${digest} is larger than ${maxBytes} bytes`))
   const actual = digestOf(bytes, digestAlgorithm(digest))
-  if (actual !== digest) throw new ContentError('DIGEST_MISMATCH', `blob ${repo.registry}/${repo.repository}@${digest} was served with bytes whose digest is ${actual}: refusing it`)
+  if (actual !== digest)
+    throw new ContentError('DIGEST_MISMATCH', `blob ${repo.registry}/${repo.repository}@${digest} was served with bytes whose digest is ${actual}: refusing it`)
   return bytes
 }

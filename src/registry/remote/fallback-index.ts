@@ -50,7 +50,12 @@ export async function readFallbackIndex(handle: RemoteRepository, subject: Diges
  * Limits: creating the index (404 before) is unconditional, and a registry that ignores If-Match (distribution
  * 2.8, measured) or sends no ETag gives last-writer-wins, so callers write one subject's index sequentially.
  */
-export async function updateFallbackIndex(handle: RemoteRepository, subject: Digest, descriptor: Descriptor, signal?: AbortSignal): Promise<'added' | 'present'> {
+export async function updateFallbackIndex(
+  handle: RemoteRepository,
+  subject: Digest,
+  descriptor: Descriptor,
+  signal?: AbortSignal,
+): Promise<'added' | 'present'> {
   const {repo} = handle
   const tag = fallbackTag(subject)
   for (let attempt = 1; attempt <= FALLBACK_WRITE_ATTEMPTS; attempt++) {
@@ -59,7 +64,12 @@ export async function updateFallbackIndex(handle: RemoteRepository, subject: Dig
     const base: Index = current?.index ?? {schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: []}
     const next = {...base, mediaType: MediaType.OciIndex, manifests: [...base.manifests, descriptor]}
     const bytes = new TextEncoder().encode(JSON.stringify(next))
-    const outcome = await putManifest(handle, tag, {bytes, mediaType: MediaType.OciIndex, digest: sha256Digest(bytes)}, {ifMatch: current?.etag ?? null, ...(signal ? {signal} : {})})
+    const outcome = await putManifest(
+      handle,
+      tag,
+      {bytes, mediaType: MediaType.OciIndex, digest: sha256Digest(bytes)},
+      {ifMatch: current?.etag ?? null, ...(signal ? {signal} : {})},
+    )
     if (outcome.kind === 'stored') return 'added'
   }
   throw new ReferrersError('FALLBACK_CONTENDED', `${repo.registry}/${repo.repository}:${tag} kept changing under us (${FALLBACK_WRITE_ATTEMPTS} attempts)`)

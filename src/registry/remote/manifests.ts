@@ -38,7 +38,11 @@ export async function getManifest(remote: RemoteRepository, reference: string, s
  * GET a manifest, or null when the registry says 404. Returns the ETag too, for read-modify-write of a tag
  * (the referrers fallback index, a cosign `.sig` tag) with `If-Match`. `accept` narrows what we ask for.
  */
-export async function getManifestIfPresent(remote: RemoteRepository, reference: string, options: {accept?: string; signal?: AbortSignal} = {}): Promise<EtaggedManifest | null> {
+export async function getManifestIfPresent(
+  remote: RemoteRepository,
+  reference: string,
+  options: {accept?: string; signal?: AbortSignal} = {},
+): Promise<EtaggedManifest | null> {
   const response = await requestManifest(remote, 'GET', reference, options.signal, [404], options.accept)
   if (response.status === 404) {
     await response.body?.cancel()
@@ -73,7 +77,12 @@ export type PutAnswer = {kind: 'stored'; ociSubject: string | null} | {kind: 'pr
  * (distribution 2.8) just store. The answer's `OCI-Subject` tells whether the registry indexed the manifest's
  * subject itself (distribution-spec 1.1).
  */
-export async function putManifest(remote: RemoteRepository, reference: string, manifest: {bytes: Uint8Array; mediaType: string; digest: Digest}, options: PutOptions = {}): Promise<PutAnswer> {
+export async function putManifest(
+  remote: RemoteRepository,
+  reference: string,
+  manifest: {bytes: Uint8Array; mediaType: string; digest: Digest},
+  options: PutOptions = {},
+): Promise<PutAnswer> {
   const {repo, connection} = remote
   const conditional = Boolean(options.ifMatch) || options.ifNoneMatch !== undefined
   const response = await connection.send(repo, {
@@ -94,7 +103,10 @@ export async function putManifest(remote: RemoteRepository, reference: string, m
   if (response.status === 412) return {kind: 'precondition-failed'}
   const stored = response.headers.get('docker-content-digest')
   if (stored !== null && isDigest(stored) && stored !== manifest.digest) {
-    throw new ContentError('DIGEST_MISMATCH', `${repo.registry}/${repo.repository}:${reference} was stored as ${stored}, not ${manifest.digest}: the registry rewrote the manifest`)
+    throw new ContentError(
+      'DIGEST_MISMATCH',
+      `${repo.registry}/${repo.repository}:${reference} was stored as ${stored}, not ${manifest.digest}: the registry rewrote the manifest`,
+    )
   }
   return {kind: 'stored', ociSubject: response.headers.get('oci-subject')}
 }
@@ -105,20 +117,37 @@ async function verifiedManifest(remote: RemoteRepository, reference: string, res
 }
 
 async function verifiedBytes({repo}: RemoteRepository, reference: string, response: Response): Promise<ManifestBytes> {
-  const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new ContentError('MANIFEST_TOO_LARGE', `manifest ${repo.registry}/${repo.repository}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`))
+  const bytes = await readLimited(
+    response,
+    MAX_MANIFEST_BYTES,
+    () => new ContentError('MANIFEST_TOO_LARGE', `manifest ${repo.registry}/${repo.repository}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`),
+  )
   const announced = response.headers.get('docker-content-digest')
   const expected = knownDigest(reference, response)
   const digest = digestOf(bytes, expected ? digestAlgorithm(expected) : 'sha256')
   if (expected !== null && digest !== expected) {
-    throw new ContentError('DIGEST_MISMATCH', `manifest ${repo.registry}/${repo.repository}@${expected} was served with bytes whose digest is ${digest}: refusing it`)
+    throw new ContentError(
+      'DIGEST_MISMATCH',
+      `manifest ${repo.registry}/${repo.repository}@${expected} was served with bytes whose digest is ${digest}: refusing it`,
+    )
   }
   if (announced !== null && isDigest(announced) && announced !== digest) {
-    throw new ContentError('DIGEST_MISMATCH', `manifest ${repo.registry}/${repo.repository}:${reference} announced ${announced} but its bytes hash to ${digest}: refusing it`)
+    throw new ContentError(
+      'DIGEST_MISMATCH',
+      `manifest ${repo.registry}/${repo.repository}:${reference} announced ${announced} but its bytes hash to ${digest}: refusing it`,
+    )
   }
   return {digest, mediaType: baseMediaType(response.headers.get('content-type') ?? ''), size: bytes.byteLength, bytes}
 }
 
-function requestManifest({repo, connection}: RemoteRepository, method: 'HEAD' | 'GET', reference: string, signal?: AbortSignal, allowStatus?: number[], accept = MANIFEST_ACCEPT): Promise<Response> {
+function requestManifest(
+  {repo, connection}: RemoteRepository,
+  method: 'HEAD' | 'GET',
+  reference: string,
+  signal?: AbortSignal,
+  allowStatus?: number[],
+  accept = MANIFEST_ACCEPT,
+): Promise<Response> {
   return connection.send(repo, {
     method,
     path: `/v2/${repo.repository}/manifests/${reference}`,

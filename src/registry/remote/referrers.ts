@@ -54,7 +54,12 @@ export async function listReferrers(handle: RemoteRepository, digest: Digest, si
     if (answer === null) {
       // The ping said the API exists; a page that is not an index is a broken registry, and half a list would
       // silently drop signatures.
-      throw new RegistryError({method: 'GET', url: url ?? `${handle.connection.baseUrl(repo)}/v2/${repo.repository}/referrers/${digest}`, status: 200, reason: 'a referrers page is not an OCI index'})
+      throw new RegistryError({
+        method: 'GET',
+        url: url ?? `${handle.connection.baseUrl(repo)}/v2/${repo.repository}/referrers/${digest}`,
+        status: 200,
+        reason: 'a referrers page is not an OCI index',
+      })
     }
     descriptors.push(...capped(repo, digest, answer.index.manifests, descriptors.length))
     if (answer.next === null || seen.has(answer.next)) break
@@ -67,7 +72,10 @@ export async function listReferrers(handle: RemoteRepository, digest: Digest, si
 /** `more` when they keep the listing within MAX_REFERRERS (`already` listed before them); else the refusal. */
 function capped(repo: Repository, digest: Digest, more: Descriptor[], already = 0): Descriptor[] {
   if (already + more.length > MAX_REFERRERS) {
-    throw new ReferrersError('TOO_MANY_REFERRERS', `${repo.registry}/${repo.repository}: ${digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`)
+    throw new ReferrersError(
+      'TOO_MANY_REFERRERS',
+      `${repo.registry}/${repo.repository}: ${digest} has more than ${MAX_REFERRERS} referrers, the most image-syncer reads for one digest`,
+    )
   }
   return more
 }
@@ -105,7 +113,12 @@ export function referrersApiSupported(handle: RemoteRepository, signal?: AbortSi
  * sends the header without serving it) the fallback index gets it, as distribution-spec asks of clients. A
  * subject that is no digest is refused before anything is written: it could have no fallback tag.
  */
-export async function putManifestRecordingSubject(handle: RemoteRepository, reference: string, manifest: ManifestToPut, options: PutOptions = {}): Promise<PutOutcome> {
+export async function putManifestRecordingSubject(
+  handle: RemoteRepository,
+  reference: string,
+  manifest: ManifestToPut,
+  options: PutOptions = {},
+): Promise<PutOutcome> {
   const fetched = parsedForPut(manifest)
   const subject = subjectOf(fetched) === null ? null : subjectDigestOf(fetched)
   const answer = await putManifest(handle, reference, manifest, options)
@@ -119,7 +132,12 @@ export async function putManifestRecordingSubject(handle: RemoteRepository, refe
  * One GET of the referrers API (first page at the standard path, later pages at the registry's `Link`).
  * null when the registry does not serve the API; otherwise the page's index and the next page's URL.
  */
-async function referrersPage(handle: RemoteRepository, digest: Digest, url: string | null, signal?: AbortSignal): Promise<{index: Index; next: string | null} | null> {
+async function referrersPage(
+  handle: RemoteRepository,
+  digest: Digest,
+  url: string | null,
+  signal?: AbortSignal,
+): Promise<{index: Index; next: string | null} | null> {
   const {repo, connection} = handle
   const path = `/v2/${repo.repository}/referrers/${digest}`
   const response = await connection.send(repo, {
@@ -137,7 +155,17 @@ async function referrersPage(handle: RemoteRepository, digest: Digest, url: stri
     return null
   }
   // Bounded while reading, not after: a page without Content-Length must not be buffered whole first.
-  const bytes = await readLimited(response, MAX_MANIFEST_BYTES, () => new RegistryError({method: 'GET', url: url ?? connection.baseUrl(repo) + path, status: 200, reason: `referrers page larger than ${MAX_MANIFEST_BYTES} bytes`}))
+  const bytes = await readLimited(
+    response,
+    MAX_MANIFEST_BYTES,
+    () =>
+      new RegistryError({
+        method: 'GET',
+        url: url ?? connection.baseUrl(repo) + path,
+        status: 200,
+        reason: `referrers page larger than ${MAX_MANIFEST_BYTES} bytes`,
+      }),
+  )
   const parsed = parseManifest(bytes, MediaType.OciIndex)
   if (parsed.kind !== 'index') return null
   return {index: parsed.index, next: nextLink(response.headers.get('link'), url ?? connection.baseUrl(repo) + path)}

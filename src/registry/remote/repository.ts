@@ -4,7 +4,19 @@
  * (the tag list per repository, referrers-API support per registry) through its connection.
  */
 import type {Digest} from '../../ref/digest.ts'
-import type {BlobSource, ManifestToPut, PutOptions, PutOutcome, ReferrerList, Repository, RepositoryHandle, StoreLocation, StoreOptions, TagExtent, TagListing} from '../handle.ts'
+import type {
+  BlobSource,
+  ManifestToPut,
+  PutOptions,
+  PutOutcome,
+  ReferrerList,
+  Repository,
+  RepositoryHandle,
+  StoreLocation,
+  StoreOptions,
+  TagExtent,
+  TagListing,
+} from '../handle.ts'
 import {readBlob} from './blob-read.ts'
 import {getSmallBlob, headBlob} from './blobs.ts'
 import type {RegistryConnection, RemoteRepository} from './connection.ts'
@@ -62,7 +74,10 @@ export class RegistryRepository implements RepositoryHandle, RemoteRepository {
 
   putBlob(blob: BlobSource, options: StoreOptions & {mountFrom?: RepositoryHandle} = {}): Promise<'mounted' | 'uploaded'> {
     const from = options.mountFrom?.location
-    const mountFrom = from?.kind === 'registry' && from.registry === this.repo.registry && from.repository !== this.repo.repository ? {registry: from.registry, repository: from.repository} : undefined
+    const mountFrom =
+      from?.kind === 'registry' && from.registry === this.repo.registry && from.repository !== this.repo.repository
+        ? {registry: from.registry, repository: from.repository}
+        : undefined
     return uploadBlob(this, blob, {...(mountFrom ? {mountFrom} : {}), ...(options.signal ? {signal: options.signal} : {})})
   }
 

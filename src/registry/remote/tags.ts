@@ -48,7 +48,14 @@ async function readTags(handle: RemoteRepository, signal?: AbortSignal, maxPages
     seen.add(url)
     const at: string = url
     if (page >= maxPages) return {kind: 'unlisted', reason: `more than ${maxPages} pages of tags`}
-    const response: Response = await connection.send(repo, {method: 'GET', path: '', url: at, scopes: [pullScope(repo)], allowStatus: [401, 403, 404, 405], ...(signal ? {signal} : {})})
+    const response: Response = await connection.send(repo, {
+      method: 'GET',
+      path: '',
+      url: at,
+      scopes: [pullScope(repo)],
+      allowStatus: [401, 403, 404, 405],
+      ...(signal ? {signal} : {}),
+    })
     if (response.status === 404 && page === 0) {
       // NAME_UNKNOWN: the repository does not exist (yet), so it has no tags.
       await response.body?.cancel()
@@ -58,7 +65,11 @@ async function readTags(handle: RemoteRepository, signal?: AbortSignal, maxPages
       await response.body?.cancel()
       return {kind: 'unlisted', reason: `tags/list answered HTTP ${response.status}`}
     }
-    const bytes = await readLimited(response, MAX_PAGE_BYTES, () => new RegistryError({method: 'GET', url: at, status: 200, reason: `tags/list page larger than ${MAX_PAGE_BYTES} bytes`}))
+    const bytes = await readLimited(
+      response,
+      MAX_PAGE_BYTES,
+      () => new RegistryError({method: 'GET', url: at, status: 200, reason: `tags/list page larger than ${MAX_PAGE_BYTES} bytes`}),
+    )
     for (const tag of pageTags(bytes)) tags.add(tag)
     url = nextLink(response.headers.get('link'), at)
   }

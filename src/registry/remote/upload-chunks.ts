@@ -20,7 +20,13 @@ import {pushScope, type RemoteRepository} from './connection.ts'
 export const MAX_CHUNK_RECOVERIES = 5
 
 /** Sends `body` to the session at `location` in chunks of `chunkSize`, then completes it with `PUT ?digest=`. */
-export async function uploadInChunks(handle: RemoteRepository, location: string, blob: {digest: Digest; body: ReadableStream<Uint8Array>}, chunkSize: number, signal?: AbortSignal): Promise<void> {
+export async function uploadInChunks(
+  handle: RemoteRepository,
+  location: string,
+  blob: {digest: Digest; body: ReadableStream<Uint8Array>},
+  chunkSize: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const budget = {used: 0}
   let at = location
   let offset = 0
@@ -36,7 +42,13 @@ export async function uploadInChunks(handle: RemoteRepository, location: string,
  * (a monolithic upload; registries backed by object stores refuse chunked transfer encoding), or without a body
  * after PATCH chunks. A body is never retried here: a stream cannot be sent twice.
  */
-export async function completeUpload(handle: RemoteRepository, location: string, digest: Digest, content: {size: number; body: ReadableStream<Uint8Array>} | null, signal?: AbortSignal): Promise<void> {
+export async function completeUpload(
+  handle: RemoteRepository,
+  location: string,
+  digest: Digest,
+  content: {size: number; body: ReadableStream<Uint8Array>} | null,
+  signal?: AbortSignal,
+): Promise<void> {
   const url = new URL(location)
   url.searchParams.set('digest', digest)
   const response = await handle.connection.send(handle.repo, {
@@ -92,7 +104,14 @@ async function* chunksOf(body: ReadableStream<Uint8Array>, size: number): AsyncG
  * PATCHes `chunk` (bytes `start`…) and returns the session's next Location. After a temporary failure (or a 416:
  * a replay that met bytes the registry had already taken), asks the registry how much it holds and sends the rest.
  */
-async function sendChunk(handle: RemoteRepository, location: string, chunk: Uint8Array, start: number, budget: {used: number}, signal?: AbortSignal): Promise<string> {
+async function sendChunk(
+  handle: RemoteRepository,
+  location: string,
+  chunk: Uint8Array,
+  start: number,
+  budget: {used: number},
+  signal?: AbortSignal,
+): Promise<string> {
   let at = location
   let from = start
   for (;;) {
@@ -118,7 +137,11 @@ async function patch(handle: RemoteRepository, location: string, bytes: Uint8Arr
     method: 'PATCH',
     path: new URL(location).pathname,
     url: location,
-    headers: {'content-type': 'application/octet-stream', 'content-range': `${from}-${from + bytes.byteLength - 1}`, 'content-length': String(bytes.byteLength)},
+    headers: {
+      'content-type': 'application/octet-stream',
+      'content-range': `${from}-${from + bytes.byteLength - 1}`,
+      'content-length': String(bytes.byteLength),
+    },
     body: () => slices(bytes),
     scopes: [pushScope(handle.repo)],
     // Sent again only after asking the registry what it holds (sendChunk), never blindly.
@@ -128,7 +151,12 @@ async function patch(handle: RemoteRepository, location: string, bytes: Uint8Arr
   await response.body?.cancel()
   const end = rangeEndOf(response)
   if (end !== null && end !== from + bytes.byteLength - 1) {
-    throw new RegistryError({method: 'PATCH', url: location, status: response.status, reason: `the registry holds bytes 0-${end} after a chunk that ends at ${from + bytes.byteLength - 1}`})
+    throw new RegistryError({
+      method: 'PATCH',
+      url: location,
+      status: response.status,
+      reason: `the registry holds bytes 0-${end} after a chunk that ends at ${from + bytes.byteLength - 1}`,
+    })
   }
   return nextLocation(handle, response, location, 'PATCH')
 }
@@ -156,7 +184,13 @@ function slices(bytes: Uint8Array): ReadableStream<Uint8Array> {
 
 /** `GET <location>`: how many bytes the session holds (204 with `Range: 0-END`), and where it goes on. */
 async function uploadStatus(handle: RemoteRepository, location: string, signal?: AbortSignal): Promise<{received: number; location: string} | null> {
-  const response = await handle.connection.send(handle.repo, {method: 'GET', path: new URL(location).pathname, url: location, scopes: [pushScope(handle.repo)], signal})
+  const response = await handle.connection.send(handle.repo, {
+    method: 'GET',
+    path: new URL(location).pathname,
+    url: location,
+    scopes: [pushScope(handle.repo)],
+    signal,
+  })
   await response.body?.cancel()
   const end = rangeEndOf(response)
   // distribution says `0-0` for an empty session as for a one-byte one: read as empty, since a byte sent again is
@@ -186,7 +220,10 @@ export function sessionUrl(handle: RemoteRepository, location: string, answer: {
   const url = URL.canParse(location, base) ? new URL(location, base).toString() : null
   if (url !== null && handle.connection.mayFollow(url)) return url
   const shown = quoted(url === null ? location : redactUrl(url), MAX_ECHO_CHARS)
-  throw new RegistryError({...answer, reason: `refusing the upload session Location ${shown}: only https session URLs are followed (http only on loopback or --insecure-registry hosts)`})
+  throw new RegistryError({
+    ...answer,
+    reason: `refusing the upload session Location ${shown}: only https session URLs are followed (http only on loopback or --insecure-registry hosts)`,
+  })
 }
 
 /**

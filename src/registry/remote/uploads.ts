@@ -17,7 +17,11 @@ import {completeUpload, sessionUrl, uploadInChunks} from './upload-chunks.ts'
  * A monolithic PUT refused with 413 (the registry, or a proxy in front of it, limits request bodies) is done
  * again at once in chunks, from a fresh read of the source, and so is every later upload to that registry.
  */
-export async function uploadBlob(handle: RemoteRepository, blob: BlobSource, options: {mountFrom?: Repository; signal?: AbortSignal}): Promise<'mounted' | 'uploaded'> {
+export async function uploadBlob(
+  handle: RemoteRepository,
+  blob: BlobSource,
+  options: {mountFrom?: Repository; signal?: AbortSignal},
+): Promise<'mounted' | 'uploaded'> {
   const {signal, mountFrom} = options
   let start: UploadStart | null = null
   if (mountFrom) {
@@ -39,7 +43,12 @@ export async function uploadBlob(handle: RemoteRepository, blob: BlobSource, opt
     await cancelUpload(handle, start.location)
     if (!(err instanceof RegistryError) || err.status !== 413) throw err
     if (chunkSize !== null) {
-      throw new RegistryError({method: err.method, url: err.url, status: 413, reason: `a chunk of ${chunkSize} bytes was refused as too large (HTTP 413): upload with a smaller --chunk-size`})
+      throw new RegistryError({
+        method: err.method,
+        url: err.url,
+        status: 413,
+        reason: `a chunk of ${chunkSize} bytes was refused as too large (HTTP 413): upload with a smaller --chunk-size`,
+      })
     }
     uploads.noteRefusedMonolithic(handle.repo.registry)
     return uploadBlob(handle, blob, signal ? {signal} : {})
@@ -64,7 +73,12 @@ async function startUpload(handle: RemoteRepository, options: {mount?: {digest: 
   const location = response.headers.get('location')
   const url = `${connection.baseUrl(repo)}/v2/${repo.repository}/blobs/uploads/`
   if (response.status !== 202 || !location) {
-    throw new RegistryError({method: 'POST', url, status: response.status, reason: `expected 202 with a Location, got ${response.status}${location ? '' : ' without Location'}`})
+    throw new RegistryError({
+      method: 'POST',
+      url,
+      status: response.status,
+      reason: `expected 202 with a Location, got ${response.status}${location ? '' : ' without Location'}`,
+    })
   }
   return {kind: 'session', location: sessionUrl(handle, location, {method: 'POST', url, status: 202})}
 }
@@ -72,7 +86,14 @@ async function startUpload(handle: RemoteRepository, options: {mount?: {digest: 
 /** Abandons an upload session, best effort: a registry expires forgotten sessions anyway. */
 async function cancelUpload(handle: RemoteRepository, location: string): Promise<void> {
   try {
-    const response = await handle.connection.send(handle.repo, {method: 'DELETE', path: new URL(location).pathname, url: location, scopes: [pushScope(handle.repo)], allowStatus: [404, 405], retry: false})
+    const response = await handle.connection.send(handle.repo, {
+      method: 'DELETE',
+      path: new URL(location).pathname,
+      url: location,
+      scopes: [pushScope(handle.repo)],
+      allowStatus: [404, 405],
+      retry: false,
+    })
     await response.body?.cancel()
   } catch {
     // Nothing to do: the session times out on the registry's side.

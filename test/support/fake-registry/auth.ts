@@ -220,7 +220,13 @@ export function parseScope(scope: string): Access | null {
   const last = scope.lastIndexOf(':')
   const first = scope.indexOf(':')
   if (first < 0 || last === first) return null
-  return {resource: scope.slice(0, last), actions: scope.slice(last + 1).split(',').filter(Boolean)}
+  return {
+    resource: scope.slice(0, last),
+    actions: scope
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean),
+  }
 }
 
 function basicCredentials(request: Request): {username: string; password: string} | null {

@@ -35,12 +35,6 @@ export function ociErrors(status: number, errors: ErrorEntry[], headers?: Record
   return Response.json({errors}, {status, headers})
 }
 
-export function ociError(
-  status: number,
-  code: ErrorCode,
-  message: string,
-  detail?: unknown,
-  headers?: Record<string, string>,
-): Response {
+export function ociError(status: number, code: ErrorCode, message: string, detail?: unknown, headers?: Record<string, string>): Response {
   return ociErrors(status, [{code, message, ...(detail === undefined ? {} : {detail})}], headers)
 }

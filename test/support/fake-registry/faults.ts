@@ -126,7 +126,9 @@ export function echoCredentials(where: Where = {}, echoed: string[] = []): Fault
       echoed.push(header)
       const basic = /^Basic (.+)$/i.exec(header)
       const password = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':').slice(1).join(':') : null
-      return ociError(400, 'MANIFEST_INVALID', `refused the request with Authorization: ${header}${password !== null ? ` (password ${password})` : ''}`, {authorization: header})
+      return ociError(400, 'MANIFEST_INVALID', `refused the request with Authorization: ${header}${password !== null ? ` (password ${password})` : ''}`, {
+        authorization: header,
+      })
     },
   }
 }

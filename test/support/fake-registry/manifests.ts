@@ -20,12 +20,7 @@ import {type ErrorEntry, ociError, ociErrors} from './errors.ts'
 import type {HandlerContext} from './context.ts'
 import type {StoredManifest} from './storage.ts'
 
-const PUSHABLE: readonly string[] = [
-  MediaType.OciManifest,
-  MediaType.OciIndex,
-  MediaType.DockerManifest,
-  MediaType.DockerManifestList,
-]
+const PUSHABLE: readonly string[] = [MediaType.OciManifest, MediaType.OciIndex, MediaType.DockerManifest, MediaType.DockerManifestList]
 
 interface Descriptor {
   digest?: unknown
@@ -139,7 +134,10 @@ function manifestUnknown(reference: string): Response {
 
 /** Every Accept header, split on commas, without parameters. */
 function accepted(request: Request): string[] {
-  return (request.headers.get('accept') ?? '').split(',').map((value) => baseMediaType(value)).filter(Boolean)
+  return (request.headers.get('accept') ?? '')
+    .split(',')
+    .map((value) => baseMediaType(value))
+    .filter(Boolean)
 }
 
 function negotiate(ctx: HandlerContext, stored: StoredManifest): StoredManifest | Response {
@@ -166,9 +164,7 @@ function negotiate(ctx: HandlerContext, stored: StoredManifest): StoredManifest 
 /** What distribution serves for a manifest list to a client that only understands image manifests. */
 function amd64Child(ctx: HandlerContext, list: StoredManifest): StoredManifest | undefined {
   const parsed = JSON.parse(new TextDecoder().decode(list.bytes)) as ManifestJson
-  const entry = parsed.manifests?.find(
-    (descriptor) => descriptor.platform?.os === 'linux' && descriptor.platform.architecture === 'amd64',
-  )
+  const entry = parsed.manifests?.find((descriptor) => descriptor.platform?.os === 'linux' && descriptor.platform.architecture === 'amd64')
   return typeof entry?.digest === 'string' ? ctx.storage.getManifest(ctx.name, entry.digest) : undefined
 }
 

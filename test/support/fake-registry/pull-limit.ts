@@ -25,7 +25,10 @@ export function pullLimit(initial: {limit: number; remaining: number; retryAfter
     action: async (ctx, next) => {
       const headers = () => ({'ratelimit-limit': `${state.limit};w=${window}`, 'ratelimit-remaining': `${state.remaining};w=${window}`})
       if (ctx.method === 'GET' && state.remaining <= 0) {
-        return ociError(429, 'TOOMANYREQUESTS', 'You have reached your pull rate limit.', undefined, {...headers(), 'Retry-After': String(initial.retryAfterSeconds ?? 1)})
+        return ociError(429, 'TOOMANYREQUESTS', 'You have reached your pull rate limit.', undefined, {
+          ...headers(),
+          'Retry-After': String(initial.retryAfterSeconds ?? 1),
+        })
       }
       const response = await next()
       if (ctx.method === 'GET' && response.ok) {

@@ -58,7 +58,8 @@ function describe(manifest: StoredManifest, subject: string) {
     return null
   }
   if (json.subject?.digest !== subject) return null
-  const artifactType = typeof json.artifactType === 'string' ? json.artifactType : typeof json.config?.mediaType === 'string' ? json.config.mediaType : undefined
+  const artifactType =
+    typeof json.artifactType === 'string' ? json.artifactType : typeof json.config?.mediaType === 'string' ? json.config.mediaType : undefined
   const annotations = json.annotations && typeof json.annotations === 'object' ? (json.annotations as Record<string, string>) : undefined
   return {
     mediaType: manifest.mediaType.split(';')[0]!.trim(),

@@ -9,14 +9,7 @@
 import type {Server} from 'bun'
 import type {Digest} from '../../../src/ref/digest.ts'
 import {isDigest} from '../../../src/ref/digest.ts'
-import {
-  type Access,
-  type AuthOptions,
-  type AuthScheme,
-  Authenticator,
-  type TokenRequestLogEntry,
-  authScheme,
-} from './auth.ts'
+import {type Access, type AuthOptions, type AuthScheme, Authenticator, type TokenRequestLogEntry, authScheme} from './auth.ts'
 import {cancelUpload, deleteBlob, finishUpload, getBlob, patchUpload, startUpload, uploadStatus} from './blobs.ts'
 import type {BehaviourOptions, HandlerContext} from './context.ts'
 import {ociError} from './errors.ts'
@@ -144,7 +137,8 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     const url = new URL(request.url)
     const target = route(url.pathname)
     // Without the API the referrers path is an unknown route, answered before auth as distribution's router does.
-    if (!target || (target.kind === 'referrers' && behaviour.referrers === 'none')) return new Response('404 page not found\n', {status: 404, headers: {'Content-Type': 'text/plain; charset=utf-8'}})
+    if (!target || (target.kind === 'referrers' && behaviour.referrers === 'none'))
+      return new Response('404 page not found\n', {status: 404, headers: {'Content-Type': 'text/plain; charset=utf-8'}})
     if (target.kind === 'token') return auth.handleToken(request, url)
     const denied = auth.check(request, accessFor(target, request.method))
     if (denied) return denied
@@ -201,11 +195,8 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     tokenRequests: auth.tokenRequests,
     storage,
     count: (method, path) =>
-      requests.filter(
-        (entry) =>
-          (method === '*' || entry.method === method) &&
-          (typeof path === 'string' ? entry.path === path : path.test(entry.path)),
-      ).length,
+      requests.filter((entry) => (method === '*' || entry.method === method) && (typeof path === 'string' ? entry.path === path : path.test(entry.path)))
+        .length,
     addFault: (spec) => faults.add(spec),
     clearFaults: () => faults.clear(),
     clearLog: () => {

@@ -16,16 +16,7 @@
  */
 import {createHash, generateKeyPairSync} from 'node:crypto'
 import {TrustedRoot} from '@sigstore/protobuf-specs'
-import {
-  fulcioHandler,
-  initializeCA,
-  initializeCTLog,
-  initializeTLog,
-  initializeTSA,
-  rekorHandler,
-  tsaHandler,
-  type HandlerFn,
-} from '@sigstore/mock'
+import {fulcioHandler, initializeCA, initializeCTLog, initializeTLog, initializeTSA, rekorHandler, tsaHandler, type HandlerFn} from '@sigstore/mock'
 
 type CA = Awaited<ReturnType<typeof initializeCA>>
 type CTLog = Awaited<ReturnType<typeof initializeCTLog>>
@@ -69,7 +60,8 @@ export async function startMockSigstore(options: MockSigstoreOptions = {}): Prom
       const handler = routes.get(new URL(request.url).pathname)
       if (handler === undefined || request.method !== 'POST') return new Response('not found', {status: 404})
       const result = await handler(await request.text())
-      const body = typeof result.response === 'string' ? result.response : new Uint8Array(result.response.buffer, result.response.byteOffset, result.response.byteLength)
+      const body =
+        typeof result.response === 'string' ? result.response : new Uint8Array(result.response.buffer, result.response.byteOffset, result.response.byteLength)
       return new Response(body, {status: result.statusCode, headers: {'content-type': result.contentType ?? 'text/plain'}})
     },
   })
@@ -131,13 +123,31 @@ export function trustedRootFor(m: {url: string; ca: CA; ctlog: CTLog; tlog: TLog
   const key = (der: Buffer) => ({rawBytes: der.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: {start}})
   return {
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [{baseUrl: m.url, hashAlgorithm: 'SHA2_256', publicKey: key(m.tlog.publicKey), logId: {keyId: createHash('sha256').update(m.tlog.publicKey).digest('base64')}}],
+    tlogs: [
+      {
+        baseUrl: m.url,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: key(m.tlog.publicKey),
+        logId: {keyId: createHash('sha256').update(m.tlog.publicKey).digest('base64')},
+      },
+    ],
     certificateAuthorities: [
-      {subject: {organization: 'sigstore.mock', commonName: 'sigstore'}, uri: m.url, certChain: {certificates: [{rawBytes: b64(m.ca.rootCertificate)}]}, validFor: {start}},
+      {
+        subject: {organization: 'sigstore.mock', commonName: 'sigstore'},
+        uri: m.url,
+        certChain: {certificates: [{rawBytes: b64(m.ca.rootCertificate)}]},
+        validFor: {start},
+      },
     ],
     ctlogs: [{baseUrl: m.url, hashAlgorithm: 'SHA2_256', publicKey: key(m.ctlog.publicKey), logId: {keyId: b64(m.ctlog.logID)}}],
     timestampAuthorities: m.tsa
-      ? [{subject: {organization: 'sigstore.mock', commonName: 'tsa'}, certChain: {certificates: [{rawBytes: b64(m.tsa.intCertificate)}, {rawBytes: b64(m.tsa.rootCertificate)}]}, validFor: {start}}]
+      ? [
+          {
+            subject: {organization: 'sigstore.mock', commonName: 'tsa'},
+            certChain: {certificates: [{rawBytes: b64(m.tsa.intCertificate)}, {rawBytes: b64(m.tsa.rootCertificate)}]},
+            validFor: {start},
+          },
+        ]
       : [],
   }
 }
