@@ -25,6 +25,7 @@ import {parseArgs} from 'node:util'
 import {parseReference} from '../src/ref/reference.ts'
 import {connectRegistries} from '../src/registry/connect.ts'
 import {signBlob, type BlobSigner} from '../src/signatures/blob.ts'
+import {realPace} from '../src/commands/pace.ts'
 import {gzipFile} from './gzip.ts'
 import {buildImage, pushImage} from './image.ts'
 
@@ -280,7 +281,7 @@ if (import.meta.main) {
     if (values.push !== undefined) {
       const ref = parseReference(values.push)
       const tag = ref.tag ?? version
-      const client = await connectRegistries({targetRegistry: ref.registry, insecureRegistries: [], mirrors: {}}, version)
+      const client = await connectRegistries({targetRegistry: ref.registry, insecureRegistries: [], mirrors: {}, pace: realPace()}, version)
       await pushImage(client, {registry: ref.registry, repository: ref.repository}, tag, image)
       console.log(`pushed ${ref.registry}/${ref.repository}:${tag}@${image.index}`)
     }

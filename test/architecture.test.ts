@@ -1,7 +1,8 @@
 /**
  * The layering rule of src/: a layer imports only layers of lower rank (plus a few named same-rank pairs),
  * so the pure layers (ref, oci) never grow I/O and the domain never depends on the CLI; and no files import each
- * other in a circle, within a layer or across, so every file can be read (and tested) after what it imports.
+ * other in a circle, within a layer or across, so every file can be read (and tested) after what it imports; and
+ * below commands/, nothing pauses or reads the clock but through the run's Pace, which a test makes wait for nothing.
  */
 import {describe, expect, test} from 'bun:test'
 import {readFileSync} from 'node:fs'
@@ -86,10 +87,14 @@ interface SourceFile {
   text: string
 }
 
+/** The text without block comments and whole-line `//` comments (not `//` inside strings): comments may quote code. */
+function codeOf(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
+}
+
 /** Relative specifiers of static imports, re-exports, side-effect imports and dynamic imports. */
 function importSpecifiers(text: string): string[] {
-  // Comments may quote imports; drop block comments and whole-line `//` comments (not `//` inside strings).
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
+  const code = codeOf(text)
   const patterns = [
     /(?:^|[\s;])(?:import|export)\b[^'"`;]*?\bfrom\s*(['"])([^'"]+)\1/g,
     /(?:^|[\s;])import\s*(['"])([^'"]+)\1/g,
@@ -138,6 +143,30 @@ function findViolations(files: readonly SourceFile[]): string[] {
     }
   }
   return violations
+}
+
+/**
+ * Below commands/, waiting and the clock are the run's Pace (src/transport/retry.ts), made by the command and
+ * handed down: a pause or a read of the time of a file's own would escape it, and tests could no longer pass a
+ * pace that waits for nothing. Timeouts, which bound real time by nature, and the progress display keep timers.
+ */
+const OWN_TIMERS: Readonly<Record<string, string>> = {
+  'src/transport/watchdog.ts': 'the idle timeout of an exchange',
+  'src/transport/tls-probe.ts': 'the timeout of a TLS probe',
+  'src/auth/cred-helper.ts': 'the timeout of a credential helper',
+  'src/views/progress.ts': 'redraw ticks and the elapsed time shown',
+}
+const PACING = /\bsetTimeout\s*\(|\bBun\.sleep\s*\(|\bDate\.now\b/
+
+/** Every file below commands/ that sleeps or reads the clock on its own, as `file: why`. */
+function findOwnPacing(files: readonly SourceFile[]): string[] {
+  return files
+    .filter((file) => {
+      const layer = layerOf(file.path)
+      const rank = layer === null ? undefined : RANKS[layer]
+      return rank !== undefined && rank < RANKS.commands! && !(file.path in OWN_TIMERS) && PACING.test(codeOf(file.text))
+    })
+    .map((file) => `${file.path}: waits or reads the clock itself (take the run's Pace)`)
 }
 
 /** Every import of plan/ from code that must not read it, or from apply beyond the plan file, as `file → specifier (why)`. */
@@ -270,6 +299,10 @@ describe('architecture', () => {
 
   test('no source files import each other in a circle', () => {
     expect(findCycles(files)).toStrictEqual([])
+  })
+
+  test("below commands/, only timeouts keep timers: pauses and the clock are the run's Pace", () => {
+    expect(findOwnPacing(files)).toStrictEqual([])
   })
 
   test('signatures/ and copy/ never import plan/; apply/ imports of plan/ only the plan file and what binding checks it against', () => {
@@ -445,6 +478,22 @@ describe('the architecture checker', () => {
   test('reports every violation of a file, not only the first', () => {
     const text = "import {a} from '../registry/client.ts'\nimport {b} from '../views/plan.ts'\nimport {c} from '../ref/digest.ts'\n"
     expect(findViolations([{path: 'src/oci/x.ts', text}])).toHaveLength(2)
+  })
+
+  test('a sleep or a clock of its own below commands/, and what is allowed', () => {
+    const files = [
+      {path: 'src/registry/remote/x.ts', text: 'await Bun.sleep(10)\n'},
+      {path: 'src/copy/x.ts', text: 'const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))\n'},
+      {path: 'src/registry/layout/x.ts', text: 'const started = Date.now()\n'},
+      {path: 'src/transport/watchdog.ts', text: 'const timer = setTimeout(onIdle, ms)\n'},
+      {path: 'src/commands/pace.ts', text: 'setTimeout(resolve, ms)\nconst now = Date.now\n'},
+      {path: 'src/copy/y.ts', text: '/** Unlike setTimeout(resolve, ms), this waits on the pace. */\n// Date.now is not read here\nawait pace.sleep(ms)\n'},
+    ]
+    expect(findOwnPacing(files)).toStrictEqual([
+      "src/registry/remote/x.ts: waits or reads the clock itself (take the run's Pace)",
+      "src/copy/x.ts: waits or reads the clock itself (take the run's Pace)",
+      "src/registry/layout/x.ts: waits or reads the clock itself (take the run's Pace)",
+    ])
   })
 
   test('importSpecifiers finds the relative specifiers only', () => {

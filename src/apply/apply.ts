@@ -8,6 +8,7 @@ import {readPlanFile} from '../plan/planfile.ts'
 import type {Stores} from '../registry/handle.ts'
 import {type ConnectOptions, connectStores} from '../registry/connect.ts'
 import {mapLimit} from '../transport/limiter.ts'
+import type {Pace} from '../transport/retry.ts'
 import {type Binding, checkPlanBinding} from './binding.ts'
 import {CopyEngine} from '../copy/engine.ts'
 import {type ApplyRun, copyEntry, unreadableEntry} from './copy-entry.ts'
@@ -68,9 +69,12 @@ export interface ApplyOptions {
   onProgress?: (event: ProgressEvent) => void
   /** --ignore-pull-budget: start even when a source registry announced fewer pulls left than the plan needs. */
   ignorePullBudget?: boolean
+  /** The run's pace (the stores' own, from the connection options): how the copy engine waits between attempts. */
+  pace: Pace
 }
 
-export interface ApplyRequest extends ApplyOptions {
+/** The pace is the connection options' (`registry.pace`). */
+export interface ApplyRequest extends Omit<ApplyOptions, 'pace'> {
   planPath: string
   registry: Omit<ConnectOptions, 'targetRegistry'>
   version: string
@@ -92,7 +96,7 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   const shard = request.shard ?? {index: 1, count: 1}
   const owned = shardEntries(plan.entries, shard)
   // A registry may have quoted a credential in an error message: masked before it is written or shown.
-  const applied = await applyPlan({...plan, entries: owned}, stores, request)
+  const applied = await applyPlan({...plan, entries: owned}, stores, {...request, pace: request.registry.pace})
   const result = request.registry.secrets?.maskValue(applied) ?? applied
   if (request.resultPath !== undefined) await writeResultFile(request.resultPath, {plan, sha256}, {shard, owns: owned.map((e) => e.target)}, result)
   return result
@@ -119,13 +123,13 @@ export function refuseShortBudget(plan: Plan): void {
   }
 }
 
-export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOptions = {}): Promise<ApplyResult> {
+export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOptions): Promise<ApplyResult> {
   const started = performance.now()
   const {signal, onProgress} = options
   const steps = withoutConflicts(await decodeSteps(plan.entries, {planAge: options.planAge ?? 'reviewed', movedSources: options.movedSources ?? 'refuse'}))
   const run: ApplyRun = {
     stores,
-    engine: new CopyEngine({transfers: options.transfers ?? DEFAULT_TRANSFERS, ...(signal ? {signal} : {})}),
+    engine: new CopyEngine({transfers: options.transfers ?? DEFAULT_TRANSFERS, pace: options.pace, ...(signal ? {signal} : {})}),
     signatures: {trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})},
     onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
     ...(signal ? {signal} : {}),

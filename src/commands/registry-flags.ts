@@ -8,6 +8,7 @@ import type {ConnectOptions} from '../registry/connect.ts'
 import {layoutDirOf} from '../ref/target.ts'
 import {endpointFor, parseMirrors} from '../registry/endpoints.ts'
 import {DEFAULT_MAX_CONCURRENT_PER_HOST, type RateLimitWait, type RequestEvent} from '../transport/transport.ts'
+import {realPace} from './pace.ts'
 
 export const registryFlags = {
   'access-token': Flags.string({
@@ -60,7 +61,10 @@ export interface RegistryFlagValues {
   'chunk-size'?: number
 }
 
-/** Turns the flags into connection options, validating mirrors up front so a typo fails before any request. */
+/**
+ * Turns the flags into connection options, validating mirrors up front so a typo fails before any request. They
+ * carry the run's real pace, which every store and the copy engine wait on.
+ */
 export function registryOptions(
   flags: RegistryFlagValues,
   env: Record<string, string | undefined>,
@@ -71,6 +75,7 @@ export function registryOptions(
   // `oci:DIR/` serves a registry's sources from a layout tree (checked when opened); the rest are URLs.
   for (const [registry, mirror] of Object.entries(mirrors)) if (layoutDirOf(mirror) === null) endpointFor(registry, {insecureRegistries, mirrors})
   return {
+    pace: realPace(),
     insecureRegistries,
     mirrors,
     caFiles: flags['ca-file']?.length ? flags['ca-file'] : splitList(env.SYNCER_CA_FILE),

@@ -1,4 +1,5 @@
 /** Blob placement over the in-memory store: which calls each way of placing a blob takes, and what it refuses. */
+import {testPace} from '../../test/support/pace.ts'
 import {describe, expect, test} from 'bun:test'
 import {sha256Digest} from '../ref/digest.ts'
 import {ContentError} from '../registry/errors.ts'
@@ -41,7 +42,7 @@ async function setup(attempts = 3) {
       moved.bytes += n
     },
   })
-  return {memory, source, target: memory.repository(TARGET), route, moved, placement: new BlobPlacement(new Limiter(4), attempts, undefined)}
+  return {memory, source, target: memory.repository(TARGET), route, moved, placement: new BlobPlacement(new Limiter(4), attempts, testPace(), undefined)}
 }
 
 describe('placing a blob', () => {

@@ -12,10 +12,10 @@
 import type {Digest} from '../ref/digest.ts'
 import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
-import {LayoutError} from '../registry/layout-errors.ts'
 import type {Limiter} from '../transport/limiter.ts'
-import {NetworkError, RegistryError} from '../transport/errors.ts'
-import {DEFAULT_RETRY, retryDelayMs, sleep, TEMPORARY_STATUS} from '../transport/retry.ts'
+import {RegistryError} from '../transport/errors.ts'
+import {backoff, type Pace} from '../transport/retry.ts'
+import {isTemporary} from '../transport/temporary.ts'
 import type {BlobReference} from './references.ts'
 import {verified} from './verified.ts'
 import {remember} from './memo.ts'
@@ -42,6 +42,7 @@ export class BlobPlacement {
   constructor(
     private readonly limiter: Limiter,
     private readonly attempts: number,
+    private readonly pace: Pace,
     private readonly signal: AbortSignal | undefined,
   ) {}
 
@@ -90,7 +91,8 @@ export class BlobPlacement {
 
   /**
    * Streams the blob (or mounts it from `mountFrom` on the first attempt), retrying the whole transfer
-   * (new GET, new session) on temporary failures. A mount is made only from a holder whose size was checked.
+   * (new GET, new session) on temporary failures: besides what the transport retries itself, a stream that broke,
+   * a session the registry lost, bytes spoiled on the way. A mount is made only from a holder whose size was checked.
    */
   private async upload(route: BlobRoute, blob: BlobNeed, mountFrom: RepositoryHandle | null): Promise<BlobOutcome> {
     const {signal} = this
@@ -107,7 +109,7 @@ export class BlobPlacement {
         return outcome
       } catch (err) {
         if (signal?.aborted || attempt >= this.attempts || !isTemporary(err)) throw err
-        await sleep(retryDelayMs(DEFAULT_RETRY, attempt, err instanceof RegistryError ? err.retryAfter : null), signal)
+        await backoff(this.pace, this.pace.retry, attempt, {retryAfter: err instanceof RegistryError ? err.retryAfter : null, signal})
       }
     }
   }
@@ -150,12 +152,4 @@ const EMPTY_JSON_DIGEST = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e
  */
 function uploadUnseen(blob: BlobNeed): boolean {
   return blob.kind === 'config' && blob.digest !== EMPTY_JSON_DIGEST
-}
-
-/** Network failures, temporary statuses and corrupted transfers are worth a fresh attempt; a wrong size is not. */
-function isTemporary(err: unknown): boolean {
-  if (err instanceof NetworkError) return err.temporary
-  if (err instanceof RegistryError) return TEMPORARY_STATUS.has(err.status) || err.hasCode('BLOB_UPLOAD_UNKNOWN') || err.hasCode('DIGEST_INVALID')
-  if (err instanceof LayoutError) return false
-  return (err instanceof ContentError && err.code !== 'SIZE_MISMATCH') || err instanceof TypeError
 }

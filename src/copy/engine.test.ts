@@ -3,6 +3,7 @@
  * many calls each takes, without a socket. The store keeps the handle contract as the registry store does (the
  * conformance suite checks that), so what holds here holds against a registry.
  */
+import {testPace} from '../../test/support/pace.ts'
 import {describe, expect, test} from 'bun:test'
 import {categoryOf} from '../ref/errors.ts'
 import {ContentError} from '../registry/errors.ts'
@@ -50,7 +51,7 @@ describe('copying a manifest tree', () => {
     const index = makeIndex({flavor: 'oci', platforms: PLATFORMS, attestation: true})
     const {memory, source, target} = await stores((s) => seedIndex(s, index, 'v1'))
     const {route, outcomes} = routeOf(source, target)
-    await new CopyEngine({transfers: 4}).ensureManifest(route, index.digest, await source.getManifest('v1'))
+    await new CopyEngine({transfers: 4, pace: testPace()}).ensureManifest(route, index.digest, await source.getManifest('v1'))
 
     const held = memory.contents(TARGET)
     for (const manifest of [index, ...index.children]) expect(held.manifests.get(manifest.digest)?.bytes).toStrictEqual(manifest.bytes)
@@ -71,7 +72,7 @@ describe('copying a manifest tree', () => {
       await s.putManifest(twin.digest, twin)
     })
     const {route, outcomes} = routeOf(source, target)
-    const engine = new CopyEngine({transfers: 4})
+    const engine = new CopyEngine({transfers: 4, pace: testPace()})
     await Promise.all([engine.ensureManifest(route, image.digest), engine.ensureManifest(route, twin.digest)])
 
     expect([memory.count('getBlob', source), memory.count('putBlob', target)]).toStrictEqual([3, 3])
@@ -82,7 +83,7 @@ describe('copying a manifest tree', () => {
   test('a second repository of the target registry mounts what the first received; another registry is uploaded to', async () => {
     const image = makeImage({flavor: 'oci'})
     const {memory, source} = await stores((s) => seedImage(s, image))
-    const engine = new CopyEngine({transfers: 4})
+    const engine = new CopyEngine({transfers: 4, pace: testPace()})
     const [one, two] = [memory.repository({...TARGET, repository: 'mirror/one'}), memory.repository({...TARGET, repository: 'mirror/two'})]
     const elsewhere = memory.repository({registry: 'other.test', repository: 'mirror/one'})
     const copies = [routeOf(source, one), routeOf(source, two), routeOf(source, elsewhere)]
@@ -103,7 +104,7 @@ describe('copying a manifest tree', () => {
     const {memory, source, target} = await stores((s) => seedIndex(s, index))
     await seedIndex(target, index)
     memory.clearLog()
-    const engine = new CopyEngine({transfers: 4})
+    const engine = new CopyEngine({transfers: 4, pace: testPace()})
     await engine.ensureManifest(routeOf(source, target).route, index.digest)
     await engine.ensureManifest(routeOf(source, target).route, index.digest)
     expect(memory.calls).toStrictEqual([{method: 'headManifest', repository: target.name, reference: index.digest}])
@@ -114,7 +115,7 @@ describe('copying a manifest tree', () => {
     const {source, target} = await stores()
     await seedImage(target, image)
     await seedImage(target, other)
-    const engine = new CopyEngine({transfers: 1})
+    const engine = new CopyEngine({transfers: 1, pace: testPace()})
     const route = routeOf(source, target).route
     expect(await engine.putManifest(route, 'v1', await target.getManifest(image.digest), 'if-absent')).toBe('stored')
     expect(await engine.putManifest(route, 'v1', await target.getManifest(other.digest), 'if-absent')).toBe('taken')
@@ -124,7 +125,7 @@ describe('copying a manifest tree', () => {
   test("ensureManifestWith runs the caller's PUT once and answers null to later needs of the digest", async () => {
     const image = makeImage({flavor: 'oci'})
     const {source, target} = await stores((s) => seedImage(s, image))
-    const engine = new CopyEngine({transfers: 2})
+    const engine = new CopyEngine({transfers: 2, pace: testPace()})
     const route = routeOf(source, target).route
     const fetched = await source.getManifest(image.digest)
     let puts = 0
@@ -147,7 +148,7 @@ describe('declared sizes', () => {
       await seedIndex(s, index)
       await s.putManifest(bad.digest, bad)
     })
-    const engine = new CopyEngine({transfers: 4})
+    const engine = new CopyEngine({transfers: 4, pace: testPace()})
     const err = await rejectedWith(ContentError, engine.ensureManifest(routeOf(source, target).route, bad.digest))
     expect({code: err.code, names: err.message.includes(child.digest)}).toStrictEqual({code: 'SIZE_MISMATCH', names: true})
     expect(await target.headManifest(bad.digest)).toBeNull()
@@ -165,7 +166,7 @@ describe('declared sizes', () => {
     })
     await target.putBlob(blobSource(layer))
     memory.clearLog()
-    const err = await rejectedWith(ContentError, new CopyEngine({transfers: 4}).ensureManifest(routeOf(source, target).route, bad.digest))
+    const err = await rejectedWith(ContentError, new CopyEngine({transfers: 4, pace: testPace()}).ensureManifest(routeOf(source, target).route, bad.digest))
     expect({code: err.code, names: err.message.includes(layer.digest)}).toStrictEqual({code: 'SIZE_MISMATCH', names: true})
     expect([callsAbout(memory, 'putBlob', target, layer.digest), await target.headManifest(bad.digest)]).toStrictEqual([0, null])
   })
@@ -177,7 +178,7 @@ describe('declared sizes', () => {
       await seedImage(s, image)
       await s.putManifest(bad.digest, bad)
     })
-    const engine = new CopyEngine({transfers: 4})
+    const engine = new CopyEngine({transfers: 4, pace: testPace()})
     await engine.ensureManifest(routeOf(source, target).route, image.digest)
     const err = await rejectedWith(ContentError, engine.ensureManifest(routeOf(source, target).route, bad.digest))
     expect({code: err.code, names: err.message.includes(image.config.digest)}).toStrictEqual({code: 'SIZE_MISMATCH', names: true})
@@ -190,7 +191,7 @@ describe('declared sizes', () => {
     await seedImage(target, image)
     const err = await rejectedWith(
       ContentError,
-      new CopyEngine({transfers: 1}).ensureManifest(routeOf(source, target).route, {digest: image.digest, size: image.bytes.byteLength + 1}),
+      new CopyEngine({transfers: 1, pace: testPace()}).ensureManifest(routeOf(source, target).route, {digest: image.digest, size: image.bytes.byteLength + 1}),
     )
     expect(err.code).toBe('SIZE_MISMATCH')
   })
@@ -209,7 +210,7 @@ describe('reading a source tree through before writing', () => {
 
   test('an intact tree is read once: every child manifest and blob, then no call on a second look', async () => {
     const {memory, source, target} = await stores((s) => seedIndex(s, index))
-    const engine = new CopyEngine({transfers: 4})
+    const engine = new CopyEngine({transfers: 4, pace: testPace()})
     const top = await source.getManifest(index.digest)
     memory.clearLog()
     await engine.verifySource(source, top)
@@ -220,7 +221,7 @@ describe('reading a source tree through before writing', () => {
   test('a blob missing deep in the tree fails the copy before the target is written or even asked', async () => {
     const {memory, source, target} = await stores((s) => seedIndex(s, index))
     memory.contents(SOURCE).blobs.delete(lastLayer.digest)
-    const err = await copyChecked(new CopyEngine({transfers: 4}), routeOf(source, target).route).then(
+    const err = await copyChecked(new CopyEngine({transfers: 4, pace: testPace()}), routeOf(source, target).route).then(
       () => null,
       (e: unknown) => e,
     )
@@ -232,7 +233,7 @@ describe('reading a source tree through before writing', () => {
     const {memory, source, target} = await stores((s) => seedIndex(s, index))
     const child = memory.contents(SOURCE).manifests.get(index.children[0]!.digest)!
     child.bytes = new TextEncoder().encode(new TextDecoder().decode(child.bytes).replace('"layers"', '"layers" '))
-    const err = await rejectedWith(ContentError, copyChecked(new CopyEngine({transfers: 4}), routeOf(source, target).route))
+    const err = await rejectedWith(ContentError, copyChecked(new CopyEngine({transfers: 4, pace: testPace()}), routeOf(source, target).route))
     expect(err.code).toBe('DIGEST_MISMATCH')
     expect(memory.calls.filter((c) => c.repository === target.name)).toStrictEqual([])
   })
@@ -250,7 +251,7 @@ describe('a manifest PUT refused for references the target does not show', () =>
       vanished = true
       memory.contents(TARGET).blobs.delete(layer.digest)
     }
-    await new CopyEngine({transfers: 4}).ensureManifest(routeOf(source, target).route, image.digest)
+    await new CopyEngine({transfers: 4, pace: testPace()}).ensureManifest(routeOf(source, target).route, image.digest)
     expect((await target.headManifest(image.digest))?.digest).toBe(image.digest)
     expect([
       memory.count('putManifest', target),
@@ -268,7 +269,7 @@ describe('a manifest PUT refused for references the target does not show', () =>
       if (call.method === 'putManifest')
         throw new RegistryError({method: 'PUT', url: 'memory://target.test/v2/mirror/app/manifests/x', status: 403, diagnostics: [{code: 'DENIED'}]})
     }
-    const err = await rejectedWith(RegistryError, new CopyEngine({transfers: 4}).ensureManifest(routeOf(source, target).route, image.digest))
+    const err = await rejectedWith(RegistryError, new CopyEngine({transfers: 4, pace: testPace()}).ensureManifest(routeOf(source, target).route, image.digest))
     expect([err.status, memory.count('putManifest', target)]).toStrictEqual([403, 1])
   })
 })

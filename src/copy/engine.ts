@@ -17,7 +17,7 @@ import {ContentError} from '../registry/errors.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 import {Limiter, mapLimit} from '../transport/limiter.ts'
 import {RegistryError} from '../transport/errors.ts'
-import {retryDelayMs, type RetryPolicy, sleep} from '../transport/retry.ts'
+import {backoff, type Pace, type RetryPolicy} from '../transport/retry.ts'
 import {type BlobNeed, type BlobOutcome, BlobPlacement} from './blob-placement.ts'
 import {type BlobReference, blobsOf, type ChildReference, childReferencesOf, childrenOf, filterAsync} from './references.ts'
 import {remember} from './memo.ts'
@@ -27,6 +27,8 @@ interface CopyEngineOptions {
   transfers: number
   /** Whole-transfer attempts (GET + PUT from the start) for one blob. */
   attempts?: number
+  /** The run's pace: the backoff between whole transfers, and the pause before a manifest PUT is tried again. */
+  pace: Pace
   signal?: AbortSignal
 }
 
@@ -58,11 +60,16 @@ const CHILD_CONCURRENCY = 4
 /**
  * What a registry says when a manifest's references are not (yet) visible to it. distribution rewrites a
  * repository's link files in place, so while another writer stores the same blob or child manifest, reading the
- * link finds it missing (…_UNKNOWN) or empty (DIGEST_INVALID) for a moment.
+ * link finds it missing (…_UNKNOWN) or empty (DIGEST_INVALID) for a moment. Not isTemporary's verdict (sending
+ * the same PUT again is not the remedy, and a reference really missing is not temporary): the PUT is retried only
+ * after what it references was looked at and placed again.
  */
-const UNSEEN_REFERENCE_CODES = ['MANIFEST_BLOB_UNKNOWN', 'BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'DIGEST_INVALID']
+const UNSEEN_REFERENCE_CODES: ReadonlySet<string> = new Set(['MANIFEST_BLOB_UNKNOWN', 'BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'DIGEST_INVALID'])
 
-/** Such a PUT is tried 4 times within 0.7 s: the other writer's link writes take milliseconds. */
+/**
+ * Such a PUT is tried 4 times within 0.7 s: the other writer's link writes take milliseconds. Its own policy, not
+ * the pace's registry backoff (seconds), waited out on the pace.
+ */
 const MANIFEST_PUT_RETRY: RetryPolicy = {maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000}
 
 export class CopyEngine {
@@ -75,7 +82,7 @@ export class CopyEngine {
 
   constructor(private readonly options: CopyEngineOptions) {
     this.limiter = new Limiter(options.transfers)
-    this.blobs = new BlobPlacement(this.limiter, options.attempts ?? DEFAULT_ATTEMPTS, options.signal)
+    this.blobs = new BlobPlacement(this.limiter, options.attempts ?? DEFAULT_ATTEMPTS, options.pace, options.signal)
   }
 
   /**
@@ -166,11 +173,11 @@ export class CopyEngine {
         })
         return outcome.kind === 'stored' ? 'stored' : 'taken'
       } catch (err) {
-        if (signal?.aborted || !(err instanceof RegistryError) || !UNSEEN_REFERENCE_CODES.some((code) => err.hasCode(code))) throw err
+        if (signal?.aborted || !(err instanceof RegistryError) || !err.diagnostics.some((d) => UNSEEN_REFERENCE_CODES.has(d.code))) throw err
         if (attempt >= MANIFEST_PUT_RETRY.maxAttempts) {
           throw new Error(`${err.message} (refused ${attempt} times; what it references was checked and copied again before each retry)`, {cause: err})
         }
-        await sleep(retryDelayMs(MANIFEST_PUT_RETRY, attempt, null), signal)
+        await backoff(this.options.pace, MANIFEST_PUT_RETRY, attempt, {signal})
         await this.replaceMissing(route, manifest)
       }
     }

@@ -15,7 +15,7 @@ export type ErrorCategory =
   | 'input'
   /** Credentials missing, refused or unusable. */
   | 'auth'
-  /** The registry said the thing does not exist. */
+  /** The store (a registry's 404, a layout's missing manifest or blob) says the thing does not exist. */
   | 'not-found'
   /** The registry said something else was wrong (other 4xx/5xx, a protocol the client cannot follow). */
   | 'registry'

@@ -34,7 +34,7 @@ export class RegistryClient implements Stores {
       memo: (key, make) => this.memo(key, make),
       forget: (key) => this.memos.delete(key),
       kept: new KeptManifests(),
-      retry: transport.retryPolicy,
+      pace: transport.pace,
       uploads: new UploadModes(options.chunkSize ?? null),
       mayFollow: (url) => transport.mayFollow(url),
     }

@@ -7,6 +7,7 @@ import {localLoginKeychain} from '../auth/containers-auth.ts'
 import {targetOnlyKeychain} from '../auth/keychain.ts'
 import {ANONYMOUS, type Credential, credentialSecrets} from '../auth/credential.ts'
 import type {Secrets} from '../ref/secrets.ts'
+import type {Pace} from '../transport/retry.ts'
 import {type RateLimitWait, type RequestEvent, Transport} from '../transport/transport.ts'
 import {layoutDirOf, parseTargetPrefix} from '../ref/target.ts'
 import {certificateLookup} from './certs.ts'
@@ -18,6 +19,8 @@ import {RoutedStores} from './stores.ts'
 export interface ConnectOptions extends EndpointOptions {
   /** The registry we write to; the access token and key file are sent to it and to no other. */
   targetRegistry: string
+  /** The run's backoff, pauses and clock, made by the command (commands/pace.ts), used by every store. */
+  pace: Pace
   /** --access-token / SYNCER_ACCESS_TOKEN: a bearer token for the target. */
   accessToken?: string
   /** --target-repo-auth-key / SYNCER_TARGET_REPO_AUTH_KEY: a JSON key file → Basic `_json_key`. */
@@ -50,6 +53,7 @@ export async function connectRegistries(options: ConnectOptions, version: string
   const tls = await certificateLookup({caFiles: options.caFiles ?? [], certsDirs: options.certsDirs ?? []})
   const transport = new Transport({
     credentials: (registry) => keychain.resolve(registry),
+    pace: options.pace,
     tls,
     insecureHosts: options.insecureRegistries,
     userAgent: `${USER_AGENT}/${version}`,
@@ -78,5 +82,5 @@ export async function connectStores(options: Omit<ConnectOptions, 'targetRegistr
   }
   const client = await connectRegistries({...options, mirrors, targetRegistry: target.registry}, version)
   if (target.layoutDir === undefined && sources.size === 0) return client
-  return new RoutedStores(client, {target: target.layoutDir ?? null, sources})
+  return new RoutedStores(client, {target: target.layoutDir ?? null, sources}, options.pace)
 }

@@ -3,9 +3,11 @@
  * fault, because the person reading it has to go and look at that path (a layout is often carried on a disk
  * or unpacked from a tar, where "a blob is corrupt" without a path is no help).
  *
- * Its category is one of the project's two that apply to a directory on disk: 'input' (the user pointed us at
- * something that is not a usable layout, or gave a bad name) and 'content' (bytes on disk are not what they
- * claim to be), so commands render it as one sentence and planning files it with the other failures.
+ * Its category is one of the project's three that apply to a directory on disk: 'input' (the user pointed us at
+ * something that is not a usable layout, or gave a bad name), 'not-found' (a manifest or blob asked for that the
+ * layout does not have: absent, as a registry's 404 is, so callers check one category whichever store answered)
+ * and 'content' (bytes on disk are not what they claim to be, or a file index.json lists is gone), so commands
+ * render it as one sentence and planning files it with the other failures.
  */
 import {type ErrorCategory, SyncerError} from '../ref/errors.ts'
 
@@ -18,8 +20,10 @@ export type LayoutErrorCode =
   | 'INVALID_INDEX'
   /** A tag is listed twice in `index.json` with different digests. */
   | 'AMBIGUOUS_TAG'
-  /** `index.json` lists a manifest whose blob is not in the layout. */
+  /** `index.json` lists a manifest whose blob is not in the layout (damage, not absence). */
   | 'BLOB_MISSING'
+  /** A blob asked for by digest that the layout does not have. */
+  | 'BLOB_UNKNOWN'
   /** A blob's bytes do not hash to its name (or to the digest being written). */
   | 'DIGEST_MISMATCH'
   /** A blob's length differs from its descriptor's size. */
@@ -41,15 +45,16 @@ export type LayoutErrorCode =
   /** `index.json.lock` stayed held by a live writer for longer than we wait. */
   | 'LOCK_TIMEOUT'
 
-export type LayoutErrorCategory = Extract<ErrorCategory, 'input' | 'content'>
+export type LayoutErrorCategory = Extract<ErrorCategory, 'input' | 'not-found' | 'content'>
 
 const CATEGORY: Readonly<Record<LayoutErrorCode, LayoutErrorCategory>> = {
   NOT_A_LAYOUT: 'input',
   UNSUPPORTED_LAYOUT_VERSION: 'input',
   INVALID_REFERENCE: 'input',
-  MANIFEST_UNKNOWN: 'input',
   MANIFEST_BLOB_UNKNOWN: 'input',
   LOCK_TIMEOUT: 'input',
+  MANIFEST_UNKNOWN: 'not-found',
+  BLOB_UNKNOWN: 'not-found',
   INVALID_INDEX: 'content',
   AMBIGUOUS_TAG: 'content',
   BLOB_MISSING: 'content',

@@ -10,6 +10,7 @@ import {resolve} from 'node:path'
 import {normaliseRegistryKey} from '../auth/keychain.ts'
 import {BadReferenceError} from '../ref/errors.ts'
 import {LAYOUT_REGISTRY, mirroredPath} from '../ref/target.ts'
+import type {Pace} from '../transport/retry.ts'
 import type {RateLimit} from '../transport/transport.ts'
 import type {RegistryClient} from './client.ts'
 import type {Repository} from './handle.ts'
@@ -30,6 +31,8 @@ export class RoutedStores implements Stores {
   constructor(
     private readonly client: RegistryClient,
     private readonly trees: LayoutTrees,
+    /** The run's pace, for the layouts' writer locks. */
+    private readonly pace: Pace,
   ) {}
 
   repository(repo: Repository): RepositoryHandle {
@@ -48,7 +51,7 @@ export class RoutedStores implements Stores {
     const dir = resolve(tree, path)
     let handle = this.layouts.get(dir)
     if (!handle) {
-      handle = new LayoutRepository(dir, role, resolve(tree))
+      handle = new LayoutRepository(dir, role, {pace: this.pace, tree: resolve(tree)})
       this.layouts.set(dir, handle)
     }
     return handle
@@ -59,12 +62,12 @@ export class RoutedStores implements Stores {
  * `oci:DIR/repo:tag` or `oci:DIR/repo@digest` (as skopeo writes `oci:DIR:TAG`, with the repository's layout
  * directory before the tag): that layout, opened as it is, and the tag or digest in it; null for anything else.
  */
-export function layoutReference(text: string): {repo: RepositoryHandle; reference: string} | null {
+export function layoutReference(text: string, pace: Pace): {repo: RepositoryHandle; reference: string} | null {
   const dir = text.startsWith('oci:') ? text.slice('oci:'.length) : null
   if (dir === null) return null
   const at = dir.lastIndexOf('@')
   const colon = dir.lastIndexOf(':')
   const split = at > 0 ? at : colon > dir.lastIndexOf('/') ? colon : -1
   if (split <= 0) throw new BadReferenceError(text, 'a layout reference is oci:DIR:TAG or oci:DIR@DIGEST', 'reference')
-  return {repo: new LayoutRepository(resolve(dir.slice(0, split)), 'source'), reference: dir.slice(split + 1)}
+  return {repo: new LayoutRepository(resolve(dir.slice(0, split)), 'source', {pace}), reference: dir.slice(split + 1)}
 }

@@ -8,11 +8,10 @@
  */
 import type {Descriptor} from '../oci/manifest.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
+import {categoryOf} from '../ref/errors.ts'
 import type {FetchedManifest} from '../registry/handle.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
-import {LayoutError} from '../registry/layout-errors.ts'
 import {subjectOf} from '../registry/referrer-manifests.ts'
-import {RegistryError} from '../transport/errors.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import {SignatureError} from './trust.ts'
 import type {Candidate} from './types.ts'
@@ -95,13 +94,12 @@ async function referrerArtifacts(repo: RepositoryHandle, digest: Digest, signal?
   return found.filter((a): a is Artifact => a !== null)
 }
 
-/** A manifest by digest, or null when the registry no longer has it (a stale fallback entry). */
+/** A manifest by digest, or null when the store no longer has it (a stale fallback entry). */
 async function getIfPresent(repo: RepositoryHandle, digest: Digest, signal?: AbortSignal): Promise<FetchedManifest | null> {
   try {
     return await repo.getManifest(digest, {signal})
   } catch (err) {
-    if (err instanceof RegistryError && err.status === 404) return null
-    if (err instanceof LayoutError && err.code === 'MANIFEST_UNKNOWN') return null
+    if (categoryOf(err) === 'not-found') return null
     throw err
   }
 }

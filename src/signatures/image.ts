@@ -57,7 +57,7 @@ export async function signImage(
 
 async function resolve(request: ImageRequest): Promise<{repo: RepositoryHandle; digest: Digest; reference: string; mediaType: string; size: number}> {
   // `oci:DIR/repo:tag`: a layout on disk (written by apply with an oci: prefix, or by skopeo), no registry at all.
-  const layout = layoutReference(request.reference)
+  const layout = layoutReference(request.reference, request.registry.pace)
   if (layout !== null) {
     const head = await layout.repo.headManifest(layout.reference, {signal: request.signal})
     if (!head) throw new SignatureError('IMAGE_NOT_FOUND', `${request.reference} does not exist`)

@@ -8,7 +8,8 @@ import type {EntryFailure} from '../plan/build.ts'
 import type {Plan, PlanEntry} from '../plan/model.ts'
 import {computePlan, type PlanRequest} from '../plan/run.ts'
 
-export interface SyncRequest extends Omit<PlanRequest, 'outputPath'>, ApplyOptions {
+/** The pace is the connection options' (`registry.pace`), for planning and applying alike. */
+export interface SyncRequest extends Omit<PlanRequest, 'outputPath'>, Omit<ApplyOptions, 'pace'> {
   dryRun: boolean
 }
 
@@ -25,5 +26,9 @@ export async function runSync(request: SyncRequest): Promise<SyncOutcome> {
   if (conflicts.length) return {kind: 'planned', plan, apply: {kind: 'refused', conflicts}}
   // As apply would: a run that stalls on 429s halfway through is worse than one that does not start.
   if (!request.ignorePullBudget) refuseShortBudget(plan)
-  return {kind: 'planned', plan, apply: {kind: 'applied', result: await applyPlan(plan, stores, {...request, planAge: 'just-made'})}}
+  return {
+    kind: 'planned',
+    plan,
+    apply: {kind: 'applied', result: await applyPlan(plan, stores, {...request, pace: request.registry.pace, planAge: 'just-made'})},
+  }
 }

@@ -7,6 +7,7 @@ import {afterEach, describe, expect, test} from 'bun:test'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {testPace} from '../../test/support/pace.ts'
 import type {Credential} from '../auth/credential.ts'
 import {MAX_TOKEN_RESPONSE_BYTES} from './bearer.ts'
 import {AuthenticationError} from './errors.ts'
@@ -49,7 +50,11 @@ afterEach(async () => {
 })
 
 function get(credential: Credential, endpoint: {registry: string; baseUrl: string; scheme: 'fixed'}, insecureHosts: string[] = []) {
-  const transport = new Transport({credentials: async () => credential, retry: {maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1}, insecureHosts})
+  const transport = new Transport({
+    credentials: async () => credential,
+    pace: testPace({retry: {maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1}}),
+    insecureHosts,
+  })
   return transport.request({endpoint, method: 'GET', path: '/v2/library/busybox/manifests/1', scopes: [SCOPE]})
 }
 

@@ -32,10 +32,13 @@ export type TokenFetch = (url: string, init: RequestInit) => Promise<Response>
 export class TokenCache {
   private readonly tokens = new Map<string, Promise<CachedToken>>()
 
-  /** `insecureHosts`: the --insecure-registry hosts, whose token realms may be plain HTTP (anonymously). */
+  /**
+   * `insecureHosts`: the --insecure-registry hosts, whose token realms may be plain HTTP (anonymously).
+   * `now`: the run's clock (its pace), which token lifetimes are measured on.
+   */
   constructor(
     private readonly send: TokenFetch,
-    private readonly insecureHosts: readonly string[] = [],
+    private readonly options: {insecureHosts: readonly string[]; now: () => number},
   ) {}
 
   /** A token for `scopes` under `challenge`, from cache or the token endpoint. */
@@ -45,7 +48,7 @@ export class TokenCache {
     const cached = this.tokens.get(key)
     if (cached) {
       const value = await cached.catch(() => null)
-      if (value && value.expiresAt > Date.now()) return value.token
+      if (value && value.expiresAt > this.options.now()) return value.token
       if (this.tokens.get(key) === cached) this.tokens.delete(key)
       return this.token(registry, challenge, scopes, credential)
     }
@@ -75,7 +78,12 @@ export class TokenCache {
       await response.body?.cancel()
       if (hop >= MAX_REDIRECTS)
         throw new AuthenticationError(registry, response.status, `${registry}: the token service redirected more than ${MAX_REDIRECTS} times`)
-      const next = realmUrl(registry, URL.canParse(location, url.toString()) ? new URL(location, url).toString() : location, credential, this.insecureHosts)
+      const next = realmUrl(
+        registry,
+        URL.canParse(location, url.toString()) ? new URL(location, url).toString() : location,
+        credential,
+        this.options.insecureHosts,
+      )
       const headers = new Headers(init.headers)
       if (next.origin !== url.origin) headers.delete('authorization')
       const toGet = response.status === 303 || ((response.status === 301 || response.status === 302) && init.method === 'POST')
@@ -86,7 +94,7 @@ export class TokenCache {
   }
 
   private async fetchToken(registry: string, challenge: BearerChallenge, scopes: readonly string[], credential: Credential): Promise<CachedToken> {
-    const url = realmUrl(registry, challenge.realm, credential, this.insecureHosts)
+    const url = realmUrl(registry, challenge.realm, credential, this.options.insecureHosts)
     let init: RequestInit
     if (credential.kind === 'identity-token') {
       // OAuth2 refresh-token grant: what Docker does with an identity token from `docker login`.
@@ -131,7 +139,7 @@ export class TokenCache {
     const token = typeof body?.token === 'string' ? body.token : typeof body?.access_token === 'string' ? body.access_token : null
     if (!token) throw new AuthenticationError(registry, response.status, `${registry}: the token service answered without a token`)
     const ttl = typeof body?.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S
-    return {token, expiresAt: Date.now() + Math.max(ttl * 1000 - EARLY_RENEWAL_MS, ttl * 500)}
+    return {token, expiresAt: this.options.now() + Math.max(ttl * 1000 - EARLY_RENEWAL_MS, ttl * 500)}
   }
 }
 

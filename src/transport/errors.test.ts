@@ -1,5 +1,5 @@
 import {describe, expect, test} from 'bun:test'
-import {AuthenticationError, MAX_ERROR_BODY_BYTES, NetworkError, type NetworkErrorKind, networkFailureKind, RegistryError} from './errors.ts'
+import {AuthenticationError, MAX_ERROR_BODY_BYTES, NetworkError, networkFailureKind, RegistryError} from './errors.ts'
 
 const URL_ = 'https://r.example.com/v2/library/busybox/manifests/1.36'
 
@@ -163,14 +163,4 @@ test('networkFailureKind: certificate failures and EPROTO are TLS kinds, anythin
     'connection',
     'connection',
   ])
-})
-
-describe('NetworkError.temporary: the one rule for retrying a failed exchange', () => {
-  const at = (kind: NetworkErrorKind) => new NetworkError({method: 'GET', url: 'https://r.example/v2/', kind}).temporary
-  test('a dropped connection or a timeout is worth another try', () => {
-    expect([at('connection'), at('timeout')]).toEqual([true, true])
-  })
-  test('an abort or TLS that cannot be trusted is final: retrying would only repeat it', () => {
-    expect([at('aborted'), at('tls-certificate'), at('tls-handshake')]).toEqual([false, false, false])
-  })
 })

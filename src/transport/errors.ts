@@ -1,7 +1,8 @@
 /**
  * The transport layer's errors. A `RegistryError` is what a registry said (status + OCI error codes); a
- * `NetworkError` is when it said nothing usable (refused, reset, timed out). Callers branch on `status`,
- * `diagnostics[].code` or `kind`, never on message text.
+ * `NetworkError` is when it said nothing usable (refused, reset, timed out); a `ContentError` is when what came
+ * (or was about to go) is not what it claims to be. Callers branch on `status`, `diagnostics[].code`, `kind` or
+ * `code`, never on message text; whether one is worth another try is temporary.ts's one verdict.
  */
 import {SyncerError} from '../ref/errors.ts'
 import {printable} from '../ref/text.ts'
@@ -84,10 +85,19 @@ export class NetworkError extends SyncerError {
     this.url = url
     this.kind = init.kind
   }
+}
 
-  /** Worth another try: a dropped connection or a timeout. An abort, or TLS that cannot be trusted, is final. */
-  get temporary(): boolean {
-    return this.kind === 'connection' || this.kind === 'timeout'
+export type ContentErrorCode = 'DIGEST_MISMATCH' | 'SIZE_MISMATCH' | 'MANIFEST_TOO_LARGE' | 'BLOB_TOO_LARGE'
+
+/** Content that is not what it claims to be: bytes that do not hash to their digest, a wrong or too large size. */
+export class ContentError extends SyncerError {
+  override readonly name = 'ContentError'
+  readonly category = 'content' as const
+  constructor(
+    readonly code: ContentErrorCode,
+    message: string,
+  ) {
+    super(message)
   }
 }
 

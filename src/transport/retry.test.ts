@@ -1,5 +1,6 @@
 import {describe, expect, test} from 'bun:test'
-import {DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, retryDelayMs, TEMPORARY_STATUS} from './retry.ts'
+import {testPace} from '../../test/support/pace.ts'
+import {backoff, parseRetryAfter, type RetryPolicy, retryDelayMs} from './retry.ts'
 
 const NOW = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')
 
@@ -43,7 +44,7 @@ describe('retryDelayMs', () => {
   ]
   for (const {attempt, ceiling} of ceilings) {
     test(`attempt ${attempt}: jitter within [${ceiling / 2}, ${ceiling}]`, () => {
-      const delays = Array.from({length: 500}, () => retryDelayMs(policy, attempt, null))
+      const delays = Array.from({length: 500}, () => retryDelayMs(policy, attempt, null, NOW))
       const [min, max] = [Math.min(...delays), Math.max(...delays)]
       expect(min).toBeGreaterThanOrEqual(ceiling / 2)
       expect(max).toBeLessThanOrEqual(ceiling)
@@ -53,53 +54,48 @@ describe('retryDelayMs', () => {
   }
 
   test('Retry-After wins over the backoff', () => {
-    expect(retryDelayMs(policy, 1, '0')).toBe(0)
-    expect(retryDelayMs(policy, 1, '1')).toBe(1000)
-    expect(retryDelayMs({...policy, maxDelayMs: 60_000}, 1, '30')).toBe(30_000)
+    expect(retryDelayMs(policy, 1, '0', NOW)).toBe(0)
+    expect(retryDelayMs(policy, 1, '1', NOW)).toBe(1000)
+    expect(retryDelayMs({...policy, maxDelayMs: 60_000}, 1, '30', NOW)).toBe(30_000)
     expect(retryDelayMs({...policy, maxDelayMs: 60_000}, 1, 'Wed, 21 Oct 2015 07:28:07 GMT', NOW)).toBe(7000)
   })
 
   test('Retry-After is capped by maxDelayMs', () => {
-    expect(retryDelayMs(policy, 1, '3600')).toBe(1000)
+    expect(retryDelayMs(policy, 1, '3600', NOW)).toBe(1000)
     expect(retryDelayMs(policy, 1, 'Thu, 22 Oct 2015 07:28:00 GMT', NOW)).toBe(1000)
   })
 
   test('an unusable Retry-After falls back to the backoff', () => {
     for (const value of ['soon', '-1']) {
-      const delay = retryDelayMs(policy, 3, value)
+      const delay = retryDelayMs(policy, 3, value, NOW)
       expect(delay, `Retry-After: ${value}`).toBeGreaterThanOrEqual(200)
       expect(delay, `Retry-After: ${value}`).toBeLessThanOrEqual(400)
     }
   })
-
-  test('the default policy is bounded', () => {
-    let total = 0
-    for (let attempt = 1; attempt < DEFAULT_RETRY.maxAttempts; attempt++) {
-      const delay = retryDelayMs(DEFAULT_RETRY, attempt, null)
-      expect(delay).toBeLessThanOrEqual(DEFAULT_RETRY.maxDelayMs)
-      total += delay
-    }
-    expect(total).toBeLessThanOrEqual(DEFAULT_RETRY.baseDelayMs * (2 ** (DEFAULT_RETRY.maxAttempts - 1) - 1))
-  })
 })
 
-describe('TEMPORARY_STATUS', () => {
-  const cases: {status: number; temporary: boolean}[] = [
-    {status: 429, temporary: true},
-    {status: 500, temporary: true},
-    {status: 502, temporary: true},
-    {status: 503, temporary: true},
-    {status: 504, temporary: true},
-    {status: 408, temporary: true},
-    {status: 400, temporary: false},
-    {status: 401, temporary: false},
-    {status: 403, temporary: false},
-    {status: 404, temporary: false},
-    {status: 501, temporary: false},
-  ]
-  for (const {status, temporary} of cases) {
-    test(`${status} is ${temporary ? '' : 'not '}retried`, () => {
-      expect(TEMPORARY_STATUS.has(status)).toBe(temporary)
-    })
-  }
+describe('backoff', () => {
+  test('sleeps on the pace what retryDelayMs says, Retry-After read on the pace clock', async () => {
+    const pace = testPace({clock: 'paced'})
+    const policy: RetryPolicy = {maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 60_000}
+    // An HTTP date has whole seconds; the paced clock stands still, so the wait is exact.
+    const before = pace.now()
+    const at = Math.ceil(before / 1000) * 1000 + 4000
+    await backoff(pace, policy, 2, {retryAfter: new Date(at).toUTCString()})
+    await backoff(pace, policy, 3)
+    expect(pace.sleeps).toHaveLength(2)
+    expect(pace.sleeps[0]).toBe(at - before)
+    // Each pause moved the paced clock on.
+    expect(pace.now()).toBe(before + pace.sleeps[0]! + pace.sleeps[1]!)
+    expect(pace.sleeps[1]!).toBeGreaterThanOrEqual(200)
+    expect(pace.sleeps[1]!).toBeLessThanOrEqual(400)
+  })
+
+  test('an aborted signal ends the pause with its reason', async () => {
+    const controller = new AbortController()
+    controller.abort(new Error('interrupted'))
+    const pace = testPace()
+    await expect(backoff(pace, {maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1}, 1, {signal: controller.signal})).rejects.toThrow('interrupted')
+    expect(pace.sleeps).toStrictEqual([])
+  })
 })

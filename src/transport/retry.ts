@@ -1,6 +1,8 @@
 /**
- * When and how long to wait before trying again. One table decides retryability (as ggcr's error.go does):
- * rate limits, gateway and server errors, and network failures are temporary; everything else is final.
+ * When and how long to wait before trying again, and the clock and the pause it is measured with. A run's `Pace`
+ * is made once by the command (commands/pace.ts) and handed down, so no layer below sleeps or reads the time on
+ * its own, and a test can pass a pace that waits for nothing and records what it was asked to wait.
+ * Whether a failure is worth another try at all is decided elsewhere, once (temporary.ts).
  */
 export interface RetryPolicy {
   /** Total attempts, the first one included. */
@@ -9,25 +11,39 @@ export interface RetryPolicy {
   maxDelayMs: number
 }
 
-/** 5 attempts spanning ~15 s: rides out a registry restart or a short rate limit without stalling CI for long. */
-export const DEFAULT_RETRY: RetryPolicy = {maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000}
-
-export const TEMPORARY_STATUS: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524])
+export interface Pace {
+  /** The backoff of registry requests, and of the retries built on them (resumed reads, chunks, whole transfers). */
+  readonly retry: RetryPolicy
+  /** A backoff pause that an interrupt cuts short: rejects with the signal's reason (already aborted: at once). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+  /** Milliseconds since the epoch: HTTP dates (Retry-After), token expiry, how long a lock has been waited for. */
+  now(): number
+}
 
 /** Exponential backoff with full jitter, unless the server said how long (Retry-After), which wins, capped. */
-export function retryDelayMs(policy: RetryPolicy, attempt: number, retryAfter: string | null, now = Date.now()): number {
+export function retryDelayMs(policy: RetryPolicy, attempt: number, retryAfter: string | null, now: number): number {
   const told = parseRetryAfter(retryAfter, now)
   if (told !== null) return Math.min(told, policy.maxDelayMs)
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
 }
 
+/** Waits out attempt `attempt` of `policy` on `pace` (Retry-After, when the server sent one, says how long). */
+export function backoff(
+  pace: Pace,
+  policy: RetryPolicy,
+  attempt: number,
+  options: {retryAfter?: string | null; signal?: AbortSignal | undefined} = {},
+): Promise<void> {
+  return pace.sleep(retryDelayMs(policy, attempt, options.retryAfter ?? null, pace.now()), options.signal)
+}
+
 /** IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) and the two obsolete forms RFC 9110 still asks us to accept. */
 const HTTP_DATE =
   /^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
 
-/** Retry-After is either delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+/** Retry-After is either delta-seconds or an HTTP date, which is read against `now`. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
   if (value === null || value.trim() === '') return null
   const trimmed = value.trim()
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
@@ -35,20 +51,4 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (!HTTP_DATE.test(trimmed)) return null
   const at = Date.parse(trimmed)
   return Number.isNaN(at) ? null : Math.max(0, at - now)
-}
-
-/** A backoff pause that an interrupt cuts short (already aborted: at once). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      {once: true},
-    )
-  })
 }

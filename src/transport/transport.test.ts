@@ -3,10 +3,11 @@
  * timeouts and redaction, as a registry and its token service would exercise them.
  */
 import {afterEach, describe, expect, test} from 'bun:test'
+import {type TestPace, testPace} from '../../test/support/pace.ts'
 import type {Credential} from '../auth/credential.ts'
 import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
 import type {RetryPolicy} from './retry.ts'
-import {type RequestEvent, Transport, type TransportOptions} from './transport.ts'
+import {type RateLimitWait, type RequestEvent, Transport, type TransportOptions} from './transport.ts'
 
 const PASSWORD = 'hunter2-SECRET-pw'
 const ALICE: Credential = {kind: 'basic', username: 'alice', password: PASSWORD}
@@ -74,9 +75,15 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.stop()))
 })
 
-function transport(credential: Credential, options: Partial<TransportOptions> = {}): {transport: Transport; events: RequestEvent[]} {
+/** A transport on a pace that waits for nothing (its pauses are recorded), FAST_RETRY unless `retry` says otherwise. */
+function transport(
+  credential: Credential,
+  options: Partial<TransportOptions> & {retry?: RetryPolicy} = {},
+): {transport: Transport; events: RequestEvent[]; pace: TestPace} {
   const events: RequestEvent[] = []
-  return {transport: new Transport({credentials: async () => credential, retry: FAST_RETRY, onRequest: (e) => events.push(e), ...options}), events}
+  const {retry, ...rest} = options
+  const pace = testPace({retry: retry ?? FAST_RETRY})
+  return {transport: new Transport({credentials: async () => credential, pace, onRequest: (e) => events.push(e), ...rest}), events, pace}
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -139,6 +146,21 @@ describe('Transport: bearer tokens', () => {
     expect(server.hitsTo('/token').map((h) => h.query.getAll('scope'))).toStrictEqual([[PULL_BUSYBOX], ['repository:library/alpine:pull']])
     // The endpoint is asked how to authenticate once.
     expect(server.hitsTo('/v2/')).toHaveLength(1)
+  })
+
+  test('a cached token is renewed once the pace clock passes its lifetime (less the early renewal)', async () => {
+    const server = bearerRegistry()
+    const {transport: t, pace} = transport(ALICE)
+    const get = () => t.request({endpoint: server.endpoint, method: 'GET', path: MANIFEST, scopes: [PULL_BUSYBOX]})
+    expect((await get()).status).toBe(200)
+    // expires_in 300: kept for 290 s, renewed 10 s early.
+    pace.advance(289_000)
+    expect((await get()).status).toBe(200)
+    expect(server.hitsTo('/token')).toHaveLength(1)
+    pace.advance(2_000)
+    expect((await get()).status).toBe(200)
+    expect(server.hitsTo('/token')).toHaveLength(2)
+    expect(server.hitsTo(MANIFEST).map((h) => h.authorization)).toStrictEqual(['Bearer tok-SECRET-1', 'Bearer tok-SECRET-1', 'Bearer tok-SECRET-2'])
   })
 
   test('20 concurrent requests of one scope fetch the token once', async () => {
@@ -251,29 +273,47 @@ describe('Transport: retries', () => {
   const get = (t: Transport, server: FakeServer, extra: {allowStatus?: number[]} = {}) =>
     t.request({endpoint: server.endpoint, method: 'GET', path: MANIFEST, scopes: [PULL_BUSYBOX], ...extra})
 
-  test('429 with Retry-After: 1 waits about a second, then succeeds', async () => {
+  test('429 with Retry-After: 1 waits a second, then succeeds', async () => {
     const server = sequence([{status: 429, headers: {'retry-after': '1'}}, {status: 200}])
-    const {transport: t} = transport({kind: 'anonymous'}, {retry: {maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 5000}})
-    const started = performance.now()
+    const waits: RateLimitWait[] = []
+    const {transport: t, pace} = transport(
+      {kind: 'anonymous'},
+      {retry: {maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 5000}, onRateLimited: (w) => waits.push(w)},
+    )
     expect((await get(t, server)).status).toBe(200)
-    expect(performance.now() - started).toBeGreaterThanOrEqual(950)
+    expect(pace.sleeps).toStrictEqual([1000])
+    expect(waits).toStrictEqual([{registry: server.endpoint.registry, delayMs: 1000, retryAfterMs: 1000}])
     expect(server.hitsTo(MANIFEST)).toHaveLength(2)
+  })
+
+  test('Retry-After as an HTTP date is read on the pace clock', async () => {
+    const {transport: t, pace} = transport({kind: 'anonymous'}, {retry: {maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 60_000}})
+    const inSevenSeconds = new Date(Math.ceil(pace.now() / 1000) * 1000 + 7000).toUTCString()
+    const server = sequence([{status: 503, headers: {'retry-after': inSevenSeconds}}, {status: 200}])
+    expect((await get(t, server)).status).toBe(200)
+    expect(pace.sleeps).toHaveLength(1)
+    // The date has whole seconds; the clock has moved on a little (wall time) since it was read.
+    expect(pace.sleeps[0]!).toBeGreaterThan(6000)
+    expect(pace.sleeps[0]!).toBeLessThanOrEqual(8000)
   })
 
   test('a long Retry-After is capped by maxDelayMs', async () => {
     const server = sequence([{status: 429, headers: {'retry-after': '3600'}}, {status: 200}])
-    const {transport: t} = transport({kind: 'anonymous'}, {retry: {maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 30}})
-    const started = performance.now()
+    const {transport: t, pace} = transport({kind: 'anonymous'}, {retry: {maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 30}})
     expect((await get(t, server)).status).toBe(200)
-    expect(performance.now() - started).toBeLessThan(1000)
+    expect(pace.sleeps).toStrictEqual([30])
     expect(server.hitsTo(MANIFEST)).toHaveLength(2)
   })
 
-  test('500 then 200 succeeds on the second attempt', async () => {
+  test('500 then 200 succeeds on the second attempt, after one backoff pause', async () => {
     const server = sequence([{status: 500}, {status: 200}])
-    const {transport: t, events} = transport({kind: 'anonymous'})
+    const {transport: t, events, pace} = transport({kind: 'anonymous'})
     expect((await get(t, server)).status).toBe(200)
     expect(server.hitsTo(MANIFEST)).toHaveLength(2)
+    // Attempt 1's pause: between half and all of baseDelayMs (full jitter).
+    expect(pace.sleeps).toHaveLength(1)
+    expect(pace.sleeps[0]!).toBeGreaterThanOrEqual(FAST_RETRY.baseDelayMs / 2)
+    expect(pace.sleeps[0]!).toBeLessThanOrEqual(FAST_RETRY.baseDelayMs)
     expect(events.filter((e) => e.url.endsWith(MANIFEST)).map((e) => [e.status, e.attempt])).toStrictEqual([
       [500, 1],
       [200, 2],
@@ -282,12 +322,14 @@ describe('Transport: retries', () => {
 
   test('exhausted retries end in a RegistryError with the status and the OCI diagnostics', async () => {
     const server = sequence([{status: 503, body: JSON.stringify({errors: [{code: 'UNAVAILABLE', message: 'try later'}]})}])
-    const {transport: t} = transport({kind: 'anonymous'})
+    const {transport: t, pace} = transport({kind: 'anonymous'})
     const error = await get(t, server).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RegistryError)
     expect((error as RegistryError).status).toBe(503)
     expect((error as RegistryError).message).toBe(`GET ${server.baseUrl}${MANIFEST}: UNAVAILABLE: try later`)
     expect(server.hitsTo(MANIFEST)).toHaveLength(FAST_RETRY.maxAttempts)
+    // A pause between attempts, none after the last.
+    expect(pace.sleeps).toHaveLength(FAST_RETRY.maxAttempts - 1)
   })
 
   const final: {status: number; allowed: boolean}[] = [
@@ -299,12 +341,13 @@ describe('Transport: retries', () => {
   for (const {status, allowed} of final) {
     test(`${status}${allowed ? ' (allowed)' : ''} is not retried${allowed ? ' and is returned' : ''}`, async () => {
       const server = sequence([{status}, {status: 200}])
-      const {transport: t} = transport({kind: 'anonymous'})
+      const {transport: t, pace} = transport({kind: 'anonymous'})
       const outcome = await get(t, server, allowed ? {allowStatus: [status]} : {}).catch((e: unknown) => e)
       if (allowed) expect((outcome as Response).status).toBe(status)
       else expect((outcome as RegistryError).status).toBe(status)
       expect(outcome instanceof RegistryError).toBe(!allowed)
       expect(server.hitsTo(MANIFEST)).toHaveLength(1)
+      expect(pace.sleeps).toStrictEqual([])
     })
   }
 
@@ -314,14 +357,13 @@ describe('Transport: retries', () => {
       await sleep(1500)
       return new Response('too late')
     })
-    const {transport: t, events} = transport({kind: 'anonymous'}, {timeoutMs: 100, retry: {maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50}})
-    const started = performance.now()
+    const {transport: t, events, pace} = transport({kind: 'anonymous'}, {timeoutMs: 100, retry: {maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50}})
     const error = await get(t, server).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(NetworkError)
     expect((error as NetworkError).kind).toBe('timeout')
     expect((error as NetworkError).message).toBe(`GET ${server.baseUrl}${MANIFEST} timed out`)
-    expect(performance.now() - started).toBeLessThan(1200)
     expect(server.hitsTo(MANIFEST)).toHaveLength(2)
+    expect(pace.sleeps).toHaveLength(1)
     expect(events.filter((e) => e.url.endsWith(MANIFEST)).map((e) => [e.status, e.attempt])).toStrictEqual([
       [null, 1],
       [null, 2],

@@ -14,7 +14,8 @@ import {type FetchTls, fetchTls, type TlsLookup} from './tls.ts'
 import {mayFollow, rebased} from './plain-http.ts'
 import {speaksTls} from './tls-probe.ts'
 import {fetchWithIdleTimeout} from './watchdog.ts'
-import {DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, retryDelayMs, sleep, TEMPORARY_STATUS} from './retry.ts'
+import {backoff, type Pace, parseRetryAfter, retryDelayMs} from './retry.ts'
+import {isTemporary, TEMPORARY_STATUS} from './temporary.ts'
 import {type RateLimit, RateLimits, type RateLimitWait} from './rate-limit.ts'
 
 export type {RateLimit, RateLimitWait} from './rate-limit.ts'
@@ -42,7 +43,8 @@ export interface RequestEvent {
 
 export interface TransportOptions {
   credentials: (registry: string) => Promise<Credential>
-  retry?: RetryPolicy
+  /** The run's backoff, pauses and clock (made by the command; a test's waits for nothing). */
+  pace: Pace
   /** Concurrent requests per host; registries (Docker Hub first) throttle clients that open many more. */
   maxConcurrentPerHost?: number
   /** Time to wait for response headers, per attempt. */
@@ -97,7 +99,6 @@ interface Contact {
 }
 
 export class Transport {
-  private readonly retry: RetryPolicy
   private readonly timeoutMs: number
   private readonly limiters = new Map<string, Limiter>()
   private readonly contacts = new Map<string, Promise<Contact>>()
@@ -108,14 +109,14 @@ export class Transport {
   private readonly rateLimits = new RateLimits()
 
   constructor(private readonly options: TransportOptions) {
-    this.retry = options.retry ?? DEFAULT_RETRY
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    this.tokens = new TokenCache((url, init) => this.retrying(url, init, init.body ? () => init.body! : undefined), options.insecureHosts ?? [])
+    const send = (url: string, init: RequestInit) => this.retrying(url, init, init.body ? () => init.body! : undefined)
+    this.tokens = new TokenCache(send, {insecureHosts: options.insecureHosts ?? [], now: options.pace.now})
   }
 
-  /** The backoff of this transport, for the registry layer's own retries (resumed blob reads, upload chunks). */
-  get retryPolicy(): RetryPolicy {
-    return this.retry
+  /** The pace of this transport, for the registry layer's own retries (resumed blob reads, upload chunks). */
+  get pace(): Pace {
+    return this.options.pace
   }
 
   /** Where `endpoint` is served: its base URL, or plain HTTP once the HTTPS-first probe decided so. */
@@ -163,7 +164,7 @@ export class Transport {
       url,
       {method: req.method, headers, signal: req.signal},
       req.body,
-      req.retry === false ? 1 : this.retry.maxAttempts,
+      req.retry === false ? 1 : this.pace.retry.maxAttempts,
       req.endpoint.registry,
     )
   }
@@ -176,10 +177,12 @@ export class Transport {
     url: string,
     init: RequestInit,
     body?: () => NonNullable<RequestInit['body']>,
-    maxAttempts = this.retry.maxAttempts,
+    maxAttempts = this.pace.retry.maxAttempts,
     registry = new URL(url).host,
   ): Promise<Response> {
     const method = init.method ?? 'GET'
+    const {pace} = this
+    const signal = init.signal ?? undefined
     for (let attempt = 1; ; attempt++) {
       const started = performance.now()
       let response: Response
@@ -188,15 +191,17 @@ export class Transport {
         this.emit({method, url, status: response.status, durationMs: performance.now() - started, attempt})
       } catch (err) {
         this.emit({method, url, status: null, durationMs: performance.now() - started, attempt, error: err instanceof Error ? err.message : String(err)})
-        if (!isRetryableNetworkError(err) || attempt >= maxAttempts) throw err
-        await sleep(retryDelayMs(this.retry, attempt, null), init.signal ?? undefined)
+        if (!isTemporary(err) || attempt >= maxAttempts) throw err
+        await backoff(pace, pace.retry, attempt, {signal})
         continue
       }
+      // Only the status is known here (the body is unread): OCI codes count where whole transfers start over.
       if (!TEMPORARY_STATUS.has(response.status) || attempt >= maxAttempts) return response
       await response.body?.cancel()
-      const delayMs = retryDelayMs(this.retry, attempt, response.headers.get('retry-after'))
-      if (response.status === 429) this.options.onRateLimited?.({registry, delayMs, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'))})
-      await sleep(delayMs, init.signal ?? undefined)
+      const retryAfter = response.headers.get('retry-after')
+      const delayMs = retryDelayMs(pace.retry, attempt, retryAfter, pace.now())
+      if (response.status === 429) this.options.onRateLimited?.({registry, delayMs, retryAfterMs: parseRetryAfter(retryAfter, pace.now())})
+      await pace.sleep(delayMs, signal)
     }
   }
 
@@ -305,11 +310,6 @@ export class Transport {
   private emit(event: RequestEvent): void {
     this.options.onRequest?.({...event, url: redactUrl(event.url)})
   }
-}
-
-/** A reset or a slow server may be gone on the next try; a cancellation or a TLS failure is final. */
-function isRetryableNetworkError(err: unknown): err is NetworkError {
-  return err instanceof NetworkError && err.temporary
 }
 
 function stateFrom(response: Response): AuthState {

@@ -12,6 +12,7 @@ import {runPlan} from '../../src/plan/run.ts'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {startRealRegistry} from '../support/real-registry.ts'
+import {realPace} from '../../src/commands/pace.ts'
 
 const n = Number(process.argv[2] ?? 1000)
 const [source, target] = await Promise.all([startRealRegistry(), startRealRegistry()])
@@ -52,7 +53,7 @@ try {
   const outcome = await runPlan({
     definitionPath,
     outputPath: join(dir, 'bench.plan.json'),
-    registry: {insecureRegistries: [], mirrors: {'docker.io': source.url}, env: {}, onRequest: () => requests++},
+    registry: {insecureRegistries: [], mirrors: {'docker.io': source.url}, env: {}, onRequest: () => requests++, pace: realPace()},
     tool: {name: 'image-syncer', version: 'bench'},
   })
   const seconds = (performance.now() - started) / 1000

@@ -12,6 +12,7 @@ import {sourceCommit} from '../../.ci/release.ts'
 import {connectRegistries} from '../../src/registry/connect.ts'
 import {type Scenario, startScenario} from '../integration/scenario.ts'
 import {releaseSet, type ReleaseSet} from '../support/release.ts'
+import {realPace} from '../../src/commands/pace.ts'
 
 setDefaultTimeout(300_000)
 
@@ -97,7 +98,7 @@ describe('the container image', () => {
   }
 
   test('pushed by our registry client, skopeo reads the index and the amd64 image', async () => {
-    const client = await connectRegistries({targetRegistry: s.target.host, insecureRegistries: [], mirrors: {}}, set.version)
+    const client = await connectRegistries({targetRegistry: s.target.host, insecureRegistries: [], mirrors: {}, pace: realPace()}, set.version)
     await pushImage(client, {registry: s.target.host, repository: 'tools/image-syncer'}, set.version, built)
     const ref = `docker://${s.target.host}/tools/image-syncer:${set.version}`
     const raw = Bun.spawnSync(['skopeo', 'inspect', '--tls-verify=false', '--raw', ref], {stdout: 'pipe', stderr: 'pipe'})

@@ -24,6 +24,7 @@ import {COSIGN_SIGN, statementBundle} from '../support/sigstore/statements.ts'
 import {makeKeyPair} from '../support/sigstore/test-keys.ts'
 import {blob, BUNDLE_V03, loopbackClient, referrer} from './signature-fixtures.ts'
 import {runCli} from './scenario.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(60_000)
 
@@ -109,7 +110,7 @@ describe('the air-gap workflow through an OCI layout tree', () => {
       ['copied', 2],
     ])
 
-    const layout = await openLayout(join(dir, 'mirror/acme/app'), {create: false})
+    const layout = await openLayout(join(dir, 'mirror/acme/app'), {create: false, pace: testPace()})
     expect((await layout.headManifest('1.0'))?.digest).toBe(app.digest)
     expect((await layout.headManifest(sigTag(app)))?.digest).toBe((await headManifest(source.url, 'acme/app', sigTag(app))).digest as Digest)
     expect((await layout.listReferrers(app.digest)).map((d) => d.digest)).toStrictEqual([bundleDigest])
@@ -169,10 +170,10 @@ describe('the air-gap workflow through an OCI layout tree', () => {
     expect(plan.exitCode).toBe(0)
     // Another writer takes the tag after planning: apply must find it and leave it.
     const squatter = makeGzipImage(crypto.randomUUID())
-    await storeImage(await openLayout(join(dir, 'late/acme/app'), {create: true}), squatter, '1.0')
+    await storeImage(await openLayout(join(dir, 'late/acme/app'), {create: true, pace: testPace()}), squatter, '1.0')
     const apply = await cli(['apply', 'late.plan.json', ...fromSource(), '--format', 'json'])
     expect(JSON.parse(apply.stdout).entries[0].result).toStrictEqual({kind: 'conflict', targetDigest: squatter.digest})
-    expect((await (await openLayout(join(dir, 'late/acme/app'), {create: false})).headManifest('1.0'))?.digest).toBe(squatter.digest)
+    expect((await (await openLayout(join(dir, 'late/acme/app'), {create: false, pace: testPace()})).headManifest('1.0'))?.digest).toBe(squatter.digest)
     const replan = await cli(['plan', '-i', 'late.yaml', '-o', 'late-again.plan.json', ...fromSource()])
     expect((await readPlan(join(dir, 'late-again.plan.json'))).entries[0]!.action).toBe('conflicting-ID')
     expect(replan.exitCode).not.toBe(0)

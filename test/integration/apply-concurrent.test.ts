@@ -13,6 +13,7 @@ import {runPlan} from '../../src/plan/run.ts'
 import {connectRegistries} from '../../src/registry/connect.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(120_000)
 
@@ -43,7 +44,7 @@ async function planRound(round: number): Promise<Plan> {
   const outcome = await runPlan({
     definitionPath,
     outputPath: join(dir, `round${round}.plan.json`),
-    registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}},
+    registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()},
     tool: {name: 'image-syncer', version: 'test'},
   })
   if (outcome.kind !== 'planned') throw new Error(`plan failed: ${JSON.stringify(outcome.failures)}`)
@@ -52,8 +53,9 @@ async function planRound(round: number): Promise<Plan> {
 
 /** One apply with its own client, as a second CI job would run it. */
 async function applyOnce(plan: Plan) {
-  const client = await connectRegistries({insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, targetRegistry: registry.host}, 'test')
-  return applyPlan(plan, client)
+  const pace = testPace()
+  const client = await connectRegistries({insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace, targetRegistry: registry.host}, 'test')
+  return applyPlan(plan, client, {pace})
 }
 
 describe('two applies of the same plan at once', () => {

@@ -15,6 +15,7 @@ import {pushImage} from '../support/images.ts'
 import {makeNestedIndex, type NestedIndex, pushNestedIndex} from '../support/nested-index.ts'
 import {apply, cleanUpAfterEach, fake, planFor} from './apply-helpers.ts'
 import {loopbackClient} from './signature-fixtures.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(60_000)
 cleanUpAfterEach()
@@ -100,7 +101,7 @@ describe('an index DAG that repeats its children', () => {
     limitRequests(target)
 
     const client = loopbackClient()
-    const report = await copyArtifacts(new CopyEngine({transfers: 4}), client.repository(from), client.repository(to), nested.image.digest, [
+    const report = await copyArtifacts(new CopyEngine({transfers: 4, pace: testPace()}), client.repository(from), client.repository(to), nested.image.digest, [
       {kind: 'referrer', manifest: referrer, descriptor: {...descriptor, digest: referrer.digest}},
     ])
 

@@ -17,6 +17,7 @@ import type {RegistryClient} from '../../src/registry/client.ts'
 import {connectRegistries} from '../../src/registry/connect.ts'
 import type {RequestEvent} from '../../src/transport/transport.ts'
 import {type FakeRegistry, type FakeRegistryOptions, startFakeRegistry} from '../support/fake-registry/index.ts'
+import {type TestPace, testPace} from '../support/pace.ts'
 
 const cleanups: Array<() => Promise<void>> = []
 
@@ -45,7 +46,8 @@ export interface Planned {
   plan: Plan
   planPath: string
   dir: string
-  registryOptions: {insecureRegistries: string[]; mirrors: Record<string, string>; env: Record<string, string | undefined>}
+  /** The connection options planning used; their pace waits for nothing (apply() gets a pace of its own). */
+  registryOptions: {insecureRegistries: string[]; mirrors: Record<string, string>; env: Record<string, string | undefined>; pace: TestPace}
 }
 
 /** Plans `sources` (`repo:tag` on `source`) into `target` under `mirror/`; the plan must classify every entry. */
@@ -53,33 +55,34 @@ export async function planFor(source: FakeRegistry, target: FakeRegistry, source
   const dir = await workdir()
   const definitionPath = join(dir, 'images.yaml')
   await writeFile(definitionPath, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${sources.map((s) => `- source: "${source.host}/${s}"`).join('\n')}\n`)
-  const registryOptions = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}}
+  const registryOptions = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()}
   const planPath = join(dir, 'out.plan.json')
   const outcome = await runPlan({definitionPath, outputPath: planPath, registry: registryOptions, tool: {name: 'image-syncer', version: 'test'}})
   if (outcome.kind !== 'planned') throw new Error(`plan failed: ${JSON.stringify(outcome.failures)}`)
   return {plan: outcome.plan, planPath, dir, registryOptions}
 }
 
-/** A client as `apply` connects it, recording the client-side request events. */
+/** A client as `apply` connects it, recording the client-side request events (on the planning pace unless given one). */
 export async function clientFor(
   target: FakeRegistry,
   planned: Planned,
-  extra: {timeoutMs?: number} = {},
+  extra: {timeoutMs?: number; pace?: TestPace} = {},
 ): Promise<{client: RegistryClient; events: RequestEvent[]}> {
   const events: RequestEvent[] = []
   const client = await connectRegistries({...planned.registryOptions, targetRegistry: target.host, onRequest: (e) => events.push(e), ...extra}, 'test')
   return {client, events}
 }
 
-/** Plans and applies once with a fresh client. */
+/** Applies the plan once with a fresh client, on a fresh pace: `pace.sleeps` are the waits of this apply alone. */
 export async function apply(
   target: FakeRegistry,
   planned: Planned,
   options: {concurrency?: number; timeoutMs?: number} = {},
-): Promise<ApplyResult & {events: RequestEvent[]}> {
-  const {client, events} = await clientFor(target, planned, options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {})
-  const result = await applyPlan(planned.plan, client, options.concurrency !== undefined ? {concurrency: options.concurrency} : {})
-  return {...result, events}
+): Promise<ApplyResult & {events: RequestEvent[]; pace: TestPace}> {
+  const pace = testPace()
+  const {client, events} = await clientFor(target, planned, {pace, ...(options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {})})
+  const result = await applyPlan(planned.plan, client, {pace, ...(options.concurrency !== undefined ? {concurrency: options.concurrency} : {})})
+  return {...result, events, pace}
 }
 
 /** The repository and tag of a plan entry's target, as the target registry names them. */

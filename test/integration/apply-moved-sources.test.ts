@@ -12,6 +12,7 @@ import {runPlan} from '../../src/plan/run.ts'
 import {runSync} from '../../src/sync/run.ts'
 import type {FakeRegistry} from '../support/fake-registry/index.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
+import {testPace} from '../support/pace.ts'
 import {assertTagsComplete, cleanUpAfterEach, fake, headTag, kinds, type Planned, targetOf, workdir} from './apply-helpers.ts'
 import {runCli} from './scenario.ts'
 
@@ -31,7 +32,7 @@ async function planWith(source: FakeRegistry, target: FakeRegistry, entries: str
   const dir = await workdir()
   const definitionPath = join(dir, 'images.yaml')
   await writeFile(definitionPath, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${entries.replaceAll('SOURCE', source.host)}`)
-  const registryOptions = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}}
+  const registryOptions = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()}
   const planPath = join(dir, 'out.plan.json')
   const outcome = await runPlan({definitionPath, outputPath: planPath, registry: registryOptions, tool: {name: 'image-syncer', version: 'test'}})
   if (outcome.kind !== 'planned') throw new Error(`plan failed: ${JSON.stringify(outcome.failures)}`)
@@ -175,7 +176,7 @@ describe('what the look costs', () => {
     const outcome = await runSync({
       definitionPath,
       dryRun: false,
-      registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}},
+      registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()},
       tool: {name: 'image-syncer', version: 'test'},
     })
     expect(outcome.kind === 'planned' && outcome.apply.kind === 'applied' ? kinds(outcome.apply.result) : []).toEqual(['copied'])

@@ -202,7 +202,7 @@ describe('apply never overwrites and copies exactly what was planned', () => {
     expect(error.message).toContain(theirs.digest)
 
     const {client} = await clientFor(target, planned)
-    await expect(applyPlan(planned.plan, client)).rejects.toBeInstanceOf(PlanConflictError)
+    await expect(applyPlan(planned.plan, client, {pace: planned.registryOptions.pace})).rejects.toBeInstanceOf(PlanConflictError)
     expect(writes(target)).toEqual([])
     expect(target.storage.repository(mirrorRepo(source, 'acme/ok'))).toBeUndefined()
     expect(await headTag(target, mirrorRepo(source, 'acme/clash'), '1')).toEqual({status: 200, digest: theirs.digest})
@@ -253,7 +253,7 @@ describe('apply never overwrites and copies exactly what was planned', () => {
     source.clearLog()
 
     const {client} = await clientFor(target, planned)
-    const result = await applyPlan(planned.plan, client, {movedSources: 'allow'})
+    const result = await applyPlan(planned.plan, client, {movedSources: 'allow', pace: planned.registryOptions.pace})
     expect(kinds(result)).toEqual(['copied'])
     const {repository, tag} = targetOf(entry)
     expect(await headTag(target, repository, tag)).toEqual({status: 200, digest: entry.sourceDigest})
@@ -267,7 +267,7 @@ describe('apply never overwrites and copies exactly what was planned', () => {
 describe('a plan made a moment ago (sync)', () => {
   async function justMade(target: FakeRegistry, planned: Awaited<ReturnType<typeof planFor>>) {
     const {client} = await clientFor(target, planned)
-    return applyPlan(planned.plan, client, {planAge: 'just-made'})
+    return applyPlan(planned.plan, client, {planAge: 'just-made', pace: planned.registryOptions.pace})
   }
   const tagHeads = (registry: FakeRegistry, repository: string, tag: string) => registry.count('HEAD', `/v2/${repository}/manifests/${tag}`)
 

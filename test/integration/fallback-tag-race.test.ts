@@ -29,6 +29,7 @@ import {slowManifestPut} from '../support/fake-registry/index.ts'
 import {getManifest, makeImage} from '../support/images.ts'
 import {makeReferrer, storeArtifact, storeImage} from '../support/layout.ts'
 import {assertTagsComplete, cleanUpAfterEach, fake, workdir} from './apply-helpers.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(60_000)
 cleanUpAfterEach()
@@ -43,7 +44,7 @@ const REFERRER_PUTS_MS = [1_000, 3_000]
 describe('an image mirrored with its own referrers fallback tag', () => {
   test("the referrer is PUT once, before the fallback index and the image's fallback entry that list it", async () => {
     const dir = await workdir()
-    const layout = await openLayout(join(dir, 'layouts/acme/app'), {create: true})
+    const layout = await openLayout(join(dir, 'layouts/acme/app'), {create: true, pace: testPace()})
     const image = makeImage({flavor: 'oci', seed: 'fallback-race'})
     await storeImage(layout, image, 'v1')
     const referrer = makeReferrer(image, 'sbom')
@@ -69,7 +70,7 @@ describe('an image mirrored with its own referrers fallback tag', () => {
     const target = await fake()
     const definitionPath = join(dir, 'images.yaml')
     await writeFile(definitionPath, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "acme/app:v1"\n- source: "acme/app:${tag}"\n`)
-    const registryOptions = {insecureRegistries: [], mirrors: {'docker.io': `oci:${join(dir, 'layouts')}/`}, env: {DOCKER_CONFIG: dir}}
+    const registryOptions = {insecureRegistries: [], mirrors: {'docker.io': `oci:${join(dir, 'layouts')}/`}, env: {DOCKER_CONFIG: dir}, pace: testPace()}
     const planPath = join(dir, 'out.plan.json')
     const outcome = await runPlan({definitionPath, outputPath: planPath, registry: registryOptions, tool: {name: 'image-syncer', version: 'test'}})
     if (outcome.kind !== 'planned') throw new Error(`plan failed: ${JSON.stringify(outcome.failures)}`)
@@ -78,7 +79,7 @@ describe('an image mirrored with its own referrers fallback tag', () => {
 
     // As `apply` connects: the layout mirror is a source store, the fake registry the target.
     const stores = await connectStores({...registryOptions, targetRepoPrefix: outcome.plan.targetRepoPrefix}, 'test')
-    const result = await applyPlan(outcome.plan, stores)
+    const result = await applyPlan(outcome.plan, stores, {pace: registryOptions.pace})
 
     const failures = result.entries.filter((e) => e.result.kind === 'failed')
     expect(failures.map((e) => e.result)).toEqual([])

@@ -13,6 +13,7 @@ import {RegistryClient} from '../../src/registry/client.ts'
 import {Transport} from '../../src/transport/transport.ts'
 import {type FakeRegistry, ignoreRanges, refuseLargeBody, resetConnection, resetMidChunk} from '../support/fake-registry/index.ts'
 import {type Blob, makeImage, pushImage} from '../support/images.ts'
+import {testPace} from '../support/pace.ts'
 import {assertTagsComplete, cleanUpAfterEach, fake, kinds, planFor, targetOf} from './apply-helpers.ts'
 
 setDefaultTimeout(20_000)
@@ -21,9 +22,12 @@ cleanUpAfterEach()
 const LAYER_SIZE = 512 * 1024
 const CHUNK = 64 * 1024
 
-/** A client as `apply` builds it, with millisecond backoff so that recoveries take no wall time. */
+/** Three attempts per request, on a pace that waits for nothing: recoveries take no wall time. */
+const pace = testPace({retry: {maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5}})
+
+/** A client as `apply` builds it. */
 function client(chunkSize?: number): RegistryClient {
-  const transport = new Transport({credentials: async () => ANONYMOUS, retry: {maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5}})
+  const transport = new Transport({credentials: async () => ANONYMOUS, pace})
   return new RegistryClient(transport, (registry) => ({registry, baseUrl: `http://${registry}`, scheme: 'fixed'}), chunkSize !== undefined ? {chunkSize} : {})
 }
 
@@ -56,7 +60,7 @@ describe('a blob GET reset mid-body', () => {
   test('resumes with Range from the bytes already read: the source is not read from 0 again', async () => {
     const {source, target, planned, layer, repository, layerPath} = await seeded()
     source.addFault(resetConnection({method: 'GET', path: layerPath}, Math.floor(LAYER_SIZE * 0.7)))
-    const result = await applyPlan(planned.plan, client())
+    const result = await applyPlan(planned.plan, client(), {pace})
 
     expect(kinds(result)).toEqual(['copied'])
     const gets = source.requests.filter((r) => r.method === 'GET' && r.path === layerPath)
@@ -78,7 +82,7 @@ describe('a blob GET reset mid-body', () => {
     const {source, target, planned, layer, repository, layerPath} = await seeded()
     source.addFault(resetConnection({method: 'GET', path: layerPath}, Math.floor(LAYER_SIZE * 0.7)))
     source.addFault(ignoreRanges({path: layerPath}))
-    const result = await applyPlan(planned.plan, client())
+    const result = await applyPlan(planned.plan, client(), {pace})
 
     expect(kinds(result)).toEqual(['copied'])
     const gets = source.requests.filter((r) => r.method === 'GET' && r.path === layerPath)
@@ -97,7 +101,7 @@ describe('chunked uploads', () => {
     const {target, planned, layer, repository} = await seeded()
     target.addFault(refuseLargeBody(LAYER_SIZE / 2))
     const shared = client()
-    const result = await applyPlan(planned.plan, shared)
+    const result = await applyPlan(planned.plan, shared, {pace})
 
     expect(kinds(result)).toEqual(['copied'])
     const puts = uploadsOf(target, 'PUT')
@@ -119,7 +123,7 @@ describe('chunked uploads', () => {
 
   test('--chunk-size: PATCHes with consecutive Content-Ranges, then a PUT ?digest= without a body', async () => {
     const {target, planned, layer, repository} = await seeded()
-    const result = await applyPlan(planned.plan, client(CHUNK))
+    const result = await applyPlan(planned.plan, client(CHUNK), {pace})
 
     expect(kinds(result)).toEqual(['copied'])
     const layerSession = uploadsOf(target, 'PATCH').filter((r) => r.contentRange?.startsWith(`${CHUNK}-`))[0]!.path
@@ -133,7 +137,7 @@ describe('chunked uploads', () => {
   test('a chunk cut off half-way: the client asks the session where it stands and sends the rest of that chunk', async () => {
     const {target, planned, layer, repository} = await seeded()
     target.addFault(resetMidChunk({when: (ctx) => ctx.request.headers.get('content-range') === `${CHUNK}-${2 * CHUNK - 1}`}))
-    const result = await applyPlan(planned.plan, client(CHUNK))
+    const result = await applyPlan(planned.plan, client(CHUNK), {pace})
 
     expect(kinds(result)).toEqual(['copied'])
     const cut = target.requests.findIndex((r) => r.faults.includes('reset mid-chunk'))
@@ -155,7 +159,7 @@ describe('chunked uploads', () => {
         times: Infinity,
       }),
     )
-    const failed = await applyPlan(planned.plan, client(CHUNK), {})
+    const failed = await applyPlan(planned.plan, client(CHUNK), {pace})
 
     expect(kinds(failed)).toEqual(['failed'])
     // Each of the engine's 3 attempts: its first cut, then 5 recoveries (status, rest of the chunk), all cut again.
@@ -167,7 +171,7 @@ describe('chunked uploads', () => {
     expect(await assertTagsComplete(target)).toBe(0)
 
     target.clearFaults()
-    expect(kinds(await applyPlan(planned.plan, client(CHUNK)))).toEqual(['copied'])
+    expect(kinds(await applyPlan(planned.plan, client(CHUNK), {pace}))).toEqual(['copied'])
     await expectIntact(target, repository, layer)
   })
 })
@@ -175,7 +179,7 @@ describe('chunked uploads', () => {
 test('chunks refused with 413 too: the entry fails and says to use a smaller --chunk-size', async () => {
   const {target, planned, layer, repository} = await seeded()
   target.addFault(refuseLargeBody(CHUNK / 2, {method: ['PUT', 'PATCH']}))
-  const result = await applyPlan(planned.plan, client(CHUNK))
+  const result = await applyPlan(planned.plan, client(CHUNK), {pace})
 
   expect(kinds(result)).toEqual(['failed'])
   const outcome = result.entries[0]!.result

@@ -16,6 +16,7 @@ import {openLayout} from '../../src/registry/layout/layout.ts'
 import {rejectedWith} from '../support/errors.ts'
 import {makeImage} from '../support/images.ts'
 import {storeImage, tempDir} from '../support/layout.ts'
+import {testPace} from '../support/pace.ts'
 
 const TAGGER = join(import.meta.dir, '..', 'support', 'layout-tagger.ts')
 const cleanups: (() => Promise<void>)[] = []
@@ -39,7 +40,7 @@ describe('two processes writing one layout', () => {
       procs.map(async (p) => ({code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text()})),
     )
     for (const r of results) expect(r).toMatchObject({code: 0, out: 'done 50\n'})
-    const layout = await openLayout(dir, {create: false})
+    const layout = await openLayout(dir, {create: false, pace: testPace()})
     const want = ['a', 'b'].flatMap((prefix) => Array.from({length: 50}, (_, i) => `${prefix}-${i}`)).sort()
     expect(await layout.listTags()).toStrictEqual(want)
     // No temporary or lock file is left behind.
@@ -51,7 +52,7 @@ describe('two processes writing one layout', () => {
 describe('index.json.lock', () => {
   test('a lock left by a process that no longer exists is broken', async () => {
     const dir = await freshDir()
-    const layout = await openLayout(dir, {create: true})
+    const layout = await openLayout(dir, {create: true, pace: testPace()})
     const dead = Bun.spawn(['true'])
     await dead.exited
     await writeFile(join(dir, 'index.json.lock'), JSON.stringify({pid: dead.pid, host: hostname(), nonce: 'gone', since: new Date().toISOString()}))
@@ -62,15 +63,20 @@ describe('index.json.lock', () => {
 
   test('a lock held by a live process is waited for, then reported with the file to remove', async () => {
     const dir = await freshDir()
-    const layout = await openLayout(dir, {create: true})
+    const layout = await openLayout(dir, {create: true, pace: testPace()})
     const lock = join(dir, 'index.json.lock')
     await writeFile(lock, JSON.stringify({pid: process.pid, host: hostname(), nonce: 'someone-else', since: '2026-01-01T00:00:00Z'}))
-    const started = Date.now()
+    // A clock that moves by the pauses: the 300 ms are waited out on it, at once.
+    const pace = testPace({clock: 'paced'})
+    const started = pace.now()
     const err = await rejectedWith(
       LayoutError,
-      updateIndex(layout.root, () => ({next: null, result: null}), {waitMs: 300}),
+      updateIndex(layout.root, () => ({next: null, result: null}), {pace, waitMs: 300}),
     )
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300)
+    expect(pace.now() - started).toBeGreaterThanOrEqual(300)
+    // Backoff from 2 ms up to 100 ms: many short pauses, none longer than the policy allows.
+    expect(pace.sleeps.length).toBeGreaterThan(3)
+    expect(Math.max(...pace.sleeps)).toBeLessThanOrEqual(100)
     expect(err.code).toBe('LOCK_TIMEOUT')
     expect(err.message).toContain(lock)
     expect(err.message).toContain(`pid ${process.pid}`)
@@ -80,13 +86,13 @@ describe('index.json.lock', () => {
 
   test('a lock on another host is never broken by us', async () => {
     const dir = await freshDir()
-    const layout = await openLayout(dir, {create: true})
+    const layout = await openLayout(dir, {create: true, pace: testPace()})
     await writeFile(join(dir, 'index.json.lock'), JSON.stringify({pid: 1, host: `not-${hostname()}`, nonce: 'remote', since: '2026-01-01T00:00:00Z'}))
     expect(
       (
         await rejectedWith(
           LayoutError,
-          updateIndex(layout.root, () => ({next: null, result: null}), {waitMs: 100}),
+          updateIndex(layout.root, () => ({next: null, result: null}), {pace: testPace({clock: 'paced'}), waitMs: 100}),
         )
       ).code,
     ).toBe('LOCK_TIMEOUT')
@@ -94,15 +100,19 @@ describe('index.json.lock', () => {
 
   test('a writer whose lock was broken under it does not commit, and starts over', async () => {
     const dir = await freshDir()
-    const layout = await openLayout(dir, {create: true})
+    const layout = await openLayout(dir, {create: true, pace: testPace()})
     const lock = join(dir, 'index.json.lock')
     let rounds = 0
-    const result = await updateIndex(layout.root, (index) => {
-      rounds++
-      // The first round finds its lock replaced by another (dead) writer's, as after a concurrent stale break.
-      if (rounds === 1) writeFileSync(lock, JSON.stringify({pid: 2 ** 22 + 1, host: hostname(), nonce: 'usurper', since: ''}))
-      return {next: {...index, annotations: {round: String(rounds)}}, result: rounds}
-    })
+    const result = await updateIndex(
+      layout.root,
+      (index) => {
+        rounds++
+        // The first round finds its lock replaced by another (dead) writer's, as after a concurrent stale break.
+        if (rounds === 1) writeFileSync(lock, JSON.stringify({pid: 2 ** 22 + 1, host: hostname(), nonce: 'usurper', since: ''}))
+        return {next: {...index, annotations: {round: String(rounds)}}, result: rounds}
+      },
+      {pace: testPace()},
+    )
     expect(result).toBe(2)
     expect(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')).annotations).toStrictEqual({round: '2'})
     expect(await Bun.file(lock).exists()).toBe(false)

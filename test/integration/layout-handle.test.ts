@@ -15,6 +15,7 @@ import {rejectedWith} from '../support/errors.ts'
 import {makeImage} from '../support/images.ts'
 import {streamOf, tempDir} from '../support/layout.ts'
 import {bundleReferrer, SIGNATURE_KEY, SIMPLE_SIGNING} from './signature-fixtures.ts'
+import {testPace} from '../support/pace.ts'
 
 const cleanups: (() => Promise<void>)[] = []
 afterAll(async () => {
@@ -25,7 +26,7 @@ afterAll(async () => {
 async function target() {
   const {dir, cleanup} = await tempDir('handle')
   cleanups.push(cleanup)
-  const repo = new LayoutRepository(join(dir, 'acme/app'), 'target')
+  const repo = new LayoutRepository(join(dir, 'acme/app'), 'target', {pace: testPace()})
   const image = makeImage({flavor: 'oci'})
   for (const blob of [image.config, ...image.layers]) await repo.putBlob({digest: blob.digest, size: blob.bytes.length, open: async () => streamOf(blob.bytes)})
   await repo.putManifest(image.digest, image)
@@ -95,21 +96,21 @@ describe('a layout as a repository handle', () => {
   test('a source that is not a layout is reported with its path, and nothing is created', async () => {
     const {dir, cleanup} = await tempDir('handle')
     cleanups.push(cleanup)
-    const repo = new LayoutRepository(join(dir, 'missing'), 'source')
+    const repo = new LayoutRepository(join(dir, 'missing'), 'source', {pace: testPace()})
     await expect(repo.headManifest('1.0')).rejects.toThrow(`${join(dir, 'missing')} does not exist, so it is not an OCI image layout`)
     expect(await Bun.file(join(dir, 'missing')).exists()).toBe(false)
   })
 
   test('a blob another layout holds is linked, not copied: one file on disk, read and hashed first', async () => {
     const {repo: first, image} = await target()
-    const second = new LayoutRepository(join(first.name, '..', 'other'), 'target')
+    const second = new LayoutRepository(join(first.name, '..', 'other'), 'target', {pace: testPace()})
     const layer = image.layers[0]!
     const source = {digest: layer.digest, size: layer.bytes.length, open: async () => streamOf(layer.bytes)}
     expect(await second.putBlob(source, {mountFrom: first})).toBe('mounted')
     const blobFile = (root: string) => join(root, 'blobs/sha256', layer.digest.split(':')[1]!)
     expect((await stat(blobFile(second.name))).ino).toBe((await stat(blobFile(first.name))).ino)
 
-    const third = new LayoutRepository(join(first.name, '..', 'third'), 'target')
+    const third = new LayoutRepository(join(first.name, '..', 'third'), 'target', {pace: testPace()})
     await writeFile(blobFile(first.name), new Uint8Array(layer.bytes.length))
     await expect(
       third.putBlob({...image.layers[1]!, size: image.layers[1]!.bytes.length, open: async () => streamOf(image.layers[1]!.bytes)}, {mountFrom: first}),

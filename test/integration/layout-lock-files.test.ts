@@ -14,6 +14,7 @@ import {updateIndex} from '../../src/registry/layout/index-file.ts'
 import {openLayout} from '../../src/registry/layout/layout.ts'
 import {rejectedWith} from '../support/errors.ts'
 import {tempDir} from '../support/layout.ts'
+import {testPace} from '../support/pace.ts'
 
 const BOUND_MS = 3_000
 const cleanups: (() => Promise<void>)[] = []
@@ -24,12 +25,12 @@ afterAll(async () => {
 async function layoutWithLock(): Promise<{root: string; lock: string; dir: string}> {
   const {dir, cleanup} = await tempDir('lock-files')
   cleanups.push(cleanup)
-  const layout = await openLayout(join(dir, 'repo'), {create: true})
+  const layout = await openLayout(join(dir, 'repo'), {create: true, pace: testPace()})
   return {root: layout.root, lock: join(layout.root, 'index.json.lock'), dir}
 }
 
-/** A write of index.json, waiting at most 300 ms for a live lock. */
-const write = (root: string) => updateIndex(root, () => ({next: null, result: null}), {waitMs: 300})
+/** A write of index.json, waiting at most 300 ms for a live lock (on the wall clock, pauses not waited). */
+const write = (root: string) => updateIndex(root, () => ({next: null, result: null}), {pace: testPace(), waitMs: 300})
 
 /** The lock of a process that no longer exists on this host: a reader that follows the file breaks it. */
 async function deadOwner(): Promise<string> {

@@ -15,6 +15,7 @@ import {openLayout} from '../../src/registry/layout/layout.ts'
 import {rejectedWith} from '../support/errors.ts'
 import {makeImage} from '../support/images.ts'
 import {readAll, storeImage, tempDir} from '../support/layout.ts'
+import {testPace} from '../support/pace.ts'
 
 const SPARSE_BYTES = 8 * 1024 ** 3
 const BOUND_MS = 5_000
@@ -28,13 +29,13 @@ afterAll(async () => {
 async function sparseLayer() {
   const {dir, cleanup} = await tempDir('oversized')
   cleanups.push(cleanup)
-  const layout = await openLayout(join(dir, 'repo'), {create: true})
+  const layout = await openLayout(join(dir, 'repo'), {create: true, pace: testPace()})
   const image = makeImage({flavor: 'oci', layers: 1, layerSize: 4096})
   await storeImage(layout, image, 'v1')
   const layer = image.layers[0]!
   const path = blobPath(layout.root, layer.digest)
   await truncate(path, SPARSE_BYTES)
-  return {repo: new LayoutRepository(layout.root, 'source'), image, layer, path}
+  return {repo: new LayoutRepository(layout.root, 'source', {pace: testPace()}), image, layer, path}
 }
 
 describe('a layout blob larger than its descriptor', () => {
@@ -53,7 +54,7 @@ describe('a layout blob larger than its descriptor', () => {
     'stops the check apply makes of a layout source before writing anything',
     async () => {
       const {repo, image} = await sparseLayer()
-      const err = await rejectedWith(LayoutError, new CopyEngine({transfers: 2}).verifySource(repo, await repo.getManifest('v1')))
+      const err = await rejectedWith(LayoutError, new CopyEngine({transfers: 2, pace: testPace()}).verifySource(repo, await repo.getManifest('v1')))
       expect(err.code).toBe('SIZE_MISMATCH')
       expect(err.message).toContain(image.layers[0]!.digest.slice('sha256:'.length))
     },
@@ -65,11 +66,11 @@ describe('a layout blob larger than its descriptor', () => {
     async () => {
       const {dir, cleanup} = await tempDir('oversized')
       cleanups.push(cleanup)
-      const layout = await openLayout(join(dir, 'repo'), {create: true})
+      const layout = await openLayout(join(dir, 'repo'), {create: true, pace: testPace()})
       const image = makeImage({flavor: 'oci', layers: 1, layerSize: 1024 * 1024})
       await storeImage(layout, image, 'v1')
       const layer = image.layers[0]!
-      const stream = await new LayoutRepository(layout.root, 'source').getBlob(layer.digest, {size: layer.bytes.length})
+      const stream = await new LayoutRepository(layout.root, 'source', {pace: testPace()}).getBlob(layer.digest, {size: layer.bytes.length})
       // Grown after the open: the bytes past the declared size are never read, so the blob still verifies.
       await appendFile(blobPath(layout.root, layer.digest), new Uint8Array(SPARSE_BYTES / 1024))
       expect(await readAll(stream)).toStrictEqual(layer.bytes)

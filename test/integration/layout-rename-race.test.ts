@@ -13,6 +13,7 @@ import {sizeInside} from '../../src/registry/layout/files.ts'
 import {indexPath} from '../../src/registry/layout/index-file.ts'
 import {openLayout} from '../../src/registry/layout/layout.ts'
 import {tempDir} from '../support/layout.ts'
+import {testPace} from '../support/pace.ts'
 
 const WRITERS = 4
 const READERS = 2
@@ -29,7 +30,7 @@ describe('a layout read while other writers rename over its files', () => {
   test('index.json is never seen as absent, and its size is always there', async () => {
     const {dir, cleanup} = await tempDir('rename-race')
     cleanups.push(cleanup)
-    const layout = await openLayout(join(dir, 'repo'), {create: true})
+    const layout = await openLayout(join(dir, 'repo'), {create: true, pace: testPace()})
     const path = indexPath(layout.root)
     const bytes = new TextEncoder().encode(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: []}))
     const deadline = Date.now() + MAX_MS

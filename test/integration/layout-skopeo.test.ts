@@ -17,6 +17,7 @@ import {headManifest, makeImage, makeIndex, pushImage, pushIndex} from '../suppo
 import {makeReferrer, readAll, storeArtifact, storeImage, storeIndex, tempDir} from '../support/layout.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
 import {skopeo, skopeoBinary} from '../support/skopeo.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(60_000)
 
@@ -42,7 +43,7 @@ afterAll(async () => {
 describe('a layout written by image-syncer', () => {
   test('skopeo inspects it byte for byte and copies it into a registry with the digests unchanged', async () => {
     const path = join(dir, 'ours')
-    const layout = await openLayout(path, {create: true})
+    const layout = await openLayout(path, {create: true, pace: testPace()})
     const image = makeGzipImage(crypto.randomUUID())
     const index = makeGzipIndex(crypto.randomUUID(), PLATFORMS)
     await storeImage(layout, image, 'img')
@@ -75,7 +76,7 @@ describe('a layout written by skopeo', () => {
       await skopeo(['copy', '--all', `docker://${registry.host}/conformance/theirs:${tag}`, `oci:${path}:${tag}`, '--src-tls-verify=false', '--src-no-creds'])
     }
 
-    const layout = await openLayout(path, {create: false})
+    const layout = await openLayout(path, {create: false, pace: testPace()})
     expect(await layout.listTags()).toStrictEqual(['img', 'multi'])
     expect((await layout.getManifest('img')).bytes).toStrictEqual(image.bytes)
     const got = await layout.getManifest('multi')
@@ -101,7 +102,7 @@ describe('Docker media types in a layout', () => {
   test('a Docker schema 2 image and list are read by image-syncer but not found by skopeo 1.9 (the README says so)', async () => {
     const version = new TextDecoder().decode(await skopeo(['--version'])).trim()
     const path = join(dir, 'docker-typed')
-    const layout = await openLayout(path, {create: true})
+    const layout = await openLayout(path, {create: true, pace: testPace()})
     const image = makeImage({flavor: 'docker'})
     const list = makeIndex({flavor: 'docker', platforms: PLATFORMS})
     await storeImage(layout, image, 'docker-img')

@@ -11,6 +11,7 @@ import {openLayout} from '../../src/registry/layout/layout.ts'
 import {type Image, makeImage, pushImage} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
 import {runCli} from './scenario.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(120_000)
 
@@ -58,7 +59,7 @@ describe('two apply processes writing one layout tree', () => {
       expect(JSON.parse(run.stdout).entries.every((e: {result: {kind: string}}) => e.result.kind === 'copied')).toBe(true)
     }
     for (const repo of REPOSITORIES) {
-      const layout = await openLayout(join(dir, 'tree', repo), {create: false})
+      const layout = await openLayout(join(dir, 'tree', repo), {create: false, pace: testPace()})
       expect(await layout.listTags()).toStrictEqual([...TAGS.a, ...TAGS.b].sort())
       for (const tag of [...TAGS.a, ...TAGS.b]) expect((await layout.headManifest(tag))?.digest).toBe(images.get(`${repo}:${tag}`)!.digest)
     }

@@ -16,6 +16,7 @@ import {rejectedWith} from '../support/errors.ts'
 import {emptyPlan} from '../support/plans.ts'
 import {makeImage} from '../support/images.ts'
 import {storeImage, streamOf, tempDir} from '../support/layout.ts'
+import {testPace} from '../support/pace.ts'
 
 const cleanups: (() => Promise<void>)[] = []
 afterAll(async () => {
@@ -30,7 +31,10 @@ async function scratch(): Promise<string> {
 
 /** The stores of a run with `oci:TARGET/` as target prefix and quay.io served from `oci:SOURCE/`. */
 function stores(target: string, source: string) {
-  return connectStores({targetRepoPrefix: `oci:${target}/`, mirrors: {'quay.io': `oci:${source}/`}, insecureRegistries: [], env: {}, certsDirs: []}, 'test')
+  return connectStores(
+    {targetRepoPrefix: `oci:${target}/`, mirrors: {'quay.io': `oci:${source}/`}, insecureRegistries: [], env: {}, certsDirs: [], pace: testPace()},
+    'test',
+  )
 }
 
 describe('a layout tree is bounded by its named directory', () => {
@@ -52,7 +56,7 @@ describe('a layout tree is bounded by its named directory', () => {
 
   test('a source registry directory symlinked out of the tree is not read', async () => {
     const dir = await scratch()
-    const elsewhere = await openLayout(join(dir, 'elsewhere', 'acme', 'app'), {create: true})
+    const elsewhere = await openLayout(join(dir, 'elsewhere', 'acme', 'app'), {create: true, pace: testPace()})
     await storeImage(elsewhere, makeImage({flavor: 'oci'}), 'v1')
     await mkdir(join(dir, 'in'))
     await symlink(join(dir, 'elsewhere'), join(dir, 'in', 'quay.io'))
@@ -62,7 +66,7 @@ describe('a layout tree is bounded by its named directory', () => {
 
   test('a symlink that stays inside the tree is followed', async () => {
     const dir = await scratch()
-    const real = await openLayout(join(dir, 'in', 'real', 'acme', 'app'), {create: true})
+    const real = await openLayout(join(dir, 'in', 'real', 'acme', 'app'), {create: true, pace: testPace()})
     const image = makeImage({flavor: 'oci'})
     await storeImage(real, image, 'v1')
     await symlink(join(dir, 'in', 'real'), join(dir, 'in', 'quay.io'))

@@ -14,6 +14,7 @@ import {openLayout, type OciLayout} from '../../src/registry/layout/layout.ts'
 import {rejectedWith} from '../support/errors.ts'
 import {makeImage, makeIndex} from '../support/images.ts'
 import {makeReferrer, readAll, storeArtifact, storeImage, storeIndex, streamOf, tempDir} from '../support/layout.ts'
+import {testPace} from '../support/pace.ts'
 
 const cleanups: (() => Promise<void>)[] = []
 afterAll(async () => {
@@ -23,7 +24,7 @@ afterAll(async () => {
 async function fresh(): Promise<{dir: string; layout: OciLayout}> {
   const {dir, cleanup} = await tempDir()
   cleanups.push(cleanup)
-  return {dir, layout: await openLayout(join(dir, 'repo'), {create: true})}
+  return {dir, layout: await openLayout(join(dir, 'repo'), {create: true, pace: testPace()})}
 }
 
 /** The error's message is one sentence naming `path`. */
@@ -57,7 +58,7 @@ describe('creating and round-tripping a layout', () => {
     expect(await storeArtifact(layout, referrer)).toStrictEqual({kind: 'stored'})
 
     // A second handle on the same directory sees everything (nothing lives only in memory).
-    const reopened = await openLayout(layout.root, {create: false})
+    const reopened = await openLayout(layout.root, {create: false, pace: testPace()})
     expect(await reopened.listTags()).toStrictEqual(['multi', 'v1'])
     expect(await reopened.headManifest('v1')).toStrictEqual({digest: image.digest, mediaType: MediaType.OciManifest, size: image.bytes.length})
     const got = await reopened.getManifest('multi')
@@ -170,7 +171,7 @@ describe('refused writes leave nothing behind', () => {
 describe('bad layouts: one sentence naming the path', () => {
   test('a directory that does not exist (not creating)', async () => {
     const {dir} = await fresh()
-    const err = await rejectedWith(LayoutError, openLayout(join(dir, 'nope'), {create: false}))
+    const err = await rejectedWith(LayoutError, openLayout(join(dir, 'nope'), {create: false, pace: testPace()}))
     expect(err.code).toBe('NOT_A_LAYOUT')
     expect(categoryOf(err)).toBe('input')
     expectNames(err, join(dir, 'nope'))
@@ -179,7 +180,7 @@ describe('bad layouts: one sentence naming the path', () => {
   test('no oci-layout file', async () => {
     const {dir} = await fresh()
     await mkdir(join(dir, 'plain'))
-    const err = await rejectedWith(LayoutError, openLayout(join(dir, 'plain'), {create: false}))
+    const err = await rejectedWith(LayoutError, openLayout(join(dir, 'plain'), {create: false, pace: testPace()}))
     expect(err.code).toBe('NOT_A_LAYOUT')
     expectNames(err, join(dir, 'plain', 'oci-layout'))
   })
@@ -188,7 +189,7 @@ describe('bad layouts: one sentence naming the path', () => {
     const {dir} = await fresh()
     await mkdir(join(dir, 'foreign'))
     await writeFile(join(dir, 'foreign', 'index.json'), '{}')
-    const err = await rejectedWith(LayoutError, openLayout(join(dir, 'foreign'), {create: true}))
+    const err = await rejectedWith(LayoutError, openLayout(join(dir, 'foreign'), {create: true, pace: testPace()}))
     expect(err.code).toBe('NOT_A_LAYOUT')
     expectNames(err, join(dir, 'foreign'))
   })
@@ -196,7 +197,7 @@ describe('bad layouts: one sentence naming the path', () => {
   test('a wrong imageLayoutVersion', async () => {
     const {layout} = await fresh()
     await writeFile(join(layout.root, 'oci-layout'), '{"imageLayoutVersion":"2.0.0"}')
-    const err = await rejectedWith(LayoutError, openLayout(layout.root, {create: false}))
+    const err = await rejectedWith(LayoutError, openLayout(layout.root, {create: false, pace: testPace()}))
     expect(err.code).toBe('UNSUPPORTED_LAYOUT_VERSION')
     expect(err.message).toContain('"2.0.0"')
     expectNames(err, join(layout.root, 'oci-layout'))
@@ -211,7 +212,7 @@ describe('bad layouts: one sentence naming the path', () => {
       JSON.stringify({schemaVersion: 2, manifests: [{mediaType: MediaType.OciManifest, digest: 'sha256:../../etc/passwd', size: 1}]}),
     ]) {
       await writeFile(path, text)
-      const err = await rejectedWith(LayoutError, openLayout(layout.root, {create: false}))
+      const err = await rejectedWith(LayoutError, openLayout(layout.root, {create: false, pace: testPace()}))
       expect(err.code).toBe('INVALID_INDEX')
       expect(categoryOf(err)).toBe('content')
       expectNames(err, path)
@@ -225,9 +226,21 @@ describe('bad layouts: one sentence naming the path', () => {
     await Bun.file(blobPath(layout.root, image.digest)).delete()
     const err = await rejectedWith(LayoutError, layout.getManifest('v1'))
     expect(err.code).toBe('BLOB_MISSING')
+    expect(categoryOf(err)).toBe('content')
     expectNames(err, blobPath(layout.root, image.digest))
     // Listing referrers reads every listed manifest, so it fails the same way rather than hide the damage.
     expect((await rejectedWith(LayoutError, layout.listReferrers(image.digest))).code).toBe('BLOB_MISSING')
+  })
+
+  test('a manifest or blob the layout does not have is absent (not-found, as a registry 404), named by path', async () => {
+    const {layout} = await fresh()
+    const image = makeImage({flavor: 'oci'})
+    await storeImage(layout, image, 'v1')
+    const manifest = await rejectedWith(LayoutError, layout.getManifest('v2'))
+    expect([manifest.code, categoryOf(manifest), manifest.message]).toStrictEqual(['MANIFEST_UNKNOWN', 'not-found', `${layout.root} has no manifest v2`])
+    const other = makeImage({flavor: 'oci'}).layers[0]!.digest
+    const blob = await rejectedWith(LayoutError, layout.getBlob(other))
+    expect([blob.code, categoryOf(blob), blob.message]).toStrictEqual(['BLOB_UNKNOWN', 'not-found', `${blobPath(layout.root, other)} is missing`])
   })
 
   test('a manifest blob with wrong bytes, and a layer with wrong bytes (the stream errors, it does not end)', async () => {
@@ -305,7 +318,7 @@ describe('bad layouts: one sentence naming the path', () => {
     await writeFile(join(dir, 'elsewhere.json'), JSON.stringify({schemaVersion: 2, manifests: []}))
     await Bun.file(join(layout.root, 'index.json')).delete()
     await symlink(join(dir, 'elsewhere.json'), join(layout.root, 'index.json'))
-    const err = await rejectedWith(LayoutError, openLayout(layout.root, {create: false}))
+    const err = await rejectedWith(LayoutError, openLayout(layout.root, {create: false, pace: testPace()}))
     expect(err.code).toBe('OUTSIDE_LAYOUT')
     expectNames(err, join(layout.root, 'index.json'))
   })

@@ -18,6 +18,7 @@ import {
   startFakeRegistry,
   tooManyRequests,
 } from '../support/fake-registry/index.ts'
+import {testPace} from '../support/pace.ts'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 import {type Blob, makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
@@ -48,10 +49,12 @@ async function plan(source: FakeRegistry, target: FakeRegistry, sources: string[
   const definitionPath = join(dir, 'images.yaml')
   await writeFile(definitionPath, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${sources.map((s) => `- source: "${source.host}/${s}"`).join('\n')}\n`)
   await writeFile(join(dir, 'config.json'), JSON.stringify(extra.dockerConfig ?? {}))
+  const pace = testPace()
   const request: PlanRequest = {
     definitionPath,
     outputPath: join(dir, 'out.plan.json'),
     registry: {
+      pace,
       insecureRegistries: [],
       mirrors: {},
       env: {DOCKER_CONFIG: dir, PATH: process.env.PATH},
@@ -60,7 +63,7 @@ async function plan(source: FakeRegistry, target: FakeRegistry, sources: string[
     tool: {name: 'image-syncer', version: 'test'},
   }
   const outcome = await runPlan(request)
-  return {outcome, written: existsSync(request.outputPath)}
+  return {outcome, written: existsSync(request.outputPath), pace}
 }
 
 /** A docker config.json with one `auths` entry. */
@@ -125,10 +128,10 @@ describe('plan against the in-process registry', () => {
     const target = await fake()
     const image = makeImage({flavor: 'oci'})
     await pushImage(source.url, 'acme/rl', image, '1')
-    const started = Date.now()
-    const {outcome} = await plan(source, target, ['acme/rl:1'])
+    const {outcome, pace} = await plan(source, target, ['acme/rl:1'])
     expect(outcome.kind).toBe('planned')
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900) // Retry-After: 1 was honoured
+    // Retry-After: 1 was honoured: the one pause before the second HEAD is the second it asked for.
+    expect(pace.sleeps).toStrictEqual([1000])
     expect(source.requests.filter((r) => r.method === 'HEAD' && r.path === '/v2/acme/rl/manifests/1').map((r) => r.status)).toEqual([429, 200])
   })
 

@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {runPlan} from '../../src/plan/run.ts'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(60_000)
 
@@ -55,7 +56,7 @@ async function planned(count: number): Promise<{kinds: Map<string, number>; entr
   const outcome = await runPlan({
     definitionPath,
     outputPath: join(dir, 'many.plan.json'),
-    registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}},
+    registry: {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()},
     tool: {name: 'image-syncer', version: 'test'},
   })
   if (outcome.kind !== 'planned') throw new Error(`plan failed: ${JSON.stringify(outcome.failures.slice(0, 2))}`)

@@ -17,6 +17,7 @@ import {pushLegacySignature} from '../support/signed-images.ts'
 import {makeKeyPair} from '../support/sigstore/test-keys.ts'
 import {apply, cleanUpAfterEach, fake, kinds, planFor, workdir} from './apply-helpers.ts'
 import {runCli} from './scenario.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(60_000)
 cleanUpAfterEach()
@@ -189,7 +190,7 @@ describe('a warm plan reads signatures at the target', () => {
       definitionPath,
       `targetRepoPrefix: "${target.host}/mirror/"\nsignatures:\n  verify: required\n  keys: [./vendor.pub]\n  copy: ${copy}\nimages:\n- source: "${source.host}/acme/signed:1"\n`,
     )
-    const registry = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}}
+    const registry = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()}
     const plan = async () => {
       const outcome = await runPlan({definitionPath, outputPath: join(dir, 'out.plan.json'), registry, tool: {name: 'image-syncer', version: 'test'}})
       if (outcome.kind !== 'planned') throw new Error(JSON.stringify(outcome.failures))
@@ -198,7 +199,7 @@ describe('a warm plan reads signatures at the target', () => {
     const cold = await plan()
     expect(cold.entries[0]!.signature.status).toBe('verified')
     const client = await connectRegistries({...registry, targetRegistry: target.host}, 'test')
-    expect(kinds(await applyPlan(cold, client))).toEqual(['copied'])
+    expect(kinds(await applyPlan(cold, client, {pace: registry.pace}))).toEqual(['copied'])
     source.clearLog()
     return {source, warm: await plan()}
   }

@@ -14,6 +14,7 @@ import {candidatesOf, discoverArtifacts, legacyTag} from '../../src/signatures/d
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {getManifest, pushImage} from '../support/images.ts'
 import {startRealRegistry} from '../support/real-registry.ts'
+import {testPace} from '../support/pace.ts'
 import {
   blob,
   bundleReferrer,
@@ -97,7 +98,8 @@ for (const [name, start] of PAIRS) {
       const seeded = await seedSigned(pair.source.url, from.repository, {api: pair.source.api, signatures})
       await pushImage(pair.target.url, to.repository, seeded.image, 'v1')
       const artifacts = await discoverArtifacts(client.repository(from), seeded.image.digest)
-      const copy = () => copyArtifacts(new CopyEngine({transfers: 4}), client.repository(from), client.repository(to), seeded.image.digest, artifacts)
+      const copy = () =>
+        copyArtifacts(new CopyEngine({transfers: 4, pace: testPace()}), client.repository(from), client.repository(to), seeded.image.digest, artifacts)
       return {from, to, seeded, artifacts, copy, subject: seeded.image.digest}
     }
 

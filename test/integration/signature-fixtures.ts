@@ -12,6 +12,7 @@ import {RegistryClient} from '../../src/registry/client.ts'
 import {parseManifest} from '../../src/oci/manifest.ts'
 import {Transport} from '../../src/transport/transport.ts'
 import {type Blob, type Image, makeImage, pushBlob, pushImage, putManifest} from '../support/images.ts'
+import {testPace} from '../support/pace.ts'
 
 export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json'
 export const DSSE = 'application/vnd.dsse.envelope.v1+json'
@@ -32,7 +33,7 @@ export interface Built {
 
 /** A plain-HTTP client for loopback registries, as `apply` would build it minus credentials. */
 export function loopbackClient(): RegistryClient {
-  const transport = new Transport({credentials: async () => ANONYMOUS, retry: {maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50}})
+  const transport = new Transport({credentials: async () => ANONYMOUS, pace: testPace({retry: {maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50}})})
   return new RegistryClient(transport, (registry) => ({registry, baseUrl: `http://${registry}`, scheme: 'fixed'}))
 }
 

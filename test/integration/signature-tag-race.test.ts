@@ -10,6 +10,7 @@ import {discoverArtifacts, legacyTag} from '../../src/signatures/discover.ts'
 import {pushImage} from '../support/images.ts'
 import {cleanUpAfterEach, fake} from './apply-helpers.ts'
 import {legacyImage, loopbackClient, seedSigned, SIGNATURE_KEY, sigLayer, simpleSigningPayload} from './signature-fixtures.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(30_000)
 cleanUpAfterEach()
@@ -36,7 +37,13 @@ test('a .sig tag created by another writer between our look and our PUT is merge
   })
   const artifacts = (await discoverArtifacts(client.repository(from), seeded.image.digest)).filter((a) => a.kind === 'legacy-tag' && a.suffix === 'sig')
 
-  const report = await copyArtifacts(new CopyEngine({transfers: 4}), client.repository(from), client.repository(to), seeded.image.digest, artifacts)
+  const report = await copyArtifacts(
+    new CopyEngine({transfers: 4, pace: testPace()}),
+    client.repository(from),
+    client.repository(to),
+    seeded.image.digest,
+    artifacts,
+  )
 
   expect(report).toMatchObject({legacyTags: 0, merged: 1})
   const now = await client.repository(to).getManifest(tag)

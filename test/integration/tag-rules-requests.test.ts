@@ -10,6 +10,7 @@ import {runPlan} from '../../src/plan/run.ts'
 import {type FakeRegistry, requestCost} from '../support/fake-registry/index.ts'
 import {makeImage, pushImage, putManifest} from '../support/images.ts'
 import {apply, cleanUpAfterEach, fake, kinds, type Planned, workdir} from './apply-helpers.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(60_000)
 cleanUpAfterEach()
@@ -32,7 +33,7 @@ async function plan(target: FakeRegistry, images: string): Promise<Planned> {
   const dir = await workdir()
   const definitionPath = join(dir, 'images.yaml')
   await writeFile(definitionPath, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${images}\n`)
-  const registryOptions = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}}
+  const registryOptions = {insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace: testPace()}
   const planPath = join(dir, 'out.plan.json')
   const outcome = await runPlan({definitionPath, outputPath: planPath, registry: registryOptions, tool: {name: 'image-syncer', version: 'test'}})
   if (outcome.kind !== 'planned') throw new Error(`plan failed: ${JSON.stringify(outcome.failures)}`)

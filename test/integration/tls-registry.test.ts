@@ -17,6 +17,7 @@ import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
 import {startOpeningBytesProxy} from '../support/opening-bytes-proxy.ts'
 import {createTestPki, type TestPki} from '../support/test-pki.ts'
 import {runCli} from './scenario.ts'
+import {testPace} from '../support/pace.ts'
 
 setDefaultTimeout(60_000)
 
@@ -42,7 +43,7 @@ afterAll(async () => {
 async function connect(registry: RealRegistry, options: Partial<ConnectOptions>): Promise<{client: RegistryClient; events: RequestEvent[]}> {
   const events: RequestEvent[] = []
   const client = await connectRegistries(
-    {insecureRegistries: [], mirrors: {}, env: {}, targetRegistry: registry.host, onRequest: (e) => events.push(e), ...options},
+    {insecureRegistries: [], mirrors: {}, env: {}, targetRegistry: registry.host, onRequest: (e) => events.push(e), pace: testPace(), ...options},
     'test',
   )
   return {client, events}

@@ -34,7 +34,7 @@ describe('an upload POST answered with a file: Location', () => {
     const {target, planned, file} = await seeded()
     target.addFault(moveUploadSession(`file://${file}`, {times: Infinity}))
     const {client} = await clientFor(target, planned)
-    const result = await applyPlan(planned.plan, client)
+    const result = await applyPlan(planned.plan, client, {pace: planned.registryOptions.pace})
     const outcome = result.entries[0]!
     expect(outcome.result.kind).toBe('failed')
     const message = outcome.result.kind === 'failed' ? outcome.result.message : ''

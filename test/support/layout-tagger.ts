@@ -6,13 +6,15 @@
 import {openLayout} from '../../src/registry/layout/layout.ts'
 import {makeImage} from './images.ts'
 import {storeImage} from './layout.ts'
+import {realPace} from '../../src/commands/pace.ts'
 
 const [dir, prefix, count, startAt] = process.argv.slice(2)
 if (!dir || !prefix || !count || !startAt) {
   console.error('usage: layout-tagger.ts DIR PREFIX COUNT START_AT_MS')
   process.exit(2)
 }
-const layout = await openLayout(dir, {create: true})
+// Real pauses on the real clock: the other writer is another process, holding the lock for real time.
+const layout = await openLayout(dir, {create: true, pace: realPace()})
 await Bun.sleep(Math.max(0, Number(startAt) - Date.now()))
 let tagged = 0
 for (let i = 0; i < Number(count); i++) {

@@ -76,7 +76,7 @@ const UPDATE_ATTEMPTS = 5
  * fsync, and rename only if the lock still names us (another waiter may have judged us stale and broken it);
  * otherwise start over. `change` may therefore run more than once, and must be a pure function of the index.
  */
-export async function updateIndex<T>(root: string, change: (index: Index) => IndexChange<T>, options: LockOptions = {}): Promise<T> {
+export async function updateIndex<T>(root: string, change: (index: Index) => IndexChange<T>, options: LockOptions): Promise<T> {
   const path = indexPath(root)
   for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
     const outcome = await withLock(

@@ -15,6 +15,7 @@ import {type Descriptor, type Index, ManifestError, parseManifest} from '../../o
 import {baseMediaType, isImageManifest, isIndex} from '../../oci/media-types.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest.ts'
 import {tagProblem} from '../../ref/reference.ts'
+import type {Pace} from '../../transport/retry.ts'
 import {type FetchedManifest, type ManifestHead, MAX_MANIFEST_BYTES} from '../handle.ts'
 import {LayoutError} from '../layout-errors.ts'
 import {referrerDescriptor, subjectOf} from '../referrer-manifests.ts'
@@ -35,6 +36,8 @@ export type ManifestPut = {kind: 'stored'} | TagPut
 export interface OpenLayoutOptions {
   /** Create the directory and an empty layout when there is none (a target); false for a source. */
   create: boolean
+  /** The run's pace: how writers wait for the index.json lock (lock.ts), and on which clock. */
+  pace: Pace
   /**
    * The layout tree (`oci:DIR/`) that `dir` is in: `dir` and every directory between must resolve inside it, so
    * a repository or registry directory that is a symlink leading out is refused. Default: `dir` itself.
@@ -69,7 +72,7 @@ export async function openLayout(dir: string, options: OpenLayoutOptions): Promi
   }
   if ((await readIndex(root)) === null)
     throw new LayoutError('INVALID_INDEX', indexPath(root), `${root} is not a complete OCI image layout: ${indexPath(root)} is missing`)
-  return new OciLayout(root)
+  return new OciLayout(root, options.pace)
 }
 
 /**
@@ -124,7 +127,10 @@ export class OciLayout {
   private readonly referrerInfo = new Map<Digest, {subject: string | null; descriptor: Descriptor}>()
 
   /** `root` is the layout directory's real path; every message names files under it. */
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly pace: Pace,
+  ) {}
 
   /** index.json as it is now; it existed when the layout was opened, so its absence is damage, not emptiness. */
   private async index(): Promise<Index> {
@@ -223,9 +229,9 @@ export class OciLayout {
     }
     await putBlob(this.root, {digest: manifest.digest, size: fetched.size, body: new Blob([fetched.bytes]).stream()})
     const descriptor: Descriptor = {mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.size}
-    if (subjectOf(fetched) !== null) await addUntagged(this.root, {...descriptor, ...artifactTypeOf(fetched)})
+    if (subjectOf(fetched) !== null) await addUntagged(this.root, {...descriptor, ...artifactTypeOf(fetched)}, {pace: this.pace})
     if (isDigest(reference)) return {kind: 'stored'}
-    return setTag(this.root, reference, descriptor, replacing)
+    return setTag(this.root, reference, descriptor, replacing, {pace: this.pace})
   }
 
   /** Tags in index.json, sorted; names that are not valid tags (full references some tools write) are left out. */
@@ -270,7 +276,7 @@ export class OciLayout {
    */
   async getBlob(digest: Digest, size?: number): Promise<BlobStream> {
     const blob = await openBlob(this.root, digest, size)
-    if (blob === null) throw new LayoutError('BLOB_MISSING', blobPath(this.root, digest), `${blobPath(this.root, digest)} is missing`)
+    if (blob === null) throw new LayoutError('BLOB_UNKNOWN', blobPath(this.root, digest), `${blobPath(this.root, digest)} is missing`)
     return blob
   }
 

@@ -17,7 +17,7 @@ import {hostname} from 'node:os'
 import {constants} from 'node:fs'
 import {type FileHandle, link, open, rename, unlink} from 'node:fs/promises'
 import {readOpenFile} from '../../files/read.ts'
-import {retryDelayMs, type RetryPolicy, sleep} from '../../transport/retry.ts'
+import {backoff, type Pace, type RetryPolicy} from '../../transport/retry.ts'
 import {LayoutError} from '../layout-errors.ts'
 import {errnoCode} from './files.ts'
 
@@ -25,7 +25,8 @@ import {errnoCode} from './files.ts'
 const LOCK_WAIT_MS = 30_000
 /**
  * Pauses between attempts: from 2 ms, doubled each time up to 100 ms, with the transport's jitter so two waiters
- * do not step in turn. Attempts are bounded by LOCK_WAIT_MS, not by a count.
+ * do not step in turn. Attempts are bounded by LOCK_WAIT_MS, not by a count. A policy of its own (a lock is held
+ * for milliseconds, a registry may need seconds), waited out on the run's pace.
  */
 const LOCK_BACKOFF: RetryPolicy = {maxAttempts: Infinity, baseDelayMs: 2, maxDelayMs: 100}
 
@@ -38,6 +39,8 @@ export interface LockOwner {
 }
 
 export interface LockOptions {
+  /** The run's pause and clock: the backoff is slept on it, and the wait measured by it. */
+  pace: Pace
   waitMs?: number
 }
 
@@ -45,8 +48,8 @@ export interface LockOptions {
  * Runs `body` holding `lockPath`. `stillHeld` tells the body whether the lock file still names it, to check
  * just before an irreversible step.
  */
-export async function withLock<T>(lockPath: string, body: (stillHeld: () => Promise<boolean>) => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const owner = await acquire(lockPath, options.waitMs ?? LOCK_WAIT_MS)
+export async function withLock<T>(lockPath: string, body: (stillHeld: () => Promise<boolean>) => Promise<T>, options: LockOptions): Promise<T> {
+  const owner = await acquire(lockPath, options.pace, options.waitMs ?? LOCK_WAIT_MS)
   const stillHeld = async () => (await readOwner(lockPath))?.nonce === owner.nonce
   try {
     return await body(stillHeld)
@@ -56,9 +59,9 @@ export async function withLock<T>(lockPath: string, body: (stillHeld: () => Prom
   }
 }
 
-async function acquire(lockPath: string, waitMs: number): Promise<LockOwner> {
-  const owner: LockOwner = {pid: process.pid, host: hostname(), nonce: crypto.randomUUID(), since: new Date().toISOString()}
-  const started = Date.now()
+async function acquire(lockPath: string, pace: Pace, waitMs: number): Promise<LockOwner> {
+  const owner: LockOwner = {pid: process.pid, host: hostname(), nonce: crypto.randomUUID(), since: new Date(pace.now()).toISOString()}
+  const started = pace.now()
   for (let attempt = 1; ; attempt++) {
     if (await tryCreate(lockPath, owner)) return owner
     const holder = await readOwner(lockPath)
@@ -66,7 +69,7 @@ async function acquire(lockPath: string, waitMs: number): Promise<LockOwner> {
       await breakStale(lockPath, holder)
       continue
     }
-    if (Date.now() - started >= waitMs) {
+    if (pace.now() - started >= waitMs) {
       const who = holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'a writer that has not recorded itself'
       throw new LayoutError(
         'LOCK_TIMEOUT',
@@ -74,7 +77,7 @@ async function acquire(lockPath: string, waitMs: number): Promise<LockOwner> {
         `${lockPath} has been held by ${who} for more than ${Math.round(waitMs / 1000)} s: if no image-syncer or other writer is using this layout, remove the file`,
       )
     }
-    await sleep(retryDelayMs(LOCK_BACKOFF, attempt, null))
+    await backoff(pace, LOCK_BACKOFF, attempt)
   }
 }
 

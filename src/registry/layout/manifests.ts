@@ -7,6 +7,7 @@ import type {Descriptor, ParsedManifest} from '../../oci/manifest.ts'
 import {MediaType, baseMediaType} from '../../oci/media-types.ts'
 import type {Digest} from '../../ref/digest.ts'
 import {REF_NAME, tagOf, updateIndex} from './index-file.ts'
+import type {LockOptions} from './lock.ts'
 
 /**
  * What tagging did: the tag now names the manifest (`tagged`), already named it (`unchanged`), or names other
@@ -49,22 +50,30 @@ export function detectMediaType(bytes: Uint8Array): string | null {
  * digest the tag may be moved from (a read-modify-write such as a cosign `.sig` merge, If-Match in a
  * registry); any other content, or a tag created meanwhile, is left alone and reported as `exists`.
  */
-export function setTag(root: string, tag: string, descriptor: Descriptor, replacing: Digest | null = null): Promise<TagPut> {
-  return updateIndex<TagPut>(root, (index) => {
-    const current = index.manifests.find((d) => tagOf(d) === tag)
-    if (current?.digest === descriptor.digest) return {next: null, result: {kind: 'unchanged'}}
-    if (current && current.digest !== replacing) return {next: null, result: {kind: 'exists', digest: current.digest as Digest}}
-    if (!current && replacing !== null) return {next: null, result: {kind: 'exists', digest: replacing}}
-    const entry: Descriptor = {...descriptor, annotations: {[REF_NAME]: tag}}
-    const kept = index.manifests.filter((d) => tagOf(d) !== tag)
-    return {next: {...index, manifests: [...kept, entry]}, result: {kind: 'tagged'}}
-  })
+export function setTag(root: string, tag: string, descriptor: Descriptor, replacing: Digest | null, lock: LockOptions): Promise<TagPut> {
+  return updateIndex<TagPut>(
+    root,
+    (index) => {
+      const current = index.manifests.find((d) => tagOf(d) === tag)
+      if (current?.digest === descriptor.digest) return {next: null, result: {kind: 'unchanged'}}
+      if (current && current.digest !== replacing) return {next: null, result: {kind: 'exists', digest: current.digest as Digest}}
+      if (!current && replacing !== null) return {next: null, result: {kind: 'exists', digest: replacing}}
+      const entry: Descriptor = {...descriptor, annotations: {[REF_NAME]: tag}}
+      const kept = index.manifests.filter((d) => tagOf(d) !== tag)
+      return {next: {...index, manifests: [...kept, entry]}, result: {kind: 'tagged'}}
+    },
+    lock,
+  )
 }
 
 /** Lists a referrer in index.json without a tag, once: the layout's referrers are found from those entries. */
-export function addUntagged(root: string, descriptor: Descriptor): Promise<void> {
-  return updateIndex<void>(root, (index) => {
-    if (index.manifests.some((d) => d.digest === descriptor.digest)) return {next: null, result: undefined}
-    return {next: {...index, manifests: [...index.manifests, descriptor]}, result: undefined}
-  })
+export function addUntagged(root: string, descriptor: Descriptor, lock: LockOptions): Promise<void> {
+  return updateIndex<void>(
+    root,
+    (index) => {
+      if (index.manifests.some((d) => d.digest === descriptor.digest)) return {next: null, result: undefined}
+      return {next: {...index, manifests: [...index.manifests, descriptor]}, result: undefined}
+    },
+    lock,
+  )
 }

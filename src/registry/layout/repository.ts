@@ -8,6 +8,7 @@
  * "mount" from another layout is a hard link of the (verified) blob file.
  */
 import type {Digest} from '../../ref/digest.ts'
+import type {Pace} from '../../transport/retry.ts'
 import {ContentError} from '../errors.ts'
 import type {
   BlobSource,
@@ -34,8 +35,11 @@ export class LayoutRepository implements RepositoryHandle {
     /** The layout directory, as resolved from the prefix or mirror the user gave. */
     readonly name: string,
     private readonly role: LayoutRole,
-    /** The `oci:DIR/` tree the layout is in, which every path it reads or writes must resolve inside. */
-    private readonly tree?: string,
+    /**
+     * `pace`: the run's, for the writer lock of index.json. `tree`: the `oci:DIR/` tree the layout is in, which
+     * every path it reads or writes must resolve inside.
+     */
+    private readonly options: {pace: Pace; tree?: string},
   ) {
     this.location = {kind: 'layout', root: name}
   }
@@ -43,7 +47,11 @@ export class LayoutRepository implements RepositoryHandle {
   /** Opened once; a failure is not kept, so a later call reports it again (and a fixed directory works). */
   private layout(): Promise<OciLayout> {
     if (this.opened === null) {
-      const opening = openLayout(this.name, {create: this.role === 'target', ...(this.tree !== undefined ? {tree: this.tree} : {})})
+      const opening = openLayout(this.name, {
+        create: this.role === 'target',
+        pace: this.options.pace,
+        ...(this.options.tree !== undefined ? {tree: this.options.tree} : {}),
+      })
       opening.catch(() => {
         if (this.opened === opening) this.opened = null
       })

@@ -11,8 +11,8 @@
  * the first answer may have expired).
  */
 import type {Digest} from '../../ref/digest.ts'
-import {NetworkError} from '../../transport/errors.ts'
-import {retryDelayMs, sleep} from '../../transport/retry.ts'
+import {backoff} from '../../transport/retry.ts'
+import {isTemporary} from '../../transport/temporary.ts'
 import {ContentError} from '../errors.ts'
 import {pullScope, type RemoteRepository} from './connection.ts'
 
@@ -72,9 +72,9 @@ export async function readBlob(handle: RemoteRepository, digest: Digest, signal?
           try {
             read = await reader.read()
           } catch (err) {
-            if (!(err instanceof NetworkError) || !err.temporary || resumes >= MAX_RESUMES || signal?.aborted) throw err
+            if (!isTemporary(err) || resumes >= MAX_RESUMES || signal?.aborted) throw err
             resumes++
-            await sleep(retryDelayMs(handle.connection.retry, resumes, null), signal)
+            await backoff(handle.connection.pace, handle.connection.pace.retry, resumes, {signal})
             const resumed = await resume(handle, digest, offset, total, signal)
             // The source cannot continue where we are: the original failure stands, and the engine starts over.
             if (!resumed) throw err

@@ -3,7 +3,7 @@
  * needs of the client: raw authenticated requests, per-client memos and the scopes it asks for. Held by handles
  * of this registry layer only, so nothing above the registry layer can send a request past the handle interface.
  */
-import type {RetryPolicy} from '../../transport/retry.ts'
+import type {Pace} from '../../transport/retry.ts'
 import type {TransportRequest} from '../../transport/transport.ts'
 import type {Repository} from '../handle.ts'
 import type {KeptManifests} from './kept-manifests.ts'
@@ -18,8 +18,8 @@ export interface RegistryConnection {
   forget(key: string): void
   /** Verified manifests by repository and digest: a one-shot run reads each once. */
   readonly kept: KeptManifests
-  /** The transport's backoff, for retries of this layer (a resumed blob read, an upload chunk sent again). */
-  readonly retry: RetryPolicy
+  /** The transport's pace, for retries of this layer (a resumed blob read, an upload chunk sent again). */
+  readonly pace: Pace
   /** How blobs are uploaded to each registry this run: one PUT, or PATCH chunks (see upload-modes.ts). */
   readonly uploads: UploadModes
   /** Whether a URL the registry gave (an upload session's Location) may be followed: http(s) only. */

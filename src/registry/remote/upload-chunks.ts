@@ -9,9 +9,10 @@
  */
 import type {Digest} from '../../ref/digest.ts'
 import {MAX_ECHO_CHARS, quoted} from '../../ref/text.ts'
-import {RegistryError, NetworkError} from '../../transport/errors.ts'
+import {RegistryError} from '../../transport/errors.ts'
 import {redactUrl} from '../../transport/redact.ts'
-import {retryDelayMs, sleep, TEMPORARY_STATUS} from '../../transport/retry.ts'
+import {backoff} from '../../transport/retry.ts'
+import {isTemporary} from '../../transport/temporary.ts'
 import {CollectionHint} from './blob-read.ts'
 import {pushScope, type RemoteRepository} from './connection.ts'
 
@@ -119,7 +120,8 @@ async function sendChunk(
     } catch (err) {
       if (signal?.aborted || budget.used >= MAX_CHUNK_RECOVERIES || !recoverable(err)) throw err
       budget.used++
-      await sleep(retryDelayMs(handle.connection.retry, budget.used, err instanceof RegistryError ? err.retryAfter : null), signal)
+      const {pace} = handle.connection
+      await backoff(pace, pace.retry, budget.used, {retryAfter: err instanceof RegistryError ? err.retryAfter : null, signal})
       const status = await uploadStatus(handle, at, signal).catch(() => null)
       // The registry holds less than this chunk's start (we cannot send it again) or more than we sent: start over.
       if (status === null || status.received < start || status.received > start + chunk.byteLength) throw err
@@ -224,8 +226,13 @@ export function sessionUrl(handle: RemoteRepository, location: string, answer: {
   })
 }
 
-/** Worth asking the registry where the session stands: a dropped connection, a 5xx or 429, a range it refused. */
+/**
+ * 416: the registry refused the range of a chunk sent again, having taken some of its bytes already. Not a
+ * temporary failure (the same PATCH is refused again), but the session's status says where to go on from.
+ */
+const RANGE_REFUSED = 416
+
+/** Worth asking the registry where the session stands: a temporary failure, or a range it refused. */
 function recoverable(err: unknown): boolean {
-  if (err instanceof NetworkError) return err.temporary
-  return err instanceof RegistryError && (TEMPORARY_STATUS.has(err.status) || err.status === 416)
+  return isTemporary(err) || (err instanceof RegistryError && err.status === RANGE_REFUSED)
 }
