@@ -33,6 +33,8 @@ const RANKS: Readonly<Record<string, number>> = {
   views: 9,
   commands: 10,
   'commands.ts': 11,
+  // One invocation (argv in, exit code out), shared by the entry point and the tests' in-process runner.
+  'main.ts': 11,
   'cli.ts': 11,
 }
 
@@ -58,8 +60,9 @@ const ALLOWED_SAME_RANK: ReadonlySet<string> = new Set([
   'plan→definition',
   // Apply executes the plan file: it reads plan's model and file reader, never the definition (APPLY_READS_OF_PLAN).
   'apply→plan',
-  // The entry point may load the command table.
+  // The entry point may load the command table, and runs the process's invocation.
   'cli.ts→commands.ts',
+  'cli.ts→main.ts',
 ])
 
 /**

@@ -11,6 +11,7 @@ import {appendFile} from 'node:fs/promises'
 import {DefinitionError} from '../definition/errors.ts'
 import {boundedSummary, type GithubActions, githubActionsFrom, problemAnnotations} from '../views/github.ts'
 import {createProgressReporter, progressModeFor, type ProgressReporter} from '../views/progress.ts'
+import {currentIo, type Io} from './io.ts'
 import {ExitCode, reportUserError} from './outcome.ts'
 import {type RegistryFlagValues, registryOptions} from './registry-flags.ts'
 
@@ -32,6 +33,8 @@ export abstract class SyncerCommand extends Command {
    * everything the command writes to stdout, stderr and the step summary goes through its mask.
    */
   protected readonly secrets = new Secrets()
+  /** The streams this run writes to (./io.ts): the process's, unless src/main.ts was given others. */
+  private readonly io: Io = currentIo()
   private readonly interruption = new AbortController()
   private progressReporter: ProgressReporter | null = null
 
@@ -70,12 +73,12 @@ export abstract class SyncerCommand extends Command {
 
   /** The command's result on stdout, masked. */
   protected stdout(text: string): void {
-    process.stdout.write(this.secrets.mask(text))
+    this.io.stdout(this.secrets.mask(text))
   }
 
   /** A message line on stderr; stdout carries only results, so it can be piped. */
   protected stderr(text: string): void {
-    process.stderr.write(this.secrets.mask(text.endsWith('\n') ? text : `${text}\n`))
+    this.io.stderr(this.secrets.mask(text.endsWith('\n') ? text : `${text}\n`))
   }
 
   /** A warning on stderr; its text may quote a registry (a tag rule's repository), so it is made printable. */
@@ -86,8 +89,8 @@ export abstract class SyncerCommand extends Command {
   /** Progress on stderr (a redrawn line on a terminal, periodic lines otherwise, nothing when quiet); stopped when the command ends. */
   protected progress(quiet: boolean): ProgressReporter {
     this.progressReporter ??= createProgressReporter({
-      mode: progressModeFor({quiet, isTTY: Boolean(process.stderr.isTTY)}),
-      write: (t) => process.stderr.write(this.secrets.mask(t)),
+      mode: progressModeFor({quiet, isTTY: this.io.stderrIsTTY}),
+      write: (t) => this.io.stderr(this.secrets.mask(t)),
     })
     return this.progressReporter
   }
@@ -109,7 +112,7 @@ export abstract class SyncerCommand extends Command {
 
   /** Workflow-command annotations, on stderr (the runner reads both streams; stdout stays the result). */
   protected annotate(lines: string): void {
-    if (this.github && lines) process.stderr.write(this.secrets.mask(lines))
+    if (this.github && lines) this.io.stderr(this.secrets.mask(lines))
   }
 
   /** Appends Markdown to the job's step summary, when there is one, within GitHub's size limit. */

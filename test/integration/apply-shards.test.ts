@@ -37,11 +37,12 @@ describe('apply sharded over four processes', () => {
     expect(planned.plan.summary.toCopy).toBe(REPOSITORIES * TAGS)
     target.clearLog()
 
+    // The shards run at once, each its own process, as the workers of an indexed job do.
     const runs = await Promise.all(
       Array.from({length: SHARDS}, (_, i) =>
         runCli(
           ['apply', planned.planPath, '--shard', `${i + 1}/${SHARDS}`, '--result', join(planned.dir, `result-${i + 1}.json`), '--quiet', '--format', 'json'],
-          {env: {DOCKER_CONFIG: planned.dir}},
+          {env: {DOCKER_CONFIG: planned.dir}, process: true},
         ),
       ),
     )

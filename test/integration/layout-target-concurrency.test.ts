@@ -48,7 +48,10 @@ describe('two apply processes writing one layout tree', () => {
       const plan = await runCli(['plan', '-i', `${name}.yaml`, '-o', `${name}.plan.json`, ...mirror], {cwd: dir})
       expect(plan.exitCode).toBe(0)
     }
-    const [a, b] = await Promise.all(Object.keys(TAGS).map((name) => runCli(['apply', `${name}.plan.json`, ...mirror, '--format', 'json'], {cwd: dir})))
+    // Two processes, as the test is about: in-process runs would take turns (test/support/run-command.ts).
+    const [a, b] = await Promise.all(
+      Object.keys(TAGS).map((name) => runCli(['apply', `${name}.plan.json`, ...mirror, '--format', 'json'], {cwd: dir, process: true})),
+    )
     for (const run of [a!, b!]) {
       // On failure, say why: a lost race shows up as an entry's message.
       if (run.exitCode !== 0) console.log(run.stdout, run.stderr)

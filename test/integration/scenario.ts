@@ -9,6 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {type Image, type Index, makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
+import {type CliOptions, type CliRun, runCommandInProcess} from '../support/run-command.ts'
 
 export interface Scenario {
   source: RealRegistry
@@ -84,8 +85,12 @@ export function classifiableEntries(s: Scenario, withConflict: boolean): string 
   ].join('\n')
 }
 
-/** Runs the CLI from source and returns what it printed and its exit code. */
-export async function runCli(args: string[], options: {cwd?: string; env?: Record<string, string>; binary?: string} = {}) {
+/**
+ * Runs the CLI and returns what it printed and its exit code: in this process (test/support/run-command.ts)
+ * unless a process is the point, `process: true` for `bun src/cli.ts` or `binary` for a compiled one.
+ */
+export async function runCli(args: string[], options: CliOptions & {process?: true; binary?: string} = {}): Promise<CliRun> {
+  if (!options.process && !options.binary) return runCommandInProcess(args, options)
   const command = options.binary ? [options.binary, ...args] : [process.execPath, join(import.meta.dir, '../../src/cli.ts'), ...args]
   const child = Bun.spawn(command, {cwd: options.cwd, env: {...process.env, ...options.env}, stdout: 'pipe', stderr: 'pipe'})
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])

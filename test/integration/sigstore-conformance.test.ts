@@ -12,6 +12,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {type BlobInput, type BlobTrust, verifyBlobInput} from '../../src/signatures/blob-verify.ts'
 import {loadTrustedRoot} from '../../src/signatures/trust.ts'
+import {runCommandInProcess} from '../support/run-command.ts'
 
 const CASES = join(import.meta.dir, '../fixtures/sigstore-conformance/bundle-verify')
 const DEFAULT_IDENTITY =
@@ -65,8 +66,7 @@ test('every vendored case is found and run', () => {
 })
 
 describe('the verify-blob command takes the artifact as a path or as sha256:<hex>', () => {
-  const cli = (args: string[]) =>
-    Bun.spawnSync([process.execPath, join(import.meta.dir, '../../src/cli.ts'), 'verify-blob', ...args], {stdout: 'pipe', stderr: 'pipe'})
+  const cli = (args: string[]) => runCommandInProcess(['verify-blob', ...args])
   const A_TXT = join(CASES, 'a.txt')
   const digest = `sha256:${createHash('sha256').update(readFileSync(A_TXT)).digest('hex')}`
   const scratch = mkdtempSync(join(tmpdir(), 'image-syncer-conformance-'))
@@ -80,25 +80,25 @@ describe('the verify-blob command takes the artifact as a path or as sha256:<hex
     join(CASES, name, 'trusted_root.json'),
   ]
 
-  test.each([A_TXT, digest])('a keyed bundle with a log entry and --trusted-root verifies for %s; the wrong key does not', (artifact) => {
-    expect(cli([artifact, ...keyed('managed-key-and-trusted-root')]).exitCode).toBe(0)
+  test.each([A_TXT, digest])('a keyed bundle with a log entry and --trusted-root verifies for %s; the wrong key does not', async (artifact) => {
+    expect((await cli([artifact, ...keyed('managed-key-and-trusted-root')])).exitCode).toBe(0)
     const otherKey = join(scratch, 'other.pub')
     writeFileSync(otherKey, generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({format: 'pem', type: 'spki'}))
-    const wrong = cli([artifact, ...keyed('managed-key-and-trusted-root').slice(0, 2), '--key', otherKey])
+    const wrong = await cli([artifact, ...keyed('managed-key-and-trusted-root').slice(0, 2), '--key', otherKey])
     expect(wrong.exitCode).toBe(1)
-    expect(wrong.stderr.toString()).toContain('the signature does not verify')
+    expect(wrong.stderr).toContain('the signature does not verify')
   })
 
-  test('--format json prints the verified in-toto statement of a DSSE bundle; --predicate-type must match', () => {
+  test('--format json prints the verified in-toto statement of a DSSE bundle; --predicate-type must match', async () => {
     const identity = ['--identity', `${DEFAULT_ISSUER}=${DEFAULT_IDENTITY}`, '--bundle', join(CASES, 'happy-path-intoto-in-dsse-v3', 'bundle.sigstore.json')]
-    const run = cli([digest, ...identity, '--format', 'json'])
+    const run = await cli([digest, ...identity, '--format', 'json'])
     expect(run.exitCode).toBe(0)
-    const printed = JSON.parse(run.stdout.toString()) as {verified: boolean; statement: {predicateType: string; subject: Array<{digest: {sha256: string}}>}}
+    const printed = JSON.parse(run.stdout) as {verified: boolean; statement: {predicateType: string; subject: Array<{digest: {sha256: string}}>}}
     expect(printed.verified).toBe(true)
     expect(printed.statement.subject.map((s) => `sha256:${s.digest.sha256}`)).toContain(digest)
-    expect(cli([A_TXT, ...identity, '--predicate-type', printed.statement.predicateType]).exitCode).toBe(0)
-    const other = cli([A_TXT, ...identity, '--predicate-type', 'https://example.com/other/v1'])
+    expect((await cli([A_TXT, ...identity, '--predicate-type', printed.statement.predicateType])).exitCode).toBe(0)
+    const other = await cli([A_TXT, ...identity, '--predicate-type', 'https://example.com/other/v1'])
     expect(other.exitCode).toBe(1)
-    expect(other.stderr.toString()).toContain('predicate type is')
+    expect(other.stderr).toContain('predicate type is')
   })
 })
