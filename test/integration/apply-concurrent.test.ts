@@ -14,6 +14,7 @@ import {connectRegistries} from '../../src/registry/connect.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
 import {testPace} from '../support/pace.ts'
+import {realPace} from '../../src/commands/pace.ts'
 
 setDefaultTimeout(120_000)
 
@@ -53,7 +54,8 @@ async function planRound(round: number): Promise<Plan> {
 
 /** One apply with its own client, as a second CI job would run it. */
 async function applyOnce(plan: Plan) {
-  const pace = testPace()
+  // The run's real pace: the manifest-PUT retry waits out the other writer's link writes, as it does in production.
+  const pace = realPace()
   const client = await connectRegistries({insecureRegistries: [], mirrors: {}, env: {DOCKER_CONFIG: dir}, pace, targetRegistry: registry.host}, 'test')
   return applyPlan(plan, client, {pace})
 }
