@@ -6,6 +6,7 @@
  * by the registry's message or its name. The host only picks the command that creates a repository there.
  */
 import {registryKind} from './refusal-hosts.ts'
+import {printable} from '../ref/text.ts'
 import {RegistryError} from '../transport/errors.ts'
 
 /** Where the failed entry writes: the target's registry (as configured) and repository. */
@@ -29,10 +30,10 @@ export function explainRefusal(err: unknown, target: RefusalContext): string | n
     return `${registry} did not let these credentials push to ${repository}: check that they may push there and that the repository exists (${create})`
   }
   if (err.method === 'PUT' && err.hasCode('TAG_INVALID')) {
-    return `${registry} refused to write tag ${referenceOf(err.url)} of ${repository}: its tags are immutable there and the tag exists already, or the name is not valid there; nothing was overwritten`
+    return `${registry} refused to write tag ${referenceOf(err.url)} of ${repository}: its tags are immutable there and the tag exists already, or the name is not valid there; nothing was overwritten (${said(err)})`
   }
   if (err.method === 'PUT' && err.hasCode('MANIFEST_INVALID') && /\/manifests\//.test(err.url)) {
-    return `${registry} does not accept the manifest ${referenceOf(err.url)} in ${repository} (it refused it as invalid): this registry does not store that kind of content; leave the image or its signatures out of the definition`
+    return `${registry} does not accept the manifest ${referenceOf(err.url)} in ${repository} (${said(err)}): this registry does not store that kind of content; leave the image or its signatures out of the definition`
   }
   return null
 }
@@ -49,6 +50,11 @@ function createHint(registry: string, repository: string): string {
     case 'other':
       return `in the registry's console or API; on Harbor, the project "${first}"`
   }
+}
+
+/** The registry's own words where they say why (its codes and messages, printable), e.g. which field is invalid. */
+function said(err: RegistryError): string {
+  return err.diagnostics.map((d) => printable(d.message ? `${d.code}: ${d.message}` : d.code)).join('; ')
 }
 
 function referenceOf(url: string): string {
