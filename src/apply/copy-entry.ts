@@ -9,6 +9,7 @@ import type {CopyEngine, Route} from '../copy/engine.ts'
 import type {FetchedManifest} from '../registry/handle.ts'
 import type {Stores} from '../registry/handle.ts'
 import {childrenOf} from '../copy/references.ts'
+import {explainRefusal} from '../registry/refusals.ts'
 import {subsetManifest} from './subset.ts'
 import {carryAndSign, type SignatureRun, verifySource} from './signatures.ts'
 import {checkSourceTag} from './source-tag.ts'
@@ -34,7 +35,7 @@ export async function copyEntry(step: CopyStep, run: ApplyRun): Promise<EntryCop
   try {
     copy.result = await copyInto(step, run, copy)
   } catch (err) {
-    copy.result = failure(err, run.signal)
+    copy.result = failure(err, run.signal, step)
   }
   return copy
 }
@@ -127,7 +128,8 @@ function tallyInto(counts: BlobCounts, copy: EntryCopy, onBytes: (n: number) => 
   }
 }
 
-function failure(err: unknown, signal?: AbortSignal): EntryResult {
+function failure(err: unknown, signal?: AbortSignal, step?: CopyStep): EntryResult {
   if (signal?.aborted) return {kind: 'failed', message: 'interrupted before it finished; nothing was tagged'}
-  return {kind: 'failed', message: err instanceof Error ? err.message : String(err)}
+  const explained = step ? explainRefusal(err, step.target) : null
+  return {kind: 'failed', message: explained ?? (err instanceof Error ? err.message : String(err))}
 }

@@ -7,17 +7,21 @@ import {readLimited} from '../../transport/body.ts'
 import {ContentError} from '../errors.ts'
 import {pullScope, pushScope, type RemoteRepository} from './connection.ts'
 
-/** Size of the blob when the repository has it, null when not. */
+/**
+ * Size of the blob when the repository has it, null when not, or when the registry will not say: ACR denies a
+ * blob HEAD (403) to some tokens that may push it, so a refused look is "not known to be there" and the upload
+ * (or mount) that follows is what the registry really judges.
+ */
 export async function headBlob(handle: RemoteRepository, digest: Digest, signal?: AbortSignal): Promise<number | null> {
   const {repo} = handle
   const response = await handle.connection.send(repo, {
     method: 'HEAD',
     path: `/v2/${repo.repository}/blobs/${digest}`,
     scopes: [pushScope(repo)],
-    allowStatus: [404],
+    allowStatus: [403, 404],
     signal,
   })
-  if (response.status === 404) return null
+  if (response.status === 404 || response.status === 403) return null
   return Number(response.headers.get('content-length') ?? -1)
 }
 

@@ -14,8 +14,9 @@ import {completeUpload, sessionUrl, uploadInChunks} from './upload-chunks.ts'
  * Places a blob: a mount from `mountFrom` (same registry) when asked, else (or when the registry would not
  * mount) an upload session fed from `blob.open()`. A registry that errors on the mount request itself gets a
  * plain upload instead (as ggcr does); a 202 to a mount is an ordinary session and serves for the upload.
- * A monolithic PUT refused with 413 (the registry, or a proxy in front of it, limits request bodies) is done
- * again at once in chunks, from a fresh read of the source, and so is every later upload to that registry.
+ * A monolithic PUT refused with 413 (the registry, or a proxy in front of it, limits request bodies) or with
+ * 404 BLOB_UNKNOWN (Artifactory wants PATCHes) is done again at once in chunks, from a fresh read of the source,
+ * and so is every later upload to that registry.
  */
 export async function uploadBlob(
   handle: RemoteRepository,
@@ -41,8 +42,9 @@ export async function uploadBlob(
     else await completeUpload(handle, start.location, blob.digest, {size: blob.size, body}, signal)
   } catch (err) {
     await cancelUpload(handle, start.location)
-    if (!(err instanceof RegistryError) || err.status !== 413) throw err
+    if (!refusedMonolithic(err)) throw err
     if (chunkSize !== null) {
+      if (err.status !== 413) throw err
       throw new RegistryError({
         method: err.method,
         url: err.url,
@@ -54,6 +56,15 @@ export async function uploadBlob(
     return uploadBlob(handle, blob, signal ? {signal} : {})
   }
   return 'uploaded'
+}
+
+/**
+ * The registry would not take the blob in the PUT that completes a session: 413 (it, or a proxy in front of it,
+ * limits request bodies), or 404 BLOB_UNKNOWN, Artifactory's answer to bytes that did not come in PATCHes
+ * (docker/buildx#196: "The latter `PUT` results in a 404 BLOB_UNKNOWN on Artifactory"). Both are done in chunks.
+ */
+function refusedMonolithic(err: unknown): err is RegistryError {
+  return err instanceof RegistryError && (err.status === 413 || (err.status === 404 && err.hasCode('BLOB_UNKNOWN')))
 }
 
 /** What starting an upload gave: the blob already mounted from another repository, or a session to PUT to. */

@@ -77,7 +77,8 @@ export class Authenticator {
 
   constructor(
     private readonly options: AuthOptions,
-    private readonly baseUrl: () => string,
+    /** The token endpoint's URL, for the realm of challenges. */
+    private readonly realm: () => string,
   ) {
     if (options.kind !== 'bearer') return
     for (const token of options.identityTokens ?? []) this.refreshTokens.set(token, 'identity-token')
@@ -97,7 +98,7 @@ export class Authenticator {
     const issued = token === undefined ? undefined : this.tokens.get(token)
     const service = options.service ?? 'fake-registry'
     const scope = needed.map((access) => `${access.resource}:${access.actions.join(',')}`).join(' ')
-    let challenge = `Bearer realm="${this.baseUrl()}/token",service="${service}"`
+    let challenge = `Bearer realm="${this.realm()}",service="${service}"`
     if (scope) challenge += `,scope="${scope}"`
     if (token === undefined) return unauthorized(challenge, needed)
     if (!issued || issued.expiresAt <= Date.now()) return unauthorized(`${challenge},error="invalid_token"`, needed)

@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'TOOMANYREQUESTS'
   | 'UNAVAILABLE'
   | 'UNKNOWN'
+  /** Not a distribution-spec code: Harbor's for a missing manifest (personalities/harbor.ts). */
+  | 'NOT_FOUND'
   /** Not a distribution-spec code: what we answer a failed If-Match with (412). */
   | 'PRECONDITION_FAILED'
 

@@ -37,6 +37,12 @@ export interface FakeRegistryOptions {
   referrersPageSize?: number
   /** The most tags per tags/list page, whatever the client's `n` (Docker Hub caps at 100). Default: as asked. */
   tagsPageSize?: number
+  /**
+   * Where the bearer token endpoint lives: `same-host` (default) at `/token` of this server; `other-host` on a
+   * second server of its own, as Docker Hub's auth.docker.io is for registry-1.docker.io; or `path` at another
+   * path of this server, as Artifact Registry's `/v2/token`.
+   */
+  tokenService?: {kind: 'same-host'} | {kind: 'other-host'} | {kind: 'path'; path: string}
 }
 
 export interface RequestLogEntry {
@@ -58,6 +64,8 @@ export interface RequestLogEntry {
 export interface FakeRegistry {
   readonly host: string
   readonly url: string
+  /** Where the token endpoint is served: this server's URL unless `tokenService` is `other-host`. */
+  readonly tokenUrl: string
   readonly requests: RequestLogEntry[]
   readonly tokenRequests: TokenRequestLogEntry[]
   /** Direct access to the content, for assertions ("the blob is in the target repo"). */
@@ -94,10 +102,10 @@ const REPOSITORY_ROUTES: [RegExp, (name: string, arg: string) => Route][] = [
   [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (name, digest) => ({kind: 'referrers', name, digest})],
 ]
 
-function route(path: string): Route | null {
+function route(path: string, tokenPath: string | null): Route | null {
+  if (path === tokenPath) return {kind: 'token'}
   if (path === '/v2/' || path === '/v2') return {kind: 'base'}
   if (path === '/v2/_catalog') return {kind: 'catalog'}
-  if (path === '/token') return {kind: 'token'}
   for (const [pattern, make] of REPOSITORY_ROUTES) {
     const match = pattern.exec(path)
     if (match) return make(match[1]!, match[2] ?? '')
@@ -131,11 +139,15 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     tagsPageSize: options.tagsPageSize ?? null,
   }
   let baseUrl = ''
-  const auth = new Authenticator(options.auth ?? {kind: 'none'}, () => baseUrl)
+  let tokenUrl = ''
+  const tokenService = options.tokenService ?? {kind: 'same-host'}
+  // On another host, the registry itself serves no token path at all.
+  const tokenPath = tokenService.kind === 'path' ? tokenService.path : tokenService.kind === 'same-host' ? '/token' : null
+  const auth = new Authenticator(options.auth ?? {kind: 'none'}, () => `${tokenUrl}${tokenPath ?? '/token'}`)
 
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url)
-    const target = route(url.pathname)
+    const target = route(url.pathname, tokenPath)
     // Without the API the referrers path is an unknown route, answered before auth as distribution's router does.
     if (!target || (target.kind === 'referrers' && behaviour.referrers === 'none'))
       return new Response('404 page not found\n', {status: 404, headers: {'Content-Type': 'text/plain; charset=utf-8'}})
@@ -187,10 +199,14 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     },
   })
   baseUrl = `http://127.0.0.1:${server.port}`
+  tokenUrl = baseUrl
+  const tokenServer = tokenService.kind === 'other-host' ? startTokenServer(auth, requests) : null
+  if (tokenServer) tokenUrl = `http://127.0.0.1:${tokenServer.port}`
 
   return {
     host: `127.0.0.1:${server.port}`,
     url: baseUrl,
+    tokenUrl,
     requests,
     tokenRequests: auth.tokenRequests,
     storage,
@@ -206,9 +222,32 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     putBlob: (repo, bytes) => storage.putBlob(repo, bytes),
     putManifest: (repo, reference, bytes, mediaType) => storage.putManifest(repo, reference, bytes, mediaType),
     stop: async () => {
-      await server.stop(true)
+      await Promise.all([server.stop(true), tokenServer?.stop(true)])
     },
   }
+}
+
+/** The token endpoint on a host of its own (`/token` there); its requests are logged with the registry's. */
+function startTokenServer(auth: Authenticator, requests: RequestLogEntry[]): Server<undefined> {
+  return Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(request) {
+      const url = new URL(request.url)
+      const response = url.pathname === '/token' ? await auth.handleToken(request, url) : new Response('not found', {status: 404})
+      const entry = {
+        method: request.method,
+        path: `token-host:${url.pathname}`,
+        query: '',
+        authorization: authScheme(request),
+        faults: [],
+        range: null,
+        contentRange: null,
+      }
+      requests.push({...entry, status: response.status})
+      return response
+    },
+  })
 }
 
 async function dispatch(ctx: HandlerContext, target: Route, method: string): Promise<Response> {

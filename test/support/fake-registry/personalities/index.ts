@@ -1,0 +1,10 @@
+/** The registries a copier meets, as personalities of the fake registry: one file each, its quirks cited there. */
+export {startAcr} from './acr.ts'
+export {AR_LOCATION, type ArtifactRegistry, startArtifactRegistry} from './artifact-registry.ts'
+export {startArtifactory} from './artifactory.ts'
+export {type DockerHub, startDockerHub} from './docker-hub.ts'
+export {ECR_ACCOUNT, type Ecr, startEcr} from './ecr.ts'
+export {type GhcrOptions, startGhcr} from './ghcr.ts'
+export {type Harbor, startHarbor} from './harbor.ts'
+export {startNexus} from './nexus.ts'
+export {startQuay} from './quay.ts'
