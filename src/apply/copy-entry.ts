@@ -78,10 +78,13 @@ async function copyInto(step: CopyStep, run: ApplyRun, copy: EntryCopy): Promise
   if (check.decision.status === 'failed') return {kind: 'failed', message: `signature check failed, nothing was copied: ${check.decision.reasons.join('; ')}`}
 
   // Read by digest, always: the tag is written from these bytes. Everything below it is copied once per run.
-  const top = subset?.manifest ?? (await route.source.getManifest(planned, {signal: run.signal}))
+  // Read while the target is asked whether it holds it: the tag needs the bytes either way.
+  const reading = subset ? Promise.resolve(subset.manifest) : route.source.getManifest(planned, {signal: run.signal})
+  reading.catch(() => {})
   // A subset's new index is not in the source, but every manifest and blob below it is: read through all the same.
-  if (route.source.location.kind === 'layout') await run.engine.verifySource(route.source, top)
-  await run.engine.ensureManifest(route, planned, top)
+  if (route.source.location.kind === 'layout') await run.engine.verifySource(route.source, await reading)
+  await run.engine.ensureManifest(route, planned, reading)
+  const top = await reading
   run.signal?.throwIfAborted()
   // A subset's signatures are its children's: the index is new, and unsigned unless `sign:` signs it.
   const carried = subset ? childrenOf(top) : [planned]

@@ -96,9 +96,9 @@ export class CopyEngine {
   /**
    * Ensures the target holds `manifest` and everything below it: children and blobs first, then the manifest by
    * digest. Given as an index's descriptor (a ChildReference), its size is checked too. `fetched` is the manifest
-   * when the caller has already read it (saves a GET).
+   * when the caller has already read it or is reading it (saves a GET, or the wait for it after the target's look).
    */
-  async ensureManifest(route: Route, manifest: Digest | ChildReference, fetched?: FetchedManifest): Promise<void> {
+  async ensureManifest(route: Route, manifest: Digest | ChildReference, fetched?: FetchedManifest | Promise<FetchedManifest>): Promise<void> {
     const digest = typeof manifest === 'string' ? manifest : manifest.digest
     const key = keyOf(route.target, digest)
     const size = await (this.manifests.get(key) ?? remember(this.manifests, key, this.placeManifest(route, digest, fetched)))
@@ -183,14 +183,31 @@ export class CopyEngine {
     }
   }
 
+  /** The source's manifest, being read; unless this run places it already, when nobody waits for the read. */
+  private readingOf(route: Route, digest: Digest): Promise<FetchedManifest> | undefined {
+    if (this.manifests.has(keyOf(route.target, digest))) return undefined
+    return route.source.getManifest(digest, {signal: this.options.signal})
+  }
+
   /** The manifest's real size: the target's when it holds it already (null if it does not say), else the source's. */
-  private async placeManifest(route: Route, digest: Digest, fetched?: FetchedManifest, put?: () => Promise<void>): Promise<number | null> {
+  private async placeManifest(
+    route: Route,
+    digest: Digest,
+    fetched?: FetchedManifest | Promise<FetchedManifest>,
+    put?: () => Promise<void>,
+  ): Promise<number | null> {
     const signal = this.options.signal
     // A store only accepts a manifest whose references it holds, so one already there needs nothing below it.
+    const reading = fetched === undefined ? null : Promise.resolve(fetched)
+    reading?.catch(() => {})
     const head = await route.target.headManifest(digest, {signal})
     if (head !== null) return head.size > 0 ? head.size : null
-    const manifest = fetched ?? (await route.source.getManifest(digest, {signal}))
-    if (manifest.parsed.kind === 'index') await mapLimit(childReferencesOf(manifest), CHILD_CONCURRENCY, (child) => this.ensureManifest(route, child))
+    const manifest = (await reading) ?? (await route.source.getManifest(digest, {signal}))
+    // The children of an index the target lacks: each child's source GET goes with its look, not after it (one
+    // round trip instead of two on the chain). A pull the plan counted already (plan/build.ts pullsOf), spent for
+    // nothing only for a child the target holds without the index.
+    if (manifest.parsed.kind === 'index')
+      await mapLimit(childReferencesOf(manifest), CHILD_CONCURRENCY, (child) => this.ensureManifest(route, child, this.readingOf(route, child.digest)))
     else await this.ensureBlobsOf(route, manifest)
     await (put ? put() : this.putManifest(route, digest, manifest))
     return manifest.size

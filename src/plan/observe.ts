@@ -52,11 +52,15 @@ async function observeEntry(
     }
     // The target holds exactly the source digest: everything below it is there too, and reading it is free.
     const warm = held !== null && held.digest === head.digest
+    const check = (digests: Digest[]) =>
+      warm ? signatures.observeMirrored(entry, source, target, digests, signal) : signatures.observe(entry, source, digests, signal)
+    // A whole copy's signatures are its digest's: looked for while its content is read, not after (a round trip).
+    const early = entry.selection.kind === 'whole' ? check([head.digest]) : null
+    early?.catch(() => {})
     const content = warm
       ? await contents.contentOf(target, head.digest, head.mediaType, held, signal)
       : await contents.contentOf(source, head.digest, head.mediaType, null, signal)
-    const digests = signedDigests(entry, head.digest, content)
-    const checked = warm ? await signatures.observeMirrored(entry, source, target, digests, signal) : await signatures.observe(entry, source, digests, signal)
+    const checked = await (early ?? check(signedDigests(entry, head.digest, content)))
     return {
       kind: 'observed',
       source: {digest: head.digest, mediaType: head.mediaType, content},

@@ -1,20 +1,18 @@
 /**
  * Benchmark (a script, not a test) of the per-entry cost: a one-shot `sync` of 60 small images (half of them
- * amd64 + arm64 indexes, all sharing a base layer per architecture, ~1 MB each) into an empty target, against real
- * docker-registry processes on loopback, compared side by side with a raw GET → PUT stream of the same unique blobs
- * and with `skopeo sync --all`. Also prints where the requests go (by phase, method and kind) and a warm re-run.
+ * amd64 + arm64 indexes, all sharing a base layer per architecture, ~1 MB each) into empty targets, against real
+ * docker-registry processes, side by side with the baseline (baseline.ts: the least work a complete copy can do)
+ * on loopback and behind a latency proxy at each RTT given (side-by-side.ts), then `skopeo sync --all` on loopback.
+ * `--breakdown` adds where the requests of one loopback run go (by phase, method and kind) and a warm re-run.
  *
- *   bun test/bench/small-images.ts [--images 60] [--latency MS] [--skip-skopeo] [-- extra sync flags]
- *
- * `--latency MS`: the registries are the in-process fake instead, each request delayed by MS, as a registry
- * across a network is; then the run is bound by round trips instead of by the registries' CPU.
+ *   bun test/bench/small-images.ts [--images 60] [--rtt 0,10,50] [--rounds 3] [--breakdown] [--skip-skopeo] [-- extra sync flags]
  */
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {mapLimit} from '../../src/transport/limiter.ts'
-import {delay, type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
+import {printFigures, sideBySide} from './side-by-side.ts'
 import {blob, cliCommand, cpuSecondsOf, image, index, MB, measuredRun, push, randomBytes, rawStream, skopeoSync, uniqueBlobs} from './support.ts'
 
 const args = process.argv.slice(2)
@@ -23,19 +21,14 @@ const extra = dashes >= 0 ? args.slice(dashes + 1) : []
 const own = dashes >= 0 ? args.slice(0, dashes) : args
 const count = Number(own[own.indexOf('--images') + 1] || 60) || 60
 const skipSkopeo = own.includes('--skip-skopeo')
-const latency = own.includes('--latency') ? Number(own[own.indexOf('--latency') + 1]) : null
+const rtts = own.includes('--rtt') ? own[own.indexOf('--rtt') + 1]!.split(',').map(Number) : [0, 10, 50]
+const rounds = Number(own[own.indexOf('--rounds') + 1] || 3) || 3
+const breakdown = own.includes('--breakdown')
 const KB = 1_000
 const cli = await cliCommand()
 
-/** A registry of the bench: `pid` when it is a process of its own, whose CPU time can be read. */
-type Server = Pick<RealRegistry, 'host' | 'url' | 'stop'> & {pid?: number}
-const fakes: FakeRegistry[] = []
-async function server(): Promise<Server> {
-  if (latency === null) return startRealRegistry()
-  const fake = await startFakeRegistry()
-  fakes.push(fake)
-  return fake
-}
+type Server = RealRegistry
+const server = startRealRegistry
 const [source, target, warmTarget, rawTarget, skopeoTarget] = [await server(), await server(), await server(), await server(), await server()]
 const dir = await mkdtemp(join(tmpdir(), 'image-syncer-bench-small-'))
 try {
@@ -62,8 +55,9 @@ try {
     },
   )
   entries.sort((a, b) => a.repo.localeCompare(b.repo))
-  if (latency !== null) for (const fake of fakes) fake.addFault(delay(latency, {times: Number.POSITIVE_INFINITY}))
   console.log(`seeded ${entries.length} images (${entries.length / 2} indexes) on ${source.host}; running ${cli.join(' ')} ${extra.join(' ')}`)
+  const figures = await sideBySide({source, target: rawTarget, entries, cli, dir, rtts, rounds, flags: extra})
+  printFigures(`${entries.length} small images`, figures, 1.2)
 
   const definition = async (name: string, registry: Server) => {
     const path = join(dir, `${name}.yaml`)
@@ -86,31 +80,35 @@ try {
     return {seconds, requests}
   }
 
-  const cpuBefore = registryCpu(source, target)
-  const oneShot = await run('image-syncer sync (one-shot, empty target)', ['sync', '-i', await definition('sync', target)])
-  printCpu(cpuBefore, registryCpu(source, target))
-  await run('image-syncer sync (warm: everything present)', ['sync', '-i', await definition('sync', target)])
-  // Phases, on another empty target: plan alone, then apply alone.
-  const planPath = join(dir, 'phases.plan.json')
-  await run('  phase: plan', ['plan', '-i', await definition('phases', warmTarget), '-o', planPath])
-  await run('  phase: apply', ['apply', planPath])
-
-  // ---- raw stream of the same unique blobs: the practical limit, 8 at once (and as many as our transfers) ----
-  const unique = await uniqueBlobs(source, entries)
-  for (const streams of [8, 16]) {
-    const rawCpuBefore = registryCpu(source, rawTarget)
-    const {seconds, bytes: rawBytes} = await rawStream(source, rawTarget, unique, streams, `raw${streams}`)
-    console.log(`raw GET → PUT stream (${unique.size} unique blobs, ${(rawBytes / MB).toFixed(1)} MB, ${streams} at once): ${seconds.toFixed(2)} s`)
-    printCpu(rawCpuBefore, registryCpu(source, rawTarget))
-    console.log(`ratio one-shot sync / raw stream (${streams} at once): ${(oneShot.seconds / seconds).toFixed(2)}×`)
-  }
-
+  if (breakdown) await details()
   const skopeo = skipSkopeo ? null : await skopeoSync(source, skopeoTarget, entries, dir)
-  if (skopeo)
+  if (skopeo) {
+    const loopback = figures.find((f) => f.rtt === 0)
     console.log(
-      `skopeo sync --all: ${skopeo.seconds.toFixed(2)} s, peak RSS ${skopeo.peakMiB.toFixed(0)} MiB\nratio one-shot sync / skopeo sync --all: ${(oneShot.seconds / skopeo.seconds).toFixed(2)}×`,
+      `skopeo sync --all (loopback): ${skopeo.seconds.toFixed(2)} s, peak RSS ${skopeo.peakMiB.toFixed(0)} MiB${loopback ? `; one-shot sync / skopeo: ${(loopback.syncSeconds / skopeo.seconds).toFixed(2)}×` : ''}`,
     )
-  else console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
+  } else console.log(skipSkopeo ? 'skopeo: skipped' : 'skopeo: not installed (apt-get install -y skopeo to compare)')
+
+  async function details(): Promise<void> {
+    const cpuBefore = registryCpu(source, target)
+    const oneShot = await run('image-syncer sync (one-shot, empty target)', ['sync', '-i', await definition('sync', target)])
+    printCpu(cpuBefore, registryCpu(source, target))
+    await run('image-syncer sync (warm: everything present)', ['sync', '-i', await definition('sync', target)])
+    // Phases, on another empty target: plan alone, then apply alone.
+    const planPath = join(dir, 'phases.plan.json')
+    await run('  phase: plan', ['plan', '-i', await definition('phases', warmTarget), '-o', planPath])
+    await run('  phase: apply', ['apply', planPath])
+
+    // ---- raw stream of the same unique blobs: the practical limit, 8 at once (and as many as our transfers) ----
+    const unique = await uniqueBlobs(source, entries)
+    for (const streams of [8, 16]) {
+      const rawCpuBefore = registryCpu(source, rawTarget)
+      const {seconds, bytes: rawBytes} = await rawStream(source, rawTarget, unique, streams, `raw${streams}`)
+      console.log(`raw GET → PUT stream (${unique.size} unique blobs, ${(rawBytes / MB).toFixed(1)} MB, ${streams} at once): ${seconds.toFixed(2)} s`)
+      printCpu(rawCpuBefore, registryCpu(source, rawTarget))
+      console.log(`ratio one-shot sync / raw stream (${streams} at once): ${(oneShot.seconds / seconds).toFixed(2)}×`)
+    }
+  }
 } finally {
   await Promise.all([source, target, warmTarget, rawTarget, skopeoTarget].map((r) => r.stop()))
   await rm(dir, {recursive: true, force: true})

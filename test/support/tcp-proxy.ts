@@ -10,7 +10,12 @@ export interface TcpProxy {
   stop(): Promise<void>
 }
 
-export async function startTcpProxy(upstream: {hostname: string; port: number}, pair: (client: Socket, upstream: Socket) => void): Promise<TcpProxy> {
+/** `lingerMs`: how long a side stays open after the other closed, for bytes still held on their way (latency-proxy.ts). */
+export async function startTcpProxy(
+  upstream: {hostname: string; port: number},
+  pair: (client: Socket, upstream: Socket) => void,
+  lingerMs = 0,
+): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
   const server = createServer((client) => {
     const up = connect(upstream.port, upstream.hostname)
@@ -20,8 +25,15 @@ export async function startTcpProxy(upstream: {hostname: string; port: number}, 
       s.on('error', () => {})
     }
     pair(client, up)
-    client.on('close', () => up.destroy())
-    up.on('close', () => client.destroy())
+    const later = (end: () => void) => (lingerMs > 0 ? () => setTimeout(end, lingerMs) : end)
+    client.on(
+      'close',
+      later(() => up.destroy()),
+    )
+    up.on(
+      'close',
+      later(() => client.destroy()),
+    )
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()

@@ -1,7 +1,7 @@
 /**
  * Blob uploads of the distribution API: cross-repository mounts and upload sessions (existence and small reads
- * are in blobs.ts, reads that resume in blob-read.ts). An upload is one POST and one streamed monolithic PUT
- * (2 requests per blob), or, with --chunk-size or for a registry that refused a monolithic PUT with 413, PATCH
+ * are in blobs.ts, reads that resume in blob-read.ts). An upload is one POST (sent with the source GET) and one
+ * streamed monolithic PUT (2 requests per blob), or, with --chunk-size or for a registry that refused a monolithic PUT with 413, PATCH
  * chunks (upload-chunks.ts); bytes are never buffered whole.
  */
 import type {Digest} from '../../ref/digest.ts'
@@ -32,12 +32,22 @@ export async function uploadBlob(
     })
     if (start?.kind === 'mounted') return 'mounted'
   }
-  start ??= await startUpload(handle, signal ? {signal} : {})
+  // Without a mount to try, the source GET and the POST need nothing of each other: asked at once, they cost one
+  // round trip instead of two. A POST that fails lets go of the source's answer unread.
+  let opening: Promise<ReadableStream<Uint8Array>> | null = null
+  if (!start) {
+    opening = blob.open()
+    opening.catch(() => {})
+    start = await startUpload(handle, signal ? {signal} : {}).catch(async (err: unknown) => {
+      await opening?.then((body) => body.cancel()).catch(() => {})
+      throw err
+    })
+  }
   if (start.kind !== 'session') throw new Error('unreachable: an upload without mount cannot be mounted')
   const {uploads} = handle.connection
   const chunkSize = uploads.chunkSizeFor(handle.repo.registry)
   try {
-    const body = await blob.open()
+    const body = await (opening ?? blob.open())
     if (chunkSize !== null) await uploadInChunks(handle, start.location, {digest: blob.digest, body}, chunkSize, signal)
     else await completeUpload(handle, start.location, blob.digest, {size: blob.size, body}, signal)
   } catch (err) {
