@@ -51,6 +51,8 @@ export type AuthErrorCode =
   | 'KEY_FILE_UNREADABLE'
   /** The JSON key file was read but is not a JSON object. */
   | 'KEY_FILE_INVALID'
+  /** A cloud's workload identity is configured (token file, ADC file, metadata server) but gave no registry credential. */
+  | 'WORKLOAD_IDENTITY_FAILED'
 
 export interface AuthErrorOptions {
   /** The normalised registry the failure concerns, when there is one. */

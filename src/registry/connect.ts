@@ -4,10 +4,13 @@
  */
 import {jsonKeyCredential} from '../auth/key-file.ts'
 import {localLoginKeychain} from '../auth/containers-auth.ts'
-import {targetOnlyKeychain} from '../auth/keychain.ts'
+import {multiKeychain, targetOnlyKeychain} from '../auth/keychain.ts'
+import {workloadIdentityKeychain} from '../auth/workload-identity.ts'
 import {ANONYMOUS, type Credential, credentialSecrets} from '../auth/credential.ts'
+import {homedir} from 'node:os'
 import type {Secrets} from '../ref/secrets.ts'
 import type {Pace} from '../transport/retry.ts'
+import {fetchTls} from '../transport/tls.ts'
 import {type RateLimitWait, type RequestEvent, Transport} from '../transport/transport.ts'
 import {layoutDirOf, parseTargetPrefix} from '../ref/target.ts'
 import {certificateLookup} from './certs.ts'
@@ -49,8 +52,20 @@ export async function connectRegistries(options: ConnectOptions, version: string
   else if (options.authKeyFile) targetCredential = await jsonKeyCredential(options.authKeyFile)
   // Known from the start, whether or not a request ever spends them.
   for (const secret of credentialSecrets(targetCredential)) options.secrets?.add(secret)
-  const keychain = targetOnlyKeychain(options.targetRegistry, targetCredential, localLoginKeychain({env: options.env ?? process.env}))
+  const env = options.env ?? process.env
   const tls = await certificateLookup({caFiles: options.caFiles ?? [], certsDirs: options.certsDirs ?? []})
+  // The chain's order: the explicit target credential, local logins, then the platform's workload identity.
+  const identity = workloadIdentityKeychain({
+    env,
+    homeDir: env.HOME || homedir(),
+    now: options.pace.now,
+    ...(options.secrets ? {secrets: options.secrets} : {}),
+    tls: async (host) => {
+      const material = await tls(host)
+      return material ? fetchTls(material) : null
+    },
+  })
+  const keychain = targetOnlyKeychain(options.targetRegistry, targetCredential, multiKeychain(localLoginKeychain({env}), identity))
   const transport = new Transport({
     credentials: (registry) => keychain.resolve(registry),
     pace: options.pace,

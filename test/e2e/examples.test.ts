@@ -24,27 +24,65 @@ interface PodSpec {
 }
 
 describe('examples/kubernetes', () => {
-  test('a Job and a CronJob run the same command with the Secret as REGISTRY_AUTH_FILE and the ConfigMap definition', async () => {
-    const objects: Array<{kind: string; metadata: {name: string}; data?: Record<string, string>; spec: Record<string, unknown>}> = []
-    // The sharded Job (its own test below) applies a plan; these objects run `sync` from a definition.
-    for (const file of (await readdir(join(EXAMPLES, 'kubernetes'))).filter((f) => f !== SHARDED_JOB)) {
-      for (const doc of parseAllDocuments(await readFile(join(EXAMPLES, 'kubernetes', file), 'utf8'))) {
-        expect(doc.errors).toEqual([])
-        objects.push(doc.toJS())
-      }
+  type K8sObject = {kind: string; metadata: {name: string; annotations?: Record<string, string>}; data?: Record<string, string>; spec: Record<string, unknown>}
+  async function objectsOf(file: string): Promise<K8sObject[]> {
+    const objects: K8sObject[] = []
+    for (const doc of parseAllDocuments(await readFile(join(EXAMPLES, 'kubernetes', file), 'utf8'))) {
+      expect(doc.errors).toEqual([])
+      objects.push(doc.toJS())
     }
-    const byKind = (kind: string) => objects.find((o) => o.kind === kind)!
-    const job = (byKind('Job').spec as {template: {spec: PodSpec}}).template.spec
-    const cron = (byKind('CronJob').spec as {jobTemplate: {spec: {template: {spec: PodSpec}}}}).jobTemplate.spec.template.spec
-    expect(cron.containers[0]!.args).toEqual(job.containers[0]!.args)
-    for (const pod of [job, cron]) {
-      expect(pod.containers[0]!.env).toContainEqual({name: 'REGISTRY_AUTH_FILE', value: '/auth/auth.json'})
-      expect(pod.volumes).toContainEqual({name: 'auth', secret: {secretName: byKind('Secret').metadata.name}})
-      expect(pod.volumes).toContainEqual({name: 'definition', configMap: {name: byKind('ConfigMap').metadata.name}})
+    return objects
+  }
+  const podOf = (job: K8sObject) =>
+    (job.spec as {template: {metadata?: {labels?: Record<string, string>}; spec: PodSpec & {serviceAccountName?: string}}}).template
+
+  test('a Job and a CronJob run the same command as a ServiceAccount with a cloud identity, the ConfigMap definition, no Secret', async () => {
+    const files = (await readdir(join(EXAMPLES, 'kubernetes'))).filter((f) => f.endsWith('.yaml'))
+    expect(files.filter((f) => f.startsWith('serviceaccount-')).sort()).toEqual([
+      'serviceaccount-aks.yaml',
+      'serviceaccount-eks.yaml',
+      'serviceaccount-gke.yaml',
+    ])
+    const [job] = await objectsOf('job.yaml')
+    const [cron] = await objectsOf('cronjob.yaml')
+    const [configMap] = await objectsOf('definition.yaml')
+    const jobPod = podOf(job!)
+    const cronPod = (cron!.spec as {jobTemplate: {spec: K8sObject['spec']}}).jobTemplate.spec as unknown as K8sObject['spec']
+    const cronTemplate = podOf({...cron!, spec: cronPod})
+    expect(cronTemplate.spec.containers[0]!.args).toEqual(jobPod.spec.containers[0]!.args)
+    // Each cloud's ServiceAccount is the one the pods run as, annotated as that cloud's workload identity wants.
+    const annotations: Record<string, string> = {
+      'serviceaccount-gke.yaml': 'iam.gke.io/gcp-service-account',
+      'serviceaccount-eks.yaml': 'eks.amazonaws.com/role-arn',
+      'serviceaccount-aks.yaml': 'azure.workload.identity/client-id',
     }
-    const definition = byKind('ConfigMap').data!['external-images.yaml']!
+    for (const [file, annotation] of Object.entries(annotations)) {
+      const [account] = await objectsOf(file)
+      expect(account!.kind).toBe('ServiceAccount')
+      expect(Object.keys(account!.metadata.annotations ?? {})).toEqual([annotation])
+      for (const pod of [jobPod, cronTemplate]) expect(pod.spec.serviceAccountName).toBe(account!.metadata.name)
+    }
+    for (const pod of [jobPod, cronTemplate]) {
+      // AKS only projects the token into pods that ask with this label.
+      expect(pod.metadata?.labels).toEqual({'azure.workload.identity/use': 'true'})
+      expect(pod.spec.containers[0]!.env.map((e) => e.name)).not.toContain('REGISTRY_AUTH_FILE')
+      expect(pod.spec.volumes.filter((v) => v.secret)).toEqual([])
+      expect(pod.spec.volumes).toContainEqual({name: 'definition', configMap: {name: configMap!.metadata.name}})
+    }
+    const definition = configMap!.data!['external-images.yaml']!
     expect(parseDefinition('external-images.yaml', definition, '0'.repeat(64)).entries.length).toBeGreaterThan(0)
-    expectAccepted(await runCli(job.containers[0]!.args, {cwd: tmpdir()}))
+    expectAccepted(await runCli(jobPod.spec.containers[0]!.args, {cwd: tmpdir()}))
+  })
+
+  test('the Secret variant runs the same command with the Secret as REGISTRY_AUTH_FILE', async () => {
+    const [job] = await objectsOf('job.yaml')
+    const [withSecret] = await objectsOf('job-with-secret.yaml')
+    const [secret] = await objectsOf('secret.yaml')
+    const pod = podOf(withSecret!).spec
+    expect(pod.containers[0]!.args).toEqual(podOf(job!).spec.containers[0]!.args)
+    expect(pod.containers[0]!.env).toContainEqual({name: 'REGISTRY_AUTH_FILE', value: '/auth/auth.json'})
+    expect(pod.volumes).toContainEqual({name: 'auth', secret: {secretName: secret!.metadata.name}})
+    expect(pod.volumes).toContainEqual({name: 'definition', configMap: {name: 'image-syncer-definition'}})
   })
 
   test('the Indexed Job applies one shard per pod: --shards is the completions, the plan from a ConfigMap, the release image', async () => {
@@ -79,6 +117,33 @@ describe('examples/github', () => {
       const step = Object.values(workflow.jobs)[0]!.steps.find((s) => s.uses?.includes('/image-syncer@'))!
       const words = step
         .with!.args!.split(/\s+/)
+        .filter(Boolean)
+        .map((w) => w.replace(/^"\$\w+"$/, 'registry.example/x/'))
+      expectAccepted(await runCli(words, {cwd: tmpdir()}))
+    }
+  })
+})
+
+describe('examples/github/apply-workload-identity.yml', () => {
+  test('one job per cloud logs in with the OIDC token, holds no stored secret, and runs a command the CLI accepts', async () => {
+    type Step = {uses?: string; run?: string; with?: {args?: string}; env?: Record<string, string>}
+    const text = await readFile(join(EXAMPLES, 'github', 'apply-workload-identity.yml'), 'utf8')
+    const workflow = parse(text) as {permissions: Record<string, string>; jobs: Record<string, {if: string; steps: Step[]}>}
+    expect(text).not.toContain('secrets.')
+    expect(workflow.permissions['id-token']).toBe('write')
+    const login: Record<string, (s: Step) => boolean> = {
+      gcp: (s) => s.uses?.startsWith('google-github-actions/auth@') === true,
+      aws: (s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@') === true,
+      azure: (s) => s.run?.includes('AZURE_FEDERATED_TOKEN_FILE=') === true,
+    }
+    expect(Object.keys(workflow.jobs)).toEqual(Object.keys(login))
+    for (const [cloud, job] of Object.entries(workflow.jobs)) {
+      expect(job.if).toBe(`vars.MIRROR_CLOUD == '${cloud}'`)
+      const loginAt = job.steps.findIndex(login[cloud]!)
+      const runAt = job.steps.findIndex((s) => s.uses?.includes('/image-syncer@'))
+      expect(loginAt).toBeGreaterThan(-1)
+      expect(runAt).toBeGreaterThan(loginAt)
+      const words = job.steps[runAt]!.with!.args!.split(/\s+/)
         .filter(Boolean)
         .map((w) => w.replace(/^"\$\w+"$/, 'registry.example/x/'))
       expectAccepted(await runCli(words, {cwd: tmpdir()}))

@@ -36,6 +36,16 @@ export async function createTestPki(): Promise<TestPki> {
   }
 }
 
+/**
+ * A server certificate from `pki`'s CA for DNS names that cannot be served on loopback (`*.pkg.dev`, `*.azurecr.io`):
+ * a TLS front holds it and a CONNECT proxy routes those names to it. Returns the certificate and key paths.
+ */
+export async function issueServerCertificate(pki: TestPki, name: string, dnsNames: readonly string[]): Promise<{cert: string; key: string}> {
+  const sans = dnsNames.map((d) => `DNS:${d}`).join(',')
+  await issue(pki.dir, name, `/CN=${dnsNames[0]}`, `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\n`)
+  return {cert: join(pki.dir, `${name}.crt`), key: join(pki.dir, `${name}.key`)}
+}
+
 async function issue(dir: string, name: string, subject: string, extensions: string): Promise<void> {
   const at = (file: string) => join(dir, file)
   await writeFile(at(`${name}.ext`), extensions)
