@@ -5,6 +5,7 @@
 import {SyncerError} from '../ref/errors.ts'
 import type {Plan, PlanEntry, PullBudget} from '../plan/model.ts'
 import {readPlanFile, serializePlan} from '../plan/planfile.ts'
+import {type PlanPin, verifyPlanSignature} from './plan-signature.ts'
 import {type Digest, digestOf} from '../ref/digest.ts'
 import {ciRunFromEnv} from '../signatures/provenance.ts'
 import type {Stores} from '../registry/handle.ts'
@@ -91,10 +92,13 @@ export interface ApplyRequest extends Omit<ApplyOptions, 'pace'> {
   shard?: Shard
   /** --result: where this run's outcome goes, for `report` to merge. */
   resultPath?: string
+  /** --plan-key / --plan-identity: who must have signed the plan file (plan --sign), checked before anything is sent. */
+  planPin?: PlanPin
 }
 
 export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   const {plan, sha256} = await readPlanFile(request.planPath)
+  if (request.planPin) await verifyPlanSignature(request.planPath, sha256, request.planPin)
   await checkPlanBinding(plan, request.planPath, request.binding ?? {}, request.registry)
   refuseConflicts(plan)
   // Before connecting: a plan that cannot be applied as a whole spends nothing.
