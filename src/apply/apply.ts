@@ -4,7 +4,10 @@
  */
 import {SyncerError} from '../ref/errors.ts'
 import type {Plan, PlanEntry, PullBudget} from '../plan/model.ts'
-import {readPlanFile} from '../plan/planfile.ts'
+import {readPlanFile, serializePlan} from '../plan/planfile.ts'
+import {type PlanPin, verifyPlanSignature} from './plan-signature.ts'
+import {type Digest, digestOf} from '../ref/digest.ts'
+import {ciRunFromEnv} from '../signatures/provenance.ts'
 import type {Stores} from '../registry/handle.ts'
 import {type ConnectOptions, connectStores} from '../registry/connect.ts'
 import {mapLimit} from '../transport/limiter.ts'
@@ -12,6 +15,7 @@ import type {Pace} from '../transport/retry.ts'
 import {type Binding, checkPlanBinding} from './binding.ts'
 import {CopyEngine} from '../copy/engine.ts'
 import {type ApplyRun, copyEntry, unreadableEntry} from './copy-entry.ts'
+import type {ProvenanceRun} from './provenance.ts'
 import type {MovedSources} from './source-tag.ts'
 import {type ApplyStep, decodeSteps, type PlanAge} from './step.ts'
 import {TrustStore} from '../signatures/check.ts'
@@ -71,6 +75,10 @@ export interface ApplyOptions {
   ignorePullBudget?: boolean
   /** The run's pace (the stores' own, from the connection options): how the copy engine waits between attempts. */
   pace: Pace
+  /** The sha256 of the plan file's bytes, for provenance; default: of the plan as it would be written (sync's). */
+  planSha256?: Digest
+  /** This image-syncer's version, for provenance; default: the version that made the plan. */
+  version?: string
 }
 
 /** The pace is the connection options' (`registry.pace`). */
@@ -84,10 +92,13 @@ export interface ApplyRequest extends Omit<ApplyOptions, 'pace'> {
   shard?: Shard
   /** --result: where this run's outcome goes, for `report` to merge. */
   resultPath?: string
+  /** --plan-key / --plan-identity: who must have signed the plan file (plan --sign), checked before anything is sent. */
+  planPin?: PlanPin
 }
 
 export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   const {plan, sha256} = await readPlanFile(request.planPath)
+  if (request.planPin) await verifyPlanSignature(request.planPath, sha256, request.planPin)
   await checkPlanBinding(plan, request.planPath, request.binding ?? {}, request.registry)
   refuseConflicts(plan)
   // Before connecting: a plan that cannot be applied as a whole spends nothing.
@@ -96,7 +107,7 @@ export async function runApply(request: ApplyRequest): Promise<ApplyResult> {
   const shard = request.shard ?? {index: 1, count: 1}
   const owned = shardEntries(plan.entries, shard)
   // A registry may have quoted a credential in an error message: masked before it is written or shown.
-  const applied = await applyPlan({...plan, entries: owned}, stores, {...request, pace: request.registry.pace})
+  const applied = await applyPlan({...plan, entries: owned}, stores, {...request, pace: request.registry.pace, planSha256: sha256})
   const result = request.registry.secrets?.maskValue(applied) ?? applied
   if (request.resultPath !== undefined) await writeResultFile(request.resultPath, {plan, sha256}, {shard, owns: owned.map((e) => e.target)}, result)
   return result
@@ -126,11 +137,12 @@ export function refuseShortBudget(plan: Plan): void {
 export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOptions): Promise<ApplyResult> {
   const started = performance.now()
   const {signal, onProgress} = options
+  const env = options.env ?? process.env
   const steps = withoutConflicts(await decodeSteps(plan.entries, {planAge: options.planAge ?? 'reviewed', movedSources: options.movedSources ?? 'refuse'}))
   const run: ApplyRun = {
     stores,
     engine: new CopyEngine({transfers: options.transfers ?? DEFAULT_TRANSFERS, pace: options.pace, ...(signal ? {signal} : {})}),
-    signatures: {trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})},
+    signatures: {trust: new TrustStore(), env, signing: new Map(), provenance: provenanceRun(plan, options, env), ...(signal ? {signal} : {})},
     onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
     ...(signal ? {signal} : {}),
   }
@@ -154,4 +166,16 @@ export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOption
     return outcome
   })
   return {entries, summary: summarizeOutcomes(entries), durationMs: performance.now() - started, interrupted: signal?.aborted ?? false}
+}
+
+/** What every provenance statement of this run says of the run: the plan, its definition, the tool and the CI run. */
+function provenanceRun(plan: Plan, options: ApplyOptions, env: Record<string, string | undefined>): ProvenanceRun {
+  return {
+    definition: {path: plan.definition.path, sha256: plan.definition.sha256 as Digest},
+    plan: {sha256: options.planSha256 ?? digestOf(Buffer.from(serializePlan(plan)))},
+    version: options.version ?? plan.tool.version,
+    ci: ciRunFromEnv(env),
+    startedOn: new Date().toISOString(),
+    attaching: new Map(),
+  }
 }

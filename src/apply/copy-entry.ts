@@ -11,7 +11,7 @@ import type {Stores} from '../registry/handle.ts'
 import {childrenOf} from '../copy/references.ts'
 import {explainRefusal} from '../registry/refusals.ts'
 import {subsetManifest} from './subset.ts'
-import {carryAndSign, type SignatureRun, verifySource} from './signatures.ts'
+import {attestPresent, carryAndSign, type SignatureRun, verifySource} from './signatures.ts'
 import {checkSourceTag} from './source-tag.ts'
 import type {CopyStep} from './step.ts'
 import type {BlobCounts, EntryOutcome, EntryResult} from './model.ts'
@@ -65,13 +65,22 @@ async function copyInto(step: CopyStep, run: ApplyRun, copy: EntryCopy): Promise
     const sourceLook = looks.kind === 'target-and-source' ? checkSourceTag(looks, step.source.name, route.source, run.signal) : Promise.resolve()
     sourceLook.catch(() => {})
     const before = await route.target.headManifest(tag, {signal: run.signal})
-    if (before) return before.digest === planned ? {kind: 'already-present'} : {kind: 'conflict', targetDigest: before.digest}
+    if (before && before.digest !== planned) return {kind: 'conflict', targetDigest: before.digest}
+    if (before && step.signatures.provenance === null) return {kind: 'already-present'}
+    if (before) {
+      // Present, and provenance is asked for: the digest gets the statement it lacks, after the source verifies.
+      const check = await verifySource(step, route.source, run.signatures, (await subsetOf(step, route, run))?.kept)
+      if (check.decision.status === 'failed')
+        return {kind: 'failed', message: `signature check failed, no provenance was attached: ${check.decision.reasons.join('; ')}`}
+      copy.signature = await attestPresent(step, route, before, check, run.signatures)
+      return {kind: 'already-present'}
+    }
     await sourceLook
   }
 
   // A platform subset is an index we write: computed from the source index and checked against the plan
   // first, since its kept manifests are what the signatures must vouch for.
-  const subset = step.content.kind === 'platforms' ? await subsetManifest(step.content, route.source, run.signal) : null
+  const subset = await subsetOf(step, route, run)
 
   // Verified again now, against the digest about to be copied: the plan's verdict is not trusted alone.
   const check = await verifySource(step, route.source, run.signatures, subset?.kept)
@@ -92,6 +101,9 @@ async function copyInto(step: CopyStep, run: ApplyRun, copy: EntryCopy): Promise
   run.signal?.throwIfAborted()
   return writeTag(run, route, tag, top)
 }
+
+const subsetOf = (step: CopyStep, route: Route, run: ApplyRun) =>
+  step.content.kind === 'platforms' ? subsetManifest(step.content, route.source, run.signal) : Promise.resolve(null)
 
 /**
  * The tag, last. A look right before the PUT narrows the window in which another writer could take the tag;

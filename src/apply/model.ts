@@ -26,7 +26,13 @@ export interface EntryOutcome {
   bytes: number
   blobs: BlobCounts
   /** What happened about signatures; null when the entry was not copied. */
-  signature: {status: 'verified' | 'unsigned' | 'failed' | 'skipped'; copied: number; signed: 'signed' | 'already-signed' | 'not-asked'} | null
+  signature: {
+    status: 'verified' | 'unsigned' | 'failed' | 'skipped'
+    copied: number
+    signed: 'signed' | 'already-signed' | 'not-asked'
+    /** With `provenance: true` only: whether this run attached the SLSA provenance or found ours there. */
+    provenance?: 'attached' | 'already-attached'
+  } | null
   durationMs: number
 }
 

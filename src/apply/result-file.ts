@@ -44,6 +44,7 @@ const OutcomeSchema = Type.Object({
       status: Type.Union([Type.Literal('verified'), Type.Literal('unsigned'), Type.Literal('failed'), Type.Literal('skipped')]),
       copied: Count,
       signed: Type.Union([Type.Literal('signed'), Type.Literal('already-signed'), Type.Literal('not-asked')]),
+      provenance: Type.Optional(Type.Union([Type.Literal('attached'), Type.Literal('already-attached')])),
     }),
   ]),
   durationMs: Type.Number({minimum: 0}),

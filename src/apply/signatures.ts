@@ -17,6 +17,7 @@ import {type Artifact, discoverArtifacts} from '../signatures/discover.ts'
 import {signTarget, type SignOutcome, type Subject} from '../signatures/sign-target.ts'
 import {subsetDecision} from '../signatures/subset.ts'
 import type {SignSpec} from '../signatures/types.ts'
+import {attestTarget, type ProvenanceOutcome, type ProvenanceRun} from './provenance.ts'
 import type {CopyStep, SignatureStep} from './step.ts'
 
 /** What the signature steps of every entry in one apply run share. */
@@ -25,6 +26,7 @@ export interface SignatureRun {
   env: Record<string, string | undefined>
   /** Signing in flight per target repository and digest: two entries of one digest must not both sign it. */
   signing: Map<string, Promise<SignOutcome>>
+  provenance: ProvenanceRun
   signal?: AbortSignal
 }
 
@@ -33,6 +35,8 @@ export interface SignatureReport {
   /** Signature artifacts (legacy tags and referrers) carried to the target. */
   copied: number
   signed: SignOutcome | 'not-asked'
+  /** Only with `provenance: true`. */
+  provenance?: Exclude<ProvenanceOutcome, 'not-asked'>
 }
 
 /** The digests whose signatures vouch for the entry (the same rule as plan's); `kept`: a subset's platform manifests. */
@@ -106,7 +110,17 @@ export async function carryAndSign(
       )
     }
   }
-  return {status: sourceDecision.status, copied, signed}
+  const provenance = await attestTarget(step, target, subject, sourceDecision, ctx.provenance, ctx)
+  return {status: sourceDecision.status, copied, signed, ...(provenance === 'not-asked' ? {} : {provenance})}
+}
+
+/**
+ * A target digest that was already there (planned present, or found so at apply time) with `provenance: true`:
+ * the source is verified now, as before a copy, and the digest gets the statement it lacks. Nothing else is written.
+ */
+export async function attestPresent(step: CopyStep, route: Route, subject: Subject, check: SourceCheck, ctx: SignatureRun): Promise<SignatureReport> {
+  const provenance = await attestTarget(step, route.target, subject, check.decision, ctx.provenance, ctx)
+  return {status: check.decision.status, copied: 0, signed: 'not-asked', ...(provenance === 'not-asked' ? {} : {provenance})}
 }
 
 /** The first entry to sign a digest does it; others of the same digest in this run wait and find it signed. */

@@ -61,7 +61,7 @@ describe('decodeSteps: what each entry does', () => {
         digest: SOURCE_DIGEST,
         content: {kind: 'whole'},
         looks: {kind: 'target-and-source', tag: '1.0', recorded: SOURCE_DIGEST},
-        signatures: {verify: 'if-present', trust: {kind: 'resolved', input: PUBLIC_GOOD_TRUST}, copy: true, sign: null},
+        signatures: {verify: 'if-present', trust: {kind: 'resolved', input: PUBLIC_GOOD_TRUST}, copy: true, sign: null, provenance: null},
       },
     })
   })
@@ -162,7 +162,7 @@ describe('decodeSteps: signatures', () => {
 
   test('verify: skip with no attestation required resolves no trust at all', async () => {
     const copy = await copyOf(entry(policy({verify: 'skip', copy: false, trustedRoot: {kind: 'file', path: '/nonexistent/root.json', sha256: dg('root')}})))
-    expect(copy.signatures).toStrictEqual({verify: 'skip', trust: {kind: 'none'}, copy: false, sign: null})
+    expect(copy.signatures).toStrictEqual({verify: 'skip', trust: {kind: 'none'}, copy: false, sign: null, provenance: null})
   })
 
   test('keys, identities and attestations become trust inputs; an attestation with its own keys keeps the entry root', async () => {
@@ -188,6 +188,7 @@ describe('decodeSteps: signatures', () => {
       },
       copy: true,
       sign,
+      provenance: null,
     })
   })
 

@@ -9,6 +9,7 @@ import type {Digest} from '../ref/digest.ts'
 import {BadReferenceError} from '../ref/errors.ts'
 import {parseReference} from '../ref/reference.ts'
 import type {PolicyTrustInput} from '../signatures/check.ts'
+import type {ProvenanceSelection, SourceVerification} from '../signatures/provenance.ts'
 import type {SignSpec, VerifyMode} from '../signatures/types.ts'
 import {RecordedTrust} from './recorded-trust.ts'
 import type {MovedSources} from './source-tag.ts'
@@ -78,6 +79,17 @@ export interface SignatureStep {
   /** Carry signatures, attestations, SBOMs and other referrers to the target. */
   copy: boolean
   sign: SignSpec | null
+  /** `provenance: true`: what the statement about the target digest says of the entry (apply/provenance.ts). */
+  provenance: ProvenanceStep | null
+}
+
+/** The entry's part of its provenance statement, from the plan; the run's part (definition, plan, CI) is shared. */
+export interface ProvenanceStep {
+  signer: SignSpec
+  /** The source as the definition wrote it, and the digest read there: the index a platform or subset came from. */
+  source: {reference: string; digest: Digest}
+  selection: ProvenanceSelection
+  policy: Omit<SourceVerification['policy'], 'attestations'>
 }
 
 /**
@@ -94,7 +106,9 @@ export function decodeSteps(entries: readonly PlanEntry[], stance: Stance): Prom
 
 async function decodeStep(entry: PlanEntry, stance: Stance, trust: RecordedTrust): Promise<ApplyStep> {
   const identity = {source: entry.source, target: entry.target, sourceDigest: entry.sourceDigest}
-  if (entry.action === 'already-present') return {kind: 'already-present', identity}
+  // With provenance on, a digest already present is looked at, and attested if it lacks ours (copy-entry.ts).
+  const attestPresent = entry.action === 'already-present' && entry.signature.policy.provenance === true
+  if (entry.action === 'already-present' && !attestPresent) return {kind: 'already-present', identity}
   if (entry.action === 'conflicting-ID') return {kind: 'conflict', identity, targetDigest: entry.targetDigest as Digest | null}
   let copy: Omit<CopyStep, 'signatures'>
   try {
@@ -102,7 +116,31 @@ async function decodeStep(entry: PlanEntry, stance: Stance, trust: RecordedTrust
   } catch (error) {
     return {kind: 'unreadable', identity, error}
   }
-  return {kind: 'copy', identity, copy: {...copy, signatures: await decodeSignatures(entry.signature.policy, trust)}}
+  if (attestPresent && copy.looks.kind === 'none') copy = {...copy, looks: {kind: 'target'}}
+  const signatures = await decodeSignatures(entry.signature.policy, trust)
+  return {kind: 'copy', identity, copy: {...copy, signatures: {...signatures, provenance: decodeProvenance(entry)}}}
+}
+
+function decodeProvenance(entry: PlanEntry): ProvenanceStep | null {
+  const {policy} = entry.signature
+  if (policy.provenance !== true || policy.sign === null) return null
+  const {selection} = entry
+  return {
+    signer: policy.sign,
+    source: {reference: entry.source, digest: (selection.kind === 'whole' ? entry.sourceDigest : (selection.indexDigest ?? entry.sourceDigest)) as Digest},
+    selection:
+      selection.kind === 'whole'
+        ? {kind: 'whole'}
+        : selection.kind === 'platform'
+          ? {kind: 'platform', platform: selection.platform}
+          : {kind: 'platforms', platforms: selection.platforms},
+    policy: {
+      verify: policy.verify,
+      keys: policy.keys.map((k) => k.fingerprint),
+      identities: policy.identities,
+      trustedRoot: policy.trustedRoot.kind === 'file' ? {kind: 'file', sha256: policy.trustedRoot.sha256} : {kind: 'public-good'},
+    },
+  }
 }
 
 function decodeCopy(entry: PlanEntry, stance: Stance): Omit<CopyStep, 'signatures'> {
@@ -136,7 +174,7 @@ function decodeLooks(entry: PlanEntry, stance: Stance): Looks {
   return {kind: 'target-and-source', tag: ref.tag, recorded: recorded as Digest}
 }
 
-async function decodeSignatures(policy: PlanEntry['signature']['policy'], trust: RecordedTrust): Promise<SignatureStep> {
+async function decodeSignatures(policy: PlanEntry['signature']['policy'], trust: RecordedTrust): Promise<Omit<SignatureStep, 'provenance'>> {
   const step = {verify: policy.verify, copy: policy.copy, sign: policy.sign}
   if (policy.verify === 'skip' && policy.attestations.length === 0) return {...step, trust: {kind: 'none'}}
   try {

@@ -8,6 +8,8 @@ import {SyncerCommand} from './base.ts'
 import {applyExitCode, type ExitCode} from './outcome.ts'
 import {copyFlags} from './copy-flags.ts'
 import {registryFlags} from './registry-flags.ts'
+import {parseIdentity} from './verify.ts'
+import type {PlanPin} from '../apply/plan-signature.ts'
 
 export default class Apply extends SyncerCommand {
   static override summary = 'Execute a saved plan: copy every to-copy entry, exactly as planned.'
@@ -21,6 +23,10 @@ copied (by digest, not by the source tag), blobs first, manifests by digest, the
 Before anything is sent, a plan that contradicts itself, that writes outside --target-repo-prefix, or (with
 --definition) that does not follow from the reviewed definition file is refused. --access-token and
 --target-repo-auth-key need --target-repo-prefix: they go to that registry only.
+
+A signed plan (plan --sign): --plan-key PEM or --plan-identity ISSUER=SUBJECT (--plan-identity-regexp) refuses, before
+any request to a registry, a plan whose PLAN.sigstore.json is missing, does not verify over the plan file's bytes, or
+is from another signer.
 
 Many machines: --shard i/K (counted from 1) copies only the i-th of K parts of the plan, split by target
 repository (all tags of one repository in one part), the same split on every machine; --shard-from-env --shards K
@@ -71,6 +77,22 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       env: 'SYNCER_ALLOW_MOVED_SOURCES',
       default: false,
     }),
+    'plan-key': Flags.string({
+      description: 'Refuse the plan unless PLAN.sigstore.json beside it (plan --sign) verifies with this PEM public key.',
+      env: 'SYNCER_PLAN_KEY',
+      exclusive: ['plan-identity', 'plan-identity-regexp'],
+    }),
+    'plan-identity': Flags.string({
+      description: 'Refuse the plan unless PLAN.sigstore.json beside it verifies as signed keyless by ISSUER=SUBJECT (the planning workflow).',
+      env: 'SYNCER_PLAN_IDENTITY',
+      exclusive: ['plan-identity-regexp'],
+    }),
+    'plan-identity-regexp': Flags.string({
+      description:
+        'As --plan-identity with an anchored regular expression for the subject, e.g. the plan workflow on any pull request (refs/pull/[0-9]+/merge).',
+      env: 'SYNCER_PLAN_IDENTITY_REGEXP',
+    }),
+    'plan-trusted-root': Flags.string({description: 'Sigstore TrustedRoot JSON for --plan-identity; default: the public-good root.'}),
     ...copyFlags,
     ...registryFlags,
   }
@@ -88,6 +110,7 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       version: this.config.version,
       ...(flags.shard !== undefined ? {shard: parseShard(flags.shard)} : flags['shard-from-env'] ? {shard: shardFromEnv(process.env, flags.shards!)} : {}),
       ...(flags.result !== undefined ? {resultPath: flags.result} : {}),
+      ...planPin(flags),
       binding: {
         ...(flags['target-repo-prefix'] !== undefined ? {targetRepoPrefix: flags['target-repo-prefix']} : {}),
         ...(flags.definition !== undefined ? {definitionPath: flags.definition} : {}),
@@ -100,5 +123,23 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
     this.annotate(applyConflictAnnotations(result))
     await this.stepSummary(applySummary(result))
     return applyExitCode(result)
+  }
+}
+
+/** --plan-key or --plan-identity, as the plan signature apply insists on. */
+function planPin(flags: {'plan-key'?: string; 'plan-identity'?: string; 'plan-identity-regexp'?: string; 'plan-trusted-root'?: string}): {
+  planPin?: PlanPin
+} {
+  if (flags['plan-key'] !== undefined) return {planPin: {kind: 'key', keyPath: flags['plan-key']}}
+  const exact = flags['plan-identity']
+  const pattern = flags['plan-identity-regexp']
+  if (exact === undefined && pattern === undefined) return {}
+  const root = flags['plan-trusted-root']
+  return {
+    planPin: {
+      kind: 'identity',
+      identity: exact !== undefined ? parseIdentity(exact, 'exact') : parseIdentity(pattern!, 'regexp'),
+      trustedRoot: root === undefined ? {kind: 'public-good'} : {kind: 'file', path: root},
+    },
   }
 }

@@ -9,6 +9,7 @@ import {type PlanFormat, renderPlan, renderSignatureFailures} from '../views/pla
 import {OPEN_TABLE_ENTRIES} from '../views/plan-markdown.ts'
 import {SyncerCommand} from './base.ts'
 import {registryFlags} from './registry-flags.ts'
+import {signPlanFile} from '../plan/plan-sign.ts'
 import {ExitCode} from './outcome.ts'
 
 export default class Plan extends SyncerCommand {
@@ -39,6 +40,13 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
       default: false,
     }),
     'target-repo-prefix': Flags.string({description: 'Overrides targetRepoPrefix of the definition file.', env: 'SYNCER_TARGET_REPO_PREFIX'}),
+    sign: Flags.boolean({
+      description:
+        'Sign the plan file: PLAN.sigstore.json beside it, with --signing-key, else keyless (SYNCER_OIDC_TOKEN or GitHub Actions with id-token: write).',
+      env: 'SYNCER_SIGN_PLAN',
+      default: false,
+    }),
+    'signing-key': Flags.string({description: 'PEM private key for --sign (password from SYNCER_SIGNING_KEY_PASSWORD).', dependsOn: ['sign']}),
     ...registryFlags,
   }
 
@@ -65,6 +73,10 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
     const failures = renderSignatureFailures(outcome.plan)
     if (failures) this.stderr(failures)
     this.stderr(`Plan written to ${outcome.path}`)
+    if (flags.sign) {
+      const key = flags['signing-key']
+      this.stderr(`Plan signed: ${await signPlanFile(outcome.path, key === undefined ? {kind: 'keyless'} : {kind: 'key', keyPath: key}, process.env)}`)
+    }
     if (this.github) {
       if (outcome.plan.summary.conflicting > 0) this.annotate(conflictAnnotations(outcome.plan, definitionPath, await readFile(definitionPath, 'utf8')))
       await this.stepSummary(planSummary(outcome.plan, outcome.path))

@@ -14,12 +14,14 @@ export default class Verify extends SyncerCommand {
 fallback tag) and verifies them with sigstore against the given keys and identities, offline.
 A signature is what cosign verify accepts: a simple-signing payload (.sig tag or cosign oci-1-1 referrer) or a
 sigstore bundle whose in-toto predicate is https://sigstore.dev/cosign/sign/v1. Other verified statements
-(.att layers, SLSA provenance, SBOMs) are attestations: check them with --attestation-type.
+(.att layers, SLSA provenance, SBOMs) are attestations: check them with --attestation-type; --format json prints the
+verified statements (their predicates), and --source checks that a verified SLSA provenance names that source.
 Exit codes: 0 at least one signature verified, and an attestation of each --attestation-type; 1 otherwise.`
 
   static override examples = [
     '<%= config.bin %> verify ghcr.io/acme/app:1.0 --key cosign.pub',
     '<%= config.bin %> verify ghcr.io/acme/app:1.0 --key cosign.pub --attestation-type https://slsa.dev/provenance/v1',
+    '<%= config.bin %> verify registry.internal/external/nginx:1.27.3 --key mirror.pub --attestation-type https://slsa.dev/provenance/v1 --source docker.io/library/nginx',
     '<%= config.bin %> verify quay.io/acme/app@sha256:… --identity https://token.actions.githubusercontent.com=https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
   ]
 
@@ -32,6 +34,10 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
     'attestation-type': Flags.string({
       description: 'Predicate type URI of an attestation that must verify too, e.g. https://slsa.dev/provenance/v1 (repeatable).',
       multiple: true,
+    }),
+    source: Flags.string({
+      description:
+        'The repository the image must have been mirrored from, e.g. docker.io/library/nginx (optionally @sha256:…): a verified SLSA provenance must name it.',
     }),
     'trusted-root': Flags.string({
       description: 'Sigstore TrustedRoot JSON; default: the public-good root shipped with image-syncer.',
@@ -55,6 +61,7 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
     const result = await verifyImage({
       reference: args.image,
       attestationTypes,
+      ...(flags.source === undefined ? {} : {source: flags.source}),
       trust: {keys, identities, trustedRoot: flags['trusted-root'] ? {kind: 'file', path: flags['trusted-root']} : {kind: 'public-good'}},
       registry: this.registry(flags),
       version: this.config.version,

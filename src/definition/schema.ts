@@ -47,6 +47,11 @@ const SignaturesSchema = Type.Object(
     trustedRoot: Type.Optional(Type.String({minLength: 1, description: 'Sigstore TrustedRoot JSON file; default: the public-good root.'})),
     copy: Type.Optional(Type.Boolean({description: 'Carry signatures, attestations and other referrers to the target (default true).'})),
     sign: Type.Optional(SignSchema),
+    provenance: Type.Optional(
+      Type.Boolean({
+        description: 'Attach a SLSA provenance v1 attestation to each target digest, signed with sign: (default false).',
+      }),
+    ),
     attestations: Type.Optional(Type.Array(AttestationSchema, {description: 'In-toto attestations the image must carry, verified.'})),
   },
   {additionalProperties: false, description: "The signature policy; an image's block replaces the global keys it sets."},

@@ -227,3 +227,20 @@ describe('attestations', () => {
     ])
   })
 })
+
+describe('provenance', () => {
+  test('provenance: true at the top reaches every entry with its signer; an entry may turn it off', async () => {
+    const {definition} = await load(
+      'signatures:\n  sign:\n    key: ./mirror.key\n  provenance: true\nimages:\n- source: "a:1"\n- source: "b:1"\n  signatures:\n    provenance: false\n',
+    )
+    const entries = (await definition()).entries
+    expect(entries.map((e) => e.signatures.provenance)).toEqual([true, undefined])
+    expect(entries[0]!.signatures.sign).toEqual({kind: 'key', keyPath: join(dir, 'mirror.key'), format: 'bundle'})
+  })
+
+  test('provenance without sign: is a problem at its line: nothing could sign the statement', async () => {
+    expect(await problems('images:\n- source: "a:1"\n  signatures:\n    provenance: true\n')).toEqual([
+      {line: 5, column: 17, message: 'provenance: true needs sign: (a key or keyless: true) to sign the provenance with'},
+    ])
+  })
+})

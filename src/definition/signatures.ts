@@ -57,6 +57,11 @@ export function resolvePolicy(
     else problem(origin('sign'), 'sign needs a key (a PEM private key file) or keyless: true')
   }
 
+  // Provenance is a statement by the mirror, so it needs the mirror's signer.
+  const provenance = merged.provenance === true
+  if (provenance && sign === null && !merged.sign)
+    problem(origin('provenance'), 'provenance: true needs sign: (a key or keyless: true) to sign the provenance with')
+
   const verify = merged.verify ?? DEFAULT_VERIFY
   const keyFiles = keyFilesOf(merged.keys ?? [], origin('keys'))
   // Invalid identities were reported already; "no trust" on top of that would be noise.
@@ -96,6 +101,7 @@ export function resolvePolicy(
     trustedRoot: merged.trustedRoot !== undefined ? {kind: 'file', path: resolvePath(merged.trustedRoot)} : {kind: 'public-good'},
     copy: merged.copy ?? true,
     sign,
+    ...(provenance ? {provenance: true} : {}),
     attestations,
   }
 }

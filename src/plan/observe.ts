@@ -88,7 +88,7 @@ function signedDigests(entry: DefinitionEntry, digest: Digest, content: SourceCo
   return picked ? [picked.digest, digest] : [digest]
 }
 
-interface Checked extends PolicyVerdicts {
+interface Checked extends Omit<PolicyVerdicts, 'statements'> {
   policy: PolicyRecord
   /** Manifest GETs apply will make at the source for these signatures (0 when read at the target). */
   pulls: number

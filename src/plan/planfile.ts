@@ -115,3 +115,8 @@ export function parsePlan(path: string, text: string): Plan {
   }
   return json
 }
+
+/** Where `plan --sign` writes the plan's signature: `plans/x.plan.json` → `plans/x.plan.sigstore.json` (as SHA256SUMS.sigstore.json). */
+export function planBundlePath(planPath: string): string {
+  return `${planPath.replace(/\.json$/, '')}.sigstore.json`
+}

@@ -20,6 +20,7 @@ export async function recordPolicy(policy: SignaturePolicy): Promise<PolicyRecor
         : {kind: 'public-good'},
     copy: policy.copy,
     sign: policy.sign,
+    ...(policy.provenance ? {provenance: true as const} : {}),
     attestations: policy.attestations.map(({predicateType, trust}) => ({
       predicateType,
       trust: trust.kind === 'entry' ? trust : {kind: 'own', keys: recordKeys(trust.keys), identities: recordIdentities(trust.identities)},

@@ -55,6 +55,8 @@ const PolicyRecordSchema = Type.Object(
       Type.Object({kind: Literal('key'), keyPath: Type.String(), format: Type.Union([Literal('bundle'), Literal('legacy')])}, Strict),
       Type.Object({kind: Literal('keyless'), format: Type.Union([Literal('bundle'), Literal('legacy')])}, Strict),
     ]),
+    /** SLSA provenance for each target digest, signed with `sign` (it needs one); absent: off, as in older plans. */
+    provenance: Type.Optional(Type.Literal(true)),
     attestations: Type.Array(AttestationPolicyRecord),
   },
   Strict,

@@ -4,6 +4,7 @@
  * `IntotoSubjectClaimVerifier` (an in-toto subject digest).
  */
 import {quoted} from '../ref/text.ts'
+import type {Candidate} from './types.ts'
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature'
@@ -37,6 +38,17 @@ export function inTotoProblem(payloadType: string, payload: Uint8Array, digest: 
 export function predicateTypeOf(payload: Uint8Array): string {
   const value = parseObject(payload)?.['predicateType']
   return typeof value === 'string' ? value : ''
+}
+
+/**
+ * The in-toto statement a DSSE candidate carries (a bundle's envelope or a legacy `.att` envelope), or null. Only
+ * meaningful for a candidate whose verdict is verified: then these are the very bytes the signature covers.
+ */
+export function statementOf(candidate: Candidate): Record<string, unknown> | null {
+  if (candidate.kind === 'simple-signing') return null
+  const outer = parseObject(candidate.kind === 'bundle' ? candidate.bundle : candidate.envelope)
+  const envelope = (candidate.kind === 'bundle' ? outer?.['dsseEnvelope'] : outer) as {payload?: unknown} | undefined
+  return typeof envelope?.payload === 'string' ? parseObject(Buffer.from(envelope.payload, 'base64')) : null
 }
 
 function parseObject(bytes: Uint8Array): Record<string, unknown> | null {

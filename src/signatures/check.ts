@@ -6,6 +6,7 @@
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import type {Digest} from '../ref/digest.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
+import {statementOf} from './binding.ts'
 import {type Artifact, discoverArtifacts, eachCandidate} from './discover.ts'
 import {loadTrustedRoot} from './trust.ts'
 import type {CandidateVerdict, Identity, SignaturePolicy, TrustedRootSource} from './types.ts'
@@ -58,6 +59,8 @@ export interface PolicyTrustInput {
 export interface PolicyVerdicts {
   verdicts: DigestVerdict[]
   attestations: Array<{predicateType: string; verdicts: DigestVerdict[]}>
+  /** The statements of verified attestations of the types asked for with `statementsOf` (verify prints them). */
+  statements: Array<{predicateType: string; source: string; statement: Record<string, unknown>}>
 }
 
 /** A definition's policy as trust inputs; attestation items without their own keys or identities use the entry's. */
@@ -83,6 +86,7 @@ export async function checkPolicy(
   input: PolicyTrustInput,
   signal?: AbortSignal,
   found?: Map<Digest, Artifact[]>,
+  statementsOf: ReadonlySet<string> = new Set(),
 ): Promise<PolicyVerdicts> {
   const entryTrust = await store.trustFor(input.entry)
   const required = await Promise.all(input.attestations.map(async (a) => ({predicateType: a.predicateType, trust: await store.trustFor(a.trust)})))
@@ -100,7 +104,14 @@ export async function checkPolicy(
             if (claim.kind !== 'attestation' || claim.predicateType !== predicateType) return null
             return trust === entryTrust ? verdict : {...verifyCandidate(candidate, digest, trust), digest}
           })
-          return {verdict, asAttestation}
+          // Kept only when asked and verified with the attestation's trust: a statement is small, a verdict smaller.
+          const kept = asAttestation.find((v) => v?.kind === 'verified' && v.claim.kind === 'attestation' && statementsOf.has(v.claim.predicateType))
+          const statement = kept ? statementOf(candidate) : null
+          return {
+            verdict,
+            asAttestation,
+            statement: statement && kept?.claim.kind === 'attestation' ? {predicateType: kept.claim.predicateType, source: kept.source, statement} : null,
+          }
         },
         signal,
       )
@@ -110,5 +121,6 @@ export async function checkPolicy(
   return {
     verdicts: judged.map((j) => j.verdict),
     attestations: required.map(({predicateType}, i) => ({predicateType, verdicts: judged.flatMap((j) => (j.asAttestation[i] ? [j.asAttestation[i]] : []))})),
+    statements: judged.flatMap((j) => (j.statement ? [j.statement] : [])),
   }
 }

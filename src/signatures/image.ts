@@ -8,7 +8,8 @@ import {connectRegistries, type ConnectOptions} from '../registry/connect.ts'
 import {layoutReference} from '../registry/stores.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 import {checkPolicy, type TrustInput, TrustStore} from './check.ts'
-import {decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from './decide.ts'
+import {type AttestationDecision, decideAttestation, decideSignatures, type SignatureDecision, withAttestations} from './decide.ts'
+import {provenanceSource, SLSA_PROVENANCE_V1} from './provenance.ts'
 import {signTarget, type SignOutcome} from './sign-target.ts'
 import {SignatureError} from './trust.ts'
 import type {Signer, SignSpec} from './types.ts'
@@ -26,25 +27,53 @@ export interface VerifyImageResult {
   decision: SignatureDecision
   /** Every attestation that verified with the given trust, asked for or not (predicate types are registry text). */
   verifiedAttestations: Array<{predicateType: string; signers: Signer[]}>
+  /** The verified statements of each asked-for attestation type (the SLSA provenance predicate, to read). */
+  statements: Array<{predicateType: string; source: string; statement: Record<string, unknown>}>
+  /** Candidates of an asked-for type that did not verify: a forged or foreign statement next to the image. */
+  rejected: Array<{predicateType: string; source: string; reason: string}>
 }
 
 /**
  * The image's signatures under `verify: required`, and each of `attestationTypes` as a required attestation
- * verified with the same trust: the command checks what apply would with that policy.
+ * verified with the same trust: the command checks what apply would with that policy. `source`: a verified SLSA
+ * provenance must also name that repository (and digest, if given) as where the image was mirrored from.
  */
-export async function verifyImage(request: ImageRequest & {trust: TrustInput; attestationTypes: readonly string[]}): Promise<VerifyImageResult> {
+export async function verifyImage(
+  request: ImageRequest & {trust: TrustInput; attestationTypes: readonly string[]; source?: string},
+): Promise<VerifyImageResult> {
   const {repo, digest, reference} = await resolve(request)
-  const input = {entry: request.trust, attestations: request.attestationTypes.map((predicateType) => ({predicateType, trust: request.trust}))}
-  const checked = await checkPolicy(repo, [digest], new TrustStore(), input, request.signal)
+  const types = [...new Set([...request.attestationTypes, ...(request.source === undefined ? [] : [SLSA_PROVENANCE_V1])])]
+  const input = {entry: request.trust, attestations: types.map((predicateType) => ({predicateType, trust: request.trust}))}
+  const checked = await checkPolicy(repo, [digest], new TrustStore(), input, request.signal, undefined, new Set(types))
   // `required`: a verify command that finds nothing has verified nothing.
   const signatures = decideSignatures({verify: 'required', keys: request.trust.keys, identities: request.trust.identities}, checked.verdicts)
+  const attestations = checked.attestations.map((a) => decideAttestation(a.predicateType, a.verdicts))
   const decision = withAttestations(
     signatures,
-    checked.attestations.map((a) => decideAttestation(a.predicateType, a.verdicts)),
+    request.source === undefined ? attestations : attestations.map((a) => requireSource(a, request.source!, checked.statements)),
   )
-  const types = new Set(checked.verdicts.flatMap((v) => (v.kind === 'verified' && v.claim.kind === 'attestation' ? [v.claim.predicateType] : [])))
-  const verifiedAttestations = [...types].map((predicateType) => ({predicateType, signers: decideAttestation(predicateType, checked.verdicts).signers}))
-  return {reference, digest, decision, verifiedAttestations}
+  const verifiedTypes = new Set(checked.verdicts.flatMap((v) => (v.kind === 'verified' && v.claim.kind === 'attestation' ? [v.claim.predicateType] : [])))
+  const verifiedAttestations = [...verifiedTypes].map((predicateType) => ({predicateType, signers: decideAttestation(predicateType, checked.verdicts).signers}))
+  const rejected = checked.attestations.flatMap((a) =>
+    a.verdicts.flatMap((v) => (v.kind === 'failed' ? [{predicateType: a.predicateType, source: v.source, reason: v.reason}] : [])),
+  )
+  return {reference, digest, decision, verifiedAttestations, statements: checked.statements, rejected}
+}
+
+/** A verified provenance counts for `--source` only when it names that source: `docker.io/library/nginx[@digest]`. */
+function requireSource(decision: AttestationDecision, source: string, statements: VerifyImageResult['statements']): AttestationDecision {
+  if (decision.predicateType !== SLSA_PROVENANCE_V1 || decision.status !== 'verified') return decision
+  const wanted = parseReference(source)
+  const named = statements.flatMap((s) => (s.predicateType === SLSA_PROVENANCE_V1 ? [provenanceSource(s.statement)] : []))
+  const matches = named.some((n) => {
+    if (n === null) return false
+    const ref = parseReference(n.repository)
+    return ref.registry === wanted.registry && ref.repository === wanted.repository && (wanted.digest === undefined || wanted.digest === n.digest)
+  })
+  if (matches) return decision
+  const names = named.flatMap((n) => (n ? [`${n.repository}@${n.digest}`] : [])).join(', ') || 'no source'
+  const want = `${wanted.registry}/${wanted.repository}${wanted.digest ? `@${wanted.digest}` : ''}`
+  return {...decision, status: 'failed', reasons: [`no verified provenance names the source ${want} (verified provenance names ${names})`]}
 }
 
 export async function signImage(

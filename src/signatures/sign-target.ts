@@ -8,16 +8,26 @@ import {type Digest, sha256Digest} from '../ref/digest.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
 import {appendLegacySignature, pushReferrer} from './copy.ts'
 import {discoverArtifacts, SIMPLE_SIGNING_MEDIA_TYPE} from './discover.ts'
-import {keylessToken, loadSigningKey, signBundleKeyless, signBundleWithKey, signLegacyKeyless, signLegacyWithKey, simpleSigningPayload} from './sign.ts'
+import {
+  keylessToken,
+  loadSigningKey,
+  signBundleKeyless,
+  signBundleWithKey,
+  signLegacyKeyless,
+  signLegacyWithKey,
+  signStatementKeyless,
+  signStatementWithKey,
+  simpleSigningPayload,
+} from './sign.ts'
 import {fingerprintOfKey, SignatureError} from './trust.ts'
 import {COSIGN_SIGN_PREDICATE, type SignSpec} from './types.ts'
 
 export type SignOutcome = 'signed' | 'already-signed'
 
 /** Names the signer of signatures we write, so a second apply recognises its own work. */
-const SIGNER_ANNOTATION = 'dev.image-syncer.signer'
+export const SIGNER_ANNOTATION = 'dev.image-syncer.signer'
 const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
-const EMPTY_CONFIG = new TextEncoder().encode('{}')
+export const EMPTY_CONFIG = new TextEncoder().encode('{}')
 
 export const PUBLIC_GOOD = {fulcio: 'https://fulcio.sigstore.dev', rekor: 'https://rekor.sigstore.dev'}
 
@@ -44,25 +54,29 @@ export async function signTarget(
     await appendLegacySignature(repo, subject.digest, {payload, annotations: {...annotations, ...marker}, mediaType: SIMPLE_SIGNING_MEDIA_TYPE}, signal)
   } else {
     const bundle = await signer.bundle(subject.digest)
-    const manifest = referrerManifest(subject, bundle, marker)
+    const manifest = referrerManifest(subject, bundle, COSIGN_SIGN_PREDICATE, marker)
     await pushReferrer(repo, manifest, [EMPTY_CONFIG, bundle], signal)
   }
   return 'signed'
 }
 
-interface ActiveSigner {
+/** A `sign:` signer ready to sign; `id` names it in the markers that make signing idempotent. */
+export interface ActiveSigner {
   id: string
   legacy(payload: Uint8Array): Promise<{annotations: Record<string, string>}>
   bundle(digest: Digest): Promise<Uint8Array>
+  /** A DSSE bundle over any in-toto statement (provenance). */
+  statement(statement: Uint8Array): Promise<Uint8Array>
 }
 
-async function signerFor(spec: SignSpec, env: Record<string, string | undefined>): Promise<ActiveSigner> {
+export async function signerFor(spec: SignSpec, env: Record<string, string | undefined>): Promise<ActiveSigner> {
   if (spec.kind === 'key') {
     const key = await loadSigningKey(spec.keyPath, env.SYNCER_SIGNING_KEY_PASSWORD)
     return {
       id: `key:${fingerprintOfKey(key.publicKey)}`,
       legacy: async (payload) => signLegacyWithKey(key, payload),
       bundle: (digest) => signBundleWithKey(key, digest),
+      statement: (statement) => signStatementWithKey(key, statement),
     }
   }
   const identityToken = await keylessToken(env)
@@ -71,6 +85,7 @@ async function signerFor(spec: SignSpec, env: Record<string, string | undefined>
     id: `keyless:${tokenIdentity(identityToken)}`,
     legacy: (payload) => signLegacyKeyless({payload, identityToken, ...urls}),
     bundle: (digest) => signBundleKeyless({digest, identityToken, ...urls}),
+    statement: (statement) => signStatementKeyless({statement, identityToken, ...urls}),
   }
 }
 
@@ -94,8 +109,8 @@ async function alreadySigned(repo: RepositoryHandle, digest: Digest, signerId: s
   })
 }
 
-/** The OCI 1.1 referrer cosign v3 writes for a bundle (sigstore-notes §1B), plus our signer marker. */
-function referrerManifest(subject: Subject, bundle: Uint8Array, marker: Record<string, string>): Uint8Array {
+/** The OCI 1.1 referrer cosign v3 writes for a bundle (sigstore-notes §1B), plus our markers. */
+export function referrerManifest(subject: Subject, bundle: Uint8Array, predicateType: string, marker: Record<string, string>): Uint8Array {
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaType.OciManifest,
@@ -105,7 +120,7 @@ function referrerManifest(subject: Subject, bundle: Uint8Array, marker: Record<s
     subject: {mediaType: subject.mediaType, digest: subject.digest, size: subject.size},
     annotations: {
       'dev.sigstore.bundle.content': 'dsse-envelope',
-      'dev.sigstore.bundle.predicateType': COSIGN_SIGN_PREDICATE,
+      'dev.sigstore.bundle.predicateType': predicateType,
       'org.opencontainers.image.created': new Date().toISOString(),
       ...marker,
     },

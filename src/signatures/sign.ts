@@ -77,9 +77,13 @@ export function signLegacyWithKey(key: SigningKey, payload: Uint8Array): LegacyS
  * writes it, and no witnesses: keyed signatures are trusted by the key alone, and uploading to a public log
  * from a mirror job is a decision this primitive does not make.
  */
-export async function signBundleWithKey(key: SigningKey, digest: string): Promise<Uint8Array> {
-  const statement = Buffer.from(imageStatement(digest))
-  const bundle = await new DSSEBundleBuilder({signer: keySigner(key), witnesses: []}).create({data: statement, type: IN_TOTO_PAYLOAD_TYPE})
+export function signBundleWithKey(key: SigningKey, digest: string): Promise<Uint8Array> {
+  return signStatementWithKey(key, imageStatement(digest))
+}
+
+/** A keyed v0.3 DSSE bundle (JSON bytes) over any in-toto statement (the image's signature, or provenance). */
+export async function signStatementWithKey(key: SigningKey, statement: Uint8Array): Promise<Uint8Array> {
+  const bundle = await new DSSEBundleBuilder({signer: keySigner(key), witnesses: []}).create({data: Buffer.from(statement), type: IN_TOTO_PAYLOAD_TYPE})
   return new TextEncoder().encode(JSON.stringify(bundleToJSON(bundle)))
 }
 
@@ -93,8 +97,13 @@ export async function signBundleWithKey(key: SigningKey, digest: string): Promis
  * because sigstore-js's mock Rekor (a test-only package) logs a `dsse` request verbatim (notes §4), which
  * sigstore-js then cannot verify; our test mock rewrites such requests into the body real Rekor stores.
  */
-export async function signBundleKeyless(options: KeylessOptions & {digest: string; legacyCompatibility?: boolean}): Promise<Uint8Array> {
-  const statement = Buffer.from(imageStatement(options.digest))
+export function signBundleKeyless(options: KeylessOptions & {digest: string; legacyCompatibility?: boolean}): Promise<Uint8Array> {
+  return signStatementKeyless({...options, statement: imageStatement(options.digest)})
+}
+
+/** A keyless DSSE bundle (JSON bytes) over any in-toto statement, as `signBundleKeyless`. */
+export async function signStatementKeyless(options: KeylessOptions & {statement: Uint8Array; legacyCompatibility?: boolean}): Promise<Uint8Array> {
+  const statement = Buffer.from(options.statement)
   const bundle = await keylessCall('attest', () =>
     sigstore.attest(statement, IN_TOTO_PAYLOAD_TYPE, {...signOptions(options), legacyCompatibility: options.legacyCompatibility ?? false}),
   )

@@ -41,6 +41,8 @@ export interface SignaturePolicy {
   /** Carry signatures, attestations, SBOMs and other referrers to the target. */
   copy: boolean
   sign: SignSpec | null
+  /** Attach a SLSA provenance attestation, signed with `sign`, to each target digest (absent: off). */
+  provenance?: true
   /** Required attestations, checked whatever `verify` says about signatures. */
   attestations: AttestationPolicy[]
 }

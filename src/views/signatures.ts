@@ -4,6 +4,7 @@
  */
 import {printable, printableJson} from '../ref/text.ts'
 import type {VerifyImageResult} from '../signatures/image.ts'
+import {provenanceSource} from '../signatures/provenance.ts'
 import type {Signer} from '../signatures/types.ts'
 
 export function renderVerification(result: VerifyImageResult, format: 'table' | 'json'): string {
@@ -27,6 +28,11 @@ export function renderVerification(result: VerifyImageResult, format: 'table' | 
   const others = result.verifiedAttestations.filter((a) => !asked.has(a.predicateType))
   if (others.length)
     lines.push(`Also verified (attestations, not signatures): ${others.map((a) => printable(a.predicateType || '(no predicate type)')).join(', ')}`)
+  for (const s of result.statements) {
+    const source = provenanceSource(s.statement)
+    if (source) lines.push(`Provenance (${printable(s.source)}): mirrored from ${printable(`${source.repository}@${source.digest}`)}`)
+  }
+  for (const r of result.rejected) lines.push(printable(`Rejected ${r.predicateType} (${r.source}): ${r.reason}`))
   if (decision.status !== 'verified') {
     const why =
       decision.found === 0
