@@ -123,7 +123,7 @@ describe('the plan screen', () => {
   })
 
   test('a name too long for its line is shortened in the middle, its tag kept whole', () => {
-    const long = planOf([entry('a'.repeat(40) + '/b'.repeat(20) + ':16.4.0-debian-12-r1', 'x/y:1', 'to-copy', D('a'), ['linux/amd64'])])
+    const long = planOf([entry(`${'a'.repeat(40)}${'/b'.repeat(20)}:16.4.0-debian-12-r1`, 'x/y:1', 'to-copy', D('a'), ['linux/amd64'])])
     const text = renderPlanScreen(long, {width: 60, colour: 'none'}, 'fold')
     const source = text.split('\n').find((line) => line.includes('source'))!
     expect(source).toEndWith(':16.4.0-debian-12-r1')
@@ -135,7 +135,6 @@ describe('the plan screen', () => {
     const text = renderPlanScreen(PLAN, {width: 60, colour: 'ansi'}, 'list')
     expect(text).toContain('\x1b[32m+\x1b[0m')
     expect(text).toContain('\x1b[31m!\x1b[0m')
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape codes are what is measured away
     for (const line of text.split('\n')) expect(widthOf(line.replace(/\x1b\[\d+m/g, ''))).toBeLessThanOrEqual(60)
   })
 
