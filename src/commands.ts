@@ -4,6 +4,7 @@ import Apply from './commands/apply.ts'
 import Plan from './commands/plan.ts'
 import Report from './commands/report.ts'
 import Schema from './commands/schema.ts'
+import Show from './commands/show.ts'
 import Sign from './commands/sign.ts'
 import Sync from './commands/sync.ts'
 import Verify from './commands/verify.ts'
@@ -13,6 +14,7 @@ export const COMMANDS = {
   plan: Plan,
   apply: Apply,
   report: Report,
+  show: Show,
   sync: Sync,
   verify: Verify,
   'verify-blob': VerifyBlob,

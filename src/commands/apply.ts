@@ -1,10 +1,14 @@
 /** `image-syncer apply PLANFILE`: parse flags → runApply → view → exit code. */
 import {Args, Flags} from '@oclif/core'
 import {runApply} from '../apply/apply.ts'
-import {parseShard, shardFromEnv} from '../apply/shard.ts'
-import {renderApplyResult} from '../views/apply.ts'
+import {parseShard, type Shard, shardEntries, shardFromEnv} from '../apply/shard.ts'
+import {summarize} from '../plan/model.ts'
+import {readPlanFile} from '../plan/planfile.ts'
+import {applyView, planView} from '../views/display.ts'
+import type {Display} from '../views/screen.ts'
 import {applyConflictAnnotations, applySummary} from '../views/github.ts'
 import {SyncerCommand} from './base.ts'
+import {displayFlags} from './display.ts'
 import {applyExitCode, type ExitCode} from './outcome.ts'
 import {copyFlags} from './copy-flags.ts'
 import {registryFlags} from './registry-flags.ts'
@@ -94,11 +98,16 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
     }),
     'plan-trusted-root': Flags.string({description: 'Sigstore TrustedRoot JSON for --plan-identity; default: the public-good root.'}),
     ...copyFlags,
+    ...displayFlags,
     ...registryFlags,
   }
 
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Apply)
+    const format = this.format(flags)
+    const display = this.display(flags['show-present'])
+    const shard = flags.shard !== undefined ? parseShard(flags.shard) : flags['shard-from-env'] ? shardFromEnv(process.env, flags.shards!) : undefined
+    if (format === 'table' && display.kind === 'screen') await this.preview(args.planfile, shard, display)
     const progress = this.progress(flags.quiet)
     const result = await runApply({
       planPath: args.planfile,
@@ -108,7 +117,7 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       movedSources: flags['allow-moved-sources'] ? 'allow' : 'refuse',
       registry: this.registry(flags),
       version: this.config.version,
-      ...(flags.shard !== undefined ? {shard: parseShard(flags.shard)} : flags['shard-from-env'] ? {shard: shardFromEnv(process.env, flags.shards!)} : {}),
+      ...(shard !== undefined ? {shard} : {}),
       ...(flags.result !== undefined ? {resultPath: flags.result} : {}),
       ...planPin(flags),
       binding: {
@@ -119,10 +128,21 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       onProgress: (e) => progress.onEvent(e),
     })
     progress.stop()
-    this.stdout(renderApplyResult(result, this.format(flags)))
+    this.stdout(applyView(result, format, display))
     this.annotate(applyConflictAnnotations(result))
     await this.stepSummary(applySummary(result))
     return applyExitCode(result)
+  }
+
+  /**
+   * On a terminal, what is about to run, as `plan` and `show` print it (this shard's part of it), before anything
+   * is sent. A plan file that cannot be read is told by apply itself, in the same words.
+   */
+  private async preview(path: string, shard: Shard | undefined, display: Display): Promise<void> {
+    const {plan} = await readPlanFile(path)
+    const entries = shard ? shardEntries(plan.entries, shard) : plan.entries
+    const heading = shard ? `Shard ${shard.index}/${shard.count}: ${entries.length} of the plan's ${plan.entries.length} entries.\n` : ''
+    this.stdout(`${heading}${planView({...plan, entries, summary: summarize(entries)}, 'table', display)}\n`)
   }
 }
 

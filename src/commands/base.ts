@@ -11,6 +11,8 @@ import {appendFile} from 'node:fs/promises'
 import {DefinitionError} from '../definition/errors.ts'
 import {boundedSummary, type GithubActions, githubActionsFrom, problemAnnotations} from '../views/github.ts'
 import {createProgressReporter, progressModeFor, type ProgressReporter} from '../views/progress.ts'
+import type {Display} from '../views/screen.ts'
+import {displayFor, terminalWidth} from './display.ts'
 import {currentIo, type Io} from './io.ts'
 import {ExitCode, reportUserError} from './outcome.ts'
 import {type RegistryFlagValues, registryOptions} from './registry-flags.ts'
@@ -91,8 +93,14 @@ export abstract class SyncerCommand extends Command {
     this.progressReporter ??= createProgressReporter({
       mode: progressModeFor({quiet, isTTY: this.io.stderrIsTTY}),
       write: (t) => this.io.stderr(this.secrets.mask(t)),
+      width: terminalWidth(process.env, this.io.columns),
     })
     return this.progressReporter
+  }
+
+  /** How the human output is drawn: to the terminal's width when stdout is one, the stable lines otherwise (./display.ts). */
+  protected display(showPresent = false): Display {
+    return displayFor(this.io, process.env, showPresent)
   }
 
   /** Connection options from the shared registry flags, with --debug's request log on stderr. */

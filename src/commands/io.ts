@@ -11,6 +11,10 @@ export interface Io {
   stderr(text: string): void
   /** Whether stderr is a terminal: progress redraws one line there, and prints periodic lines otherwise. */
   readonly stderrIsTTY: boolean
+  /** Whether stdout is a terminal: plan and apply then draw their view to its width, with colour unless NO_COLOR. */
+  readonly stdoutIsTTY: boolean
+  /** The width the terminal reports (stdout's, else stderr's); undefined when neither is one. */
+  readonly columns: number | undefined
   /** Resolves when what was written has left: the process's stdout is drained before the process exits. */
   flush(): Promise<void>
 }
@@ -21,6 +25,12 @@ export const processIo: Io = {
   stderr: (text) => void process.stderr.write(text),
   get stderrIsTTY() {
     return Boolean(process.stderr.isTTY)
+  },
+  get stdoutIsTTY() {
+    return Boolean(process.stdout.isTTY)
+  },
+  get columns() {
+    return process.stdout.columns || process.stderr.columns || undefined
   },
   flush: () => flush(),
 }

@@ -5,9 +5,11 @@ import {runPlan} from '../plan/run.ts'
 import {readFile} from 'node:fs/promises'
 import {renderFailures} from '../views/failures.ts'
 import {conflictAnnotations, failureAnnotations, planSummary} from '../views/github.ts'
-import {type PlanFormat, renderPlan, renderSignatureFailures} from '../views/plan.ts'
+import {planView} from '../views/display.ts'
+import {type PlanFormat, renderSignatureFailures} from '../views/plan.ts'
 import {OPEN_TABLE_ENTRIES} from '../views/plan-markdown.ts'
 import {SyncerCommand} from './base.ts'
+import {displayFlags} from './display.ts'
 import {registryFlags} from './registry-flags.ts'
 import {signPlanFile} from '../plan/plan-sign.ts'
 import {ExitCode} from './outcome.ts'
@@ -47,6 +49,7 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
       default: false,
     }),
     'signing-key': Flags.string({description: 'PEM private key for --sign (password from SYNCER_SIGNING_KEY_PASSWORD).', dependsOn: ['sign']}),
+    ...displayFlags,
     ...registryFlags,
   }
 
@@ -69,8 +72,11 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
       this.annotate(failureAnnotations(definitionPath, outcome.failures))
       return ExitCode.Error
     }
-    this.stdout(renderPlan(outcome.plan, this.format(flags) as PlanFormat))
-    const failures = renderSignatureFailures(outcome.plan)
+    const format = this.format(flags) as PlanFormat
+    const display = this.display(flags['show-present'])
+    this.stdout(planView(outcome.plan, format, display))
+    // A terminal's view already explains each failed check; logs get them on stderr, as before.
+    const failures = format === 'table' && display.kind === 'screen' ? '' : renderSignatureFailures(outcome.plan)
     if (failures) this.stderr(failures)
     this.stderr(`Plan written to ${outcome.path}`)
     if (flags.sign) {

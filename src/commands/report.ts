@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {mergeResultFiles} from '../apply/merge-results.ts'
 import {renderReport} from '../views/report.ts'
 import {SyncerCommand} from './base.ts'
+import {displayFlags} from './display.ts'
 import {applyExitCode, ExitCode, UsageError} from './outcome.ts'
 
 export default class Report extends SyncerCommand {
@@ -33,6 +34,7 @@ summary.`
     plan: Flags.string({description: 'The plan file the workers applied: every entry of it must be accounted for.', exclusive: ['unchecked']}),
     unchecked: Flags.boolean({description: "Merge without the plan, trusting the files: a missing or forged shard's entries go unseen.", exclusive: ['plan']}),
     format: Flags.option({description: 'What to print on stdout.', options: ['table', 'markdown', 'json'] as const, default: 'table', env: 'SYNCER_FORMAT'})(),
+    ...displayFlags,
   }
 
   protected async execute(): Promise<ExitCode> {
@@ -42,7 +44,7 @@ summary.`
         'report needs --plan PLAN, the plan file the workers applied, to check that every entry of it is accounted for (or --unchecked to merge the result files without it)',
       )
     const merged = await mergeResultFiles(argv as string[], flags.plan !== undefined ? {kind: 'plan', path: flags.plan} : {kind: 'unchecked'})
-    this.stdout(renderReport(merged, this.format(flags)))
+    this.stdout(renderReport(merged, this.format(flags), this.display(flags['show-present'])))
     await this.stepSummary(renderReport(merged, 'markdown'))
     const code = applyExitCode(merged.result)
     return code === ExitCode.Ok && (merged.shards.missing.length > 0 || merged.shards.unaccounted > 0) ? ExitCode.Error : code

@@ -5,10 +5,10 @@
 import {Flags} from '@oclif/core'
 import {printableJson} from '../ref/text.ts'
 import {runSync} from '../sync/run.ts'
-import {renderApplyResult} from '../views/apply.ts'
+import {applyView, planView} from '../views/display.ts'
 import {renderFailures} from '../views/failures.ts'
-import {renderPlan} from '../views/plan.ts'
 import {SyncerCommand} from './base.ts'
+import {displayFlags} from './display.ts'
 import {applyExitCode, ExitCode} from './outcome.ts'
 import {copyFlags} from './copy-flags.ts'
 import {registryFlags} from './registry-flags.ts'
@@ -27,6 +27,7 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
     'dry-run': Flags.boolean({description: 'Plan only; change nothing.', env: 'SYNCER_DRY_RUN', default: false}),
     'target-repo-prefix': Flags.string({description: 'Overrides targetRepoPrefix of the definition file.', env: 'SYNCER_TARGET_REPO_PREFIX'}),
     ...copyFlags,
+    ...displayFlags,
     ...registryFlags,
   }
 
@@ -57,8 +58,9 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
     if (this.format(flags) === 'json') {
       this.stdout(`${printableJson({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}})}\n`)
     } else {
-      this.stdout(renderPlan(plan, 'table'))
-      if (apply.kind === 'applied') this.stdout(`\n${renderApplyResult(apply.result, 'table')}`)
+      const display = this.display(flags['show-present'])
+      this.stdout(planView(plan, 'table', display))
+      if (apply.kind === 'applied') this.stdout(`\n${applyView(apply.result, 'table', display)}`)
     }
     if (apply.kind === 'dry-run') return plan.summary.conflicting > 0 ? ExitCode.Error : ExitCode.Ok
     if (apply.kind === 'refused') {

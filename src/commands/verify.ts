@@ -67,7 +67,7 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
       version: this.config.version,
       signal: this.signal,
     })
-    this.stdout(renderVerification(result, this.format(flags)))
+    this.stdout(renderVerification(result, this.format(flags), this.display()))
     return result.decision.status === 'verified' ? ExitCode.Ok : ExitCode.Error
   }
 }

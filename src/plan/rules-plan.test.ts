@@ -248,10 +248,11 @@ describe('apply --definition: the plan follows from the definition, rules includ
 describe('--format markdown', () => {
   test("the summary first, then each rule's entries under it, the plain entries first", async () => {
     const md = renderPlan(await planOf(), 'markdown')
-    const [summary, size, pulls, ...sections] = md.split('\n\n')
+    const [summary, size, pulls, prefix, ...sections] = md.split('\n\n')
     expect(summary).toStartWith('Plan: ')
     expect(size).toBe('Size to copy: 3.0 kB.')
     expect(pulls).toBe('docker.io: 3 pulls needed.')
+    expect(prefix).toStartWith('Into `')
     expect(sections[0]).toContain('`busybox:1.36`')
     expect(sections[0]).not.toContain('bitnami/redis')
     expect(sections[1]).toBe('**`bitnami/redis`** tags `{"semver":">=7.2 <8","exclude":["*-debian-11-*"],"latest":2}` (line 5): 2 of 7 listed tags')

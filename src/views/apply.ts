@@ -60,6 +60,11 @@ export function formatBlobCounts(blobs: BlobCounts): string {
   return `${blobs.uploaded} up, ${blobs.mounted} mounted, ${blobs.present} present`
 }
 
+/** The summary line, and the line saying an interrupted run is unfinished: the last lines of every apply view. */
+export function applyFooter(result: ApplyResult): string[] {
+  return [applySummaryLine(result), ...(result.interrupted ? [INTERRUPTED_LINE] : [])]
+}
+
 function applySummaryLine(result: ApplyResult): string {
   const s = result.summary
   const conflicts = `${s.conflicts} conflict${s.conflicts === 1 ? '' : 's'}`
@@ -117,7 +122,6 @@ function renderTable(result: ApplyResult): string {
   } else {
     lines.push(boxTable(HEADINGS, result.entries.map(row)), ...details(result.entries))
   }
-  lines.push(applySummaryLine(result))
-  if (result.interrupted) lines.push(INTERRUPTED_LINE)
+  lines.push(...applyFooter(result))
   return `${lines.join('\n')}\n`
 }

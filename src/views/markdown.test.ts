@@ -56,12 +56,13 @@ describe('registry text in the plan Markdown', () => {
     const plan = hostilePlan(200)
     const html = render(renderMarkdown(plan))
     expectInert(html)
-    const entryRows = (html.match(/<tr>.*?<\/tr>/g) ?? []).filter((r) => r.includes('registry.example/mirror/team'))
+    // Prefix rows name the whole prefix; entry rows their target relative to it.
+    const entryRows = (html.match(/<tr>.*?<\/tr>/g) ?? []).filter((r) => r.includes('registry.example/mirror/team') || /<td><code>team\d+\//.test(r))
     const prefixRows = 7
     expect(entryRows).toHaveLength(plan.entries.length + prefixRows)
     for (const row of entryRows.slice(prefixRows)) expect(row.match(/<td>/g), row).toHaveLength(6)
     const conflicts = plan.entries.filter((e) => e.action === 'conflicting-ID')
-    for (const e of conflicts) expect(html).toContain(`<li><code>${e.target}</code> holds`)
+    for (const e of conflicts) expect(html).toContain(`<li><code>${e.target.slice(plan.targetRepoPrefix.length)}</code> holds`)
     expect(html.includes('<td><code>&lt;img src=x onerror=alert(1)&gt;, linux/amd64</code></td>')).toBe(true)
     expect(html.includes('</code>: <code>linux&lt;!--</code></li>')).toBe(true)
   })

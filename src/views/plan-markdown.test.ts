@@ -6,6 +6,8 @@ import {OPEN_TABLE_ENTRIES, renderMarkdown} from './plan-markdown.ts'
 /** Entry rows: a source, a target, then an action. */
 const rowsOf = (text: string) => text.split('\n').filter((l) => /^\| `[^`]*` \| `[^`]*` \| (\*\*)?(to-copy|already-present|conflicting-ID)/.test(l))
 const PLAN = largePlan({count: 2000, repositories: 50})
+/** Targets are shown relative to the prefix the text names once. */
+const relative = (target: string) => target.slice(PLAN.targetRepoPrefix.length)
 
 describe('Markdown of a large plan', () => {
   const text = renderMarkdown(PLAN)
@@ -27,7 +29,8 @@ describe('Markdown of a large plan', () => {
 
   test('names every conflict and every failed signature check before the details', () => {
     const before = text.slice(0, text.indexOf('<details>'))
-    for (const e of PLAN.entries.filter((e) => e.action === 'conflicting-ID' || e.signature.status === 'failed')) expect(before).toContain(`\`${e.target}\``)
+    for (const e of PLAN.entries.filter((e) => e.action === 'conflicting-ID' || e.signature.status === 'failed'))
+      expect(before).toContain(`\`${relative(e.target)}\``)
     expect(before).toContain(`**${PLAN.summary.conflicting} conflicting**`)
     expect(before).toContain(`**${PLAN.summary.signatureFailures} failing the signature check**`)
     expect(rowsOf(before)).toHaveLength(0)
@@ -40,7 +43,7 @@ describe('Markdown of a large plan', () => {
       `<details><summary>2000 entries: ${s.toCopy} to copy, ${s.alreadyPresent} already present, ${s.conflicting} conflicting, ${s.signatureFailures} failing the signature check</summary>\n\n| Source |`,
     )
     expect(details.trimEnd()).toEndWith('</details>')
-    expect(rowsOf(details).map((r) => r.split(' | ')[1])).toEqual(PLAN.entries.map((e) => `\`${e.target}\``))
+    expect(rowsOf(details).map((r) => r.split(' | ')[1])).toEqual(PLAN.entries.map((e) => `\`${relative(e.target)}\``))
   })
 
   test('a long list of conflicts is cut at 50 names, saying how many more', () => {

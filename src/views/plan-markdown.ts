@@ -10,6 +10,7 @@ import {shortDigest} from '../ref/digest.ts'
 import {printable} from '../ref/text.ts'
 import {htmlText, markdownCode} from './markdown.ts'
 import {footer, HEADINGS, row} from './plan-cells.ts'
+import {relativeTo} from './screen.ts'
 
 /** Up to this many entries, the table is shown open and nothing is summed up above it. */
 export const OPEN_TABLE_ENTRIES = 25
@@ -30,9 +31,11 @@ export interface MarkdownLimit {
 }
 
 export function renderMarkdown(plan: Plan, limit?: MarkdownLimit): string {
-  const head = [footer(plan, '\n\n')]
+  const prefix = plan.targetRepoPrefix
+  const head = [footer(plan, '\n\n'), ...(prefix ? [`Into ${markdownCode(prefix)} (targets are shown relative to it).`] : [])]
   const sections = sectionsOf(plan)
-  if (plan.entries.length <= OPEN_TABLE_ENTRIES) return `${[...head, ...sections.map(openSection)].join('\n\n')}\n`
+  const rowOf = (entry: PlanEntry) => markdownRow(entry, prefix)
+  if (plan.entries.length <= OPEN_TABLE_ENTRIES) return `${[...head, ...sections.map((s) => openSection(s, rowOf))].join('\n\n')}\n`
   head.push(prefixTable(plan), ...attention(plan))
   const out = new Budget(limit ? limit.bytes - NOTE_BYTES : Infinity)
   out.add(`${head.join('\n\n')}\n`)
@@ -44,7 +47,7 @@ export function renderMarkdown(plan: Plan, limit?: MarkdownLimit): string {
     }
     if (!out.fits(`\n<details><summary>${htmlText(section.summary)}</summary>\n\n${TABLE_HEAD}\n`)) break
     for (const entry of section.entries) {
-      if (!out.fits(`${markdownRow(entry)}\n`)) break
+      if (!out.fits(`${rowOf(entry)}\n`)) break
       shown++
     }
     out.add('\n</details>\n')
@@ -105,16 +108,18 @@ function sectionsOf(plan: Plan): Section[] {
   return sections
 }
 
-function openSection(section: Section): string {
+function openSection(section: Section, rowOf: (entry: PlanEntry) => string): string {
   if (section.entries.length === 0 && section.heading !== null) return `${section.heading}, nothing to plan`
-  const table = [TABLE_HEAD, ...section.entries.map(markdownRow)].join('\n')
+  const table = [TABLE_HEAD, ...section.entries.map(rowOf)].join('\n')
   return section.heading === null ? table : `${section.heading}\n\n${table}`
 }
 
 const TABLE_HEAD = [`| ${HEADINGS.join(' | ')} |`, `|${HEADINGS.map(() => ' --- ').join('|')}|`].join('\n')
 
-function markdownRow(entry: PlanEntry): string {
-  const [source, target, action, digest, platforms, signature] = row(entry)
+/** A row; the target relative to the prefix the text names once above the tables. */
+function markdownRow(entry: PlanEntry, prefix: string): string {
+  const [source, fullTarget, action, digest, platforms, signature] = row(entry)
+  const target = relativeTo(printable(prefix), fullTarget!)
   const marked = action === 'conflicting-ID' ? `**${action}**` : action!
   const cell = (text: string) => markdownCode(text, 'table')
   const signed = entry.signature.status === 'failed' ? `**${cell(signature!)}**` : cell(signature!)
@@ -173,7 +178,7 @@ function attention(plan: Plan): string[] {
   if (conflicts.length) {
     const items = conflicts.map(
       (e) =>
-        `- ${markdownCode(e.target)} holds ${markdownCode(shortDigest(e.targetDigest ?? e.sourceDigest))}, the source ${markdownCode(e.source)} is ${markdownCode(shortDigest(e.sourceDigest))}`,
+        `- ${markdownCode(relativeTo(plan.targetRepoPrefix, e.target))} holds ${markdownCode(shortDigest(e.targetDigest ?? e.sourceDigest))}, the source ${markdownCode(e.source)} is ${markdownCode(shortDigest(e.sourceDigest))}`,
     )
     lists.push(
       list(`**${conflicts.length} conflicting** (a target tag holding other content is never overwritten, and apply refuses a plan with conflicts):`, items),
@@ -181,7 +186,9 @@ function attention(plan: Plan): string[] {
   }
   const failed = plan.entries.filter((e) => e.signature.status === 'failed')
   if (failed.length) {
-    const items = failed.map((e) => `- ${markdownCode(e.target)}: ${markdownCode(e.signature.reasons.join('; ') || 'signature check failed')}`)
+    const items = failed.map(
+      (e) => `- ${markdownCode(relativeTo(plan.targetRepoPrefix, e.target))}: ${markdownCode(e.signature.reasons.join('; ') || 'signature check failed')}`,
+    )
     lists.push(list(`**${failed.length} failing the signature check** (not copied):`, items))
   }
   return lists

@@ -69,8 +69,15 @@ describe('renderPlan table', () => {
   })
 
   test('one row per entry, in order', () => {
-    const rows = text.split('\n').filter((line) => PLAN.entries.some((e) => line.includes(e.target)))
+    const rows = text.split('\n').filter((line) => line.startsWith('│') && PLAN.entries.some((e) => line.includes(e.target)))
     expect(rows.map((row) => PLAN.entries.findIndex((e) => row.includes(e.target)))).toStrictEqual([0, 1, 2, 3])
+  })
+
+  test('a conflict is told below the table with both digests and what to do', () => {
+    expect(text).toContain('Conflicts (a tag is never overwritten: mirror the image under another tag, or remove the target tag by hand, then plan again):\n')
+    expect(text).toContain(
+      `\n  ${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69 holds sha256:${'f'.repeat(12)}, the source bitnami/postgres-exporter:0.11.1-debian-11-r69 is sha256:${'c'.repeat(12)}\n`,
+    )
   })
 
   test('ends with the summary line', () => {
@@ -135,9 +142,10 @@ describe('renderPlan markdown', () => {
       .split(/(?<!\\)\|/)
       .map((c) => c.trim())
 
-  test('is the summary, then a header, a separator and one row per entry, each with six cells', () => {
+  test('is the summary, the target prefix, then a header, a separator and one row per entry, each with six cells', () => {
     expect(tableLines).toHaveLength(2 + PLAN.entries.length)
-    expect(lines.slice(2, 2 + tableLines.length)).toStrictEqual(tableLines)
+    expect(lines[2]).toBe(`Into \`${PREFIX}\` (targets are shown relative to it).`)
+    expect(lines.slice(4, 4 + tableLines.length)).toStrictEqual(tableLines)
     expect(cells(tableLines[0]!)).toStrictEqual(['Source', 'Target', 'Action', 'Digest', 'Platforms', 'Signature'])
     expect(cells(tableLines[1]!).every((c) => /^:?-{3,}:?$/.test(c))).toBe(true)
     for (const row of tableLines) {
@@ -146,12 +154,12 @@ describe('renderPlan markdown', () => {
     }
   })
 
-  test('rows hold the entries in order, the conflict in bold', () => {
+  test('rows hold the entries in order, targets relative to the prefix, the conflict in bold', () => {
     const rows = tableLines.slice(2).map(cells)
     expect(rows).toStrictEqual([
       [
         `\`bitnami/keycloak-gatekeeper:9.0.3\``,
-        `\`${PREFIX}bitnami/keycloak-gatekeeper:9.0.3\``,
+        `\`bitnami/keycloak-gatekeeper:9.0.3\``,
         'to-copy',
         `\`sha256:${'a'.repeat(12)}\``,
         '`linux/amd64, linux/arm64`',
@@ -159,7 +167,7 @@ describe('renderPlan markdown', () => {
       ],
       [
         `\`busybox@${D('b')}\``,
-        `\`${PREFIX}library/busybox:1.32.0-v1\``,
+        `\`library/busybox:1.32.0-v1\``,
         'already-present',
         `\`sha256:${'b'.repeat(12)}\``,
         '`linux/amd64, linux/arm/v7, linux/arm64/v8`',
@@ -167,31 +175,33 @@ describe('renderPlan markdown', () => {
       ],
       [
         `\`bitnami/postgres-exporter:0.11.1-debian-11-r69\``,
-        `\`${PREFIX}bitnami/postgres-exporter:0.11.1-debian-11-r69\``,
+        `\`bitnami/postgres-exporter:0.11.1-debian-11-r69\``,
         '**conflicting-ID**',
         `\`sha256:${'c'.repeat(12)}\``,
         '`linux/amd64`',
         '`unsigned`',
       ],
-      [`\`cypress/included:9.5.0\``, `\`${PREFIX}cypress/included:9.5.0\``, 'to-copy', `\`sha256:${'d'.repeat(12)}\``, '`-`', '`unsigned`'],
+      [`\`cypress/included:9.5.0\``, `\`cypress/included:9.5.0\``, 'to-copy', `\`sha256:${'d'.repeat(12)}\``, '`-`', '`unsigned`'],
     ])
   })
 
   test('the summary comes first, a blank line, then the table, open (a small plan needs no collapsing)', () => {
-    expect(text.startsWith('Plan: 2 to copy, 1 already present, 1 conflicting.\n\n| Source |')).toBe(true)
+    expect(text.startsWith(`Plan: 2 to copy, 1 already present, 1 conflicting.\n\nInto \`${PREFIX}\` (targets are shown relative to it).\n\n| Source |`)).toBe(
+      true,
+    )
     expect(text).not.toContain('<details>')
   })
 
   test('a pipe in a value is escaped and does not add a cell', () => {
     const odd = planOf([entry('busybox:1', 'library/busybox:1', 'to-copy', D('e'), ['linux/amd64|weird'])])
-    const row = renderPlan(odd, 'markdown').split('\n')[4]!
+    const row = renderPlan(odd, 'markdown').split('\n')[6]!
     expect(row).toContain('linux/amd64\\|weird')
     expect(cells(row)).toHaveLength(6)
   })
 
   test('an empty plan is the summary and a header-only table', () => {
     expect(renderPlan(planOf([]), 'markdown')).toBe(
-      'Plan: 0 to copy, 0 already present, 0 conflicting.\n\n| Source | Target | Action | Digest | Platforms | Signature |\n| --- | --- | --- | --- | --- | --- |\n',
+      `Plan: 0 to copy, 0 already present, 0 conflicting.\n\nInto \`${PREFIX}\` (targets are shown relative to it).\n\n| Source | Target | Action | Digest | Platforms | Signature |\n| --- | --- | --- | --- | --- | --- |\n`,
     )
   })
 })
@@ -223,7 +233,7 @@ describe('attestations in the signature cell', () => {
       {predicateType: 'https://spdx.dev/Document|v2', status: 'failed', signers: [], reasons: ['y']},
     ])
     expect(renderPlan(plan, 'table')).toContain('failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document|v2 failed)')
-    const row = renderPlan(plan, 'markdown').split('\n')[4]!
+    const row = renderPlan(plan, 'markdown').split('\n')[6]!
     expect(row).toContain('| **`failed; attestations 0/2 (slsa.dev/provenance/v1 missing, spdx.dev/Document\\|v2 failed)`** |')
   })
 

@@ -16,6 +16,8 @@ export interface ProgressReporterOptions {
   intervalMs?: number
   /** The clock for rates and redraw throttling; tests pass a fake one. */
   now?: () => number
+  /** The terminal's width: the `tty` status line stays narrower, so it never wraps. */
+  width?: number
 }
 
 export interface ProgressReporter {
@@ -26,7 +28,10 @@ export interface ProgressReporter {
 
 /** Redrawing more often than this only costs terminal bandwidth: nobody reads ten updates a second. */
 const TTY_REDRAW_MS = 100
-/** Kept under a common terminal width so the line never wraps, which would break redrawing in place. */
+/**
+ * At most this wide, and one column narrower than the terminal: a line that wraps (or fills the last column,
+ * where some terminals wrap) can no longer be redrawn in place.
+ */
 const STATUS_WIDTH = 100
 const DEFAULT_INTERVAL_MS = 5000
 /** Even without events, the tty line is redrawn this often so a stalled transfer shows a falling rate. */
@@ -83,19 +88,19 @@ class Progress {
 }
 
 /**
- * `[3/10] 45.2 MB, 12.1 MB/s  copying <target>`, at most STATUS_WIDTH characters. A long target loses its
+ * `[3/10] 45.2 MB, 12.1 MB/s  copying <target>`, at most `width` characters. A long target loses its
  * beginning, not its end: the registry prefix is the same for every entry, the repository and tag are not.
  */
-function statusLine(progress: Progress, now: number): string {
+function statusLine(progress: Progress, now: number, width: number): string {
   const head = `${bar(progress)} ${progress.counts()} ${formatBytes(progress.bytes)}, ${formatBytes(progress.rate(now))}/s`
   // Targets come from the plan file, which anyone may have edited: made printable before measuring.
   const last = progress.inFlight.at(-1)
-  if (last === undefined) return head.slice(0, STATUS_WIDTH)
+  if (last === undefined) return head.slice(0, width)
   const current = printable(last)
   const others = progress.inFlight.length - 1
   const more = others > 0 ? ` (+${others} more)` : ''
-  const room = STATUS_WIDTH - head.length - '  copying '.length - more.length
-  if (room < 2) return head.slice(0, STATUS_WIDTH)
+  const room = width - head.length - '  copying '.length - more.length
+  if (room < 2) return head.slice(0, width)
   const target = current.length <= room ? current : `…${current.slice(current.length - room + 1)}`
   return `${head}  copying ${target}${more}`
 }
@@ -121,10 +126,11 @@ function unrefInterval(fn: () => void, ms: number): ReturnType<typeof setInterva
 export function createProgressReporter(options: ProgressReporterOptions): ProgressReporter {
   if (options.mode === 'quiet') return {onEvent() {}, stop() {}}
   const now = options.now ?? Date.now
-  return options.mode === 'tty' ? ttyReporter(options.write, now) : linesReporter(options.write, now, options.intervalMs ?? DEFAULT_INTERVAL_MS)
+  const width = Math.min(STATUS_WIDTH, (options.width ?? STATUS_WIDTH + 1) - 1)
+  return options.mode === 'tty' ? ttyReporter(options.write, now, width) : linesReporter(options.write, now, options.intervalMs ?? DEFAULT_INTERVAL_MS)
 }
 
-function ttyReporter(write: (text: string) => void, now: () => number): ProgressReporter {
+function ttyReporter(write: (text: string) => void, now: () => number, width: number): ProgressReporter {
   const progress = new Progress()
   let timer: ReturnType<typeof setInterval> | null = null
   let stopped = false
@@ -133,7 +139,7 @@ function ttyReporter(write: (text: string) => void, now: () => number): Progress
 
   const draw = () => {
     const at = now()
-    write(`\r${statusLine(progress, at)}${CLEAR_TO_EOL}`)
+    write(`\r${statusLine(progress, at, width)}${CLEAR_TO_EOL}`)
     lastDraw = at
     dirty = false
   }

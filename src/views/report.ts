@@ -2,6 +2,8 @@
 import type {MergedResults} from '../apply/merge-results.ts'
 import {printableJson} from '../ref/text.ts'
 import {renderApplyResult} from './apply.ts'
+import {applyView} from './display.ts'
+import type {Display} from './screen.ts'
 
 type ReportFormat = 'table' | 'markdown' | 'json'
 
@@ -17,9 +19,10 @@ function shardsLine({shards, plan}: MergedResults): string {
   return `Missing shard${shards.missing.length === 1 ? '' : 's'} ${names}: no result file, so their entries are not in this report (run them again).${unaccounted}${unchecked}`
 }
 
-export function renderReport(merged: MergedResults, format: ReportFormat): string {
+/** The table goes to the terminal's width when `display` is a screen; the Markdown always holds the stable lines. */
+export function renderReport(merged: MergedResults, format: ReportFormat, display: Display = {kind: 'lines'}): string {
   if (format === 'json') return `${printableJson({...merged.result, shards: merged.shards, plan: merged.plan})}\n`
+  if (format === 'table') return `${applyView(merged.result, 'table', display)}${shardsLine(merged)}\n`
   const table = renderApplyResult(merged.result, 'table')
-  if (format === 'table') return `${table}${shardsLine(merged)}\n`
   return `### image-syncer report\n\n${shardsLine(merged)}\n\n\`\`\`text\n${table.replace(/`{3,}/g, "'''")}\`\`\`\n`
 }

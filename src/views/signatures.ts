@@ -6,9 +6,33 @@ import {printable, printableJson} from '../ref/text.ts'
 import type {VerifyImageResult} from '../signatures/image.ts'
 import {provenanceSource} from '../signatures/provenance.ts'
 import type {Signer} from '../signatures/types.ts'
+import {type Display, paint, type Screen, shortenName, wrapIndented} from './screen.ts'
 
-export function renderVerification(result: VerifyImageResult, format: 'table' | 'json'): string {
+export function renderVerification(result: VerifyImageResult, format: 'table' | 'json', display: Display = {kind: 'lines'}): string {
   if (format === 'json') return `${printableJson(result)}\n`
+  const lines = verificationLines(result)
+  if (display.kind === 'lines') return `${lines.join('\n')}\n`
+  // On a terminal: the reference and its digest on lines of their own, every line wrapped to the width, the verdict in colour.
+  const {screen} = display
+  const [, ...rest] = lines
+  const head = [shortenName(printable(result.reference), screen.width), `Digest: ${result.digest}`]
+  return `${[...head, ...rest]
+    .flatMap((line) => wrapIndented(line, screen.width))
+    .map((line) => verdictPainted(line, screen))
+    .join('\n')}\n`
+}
+
+function verdictPainted(line: string, screen: Screen): string {
+  for (const [word, style] of [
+    ['Verified:', 'green'],
+    ['Not verified:', 'red'],
+  ] as const) {
+    if (line.startsWith(word)) return `${paint(screen, style, word)}${line.slice(word.length)}`
+  }
+  return line
+}
+
+function verificationLines(result: VerifyImageResult): string[] {
   const {decision} = result
   const lines = [printable(`${result.reference}@${result.digest}`)]
   if (decision.found > 0 && decision.signers.length > 0) {
@@ -43,7 +67,7 @@ export function renderVerification(result: VerifyImageResult, format: 'table' | 
     lines.push(`Not verified: ${why}`)
     for (const reason of decision.reasons) lines.push(`  ${printable(reason)}`)
   }
-  return `${lines.join('\n')}\n`
+  return lines
 }
 
 function describeSigner(signer: Signer): string {

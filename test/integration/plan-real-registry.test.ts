@@ -115,7 +115,9 @@ describe('plan against real registries', () => {
     expect(JSON.parse(json.stdout)).toEqual(await readPlan(join(s.dir, 'json.plan.json')))
     const md = await runCli(['plan', '-i', def, '-o', join(s.dir, 'md.plan.json'), '--format', 'markdown', '--mirror', s.mirrorFlag])
     expect(md.stdout).toContain('| Source | Target | Action | Digest | Platforms |')
-    expect(md.stdout).toContain(`\`${s.prefix}library/multi:1.0\``)
+    // Targets relative to the prefix, which the text names once.
+    expect(md.stdout).toContain(`Into \`${s.prefix}\``)
+    expect(md.stdout).toContain('| `library/multi:1.0` |')
   })
 
   test('writes no plan and reports every entry it cannot classify', async () => {

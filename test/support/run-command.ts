@@ -52,6 +52,8 @@ async function runAlone(args: readonly string[], options: CliOptions): Promise<C
         out.stderr += text
       },
       stderrIsTTY: false,
+      stdoutIsTTY: false,
+      columns: undefined,
       flush: async () => {},
     })
     return {...out, exitCode}
