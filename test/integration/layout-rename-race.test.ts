@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {LayoutError} from '../../src/registry/layout-errors.ts'
 import {sizeInside} from '../../src/registry/layout/files.ts'
 import {indexPath} from '../../src/registry/layout/index-file.ts'
-import {openLayout} from '../../src/registry/layout/layout.ts'
+import {openLayout} from '../../src/registry/layout/open.ts'
 import {tempDir} from '../support/layout.ts'
 import {testPace} from '../support/pace.ts'
 

@@ -11,7 +11,7 @@
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {join} from 'node:path'
-import {openLayout} from '../../src/registry/layout/layout.ts'
+import {openLayout} from '../../src/registry/layout/open.ts'
 import {makeGzipImage, makeGzipIndex} from '../support/gzip-images.ts'
 import {headManifest, makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
 import {makeReferrer, readAll, storeArtifact, storeImage, storeIndex, tempDir} from '../support/layout.ts'

@@ -7,7 +7,7 @@ import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bu
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {openLayout} from '../../src/registry/layout/layout.ts'
+import {openLayout} from '../../src/registry/layout/open.ts'
 import {type Image, makeImage, pushImage} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
 import {runCli} from './scenario.ts'

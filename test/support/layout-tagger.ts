@@ -3,7 +3,7 @@
  * PREFIX COUNT START_AT_MS`. It waits until START_AT_MS so that two of them really overlap, then stores COUNT
  * small images tagged PREFIX-0 … PREFIX-(COUNT-1), and prints "done N".
  */
-import {openLayout} from '../../src/registry/layout/layout.ts'
+import {openLayout} from '../../src/registry/layout/open.ts'
 import {makeImage} from './images.ts'
 import {storeImage} from './layout.ts'
 import {realPace} from '../../src/commands/pace.ts'

@@ -23,7 +23,8 @@ import type {
   TagListing,
 } from '../handle.ts'
 import {MAX_REFERRERS, parsedForPut, ReferrersError, subjectOf} from '../referrer-manifests.ts'
-import {type OciLayout, openLayout} from './layout.ts'
+import type {OciLayout} from './layout.ts'
+import {openLayout} from './open.ts'
 
 export type LayoutRole = 'source' | 'target'
 
