@@ -1,10 +1,12 @@
 /**
  * Where a command writes: the process's stdout and stderr, or whatever the caller of src/main.ts's runCommand
- * gave it (the tests' in-process runner captures them). oclif constructs the command itself, so the streams
- * reach it through an async context around the run rather than through the constructor.
+ * gave it (the tests' in-process runner captures them), and the pace its registry requests wait on. oclif
+ * constructs the command itself, so both reach it through an async context around the run rather than through
+ * the constructor.
  */
 import {flush} from '@oclif/core'
 import {AsyncLocalStorage} from 'node:async_hooks'
+import type {Pace} from '../transport/retry.ts'
 
 export interface Io {
   stdout(text: string): void
@@ -17,6 +19,11 @@ export interface Io {
   readonly columns: number | undefined
   /** Resolves when what was written has left: the process's stdout is drained before the process exits. */
   flush(): Promise<void>
+  /**
+   * The pace of the run's retries and pauses (a 429's Retry-After): absent means the real one (./pace.ts), which
+   * is all the binary uses; the in-process test runner gives one that waits for nothing and records the pauses.
+   */
+  readonly pace?: Pace
 }
 
 /** The process's own streams; what the binary writes to. */

@@ -8,6 +8,7 @@ import type {ConnectOptions} from '../registry/connect.ts'
 import {layoutDirOf} from '../ref/target.ts'
 import {endpointFor, parseMirrors} from '../registry/endpoints.ts'
 import {DEFAULT_MAX_CONCURRENT_PER_HOST, type RateLimitWait, type RequestEvent} from '../transport/transport.ts'
+import {currentIo} from './io.ts'
 import {realPace} from './pace.ts'
 
 export const registryFlags = {
@@ -63,7 +64,8 @@ export interface RegistryFlagValues {
 
 /**
  * Turns the flags into connection options, validating mirrors up front so a typo fails before any request. They
- * carry the run's real pace, which every store and the copy engine wait on.
+ * carry the run's pace, which every store and the copy engine wait on: the real one, unless the caller of the
+ * run gave another (./io.ts).
  */
 export function registryOptions(
   flags: RegistryFlagValues,
@@ -75,7 +77,7 @@ export function registryOptions(
   // `oci:DIR/` serves a registry's sources from a layout tree (checked when opened); the rest are URLs.
   for (const [registry, mirror] of Object.entries(mirrors)) if (layoutDirOf(mirror) === null) endpointFor(registry, {insecureRegistries, mirrors})
   return {
-    pace: realPace(),
+    pace: currentIo().pace ?? realPace(),
     insecureRegistries,
     mirrors,
     caFiles: flags['ca-file']?.length ? flags['ca-file'] : splitList(env.SYNCER_CA_FILE),

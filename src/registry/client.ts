@@ -45,9 +45,13 @@ export class RegistryClient implements Stores {
     return new RegistryRepository(this.connection, repo)
   }
 
-  /** The rate-limit budget `registry` announced last (`ratelimit-*` headers), or null when it sent none. */
+  /**
+   * The rate-limit budget `registry` announced last (`ratelimit-*` headers), or null when it sent none. Asked by
+   * the endpoint that serves `registry`: the transport keeps budgets by the endpoint's name, which for a
+   * `--mirror docker.io=URL` is the mirror's host, while plans count pulls by the source's name (`docker.io`).
+   */
   rateLimit(registry: string): RateLimit | null {
-    return this.transport.rateLimit(registry)
+    return this.transport.rateLimit(this.endpoint(registry).registry)
   }
 
   /** `make()` once per key for this client; a rejected answer is forgotten so the next caller asks again. */

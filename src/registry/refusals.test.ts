@@ -23,6 +23,10 @@ describe('explainRefusal', () => {
     expect(explainRefusal(refusal('PUT', 400, 'TAG_INVALID', '/v2/team/app/manifests/1.0'), target)).toStartWith(
       'r.example refused to write tag 1.0 of team/app',
     )
+    expect(explainRefusal(refusal('PUT', 412, 'DENIED', '/v2/team/app/manifests/1.0'), target)).toStartWith(
+      'r.example refused to write tag 1.0 of team/app: its tags are immutable there',
+    )
+    expect(explainRefusal(refusal('PUT', 412, undefined, '/v2/team/app/manifests/1.0'), target)).toBeNull()
     expect(explainRefusal(refusal('PUT', 500), target)).toBeNull()
     expect(explainRefusal(new Error('other'), target)).toBeNull()
   })

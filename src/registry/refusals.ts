@@ -1,7 +1,8 @@
 /**
  * A registry's refusal of a copy, told as what the user must do. Registries answer the same situations in their
  * own ways (ECR: 404 NAME_UNKNOWN for a repository never created; Artifact Registry: 403 DENIED "or it may not
- * exist"; Harbor: no push in the token for a project never created; ECR: 400 TAG_INVALID for an immutable tag;
+ * exist"; Harbor: no push in the token for a project never created; ECR: 400 TAG_INVALID and Harbor: 412 DENIED
+ * for an immutable tag;
  * Docker Hub: 429 TOOMANYREQUESTS), so the reading goes by status, OCI error code and the request's method, never
  * by the registry's message or its name. The host only picks the command that creates a repository there.
  */
@@ -29,7 +30,8 @@ export function explainRefusal(err: unknown, target: RefusalContext): string | n
   if (err.status === 401 || err.status === 403) {
     return `${registry} did not let these credentials push to ${repository}: check that they may push there and that the repository exists (${create})`
   }
-  if (err.method === 'PUT' && err.hasCode('TAG_INVALID')) {
+  // ECR: 400 TAG_INVALID; Harbor: 412 DENIED (a write over a tag its immutability rules cover).
+  if (err.method === 'PUT' && (err.hasCode('TAG_INVALID') || (err.status === 412 && err.hasCode('DENIED')))) {
     return `${registry} refused to write tag ${referenceOf(err.url)} of ${repository}: its tags are immutable there and the tag exists already, or the name is not valid there; nothing was overwritten (${said(err)})`
   }
   if (err.method === 'PUT' && err.hasCode('MANIFEST_INVALID') && /\/manifests\//.test(err.url)) {

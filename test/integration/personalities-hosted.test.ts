@@ -43,6 +43,9 @@ describe('Docker Hub as the source', () => {
     expect(cycle.applied.entries.map((e) => e.result.kind)).toEqual(['copied'])
     expect(storedDigest(target, 'mirror/library/alpine', '3')).toBe(official.digest)
     expect((cycle.planned.pulls ?? []).map((p) => [p.registry, p.needed])).toEqual([['docker.io', 3]])
+    // The budget Docker Hub announced (through --mirror, under the mirror's host), recorded for docker.io: 40
+    // left before the plan's one pull.
+    expect(cycle.planned.pulls).toEqual([{registry: 'docker.io', needed: 3, limit: 100, remaining: 39}])
     // One pull for planning (the index), the three the plan counted for apply; HEADs spent none.
     expect(hub.pulls.spent).toBe(4)
     // Tokens came from the token host, never from the registry's own host.

@@ -8,6 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {ApplyResult} from '../../src/apply/model.ts'
 import type {Plan} from '../../src/plan/model.ts'
+import type {Pace} from '../../src/transport/retry.ts'
 import type {FakeRegistry} from '../support/fake-registry/index.ts'
 import {readPlan} from '../support/plan-file.ts'
 import {runCli} from './scenario.ts'
@@ -37,11 +38,19 @@ export interface CycleInput {
   flags?: string[]
   /** Extra environment, e.g. `SYNCER_CHUNK_SIZE`. */
   env?: Record<string, string>
+  /** What every run waits on (test/support/pace.ts testPace()): a 429's pause is then recorded, not slept. */
+  pace?: Pace
+  /** Called between plan and apply: what changes at the registries meanwhile (a pull budget spent elsewhere). */
+  beforeApply?: () => void
+  /** Called between apply and the re-plan (the budget resets). */
+  afterApply?: () => void
 }
 
 export interface Cycle {
   planned: Plan
   applyExit: number
+  /** What apply logged (a rate-limit pause is said there, even with --quiet, or not: the test checks). */
+  applyStderr: string
   applied: ApplyResult
   replanned: Plan
 }
@@ -58,15 +67,18 @@ export async function planApplyReplan(input: CycleInput): Promise<Cycle> {
   const planPath = join(dir, 'images.plan.json')
   const env = {DOCKER_CONFIG: dir, ...input.env}
   const flags = input.flags ?? []
-  const plan = await runCli(['plan', '-i', definition, '-o', planPath, ...flags], {env})
+  const options = {env, ...(input.pace ? {pace: input.pace} : {})}
+  const plan = await runCli(['plan', '-i', definition, '-o', planPath, ...flags], options)
   if (plan.exitCode !== 0 && plan.exitCode !== 2) throw new Error(`plan failed: ${plan.stderr}`)
   const planned = await readPlan(planPath)
-  const apply = await runCli(['apply', planPath, '--quiet', '--format', 'json', ...flags], {env})
+  input.beforeApply?.()
+  const apply = await runCli(['apply', planPath, '--quiet', '--format', 'json', ...flags], options)
   if (!apply.stdout.trim()) throw new Error(`apply printed nothing: ${apply.stderr}`)
   const applied = JSON.parse(apply.stdout) as ApplyResult
-  const replan = await runCli(['plan', '-i', definition, '-o', planPath, ...flags], {env})
+  input.afterApply?.()
+  const replan = await runCli(['plan', '-i', definition, '-o', planPath, ...flags], options)
   if (replan.exitCode !== 0 && replan.exitCode !== 2) throw new Error(`re-plan failed: ${replan.stderr}`)
-  return {planned, applyExit: apply.exitCode, applied, replanned: await readPlan(planPath)}
+  return {planned, applyExit: apply.exitCode, applyStderr: apply.stderr, applied, replanned: await readPlan(planPath)}
 }
 
 /** What a registry holds under `repository:reference` (a tag or digest), or null. */

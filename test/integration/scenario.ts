@@ -87,10 +87,13 @@ export function classifiableEntries(s: Scenario, withConflict: boolean): string 
 
 /**
  * Runs the CLI and returns what it printed and its exit code: in this process (test/support/run-command.ts)
- * unless a process is the point, `process: true` for `bun src/cli.ts` or `binary` for a compiled one.
+ * unless a process is the point, `process: true` for `bun src/cli.ts` or `binary` for a compiled one. `pace`
+ * (in process only) is what the run's retries wait on, e.g. testPace(), so a 429's Retry-After is recorded, not slept.
  */
 export async function runCli(args: string[], options: CliOptions & {process?: true; binary?: string} = {}): Promise<CliRun> {
   if (!options.process && !options.binary) return runCommandInProcess(args, options)
+  // A process waits on real timers: a test pace can only be handed to a run in this process.
+  if (options.pace) throw new Error('runCli: a pace is for in-process runs only, not with `process` or `binary`')
   const command = options.binary ? [options.binary, ...args] : [process.execPath, join(import.meta.dir, '../../src/cli.ts'), ...args]
   const child = Bun.spawn(command, {cwd: options.cwd, env: {...process.env, ...options.env}, stdout: 'pipe', stderr: 'pipe'})
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])

@@ -17,6 +17,7 @@
 import {join} from 'node:path'
 import {format} from 'node:util'
 import {runCommand} from '../../src/main.ts'
+import type {Pace} from '../../src/transport/retry.ts'
 
 export interface CliRun {
   stdout: string
@@ -27,6 +28,8 @@ export interface CliRun {
 export interface CliOptions {
   cwd?: string
   env?: Record<string, string>
+  /** The pace the run's registry requests wait on (test/support/pace.ts testPace()); the real one when absent. */
+  pace?: Pace
 }
 
 const CLI = join(import.meta.dir, '../../src/cli.ts')
@@ -55,6 +58,7 @@ async function runAlone(args: readonly string[], options: CliOptions): Promise<C
       stdoutIsTTY: false,
       columns: undefined,
       flush: async () => {},
+      ...(options.pace ? {pace: options.pace} : {}),
     })
     return {...out, exitCode}
   } finally {

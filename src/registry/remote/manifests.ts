@@ -7,6 +7,7 @@ import {parseManifest} from '../../oci/manifest.ts'
 import {MANIFEST_ACCEPT, baseMediaType} from '../../oci/media-types.ts'
 import {type Digest, digestAlgorithm, digestOf, isDigest} from '../../ref/digest.ts'
 import {readLimited} from '../../transport/body.ts'
+import {RegistryError} from '../../transport/errors.ts'
 import {ContentError} from '../errors.ts'
 import {type EtaggedManifest, type FetchedManifest, MAX_MANIFEST_BYTES, type ManifestBytes, type ManifestHead, type PutOptions} from '../handle.ts'
 import {pullScope, pushScope, type RemoteRepository, tagsMemoKey} from './connection.ts'
@@ -98,9 +99,15 @@ export async function putManifest(
     allowStatus: conditional ? [412] : [],
     signal: options.signal,
   })
-  await response.body?.cancel()
   if (!isDigest(reference)) connection.forget(tagsMemoKey(repo))
-  if (response.status === 412) return {kind: 'precondition-failed'}
+  if (response.status === 412) {
+    // Harbor refuses a write over an immutable tag with 412 and an OCI error `DENIED`
+    // (goharbor/harbor#9427): a refusal to report, not a changed tag to re-read and try again.
+    const refusal = await RegistryError.fromResponse('PUT', `${connection.baseUrl(repo)}/v2/${repo.repository}/manifests/${reference}`, response)
+    if (refusal.hasCode('DENIED')) throw refusal
+    return {kind: 'precondition-failed'}
+  }
+  await response.body?.cancel()
   const stored = response.headers.get('docker-content-digest')
   if (stored !== null && isDigest(stored) && stored !== manifest.digest) {
     throw new ContentError(

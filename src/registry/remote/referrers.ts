@@ -5,7 +5,10 @@
  * fallback index under the tag `sha256-<hex>` themselves (distribution-spec §Referrers Tag Schema; see
  * fallback-index.ts).
  *
- * Like go-containerregistry we treat anything but a 200 OCI index as "no API" and read the fallback tag.
+ * Like go-containerregistry we treat anything but a 200 OCI index as "no API" and read the fallback tag. Unlike
+ * it, an API that answers does not end the search: Quay serves the API but may answer a stale (empty) list
+ * while the referrers sit in the fallback tag (quay/quay#6510; clients keep that tag there because Quay sends
+ * no `OCI-Subject`), so the fallback tag is read too and merged in (see `alsoInFallbackTag`).
  */
 import {type Descriptor, type Index, parseManifest} from '../../oci/manifest.ts'
 import {MediaType, baseMediaType} from '../../oci/media-types.ts'
@@ -66,7 +69,22 @@ export async function listReferrers(handle: RemoteRepository, digest: Digest, si
     seen.add(answer.next)
     url = answer.next
   }
-  return {api: 'supported', descriptors}
+  const listed = new Set(descriptors.map((d) => d.digest))
+  const extra = (await alsoInFallbackTag(handle, digest, descriptors, signal)).filter((d) => !listed.has(d.digest))
+  return {api: 'supported', descriptors: [...descriptors, ...capped(repo, digest, extra, descriptors.length)]}
+}
+
+/**
+ * The fallback tag's entries next to an API's answer. An empty answer may be Quay's stale cache, so the tag is
+ * asked for as on a registry without the API (tag list, else a HEAD). A non-empty answer is checked against the
+ * tag list only when it costs nothing more: signature discovery reads that list anyway (legacy tags, memo), and
+ * a registry that refuses to list gets no HEAD per digest for a listing that already answered.
+ */
+async function alsoInFallbackTag(handle: RemoteRepository, digest: Digest, answered: Descriptor[], signal?: AbortSignal): Promise<Descriptor[]> {
+  if (answered.length === 0) return fallbackDescriptors(handle, digest, signal)
+  const listing = await listTags(handle, signal)
+  if (listing.kind !== 'listed' || !listing.tags.has(fallbackTag(digest))) return []
+  return fallbackDescriptors(handle, digest, signal)
 }
 
 /** `more` when they keep the listing within MAX_REFERRERS (`already` listed before them); else the refusal. */

@@ -29,8 +29,11 @@ export interface DockerHub {
   pulls: PullLimitState
 }
 
-export async function startDockerHub(budget: {limit: number; remaining: number} = {limit: 100, remaining: 100}): Promise<DockerHub> {
-  const limit = pullLimit({...budget, retryAfterSeconds: 60})
+/** `retryAfterSeconds`: what a 429 asks to wait (60 unless told). */
+export async function startDockerHub(
+  budget: {limit: number; remaining: number; retryAfterSeconds?: number} = {limit: 100, remaining: 100},
+): Promise<DockerHub> {
+  const limit = pullLimit({retryAfterSeconds: 60, ...budget})
   const registry = await startWith(
     {
       auth: {

@@ -13,7 +13,9 @@
  *   Accepted` (falling back to a fresh upload session) instead of `201 Created`."
  * - Tag immutability, per repository: https://github.com/aws/containers-roadmap/issues/862 : "tag invalid: The
  *   image tag 'latest' already exists in the 'app_service_image' repository and cannot be overwritten because the
- *   repository is immutable." (`TAG_INVALID`, 400).
+ *   repository is immutable." (`TAG_INVALID`, 400). The tool creates image tags only, so what meets this is
+ *   its one rewrite of a tag: merging new legacy signatures into an existing `sha256-<hex>.sig`, or adding to a
+ *   fallback referrers index `sha256-<hex>` (personalities-quirks.test.ts drives the first).
  * - Basic auth with the user `AWS` and a GetAuthorizationToken password (what `aws ecr get-login-password` gives).
  */
 import {ociError} from '../errors.ts'

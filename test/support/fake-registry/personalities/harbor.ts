@@ -12,7 +12,8 @@
  * - Tag immutability rules refuse a PUT over an existing tag with 412: https://github.com/goharbor/harbor/pull/9427
  *   (the middleware answers "The tag:%s:%s is immutable, cannot be overwrite." and the review asks "Use
  *   `StatusPreconditionFailed` as the status code?" — "ok, fixed."); https://github.com/goharbor/harbor/issues/18792
- *   sees "an http response `412 Precondition Failed`".
+ *   sees "an http response `412 Precondition Failed`". Its body's `DENIED` is what tells it from a lost If-Match
+ *   race (src/registry/remote/manifests.ts); reached through a legacy `.sig` merge, as for ECR.
  * - The referrers API (Harbor 2.8+): https://github.com/goharbor/harbor/issues/18412 lists one.
  */
 import {ociError} from '../errors.ts'

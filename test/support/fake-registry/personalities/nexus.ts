@@ -13,7 +13,8 @@
  * - OCI support is partial: https://help.sonatype.com/en/docker-registry.html : "Sonatype Nexus Repository does
  *   not currently provide full support for the Open Container Initiative (OCI)". The fake refuses manifests
  *   that are no image (an artifact: a config that is not an image config) with MANIFEST_INVALID — an assumption
- *   about what "partial" means, stated as one.
+ *   about what "partial" means, stated as one. A run meets it with signature referrers (a sigstore bundle's
+ *   config is the empty descriptor), personalities-quirks.test.ts.
  * - An index whose children are missing (a sparse index) is refused: https://ctbots.com/en/blog/devops/nexus/nexus-common-error-handling.html :
  *   "Manifest refers to missing layer ... blob unknown:blob unknown to registry" (the fake's default, as distribution).
  */
