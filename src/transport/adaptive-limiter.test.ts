@@ -30,13 +30,23 @@ describe('AdaptiveLimiter: decrease', () => {
     expect(seen).toStrictEqual([32, 16, 8, 4, 2, 1, 1, 1])
   })
 
-  test('attempts in flight together are throttled together: one halving for all of them', () => {
-    const {limiter: l} = limiter(32)
-    const tickets = Array.from({length: 28}, () => l.sent())
-    for (const ticket of tickets) l.throttled(ticket, 1000)
-    expect(l.limit).toBe(16)
-    // An attempt sent after the halving that is throttled again halves again.
-    l.throttled(l.sent(), 1000)
+  test('the attempts in flight together are one window, shrunk once: halved, or to what the host served of it', () => {
+    const refuse = (refused: number) => {
+      const {limiter: l} = limiter(32)
+      const tickets = Array.from({length: 32}, () => l.sent())
+      for (const ticket of tickets.slice(0, refused)) l.throttled(ticket, 1000)
+      return l
+    }
+    expect(refuse(1).limit).toBe(16)
+    expect(refuse(10).limit).toBe(16)
+    expect(refuse(28).limit).toBe(4) // the host served 4 of the 32 at once
+    expect(refuse(32).limit).toBe(1)
+    // An attempt of the next window refused shrinks again; one of the window before, no more.
+    const l = refuse(10)
+    const next = l.sent()
+    l.throttled(next, 1000)
+    expect(l.limit).toBe(8)
+    l.throttled(0, 1000)
     expect(l.limit).toBe(8)
   })
 
@@ -65,66 +75,82 @@ describe('AdaptiveLimiter: decrease', () => {
 })
 
 describe('AdaptiveLimiter: increase', () => {
-  test('one more slot per window of `limit` answers served, once the last penalty has passed', () => {
-    const {limiter: l, pace} = limiter(8)
-    l.throttled(l.sent(), 1000)
-    l.throttled(l.sent(), 1000)
-    expect(l.limit).toBe(2)
-    // Served answers within the penalty grow nothing, however many.
-    for (let i = 0; i < 10; i++) l.servedOne()
-    expect(l.limit).toBe(2)
-    pace.advance(1000)
-    l.servedOne()
-    expect(l.limit).toBe(3)
-    // The next step needs a window of 3 served and another penalty's time.
-    pace.advance(1000)
-    l.servedOne()
-    l.servedOne()
-    expect(l.limit).toBe(3)
-    l.servedOne()
+  /** Throttles `refused` of a window of `limit` attempts, on a penalty of `penaltyMs`. */
+  const refuse = (l: AdaptiveLimiter, refused: number, penaltyMs: number) => {
+    const tickets = Array.from({length: l.limit}, () => l.sent())
+    for (const ticket of tickets.slice(0, refused)) l.throttled(ticket, penaltyMs)
+  }
+  const serve = (l: AdaptiveLimiter, n: number) => {
+    for (let i = 0; i < n; i++) l.servedOne()
+  }
+
+  test('one more slot per window of `limit` served, quickly up to just below where the host throttled', () => {
+    const {limiter: l} = limiter(8)
+    refuse(l, 1, 1000) // 7 of 8 served: throttled at 8
     expect(l.limit).toBe(4)
+    serve(l, 3)
+    expect(l.limit).toBe(4)
+    serve(l, 1)
+    expect(l.limit).toBe(5)
+    serve(l, 5)
+    expect(l.limit).toBe(6)
+    serve(l, 6)
+    expect(l.limit).toBe(7)
   })
 
-  test('grows back to the ceiling and never past it', () => {
-    const {limiter: l, pace} = limiter(4)
-    l.throttled(l.sent(), 10)
-    l.throttled(l.sent(), 10)
+  test('a probe to where the host throttled waits 8 of its penalties since, then grows on to the ceiling and no further', () => {
+    const {limiter: l, pace} = limiter(8)
+    refuse(l, 1, 1000)
+    serve(l, 4 + 5 + 6)
+    expect(l.limit).toBe(7)
+    pace.advance(7999)
+    serve(l, 100)
+    expect(l.limit).toBe(7)
+    pace.advance(1)
+    serve(l, 1) // a window of 7 was served already
+    expect(l.limit).toBe(8)
+    serve(l, 100)
+    expect(l.limit).toBe(8)
+  })
+
+  test('after a failed probe the limit halves, climbs back quickly, and the next probe waits the new penalties', () => {
+    const {limiter: l, pace} = limiter(16)
+    refuse(l, 12, 1000) // the host took 4 at once
+    expect(l.limit).toBe(4)
+    serve(l, 50)
+    expect(l.limit).toBe(4)
+    pace.advance(8000)
+    serve(l, 1)
+    expect(l.limit).toBe(5)
+    refuse(l, 1, 5000) // 5 is one too many
+    expect(l.limit).toBe(2)
+    serve(l, 2 + 3)
+    expect(l.limit).toBe(4)
+    pace.advance(39_999)
+    serve(l, 50)
+    expect(l.limit).toBe(4)
+    pace.advance(1)
+    serve(l, 1)
+    expect(l.limit).toBe(5)
+  })
+
+  test('all of a window refused says nothing of the load the host takes: back quickly to just below it', () => {
+    const {limiter: l} = limiter(8)
+    refuse(l, 8, 1000) // a 503 with Retry-After to everything: down, not loaded
     expect(l.limit).toBe(1)
-    const steps: number[] = []
-    for (let i = 0; i < 40; i++) {
-      pace.advance(10)
-      l.servedOne()
-      steps.push(l.limit)
-    }
-    expect([...new Set(steps)]).toStrictEqual([2, 3, 4])
-    expect(steps.at(-1)).toBe(4)
+    serve(l, 1 + 2 + 3 + 4 + 5 + 6)
+    expect(l.limit).toBe(7)
   })
 
   test('a grown limit admits who was waiting', async () => {
-    const {limiter: l, pace} = limiter(2)
-    l.throttled(l.sent(), 100)
-    const waiting = await admitted(l, 2)
-    expect(waiting.granted()).toBe(1)
-    pace.advance(100)
-    l.servedOne()
-    await settle()
+    const {limiter: l} = limiter(4)
+    refuse(l, 1, 100)
     expect(l.limit).toBe(2)
+    const waiting = await admitted(l, 3)
     expect(waiting.granted()).toBe(2)
-  })
-
-  test('a throttle after growing halves the grown limit, and waits its own penalty before growing again', () => {
-    const {limiter: l, pace} = limiter(16)
-    l.throttled(l.sent(), 1000) // 8
-    pace.advance(1000)
-    for (let i = 0; i < 8; i++) l.servedOne()
-    expect(l.limit).toBe(9)
-    l.throttled(l.sent(), 5000)
-    expect(l.limit).toBe(4)
-    pace.advance(4999)
-    for (let i = 0; i < 8; i++) l.servedOne()
-    expect(l.limit).toBe(4)
-    pace.advance(1)
-    l.servedOne()
-    expect(l.limit).toBe(5)
+    serve(l, 2)
+    await settle()
+    expect(l.limit).toBe(3)
+    expect(waiting.granted()).toBe(3)
   })
 })

@@ -97,24 +97,24 @@ describe('Retry-After holds the whole host', () => {
 })
 
 describe("429s shrink the host's concurrency", () => {
-  // The first 8 requests are throttled (no Retry-After); the rest are served, each held 30 ms to overlap.
-  const burst = () => serve((n) => (n < 8 ? {status: 429} : {status: 200}), 30)
+  // Of the first 8 requests, 6 are throttled (no Retry-After); the rest are served, each held 30 ms to overlap.
+  const burst = () => serve((n) => (n < 6 ? {status: 429} : {status: 200}), 30)
   // A backoff long on the wall clock (the test pace does not wait it): the limit cannot grow back during the test.
   const slow: RetryPolicy = {maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000}
   const paths = Array.from({length: 8}, (_, i) => `/v2/r${i}/manifests/1`)
 
-  test('adaptive: 8 in flight throttled together halve the limit once, and their retries are served 4 at a time', async () => {
+  test('adaptive: 6 refused of 8 in flight: the limit drops to the 2 the host served, and the retries go 2 at a time', async () => {
     const server = burst()
     const {transport: t} = transport('adaptive', 8, slow)
     expect(await Promise.all(paths.map((path) => get(t, server.endpoint, path)))).toStrictEqual(Array(8).fill(200))
-    expect(server.state.statuses.filter((s) => s === 429)).toHaveLength(8)
-    expect(server.state.peak).toBe(4)
+    expect(server.state.statuses.filter((s) => s === 429)).toHaveLength(6)
+    expect(server.state.peak).toBe(2)
   })
 
   test('fixed: the retries are all served at once', async () => {
     const server = burst()
     const {transport: t} = transport('fixed', 8, slow)
     expect(await Promise.all(paths.map((path) => get(t, server.endpoint, path)))).toStrictEqual(Array(8).fill(200))
-    expect(server.state.peak).toBe(8)
+    expect(server.state.peak).toBeGreaterThanOrEqual(6)
   })
 })
