@@ -41,7 +41,7 @@ export const registryFlags = {
     helpGroup: 'REGISTRY',
   }),
   'requests-per-registry': Flags.integer({
-    description: `Requests in flight per registry host at most (default ${DEFAULT_MAX_CONCURRENT_PER_HOST}); lower it for a small self-hosted registry.`,
+    description: `Requests in flight per registry host at most (default ${DEFAULT_MAX_CONCURRENT_PER_HOST}); fewer while a registry throttles (429). Lower it for a small self-hosted registry.`,
     min: 1,
     max: 1024,
     env: 'SYNCER_REQUESTS_PER_REGISTRY',

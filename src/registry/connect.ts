@@ -11,7 +11,7 @@ import {homedir} from 'node:os'
 import type {Secrets} from '../ref/secrets.ts'
 import type {Pace} from '../transport/retry.ts'
 import {fetchTls} from '../transport/tls.ts'
-import {type RateLimitWait, type RequestEvent, Transport} from '../transport/transport.ts'
+import {type HostConcurrency, type RateLimitWait, type RequestEvent, Transport} from '../transport/transport.ts'
 import {layoutDirOf, parseTargetPrefix} from '../ref/target.ts'
 import {certificateLookup} from './certs.ts'
 import {RegistryClient} from './client.ts'
@@ -34,7 +34,10 @@ export interface ConnectOptions extends EndpointOptions {
   /** certs.d directories (`<dir>/<host[:port]>/*.crt`, `client.cert` + `client.key`); none when absent. */
   certsDirs?: readonly string[]
   timeoutMs?: number
+  /** --requests-per-registry: the most in flight per host, the ceiling of the adaptive limit. */
   maxConcurrentPerHost?: number
+  /** `adaptive` unless a benchmark sets the fixed limit beside it (transport/throttle.ts). */
+  hostConcurrency?: HostConcurrency
   /** --chunk-size: upload blobs in PATCH chunks of this many bytes instead of one PUT. */
   chunkSize?: number
   onRequest?: (event: RequestEvent) => void
@@ -74,6 +77,7 @@ export async function connectRegistries(options: ConnectOptions, version: string
     userAgent: `${USER_AGENT}/${version}`,
     ...(options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {}),
     ...(options.maxConcurrentPerHost !== undefined ? {maxConcurrentPerHost: options.maxConcurrentPerHost} : {}),
+    ...(options.hostConcurrency ? {hostConcurrency: options.hostConcurrency} : {}),
     ...(options.onRequest ? {onRequest: options.onRequest} : {}),
     ...(options.onRateLimited ? {onRateLimited: options.onRateLimited} : {}),
     ...(options.secrets ? {secrets: options.secrets} : {}),

@@ -8,17 +8,19 @@ import type {Secrets} from '../ref/secrets.ts'
 import {basicAuthorization, TokenCache} from './bearer.ts'
 import {type Challenge, parseChallenge} from './challenge.ts'
 import {AuthenticationError, NetworkError, RegistryError} from './errors.ts'
-import {Limiter} from './limiter.ts'
 import {redactUrl} from './redact.ts'
 import {type FetchTls, fetchTls, type TlsLookup} from './tls.ts'
 import {mayFollow, rebased} from './plain-http.ts'
 import {speaksTls} from './tls-probe.ts'
 import {fetchWithIdleTimeout} from './watchdog.ts'
-import {backoff, type Pace, parseRetryAfter, retryDelayMs} from './retry.ts'
-import {isTemporary, TEMPORARY_STATUS} from './temporary.ts'
+import type {Pace} from './retry.ts'
 import {type RateLimit, RateLimits, type RateLimitWait} from './rate-limit.ts'
+import {type HostConcurrency, type HostThrottle, hostThrottle, type Lease} from './throttle.ts'
+import {type Attempts, attempt, type RequestEvent} from './attempts.ts'
 
 export type {RateLimit, RateLimitWait} from './rate-limit.ts'
+export type {RequestEvent} from './attempts.ts'
+export type {HostConcurrency} from './throttle.ts'
 
 /**
  * Where a registry is reached: `registry` names it for credentials, `baseUrl` is scheme://host[:port].
@@ -32,21 +34,14 @@ export interface Endpoint {
   scheme: 'fixed' | 'https-first'
 }
 
-export interface RequestEvent {
-  method: string
-  url: string
-  status: number | null
-  durationMs: number
-  attempt: number
-  error?: string
-}
-
 export interface TransportOptions {
   credentials: (registry: string) => Promise<Credential>
   /** The run's backoff, pauses and clock (made by the command; a test's waits for nothing). */
   pace: Pace
-  /** Concurrent requests per host; registries (Docker Hub first) throttle clients that open many more. */
+  /** Concurrent requests per host at most; registries (Docker Hub first) throttle clients that open many more. */
   maxConcurrentPerHost?: number
+  /** `adaptive` (default): fewer in flight while a host throttles, its Retry-After held by all (throttle.ts). */
+  hostConcurrency?: HostConcurrency
   /** Time to wait for response headers, per attempt. */
   timeoutMs?: number
   userAgent?: string
@@ -100,7 +95,8 @@ interface Contact {
 
 export class Transport {
   private readonly timeoutMs: number
-  private readonly limiters = new Map<string, Limiter>()
+  private readonly throttles = new Map<string, HostThrottle>()
+  private readonly attempts: Attempts
   private readonly contacts = new Map<string, Promise<Contact>>()
   /** Base URLs decided by the HTTPS-first probe, by the endpoint's own base URL. */
   private readonly decided = new Map<string, string>()
@@ -110,6 +106,13 @@ export class Transport {
 
   constructor(private readonly options: TransportOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.attempts = {
+      pace: options.pace,
+      send: (url, init) => this.send(url, init, this.timeoutMs),
+      emit: (event) => options.onRequest?.({...event, url: redactUrl(event.url)}),
+      throttleOf: (host) => this.throttle(host),
+      onRateLimited: options.onRateLimited,
+    }
     const send = (url: string, init: RequestInit) => this.retrying(url, init, init.body ? () => init.body! : undefined)
     this.tokens = new TokenCache(send, {insecureHosts: options.insecureHosts ?? [], now: options.pace.now})
   }
@@ -131,19 +134,19 @@ export class Transport {
 
   /** Sends a request, authenticated and retried; throws RegistryError for statuses it was not told to allow. */
   async request(req: TransportRequest): Promise<Response> {
-    return this.limiter(new URL(req.url ?? req.endpoint.baseUrl).host).run(async () => {
+    return this.throttle(new URL(req.url ?? req.endpoint.baseUrl).host).run(async (lease) => {
       const base = req.endpoint.scheme === 'https-first' ? (await this.contact(req.endpoint, req.signal)).baseUrl : req.endpoint.baseUrl
       const url = rebased(req.url ?? req.endpoint.baseUrl + req.path, req.endpoint.baseUrl, base)
       const sameOrigin = new URL(url).origin === new URL(base).origin
       const credential = await this.options.credentials(req.endpoint.registry)
       for (const secret of credentialSecrets(credential)) this.options.secrets?.add(secret)
       // Ping and token exchange retry on their own; their failures are final here, so retries never nest.
-      let response = await this.sendRetrying(url, req, sameOrigin ? await this.authorization(req, credential) : null)
+      let response = await this.sendRetrying(url, req, sameOrigin ? await this.authorization(req, credential) : null, lease)
       if (response.status === 401 && sameOrigin && req.retry !== false) {
         // The token expired, or the registry wants another scope: renew once, then believe the 401.
         await response.body?.cancel()
         await this.renewAuth(req, url, response, credential)
-        response = await this.sendRetrying(url, req, await this.authorization(req, credential))
+        response = await this.sendRetrying(url, req, await this.authorization(req, credential), lease)
       }
       this.rateLimits.note(req.endpoint.registry, response.headers)
       if (response.ok || req.allowStatus?.includes(response.status)) return response
@@ -156,53 +159,17 @@ export class Transport {
     return this.rateLimits.get(registry)
   }
 
-  private sendRetrying(url: string, req: TransportRequest, authorization: string | null): Promise<Response> {
+  private sendRetrying(url: string, req: TransportRequest, authorization: string | null, lease: Lease): Promise<Response> {
     const headers = new Headers(req.headers)
     if (this.options.userAgent) headers.set('user-agent', this.options.userAgent)
     if (authorization) headers.set('authorization', authorization)
-    return this.retrying(
-      url,
-      {method: req.method, headers, signal: req.signal},
-      req.body,
-      req.retry === false ? 1 : this.pace.retry.maxAttempts,
-      req.endpoint.registry,
-    )
+    const maxAttempts = req.retry === false ? 1 : this.pace.retry.maxAttempts
+    return attempt(this.attempts, url, {method: req.method, headers, signal: req.signal}, {body: req.body, maxAttempts, registry: req.endpoint.registry, lease})
   }
 
-  /**
-   * Sends, retrying temporary statuses and network failures with backoff. The last response is returned
-   * whatever its status; `body` is a factory so that every attempt sends a fresh body.
-   */
-  private async retrying(
-    url: string,
-    init: RequestInit,
-    body?: () => NonNullable<RequestInit['body']>,
-    maxAttempts = this.pace.retry.maxAttempts,
-    registry = new URL(url).host,
-  ): Promise<Response> {
-    const method = init.method ?? 'GET'
-    const {pace} = this
-    const signal = init.signal ?? undefined
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now()
-      let response: Response
-      try {
-        response = await this.send(url, {...init, body: body?.()}, this.timeoutMs)
-        this.emit({method, url, status: response.status, durationMs: performance.now() - started, attempt})
-      } catch (err) {
-        this.emit({method, url, status: null, durationMs: performance.now() - started, attempt, error: err instanceof Error ? err.message : String(err)})
-        if (!isTemporary(err) || attempt >= maxAttempts) throw err
-        await backoff(pace, pace.retry, attempt, {signal})
-        continue
-      }
-      // Only the status is known here (the body is unread): OCI codes count where whole transfers start over.
-      if (!TEMPORARY_STATUS.has(response.status) || attempt >= maxAttempts) return response
-      await response.body?.cancel()
-      const retryAfter = response.headers.get('retry-after')
-      const delayMs = retryDelayMs(pace.retry, attempt, retryAfter, pace.now())
-      if (response.status === 429) this.options.onRateLimited?.({registry, delayMs, retryAfterMs: parseRetryAfter(retryAfter, pace.now())})
-      await pace.sleep(delayMs, signal)
-    }
+  /** Pings and token exchanges: retried, outside any slot (they run inside the slot of the request that needs them). */
+  private retrying(url: string, init: RequestInit, body?: () => NonNullable<RequestInit['body']>): Promise<Response> {
+    return attempt(this.attempts, url, init, {body, maxAttempts: this.pace.retry.maxAttempts, registry: new URL(url).host})
   }
 
   private async authorization(req: TransportRequest, credential: Credential): Promise<string | null> {
@@ -298,17 +265,14 @@ export class Transport {
     return tls
   }
 
-  private limiter(host: string): Limiter {
-    let limiter = this.limiters.get(host)
-    if (!limiter) {
-      limiter = new Limiter(this.options.maxConcurrentPerHost ?? DEFAULT_MAX_CONCURRENT_PER_HOST)
-      this.limiters.set(host, limiter)
+  private throttle(host: string): HostThrottle {
+    let throttle = this.throttles.get(host)
+    if (!throttle) {
+      const ceiling = this.options.maxConcurrentPerHost ?? DEFAULT_MAX_CONCURRENT_PER_HOST
+      throttle = hostThrottle(this.options.hostConcurrency ?? 'adaptive', ceiling, this.options.pace)
+      this.throttles.set(host, throttle)
     }
-    return limiter
-  }
-
-  private emit(event: RequestEvent): void {
-    this.options.onRequest?.({...event, url: redactUrl(event.url)})
+    return throttle
   }
 }
 

@@ -4,6 +4,7 @@ import {MANIFEST_ACCEPT, MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 import {
   type FakeRegistry,
+  concurrencyLimit,
   corruptBlob,
   corruptManifest,
   delay,
@@ -215,5 +216,26 @@ describe('write races', () => {
     expect(((await refused.json()) as {errors: {code: string}[]}).errors.map((e) => e.code)).toEqual(['DIGEST_INVALID', 'MANIFEST_BLOB_UNKNOWN'])
     expect((await writing).status).toBe(201)
     expect((await put(sha256Digest(index), index, MediaType.OciIndex)).status).toBe(201)
+  })
+})
+
+describe('load faults', () => {
+  test('concurrencyLimit: beyond N in flight a request gets 429 + Retry-After at once; N at a time are all served', async () => {
+    // A registry of its own: the burst leaves pooled connections that would change Bun's retries in the tests above.
+    const loaded = await startFakeRegistry()
+    try {
+      await pushImage(loaded.url, 'f/app', image, 'v1')
+      const fault = concurrencyLimit({limit: 3, retryAfterSeconds: 2, serviceMs: 50}, {method: 'GET', path: /\/manifests\//})
+      loaded.addFault(fault)
+      const url = `${loaded.url}/v2/f/app/manifests/v1`
+      const burst = await Promise.all(Array.from({length: 5}, () => get(url)))
+      expect(burst.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429])
+      expect(burst.find((r) => r.status === 429)?.headers.get('retry-after')).toBe('2')
+      expect((await get(`${loaded.url}/v2/f/app/blobs/${image.layers[0]!.digest}`)).status).toBe(200) // not matching: not counted
+      expect((await Promise.all(Array.from({length: 3}, () => get(url)))).map((r) => r.status)).toEqual([200, 200, 200])
+      expect(fault.state).toEqual({inFlight: 0, peak: 3, served: 6, throttled: 2})
+    } finally {
+      await loaded.stop()
+    }
   })
 })

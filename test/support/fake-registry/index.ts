@@ -26,4 +26,5 @@ export {
 export {slowManifestPut} from './write-races.ts'
 export {ignoreRanges, moveUploadSession, refuseLargeBody, resetMidChunk} from './transfer-faults.ts'
 export {type PullLimitState, pullLimit} from './pull-limit.ts'
+export {type ConcurrencyLimitState, concurrencyLimit} from './concurrency-limit.ts'
 export type {Storage, StoredManifest} from './storage.ts'
