@@ -103,7 +103,9 @@ describe('Docker Hub 429 toomanyrequests', () => {
     expect(cycle.applied.entries.map((e) => e.result.kind)).toEqual(['copied'])
     expect(storedDigest(target, 'mirror/library/alpine', '3')).toBe(image.digest)
     expect(hub.registry.requests.filter((r) => r.status === 429).length).toBe(1)
-    expect(pace.sleeps).toEqual([17_000])
+    // The 429's own pause is what Retry-After asked; requests to that host meanwhile wait out what is left of it.
+    expect(pace.sleeps[0]).toBe(17_000)
+    for (const pause of pace.sleeps) expect(pause).toBeLessThanOrEqual(17_000)
     expect(cycle.replanned.entries.map((e) => e.action)).toEqual(['already-present'])
   })
 
@@ -128,8 +130,10 @@ describe('Docker Hub 429 toomanyrequests', () => {
       kind: 'failed',
       message: `${hub.registry.host} refused more requests (rate limit, toomanyrequests): wait until its limit resets or log in to it for a higher one, then run apply again; nothing was tagged`,
     })
-    // Every attempt but the last waited what Retry-After asked (the default policy: 5 attempts).
-    expect(pace.sleeps).toEqual([9_000, 9_000, 9_000, 9_000])
+    // Every attempt but the last waited what Retry-After asked (the default policy: 5 attempts); other requests to
+    // that host meanwhile wait out what is left of the pause.
+    expect(pace.sleeps.filter((pause) => pause === 9_000).length).toBeGreaterThanOrEqual(4)
+    for (const pause of pace.sleeps) expect(pause).toBeLessThanOrEqual(9_000)
     expect(target.storage.getManifest('mirror/library/alpine', '3')).toBeUndefined()
     expect(cycle.applyStderr).toContain(`${hub.registry.host}: rate limited (429), waiting 9 s as Retry-After asks`)
     expect(cycle.replanned.entries.map((e) => e.action)).toEqual(['to-copy'])
