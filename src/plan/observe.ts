@@ -18,6 +18,7 @@ import {recordPolicy} from './policy-record.ts'
 import type {PolicyRecord} from './signature-record.ts'
 import {formatReference} from '../ref/reference.ts'
 import type {RepositoryHandle, Stores} from '../registry/handle.ts'
+import {rateLimited} from '../registry/refusals.ts'
 import {mapLimit} from '../transport/limiter.ts'
 import type {FailureReason, Observation, SourceContent} from './observation.ts'
 
@@ -71,7 +72,7 @@ async function observeEntry(
   } catch (err) {
     const reason = classify(err)
     if (!reason) throw err
-    return {kind: 'unreachable', reason, message: (err as Error).message}
+    return {kind: 'unreachable', reason, message: rateLimited(err, 'plan') ?? (err as Error).message}
   }
 }
 

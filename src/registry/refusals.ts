@@ -16,15 +16,20 @@ export interface RefusalContext {
   repository: string
 }
 
+/** A 429 that outlasted the retries, told as what to do before running `rerun` again; null for anything else. */
+export function rateLimited(err: unknown, rerun: 'plan' | 'apply'): string | null {
+  if (!(err instanceof RegistryError) || err.status !== 429) return null
+  return `${hostOf(err.url)} refused more requests (rate limit, toomanyrequests): wait until its limit resets or log in to it for a higher one, then run ${rerun} again`
+}
+
 /** One sentence for a refusal we know how to explain; null for anything else (its own message stands). */
 export function explainRefusal(err: unknown, target: RefusalContext): string | null {
   if (!(err instanceof RegistryError)) return null
   const {registry, repository} = target
   const write = err.method === 'POST' || err.method === 'PUT' || err.method === 'PATCH'
   const create = `image-syncer never creates repositories: create it (${createHint(registry, repository)}) and run apply again`
-  if (err.status === 429) {
-    return `${hostOf(err.url)} refused more requests (rate limit, toomanyrequests): wait until its limit resets or log in to it for a higher one, then run apply again; nothing was tagged`
-  }
+  const limited = rateLimited(err, 'apply')
+  if (limited !== null) return `${limited}; nothing was tagged`
   if (!write) return null
   if (err.status === 404 && err.hasCode('NAME_UNKNOWN')) return `repository ${repository} does not exist at ${registry}; ${create}`
   if (err.status === 401 || err.status === 403) {

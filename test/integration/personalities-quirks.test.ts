@@ -138,6 +138,21 @@ describe('Docker Hub 429 toomanyrequests', () => {
     expect(cycle.applyStderr).toContain(`${hub.registry.host}: rate limited (429), waiting 9 s as Retry-After asks`)
     expect(cycle.replanned.entries.map((e) => e.action)).toEqual(['to-copy'])
   })
+
+  test('a 429 that lasts while planning fails the entry with the same sentence, naming plan as what to run again', async () => {
+    const {hub, target, flags} = await hubWithAlpine(9)
+    hub.pulls.remaining = 0
+    const dir = await mkdtemp(join(tmpdir(), 'image-syncer-hub-plan-'))
+    stopAfter({stop: () => rm(dir, {recursive: true, force: true})})
+    const definition = join(dir, 'hub.yaml')
+    await writeFile(definition, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "alpine:3"\n`)
+    const plan = await runCli(['plan', '-i', definition, '-o', join(dir, 'hub.plan.json'), ...flags], {pace: testPace()})
+    expect(plan.exitCode).toBe(1)
+    expect(plan.stderr).toContain(
+      `${hub.registry.host} refused more requests (rate limit, toomanyrequests): wait until its limit resets or log in to it for a higher one, then run plan again`,
+    )
+    expect(plan.stderr).not.toContain('TOOMANYREQUESTS')
+  })
 })
 
 /**
