@@ -1,9 +1,6 @@
 /** `image-syncer apply PLANFILE`: parse flags → runApply → view → exit code. */
 import {Args, Flags} from '@oclif/core'
-import {runApply} from '../apply/apply.ts'
 import {parseShard, shardFromEnv} from '../apply/shard.ts'
-import {renderApplyResult} from '../views/apply.ts'
-import {applyConflictAnnotations, applySummary} from '../views/github.ts'
 import {SyncerCommand} from './base.ts'
 import {applyExitCode, type ExitCode} from './outcome.ts'
 import {copyFlags} from './copy-flags.ts'
@@ -77,7 +74,9 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
 
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Apply)
-    const progress = this.progress(flags.quiet)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const {runApply} = await import('../apply/apply.ts')
+    const progress = await this.progress(flags.quiet)
     const result = await runApply({
       planPath: args.planfile,
       concurrency: flags.concurrency,
@@ -96,6 +95,7 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
       onProgress: (e) => progress.onEvent(e),
     })
     progress.stop()
+    const [{renderApplyResult}, {applyConflictAnnotations, applySummary}] = await Promise.all([import('../views/apply.ts'), import('../views/github.ts')])
     this.stdout(renderApplyResult(result, this.format(flags)))
     this.annotate(applyConflictAnnotations(result))
     await this.stepSummary(applySummary(result))

@@ -3,7 +3,6 @@
  * gave it (the tests' in-process runner captures them). oclif constructs the command itself, so the streams
  * reach it through an async context around the run rather than through the constructor.
  */
-import {flush} from '@oclif/core'
 import {AsyncLocalStorage} from 'node:async_hooks'
 
 export interface Io {
@@ -22,7 +21,8 @@ export const processIo: Io = {
   get stderrIsTTY() {
     return Boolean(process.stderr.isTTY)
   },
-  flush: () => flush(),
+  // oclif's buffered output; imported, not loaded: src/main.ts has loaded oclif for the run by then.
+  flush: async () => (await import('@oclif/core')).flush(),
 }
 
 const scope = new AsyncLocalStorage<Io>()

@@ -1,12 +1,10 @@
 /** `image-syncer plan`: parse flags → runPlan → view → exit code. */
 import {Flags} from '@oclif/core'
 import {basename, extname, join} from 'node:path'
-import {runPlan} from '../plan/run.ts'
 import {readFile} from 'node:fs/promises'
 import {renderFailures} from '../views/failures.ts'
-import {conflictAnnotations, failureAnnotations, planSummary} from '../views/github.ts'
-import {type PlanFormat, renderPlan, renderSignatureFailures} from '../views/plan.ts'
-import {OPEN_TABLE_ENTRIES} from '../views/plan-markdown.ts'
+import type {PlanFormat} from '../views/plan.ts'
+import {OPEN_TABLE_ENTRIES} from '../views/plan-markdown-limits.ts'
 import {SyncerCommand} from './base.ts'
 import {registryFlags} from './registry-flags.ts'
 import {ExitCode} from './outcome.ts'
@@ -44,6 +42,8 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
 
   protected async execute(): Promise<ExitCode> {
     const {flags} = await this.parse(Plan)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const {runPlan} = await import('../plan/run.ts')
     const definitionPath = flags['images-file']
     const outputPath = flags.output ?? join('plans', `${basename(definitionPath, extname(definitionPath))}.plan.json`)
     const outcome = await runPlan({
@@ -56,6 +56,10 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
       onWarning: (text) => this.warning(text),
     })
     if (this.signal.aborted) return ExitCode.Interrupted
+    const [{conflictAnnotations, failureAnnotations, planSummary}, {renderPlan, renderSignatureFailures}] = await Promise.all([
+      import('../views/github.ts'),
+      import('../views/plan.ts'),
+    ])
     if (outcome.kind === 'unclassified') {
       this.stderr(renderFailures(definitionPath, outcome.failures))
       this.annotate(failureAnnotations(definitionPath, outcome.failures))

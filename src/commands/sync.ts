@@ -4,10 +4,7 @@
  */
 import {Flags} from '@oclif/core'
 import {printableJson} from '../ref/text.ts'
-import {runSync} from '../sync/run.ts'
-import {renderApplyResult} from '../views/apply.ts'
 import {renderFailures} from '../views/failures.ts'
-import {renderPlan} from '../views/plan.ts'
 import {SyncerCommand} from './base.ts'
 import {applyExitCode, ExitCode} from './outcome.ts'
 import {copyFlags} from './copy-flags.ts'
@@ -32,7 +29,9 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
 
   protected async execute(): Promise<ExitCode> {
     const {flags} = await this.parse(Sync)
-    const progress = this.progress(flags.quiet)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const {runSync} = await import('../sync/run.ts')
+    const progress = await this.progress(flags.quiet)
     const outcome = await runSync({
       definitionPath: flags['images-file'],
       dryRun: flags['dry-run'],
@@ -54,6 +53,7 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
       return ExitCode.Error
     }
     const {plan, apply} = outcome
+    const [{renderApplyResult}, {renderPlan}] = await Promise.all([import('../views/apply.ts'), import('../views/plan.ts')])
     if (this.format(flags) === 'json') {
       this.stdout(`${printableJson({plan, apply: apply.kind === 'applied' ? apply.result : {kind: apply.kind}})}\n`)
     } else {
