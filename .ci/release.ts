@@ -46,11 +46,16 @@ export type Target = keyof typeof TARGETS
  * Chosen by measurement (linux-x64, `plan --help`, mean of 10 runs): plain 107 MiB / 377 ms; minified 106 MiB /
  * 371 ms; bytecode 116 MiB / 113 ms; bytecode + minified 115 MiB / 108 ms. Bytecode costs 9 MiB and cuts startup
  * 3.4×; syntax/whitespace minification saves 1 MiB at no cost. No identifier minification: it mangles class names
- * that sigstore-js reads (bun-notes §4).
+ * that sigstore-js reads (bun-notes §4). ESM with splitting (as `npm run build`): the two entrypoints share one
+ * oclif instead of each bundling its own, and what a command imports when it runs stays in chunks that a
+ * `--version` never loads (test/bench/startup.ts).
  */
 const BUILD_FLAGS = [
   '--compile',
   '--bytecode',
+  '--format',
+  'esm',
+  '--splitting',
   '--minify-syntax',
   '--minify-whitespace',
   '--define',

@@ -15,6 +15,5 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-// Not top-level await: the bytecode build (package.json) compiles to CommonJS, which has none. runCommand renders
-// every error itself; one it could not would be Bun's unhandled rejection, exit 1.
+// runCommand renders every error itself; one it could not would be Bun's unhandled rejection, exit 1.
 void runCommand(process.argv.slice(2)).then((code) => process.exit(code))

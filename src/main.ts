@@ -3,16 +3,13 @@
  * in-process runner runs, so both go through the same argv rewriting and error rendering. oclif is given the
  * package.json and an explicit command registry, because the binary has no files to discover commands in
  * (see ../shared/docs/bun-notes.md §1). Nothing here exits the process; src/cli.ts does, with the code returned.
+ * oclif and the commands are loaded when a run needs them, so a release build's --version loads neither.
  */
-import {Config, run, settings} from '@oclif/core'
-import {Exit, handle} from '@oclif/core/handle'
+import type {Config} from '@oclif/core'
 import {dirname} from 'node:path'
 import pjson from '../package.json' with {type: 'json'}
 import {type Io, processIo, withIo} from './commands/io.ts'
 import {printable} from './ref/text.ts'
-
-// Never probe for TypeScript/ts-node: commands are already compiled or run by Bun, and the probe warns.
-settings.enableAutoTranspile = false
 
 const compiled = Bun.main.startsWith('/$bunfs/')
 // In the binary the commands module is the second entrypoint, embedded next to the main one.
@@ -26,6 +23,13 @@ const loadOptions = {
 
 /** Loaded once per process (it imports every command); each run gets a fresh Config from it, which is cheap. */
 let loaded: Promise<Config> | undefined
+
+async function loadConfig(): Promise<Config> {
+  const {Config, settings} = await import('@oclif/core')
+  // Never probe for TypeScript/ts-node: commands are already compiled or run by Bun, and the probe warns.
+  settings.enableAutoTranspile = false
+  return Config.load(loadOptions)
+}
 
 /** Set by the release build (`--define`, .ci/release.ts): the commit every platform's binary reports. */
 declare const IMAGE_SYNCER_COMMIT: string | undefined
@@ -62,8 +66,9 @@ export async function runCommand(argv: readonly string[], io: Io = processIo): P
     return 0
   }
   try {
-    loaded ??= Config.load(loadOptions)
+    loaded ??= loadConfig()
     const config = await loaded
+    const {run} = await import('@oclif/core')
     const result = await withIo(io, () => run(withDefaultCommand(withoutNoColor([...argv])), config))
     await io.flush()
     return typeof result === 'number' ? result : 0
@@ -85,6 +90,7 @@ export async function runCommand(argv: readonly string[], io: Io = processIo): P
  * replaced, so the code comes back here and only src/cli.ts exits. Its first call is the code it meant.
  */
 async function oclifRendering(err: Error): Promise<number> {
+  const {Exit, handle} = await import('@oclif/core/handle')
   const exit = Exit.exit
   let code: number | undefined
   Exit.exit = ((value = 0) => {

@@ -275,6 +275,76 @@ function loopThrough(component: readonly string[], edges: ReadonlyMap<string, re
   return [start, start]
 }
 
+/**
+ * What loads before any command runs, and the packages allowed in it. src/commands.ts: oclif reads every command
+ * class for help, for a version and for any run, so the classes carry only their metadata; each command loads its
+ * domain modules and views when it runs (a dynamic import). Of packages only oclif loads then, and nothing of
+ * sigstore's code (signatures/) or the stores (registry/remote/, registry/layout/). src/cli.ts: the entry point
+ * answers a release build's --version before it loads oclif (src/main.ts), so it loads no package at all.
+ */
+const STARTUP: ReadonlyArray<{entry: string; packages: ReadonlySet<string>}> = [
+  {entry: 'src/commands.ts', packages: new Set(['@oclif/core'])},
+  {entry: 'src/cli.ts', packages: new Set()},
+]
+const NOT_AT_STARTUP = ['src/signatures/', 'src/registry/remote/', 'src/registry/layout/']
+
+/**
+ * Specifiers of the imports that load a module when the importing one loads: static imports, re-exports and
+ * side-effect imports, not type-only ones (erased) or dynamic ones (loaded when reached).
+ */
+function staticValueImports(text: string): string[] {
+  const found: string[] = []
+  // The clause holds no call, assignment or string, so a match never runs on from an `export function`.
+  for (const match of codeOf(text).matchAll(/^\s*(?:import|export)\s+([^'"`;()=]*?)\s*\bfrom\s*(['"])([^'"]+)\2/gm)) {
+    const clause = match[1]!.trim()
+    const names = /^\{([^}]*)\}$/
+      .exec(clause)?.[1]
+      ?.split(',')
+      .map((name) => name.trim())
+      .filter(Boolean)
+    if (/^type\b/.test(clause) || names?.every((name) => name.startsWith('type '))) continue
+    found.push(match[3]!)
+  }
+  for (const match of codeOf(text).matchAll(/^\s*import\s*(['"])([^'"]+)\1/gm)) found.push(match[2]!)
+  return found
+}
+
+/** The package a bare specifier names: `typebox/value` → `typebox`, `@sigstore/verify` → `@sigstore/verify`. */
+function packageOf(specifier: string): string {
+  const parts = specifier.split('/')
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!
+}
+
+/** Every file and package that loads at start-up but must not, with the chain of static imports that loads it. */
+function findStartupLoads(files: readonly SourceFile[], entry: string, packages: ReadonlySet<string>): string[] {
+  const byPath = new Map(files.map((f) => [f.path, f]))
+  const parent = new Map<string, string | null>([[entry, null]])
+  const chain = (path: string) => {
+    const links: string[] = []
+    for (let at: string | null = path; at !== null; at = parent.get(at) ?? null) links.unshift(at)
+    return links.join(' → ')
+  }
+  const found: string[] = []
+  const queue = [entry]
+  for (let at = 0; at < queue.length; at++) {
+    const file = byPath.get(queue[at]!)
+    if (!file) continue
+    for (const specifier of staticValueImports(file.text)) {
+      if (specifier.startsWith('node:') || specifier.startsWith('bun:')) continue
+      if (!specifier.startsWith('.')) {
+        if (!packages.has(packageOf(specifier))) found.push(`${chain(file.path)} → ${specifier} (a package at start-up)`)
+        continue
+      }
+      const target = importTarget(file, specifier)
+      if (parent.has(target) || !byPath.has(target)) continue
+      parent.set(target, file.path)
+      if (NOT_AT_STARTUP.some((prefix) => target.startsWith(prefix))) found.push(`${chain(target)} (loaded at start-up)`)
+      else queue.push(target)
+    }
+  }
+  return found
+}
+
 function sourceFiles(): SourceFile[] {
   const files: SourceFile[] = []
   for (const name of new Bun.Glob('**/*.ts').scanSync({cwd: SRC})) {
@@ -307,6 +377,10 @@ describe('architecture', () => {
 
   test('signatures/ and copy/ never import plan/; apply/ imports of plan/ only the plan file and what binding checks it against', () => {
     expect(findPlanReaches(files)).toStrictEqual([])
+  })
+
+  test('help, a version and every run load only oclif and the command classes: no sigstore, no store, no other package', () => {
+    expect(STARTUP.flatMap(({entry, packages}) => findStartupLoads(files, entry, packages))).toStrictEqual([])
   })
 
   test(`no source file is longer than ${MAX_LINES} lines`, () => {
@@ -494,6 +568,38 @@ describe('the architecture checker', () => {
       "src/copy/x.ts: waits or reads the clock itself (take the run's Pace)",
       "src/registry/layout/x.ts: waits or reads the clock itself (take the run's Pace)",
     ])
+  })
+
+  test('start-up loads: a command reaching sigstore or a store statically, and what loads only when a command runs', () => {
+    const files = [
+      {path: 'src/commands.ts', text: "import Verify from './commands/verify.ts'\nimport Plan from './commands/plan.ts'\n"},
+      {
+        path: 'src/commands/verify.ts',
+        text: "import {Flags} from '@oclif/core'\nimport {readFile} from 'node:fs/promises'\nimport {verifyImage} from '../signatures/image.ts'\n",
+      },
+      {
+        path: 'src/commands/plan.ts',
+        text: [
+          "import type {Plan} from '../plan/model.ts'",
+          "import {type PlanFormat, type Other} from '../views/plan.ts'",
+          'export function x() { return 1 }',
+          "import {helper} from './helper.ts'",
+          "const run = async () => (await import('../plan/run.ts')).runPlan",
+        ].join('\n'),
+      },
+      {path: 'src/commands/helper.ts', text: "import Value from 'typebox/value'\nexport {openLayout} from '../registry/layout/layout.ts'\n"},
+      {path: 'src/signatures/image.ts', text: "import {verify} from '@sigstore/verify'\n"},
+      {path: 'src/plan/model.ts', text: "import {Type} from 'typebox'\n"},
+      {path: 'src/views/plan.ts', text: "import Table from 'cli-table3'\n"},
+      {path: 'src/plan/run.ts', text: "import {openLayout} from '../registry/layout/layout.ts'\n"},
+      {path: 'src/registry/layout/layout.ts', text: ''},
+    ]
+    expect(findStartupLoads(files, 'src/commands.ts', new Set(['@oclif/core']))).toStrictEqual([
+      'src/commands.ts → src/commands/verify.ts → src/signatures/image.ts (loaded at start-up)',
+      'src/commands.ts → src/commands/plan.ts → src/commands/helper.ts → typebox/value (a package at start-up)',
+      'src/commands.ts → src/commands/plan.ts → src/commands/helper.ts → src/registry/layout/layout.ts (loaded at start-up)',
+    ])
+    expect(findStartupLoads(files, 'src/commands.ts', new Set(['@oclif/core', 'typebox']))).toHaveLength(2)
   })
 
   test('importSpecifiers finds the relative specifiers only', () => {

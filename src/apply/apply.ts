@@ -22,15 +22,7 @@ import {TrustStore} from '../signatures/check.ts'
 import {type ApplyResult, type EntryOutcome, type ProgressEvent, summarizeOutcomes} from './model.ts'
 import {writeResultFile} from './result-file.ts'
 import {type Shard, shardEntries} from './shard.ts'
-
-/**
- * Entries copied at once. An entry is a chain of ~12 dependent round trips (tag look, manifests, blobs, tag), so
- * with small images the run is bound by round trips, not bytes: 16 keeps a registry 20 ms away busy
- * (test/bench/small-images.ts --latency) while the transfer and per-registry limits bound the load.
- */
-export const DEFAULT_CONCURRENCY = 16
-/** Blob transfers at once across all entries: what bounds bytes in flight and open streams. */
-export const DEFAULT_TRANSFERS = 16
+import {DEFAULT_CONCURRENCY, DEFAULT_TRANSFERS} from './defaults.ts'
 
 /** A conflicting-ID entry as the refusal names it. */
 type PlannedConflict = Pick<PlanEntry, 'target' | 'sourceDigest' | 'targetDigest'>

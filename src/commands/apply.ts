@@ -1,12 +1,7 @@
 /** `image-syncer apply PLANFILE`: parse flags → runApply → view → exit code. */
 import {Args, Flags} from '@oclif/core'
-import {runApply} from '../apply/apply.ts'
 import {parseShard, type Shard, shardEntries, shardFromEnv} from '../apply/shard.ts'
-import {summarize} from '../plan/model.ts'
-import {readPlanFile} from '../plan/planfile.ts'
-import {applyView, planView} from '../views/display.ts'
 import type {Display} from '../views/screen.ts'
-import {applyConflictAnnotations, applySummary} from '../views/github.ts'
 import {SyncerCommand} from './base.ts'
 import {displayFlags} from './display.ts'
 import {applyExitCode, type ExitCode} from './outcome.ts'
@@ -108,7 +103,13 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
     const display = this.display(flags['show-present'])
     const shard = flags.shard !== undefined ? parseShard(flags.shard) : flags['shard-from-env'] ? shardFromEnv(process.env, flags.shards!) : undefined
     if (format === 'table' && display.kind === 'screen') await this.preview(args.planfile, shard, display)
-    const progress = this.progress(flags.quiet)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const [{runApply}, {applyView}, {applyConflictAnnotations, applySummary}] = await Promise.all([
+      import('../apply/apply.ts'),
+      import('../views/display.ts'),
+      import('../views/github.ts'),
+    ])
+    const progress = await this.progress(flags.quiet)
     const result = await runApply({
       planPath: args.planfile,
       concurrency: flags.concurrency,
@@ -139,6 +140,11 @@ Exit codes: 0 every entry copied or already present; 1 otherwise; 130 interrupte
    * is sent. A plan file that cannot be read is told by apply itself, in the same words.
    */
   private async preview(path: string, shard: Shard | undefined, display: Display): Promise<void> {
+    const [{readPlanFile}, {summarize}, {planView}] = await Promise.all([
+      import('../plan/planfile.ts'),
+      import('../plan/model.ts'),
+      import('../views/display.ts'),
+    ])
     const {plan} = await readPlanFile(path)
     const entries = shard ? shardEntries(plan.entries, shard) : plan.entries
     const heading = shard ? `Shard ${shard.index}/${shard.count}: ${entries.length} of the plan's ${plan.entries.length} entries.\n` : ''

@@ -2,15 +2,16 @@
  * What every command shares, written once: messages on stderr, SIGINT/SIGTERM turned into an AbortSignal the
  * domain call honours, the progress reporter, the registry flags, and the exit-code rules (a user error is one
  * sentence and exit 1; an interrupted run is 130 whatever it was doing). Subclasses keep the thin shape:
- * parse flags → one domain call → a view → an exit code.
+ * parse flags → one domain call → a view → an exit code. Commands load their domain modules and views when they
+ * run (dynamic imports), so help and version load only oclif and the command classes (src/commands.ts).
  */
 import {Command, Flags} from '@oclif/core'
 import {printable} from '../ref/text.ts'
 import {Secrets} from '../ref/secrets.ts'
 import {appendFile} from 'node:fs/promises'
 import {DefinitionError} from '../definition/errors.ts'
-import {boundedSummary, type GithubActions, githubActionsFrom, problemAnnotations} from '../views/github.ts'
-import {createProgressReporter, progressModeFor, type ProgressReporter} from '../views/progress.ts'
+import type {GithubActions} from '../views/github.ts'
+import type {ProgressReporter} from '../views/progress.ts'
 import type {Display} from '../views/screen.ts'
 import {displayFor, terminalWidth} from './display.ts'
 import {currentIo, type Io} from './io.ts'
@@ -49,6 +50,7 @@ export abstract class SyncerCommand extends Command {
   protected abstract execute(): Promise<ExitCode>
 
   override async run(): Promise<ExitCode> {
+    this.github = (await import('../views/github.ts')).githubActionsFrom(process.env)
     const onSignal = () => this.interruption.abort(new Error('interrupted'))
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
@@ -59,7 +61,7 @@ export abstract class SyncerCommand extends Command {
       // An aborted request surfaces as whatever error it hit; the interrupt is the real story.
       if (this.signal.aborted) return this.interrupted()
       this.progressReporter?.stop()
-      if (err instanceof DefinitionError) this.annotate(problemAnnotations(err.problems))
+      if (err instanceof DefinitionError) this.annotate((await import('../views/github.ts')).problemAnnotations(err.problems))
       // An error this does not tell (a bug) is printed by the entry point, which knows no secrets.
       if (err instanceof Error) {
         err.message = this.secrets.mask(err.message)
@@ -89,7 +91,8 @@ export abstract class SyncerCommand extends Command {
   }
 
   /** Progress on stderr (a redrawn line on a terminal, periodic lines otherwise, nothing when quiet); stopped when the command ends. */
-  protected progress(quiet: boolean): ProgressReporter {
+  protected async progress(quiet: boolean): Promise<ProgressReporter> {
+    const {createProgressReporter, progressModeFor} = await import('../views/progress.ts')
     this.progressReporter ??= createProgressReporter({
       mode: progressModeFor({quiet, isTTY: this.io.stderrIsTTY}),
       write: (t) => this.io.stderr(this.secrets.mask(t)),
@@ -115,8 +118,8 @@ export abstract class SyncerCommand extends Command {
     return flags.json ? 'json' : flags.format
   }
 
-  /** GitHub Actions output, when running in a workflow (GITHUB_ACTIONS=true). */
-  protected readonly github: GithubActions = githubActionsFrom(process.env)
+  /** GitHub Actions output, when running in a workflow (GITHUB_ACTIONS=true); set when run() starts. */
+  protected github: GithubActions = null
 
   /** Workflow-command annotations, on stderr (the runner reads both streams; stdout stays the result). */
   protected annotate(lines: string): void {
@@ -125,7 +128,9 @@ export abstract class SyncerCommand extends Command {
 
   /** Appends Markdown to the job's step summary, when there is one, within GitHub's size limit. */
   protected async stepSummary(markdown: string): Promise<void> {
-    if (this.github?.stepSummary) await appendFile(this.github.stepSummary, boundedSummary(this.secrets.mask(markdown)))
+    if (!this.github?.stepSummary) return
+    const {boundedSummary} = await import('../views/github.ts')
+    await appendFile(this.github.stepSummary, boundedSummary(this.secrets.mask(markdown)))
   }
 
   private interrupted(): ExitCode {

@@ -1,6 +1,6 @@
 /** Flags of the commands that copy (apply, and sync's apply phase), each readable from its SYNCER_* variable. */
 import {Flags} from '@oclif/core'
-import {DEFAULT_CONCURRENCY, DEFAULT_TRANSFERS} from '../apply/apply.ts'
+import {DEFAULT_CONCURRENCY, DEFAULT_TRANSFERS} from '../apply/defaults.ts'
 
 /** Below this a multi-GB layer takes tens of thousands of requests; above it the one buffered chunk costs too much memory. */
 const CHUNK_SIZE_BOUNDS = {min: 64 * 1024, max: 1024 * 1024 * 1024}

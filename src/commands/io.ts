@@ -4,7 +4,6 @@
  * constructs the command itself, so both reach it through an async context around the run rather than through
  * the constructor.
  */
-import {flush} from '@oclif/core'
 import {AsyncLocalStorage} from 'node:async_hooks'
 import type {Pace} from '../transport/retry.ts'
 
@@ -39,7 +38,8 @@ export const processIo: Io = {
   get columns() {
     return process.stdout.columns || process.stderr.columns || undefined
   },
-  flush: () => flush(),
+  // oclif's buffered output; imported, not loaded: src/main.ts has loaded oclif for the run by then.
+  flush: async () => (await import('@oclif/core')).flush(),
 }
 
 const scope = new AsyncLocalStorage<Io>()

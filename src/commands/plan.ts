@@ -1,17 +1,12 @@
 /** `image-syncer plan`: parse flags → runPlan → view → exit code. */
 import {Flags} from '@oclif/core'
 import {basename, extname, join} from 'node:path'
-import {runPlan} from '../plan/run.ts'
 import {readFile} from 'node:fs/promises'
-import {renderFailures} from '../views/failures.ts'
-import {conflictAnnotations, failureAnnotations, planSummary} from '../views/github.ts'
-import {planView} from '../views/display.ts'
-import {type PlanFormat, renderSignatureFailures} from '../views/plan.ts'
-import {OPEN_TABLE_ENTRIES} from '../views/plan-markdown.ts'
+import type {PlanFormat} from '../views/plan.ts'
+import {OPEN_TABLE_ENTRIES} from '../views/plan-markdown-limits.ts'
 import {SyncerCommand} from './base.ts'
 import {displayFlags} from './display.ts'
 import {registryFlags} from './registry-flags.ts'
-import {signPlanFile} from '../plan/plan-sign.ts'
 import {ExitCode} from './outcome.ts'
 
 export default class Plan extends SyncerCommand {
@@ -57,6 +52,12 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
     const {flags} = await this.parse(Plan)
     const definitionPath = flags['images-file']
     const outputPath = flags.output ?? join('plans', `${basename(definitionPath, extname(definitionPath))}.plan.json`)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const [{runPlan}, {renderFailures}, {conflictAnnotations, failureAnnotations, planSummary}] = await Promise.all([
+      import('../plan/run.ts'),
+      import('../views/failures.ts'),
+      import('../views/github.ts'),
+    ])
     const outcome = await runPlan({
       definitionPath,
       outputPath,
@@ -72,6 +73,7 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
       this.annotate(failureAnnotations(definitionPath, outcome.failures))
       return ExitCode.Error
     }
+    const [{planView}, {renderSignatureFailures}] = await Promise.all([import('../views/display.ts'), import('../views/plan.ts')])
     const format = this.format(flags) as PlanFormat
     const display = this.display(flags['show-present'])
     this.stdout(planView(outcome.plan, format, display))
@@ -81,6 +83,7 @@ Exit codes: 0 planned, no conflict; 1 a conflict, a failed signature check or an
     this.stderr(`Plan written to ${outcome.path}`)
     if (flags.sign) {
       const key = flags['signing-key']
+      const {signPlanFile} = await import('../plan/plan-sign.ts')
       this.stderr(`Plan signed: ${await signPlanFile(outcome.path, key === undefined ? {kind: 'keyless'} : {kind: 'key', keyPath: key}, process.env)}`)
     }
     if (this.github) {

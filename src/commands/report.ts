@@ -1,7 +1,5 @@
 /** `image-syncer report --plan PLAN RESULT...`: read the plan and the workers' result files → check and merge → view → exit code. */
 import {Args, Flags} from '@oclif/core'
-import {mergeResultFiles} from '../apply/merge-results.ts'
-import {renderReport} from '../views/report.ts'
 import {SyncerCommand} from './base.ts'
 import {displayFlags} from './display.ts'
 import {applyExitCode, ExitCode, UsageError} from './outcome.ts'
@@ -43,6 +41,8 @@ summary.`
       throw new UsageError(
         'report needs --plan PLAN, the plan file the workers applied, to check that every entry of it is accounted for (or --unchecked to merge the result files without it)',
       )
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const [{mergeResultFiles}, {renderReport}] = await Promise.all([import('../apply/merge-results.ts'), import('../views/report.ts')])
     const merged = await mergeResultFiles(argv as string[], flags.plan !== undefined ? {kind: 'plan', path: flags.plan} : {kind: 'unchecked'})
     this.stdout(renderReport(merged, this.format(flags), this.display(flags['show-present'])))
     await this.stepSummary(renderReport(merged, 'markdown'))

@@ -1,5 +1,4 @@
 /** `image-syncer schema`: print the definition file's JSON Schema → stdout → exit code. */
-import {definitionJsonSchema} from '../definition/schema.ts'
 import {SyncerCommand} from './base.ts'
 import {ExitCode} from './outcome.ts'
 
@@ -13,6 +12,8 @@ The schema checks keys and types; plan checks the rest (references, ranges, dupl
 
   protected async execute(): Promise<ExitCode> {
     await this.parse(Schema)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const {definitionJsonSchema} = await import('../definition/schema.ts')
     this.stdout(`${JSON.stringify(definitionJsonSchema(), null, 2)}\n`)
     return ExitCode.Ok
   }

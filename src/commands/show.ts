@@ -1,8 +1,5 @@
 /** `image-syncer show PLANFILE`: read a saved plan → the view `plan` printed → exit code. */
 import {Args, Flags} from '@oclif/core'
-import {readPlanFile} from '../plan/planfile.ts'
-import {planView} from '../views/display.ts'
-import {renderSignatureFailures} from '../views/plan.ts'
 import {SyncerCommand} from './base.ts'
 import {displayFlags} from './display.ts'
 import {ExitCode} from './outcome.ts'
@@ -30,6 +27,12 @@ Exit codes: 0 shown; 1 the file is not a plan this image-syncer reads.`
 
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Show)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const [{readPlanFile}, {planView}, {renderSignatureFailures}] = await Promise.all([
+      import('../plan/planfile.ts'),
+      import('../views/display.ts'),
+      import('../views/plan.ts'),
+    ])
     const {plan} = await readPlanFile(args.planfile)
     const format = this.format(flags)
     const display = this.display(flags['show-present'])

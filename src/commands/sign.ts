@@ -1,7 +1,6 @@
 /** `image-syncer sign IMAGE`: parse flags → signImage → what happened → exit code. */
 import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
-import {signImage} from '../signatures/image.ts'
 import {printableJson} from '../ref/text.ts'
 import {SyncerCommand} from './base.ts'
 import {ExitCode, UsageError} from './outcome.ts'
@@ -32,6 +31,8 @@ SYNCER_FULCIO_URL and SYNCER_REKOR_URL (default: the public-good instances).`
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Sign)
     if (!flags.key && !flags.keyless) throw new UsageError('give --key PEM or --keyless')
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const {signImage} = await import('../signatures/image.ts')
     const result = await signImage({
       reference: args.image,
       spec: flags.key ? {kind: 'key', keyPath: resolve(flags.key), format: flags.format} : {kind: 'keyless', format: flags.format},

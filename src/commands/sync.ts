@@ -4,9 +4,6 @@
  */
 import {Flags} from '@oclif/core'
 import {printableJson} from '../ref/text.ts'
-import {runSync} from '../sync/run.ts'
-import {applyView, planView} from '../views/display.ts'
-import {renderFailures} from '../views/failures.ts'
 import {SyncerCommand} from './base.ts'
 import {displayFlags} from './display.ts'
 import {applyExitCode, ExitCode} from './outcome.ts'
@@ -33,7 +30,13 @@ Exit codes: 0 everything copied or present (with --dry-run: planned, no conflict
 
   protected async execute(): Promise<ExitCode> {
     const {flags} = await this.parse(Sync)
-    const progress = this.progress(flags.quiet)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const [{runSync}, {applyView, planView}, {renderFailures}] = await Promise.all([
+      import('../sync/run.ts'),
+      import('../views/display.ts'),
+      import('../views/failures.ts'),
+    ])
+    const progress = await this.progress(flags.quiet)
     const outcome = await runSync({
       definitionPath: flags['images-file'],
       dryRun: flags['dry-run'],

@@ -1,10 +1,7 @@
 /** `image-syncer verify-blob FILE --bundle B`: a downloaded file against its sigstore bundle, offline (like `cosign verify-blob`). */
 import {Args, Flags} from '@oclif/core'
-import {type BlobInput, type BlobTrust, verifyBlobInput} from '../signatures/blob-verify.ts'
-import {readPublicKeyFile} from '../signatures/keys.ts'
-import {loadTrustedRoot} from '../signatures/trust.ts'
+import type {BlobInput, BlobTrust} from '../signatures/blob-verify.ts'
 import {FileReadError, readUserFile} from '../files/read.ts'
-import {renderBlobVerification} from '../views/signatures.ts'
 import {SyncerCommand} from './base.ts'
 import {ExitCode, UsageError} from './outcome.ts'
 import {parseIdentity} from './verify.ts'
@@ -54,6 +51,12 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
 
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(VerifyBlob)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const [{verifyBlobInput}, {readPublicKeyFile}, {loadTrustedRoot}] = await Promise.all([
+      import('../signatures/blob-verify.ts'),
+      import('../signatures/keys.ts'),
+      import('../signatures/trust.ts'),
+    ])
     const trustedRoot = await loadTrustedRoot(flags['trusted-root'] ? {kind: 'file', path: flags['trusted-root']} : {kind: 'public-good'})
     const trust: BlobTrust = flags.key
       ? {kind: 'key', pem: await readPublicKeyFile(flags.key), trustedRoot}
@@ -62,6 +65,7 @@ Exit codes: 0 verified; 1 not verified or unreadable input.`
     const verified = await usage(() =>
       verifyBlobInput(artifactInput(args.file), bundle, trust, flags['predicate-type'] === undefined ? {} : {predicateType: flags['predicate-type']}),
     )
+    const {renderBlobVerification} = await import('../views/signatures.ts')
     this.stdout(renderBlobVerification({file: args.file, ...verified}, this.format(flags)))
     return ExitCode.Ok
   }

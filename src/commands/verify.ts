@@ -1,9 +1,6 @@
 /** `image-syncer verify IMAGE`: parse flags → verifyImage → who signed → exit code (like `cosign verify`). */
 import {Args, Flags} from '@oclif/core'
-import {verifyImage} from '../signatures/image.ts'
-import {readPublicKeyFile} from '../signatures/keys.ts'
 import type {Identity} from '../signatures/types.ts'
-import {renderVerification} from '../views/signatures.ts'
 import {SyncerCommand} from './base.ts'
 import {ExitCode, UsageError} from './outcome.ts'
 import {registryFlags} from './registry-flags.ts'
@@ -49,6 +46,8 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
 
   protected async execute(): Promise<ExitCode> {
     const {args, flags} = await this.parse(Verify)
+    // Loaded when the command runs, not for help or a version (see src/commands.ts).
+    const [{verifyImage}, {readPublicKeyFile}] = await Promise.all([import('../signatures/image.ts'), import('../signatures/keys.ts')])
     const keys = await Promise.all((flags.key ?? []).map(async (path) => ({pem: await readPublicKeyFile(path)})))
     const identities = [
       ...(flags.identity ?? []).map((v) => parseIdentity(v, 'exact')),
@@ -67,6 +66,7 @@ Exit codes: 0 at least one signature verified, and an attestation of each --atte
       version: this.config.version,
       signal: this.signal,
     })
+    const {renderVerification} = await import('../views/signatures.ts')
     this.stdout(renderVerification(result, this.format(flags), this.display()))
     return result.decision.status === 'verified' ? ExitCode.Ok : ExitCode.Error
   }

@@ -1,7 +1,8 @@
 import {describe, expect, test} from 'bun:test'
 import {summarize} from '../plan/model.ts'
 import {largePlan} from '../../test/support/large-plan.ts'
-import {OPEN_TABLE_ENTRIES, renderMarkdown} from './plan-markdown.ts'
+import {renderMarkdown} from './plan-markdown.ts'
+import {OPEN_TABLE_ENTRIES} from './plan-markdown-limits.ts'
 
 /** Entry rows: a source, a target, then an action. */
 const rowsOf = (text: string) => text.split('\n').filter((l) => /^\| `[^`]*` \| `[^`]*` \| (\*\*)?(to-copy|already-present|conflicting-ID)/.test(l))

@@ -11,9 +11,8 @@ import {printable} from '../ref/text.ts'
 import {htmlText, markdownCode} from './markdown.ts'
 import {footer, HEADINGS, row} from './plan-cells.ts'
 import {relativeTo} from './screen.ts'
+import {OPEN_TABLE_ENTRIES} from './plan-markdown-limits.ts'
 
-/** Up to this many entries, the table is shown open and nothing is summed up above it. */
-export const OPEN_TABLE_ENTRIES = 25
 /** Target prefixes counted one per row; the rest are added up in one row, so the summary stays short. */
 const PREFIX_ROWS = 20
 /** Conflicts and signature failures named above the details; any more are only in the details and the plan. */

@@ -67,3 +67,26 @@ describe('--json', () => {
     expect(JSON.parse(verify.stdout).decision.status).not.toBe('verified')
   })
 })
+
+describe('help', () => {
+  // The help command is plugin-help's, on the CLI's own oclif (src/commands/help.ts): it says what --help says.
+  test('`help` is --help, `help COMMAND` is COMMAND --help, and -n lists the commands too', async () => {
+    const help = await runCli(['help'])
+    expect(help.exitCode).toBe(0)
+    expect(help.stdout).toBe((await runCli(['--help'])).stdout)
+    for (const command of ['plan', 'apply', 'verify-blob', 'help']) expect(help.stdout).toContain(`  ${command} `)
+    const plan = await runCli(['help', 'plan'])
+    expect(plan.exitCode).toBe(0)
+    expect(plan.stdout).toContain('--images-file')
+    expect(plan.stdout).toBe((await runCli(['plan', '--help'])).stdout)
+    const nested = await runCli(['help', '-n'])
+    expect(nested.exitCode).toBe(0)
+    expect(nested.stdout).toContain('  schema ')
+  })
+
+  test('`help` of an unknown command fails as oclif does', async () => {
+    const run = await runCli(['help', 'nosuch'])
+    expect(run.exitCode).toBe(2)
+    expect(run.stderr).toContain('nosuch')
+  })
+})
