@@ -11,7 +11,7 @@ import {mapLimit} from '../transport/limiter.ts'
 import type {Pace} from '../transport/retry.ts'
 import {type Binding, checkPlanBinding} from './binding.ts'
 import {CopyEngine} from '../copy/engine.ts'
-import {type ApplyRun, copyEntry, unreadableEntry} from './copy-entry.ts'
+import {type ApplyRun, copyEntry, type TagGate, unreadableEntry} from './copy-entry.ts'
 import type {MovedSources} from './source-tag.ts'
 import {type ApplyStep, decodeSteps, type PlanAge} from './step.ts'
 import {TrustStore} from '../signatures/check.ts'
@@ -107,7 +107,7 @@ function refuseConflicts(plan: Plan): void {
   if (conflicts.length) throw new PlanConflictError(conflicts)
 }
 
-type RunnableStep = Exclude<ApplyStep, {kind: 'conflict'}>
+export type RunnableStep = Exclude<ApplyStep, {kind: 'conflict'}>
 
 /** The steps of a plan without conflicts; a plan with any is refused before anything is sent. */
 function withoutConflicts(steps: readonly ApplyStep[]): RunnableStep[] {
@@ -127,31 +127,41 @@ export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOption
   const started = performance.now()
   const {signal, onProgress} = options
   const steps = withoutConflicts(await decodeSteps(plan.entries, {planAge: options.planAge ?? 'reviewed', movedSources: options.movedSources ?? 'refuse'}))
-  const run: ApplyRun = {
+  const run = startRun(stores, options, Promise.resolve({kind: 'open'}))
+  onProgress?.({kind: 'started', entries: steps.length})
+  const entries = await mapLimit(steps, options.concurrency ?? DEFAULT_CONCURRENCY, (step) => runStep(step, run, onProgress))
+  return {entries, summary: summarizeOutcomes(entries), durationMs: performance.now() - started, interrupted: signal?.aborted ?? false}
+}
+
+/** What every entry of a run shares (applyPlan's, and sync's, whose tags wait for its whole plan). */
+export function startRun(stores: Stores, options: Omit<ApplyOptions, 'planAge' | 'movedSources'>, tags: Promise<TagGate>): ApplyRun {
+  const {signal, onProgress} = options
+  return {
     stores,
     engine: new CopyEngine({transfers: options.transfers ?? DEFAULT_TRANSFERS, pace: options.pace, ...(signal ? {signal} : {})}),
     signatures: {trust: new TrustStore(), env: options.env ?? process.env, signing: new Map(), ...(signal ? {signal} : {})},
+    tags,
     onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
     ...(signal ? {signal} : {}),
   }
-  onProgress?.({kind: 'started', entries: steps.length})
-  const entries = await mapLimit(steps, options.concurrency ?? DEFAULT_CONCURRENCY, async (step): Promise<EntryOutcome> => {
-    const entryStarted = performance.now()
-    let outcome: EntryOutcome = {
-      ...step.identity,
-      result: {kind: 'already-present'},
-      bytes: 0,
-      blobs: {uploaded: 0, mounted: 0, present: 0},
-      signature: null,
-      durationMs: 0,
-    }
-    if (step.kind === 'copy' || step.kind === 'unreadable') {
-      onProgress?.({kind: 'entry-started', target: step.identity.target})
-      outcome = {...step.identity, ...(step.kind === 'copy' ? await copyEntry(step.copy, run) : unreadableEntry(step.error, signal)), durationMs: 0}
-    }
-    outcome.durationMs = performance.now() - entryStarted
-    onProgress?.({kind: 'entry-finished', outcome})
-    return outcome
-  })
-  return {entries, summary: summarizeOutcomes(entries), durationMs: performance.now() - started, interrupted: signal?.aborted ?? false}
+}
+
+/** One entry's step, run to its outcome (never throws), told as progress. */
+export async function runStep(step: RunnableStep, run: ApplyRun, onProgress?: (event: ProgressEvent) => void): Promise<EntryOutcome> {
+  const entryStarted = performance.now()
+  let outcome: EntryOutcome = {
+    ...step.identity,
+    result: {kind: 'already-present'},
+    bytes: 0,
+    blobs: {uploaded: 0, mounted: 0, present: 0},
+    signature: null,
+    durationMs: 0,
+  }
+  if (step.kind === 'copy' || step.kind === 'unreadable') {
+    onProgress?.({kind: 'entry-started', target: step.identity.target})
+    outcome = {...step.identity, ...(step.kind === 'copy' ? await copyEntry(step.copy, run) : unreadableEntry(step.error, run.signal)), durationMs: 0}
+  }
+  outcome.durationMs = performance.now() - entryStarted
+  onProgress?.({kind: 'entry-finished', outcome})
+  return outcome
 }
