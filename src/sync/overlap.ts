@@ -55,6 +55,8 @@ export class OverlappedApply {
 
   /** The plan may be applied as a whole: opens the gate, starts what waited, and returns apply's result. */
   async applied(plan: Plan, stores: Stores): Promise<ApplyResult> {
+    // An entry refused the run while it was planned; a plan without that refusal would be a planner bug: no tags.
+    if (this.state.kind === 'refused') throw new Error('sync: the plan was refused while it was made, yet came out applicable')
     this.state = {kind: 'open'}
     this.openGate({kind: 'open'})
     const {onProgress} = this.options
