@@ -14,7 +14,7 @@ import {mapLimit} from '../transport/limiter.ts'
 import type {Pace} from '../transport/retry.ts'
 import {type Binding, checkPlanBinding} from './binding.ts'
 import {CopyEngine} from '../copy/engine.ts'
-import {type ApplyRun, copyEntry, unreadableEntry} from './copy-entry.ts'
+import {type ApplyRun, copyEntry, type TagGate, unreadableEntry} from './copy-entry.ts'
 import type {ProvenanceRun} from './provenance.ts'
 import type {MovedSources} from './source-tag.ts'
 import {type ApplyStep, decodeSteps, type PlanAge} from './step.ts'
@@ -110,7 +110,7 @@ function refuseConflicts(plan: Plan): void {
   if (conflicts.length) throw new PlanConflictError(conflicts)
 }
 
-type RunnableStep = Exclude<ApplyStep, {kind: 'conflict'}>
+export type RunnableStep = Exclude<ApplyStep, {kind: 'conflict'}>
 
 /** The steps of a plan without conflicts; a plan with any is refused before anything is sent. */
 function withoutConflicts(steps: readonly ApplyStep[]): RunnableStep[] {
@@ -129,39 +129,59 @@ export function refuseShortBudget(plan: Plan): void {
 export async function applyPlan(plan: Plan, stores: Stores, options: ApplyOptions): Promise<ApplyResult> {
   const started = performance.now()
   const {signal, onProgress} = options
-  const env = options.env ?? process.env
   const steps = withoutConflicts(await decodeSteps(plan.entries, {planAge: options.planAge ?? 'reviewed', movedSources: options.movedSources ?? 'refuse'}))
-  const run: ApplyRun = {
-    stores,
-    engine: new CopyEngine({transfers: options.transfers ?? DEFAULT_TRANSFERS, pace: options.pace, ...(signal ? {signal} : {})}),
-    signatures: {trust: new TrustStore(), env, signing: new Map(), provenance: provenanceRun(plan, options, env), ...(signal ? {signal} : {})},
-    onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
-    ...(signal ? {signal} : {}),
-  }
+  const provenance = provenanceRun(plan, options)
+  const run = startRun(stores, options, Promise.resolve({kind: 'open'}), () => provenance)
   onProgress?.({kind: 'started', entries: steps.length})
-  const entries = await mapLimit(steps, options.concurrency ?? DEFAULT_CONCURRENCY, async (step): Promise<EntryOutcome> => {
-    const entryStarted = performance.now()
-    let outcome: EntryOutcome = {
-      ...step.identity,
-      result: {kind: 'already-present'},
-      bytes: 0,
-      blobs: {uploaded: 0, mounted: 0, present: 0},
-      signature: null,
-      durationMs: 0,
-    }
-    if (step.kind === 'copy' || step.kind === 'unreadable') {
-      onProgress?.({kind: 'entry-started', target: step.identity.target})
-      outcome = {...step.identity, ...(step.kind === 'copy' ? await copyEntry(step.copy, run) : unreadableEntry(step.error, signal)), durationMs: 0}
-    }
-    outcome.durationMs = performance.now() - entryStarted
-    onProgress?.({kind: 'entry-finished', outcome})
-    return outcome
-  })
+  const entries = await mapLimit(steps, options.concurrency ?? DEFAULT_CONCURRENCY, (step) => runStep(step, run, onProgress))
   return {entries, summary: summarizeOutcomes(entries), durationMs: performance.now() - started, interrupted: signal?.aborted ?? false}
 }
 
+/**
+ * What every entry of a run shares (applyPlan's, and sync's, whose tags wait for its whole plan). `provenance` is
+ * read only past the tag gate, once the whole plan is known (sync starts copies before it is).
+ */
+export function startRun(
+  stores: Stores,
+  options: Omit<ApplyOptions, 'planAge' | 'movedSources'>,
+  tags: Promise<TagGate>,
+  provenance: () => ProvenanceRun,
+): ApplyRun {
+  const {signal, onProgress} = options
+  const env = options.env ?? process.env
+  return {
+    stores,
+    engine: new CopyEngine({transfers: options.transfers ?? DEFAULT_TRANSFERS, pace: options.pace, ...(signal ? {signal} : {})}),
+    signatures: {trust: new TrustStore(), env, signing: new Map(), provenance, ...(signal ? {signal} : {})},
+    tags,
+    onBytes: (n) => onProgress?.({kind: 'bytes', bytes: n}),
+    ...(signal ? {signal} : {}),
+  }
+}
+
+/** One entry's step, run to its outcome (never throws), told as progress. */
+export async function runStep(step: RunnableStep, run: ApplyRun, onProgress?: (event: ProgressEvent) => void): Promise<EntryOutcome> {
+  const entryStarted = performance.now()
+  let outcome: EntryOutcome = {
+    ...step.identity,
+    result: {kind: 'already-present'},
+    bytes: 0,
+    blobs: {uploaded: 0, mounted: 0, present: 0},
+    signature: null,
+    durationMs: 0,
+  }
+  if (step.kind === 'copy' || step.kind === 'unreadable') {
+    onProgress?.({kind: 'entry-started', target: step.identity.target})
+    outcome = {...step.identity, ...(step.kind === 'copy' ? await copyEntry(step.copy, run) : unreadableEntry(step.error, run.signal)), durationMs: 0}
+  }
+  outcome.durationMs = performance.now() - entryStarted
+  onProgress?.({kind: 'entry-finished', outcome})
+  return outcome
+}
+
 /** What every provenance statement of this run says of the run: the plan, its definition, the tool and the CI run. */
-function provenanceRun(plan: Plan, options: ApplyOptions, env: Record<string, string | undefined>): ProvenanceRun {
+export function provenanceRun(plan: Plan, options: Pick<ApplyOptions, 'env' | 'planSha256' | 'version'>): ProvenanceRun {
+  const env = options.env ?? process.env
   return {
     definition: {path: plan.definition.path, sha256: plan.definition.sha256 as Digest},
     plan: {sha256: options.planSha256 ?? digestOf(Buffer.from(serializePlan(plan)))},

@@ -16,11 +16,20 @@ import {checkSourceTag} from './source-tag.ts'
 import type {CopyStep} from './step.ts'
 import type {BlobCounts, EntryOutcome, EntryResult} from './model.ts'
 
+/**
+ * What an entry waits for once its content is in the target by digest, before anything that names it (its
+ * signatures carried, its tag): open from the start in apply, whose whole plan is checked before anything is sent;
+ * in sync, which starts copying entries while others are still being planned, open only once the whole plan is
+ * made and nothing refuses it (a conflict, a failure, a short pull budget).
+ */
+export type TagGate = {kind: 'open'} | {kind: 'refused'}
+
 /** What every entry of one apply run shares. */
 export interface ApplyRun {
   stores: Stores
   engine: CopyEngine
   signatures: SignatureRun
+  tags: Promise<TagGate>
   signal?: AbortSignal
   /** Every byte streamed, failed attempts included: what the link carried (progress, not accounting). */
   onBytes: (n: number) => void
@@ -95,6 +104,8 @@ async function copyInto(step: CopyStep, run: ApplyRun, copy: EntryCopy): Promise
   await run.engine.ensureManifest(route, planned, reading)
   const top = await reading
   run.signal?.throwIfAborted()
+  // Content by digest names nothing and overwrites nothing; what follows does, so it waits for the whole run.
+  if ((await run.tags).kind === 'refused') return {kind: 'failed', message: 'not tagged: the run was refused before anything was tagged'}
   // A subset's signatures are its children's: the index is new, and unsigned unless `sign:` signs it.
   const carried = subset ? childrenOf(top) : [planned]
   copy.signature = await carryAndSign(step, route, {digest: top.digest, mediaType: top.mediaType, size: top.size}, check, run.engine, run.signatures, carried)

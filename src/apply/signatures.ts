@@ -26,7 +26,8 @@ export interface SignatureRun {
   env: Record<string, string | undefined>
   /** Signing in flight per target repository and digest: two entries of one digest must not both sign it. */
   signing: Map<string, Promise<SignOutcome>>
-  provenance: ProvenanceRun
+  /** The run's provenance facts; known once the whole plan is (sync starts copies earlier), read past the tag gate. */
+  provenance: () => ProvenanceRun
   signal?: AbortSignal
 }
 
@@ -110,7 +111,7 @@ export async function carryAndSign(
       )
     }
   }
-  const provenance = await attestTarget(step, target, subject, sourceDecision, ctx.provenance, ctx)
+  const provenance = await attestTarget(step, target, subject, sourceDecision, ctx.provenance(), ctx)
   return {status: sourceDecision.status, copied, signed, ...(provenance === 'not-asked' ? {} : {provenance})}
 }
 
@@ -119,7 +120,7 @@ export async function carryAndSign(
  * the source is verified now, as before a copy, and the digest gets the statement it lacks. Nothing else is written.
  */
 export async function attestPresent(step: CopyStep, route: Route, subject: Subject, check: SourceCheck, ctx: SignatureRun): Promise<SignatureReport> {
-  const provenance = await attestTarget(step, route.target, subject, check.decision, ctx.provenance, ctx)
+  const provenance = await attestTarget(step, route.target, subject, check.decision, ctx.provenance(), ctx)
   return {status: check.decision.status, copied: 0, signed: 'not-asked', ...(provenance === 'not-asked' ? {} : {provenance})}
 }
 

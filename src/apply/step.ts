@@ -100,8 +100,19 @@ type StepTrust = {kind: 'none'} | {kind: 'resolved'; input: PolicyTrustInput} | 
 
 /** Every entry's step, in plan order; decoding never throws: what cannot be decoded is the entry's failure. */
 export function decodeSteps(entries: readonly PlanEntry[], stance: Stance): Promise<ApplyStep[]> {
-  const trust = new RecordedTrust()
-  return Promise.all(entries.map((entry) => decodeStep(entry, stance, trust)))
+  const decoder = new StepDecoder(stance)
+  return Promise.all(entries.map((entry) => decoder.decode(entry)))
+}
+
+/** Decodes entries one at a time, as `sync` plans them, sharing what decodeSteps shares (each root file read once). */
+export class StepDecoder {
+  private readonly trust = new RecordedTrust()
+
+  constructor(private readonly stance: Stance) {}
+
+  decode(entry: PlanEntry): Promise<ApplyStep> {
+    return decodeStep(entry, this.stance, this.trust)
+  }
 }
 
 async function decodeStep(entry: PlanEntry, stance: Stance, trust: RecordedTrust): Promise<ApplyStep> {

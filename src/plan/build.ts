@@ -56,10 +56,10 @@ export function buildPlan(
   const needed = new Map(entries.map((e) => [e.sourceRef.registry, 0]))
   entries.forEach((entry, i) => {
     const observation = observations[i]!
-    const result = planEntry(entry, observation)
-    if ('kind' in result) failures.push({line: entry.line, source: entry.source, ...result})
+    const result = planOneEntry(entry, observation)
+    if (result.kind === 'failed') failures.push(result.failure)
     else {
-      planned.push(inReadingOrder(result.entry))
+      planned.push(result.entry)
       needed.set(entry.sourceRef.registry, needed.get(entry.sourceRef.registry)! + pullsOf(result.entry, observation))
     }
   })
@@ -109,6 +109,18 @@ function keptChildren(entry: PlanEntry, manifests: SourceIndex['manifests']): nu
   if (entry.selection.kind !== 'platforms') return 0
   const subset = subsetIndex(entry.mediaType, {manifests}, entry.selection.platforms)
   return subset.kind === 'subset' ? subset.kept.length : 0
+}
+
+export type OneEntry = {kind: 'planned'; entry: PlanEntry} | {kind: 'failed'; failure: EntryFailure}
+
+/**
+ * One entry of the plan as buildPlan records it (in reading order), or why it cannot be planned. Pure and per
+ * entry, so `sync` can start copying an entry as soon as it is observed, from exactly what the plan will hold.
+ */
+export function planOneEntry(entry: DefinitionEntry, observation: Observation): OneEntry {
+  const result = planEntry(entry, observation)
+  if ('kind' in result) return {kind: 'failed', failure: {line: entry.line, source: entry.source, ...result}}
+  return {kind: 'planned', entry: inReadingOrder(result.entry)}
 }
 
 type EntryResult = {entry: PlanEntry} | {kind: FailureKind; message: string}

@@ -25,10 +25,22 @@ import type {FailureReason, Observation, SourceContent} from './observation.ts'
 /** Entries in flight at once; the per-host request bound in the transport is the real throttle. */
 export const OBSERVE_CONCURRENCY = 32
 
-export async function observeEntries(entries: readonly DefinitionEntry[], stores: Stores, signal?: AbortSignal): Promise<Observation[]> {
+/** Told each entry's observation as soon as it is made (`sync` starts copying it then), by its index in `entries`. */
+export type OnObserved = (index: number, observation: Observation) => void
+
+export async function observeEntries(
+  entries: readonly DefinitionEntry[],
+  stores: Stores,
+  signal?: AbortSignal,
+  onObserved?: OnObserved,
+): Promise<Observation[]> {
   const signatures = new SignatureObserver()
   const contents = new ContentReader()
-  return mapLimit(entries, OBSERVE_CONCURRENCY, (entry) => observeEntry(entry, stores, contents, signatures, signal))
+  return mapLimit(entries, OBSERVE_CONCURRENCY, async (entry, i) => {
+    const observation = await observeEntry(entry, stores, contents, signatures, signal)
+    onObserved?.(i, observation)
+    return observation
+  })
 }
 
 async function observeEntry(

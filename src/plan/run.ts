@@ -9,6 +9,8 @@ import {buildPlan, type EntryFailure, type PlanResult} from './build.ts'
 import type {Plan} from './model.ts'
 import {expandRules} from './expand.ts'
 import {observeEntries} from './observe.ts'
+import type {Observation} from './observation.ts'
+import type {DefinitionEntry} from '../definition/resolve.ts'
 import {listRuleTags} from './rule-tags.ts'
 import {writePlanFile} from './planfile.ts'
 
@@ -36,11 +38,23 @@ export async function runPlan(request: PlanRequest): Promise<PlanOutcome> {
   return {kind: 'planned', plan, path: request.outputPath}
 }
 
+/** One entry as soon as it is observed, with the stores that observed it (what `sync` copies it with). */
+export interface ObservedEntry {
+  stores: Stores
+  entry: DefinitionEntry
+  /** Its place among the plan's entries (a plan with no failures keeps every entry, in order). */
+  index: number
+  observation: Observation
+}
+
 /**
  * Loads the definition, observes the registries and builds the plan, without saving it; the one-shot mode
  * goes on to apply it with the same stores (and their cached tokens).
  */
-export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Promise<{stores: Stores; result: PlanResult}> {
+export async function computePlan(
+  request: Omit<PlanRequest, 'outputPath'>,
+  onObserved?: (observed: ObservedEntry) => void,
+): Promise<{stores: Stores; result: PlanResult}> {
   const definition = await loadDefinition(request.definitionPath, request.targetRepoPrefix !== undefined ? {targetRepoPrefix: request.targetRepoPrefix} : {})
   const stores = await connectStores({...request.registry, targetRepoPrefix: definition.targetRepoPrefix}, request.tool.version)
   const listing = await listRuleTags(definition.rules, stores, request.signal)
@@ -48,7 +62,9 @@ export async function computePlan(request: Omit<PlanRequest, 'outputPath'>): Pro
   // Collisions a rule creates are definition problems, thrown like the loader's.
   const {entries, rules, warnings} = expandRules(definition, listing.tags)
   for (const warning of warnings) request.onWarning?.(warning)
-  const observations = await observeEntries(entries, stores, request.signal)
+  const observations = await observeEntries(entries, stores, request.signal, (index, observation) =>
+    onObserved?.({stores, entry: entries[index]!, index, observation}),
+  )
   // Read after observing: the lowest remaining count any source answer announced.
   const limits = new Map(
     entries.flatMap((e) => {

@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {type FakeRegistry, startFakeRegistry} from '../support/fake-registry/index.ts'
 import {makeImage, makeIndex, pushImage, pushIndex} from '../support/images.ts'
-import {Lockstep} from '../support/lockstep.ts'
+import {Lockstep, type SteppedRequest} from '../support/lockstep.ts'
 import {runCli} from './scenario.ts'
 
 setDefaultTimeout(30_000)
@@ -47,9 +47,9 @@ afterEach(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-async function definition(repo: string): Promise<string> {
-  const path = join(dir, `${repo.replace('/', '-')}.yaml`)
-  await writeFile(path, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n- source: "${source.host}/${repo}:1"\n`)
+async function definition(...repos: string[]): Promise<string> {
+  const path = join(dir, `${repos.map((r) => r.replace('/', '-')).join('+')}.yaml`)
+  await writeFile(path, `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${repos.map((r) => `- source: "${source.host}/${r}:1"\n`).join('')}`)
   return path
 }
 
@@ -90,5 +90,17 @@ describe('the chain of dependent round trips of one entry', () => {
     lockstep.reset()
     await cli(['apply', planPath])
     expect(rounds(`apply ${repo}`)).toBe(expected)
+  })
+
+  // Planning and copying overlap in sync: the index, planned first (3 rounds), starts copying in the round in which
+  // the single is still being planned (its config is read for its platform, a 4th), so the two cost no more rounds
+  // than the index alone. Without the overlap: 14, the index's copy waiting a round for the single's plan.
+  test('sync of an index and a single: one copies while the other is planned', async () => {
+    await cli(['sync', '-i', await definition('acme/index', 'acme/single')])
+    expect(rounds('sync acme/index + acme/single')).toBe(13)
+    const first = (match: (r: SteppedRequest) => boolean) => Math.min(...lockstep.requests.filter(match).map((r) => r.round))
+    const indexCopyStarts = first((r) => r.host === 'target' && /^HEAD \S+\/acme\/index\/manifests\/[0-9a-f]{8}$/.test(r.label))
+    const singlePlanned = first((r) => r.host === 'source' && r.label.startsWith('GET /v2/acme/single/blobs/'))
+    expect(indexCopyStarts).toBeLessThanOrEqual(singlePlanned)
   })
 })
