@@ -5,6 +5,7 @@
  * against the signer's key; its subject is the target digest; a second apply adds nothing; a digest already
  * present gets the statement it lacks; forged statements next to the image are reported.
  */
+import {serializePlan} from '../../src/plan/planfile.ts'
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
 import {createPublicKey} from 'node:crypto'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
@@ -230,5 +231,19 @@ describe('provenance at the mirror', () => {
     expect((await planAndApply(def, 'layout-again.plan.json'))[0]).toMatchObject({signature: {provenance: 'already-attached'}})
     expect((await layout.listReferrers(images.layout.digest)).filter((d) => d.annotations?.['dev.sigstore.bundle.predicateType'] === SLSA_V1)).toHaveLength(1)
     expect((await headManifest(target.url, 'external/acme/layout', '1.27.3')).status).toBe(404)
+  })
+
+  test('sync, which copies content while it still plans, attaches the same provenance once the plan is whole', async () => {
+    const def = await definition('sync.yaml', `${target.host}/synced/`, '- source: "nginx:1.27.3"')
+    const run = await cli(['sync', '-i', def, ...mirror(), '--format', 'json'])
+    expect(run.exitCode).toBe(0)
+    const {plan, apply} = JSON.parse(run.stdout)
+    expect(apply.entries[0]).toMatchObject({result: {kind: 'copied'}, signature: {status: 'verified', provenance: 'attached'}})
+    const verified = await verifyProvenance(`${target.host}/synced/library/nginx:1.27.3`, ['--source', 'docker.io/library/nginx'])
+    expect(verified.exitCode).toBe(0)
+    const [statement] = JSON.parse(verified.stdout).statements.map((s: {statement: unknown}) => s.statement)
+    // The plan sync made and applied, as plan would write it: the sha256 provenance names is that file's.
+    expect(statement.predicate.buildDefinition.externalParameters.plan).toEqual({sha256: digestOf(new TextEncoder().encode(serializePlan(plan)))})
+    expect(await provenanceBundles('synced/library/nginx', images.nginx.digest)).toHaveLength(1)
   })
 })
