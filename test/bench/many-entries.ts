@@ -1,18 +1,22 @@
 /**
- * Benchmark (a script, not a test) of issue 11's "10,000 entries": a generated definition of N entries (a
- * quarter of them multi-platform indexes) spread over R repositories of a real docker-registry source on
- * loopback, run as the CLI (a child process, so peak RSS is its own VmHWM):
- *   (a) `plan` into an empty target: wall time, peak RSS, requests (from --debug);
+ * Benchmark (a script, not a test) of issue 11's "10,000 entries" and issue 18's "planning at scale": a generated
+ * definition of N entries (a quarter of them multi-platform indexes) spread over R repositories of a real
+ * docker-registry source on loopback, run as the CLI (a child process, so CPU and peak RSS are its own: its
+ * rusage and VmHWM, never the registries'):
+ *   (a) `plan` into an empty target: our CPU, peak RSS, requests per entry (from --debug, written to a file);
  *   (b) the target seeded with everything directly (faster than an apply, same result), then a warm `sync`;
  *   (c) the all-present plan: file size, `apply` of it from process start to exit (it copies nothing), and
  *       in-process readPlanFile (read + JSON.parse + schema check).
- * Targets: plan < 30 s and < 400 MB, warm sync < 60 s, apply's read < 1 s.
+ * For (a) and (b) the same requests are sent again by bare fetch (fetch-floor.ts): our CPU is printed as a ratio
+ * to that floor. Goals (issue 18): (a) ≤ 6 s CPU and ≤ 200 MiB, (b) ≤ 6 s CPU. Registries share the machine's cores,
+ * so wall time is printed but is not the figure.
  *
- *   bun test/bench/many-entries.ts [--entries 10000] [--repos 200] [--profile DIR] [-- extra plan/sync flags]
+ *   bun test/bench/many-entries.ts [--entries 10000] [--repos 200] [--parts abc] [--baseline BIN] [--profile DIR] [-- extra plan/sync flags]
  *
- * --profile DIR: each run from source writes a Markdown CPU profile into DIR (bun --cpu-prof-md).
+ * --parts: which of (a), (b), (c) to run. --baseline BIN: each step is run by BIN first, then by ours. --profile DIR: each run from source writes a Markdown CPU
+ * profile into DIR (bun --cpu-prof-md).
  */
-import {mkdtemp, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {readPlan} from '../support/plan-file.ts'
@@ -20,7 +24,7 @@ import {registryPathComponent} from '../../src/ref/target.ts'
 import {mapLimit} from '../../src/transport/limiter.ts'
 import {pushBlob, putManifest} from '../support/images.ts'
 import {type RealRegistry, startRealRegistry} from '../support/real-registry.ts'
-import {blob, cpuSecondsOf, json, type Manifest, measuredRun, cliCommand} from './support.ts'
+import {blob, cpuSecondsOf, json, type Manifest, requestBreakdown, cliCommand, watchPeakRss} from './support.ts'
 import {MediaType} from '../../src/oci/media-types.ts'
 import {sha256Digest} from '../../src/ref/digest.ts'
 
@@ -32,6 +36,9 @@ const option = (name: string, fallback: number) => (own.includes(name) ? Number(
 const count = option('--entries', 10_000)
 const repos = option('--repos', 200)
 const profile = own.includes('--profile') ? own[own.indexOf('--profile') + 1] : undefined
+/** Another binary (e.g. built from an older commit) run right before ours on each step, for a before/after on one machine state. */
+const baseline = own.includes('--baseline') ? own[own.indexOf('--baseline') + 1] : undefined
+const parts = own.includes('--parts') ? (own[own.indexOf('--parts') + 1] ?? 'abc') : 'abc'
 const syncer = await cliCommand()
 // Only Bun running the source takes profiler flags (before the script); the compiled binary does not.
 const cli = profile && syncer.length === 2 ? [syncer[0]!, '--cpu-prof-md', `--cpu-prof-dir=${profile}`, syncer[1]!] : syncer
@@ -107,42 +114,100 @@ try {
     `targetRepoPrefix: "${target.host}/mirror/"\nimages:\n${entries.map((e) => `- source: "${source.host}/${e.repo}:${e.tag}"`).join('\n')}\n`,
   )
 
-  /** One CLI run: wall time, CPU, peak RSS, and requests by kind when --debug. */
-  async function run(label: string, argv: string[]): Promise<void> {
+  interface Figures {
+    cpu: number
+    peakMiB: number
+    requests: number
+    floor: number | null
+  }
+
+  /**
+   * One CLI run: wall time, CPU, peak RSS, and with --debug the requests by kind and the CPU of sending the same
+   * requests with bare fetch. stderr goes to a file: a pipe the busy bench drains late would block the child's writes.
+   */
+  let runs = 0
+  async function run(label: string, argv: string[]): Promise<Figures> {
+    if (baseline) await runWith([baseline], `${label} [baseline]`, argv)
+    return runWith(cli, label, argv)
+  }
+
+  async function runWith(cli: string[], label: string, argv: string[]): Promise<Figures> {
     const registries = () => [source, target].map((r) => cpuSecondsOf(r.pid))
     const before = registries()
-    const {seconds, cpuSeconds, peakMiB, requests, breakdown} = await measuredRun([...cli, ...argv], dir, source.host)
+    // A file of its own per run: Bun.file as stderr does not truncate, so a shorter log would keep the last one's tail.
+    const log = join(dir, `stderr-${++runs}.log`)
+    const started = performance.now()
+    const child = Bun.spawn([...cli, ...argv], {stdout: 'pipe', stderr: Bun.file(log), cwd: dir})
+    const rss = watchPeakRss(child.pid)
+    const [, code] = await Promise.all([new Response(child.stdout).text(), child.exited])
+    const peakMiB = rss.stop()
+    const seconds = (performance.now() - started) / 1000
+    const err = await readFile(log, 'utf8')
+    if (code !== 0 && code !== 2) throw new Error(`${argv.slice(0, 4).join(' ')} exited ${code}: ${err.slice(-2000)}`)
+    const cpu = Number(child.resourceUsage()!.cpuTime.total) / 1e6
     const [sourceCpu, targetCpu] = registries().map((after, i) => after - before[i]!)
-    const cpu = cpuSeconds !== null ? `, ${cpuSeconds.toFixed(2)} s CPU` : ''
-    const requestPart = requests ? `, ${requests} requests (${(requests / count).toFixed(2)} per entry)\n    ${breakdown}` : ''
-    console.log(`${label}: ${seconds.toFixed(2)} s wall${cpu}, peak RSS ${peakMiB.toFixed(0)} MiB${requestPart}`)
-    // On a busy machine the registries' CPU next to ours tells whether the run waited on them.
-    if (requests)
+    const {requests, breakdown} = requestBreakdown(err, source.host)
+    const floor = requests ? await fetchFloor(err) : null
+    const ratio = floor ? ` = ${(cpu / floor).toFixed(2)}× bare fetch of the same requests (${floor.toFixed(2)} s)` : ''
+    console.log(`${label}: ${cpu.toFixed(2)} s CPU${ratio}, peak RSS ${peakMiB.toFixed(0)} MiB, ${seconds.toFixed(1)} s wall`)
+    if (requests) {
+      console.log(`    ${requests} requests (${(requests / count).toFixed(2)} per entry): ${breakdown}`)
+      // On a busy machine the registries' CPU next to ours tells whether the run waited on them.
       console.log(`    registry CPU during it: source ${sourceCpu!.toFixed(2)} s, target ${targetCpu!.toFixed(2)} s; load average ${loadavg()[0]!.toFixed(1)}`)
+    }
+    return {cpu, peakMiB, requests, floor}
+  }
+
+  /** The CPU of the requests of a --debug log sent again with bare fetch, by a process of its own. */
+  async function fetchFloor(debugLog: string): Promise<number> {
+    const list = join(dir, 'requests.txt')
+    const lines = [...debugLog.matchAll(/^debug: (\w+) (\S+) \d{3} /gm)].map((m) => `${m[1]} ${m[2]}`)
+    await writeFile(list, `${lines.join('\n')}\n`)
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, 'fetch-floor.ts'), list], {stdout: 'pipe', stderr: 'inherit'})
+    const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited])
+    if (code !== 0) throw new Error(`fetch-floor exited ${code}`)
+    const {failed} = JSON.parse(out) as {failed: number}
+    if (failed) console.log(`    (${failed} of the replayed requests failed)`)
+    return Number(child.resourceUsage()!.cpuTime.total) / 1e6
   }
 
   // (a) plan into an empty target.
   const coldPlan = join(dir, 'cold.plan.json')
-  await run(`(a) plan, ${count} entries, empty target`, ['plan', '-i', definition, '-o', coldPlan, '--debug', ...extra])
+  const cold = await run(`(a) plan, ${count} entries, empty target`, ['plan', '-i', definition, '-o', coldPlan, '--debug', ...extra])
   console.log(`    plan file ${((await stat(coldPlan)).size / 2 ** 20).toFixed(1)} MiB`)
 
   // (b) everything at the target, then a warm one-shot run.
-  const mirrored = await seed(target, (r) => `mirror/${registryPathComponent(source.host)}/${r}`)
-  console.log(`seeded the target directly in ${mirrored.toFixed(1)} s`)
-  await run('(b) sync, warm (everything present)', ['sync', '-i', definition, '--quiet', '--debug', ...extra])
+  const warm = parts.includes('b') ? await warmSync() : null
+  async function warmSync(): Promise<Figures> {
+    const mirrored = await seed(target, (r) => `mirror/${registryPathComponent(source.host)}/${r}`)
+    console.log(`seeded the target directly in ${mirrored.toFixed(1)} s`)
+    return run('(b) sync, warm (everything present)', ['sync', '-i', definition, '--quiet', '--debug', ...extra])
+  }
 
   // (c) the all-present plan: its size, apply end to end, and the read + validate alone.
-  const warmPlan = join(dir, 'warm.plan.json')
-  await run('    plan, warm (for (c))', ['plan', '-i', definition, '-o', warmPlan, ...extra])
-  console.log(`(c) all-present plan file: ${((await stat(warmPlan)).size / 2 ** 20).toFixed(1)} MiB`)
-  await run('    apply of it (process start to exit, copies nothing)', ['apply', warmPlan, '--quiet'])
-  const reads: number[] = []
-  for (let k = 0; k < 5; k++) {
-    const started = performance.now()
-    await readPlan(warmPlan)
-    reads.push(performance.now() - started)
+  if (warm && parts.includes('c')) {
+    const warmPlan = join(dir, 'warm.plan.json')
+    await run('    plan, warm (for (c))', ['plan', '-i', definition, '-o', warmPlan, ...extra])
+    console.log(`(c) all-present plan file: ${((await stat(warmPlan)).size / 2 ** 20).toFixed(1)} MiB`)
+    await run('    apply of it (process start to exit, copies nothing)', ['apply', warmPlan, '--quiet'])
+    const reads: number[] = []
+    for (let k = 0; k < 5; k++) {
+      const started = performance.now()
+      await readPlan(warmPlan)
+      reads.push(performance.now() - started)
+    }
+    console.log(`    readPlanFile in-process: first ${reads[0]!.toFixed(0)} ms, then median ${[...reads.slice(1)].sort((a, b) => a - b)[2]!.toFixed(0)} ms`)
   }
-  console.log(`    readPlanFile in-process: first ${reads[0]!.toFixed(0)} ms, then median ${[...reads.slice(1)].sort((a, b) => a - b)[2]!.toFixed(0)} ms`)
+
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met')
+  console.log(`\nfigures (${count} entries):`)
+  console.log(
+    `  cold plan: ${cold.cpu.toFixed(2)} s CPU (goal ≤ 6 s: ${verdict(cold.cpu <= 6)}), ${cold.peakMiB.toFixed(0)} MiB peak (goal ≤ 200: ${verdict(cold.peakMiB <= 200)}), ${(cold.requests / count).toFixed(2)} requests per entry, ${(cold.cpu / cold.floor!).toFixed(2)}× bare fetch`,
+  )
+  if (warm)
+    console.log(
+      `  warm sync: ${warm.cpu.toFixed(2)} s CPU (goal ≤ 6 s: ${verdict(warm.cpu <= 6)}), ${warm.peakMiB.toFixed(0)} MiB peak, ${(warm.requests / count).toFixed(2)} requests per entry, ${(warm.cpu / warm.floor!).toFixed(2)}× bare fetch`,
+    )
 } finally {
   await Promise.all([source.stop(), target.stop()])
   await rm(dir, {recursive: true, force: true})
