@@ -107,6 +107,9 @@ export class Transport {
   private readonly tlsByHost = new Map<string, Promise<FetchTls | null>>()
   private readonly tokens: TokenCache
   private readonly rateLimits = new RateLimits()
+  /** Per registry and per base URL: looked up once, not on each of a large plan's tens of thousands of requests. */
+  private readonly credentials = new Map<string, Promise<Credential>>()
+  private readonly hosts = new Map<string, string>()
 
   constructor(private readonly options: TransportOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -131,12 +134,12 @@ export class Transport {
 
   /** Sends a request, authenticated and retried; throws RegistryError for statuses it was not told to allow. */
   async request(req: TransportRequest): Promise<Response> {
-    return this.limiter(new URL(req.url ?? req.endpoint.baseUrl).host).run(async () => {
+    return this.limiter(req.url !== undefined ? new URL(req.url).host : this.hostOf(req.endpoint.baseUrl)).run(async () => {
       const base = req.endpoint.scheme === 'https-first' ? (await this.contact(req.endpoint, req.signal)).baseUrl : req.endpoint.baseUrl
-      const url = rebased(req.url ?? req.endpoint.baseUrl + req.path, req.endpoint.baseUrl, base)
-      const sameOrigin = new URL(url).origin === new URL(base).origin
-      const credential = await this.options.credentials(req.endpoint.registry)
-      for (const secret of credentialSecrets(credential)) this.options.secrets?.add(secret)
+      // A path below the base URL needs no parsing: the base (the endpoint's, or its plain-HTTP twin) is its origin.
+      const url = req.url !== undefined ? rebased(req.url, req.endpoint.baseUrl, base) : base + req.path
+      const sameOrigin = req.url === undefined || new URL(url).origin === new URL(base).origin
+      const credential = await this.credential(req.endpoint.registry)
       // Ping and token exchange retry on their own; their failures are final here, so retries never nest.
       let response = await this.sendRetrying(url, req, sameOrigin ? await this.authorization(req, credential) : null)
       if (response.status === 401 && sameOrigin && req.retry !== false) {
@@ -296,6 +299,30 @@ export class Transport {
       this.tlsByHost.set(host, tls)
     }
     return tls
+  }
+
+  /** The credential of `registry`, asked once per run (a failed lookup is asked again); its secrets learnt then. */
+  private credential(registry: string): Promise<Credential> {
+    let credential = this.credentials.get(registry)
+    if (!credential) {
+      const pending = this.options.credentials(registry).then((c) => {
+        for (const secret of credentialSecrets(c)) this.options.secrets?.add(secret)
+        return c
+      })
+      pending.catch(() => this.credentials.get(registry) === pending && this.credentials.delete(registry))
+      this.credentials.set(registry, pending)
+      credential = pending
+    }
+    return credential
+  }
+
+  private hostOf(baseUrl: string): string {
+    let host = this.hosts.get(baseUrl)
+    if (host === undefined) {
+      host = new URL(baseUrl).host
+      this.hosts.set(baseUrl, host)
+    }
+    return host
   }
 
   private limiter(host: string): Limiter {
