@@ -160,9 +160,10 @@ export class Transport {
   }
 
   private sendRetrying(url: string, req: TransportRequest, authorization: string | null): Promise<Response> {
-    const headers = new Headers(req.headers)
-    if (this.options.userAgent) headers.set('user-agent', this.options.userAgent)
-    if (authorization) headers.set('authorization', authorization)
+    // A plain record (names are lower-case throughout): fetch builds its headers once, not a Headers object first.
+    const headers: Record<string, string> = {...req.headers}
+    if (this.options.userAgent) headers['user-agent'] = this.options.userAgent
+    if (authorization) headers.authorization = authorization
     return this.retrying(
       url,
       {method: req.method, headers, signal: req.signal},

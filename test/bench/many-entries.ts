@@ -3,7 +3,7 @@
  * definition of N entries (a quarter of them multi-platform indexes) spread over R repositories of a real
  * docker-registry source on loopback, run as the CLI (a child process, so CPU and peak RSS are its own: its
  * rusage and VmHWM, never the registries'):
- *   (a) `plan` into an empty target: our CPU, peak RSS, requests per entry (from --debug, written to a file);
+ *   (a) `plan` into an empty target: our CPU and peak RSS, then again with --debug for the requests per entry;
  *   (b) the target seeded with everything directly (faster than an apply, same result), then a warm `sync`;
  *   (c) the all-present plan: file size, `apply` of it from process start to exit (it copies nothing), and
  *       in-process readPlanFile (read + JSON.parse + schema check).
@@ -16,6 +16,7 @@
  * --parts: which of (a), (b), (c) to run. --baseline BIN: each step is run by BIN first, then by ours. --profile DIR: each run from source writes a Markdown CPU
  * profile into DIR (bun --cpu-prof-md).
  */
+import {readdirSync, readFileSync} from 'node:fs'
 import {mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -122,40 +123,55 @@ try {
   }
 
   /**
-   * One CLI run: wall time, CPU, peak RSS, and with --debug the requests by kind and the CPU of sending the same
-   * requests with bare fetch. stderr goes to a file: a pipe the busy bench drains late would block the child's writes.
+   * One step, measured as users run it (no --debug: its log line per request costs CPU of its own); when `counted`,
+   * run again with --debug for the requests by kind and the CPU of sending those requests with bare fetch.
    */
-  let runs = 0
-  async function run(label: string, argv: string[]): Promise<Figures> {
-    if (baseline) await runWith([baseline], `${label} [baseline]`, argv)
-    return runWith(cli, label, argv)
+  async function run(label: string, argv: string[], counted = true): Promise<Figures> {
+    if (baseline) await measuredStep([baseline], `${label} [baseline]`, argv, counted)
+    return measuredStep(cli, label, argv, counted)
   }
 
-  async function runWith(cli: string[], label: string, argv: string[]): Promise<Figures> {
+  async function measuredStep(cli: string[], label: string, argv: string[], counted: boolean): Promise<Figures> {
+    const plain = await once(cli, argv)
+    console.log(`${label}: ${plain.cpu.toFixed(2)} s CPU, peak RSS ${plain.peakMiB.toFixed(0)} MiB, ${plain.seconds.toFixed(1)} s wall`)
+    console.log(`    CPU by thread (sampled): ${plain.byThread}`)
+    if (!counted) return {cpu: plain.cpu, peakMiB: plain.peakMiB, requests: 0, floor: null}
+    const debug = await once(cli, [...argv, '--debug'])
+    const {requests, breakdown} = requestBreakdown(debug.stderr, source.host)
+    const floor = await fetchFloor(debug.stderr)
+    console.log(
+      `    = ${(plain.cpu / floor).toFixed(2)}× the CPU of bare fetch sending the same requests (${floor.toFixed(2)} s); with --debug ${debug.cpu.toFixed(2)} s`,
+    )
+    console.log(`    ${requests} requests (${(requests / count).toFixed(2)} per entry): ${breakdown}`)
+    // On a busy machine the registries' CPU next to ours tells whether the run waited on them.
+    const [sourceCpu, targetCpu] = debug.registryCpu
+    console.log(
+      `    registry CPU during the --debug run: source ${sourceCpu!.toFixed(2)} s, target ${targetCpu!.toFixed(2)} s; load average ${loadavg()[0]!.toFixed(1)}`,
+    )
+    return {cpu: plain.cpu, peakMiB: plain.peakMiB, requests, floor}
+  }
+
+  /** One CLI process: its CPU (rusage), peak RSS, CPU by thread, wall time, stderr, and the registries' CPU meanwhile. */
+  let runs = 0
+  async function once(cli: string[], argv: string[]) {
     const registries = () => [source, target].map((r) => cpuSecondsOf(r.pid))
     const before = registries()
-    // A file of its own per run: Bun.file as stderr does not truncate, so a shorter log would keep the last one's tail.
+    // stderr to a file: a pipe the busy bench drains late blocks the child's writes. One file per run: Bun.file as
+    // stderr does not truncate, so a shorter log would keep the last one's tail.
     const log = join(dir, `stderr-${++runs}.log`)
     const started = performance.now()
     const child = Bun.spawn([...cli, ...argv], {stdout: 'pipe', stderr: Bun.file(log), cwd: dir})
     const rss = watchPeakRss(child.pid)
+    const threads = watchThreads(child.pid)
     const [, code] = await Promise.all([new Response(child.stdout).text(), child.exited])
     const peakMiB = rss.stop()
+    const byThread = threads.stop()
     const seconds = (performance.now() - started) / 1000
-    const err = await readFile(log, 'utf8')
-    if (code !== 0 && code !== 2) throw new Error(`${argv.slice(0, 4).join(' ')} exited ${code}: ${err.slice(-2000)}`)
+    const stderr = await readFile(log, 'utf8')
+    if (code !== 0 && code !== 2) throw new Error(`${argv.slice(0, 4).join(' ')} exited ${code}: ${stderr.slice(-2000)}`)
     const cpu = Number(child.resourceUsage()!.cpuTime.total) / 1e6
-    const [sourceCpu, targetCpu] = registries().map((after, i) => after - before[i]!)
-    const {requests, breakdown} = requestBreakdown(err, source.host)
-    const floor = requests ? await fetchFloor(err) : null
-    const ratio = floor ? ` = ${(cpu / floor).toFixed(2)}× bare fetch of the same requests (${floor.toFixed(2)} s)` : ''
-    console.log(`${label}: ${cpu.toFixed(2)} s CPU${ratio}, peak RSS ${peakMiB.toFixed(0)} MiB, ${seconds.toFixed(1)} s wall`)
-    if (requests) {
-      console.log(`    ${requests} requests (${(requests / count).toFixed(2)} per entry): ${breakdown}`)
-      // On a busy machine the registries' CPU next to ours tells whether the run waited on them.
-      console.log(`    registry CPU during it: source ${sourceCpu!.toFixed(2)} s, target ${targetCpu!.toFixed(2)} s; load average ${loadavg()[0]!.toFixed(1)}`)
-    }
-    return {cpu, peakMiB, requests, floor}
+    const registryCpu = registries().map((after, i) => after - before[i]!)
+    return {cpu, peakMiB, byThread, seconds, stderr, registryCpu}
   }
 
   /** The CPU of the requests of a --debug log sent again with bare fetch, by a process of its own. */
@@ -173,7 +189,7 @@ try {
 
   // (a) plan into an empty target.
   const coldPlan = join(dir, 'cold.plan.json')
-  const cold = await run(`(a) plan, ${count} entries, empty target`, ['plan', '-i', definition, '-o', coldPlan, '--debug', ...extra])
+  const cold = await run(`(a) plan, ${count} entries, empty target`, ['plan', '-i', definition, '-o', coldPlan, ...extra])
   console.log(`    plan file ${((await stat(coldPlan)).size / 2 ** 20).toFixed(1)} MiB`)
 
   // (b) everything at the target, then a warm one-shot run.
@@ -181,15 +197,15 @@ try {
   async function warmSync(): Promise<Figures> {
     const mirrored = await seed(target, (r) => `mirror/${registryPathComponent(source.host)}/${r}`)
     console.log(`seeded the target directly in ${mirrored.toFixed(1)} s`)
-    return run('(b) sync, warm (everything present)', ['sync', '-i', definition, '--quiet', '--debug', ...extra])
+    return run('(b) sync, warm (everything present)', ['sync', '-i', definition, '--quiet', ...extra])
   }
 
   // (c) the all-present plan: its size, apply end to end, and the read + validate alone.
   if (warm && parts.includes('c')) {
     const warmPlan = join(dir, 'warm.plan.json')
-    await run('    plan, warm (for (c))', ['plan', '-i', definition, '-o', warmPlan, ...extra])
+    await run('    plan, warm (for (c))', ['plan', '-i', definition, '-o', warmPlan, ...extra], false)
     console.log(`(c) all-present plan file: ${((await stat(warmPlan)).size / 2 ** 20).toFixed(1)} MiB`)
-    await run('    apply of it (process start to exit, copies nothing)', ['apply', warmPlan, '--quiet'])
+    await run('    apply of it (process start to exit, copies nothing)', ['apply', warmPlan, '--quiet'], false)
     const reads: number[] = []
     for (let k = 0; k < 5; k++) {
       const started = performance.now()
@@ -211,4 +227,37 @@ try {
 } finally {
   await Promise.all([source.stop(), target.stop()])
   await rm(dir, {recursive: true, force: true})
+}
+
+/**
+ * CPU by thread of a running child, from /proc/<pid>/task/<tid>/stat, sampled until it exits: what the JS profile
+ * does not show (Bun's HTTP client thread, the garbage collector's helpers). Threads are grouped by name.
+ */
+function watchThreads(pid: number): {stop(): string} {
+  const last = new Map<string, {name: string; seconds: number}>()
+  const sample = () => {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, 'N')
+        const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
+        last.set(tid, {name, seconds: (Number(fields[11]) + Number(fields[12])) / 100})
+      }
+    } catch {
+      // The process (or a thread) has exited.
+    }
+  }
+  const timer = setInterval(sample, 50)
+  return {
+    stop() {
+      clearInterval(timer)
+      const byName = new Map<string, number>()
+      for (const {name, seconds} of last.values()) byName.set(name, (byName.get(name) ?? 0) + seconds)
+      return [...byName]
+        .sort((a, b) => b[1] - a[1])
+        .filter(([, seconds]) => seconds >= 0.05)
+        .map(([name, seconds]) => `${name} ${seconds.toFixed(2)} s`)
+        .join(', ')
+    },
+  }
 }
