@@ -4,6 +4,7 @@
  */
 import {SyncerError} from '../ref/errors.ts'
 import Type, {type Static} from 'typebox'
+import {Compile} from 'typebox/compile'
 import Value from 'typebox/value'
 import {baseMediaType, isImageConfig, isImageManifest, isIndex, isSchema1} from './media-types.ts'
 import {PlatformSchema} from './platform.ts'
@@ -67,6 +68,13 @@ export class ManifestError extends SyncerError {
 }
 
 /**
+ * Compiled on first use: the interpreted Value.Check took 0.1–0.3 ms per manifest (compiled: ~0.01 ms with the
+ * JSON parse), seconds of a 10,000-entry plan's CPU. Errors (the rare path) still come from Value.Errors.
+ */
+let checkIndex: ReturnType<typeof Compile<typeof IndexSchema>> | null = null
+let checkManifest: ReturnType<typeof Compile<typeof ManifestSchema>> | null = null
+
+/**
  * Parses manifest bytes served with `contentType`. The served media type wins over the body's `mediaType` field
  * (which is optional in OCI); when they disagree the manifest is refused, since a copy would be ambiguous.
  */
@@ -86,11 +94,13 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ParsedMan
     throw new ManifestError('INVALID_MANIFEST', `manifest is served as ${printable(mediaType)} but declares ${printable(declared)}`)
   }
   if (isIndex(mediaType)) {
-    if (!Value.Check(IndexSchema, json)) throw invalid(IndexSchema, json, mediaType)
+    checkIndex ??= Compile(IndexSchema)
+    if (!checkIndex.Check(json)) throw invalid(IndexSchema, json, mediaType)
     return {kind: 'index', mediaType, index: json}
   }
   if (isImageManifest(mediaType)) {
-    if (!Value.Check(ManifestSchema, json)) throw invalid(ManifestSchema, json, mediaType)
+    checkManifest ??= Compile(ManifestSchema)
+    if (!checkManifest.Check(json)) throw invalid(ManifestSchema, json, mediaType)
     return {kind: 'image', mediaType, manifest: json}
   }
   throw new ManifestError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type "${printable(mediaType)}"`)

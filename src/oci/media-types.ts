@@ -47,5 +47,6 @@ export function isSchema1(mediaType: string): boolean {
 
 /** Strips parameters (`; charset=utf-8`) that some registries append to Content-Type. */
 export function baseMediaType(mediaType: string): string {
-  return mediaType.split(';')[0]!.trim().toLowerCase()
+  const parameters = mediaType.indexOf(';')
+  return (parameters === -1 ? mediaType : mediaType.slice(0, parameters)).trim().toLowerCase()
 }

@@ -7,6 +7,7 @@ import {platformOfConfig} from '../oci/image-config.ts'
 import {storedBlobsOf} from '../copy/references.ts'
 import {artifactTypeOf, ManifestError, parseManifest} from '../oci/manifest.ts'
 import {isImageManifest, isIndex} from '../oci/media-types.ts'
+import type {Platform} from '../oci/platform.ts'
 import {type Digest, isDigest} from '../ref/digest.ts'
 import type {ManifestBytes} from '../registry/handle.ts'
 import type {RepositoryHandle} from '../registry/handle.ts'
@@ -17,6 +18,8 @@ const MAX_CONFIG_BYTES = 1024 * 1024
 
 export class ContentReader {
   private readonly read = new Map<string, Promise<SourceContent>>()
+  /** Platforms by repository and config digest: images built from one base often share a config (a failed read is asked again). */
+  private readonly platforms = new Map<string, Promise<Platform | null>>()
 
   /**
    * What `digest` (announced as `mediaType`) holds in `repo`. `known`: its bytes, when a GET of the tag already
@@ -51,7 +54,18 @@ export class ContentReader {
     const artifactType = artifactTypeOf(parsed.manifest)
     if (artifactType !== null) return {kind: 'artifact', artifactType, bytes}
     const configDigest = parsed.manifest.config.digest
-    const config = isDigest(configDigest) ? await repo.getSmallBlob(configDigest, MAX_CONFIG_BYTES, {signal}) : null
-    return {kind: 'image', platform: config ? platformOfConfig(config) : null, bytes}
+    return {kind: 'image', platform: isDigest(configDigest) ? await this.platformOf(repo, configDigest, signal) : null, bytes}
+  }
+
+  private platformOf(repo: RepositoryHandle, config: Digest, signal?: AbortSignal): Promise<Platform | null> {
+    const key = `${repo.name}@${config}`
+    let platform = this.platforms.get(key)
+    if (!platform) {
+      const pending = repo.getSmallBlob(config, MAX_CONFIG_BYTES, {signal}).then(platformOfConfig)
+      pending.catch(() => this.platforms.get(key) === pending && this.platforms.delete(key))
+      this.platforms.set(key, pending)
+      platform = pending
+    }
+    return platform
   }
 }

@@ -22,10 +22,12 @@ export class RegistryClient implements Stores {
    */
   private readonly memos = new Map<string, Promise<unknown>>()
   private readonly connection: RegistryConnection
+  /** Endpoints by registry name: worked out once (mirrors, schemes), not on every request of a large plan. */
+  private readonly endpoints = new Map<string, Endpoint>()
 
   constructor(
     private readonly transport: Transport,
-    private readonly endpoint: (registry: string) => Endpoint,
+    private readonly endpointOf: (registry: string) => Endpoint,
     options: RegistryClientOptions = {},
   ) {
     this.connection = {
@@ -52,6 +54,15 @@ export class RegistryClient implements Stores {
    */
   rateLimit(registry: string): RateLimit | null {
     return this.transport.rateLimit(this.endpoint(registry).registry)
+  }
+
+  private endpoint(registry: string): Endpoint {
+    let endpoint = this.endpoints.get(registry)
+    if (!endpoint) {
+      endpoint = this.endpointOf(registry)
+      this.endpoints.set(registry, endpoint)
+    }
+    return endpoint
   }
 
   /** `make()` once per key for this client; a rejected answer is forgotten so the next caller asks again. */

@@ -7,6 +7,8 @@ export async function readLimited(response: Response, limit: number, tooLarge: (
     await response.body?.cancel()
     throw tooLarge()
   }
+  // Within the limit by its length (HTTP framing holds the body to it), unless encoded: read at once.
+  if (declared <= limit && !response.headers.has('content-encoding')) return response.bytes()
   const reader = response.body?.getReader()
   if (!reader) return new Uint8Array()
   const chunks: Uint8Array[] = []

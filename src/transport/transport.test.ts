@@ -163,6 +163,26 @@ describe('Transport: bearer tokens', () => {
     expect(server.hitsTo(MANIFEST).map((h) => h.authorization)).toStrictEqual(['Bearer tok-SECRET-1', 'Bearer tok-SECRET-1', 'Bearer tok-SECRET-2'])
   })
 
+  test('a credential is looked up once a minute, not per request: a workload identity renews its token meanwhile', async () => {
+    const server = bearerRegistry()
+    let lookups = 0
+    const {transport: t, pace} = transport(ALICE, {
+      credentials: async () => {
+        lookups++
+        return ALICE
+      },
+    })
+    const get = () => t.request({endpoint: server.endpoint, method: 'GET', path: MANIFEST, scopes: [PULL_BUSYBOX]})
+    for (let i = 0; i < 3; i++) expect((await get()).status).toBe(200)
+    expect(lookups).toBe(1)
+    pace.advance(59_000)
+    expect((await get()).status).toBe(200)
+    expect(lookups).toBe(1)
+    pace.advance(2_000)
+    expect((await get()).status).toBe(200)
+    expect(lookups).toBe(2)
+  })
+
   test('20 concurrent requests of one scope fetch the token once', async () => {
     const server = bearerRegistry({tokenDelayMs: 30})
     const {transport: t} = transport(ALICE)

@@ -83,6 +83,9 @@ export interface TransportRequest {
  * waits a round trip; 32 keeps a distant registry busy, still far below what public registries allow per client.
  */
 export const DEFAULT_MAX_CONCURRENT_PER_HOST = 32
+
+/** How long a looked-up credential is reused: lookups (docker config, helpers, clouds) cost CPU per request otherwise. */
+const CREDENTIAL_REUSE_MS = 60_000
 const DEFAULT_TIMEOUT_MS = 30_000
 
 type AuthState = {scheme: 'none'} | {scheme: 'basic'} | {scheme: 'bearer'; challenge: Extract<Challenge, {scheme: 'bearer'}>}
@@ -103,6 +106,9 @@ export class Transport {
   private readonly tlsByHost = new Map<string, Promise<FetchTls | null>>()
   private readonly tokens: TokenCache
   private readonly rateLimits = new RateLimits()
+  /** Per registry and per base URL: looked up once, not on each of a large plan's tens of thousands of requests. */
+  private readonly credentials = new Map<string, {pending: Promise<Credential>; at: number}>()
+  private readonly hosts = new Map<string, string>()
 
   constructor(private readonly options: TransportOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -134,12 +140,12 @@ export class Transport {
 
   /** Sends a request, authenticated and retried; throws RegistryError for statuses it was not told to allow. */
   async request(req: TransportRequest): Promise<Response> {
-    return this.throttle(new URL(req.url ?? req.endpoint.baseUrl).host).run(async (lease) => {
+    return this.throttle(req.url !== undefined ? new URL(req.url).host : this.hostOf(req.endpoint.baseUrl)).run(async (lease) => {
       const base = req.endpoint.scheme === 'https-first' ? (await this.contact(req.endpoint, req.signal)).baseUrl : req.endpoint.baseUrl
-      const url = rebased(req.url ?? req.endpoint.baseUrl + req.path, req.endpoint.baseUrl, base)
-      const sameOrigin = new URL(url).origin === new URL(base).origin
-      const credential = await this.options.credentials(req.endpoint.registry)
-      for (const secret of credentialSecrets(credential)) this.options.secrets?.add(secret)
+      // A path below the base URL needs no parsing: the base (the endpoint's, or its plain-HTTP twin) is its origin.
+      const url = req.url !== undefined ? rebased(req.url, req.endpoint.baseUrl, base) : base + req.path
+      const sameOrigin = req.url === undefined || new URL(url).origin === new URL(base).origin
+      const credential = await this.credential(req.endpoint.registry)
       // Ping and token exchange retry on their own; their failures are final here, so retries never nest.
       let response = await this.sendRetrying(url, req, sameOrigin ? await this.authorization(req, credential) : null, lease)
       if (response.status === 401 && sameOrigin && req.retry !== false) {
@@ -160,9 +166,10 @@ export class Transport {
   }
 
   private sendRetrying(url: string, req: TransportRequest, authorization: string | null, lease: Lease): Promise<Response> {
-    const headers = new Headers(req.headers)
-    if (this.options.userAgent) headers.set('user-agent', this.options.userAgent)
-    if (authorization) headers.set('authorization', authorization)
+    // A plain record (names are lower-case throughout): fetch builds its headers once, not a Headers object first.
+    const headers: Record<string, string> = {...req.headers}
+    if (this.options.userAgent) headers['user-agent'] = this.options.userAgent
+    if (authorization) headers.authorization = authorization
     const maxAttempts = req.retry === false ? 1 : this.pace.retry.maxAttempts
     return attempt(this.attempts, url, {method: req.method, headers, signal: req.signal}, {body: req.body, maxAttempts, registry: req.endpoint.registry, lease})
   }
@@ -263,6 +270,34 @@ export class Transport {
       this.tlsByHost.set(host, tls)
     }
     return tls
+  }
+
+  /**
+   * The credential of `registry`, asked at most once a minute (a failed lookup is asked again); its secrets learnt
+   * then. Not once per run: a workload identity's token lives an hour, and its keychain renews it minutes early.
+   */
+  private credential(registry: string): Promise<Credential> {
+    const now = this.pace.now()
+    const known = this.credentials.get(registry)
+    if (known && now - known.at < CREDENTIAL_REUSE_MS) return known.pending
+    const pending = this.options.credentials(registry).then((c) => {
+      for (const secret of credentialSecrets(c)) this.options.secrets?.add(secret)
+      return c
+    })
+    pending.catch(() => {
+      if (this.credentials.get(registry)?.pending === pending) this.credentials.delete(registry)
+    })
+    this.credentials.set(registry, {pending, at: now})
+    return pending
+  }
+
+  private hostOf(baseUrl: string): string {
+    let host = this.hosts.get(baseUrl)
+    if (host === undefined) {
+      host = new URL(baseUrl).host
+      this.hosts.set(baseUrl, host)
+    }
+    return host
   }
 
   private throttle(host: string): HostThrottle {

@@ -18,11 +18,13 @@ class IdleWatchdog {
 
   touch(): void {
     if (this.stopped) return
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      this.stopped = true
-      this.onIdle()
-    }, this.ms)
+    // Re-arming the one timer costs less than a new one per chunk moved.
+    if (this.timer) this.timer.refresh()
+    else
+      this.timer = setTimeout(() => {
+        this.stopped = true
+        this.onIdle()
+      }, this.ms)
   }
 
   stop(): void {
@@ -64,6 +66,13 @@ function watched(source: ReadableStream<Uint8Array>, dog: IdleWatchdog, done: ()
   )
 }
 
+/**
+ * Bodies this small by their Content-Length (manifests, configs, tokens) are read whole, still under the
+ * watchdog, as soon as the headers arrive: a stream pulled through JavaScript chunk by chunk cost more CPU than the
+ * request itself when a plan makes tens of thousands of them. Not when encoded: the length is then not the size.
+ */
+const SMALL_BODY_BYTES = 64 * 1024
+
 /** Statuses whose responses cannot carry a body (constructing one with a body throws). */
 const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304])
 
@@ -81,14 +90,13 @@ export async function fetchWithIdleTimeout(url: string, init: RequestInit, timeo
     timedOut = true
     controller.abort()
   })
-  const onAbort = () => controller.abort(outer?.reason)
-  outer?.addEventListener('abort', onAbort, {once: true})
+  const unlisten = outer ? onAbort(outer, (reason) => controller.abort(reason)) : null
   let finished = false
   const finish = () => {
     if (finished) return
     finished = true
     dog.stop()
-    outer?.removeEventListener('abort', onAbort)
+    unlisten?.()
   }
   const fail = (err: unknown) =>
     err instanceof NetworkError
@@ -110,5 +118,43 @@ export async function fetchWithIdleTimeout(url: string, init: RequestInit, timeo
     finish()
     return response
   }
-  return new Response(watched(response.body, dog, finish, fail), {status: response.status, statusText: response.statusText, headers: response.headers})
+  const answer: ResponseInit = {status: response.status, statusText: response.statusText, headers: response.headers}
+  if (Number(response.headers.get('content-length') ?? Number.NaN) <= SMALL_BODY_BYTES && !response.headers.has('content-encoding'))
+    return readWhole(response, answer, finish, fail)
+  return new Response(watched(response.body, dog, finish, fail), answer)
+}
+
+/** The body read at once; a failure to read it still comes from reading the body, as with a streamed one. */
+async function readWhole(response: Response, init: ResponseInit, finish: () => void, fail: (err: unknown) => unknown): Promise<Response> {
+  try {
+    return new Response(await response.bytes(), init)
+  } catch (err) {
+    const error = fail(err)
+    return new Response(new ReadableStream({start: (controller) => controller.error(error)}), init)
+  } finally {
+    finish()
+  }
+}
+
+/**
+ * A run's requests share its signal: one listener on it aborts every request in flight, where a listener added
+ * and removed per request cost more than the rest of the watchdog. Returns the way to stop listening.
+ */
+const aborters = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>()
+function onAbort(signal: AbortSignal, abort: (reason: unknown) => void): () => void {
+  let listeners = aborters.get(signal)
+  if (!listeners) {
+    const all = new Set<(reason: unknown) => void>()
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const listener of [...all]) listener(signal.reason)
+      },
+      {once: true},
+    )
+    aborters.set(signal, all)
+    listeners = all
+  }
+  listeners.add(abort)
+  return () => listeners.delete(abort)
 }
