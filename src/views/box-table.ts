@@ -1,29 +1,45 @@
 /**
- * The terminal tables of plan and apply: a box around columns, one line per row and no separators, exactly as
- * cli-table3 draws it with those settings (the test holds the two equal). Drawn here: cli-table3 lays out each cell
- * against every cell before it (39 s of CPU for a 10,000-row table), and even in blocks of 50 rows such a table
- * took ~0.5 s and ~140 MiB of short-lived memory, the highest peak of a 10,000-entry plan; this is one pass over the
- * cells. No colours: the output lands in CI logs and pull requests as often as on terminals.
+ * The terminal tables of plan and apply: a box around columns, one line per row and no separators, drawn by
+ * cli-table3. Drawn in blocks of rows: cli-table3 lays out each cell against every cell before it, so one table of
+ * a 10,000-entry plan took 39 s of CPU to print; blocks of BLOCK_ROWS keep that cost linear in the rows. Every block
+ * is widened to the widest cell of its column over the whole table, so the blocks line up into one box. No colours:
+ * the output lands in CI logs and pull requests as often as on terminals.
  */
+import Table from 'cli-table3'
+
+/** Rows per cli-table3 table; its layout cost grows with the square of this, not of the whole table. */
+export const BLOCK_ROWS = 50
+
+const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
 
 /** Cells are printable text already (views make them so); a cell with line breaks spans several lines. */
 export function boxTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const lines = [head, ...rows].map((row) => head.map((_, c) => (row[c] ?? '').split('\n')))
-  const widths = head.map(() => 0)
-  for (const row of lines)
-    row.forEach((cell, c) => {
-      for (const line of cell) widths[c] = Math.max(widths[c]!, Bun.stringWidth(line))
-    })
-  const rule = (left: string, middle: string, right: string) => `${left}${widths.map((w) => '─'.repeat(w + 2)).join(middle)}${right}`
-  const out = [rule('┌', '┬', '┐')]
-  for (const row of lines) {
-    const height = row.reduce((most, cell) => Math.max(most, cell.length), 1)
-    for (let k = 0; k < height; k++) out.push(`│${row.map((cell, c) => ` ${padded(cell[k] ?? '', widths[c]!)} `).join('│')}│`)
+  if (rows.length <= BLOCK_ROWS) return draw(head, rows)
+  const widths = head.map((cell) => widthOf(cell))
+  for (const row of rows) head.forEach((_, c) => (widths[c] = Math.max(widths[c]!, widthOf(row[c] ?? ''))))
+  const lines: string[] = []
+  for (let start = 0; start < rows.length; start += BLOCK_ROWS) {
+    const block = rows.slice(start, start + BLOCK_ROWS).map((row) => [...row])
+    // Its first row padded to the table's widths: cli-table3 sizes each column to its widest cell.
+    block[0] = head.map((_, c) => padFirstLine(block[0]![c] ?? '', widths[c]!))
+    const drawn = draw(start === 0 ? head : [], block).split('\n')
+    // One box: the top border only from the first block, the bottom one only from the last.
+    lines.push(...drawn.slice(start === 0 ? 0 : 1, start + BLOCK_ROWS >= rows.length ? drawn.length : -1))
   }
-  out.push(rule('└', '┴', '┘'))
-  return out.join('\n')
+  return lines.join('\n')
 }
 
-function padded(text: string, width: number): string {
-  return text + ' '.repeat(Math.max(0, width - Bun.stringWidth(text)))
+function draw(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const table = new Table({head: [...head], style: {head: [], border: []}, chars: COMPACT})
+  for (const row of rows) table.push([...row])
+  return table.toString()
+}
+
+function widthOf(cell: string): number {
+  return Math.max(...cell.split('\n').map((line) => Bun.stringWidth(line)))
+}
+
+function padFirstLine(cell: string, width: number): string {
+  const [first = '', ...rest] = cell.split('\n')
+  return [first + ' '.repeat(Math.max(0, width - Bun.stringWidth(first))), ...rest].join('\n')
 }
