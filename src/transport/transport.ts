@@ -3,7 +3,8 @@
  * TLS material, authentication (challenge → Basic or bearer token), retries with backoff, per-host concurrency
  * bounds, timeouts and debug events are composed here.
  */
-import {type Credential, credentialSecrets} from '../auth/credential.ts'
+import type {Credential} from '../auth/credential.ts'
+import {CredentialCache} from './credential-cache.ts'
 import type {Secrets} from '../ref/secrets.ts'
 import {basicAuthorization, TokenCache} from './bearer.ts'
 import {type Challenge, parseChallenge} from './challenge.ts'
@@ -84,8 +85,6 @@ export interface TransportRequest {
  */
 export const DEFAULT_MAX_CONCURRENT_PER_HOST = 32
 
-/** How long a looked-up credential is reused: lookups (docker config, helpers, clouds) cost CPU per request otherwise. */
-const CREDENTIAL_REUSE_MS = 60_000
 const DEFAULT_TIMEOUT_MS = 30_000
 
 type AuthState = {scheme: 'none'} | {scheme: 'basic'} | {scheme: 'bearer'; challenge: Extract<Challenge, {scheme: 'bearer'}>}
@@ -107,8 +106,9 @@ export class Transport {
   private readonly tokens: TokenCache
   private readonly rateLimits = new RateLimits()
   /** Per registry and per base URL: looked up once, not on each of a large plan's tens of thousands of requests. */
-  private readonly credentials = new Map<string, {pending: Promise<Credential>; at: number}>()
   private readonly hosts = new Map<string, string>()
+
+  private readonly credentials: CredentialCache
 
   constructor(private readonly options: TransportOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -121,6 +121,7 @@ export class Transport {
     }
     const send = (url: string, init: RequestInit) => this.retrying(url, init, init.body ? () => init.body! : undefined)
     this.tokens = new TokenCache(send, {insecureHosts: options.insecureHosts ?? [], now: options.pace.now})
+    this.credentials = new CredentialCache(options.credentials, options.pace.now, options.secrets)
   }
 
   /** The pace of this transport, for the registry layer's own retries (resumed blob reads, upload chunks). */
@@ -145,7 +146,7 @@ export class Transport {
       // A path below the base URL needs no parsing: the base (the endpoint's, or its plain-HTTP twin) is its origin.
       const url = req.url !== undefined ? rebased(req.url, req.endpoint.baseUrl, base) : base + req.path
       const sameOrigin = req.url === undefined || new URL(url).origin === new URL(base).origin
-      const credential = await this.credential(req.endpoint.registry)
+      const credential = await this.credentials.get(req.endpoint.registry)
       // Ping and token exchange retry on their own; their failures are final here, so retries never nest.
       let response = await this.sendRetrying(url, req, sameOrigin ? await this.authorization(req, credential) : null, lease)
       if (response.status === 401 && sameOrigin && req.retry !== false) {
@@ -270,25 +271,6 @@ export class Transport {
       this.tlsByHost.set(host, tls)
     }
     return tls
-  }
-
-  /**
-   * The credential of `registry`, asked at most once a minute (a failed lookup is asked again); its secrets learnt
-   * then. Not once per run: a workload identity's token lives an hour, and its keychain renews it minutes early.
-   */
-  private credential(registry: string): Promise<Credential> {
-    const now = this.pace.now()
-    const known = this.credentials.get(registry)
-    if (known && now - known.at < CREDENTIAL_REUSE_MS) return known.pending
-    const pending = this.options.credentials(registry).then((c) => {
-      for (const secret of credentialSecrets(c)) this.options.secrets?.add(secret)
-      return c
-    })
-    pending.catch(() => {
-      if (this.credentials.get(registry)?.pending === pending) this.credentials.delete(registry)
-    })
-    this.credentials.set(registry, {pending, at: now})
-    return pending
   }
 
   private hostOf(baseUrl: string): string {
