@@ -6,32 +6,13 @@
  * first entry's read of the shared content waits 600 ms, so the second need arrives while the first is in flight.
  */
 import {describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {type Digest, sha256Digest} from '../../src/ref/digest.ts'
 import {delay, type FakeRegistry} from '../support/fake-registry/index.ts'
 import {type Image, makeImage, makeIndex, pushImage, pushIndex, putManifest} from '../support/images.ts'
+import {misSized} from '../support/manifest-variants.ts'
 import {apply, assertTagsComplete, cleanUpAfterEach, fake, planFor} from './apply-helpers.ts'
 
 setDefaultTimeout(60_000)
 cleanUpAfterEach()
-
-interface Descriptor {
-  digest: string
-  size: number
-}
-
-interface ManifestJson {
-  config?: Descriptor
-  layers?: Descriptor[]
-  manifests?: Descriptor[]
-}
-
-/** `bytes` as JSON with one descriptor's size one byte too large (what `pick` chooses), and its new digest. */
-function misSized(bytes: Uint8Array, pick: (m: ManifestJson) => Descriptor): {bytes: Uint8Array; digest: Digest} {
-  const json = JSON.parse(new TextDecoder().decode(bytes)) as ManifestJson
-  pick(json).size += 1
-  const out = new TextEncoder().encode(JSON.stringify(json))
-  return {bytes: out, digest: sha256Digest(out)}
-}
 
 type Order = 'invalid first' | 'valid first'
 
@@ -55,7 +36,7 @@ describe('a wrong blob size in one entry', () => {
     const target = await fake()
     const image = makeImage({flavor: 'oci', seed: 'sized-config'})
     await pushImage(source.url, 'acme/app', image, 'good')
-    const bad = misSized(image.bytes, (m) => m.config!)
+    const bad = misSized(image, (m) => m.config!)
     await putManifest(source.url, 'acme/app', 'bad', bad.bytes, image.mediaType)
     const planned = await planFor(source, target, ['acme/app:bad', 'acme/app:good'])
     force(order, source, target, new RegExp(`/blobs/${image.config.digest}$`))
@@ -75,7 +56,7 @@ describe('a wrong blob size in one entry', () => {
       const target = await fake()
       const image = makeImage({flavor: 'oci', seed: 'sized-layer'})
       await pushImage(source.url, 'acme/good', image, 'good')
-      const bad = misSized(image.bytes, (m) => m.layers![0]!)
+      const bad = misSized(image, (m) => m.layers![0]!)
       await pushImage(source.url, 'acme/bad', image)
       await putManifest(source.url, 'acme/bad', 'bad', bad.bytes, image.mediaType)
       const planned = await planFor(source, target, ['acme/bad:bad', 'acme/good:good'])
@@ -107,7 +88,7 @@ describe('a wrong child manifest size in one entry', () => {
       })
       await pushIndex(source.url, 'acme/multi', index, 'good')
       const child: Image = index.children[0]!
-      const bad = misSized(index.bytes, (m) => m.manifests!.find((d) => d.digest === child.digest)!)
+      const bad = misSized(index, (m) => m.manifests!.find((d) => d.digest === child.digest)!)
       await putManifest(source.url, 'acme/multi', 'bad', bad.bytes, index.mediaType)
       const planned = await planFor(source, target, ['acme/multi:bad', 'acme/multi:good'])
       force(order, source, target, new RegExp(`/manifests/${child.digest}$`))
