@@ -1,5 +1,6 @@
 import {describe, expect, test} from 'bun:test'
-import {type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from '../plan/model.ts'
+import type {PlanEntry} from '../plan/model.ts'
+import {planOf} from '../../test/support/plans.ts'
 import {renderPlanScreen} from './plan-screen.ts'
 import {shortDigestsIn, widthOf} from './screen.ts'
 
@@ -45,20 +46,8 @@ function entry(
   }
 }
 
-function planOf(entries: PlanEntry[]): Plan {
-  return {
-    formatVersion: PLAN_FORMAT_VERSION,
-    tool: {name: 'image-syncer', version: '0.1.0'},
-    createdAt: '2024-05-01T12:00:00.000Z',
-    definition: {path: 'external-images.yaml', sha256: D('0')},
-    targetRepoPrefix: PREFIX,
-    entries,
-    summary: summarize(entries),
-  }
-}
-
 /** Names of the lengths real plans have (the issue's postgresql), short enough for a 60-column block line. */
-const PLAN = planOf([
+const PLAN = planOf(PREFIX, [
   entry('bitnami/postgresql:16.4.0-debian-12-r1', 'bitnami/postgresql:16.4.0-debian-12-r1', 'to-copy', D('a'), ['linux/amd64', 'linux/arm64']),
   entry(`busybox@${D('b')}`, 'library/busybox:1.32.0-v1', 'already-present', D('b'), ['linux/amd64', 'linux/arm/v7', 'linux/arm64/v8']),
   entry('bitnami/postgres-exporter:0.11.1-r69', 'bitnami/postgres-exporter:0.11.1-r69', 'conflicting-ID', D('c'), ['linux/amd64']),
@@ -123,7 +112,7 @@ describe('the plan screen', () => {
   })
 
   test('a name too long for its line is shortened in the middle, its tag kept whole', () => {
-    const long = planOf([entry(`${'a'.repeat(40)}${'/b'.repeat(20)}:16.4.0-debian-12-r1`, 'x/y:1', 'to-copy', D('a'), ['linux/amd64'])])
+    const long = planOf(PREFIX, [entry(`${'a'.repeat(40)}${'/b'.repeat(20)}:16.4.0-debian-12-r1`, 'x/y:1', 'to-copy', D('a'), ['linux/amd64'])])
     const text = renderPlanScreen(long, {width: 60, colour: 'none'}, 'fold')
     const source = text.split('\n').find((line) => line.includes('source'))!
     expect(source).toEndWith(':16.4.0-debian-12-r1')
@@ -139,7 +128,7 @@ describe('the plan screen', () => {
   })
 
   test('recorded text cannot drive the terminal', () => {
-    const hostile = planOf([entry('acme/app:1\x1b[2J', 'acme/app:1', 'to-copy', D('a'), ['linux/amd64'], 'failed')])
+    const hostile = planOf(PREFIX, [entry('acme/app:1\x1b[2J', 'acme/app:1', 'to-copy', D('a'), ['linux/amd64'], 'failed')])
     const text = renderPlanScreen(hostile, {width: 80, colour: 'none'}, 'fold')
     expect(text).toContain('acme/app:1\\x1b[2J')
     expect(text).not.toContain('\x1b')

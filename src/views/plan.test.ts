@@ -1,5 +1,6 @@
 import {describe, expect, test} from 'bun:test'
-import {type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from '../plan/model.ts'
+import type {Plan, PlanEntry} from '../plan/model.ts'
+import {planOf} from '../../test/support/plans.ts'
 import {renderPlan, renderSignatureFailures, summaryLine} from './plan.ts'
 
 const D = (c: string) => `sha256:${c.repeat(64)}`
@@ -27,19 +28,7 @@ function entry(source: string, target: string, action: PlanEntry['action'], dige
   }
 }
 
-function planOf(entries: PlanEntry[]): Plan {
-  return {
-    formatVersion: PLAN_FORMAT_VERSION,
-    tool: {name: 'image-syncer', version: '0.1.0'},
-    createdAt: '2024-05-01T12:00:00.000Z',
-    definition: {path: 'external-images.yaml', sha256: D('0')},
-    targetRepoPrefix: PREFIX,
-    entries,
-    summary: summarize(entries),
-  }
-}
-
-const PLAN = planOf([
+const PLAN = planOf(PREFIX, [
   entry('bitnami/keycloak-gatekeeper:9.0.3', 'bitnami/keycloak-gatekeeper:9.0.3', 'to-copy', D('a'), ['linux/amd64', 'linux/arm64']),
   entry(`busybox@${D('b')}`, 'library/busybox:1.32.0-v1', 'already-present', D('b'), ['linux/amd64', 'linux/arm/v7', 'linux/arm64/v8']),
   entry('bitnami/postgres-exporter:0.11.1-debian-11-r69', 'bitnami/postgres-exporter:0.11.1-debian-11-r69', 'conflicting-ID', D('c'), ['linux/amd64']),
@@ -63,7 +52,7 @@ describe('renderPlan table', () => {
       ...PLAN.entries[0]!,
       selection: {kind: 'platforms' as const, platforms: ['linux/amd64', 'linux/arm64'], indexDigest: D('e'), digest: D('a')},
     }
-    expect(renderPlan(planOf([subset]), 'markdown')).toContain(
+    expect(renderPlan(planOf(PREFIX, [subset]), 'markdown')).toContain(
       `${D('a').slice(0, 'sha256:'.length + 12)} (new index, from ${D('e').slice(0, 'sha256:'.length + 12)})`,
     )
   })
@@ -89,7 +78,7 @@ describe('renderPlan table', () => {
   })
 
   test('an empty plan says so, with the summary', () => {
-    expect(renderPlan(planOf([]), 'table')).toBe('No images in the definition.\nPlan: 0 to copy, 0 already present, 0 conflicting.\n')
+    expect(renderPlan(planOf(PREFIX, []), 'table')).toBe('No images in the definition.\nPlan: 0 to copy, 0 already present, 0 conflicting.\n')
   })
 })
 
@@ -99,13 +88,13 @@ describe('the size to copy', () => {
 
   test('sums the bytes the to-copy entries record and counts those of unknown size, in every view', () => {
     // Already there, conflicting or failing its signature check: none of them is copied, so none weighs.
-    const sized = planOf([index!, {...present!, bytes: 9e9}, {...conflicting!, bytes: 9e9}, {...other!, bytes: 1_500_000}, {...failed, bytes: 9e9}])
+    const sized = planOf(PREFIX, [index!, {...present!, bytes: 9e9}, {...conflicting!, bytes: 9e9}, {...other!, bytes: 1_500_000}, {...failed, bytes: 9e9}])
     const line = 'Size to copy: 1.5 MB, and 1 entry of unknown size.'
     expect(renderPlan(sized, 'table')).toContain(`\nPlan: 3 to copy, 1 already present, 1 conflicting. 1 signature failure.\n${line}\n`)
     expect(renderPlan(sized, 'markdown')).toContain(`1 signature failure.\n\n${line}\n`)
     expect(
       renderPlan(
-        planOf([
+        planOf(PREFIX, [
           {...index!, bytes: 2_000},
           {...other!, bytes: 3_000},
         ]),
@@ -193,14 +182,14 @@ describe('renderPlan markdown', () => {
   })
 
   test('a pipe in a value is escaped and does not add a cell', () => {
-    const odd = planOf([entry('busybox:1', 'library/busybox:1', 'to-copy', D('e'), ['linux/amd64|weird'])])
+    const odd = planOf(PREFIX, [entry('busybox:1', 'library/busybox:1', 'to-copy', D('e'), ['linux/amd64|weird'])])
     const row = renderPlan(odd, 'markdown').split('\n')[6]!
     expect(row).toContain('linux/amd64\\|weird')
     expect(cells(row)).toHaveLength(6)
   })
 
   test('an empty plan is the summary and a header-only table', () => {
-    expect(renderPlan(planOf([]), 'markdown')).toBe(
+    expect(renderPlan(planOf(PREFIX, []), 'markdown')).toBe(
       `Plan: 0 to copy, 0 already present, 0 conflicting.\n\nInto \`${PREFIX}\` (targets are shown relative to it).\n\n| Source | Target | Action | Digest | Platforms | Signature |\n| --- | --- | --- | --- | --- | --- |\n`,
     )
   })
@@ -219,7 +208,9 @@ describe('attestations in the signature cell', () => {
   const KEY = {kind: 'key' as const, fingerprint: D('9')}
   function attested(status: PlanEntry['signature']['status'], attestations: PlanEntry['signature']['attestations']): Plan {
     const base = entry('busybox:1', 'library/busybox:1', 'to-copy', D('e'), ['linux/amd64'])
-    return planOf([{...base, signature: {...base.signature, status, signers: [KEY], found: 1, reasons: attestations.flatMap((a) => a.reasons), attestations}}])
+    return planOf(PREFIX, [
+      {...base, signature: {...base.signature, status, signers: [KEY], found: 1, reasons: attestations.flatMap((a) => a.reasons), attestations}},
+    ])
   }
 
   test('all verified: the signer and a count', () => {

@@ -1,7 +1,7 @@
 /** Plans built in memory for the planner's and apply's unit tests: a definition's lines through buildPlan, or an empty plan. */
 import {parseDefinition} from '../../src/definition/load.ts'
 import {buildPlan} from '../../src/plan/build.ts'
-import type {Plan} from '../../src/plan/model.ts'
+import {type Plan, type PlanEntry, PLAN_FORMAT_VERSION, summarize} from '../../src/plan/model.ts'
 import type {Observation} from '../../src/plan/observation.ts'
 import type {PolicyRecord} from '../../src/plan/signature-record.ts'
 import type {Digest} from '../../src/ref/digest.ts'
@@ -40,6 +40,11 @@ export function plannedLines(prefix: string, lines: string[], observations: Obse
   const result = planLines(prefix, lines, observations, header)
   if (result.kind !== 'planned') throw new Error(JSON.stringify(result.failures))
   return result.plan
+}
+
+/** A plan of these entries under `targetRepoPrefix`, summed up as buildPlan would: for the views' tests. */
+export function planOf(targetRepoPrefix: string, entries: PlanEntry[]): Plan {
+  return {formatVersion: PLAN_FORMAT_VERSION, ...meta(targetRepoPrefix), entries, summary: summarize(entries)}
 }
 
 /** A plan with no entries under `targetRepoPrefix`: what apply's binding checks look at first. */
