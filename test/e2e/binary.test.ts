@@ -1,6 +1,6 @@
 /** The compiled standalone executable runs `plan` against real registries from any working directory. */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {existsSync} from 'node:fs'
+import {builtBinary} from '../support/binary.ts'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -12,17 +12,12 @@ import {classifiableEntries, runCli, type Scenario, startScenario} from '../inte
 
 setDefaultTimeout(120_000)
 
-const repoRoot = join(import.meta.dir, '../..')
-const binary = join(repoRoot, 'dist/image-syncer')
+let binary: string
 let s: Scenario
 let cwd: string
 
 beforeAll(async () => {
-  // `npm test` builds the binary first; build it here too when the file is run on its own.
-  if (!existsSync(binary)) {
-    const build = Bun.spawnSync([process.execPath, 'run', 'build'], {cwd: repoRoot, stdout: 'ignore', stderr: 'inherit'})
-    if (build.exitCode !== 0) throw new Error('bun run build failed')
-  }
+  binary = builtBinary()
   s = await startScenario()
   cwd = await mkdtemp(join(tmpdir(), 'image-syncer-e2e-'))
 })

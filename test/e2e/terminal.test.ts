@@ -5,7 +5,7 @@
  * the conflict and the failed signature check are told as the views promise.
  */
 import {afterAll, beforeAll, describe, expect, setDefaultTimeout, test} from 'bun:test'
-import {existsSync} from 'node:fs'
+import {builtBinary} from '../support/binary.ts'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -16,17 +16,13 @@ import {makeKeyPair} from '../support/sigstore/test-keys.ts'
 
 setDefaultTimeout(120_000)
 
-const repoRoot = join(import.meta.dir, '../..')
-const binary = join(repoRoot, 'dist/image-syncer')
+let binary: string
 const WIDTH = 80
 let s: Scenario
 let cwd: string
 
 beforeAll(async () => {
-  if (!existsSync(binary)) {
-    const build = Bun.spawnSync([process.execPath, 'run', 'build'], {cwd: repoRoot, stdout: 'ignore', stderr: 'inherit'})
-    if (build.exitCode !== 0) throw new Error('bun run build failed')
-  }
+  binary = builtBinary()
   s = await startScenario()
   cwd = await mkdtemp(join(tmpdir(), 'image-syncer-tty-'))
   // Signed, but by a key the entry's policy does not name: its check fails.
